@@ -1,0 +1,108 @@
+package executor
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// BlockStore keeps an executor's shuffle buckets and stored task results in
+// memory until the driver releases them.
+type BlockStore struct {
+	mu      sync.RWMutex
+	shuffle map[shuffleKey][][]byte // (shuffle, map task) -> buckets
+	results map[int64][]byte
+}
+
+type shuffleKey struct {
+	shuffle int32
+	task    int64
+}
+
+func NewBlockStore() *BlockStore {
+	return &BlockStore{shuffle: map[shuffleKey][][]byte{}, results: map[int64][]byte{}}
+}
+
+// ShuffleBlockName names one reduce bucket of one map task's output.
+func ShuffleBlockName(shuffle int32, mapTask int64, reduce int32) string {
+	return fmt.Sprintf("shuffle_%d_%d_%d", shuffle, mapTask, reduce)
+}
+
+// ResultBlockName names a task result kept on the executor.
+func ResultBlockName(task int64) string { return fmt.Sprintf("result_%d", task) }
+
+func (s *BlockStore) PutShuffle(shuffle int32, mapTask int64, buckets [][]byte) {
+	s.mu.Lock()
+	s.shuffle[shuffleKey{shuffle, mapTask}] = buckets
+	s.mu.Unlock()
+}
+
+func (s *BlockStore) PutResult(task int64, data []byte) string {
+	s.mu.Lock()
+	s.results[task] = data
+	s.mu.Unlock()
+	return ResultBlockName(task)
+}
+
+// Get returns a block by name; results are removed once read.
+func (s *BlockStore) Get(name string) ([]byte, error) {
+	parts := strings.Split(name, "_")
+	switch {
+	case len(parts) == 4 && parts[0] == "shuffle":
+		sh, err1 := strconv.ParseInt(parts[1], 10, 32)
+		task, err2 := strconv.ParseInt(parts[2], 10, 64)
+		red, err3 := strconv.ParseInt(parts[3], 10, 32)
+		if err1 != nil || err2 != nil || err3 != nil {
+			break
+		}
+		s.mu.RLock()
+		buckets, ok := s.shuffle[shuffleKey{int32(sh), task}]
+		s.mu.RUnlock()
+		if !ok || int(red) >= len(buckets) || red < 0 {
+			return nil, fmt.Errorf("block %s is not on this executor", name)
+		}
+		return buckets[red], nil
+	case len(parts) == 2 && parts[0] == "result":
+		task, err := strconv.ParseInt(parts[1], 10, 64)
+		if err != nil {
+			break
+		}
+		s.mu.Lock()
+		data, ok := s.results[task]
+		delete(s.results, task)
+		s.mu.Unlock()
+		if !ok {
+			return nil, fmt.Errorf("block %s is not on this executor", name)
+		}
+		return data, nil
+	}
+	return nil, fmt.Errorf("malformed block name %q", name)
+}
+
+// ReleaseShuffle drops every bucket of a shuffle.
+func (s *BlockStore) ReleaseShuffle(shuffle int32) {
+	s.mu.Lock()
+	for k := range s.shuffle {
+		if k.shuffle == shuffle {
+			delete(s.shuffle, k)
+		}
+	}
+	s.mu.Unlock()
+}
+
+// Bytes reports how much the store holds.
+func (s *BlockStore) Bytes() int64 {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var n int64
+	for _, b := range s.shuffle {
+		for _, x := range b {
+			n += int64(len(x))
+		}
+	}
+	for _, r := range s.results {
+		n += int64(len(r))
+	}
+	return n
+}

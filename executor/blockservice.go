@@ -1,0 +1,116 @@
+package executor
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"sync"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/stoke-run/stoke/internal/rpc"
+	pb "github.com/stoke-run/stoke/internal/rpc/stokepb"
+)
+
+const chunkSize = 1 << 20
+
+// blockService serves a BlockStore's blocks in 1 MiB chunks.
+type blockService struct {
+	pb.UnimplementedExecutorServer
+	store *BlockStore
+}
+
+func (s *blockService) FetchBlocks(req *pb.FetchRequest, stream pb.Executor_FetchBlocksServer) error {
+	for i, name := range req.Blocks {
+		data, err := s.store.Get(name)
+		if err != nil {
+			if err := stream.Send(&pb.BlockChunk{Index: int32(i), Error: err.Error(), Last: true}); err != nil {
+				return err
+			}
+			continue
+		}
+		for off := 0; ; off += chunkSize {
+			end := min(off+chunkSize, len(data))
+			last := end == len(data)
+			if err := stream.Send(&pb.BlockChunk{Index: int32(i), Data: data[off:end], Last: last}); err != nil {
+				return err
+			}
+			if last {
+				break
+			}
+		}
+	}
+	return nil
+}
+
+// RegisterBlockService serves store on srv.
+func RegisterBlockService(srv *grpc.Server, store *BlockStore) {
+	pb.RegisterExecutorServer(srv, &blockService{store: store})
+}
+
+// BlockClient fetches blocks from executors, keeping one connection each.
+type BlockClient struct {
+	secret string
+	maxMsg int
+	mu     sync.Mutex
+	conns  map[string]*grpc.ClientConn
+}
+
+func NewBlockClient(secret string, maxMsg int) *BlockClient {
+	return &BlockClient{secret: secret, maxMsg: maxMsg, conns: map[string]*grpc.ClientConn{}}
+}
+
+func (c *BlockClient) conn(addr string) (*grpc.ClientConn, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if cc := c.conns[addr]; cc != nil {
+		return cc, nil
+	}
+	opts := append(rpc.DialOptions(c.secret, c.maxMsg), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	cc, err := grpc.NewClient(addr, opts...)
+	if err != nil {
+		return nil, err
+	}
+	c.conns[addr] = cc
+	return cc, nil
+}
+
+// Fetch reads one block from the executor at addr.
+func (c *BlockClient) Fetch(ctx context.Context, addr, block string) ([]byte, error) {
+	if addr == "" {
+		return nil, fmt.Errorf("block %s: executor has no block address", block)
+	}
+	cc, err := c.conn(addr)
+	if err != nil {
+		return nil, err
+	}
+	stream, err := pb.NewExecutorClient(cc).FetchBlocks(ctx, &pb.FetchRequest{Blocks: []string{block}})
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	for {
+		ch, err := stream.Recv()
+		if err != nil {
+			return nil, fmt.Errorf("block %s from %s: %w", block, addr, err)
+		}
+		if ch.Error != "" {
+			return nil, fmt.Errorf("block %s from %s: %s", block, addr, ch.Error)
+		}
+		buf.Write(ch.Data)
+		if ch.Last {
+			return buf.Bytes(), nil
+		}
+	}
+}
+
+// Close drops every connection.
+func (c *BlockClient) Close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for a, cc := range c.conns {
+		cc.Close()
+		delete(c.conns, a)
+	}
+}

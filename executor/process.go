@@ -1,0 +1,257 @@
+package executor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"runtime"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/sirupsen/logrus"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/stoke-run/stoke/internal/conf"
+	"github.com/stoke-run/stoke/internal/registry"
+	"github.com/stoke-run/stoke/internal/rpc"
+	pb "github.com/stoke-run/stoke/internal/rpc/stokepb"
+)
+
+// Environment of an executor process, set by whoever starts it.
+const (
+	EnvDriver     = "STOKE_DRIVER_ADDRESS"
+	EnvExecutorID = "STOKE_EXECUTOR_ID"
+	EnvCores      = "STOKE_EXECUTOR_CORES"
+	EnvSecret     = "STOKE_APP_SECRET"
+	EnvHost       = "STOKE_EXECUTOR_HOST"
+	EnvLogLevel   = "STOKE_LOG_LEVEL"
+)
+
+// IsExecutorProcess says whether this process was started as an executor.
+func IsExecutorProcess() bool { return os.Getenv(EnvExecutorID) != "" }
+
+// ProcessConfig is what an executor process needs to join its driver.
+type ProcessConfig struct {
+	DriverAddress string
+	ExecutorID    string
+	Host          string // address advertised to other executors
+	Secret        string
+	Cores         int
+	Log           *logrus.Logger
+}
+
+// ConfigFromEnv reads the executor's environment, naming what is missing.
+func ConfigFromEnv() (ProcessConfig, error) {
+	cfg := ProcessConfig{
+		DriverAddress: os.Getenv(EnvDriver),
+		ExecutorID:    os.Getenv(EnvExecutorID),
+		Host:          os.Getenv(EnvHost),
+		Secret:        os.Getenv(EnvSecret),
+		Log:           logrus.New(),
+	}
+	var errs []error
+	if cfg.DriverAddress == "" {
+		errs = append(errs, fmt.Errorf("%s is not set", EnvDriver))
+	}
+	if cfg.Secret == "" {
+		errs = append(errs, fmt.Errorf("%s is not set", EnvSecret))
+	}
+	cores, err := strconv.Atoi(os.Getenv(EnvCores))
+	if err != nil || cores < 1 {
+		errs = append(errs, fmt.Errorf("%s=%q is not a positive integer", EnvCores, os.Getenv(EnvCores)))
+	}
+	cfg.Cores = cores
+	if cfg.Host == "" {
+		cfg.Host = "127.0.0.1"
+	}
+	if lvl, err := logrus.ParseLevel(os.Getenv(EnvLogLevel)); err == nil {
+		cfg.Log.SetLevel(lvl)
+	}
+	return cfg, errors.Join(errs...)
+}
+
+// ErrRefused means the driver refused this executor's registration.
+var ErrRefused = errors.New("registration refused")
+
+// RunProcess joins the driver and runs its tasks until the driver shuts the
+// executor down (nil) or the connection is lost (an error).
+func RunProcess(ctx context.Context, cfg ProcessConfig) error {
+	log := cfg.Log.WithField("executor", cfg.ExecutorID)
+	const maxMsg = 128 << 20
+	lis, err := net.Listen("tcp", net.JoinHostPort(cfg.Host, "0"))
+	if err != nil {
+		return fmt.Errorf("listening for block fetches on %s: %w", cfg.Host, err)
+	}
+	store := NewBlockStore()
+	srv := grpc.NewServer(rpc.ServerOptions(cfg.Secret, maxMsg)...)
+	RegisterBlockService(srv, store)
+	go srv.Serve(lis)
+	defer srv.Stop()
+
+	cc, err := grpc.NewClient(cfg.DriverAddress, append(rpc.DialOptions(cfg.Secret, maxMsg), grpc.WithTransportCredentials(insecure.NewCredentials()))...)
+	if err != nil {
+		return fmt.Errorf("driver address %q: %w", cfg.DriverAddress, err)
+	}
+	defer cc.Close()
+	client := pb.NewDriverClient(cc)
+	regCtx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	resp, err := client.Register(regCtx, &pb.RegisterRequest{
+		ExecutorId:   cfg.ExecutorID,
+		Host:         cfg.Host,
+		Cores:        int32(cfg.Cores),
+		BlockAddress: lis.Addr().String(),
+		Functions:    registry.FuncNames(),
+		Types:        registry.TypeNames(),
+		Pid:          int32(os.Getpid()),
+	}, grpc.WaitForReady(true))
+	cancel()
+	if err != nil {
+		return fmt.Errorf("%w by driver %s: %v", ErrRefused, cfg.DriverAddress, err)
+	}
+	appConf := conf.New()
+	for k, v := range resp.Conf {
+		appConf.Set(k, v, conf.SourceEnv)
+	}
+	heartbeat, err := appConf.Duration("stoke.executor.heartbeatInterval")
+	if err != nil || heartbeat <= 0 {
+		heartbeat = 10 * time.Second
+	}
+	maxDirect := 1 << 20
+	if n, err := appConf.Bytes("stoke.task.maxDirectResultSize"); err == nil && n > 0 {
+		maxDirect = int(n)
+	}
+
+	streamCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	stream, err := client.Connect(streamCtx)
+	if err != nil {
+		return fmt.Errorf("connecting to driver %s: %w", cfg.DriverAddress, err)
+	}
+	out := newOutbox()
+	if err := stream.Send(&pb.ExecutorMessage{Msg: &pb.ExecutorMessage_Hello{Hello: &pb.Hello{ExecutorId: cfg.ExecutorID}}}); err != nil {
+		return fmt.Errorf("connecting to driver %s: %w", cfg.DriverAddress, err)
+	}
+	blocks := NewBlockClient(cfg.Secret, maxMsg)
+	defer blocks.Close()
+	env := &Env{
+		ExecutorID:      cfg.ExecutorID,
+		Blocks:          store,
+		MaxDirectResult: maxDirect,
+		Fetch: func(ctx context.Context, o *pb.MapOutput, block string) ([]byte, error) {
+			if o.ExecutorId == cfg.ExecutorID {
+				return store.Get(block)
+			}
+			return blocks.Fetch(ctx, o.Address, block)
+		},
+		CanCommit: func(ctx context.Context, req *pb.CommitRequest) (bool, error) {
+			r, err := client.CanCommit(ctx, req)
+			if err != nil {
+				return false, err
+			}
+			return r.Allowed, nil
+		},
+	}
+	runner := NewRunner(env, out.status)
+	defer runner.KillAll("executor stopping")
+
+	sendErr := make(chan error, 1)
+	go func() { sendErr <- out.run(stream, heartbeat, runner, store) }()
+
+	log.Debug("registered with driver")
+	for {
+		msg, err := stream.Recv()
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return errors.New("driver closed the connection")
+			}
+			return fmt.Errorf("lost connection to driver: %w", err)
+		}
+		switch m := msg.Msg.(type) {
+		case *pb.DriverMessage_Launch:
+			for _, t := range m.Launch.Tasks {
+				runner.Launch(t)
+			}
+		case *pb.DriverMessage_Kill:
+			runner.Kill(m.Kill.TaskId, m.Kill.Reason)
+		case *pb.DriverMessage_Release:
+			for _, id := range m.Release.ShuffleIds {
+				store.ReleaseShuffle(id)
+			}
+		case *pb.DriverMessage_Shutdown:
+			log.Debugf("shutdown: %s", m.Shutdown.Reason)
+			runner.KillAll("executor shutdown")
+			out.close()
+			select {
+			case <-sendErr:
+			case <-time.After(2 * time.Second):
+			}
+			return nil
+		}
+	}
+}
+
+// outbox batches status updates and heartbeats onto the stream, which only
+// one goroutine may send on.
+type outbox struct {
+	mu      sync.Mutex
+	pending []*pb.TaskStatus
+	wake    chan struct{}
+	closed  bool
+}
+
+func newOutbox() *outbox { return &outbox{wake: make(chan struct{}, 1)} }
+
+func (o *outbox) status(st *pb.TaskStatus) {
+	o.mu.Lock()
+	o.pending = append(o.pending, st)
+	o.mu.Unlock()
+	select {
+	case o.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (o *outbox) close() {
+	o.mu.Lock()
+	o.closed = true
+	o.mu.Unlock()
+	select {
+	case o.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (o *outbox) run(stream pb.Driver_ConnectClient, heartbeat time.Duration, r *Runner, store *BlockStore) error {
+	t := time.NewTicker(heartbeat)
+	defer t.Stop()
+	for {
+		select {
+		case <-o.wake:
+		case <-t.C:
+			var ms runtime.MemStats
+			runtime.ReadMemStats(&ms)
+			hb := &pb.Heartbeat{RssBytes: int64(ms.Sys), RunningTasks: int32(r.Running())}
+			if err := stream.Send(&pb.ExecutorMessage{Msg: &pb.ExecutorMessage_Heartbeat{Heartbeat: hb}}); err != nil {
+				return err
+			}
+			continue
+		}
+		o.mu.Lock()
+		batch, closed := o.pending, o.closed
+		o.pending = nil
+		o.mu.Unlock()
+		if len(batch) > 0 {
+			if err := stream.Send(&pb.ExecutorMessage{Msg: &pb.ExecutorMessage_Status{Status: &pb.StatusBatch{Updates: batch}}}); err != nil {
+				return err
+			}
+		}
+		if closed {
+			return stream.CloseSend()
+		}
+	}
+}

@@ -1,0 +1,92 @@
+package registry
+
+import (
+	"strings"
+	"testing"
+)
+
+type point struct{ X, Y int }
+
+// Hashes are fixed values, the same in every process and every run, so map
+// and reduce sides agree on partitions (a per-process seed would break it).
+func TestHashKeyIsStableAcrossProcesses(t *testing.T) {
+	cases := []struct {
+		key  any
+		want uint64
+	}{
+		{"stoke", 0x453c40ad76f2bce3},
+		{42, 0xff3add6b3789daef},
+		{point{1, 2}, HashKey(point{1, 2})},
+	}
+	for _, c := range cases {
+		if got := HashKey(c.key); got != c.want {
+			t.Errorf("HashKey(%#v) = %#x, want %#x", c.key, got, c.want)
+		}
+	}
+	if Partition("stoke", 1) != 0 || Partition("x", 0) != 0 {
+		t.Error("one bucket must be bucket 0")
+	}
+	for i := 0; i < 1000; i++ {
+		if p := Partition(i, 7); p < 0 || p >= 7 {
+			t.Fatalf("Partition(%d, 7) = %d", i, p)
+		}
+	}
+}
+
+func TestDiffNamesTheDifference(t *testing.T) {
+	AddFunc(&Func{Name: "test.only.here", Kind: Map})
+	local := FuncNames()
+	remote := append([]string{"test.only.there"}, removeName(local, "test.only.here")...)
+	d := Diff(remote, TypeNames())
+	if !strings.Contains(d, "functions missing on the executor: [test.only.here]") || !strings.Contains(d, "functions unknown to the driver: [test.only.there]") {
+		t.Fatalf("Diff = %q", d)
+	}
+	if d := Diff(FuncNames(), TypeNames()); d != "" {
+		t.Fatalf("same registry: Diff = %q", d)
+	}
+}
+
+func removeName(names []string, n string) []string {
+	var out []string
+	for _, x := range names {
+		if x != n {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+func TestDuplicateRegistrationPanics(t *testing.T) {
+	AddFunc(&Func{Name: "test.dup", Kind: Map})
+	defer func() {
+		if r := recover(); r == nil || !strings.Contains(r.(string), `"test.dup" registered twice`) {
+			t.Fatalf("recover = %v", r)
+		}
+	}()
+	AddFunc(&Func{Name: "test.dup", Kind: Map})
+}
+
+func TestCodecRoundTripAndGarbage(t *testing.T) {
+	name := AddType[point]()
+	typ, err := LookupType(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := typ.Encode([]any{point{1, 2}, point{3, 4}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, err := typ.Decode(data)
+	if err != nil || len(recs) != 2 || recs[1].(point) != (point{3, 4}) {
+		t.Fatalf("round trip: %v %v", recs, err)
+	}
+	if _, err := typ.Encode([]any{"not a point"}); err == nil {
+		t.Error("encoding a record of the wrong type succeeded")
+	}
+	if _, err := typ.Decode([]byte{0xff, 0x00, 0x13}); err == nil {
+		t.Error("decoding garbage succeeded")
+	}
+	if _, err := LookupType("no.such.Type"); err == nil || !strings.Contains(err.Error(), "RegisterType") {
+		t.Errorf("unknown type: %v", err)
+	}
+}
