@@ -1,0 +1,332 @@
+package eventlog
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/stoke-run/stoke/internal/events"
+)
+
+const (
+	// Ext is the extension of a finished event log.
+	Ext = ".jsonl"
+	// InProgressExt is appended to Ext while the application runs.
+	InProgressExt = ".inprogress"
+
+	// FlushInterval is how often buffered lines reach the file.
+	FlushInterval = time.Second
+	bufferSize    = 256 << 10
+)
+
+// Writer appends events to <dir>/<appID>.jsonl.inprogress and renames the
+// file to <appID>.jsonl on Close. It is an events.Listener. After the first
+// write error it stops writing; Err and Close report that error.
+type Writer struct {
+	final, temp string
+
+	mu     sync.Mutex
+	f      *os.File
+	bw     *bufio.Writer
+	line   []byte
+	err    error
+	closed bool
+
+	stop chan struct{}
+	done chan struct{}
+}
+
+var _ events.Listener = (*Writer)(nil)
+
+// NewWriter creates dir if needed and opens the in-progress log of appID.
+func NewWriter(dir, appID string) (*Writer, error) {
+	if appID == "" || appID == "." || appID == ".." || strings.ContainsAny(appID, `/\`) {
+		return nil, fmt.Errorf("eventlog: application id %q cannot name a file", appID)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("eventlog: creating the event log directory: %w", err)
+	}
+	final := filepath.Join(dir, appID+Ext)
+	temp := final + InProgressExt
+	f, err := os.OpenFile(temp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("eventlog: opening the event log: %w", err)
+	}
+	w := &Writer{
+		final: final,
+		temp:  temp,
+		f:     f,
+		bw:    bufio.NewWriterSize(f, bufferSize),
+		stop:  make(chan struct{}),
+		done:  make(chan struct{}),
+	}
+	go w.flushLoop()
+	return w, nil
+}
+
+// Path is where the log is being written (the in-progress name until Close,
+// the final name after).
+func (w *Writer) Path() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return w.final
+	}
+	return w.temp
+}
+
+// OnEvent appends one line. Errors are kept for Err and Close.
+func (w *Writer) OnEvent(e events.Event) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed || w.err != nil {
+		return
+	}
+	line, ok := appendFast(w.line[:0], e)
+	var err error
+	if !ok {
+		line, err = appendLine(w.line[:0], e)
+	}
+	if err != nil {
+		w.err = fmt.Errorf("eventlog: encoding %s: %w", e.Kind(), err)
+		return
+	}
+	w.line = line
+	if _, err := w.bw.Write(line); err != nil {
+		w.err = fmt.Errorf("eventlog: writing %s: %w", w.temp, err)
+	}
+}
+
+// appendLine appends `{"Event":"<kind>",<fields>}\n`.
+func appendLine(dst []byte, e events.Event) ([]byte, error) {
+	body, err := json.Marshal(e)
+	if err != nil {
+		return dst, err
+	}
+	if len(body) < 2 || body[0] != '{' {
+		return dst, fmt.Errorf("event %T does not encode as a JSON object", e)
+	}
+	dst = append(dst, `{"Event":`...)
+	kind, _ := json.Marshal(e.Kind())
+	dst = append(dst, kind...)
+	if len(body) > 2 { // not "{}"
+		dst = append(dst, ',')
+	}
+	dst = append(dst, body[1:]...)
+	return append(dst, '\n'), nil
+}
+
+// Flush writes buffered lines to the file.
+func (w *Writer) Flush() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.flushLocked()
+}
+
+func (w *Writer) flushLocked() error {
+	if w.closed || w.err != nil {
+		return w.err
+	}
+	if err := w.bw.Flush(); err != nil {
+		w.err = fmt.Errorf("eventlog: writing %s: %w", w.temp, err)
+	}
+	return w.err
+}
+
+// Err is the first write or encoding error, if any.
+func (w *Writer) Err() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.err
+}
+
+func (w *Writer) flushLoop() {
+	defer close(w.done)
+	t := time.NewTicker(FlushInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-w.stop:
+			return
+		case <-t.C:
+			_ = w.Flush() // kept in w.err
+		}
+	}
+}
+
+// Close flushes, syncs and closes the file and renames it to its final name.
+// On a write error the in-progress file is left in place. Calling Close
+// again returns the first result.
+func (w *Writer) Close() error {
+	w.mu.Lock()
+	if w.closed {
+		err := w.err
+		w.mu.Unlock()
+		return err
+	}
+	close(w.stop)
+	w.flushLocked()
+	w.closed = true
+	if err := w.f.Sync(); err != nil && w.err == nil {
+		w.err = fmt.Errorf("eventlog: syncing %s: %w", w.temp, err)
+	}
+	if err := w.f.Close(); err != nil && w.err == nil {
+		w.err = fmt.Errorf("eventlog: closing %s: %w", w.temp, err)
+	}
+	if w.err == nil {
+		if err := os.Rename(w.temp, w.final); err != nil {
+			w.err = fmt.Errorf("eventlog: renaming the finished log: %w", err)
+		}
+	}
+	err := w.err
+	w.mu.Unlock()
+	<-w.done
+	return err
+}
+
+// ErrTruncated marks a last line without its newline that does not decode:
+// the writer stopped mid-line (the driver crashed or is still running).
+var ErrTruncated = errors.New("truncated last line (the driver probably stopped while writing it)")
+
+// LineError is a line that cannot be decoded.
+type LineError struct {
+	Line int // 1-based
+	Err  error
+}
+
+func (e *LineError) Error() string { return fmt.Sprintf("eventlog: line %d: %v", e.Line, e.Err) }
+func (e *LineError) Unwrap() error { return e.Err }
+
+// Stats describes what Read went through.
+type Stats struct {
+	Lines   int            // lines read, blank ones included
+	Events  int            // events handed to fn
+	Skipped map[string]int // lines of unknown kinds (from a newer writer), by kind
+}
+
+// SkippedTotal is the number of lines of unknown kinds.
+func (s Stats) SkippedTotal() int {
+	n := 0
+	for _, c := range s.Skipped {
+		n += c
+	}
+	return n
+}
+
+// Read decodes a log, calling fn with each event in order. It stops at the
+// first error from fn or the first malformed line (a *LineError naming the
+// line; a damaged unterminated last line wraps ErrTruncated), after the
+// earlier events have been delivered. Lines of unknown kinds are skipped.
+func Read(r io.Reader, fn func(events.Event) error) error {
+	_, err := ReadStats(r, fn)
+	return err
+}
+
+// ReadStats is Read that also reports what it read and skipped.
+func ReadStats(r io.Reader, fn func(events.Event) error) (Stats, error) {
+	st := Stats{Skipped: map[string]int{}}
+	br := bufio.NewReaderSize(r, 64<<10)
+	for {
+		line, rerr := br.ReadBytes('\n')
+		if len(line) > 0 {
+			st.Lines++
+			complete := line[len(line)-1] == '\n'
+			e, kind, err := decodeLine(line)
+			switch {
+			case err != nil && !complete:
+				return st, &LineError{Line: st.Lines, Err: fmt.Errorf("%w: %v", ErrTruncated, err)}
+			case err != nil:
+				return st, &LineError{Line: st.Lines, Err: err}
+			case e == nil && kind != "":
+				st.Skipped[kind]++
+			case e != nil:
+				if err := fn(e); err != nil {
+					return st, err
+				}
+				st.Events++
+			}
+		}
+		if rerr == io.EOF {
+			return st, nil
+		}
+		if rerr != nil {
+			return st, fmt.Errorf("eventlog: reading after line %d: %w", st.Lines, rerr)
+		}
+	}
+}
+
+// decodeLine returns the event on a line; (nil, kind, nil) for an unknown
+// kind and (nil, "", nil) for a blank line.
+func decodeLine(line []byte) (events.Event, string, error) {
+	trimmed := strings.TrimSpace(string(line))
+	if trimmed == "" {
+		return nil, "", nil
+	}
+	var head struct {
+		Event *string `json:"Event"`
+	}
+	if err := json.Unmarshal([]byte(trimmed), &head); err != nil {
+		return nil, "", fmt.Errorf("not a JSON object: %v", err)
+	}
+	if head.Event == nil || *head.Event == "" {
+		return nil, "", errors.New(`no "Event" field`)
+	}
+	dec, ok := decoders[*head.Event]
+	if !ok {
+		return nil, *head.Event, nil
+	}
+	e, err := dec([]byte(trimmed))
+	if err != nil {
+		return nil, "", fmt.Errorf("decoding %s: %v", *head.Event, err)
+	}
+	return e, *head.Event, nil
+}
+
+func decode[T events.Event](b []byte) (events.Event, error) {
+	var v T
+	if err := json.Unmarshal(b, &v); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// decoders maps each known kind to its decoder. A kind added to package
+// events must be added here (TestEveryKindRoundTrips checks the list).
+var decoders = map[string]func([]byte) (events.Event, error){}
+
+func register[T events.Event]() {
+	var zero T
+	decoders[zero.Kind()] = decode[T]
+}
+
+func init() {
+	register[events.ApplicationStart]()
+	register[events.ApplicationEnd]()
+	register[events.Environment]()
+	register[events.Pools]()
+	register[events.JobStart]()
+	register[events.JobEnd]()
+	register[events.StageSubmitted]()
+	register[events.StageCompleted]()
+	register[events.TaskStart]()
+	register[events.TaskEnd]()
+	register[events.ExecutorAdded]()
+	register[events.ExecutorRemoved]()
+	register[events.ExecutorExcluded]()
+}
+
+// Kinds lists the event kinds Read understands.
+func Kinds() []string {
+	out := make([]string, 0, len(decoders))
+	for k := range decoders {
+		out = append(out, k)
+	}
+	return out
+}

@@ -1,0 +1,357 @@
+package ui
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/sirupsen/logrus"
+	"github.com/stoke-run/stoke/internal/eventlog"
+	"github.com/stoke-run/stoke/internal/events"
+)
+
+func quietLog() logrus.FieldLogger {
+	l := logrus.New()
+	l.Out = io.Discard
+	return l
+}
+
+func startServer(t *testing.T, s *Store, opts ...Option) *Server {
+	t.Helper()
+	srv, err := Start("127.0.0.1", 0, 0, s, quietLog(), opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	return srv
+}
+
+// get fetches url without following redirects.
+func get(t *testing.T, url string) (int, http.Header, string) {
+	t.Helper()
+	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := c.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, resp.Header, string(body)
+}
+
+func scenarioStore() *Store {
+	s := NewStore()
+	apply(s, scenario())
+	return s
+}
+
+func TestPagesRender(t *testing.T) {
+	srv := startServer(t, scenarioStore())
+	u := srv.URL()
+
+	code, h, _ := get(t, u+"/")
+	if code != http.StatusFound || h.Get("Location") != "/jobs/" {
+		t.Fatalf("/ -> %d %q", code, h.Get("Location"))
+	}
+	for path, want := range map[string][]string{
+		"/jobs/":                        {"count words", "Active jobs (1)", "FAIR"},
+		"/jobs/job/?id=0":               {"count words", "map", "reduce"},
+		"/stages/":                      {"map", "reduce", "etl"},
+		"/stages/stage/?id=0&attempt=0": {"PROCESS_LOCAL", "another attempt succeeded", "boom", "KILLED"},
+		"/stages/stage/?id=0":           {"PROCESS_LOCAL"},
+		"/executors/":                   {"heartbeat timed out", "h1", "dead"},
+		"/pools/":                       {"etl", "default"},
+		"/pools/pool/?name=etl":         {"reduce"},
+		"/environment/":                 {"stoke.app.name", "flag"},
+	} {
+		code, h, body := get(t, u+path)
+		if code != http.StatusOK {
+			t.Errorf("%s: status %d: %s", path, code, body)
+			continue
+		}
+		if !strings.HasPrefix(h.Get("Content-Type"), "text/html") {
+			t.Errorf("%s: content type %q", path, h.Get("Content-Type"))
+		}
+		for _, w := range want {
+			if !strings.Contains(body, w) {
+				t.Errorf("%s: missing %q", path, w)
+			}
+		}
+	}
+}
+
+func TestPagesBadAndUnknownParameters(t *testing.T) {
+	srv := startServer(t, scenarioStore())
+	u := srv.URL()
+	for path, want := range map[string]int{
+		"/jobs/job/":                      400,
+		"/jobs/job/?id=x":                 400,
+		"/jobs/job/?id=-1":                400,
+		"/jobs/job/?id=99":                404,
+		"/stages/stage/?id=0&attempt=abc": 400,
+		"/stages/stage/?attempt=0":        400,
+		"/stages/stage/?id=0&page=0":      400,
+		"/stages/stage/?id=0&attempt=7":   404,
+		"/pools/pool/":                    400,
+		"/pools/pool/?name=nope":          404,
+		"/nowhere":                        404,
+	} {
+		code, _, body := get(t, u+path)
+		if code != want {
+			t.Errorf("%s: status %d, want %d: %s", path, code, want, body)
+		}
+		if want == 400 && !strings.Contains(body, "must be") && !strings.Contains(body, "missing") {
+			t.Errorf("%s: unclear message: %s", path, body)
+		}
+	}
+}
+
+func TestPagesEscapeHostileNames(t *testing.T) {
+	const evil = `<script>alert("x")</script>`
+	s := NewStore()
+	apply(s, []events.Event{
+		events.ApplicationStart{AppID: "app-<b>", AppName: evil},
+		events.Pools{Mode: "FAIR", Pools: []events.Pool{{Name: evil}}},
+		events.JobStart{JobID: 0, Description: evil, Pool: evil, StageIDs: []int{0}},
+		events.StageSubmitted{StageID: 0, JobID: 0, Name: evil, NumTasks: 1, Pool: evil},
+		events.ExecutorAdded{ExecutorID: evil, Host: evil, LogURL: `javascript:alert(1)`},
+		events.TaskStart{StageID: 0, TaskID: 0, ExecutorID: evil, Host: evil, Locality: evil},
+		events.TaskEnd{StageID: 0, TaskID: 0, ExecutorID: evil, Status: events.TaskFailed, Reason: evil},
+		events.Environment{Properties: [][2]string{{evil, evil}}},
+	})
+	srv := startServer(t, s)
+	for _, path := range []string{"/jobs/", "/jobs/job/?id=0", "/stages/", "/stages/stage/?id=0", "/executors/", "/pools/",
+		"/pools/pool/?name=" + urlQuery(evil), "/environment/", "/pools/pool/?name=" + urlQuery(evil+"x")} {
+		_, _, body := get(t, srv.URL()+path)
+		if strings.Contains(body, "<script>") || strings.Contains(body, "javascript:alert") {
+			t.Errorf("%s: unescaped hostile text:\n%s", path, body)
+		}
+		if !strings.Contains(body, "&lt;script&gt;") {
+			t.Errorf("%s: hostile name not shown escaped", path)
+		}
+	}
+}
+
+func urlQuery(s string) string {
+	r := strings.NewReplacer("<", "%3C", ">", "%3E", `"`, "%22", "(", "%28", ")", "%29", "/", "%2F")
+	return r.Replace(s)
+}
+
+func getJSON(t *testing.T, url string, v any) int {
+	t.Helper()
+	code, h, body := get(t, url)
+	if !strings.HasPrefix(h.Get("Content-Type"), "application/json") {
+		t.Fatalf("%s: content type %q", url, h.Get("Content-Type"))
+	}
+	if err := json.Unmarshal([]byte(body), v); err != nil {
+		t.Fatalf("%s: %v: %s", url, err, body)
+	}
+	return code
+}
+
+func TestAPI(t *testing.T) {
+	srv := startServer(t, scenarioStore())
+	api := srv.URL() + "/api/v1/applications"
+
+	var apps []AppInfo
+	if getJSON(t, api, &apps); len(apps) != 1 || apps[0].ID != "app-1" {
+		t.Fatalf("applications %+v", apps)
+	}
+	var jobs []JobInfo
+	if getJSON(t, api+"/app-1/jobs", &jobs); len(jobs) != 1 || jobs[0].Tasks.Completed != 2 {
+		t.Fatalf("jobs %+v", jobs)
+	}
+	if getJSON(t, api+"/app-1/jobs?status=succeeded", &jobs); len(jobs) != 0 {
+		t.Fatalf("filtered jobs %+v", jobs)
+	}
+	var job JobInfo
+	if getJSON(t, api+"/app-1/jobs/0", &job); job.Description != "count words" {
+		t.Fatalf("job %+v", job)
+	}
+	var stages []StageInfo
+	if getJSON(t, api+"/app-1/stages", &stages); len(stages) != 2 {
+		t.Fatalf("stages %+v", stages)
+	}
+	if getJSON(t, api+"/app-1/stages/0", &stages); len(stages) != 1 || stages[0].Name != "map" {
+		t.Fatalf("stage 0 attempts %+v", stages)
+	}
+	var rows []TaskRow
+	if getJSON(t, api+"/app-1/stages/0/0/taskList?offset=1&length=2", &rows); len(rows) != 2 || rows[0].TaskID != 1 {
+		t.Fatalf("task list %+v", rows)
+	}
+	var execs []ExecutorInfo
+	if getJSON(t, api+"/app-1/executors", &execs); len(execs) != 1 {
+		t.Fatalf("executors %+v", execs)
+	}
+	if getJSON(t, api+"/app-1/allexecutors", &execs); len(execs) != 2 {
+		t.Fatalf("all executors %+v", execs)
+	}
+	var env struct{ Properties []struct{ Key, Value string } }
+	if getJSON(t, api+"/app-1/environment", &env); len(env.Properties) != 1 || env.Properties[0].Value != "wordcount" {
+		t.Fatalf("environment %+v", env)
+	}
+	var pools struct {
+		Mode  string `json:"schedulingMode"`
+		Pools []PoolInfo
+	}
+	if getJSON(t, api+"/app-1/pools", &pools); pools.Mode != "FAIR" || len(pools.Pools) != 2 {
+		t.Fatalf("pools %+v", pools)
+	}
+
+	for path, want := range map[string]int{
+		"/other/jobs":                         404,
+		"/other/stages/0":                     404,
+		"/app-1/jobs/9":                       404,
+		"/app-1/jobs/x":                       400,
+		"/app-1/stages/9":                     404,
+		"/app-1/stages/0/5/taskList":          404,
+		"/app-1/stages/0/0/taskList?length=0": 400,
+		"/app-1/stages/0/0/taskList?offset=a": 400,
+		"/app-1/nothing":                      404,
+	} {
+		var e apiError
+		if code := getJSON(t, api+path, &e); code != want || e.Status != want || e.Error == "" {
+			t.Errorf("%s: %d %+v, want %d", path, code, e, want)
+		}
+	}
+}
+
+func TestMetrics(t *testing.T) {
+	s := scenarioStore()
+	srv := startServer(t, s, WithDropCounter(func() int64 { return 42 }))
+	_, _, body := get(t, srv.URL()+"/metrics")
+	for _, want := range []string{
+		`stoke_jobs_active 1`,
+		`stoke_jobs_completed_total{status="failed"} 0`,
+		`stoke_jobs_completed_total{status="succeeded"} 0`,
+		`stoke_stages_active 1`,
+		`stoke_tasks_running 0`,
+		`stoke_tasks_completed_total{status="SUCCESS"} 2`,
+		`stoke_tasks_completed_total{status="LOST"} 1`,
+		`stoke_executors_active 1`,
+		`stoke_executor_removals_total 1`,
+		`stoke_pool_running_tasks{pool="etl"} 0`,
+		`stoke_event_bus_dropped_total 42`,
+		`go_goroutines`,
+		`process_cpu_seconds_total`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+	// A second server in the same process has its own registry.
+	other := startServer(t, NewStore())
+	if code, _, _ := get(t, other.URL()+"/metrics"); code != 200 {
+		t.Fatalf("second server metrics: %d", code)
+	}
+}
+
+func TestStartTakesNextFreePort(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	port := busy.Addr().(*net.TCPAddr).Port
+	if port == 65535 {
+		t.Skip("the kernel gave the last port; cannot test port+1")
+	}
+	srv, err := Start("127.0.0.1", port, 16, NewStore(), quietLog())
+	if err != nil {
+		// port+1 may be taken by someone else too; the retries cover that.
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	if srv.Port() <= port || srv.Port() > port+16 {
+		t.Fatalf("got port %d after %d was taken", srv.Port(), port)
+	}
+	if srv.URL() != "http://127.0.0.1:"+strconv.Itoa(srv.Port()) {
+		t.Fatalf("URL %q", srv.URL())
+	}
+	if code, _, _ := get(t, srv.URL()+"/jobs/"); code != 200 {
+		t.Fatalf("jobs page on the next port: %d", code)
+	}
+
+	// With no retries the taken port is an error that says what to do.
+	_, err = Start("127.0.0.1", port, 0, NewStore(), quietLog())
+	if err == nil || !strings.Contains(err.Error(), "taken") {
+		t.Fatalf("no retries: %v", err)
+	}
+}
+
+func TestCloseStopsListening(t *testing.T) {
+	srv, err := Start("127.0.0.1", 0, 0, NewStore(), quietLog())
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := srv.URL()
+	if err := srv.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Close(); err != nil {
+		t.Fatal("second Close:", err)
+	}
+	if _, err := http.Get(u + "/jobs/"); err == nil {
+		t.Fatal("still serving after Close")
+	}
+}
+
+func writeLog(t *testing.T, evs []events.Event) string {
+	t.Helper()
+	dir := t.TempDir()
+	w, err := eventlog.NewWriter(dir, "app-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range evs {
+		w.OnEvent(e)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return filepath.Join(dir, "app-1.jsonl")
+}
+
+func TestServeHistory(t *testing.T) {
+	evs := append(scenario(), events.JobEnd{JobID: 0, Succeeded: false, Error: "lost"}, events.ApplicationEnd{Time: at(999)})
+	path := writeLog(t, evs)
+	s, err := ServeHistory(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	live := NewStore()
+	apply(live, evs)
+	if a, b := s.Totals(), live.Totals(); a.JobsFailed != b.JobsFailed || a.Events != b.Events || a.ExecutorRemovals != b.ExecutorRemovals {
+		t.Fatalf("replayed totals %+v, live %+v", a, b)
+	}
+	srv := startServer(t, s)
+	_, _, body := get(t, srv.URL()+"/stages/stage/?id=0")
+	if !strings.Contains(body, "another attempt succeeded") {
+		t.Fatal("replayed stage page lacks its tasks")
+	}
+
+	// A crashed driver's log: the earlier events are kept, marked incomplete.
+	data, _ := os.ReadFile(path)
+	cut := filepath.Join(t.TempDir(), "crashed.jsonl.inprogress")
+	os.WriteFile(cut, data[:len(data)-20], 0o644)
+	s, err = ServeHistory(cut)
+	if !errors.Is(err, eventlog.ErrTruncated) || s == nil || !s.App().Incomplete {
+		t.Fatalf("truncated log: store %v, err %v", s, err)
+	}
+	if _, ok := s.Job(0); !ok {
+		t.Fatal("truncated log lost its earlier events")
+	}
+	if _, err := ServeHistory(filepath.Join(t.TempDir(), "missing")); err == nil {
+		t.Fatal("missing log: no error")
+	}
+}
