@@ -1,0 +1,25 @@
+# One command runs every test: `make test`. It installs what the tests need
+# on a fresh Debian machine first (scripts/install-test-deps.sh).
+GO ?= go
+
+.PHONY: test deps build vet bench stoke
+
+test: deps vet
+	$(GO) test -count=1 -timeout 30m ./...
+
+deps:
+	./scripts/install-test-deps.sh
+
+vet:
+	$(GO) vet ./...
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+build: stoke
+
+stoke:
+	$(GO) build -o bin/stoke ./cmd/stoke
+
+# Benchmarks whose numbers are recorded in docs/benchmarks.md.
+bench:
+	./scripts/bench.sh

@@ -1,0 +1,62 @@
+// Package backend is the seam between the driver and a cluster manager. The
+// driver owns this interface; a cluster manager (local, standalone, YARN,
+// Mesos) is one package implementing it. Executors that dial the driver over
+// gRPC are handled by the shared ExecutorServer in backend/coarse, so most
+// backends only have to start and stop executor processes.
+package backend
+
+import (
+	"context"
+
+	pb "github.com/stoke-run/stoke/internal/rpc/stokepb"
+)
+
+// ExecutorInfo describes a registered executor.
+type ExecutorInfo struct {
+	ID     string
+	Host   string
+	Cores  int
+	LogURL string
+	// Address is host:port of the executor's block service ("" for an
+	// executor inside the driver process).
+	Address string
+}
+
+// Driver is what a backend reports to. Calls may come from any goroutine.
+type Driver interface {
+	// ExecutorAdded: the executor is registered and ready for tasks.
+	ExecutorAdded(ExecutorInfo)
+	// ExecutorLost: the executor is gone; its running tasks and the shuffle
+	// output it held are lost. Reason is shown to users.
+	ExecutorLost(id string, reason string)
+	// StatusUpdate reports a task's state.
+	StatusUpdate(executorID string, st *pb.TaskStatus)
+	// CanCommit asks the output commit coordinator.
+	CanCommit(req *pb.CommitRequest) bool
+}
+
+// Backend starts executors for one application and carries tasks to them.
+type Backend interface {
+	// Start begins acquiring executors; it returns once the backend can
+	// accept launches (executors may register later).
+	Start(ctx context.Context, d Driver) error
+	// Stop releases every executor and resource of the application.
+	Stop(ctx context.Context) error
+	// LaunchTasks sends tasks to an executor.
+	LaunchTasks(executorID string, tasks []*pb.TaskDesc) error
+	// KillTask asks an executor to kill a running task.
+	KillTask(executorID string, taskID int64, reason string) error
+	// FetchResult reads a task result stored on an executor.
+	FetchResult(ctx context.Context, executorID, block string) ([]byte, error)
+	// Revive tells the backend that tasks are waiting (offer-based cluster
+	// managers ask for offers again).
+	Revive()
+	// RequestTotalExecutors sets the number of executors wanted.
+	RequestTotalExecutors(n int) error
+	// KillExecutors releases the given executors.
+	KillExecutors(ids []string) error
+	// DefaultParallelism is the default number of partitions.
+	DefaultParallelism() int
+	// ApplicationID is the cluster manager's id for the application.
+	ApplicationID() string
+}

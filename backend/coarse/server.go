@@ -1,0 +1,437 @@
+package coarse
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/sirupsen/logrus"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/stoke-run/stoke/backend"
+	"github.com/stoke-run/stoke/executor"
+	"github.com/stoke-run/stoke/internal/conf"
+	"github.com/stoke-run/stoke/internal/registry"
+	"github.com/stoke-run/stoke/internal/rpc"
+	pb "github.com/stoke-run/stoke/internal/rpc/stokepb"
+)
+
+func init() {
+	conf.Register(conf.Key{Name: "stoke.task.maxDirectResultSize", Default: "1m", Type: conf.TypeBytes, Unit: "b",
+		Doc: "Task results larger than this stay on the executor and are fetched by the driver."})
+}
+
+// Options configure a Server.
+type Options struct {
+	Host           string // address to listen on and advertise
+	Port           int    // 0: any free port
+	Secret         string
+	Conf           *conf.Conf
+	Log            logrus.FieldLogger
+	NetworkTimeout time.Duration // an executor silent this long is lost
+	MaxMessage     int
+}
+
+// Server accepts executor registrations and carries tasks to them.
+type Server struct {
+	opts   Options
+	lis    net.Listener
+	grpc   *grpc.Server
+	blocks *executor.BlockClient
+	confKV map[string]string
+
+	mu       sync.Mutex
+	driver   backend.Driver
+	execs    map[string]*execConn
+	exitInfo map[string]string // loss reasons reported by the cluster manager
+	closed   bool
+	done     chan struct{}
+}
+
+type execConn struct {
+	info     backend.ExecutorInfo
+	mu       sync.Mutex
+	queue    []*pb.DriverMessage
+	wake     chan struct{}
+	lastSeen time.Time
+	gone     chan struct{}
+}
+
+var _ pb.DriverServer = (*service)(nil)
+
+type service struct {
+	pb.UnimplementedDriverServer
+	s *Server
+}
+
+// NewServer listens for executors.
+func NewServer(opts Options) (*Server, error) {
+	if opts.MaxMessage == 0 {
+		opts.MaxMessage = 128 << 20
+	}
+	if opts.NetworkTimeout == 0 {
+		opts.NetworkTimeout = 120 * time.Second
+	}
+	if opts.Host == "" {
+		opts.Host = "127.0.0.1"
+	}
+	lis, err := net.Listen("tcp", net.JoinHostPort(opts.Host, fmt.Sprint(opts.Port)))
+	if err != nil {
+		return nil, fmt.Errorf("driver endpoint for executors on %s:%d: %w", opts.Host, opts.Port, err)
+	}
+	s := &Server{
+		opts:     opts,
+		lis:      lis,
+		grpc:     grpc.NewServer(rpc.ServerOptions(opts.Secret, opts.MaxMessage)...),
+		blocks:   executor.NewBlockClient(opts.Secret, opts.MaxMessage),
+		execs:    map[string]*execConn{},
+		exitInfo: map[string]string{},
+		confKV:   map[string]string{},
+		done:     make(chan struct{}),
+	}
+	if opts.Conf != nil {
+		for _, e := range opts.Conf.All() {
+			if !conf.IsSensitive(e.Key) {
+				s.confKV[e.Key] = e.Value
+			}
+		}
+	}
+	pb.RegisterDriverServer(s.grpc, &service{s: s})
+	go s.grpc.Serve(lis)
+	go s.watchHeartbeats()
+	return s, nil
+}
+
+// Address is host:port for executors to dial.
+func (s *Server) Address() string { return s.lis.Addr().String() }
+
+// Attach sets the driver that receives executor events.
+func (s *Server) Attach(d backend.Driver) {
+	s.mu.Lock()
+	s.driver = d
+	s.mu.Unlock()
+}
+
+// NumExecutors counts registered executors.
+func (s *Server) NumExecutors() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.execs)
+}
+
+func (svc *service) Register(ctx context.Context, req *pb.RegisterRequest) (*pb.RegisterResponse, error) {
+	s := svc.s
+	if req.ExecutorId == "" || req.Cores < 1 {
+		return nil, status.Errorf(codes.InvalidArgument, "executor id %q with %d cores is not a valid registration", req.ExecutorId, req.Cores)
+	}
+	if diff := registry.Diff(req.Functions, req.Types); diff != "" {
+		s.opts.Log.WithField("executor", req.ExecutorId).Errorf("refused executor: its binary differs from the driver's (%s)", diff)
+		return nil, status.Errorf(codes.FailedPrecondition, "the executor's binary differs from the driver's: %s", diff)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, status.Error(codes.Unavailable, "the driver is stopping")
+	}
+	if _, dup := s.execs[req.ExecutorId]; dup {
+		return nil, status.Errorf(codes.AlreadyExists, "executor %s is already registered", req.ExecutorId)
+	}
+	s.execs[req.ExecutorId] = &execConn{
+		info: backend.ExecutorInfo{ID: req.ExecutorId, Host: req.Host, Cores: int(req.Cores), Address: req.BlockAddress, LogURL: req.LogUrl},
+		wake: make(chan struct{}, 1),
+		gone: make(chan struct{}),
+	}
+	return &pb.RegisterResponse{Conf: s.confKV}, nil
+}
+
+func (svc *service) Connect(stream pb.Driver_ConnectServer) error {
+	s := svc.s
+	first, err := stream.Recv()
+	if err != nil {
+		return err
+	}
+	hello := first.GetHello()
+	if hello == nil {
+		return status.Error(codes.InvalidArgument, "the first message of a session must be a Hello")
+	}
+	s.mu.Lock()
+	ec := s.execs[hello.ExecutorId]
+	d := s.driver
+	s.mu.Unlock()
+	if ec == nil {
+		return status.Errorf(codes.FailedPrecondition, "executor %s is not registered", hello.ExecutorId)
+	}
+	ec.mu.Lock()
+	ec.lastSeen = time.Now()
+	ec.mu.Unlock()
+	sendErr := make(chan error, 1)
+	go func() { sendErr <- ec.sendLoop(stream) }()
+	d.ExecutorAdded(ec.info)
+
+	recvErr := make(chan error, 1)
+	go func() {
+		for {
+			msg, err := stream.Recv()
+			if err != nil {
+				recvErr <- err
+				return
+			}
+			ec.mu.Lock()
+			ec.lastSeen = time.Now()
+			ec.mu.Unlock()
+			if b := msg.GetStatus(); b != nil {
+				for _, st := range b.Updates {
+					d.StatusUpdate(ec.info.ID, st)
+				}
+			}
+		}
+	}()
+	var cause error
+	select {
+	case cause = <-recvErr:
+	case cause = <-sendErr:
+	case <-ec.gone:
+	}
+	s.lost(ec.info.ID, cause)
+	return nil
+}
+
+// lost removes an executor and tells the driver, with the cluster manager's
+// reason (an exit code, say) when it has one.
+func (s *Server) lost(id string, cause error) {
+	s.mu.Lock()
+	ec := s.execs[id]
+	if ec == nil {
+		s.mu.Unlock()
+		return
+	}
+	delete(s.execs, id)
+	d, closed := s.driver, s.closed
+	s.mu.Unlock()
+	select {
+	case <-ec.gone:
+	default:
+		close(ec.gone)
+	}
+	if closed || d == nil {
+		return
+	}
+	reason := s.waitExitReason(id, 500*time.Millisecond)
+	if reason == "" {
+		reason = "connection to the executor was lost"
+		if cause != nil && !errors.Is(cause, io.EOF) {
+			reason += ": " + cause.Error()
+		}
+	}
+	d.ExecutorLost(id, reason)
+}
+
+func (s *Server) waitExitReason(id string, wait time.Duration) string {
+	deadline := time.Now().Add(wait)
+	for {
+		s.mu.Lock()
+		r := s.exitInfo[id]
+		s.mu.Unlock()
+		if r != "" || time.Now().After(deadline) {
+			return r
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// ExecutorExited records why a cluster manager saw an executor end; if it
+// is still registered it is removed with that reason.
+func (s *Server) ExecutorExited(id, reason string) {
+	s.mu.Lock()
+	s.exitInfo[id] = reason
+	ec := s.execs[id]
+	s.mu.Unlock()
+	if ec != nil {
+		go func() {
+			// Give the stream a moment to report the disconnect itself.
+			select {
+			case <-ec.gone:
+			case <-time.After(time.Second):
+				s.lost(id, errors.New(reason))
+			}
+		}()
+	}
+}
+
+func (s *Server) watchHeartbeats() {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.done:
+			return
+		case <-t.C:
+		}
+		var silent []string
+		s.mu.Lock()
+		for id, ec := range s.execs {
+			ec.mu.Lock()
+			if !ec.lastSeen.IsZero() && time.Since(ec.lastSeen) > s.opts.NetworkTimeout {
+				silent = append(silent, id)
+			}
+			ec.mu.Unlock()
+		}
+		s.mu.Unlock()
+		for _, id := range silent {
+			s.mu.Lock()
+			s.exitInfo[id] = fmt.Sprintf("no heartbeat for more than stoke.network.timeout (%s)", s.opts.NetworkTimeout)
+			s.mu.Unlock()
+			s.lost(id, nil)
+		}
+	}
+}
+
+func (ec *execConn) enqueue(m *pb.DriverMessage) {
+	ec.mu.Lock()
+	ec.queue = append(ec.queue, m)
+	ec.mu.Unlock()
+	select {
+	case ec.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (ec *execConn) sendLoop(stream pb.Driver_ConnectServer) error {
+	for {
+		select {
+		case <-ec.wake:
+		case <-ec.gone:
+			return nil
+		case <-stream.Context().Done():
+			return stream.Context().Err()
+		}
+		ec.mu.Lock()
+		q := ec.queue
+		ec.queue = nil
+		ec.mu.Unlock()
+		// Merge consecutive launches into one message.
+		var launch *pb.LaunchBatch
+		flush := func() error {
+			if launch == nil {
+				return nil
+			}
+			m := &pb.DriverMessage{Msg: &pb.DriverMessage_Launch{Launch: launch}}
+			launch = nil
+			return stream.Send(m)
+		}
+		for _, m := range q {
+			if l := m.GetLaunch(); l != nil {
+				if launch == nil {
+					launch = &pb.LaunchBatch{}
+				}
+				launch.Tasks = append(launch.Tasks, l.Tasks...)
+				continue
+			}
+			if err := flush(); err != nil {
+				return err
+			}
+			if err := stream.Send(m); err != nil {
+				return err
+			}
+			if m.GetShutdown() != nil {
+				return nil
+			}
+		}
+		if err := flush(); err != nil {
+			return err
+		}
+	}
+}
+
+func (s *Server) conn(id string) (*execConn, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ec := s.execs[id]
+	if ec == nil {
+		return nil, fmt.Errorf("executor %s is not connected", id)
+	}
+	return ec, nil
+}
+
+// LaunchTasks implements the launch half of backend.Backend.
+func (s *Server) LaunchTasks(id string, tasks []*pb.TaskDesc) error {
+	ec, err := s.conn(id)
+	if err != nil {
+		return err
+	}
+	ec.enqueue(&pb.DriverMessage{Msg: &pb.DriverMessage_Launch{Launch: &pb.LaunchBatch{Tasks: tasks}}})
+	return nil
+}
+
+// KillTask asks an executor to kill a task.
+func (s *Server) KillTask(id string, taskID int64, reason string) error {
+	ec, err := s.conn(id)
+	if err != nil {
+		return err
+	}
+	ec.enqueue(&pb.DriverMessage{Msg: &pb.DriverMessage_Kill{Kill: &pb.KillTask{TaskId: taskID, Reason: reason}}})
+	return nil
+}
+
+// FetchResult reads a stored result from an executor's block service.
+func (s *Server) FetchResult(ctx context.Context, id, block string) ([]byte, error) {
+	ec, err := s.conn(id)
+	if err != nil {
+		return nil, err
+	}
+	return s.blocks.Fetch(ctx, ec.info.Address, block)
+}
+
+// ShutdownExecutor asks one executor to exit.
+func (s *Server) ShutdownExecutor(id, reason string) error {
+	ec, err := s.conn(id)
+	if err != nil {
+		return err
+	}
+	ec.enqueue(&pb.DriverMessage{Msg: &pb.DriverMessage_Shutdown{Shutdown: &pb.Shutdown{Reason: reason}}})
+	return nil
+}
+
+// Stop shuts every executor down and stops serving.
+func (s *Server) Stop() {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return
+	}
+	s.closed = true
+	conns := make([]*execConn, 0, len(s.execs))
+	for _, ec := range s.execs {
+		conns = append(conns, ec)
+	}
+	s.mu.Unlock()
+	for _, ec := range conns {
+		ec.enqueue(&pb.DriverMessage{Msg: &pb.DriverMessage_Shutdown{Shutdown: &pb.Shutdown{Reason: "application finished"}}})
+	}
+	close(s.done)
+	stopped := make(chan struct{})
+	go func() { s.grpc.GracefulStop(); close(stopped) }()
+	select {
+	case <-stopped:
+	case <-time.After(3 * time.Second):
+		s.grpc.Stop()
+	}
+	s.blocks.Close()
+}
+
+// CanCommit asks the driver's output commit coordinator.
+func (svc *service) CanCommit(_ context.Context, req *pb.CommitRequest) (*pb.CommitResponse, error) {
+	svc.s.mu.Lock()
+	d := svc.s.driver
+	svc.s.mu.Unlock()
+	if d == nil {
+		return nil, status.Error(codes.Unavailable, "the driver is not ready")
+	}
+	return &pb.CommitResponse{Allowed: d.CanCommit(req)}, nil
+}

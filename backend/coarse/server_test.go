@@ -1,0 +1,163 @@
+package coarse
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sirupsen/logrus"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/stoke-run/stoke/backend"
+	"github.com/stoke-run/stoke/internal/registry"
+	"github.com/stoke-run/stoke/internal/rpc"
+	pb "github.com/stoke-run/stoke/internal/rpc/stokepb"
+)
+
+type fakeDriver struct {
+	mu      sync.Mutex
+	added   []backend.ExecutorInfo
+	lost    []string
+	updates []*pb.TaskStatus
+}
+
+func (d *fakeDriver) ExecutorAdded(e backend.ExecutorInfo) {
+	d.mu.Lock()
+	d.added = append(d.added, e)
+	d.mu.Unlock()
+}
+func (d *fakeDriver) ExecutorLost(id, reason string) {
+	d.mu.Lock()
+	d.lost = append(d.lost, id+": "+reason)
+	d.mu.Unlock()
+}
+func (d *fakeDriver) StatusUpdate(_ string, st *pb.TaskStatus) {
+	d.mu.Lock()
+	d.updates = append(d.updates, st)
+	d.mu.Unlock()
+}
+func (d *fakeDriver) CanCommit(*pb.CommitRequest) bool { return true }
+
+func (d *fakeDriver) snapshot() (added, lost int, updates int) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return len(d.added), len(d.lost), len(d.updates)
+}
+
+func start(t *testing.T) (*Server, *fakeDriver) {
+	s, err := NewServer(Options{Secret: "s3cret", Log: logrus.New(), NetworkTimeout: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &fakeDriver{}
+	s.Attach(d)
+	t.Cleanup(s.Stop)
+	return s, d
+}
+
+func client(t *testing.T, s *Server, secret string) pb.DriverClient {
+	cc, err := grpc.NewClient(s.Address(), append(rpc.DialOptions(secret, 1<<20), grpc.WithTransportCredentials(insecure.NewCredentials()))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cc.Close() })
+	return pb.NewDriverClient(cc)
+}
+
+func register(id string) *pb.RegisterRequest {
+	return &pb.RegisterRequest{ExecutorId: id, Host: "127.0.0.1", Cores: 2, Functions: registry.FuncNames(), Types: registry.TypeNames()}
+}
+
+func TestRegistrationRefusals(t *testing.T) {
+	s, d := start(t)
+	ctx := context.Background()
+	if _, err := client(t, s, "wrong").Register(ctx, register("1")); err == nil || !strings.Contains(err.Error(), "secret") {
+		t.Errorf("wrong secret: %v", err)
+	}
+	c := client(t, s, "s3cret")
+	bad := register("1")
+	bad.Functions = append(bad.Functions, "only.on.executor")
+	if _, err := c.Register(ctx, bad); err == nil || !strings.Contains(err.Error(), "only.on.executor") {
+		t.Errorf("mismatched registry: %v", err)
+	}
+	if _, err := c.Register(ctx, &pb.RegisterRequest{ExecutorId: "", Cores: 1}); err == nil {
+		t.Error("empty executor id accepted")
+	}
+	if _, err := c.Register(ctx, &pb.RegisterRequest{ExecutorId: "x", Cores: 0}); err == nil {
+		t.Error("zero cores accepted")
+	}
+	if _, err := c.Register(ctx, register("1")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Register(ctx, register("1")); err == nil || !strings.Contains(err.Error(), "already registered") {
+		t.Errorf("duplicate id: %v", err)
+	}
+	// A session that does not start with Hello is refused.
+	stream, err := c.Connect(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stream.Send(&pb.ExecutorMessage{Msg: &pb.ExecutorMessage_Heartbeat{Heartbeat: &pb.Heartbeat{}}})
+	if _, err := stream.Recv(); err == nil || !strings.Contains(err.Error(), "Hello") {
+		t.Errorf("session without Hello: %v", err)
+	}
+	// Hello for an executor that never registered.
+	stream, _ = c.Connect(ctx)
+	stream.Send(&pb.ExecutorMessage{Msg: &pb.ExecutorMessage_Hello{Hello: &pb.Hello{ExecutorId: "ghost"}}})
+	if _, err := stream.Recv(); err == nil || !strings.Contains(err.Error(), "not registered") {
+		t.Errorf("unregistered Hello: %v", err)
+	}
+	if added, _, _ := d.snapshot(); added != 0 {
+		t.Errorf("%d executors added by refused sessions", added)
+	}
+}
+
+func TestSessionLaunchStatusAndLoss(t *testing.T) {
+	s, d := start(t)
+	c := client(t, s, "s3cret")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if _, err := c.Register(ctx, register("7")); err != nil {
+		t.Fatal(err)
+	}
+	stream, err := c.Connect(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stream.Send(&pb.ExecutorMessage{Msg: &pb.ExecutorMessage_Hello{Hello: &pb.Hello{ExecutorId: "7"}}})
+	waitUntil(t, func() bool { a, _, _ := d.snapshot(); return a == 1 })
+	if err := s.LaunchTasks("7", []*pb.TaskDesc{{TaskId: 1}, {TaskId: 2}}); err != nil {
+		t.Fatal(err)
+	}
+	msg, err := stream.Recv()
+	if err != nil || len(msg.GetLaunch().GetTasks()) == 0 {
+		t.Fatalf("launch: %v %v", msg, err)
+	}
+	stream.Send(&pb.ExecutorMessage{Msg: &pb.ExecutorMessage_Status{Status: &pb.StatusBatch{Updates: []*pb.TaskStatus{{TaskId: 1, State: pb.TaskState_SUCCEEDED}}}}})
+	waitUntil(t, func() bool { _, _, u := d.snapshot(); return u == 1 })
+	s.ExecutorExited("7", "executor process exited with code 137")
+	cancel()
+	waitUntil(t, func() bool { _, l, _ := d.snapshot(); return l == 1 })
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if !strings.Contains(d.lost[0], "code 137") {
+		t.Errorf("loss reason %q does not carry the exit code", d.lost[0])
+	}
+	if err := s.LaunchTasks("7", nil); err == nil {
+		t.Error("launch on a lost executor succeeded")
+	}
+}
+
+func waitUntil(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not reached")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}

@@ -1,0 +1,175 @@
+package local
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/stoke-run/stoke/backend"
+	"github.com/stoke-run/stoke/executor"
+	pb "github.com/stoke-run/stoke/internal/rpc/stokepb"
+)
+
+// DriverExecutorID is the id of the executor of the local masters, which
+// lives inside the driver process.
+const DriverExecutorID = "driver"
+
+// InProcess runs executors as goroutine pools inside the driver's process:
+// one executor ("driver") for the local masters, or several (tests use that
+// to exercise placement and executor loss without processes).
+type InProcess struct {
+	slots  int
+	n      int
+	appID  string
+	driver backend.Driver
+
+	mu    sync.Mutex
+	execs map[string]*inprocExec
+}
+
+type inprocExec struct {
+	store  *executor.BlockStore
+	runner *executor.Runner
+	lost   atomic.Bool
+}
+
+var _ backend.Backend = (*InProcess)(nil)
+
+var localApps atomic.Int64
+
+// NewInProcess returns the backend of local[N]: one executor of slots slots.
+func NewInProcess(slots int) *InProcess { return NewInProcessExecutors(1, slots) }
+
+// NewInProcessExecutors returns n in-process executors of slots slots each,
+// on n pretend hosts.
+func NewInProcessExecutors(n, slots int) *InProcess {
+	return &InProcess{slots: slots, n: n, appID: fmt.Sprintf("local-%d-%d", time.Now().UnixMilli(), localApps.Add(1)), execs: map[string]*inprocExec{}}
+}
+
+func (b *InProcess) id(i int) string {
+	if b.n == 1 {
+		return DriverExecutorID
+	}
+	return strconv.Itoa(i)
+}
+
+func (b *InProcess) host(i int) string {
+	if b.n == 1 {
+		return "localhost"
+	}
+	return "host-" + strconv.Itoa(i)
+}
+
+func (b *InProcess) Start(_ context.Context, d backend.Driver) error {
+	b.driver = d
+	for i := 0; i < b.n; i++ {
+		id := b.id(i)
+		ex := &inprocExec{store: executor.NewBlockStore()}
+		env := &executor.Env{
+			ExecutorID: id,
+			Blocks:     ex.store,
+			Fetch:      b.fetch,
+			CanCommit: func(_ context.Context, req *pb.CommitRequest) (bool, error) {
+				return d.CanCommit(req), nil
+			},
+		}
+		ex.runner = executor.NewRunner(env, func(st *pb.TaskStatus) {
+			if !ex.lost.Load() {
+				d.StatusUpdate(id, st)
+			}
+		})
+		b.mu.Lock()
+		b.execs[id] = ex
+		b.mu.Unlock()
+		d.ExecutorAdded(backend.ExecutorInfo{ID: id, Host: b.host(i), Cores: b.slots})
+	}
+	return nil
+}
+
+func (b *InProcess) exec(id string) (*inprocExec, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	ex := b.execs[id]
+	if ex == nil {
+		return nil, fmt.Errorf("executor %s is not running", id)
+	}
+	return ex, nil
+}
+
+func (b *InProcess) fetch(_ context.Context, out *pb.MapOutput, block string) ([]byte, error) {
+	ex, err := b.exec(out.ExecutorId)
+	if err != nil {
+		return nil, err
+	}
+	return ex.store.Get(block)
+}
+
+// LoseExecutor simulates the loss of an executor: its tasks and blocks are
+// gone and the driver is told (fault-injection tests).
+func (b *InProcess) LoseExecutor(id, reason string) error {
+	b.mu.Lock()
+	ex := b.execs[id]
+	delete(b.execs, id)
+	b.mu.Unlock()
+	if ex == nil {
+		return fmt.Errorf("executor %s is not running", id)
+	}
+	ex.lost.Store(true)
+	ex.runner.KillAll("executor lost")
+	b.driver.ExecutorLost(id, reason)
+	return nil
+}
+
+func (b *InProcess) Stop(context.Context) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, ex := range b.execs {
+		ex.lost.Store(true)
+		ex.runner.KillAll("application stopped")
+	}
+	return nil
+}
+
+func (b *InProcess) LaunchTasks(id string, tasks []*pb.TaskDesc) error {
+	ex, err := b.exec(id)
+	if err != nil {
+		return err
+	}
+	for _, t := range tasks {
+		ex.runner.Launch(t)
+	}
+	return nil
+}
+
+func (b *InProcess) KillTask(id string, taskID int64, reason string) error {
+	ex, err := b.exec(id)
+	if err != nil {
+		return err
+	}
+	ex.runner.Kill(taskID, reason)
+	return nil
+}
+
+func (b *InProcess) FetchResult(_ context.Context, id string, block string) ([]byte, error) {
+	ex, err := b.exec(id)
+	if err != nil {
+		return nil, err
+	}
+	return ex.store.Get(block)
+}
+
+func (b *InProcess) Revive()                         {}
+func (b *InProcess) RequestTotalExecutors(int) error { return nil }
+func (b *InProcess) KillExecutors(ids []string) error {
+	for _, id := range ids {
+		if err := b.LoseExecutor(id, "killed by the driver"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+func (b *InProcess) DefaultParallelism() int { return b.n * b.slots }
+func (b *InProcess) ApplicationID() string   { return b.appID }

@@ -1,0 +1,307 @@
+package stoke
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/stoke-run/stoke/driver"
+	"github.com/stoke-run/stoke/internal/plan"
+	"github.com/stoke-run/stoke/internal/registry"
+	pb "github.com/stoke-run/stoke/internal/rpc/stokepb"
+)
+
+// Dataset is a partitioned collection of T, computed lazily from its
+// lineage when an action runs.
+type Dataset[T any] struct {
+	sc   *Context
+	node *plan.Node
+}
+
+// NumPartitions is the number of partitions.
+func (d Dataset[T]) NumPartitions() int { return d.node.NumPartitions }
+
+// NoSpeculation turns speculative execution off for the stage computing
+// this dataset (for example one whose functions write to an external
+// system), whatever the application's setting.
+func (d Dataset[T]) NoSpeculation() Dataset[T] {
+	n := *d.node
+	n.ID = d.sc.d.NewNodeID()
+	n.NoSpeculation = true
+	return Dataset[T]{d.sc, &n}
+}
+
+func (sc *Context) node(n *plan.Node) *plan.Node {
+	n.ID = sc.d.NewNodeID()
+	return n
+}
+
+func narrow[T, U any](d Dataset[T], kind, op string) Dataset[U] {
+	return Dataset[U]{d.sc, d.sc.node(&plan.Node{
+		Kind: plan.Narrow, Op: op, Parents: []*plan.Node{d.node}, NumPartitions: d.node.NumPartitions,
+		Type: registry.TypeName[U](), Name: kind + " " + op,
+	})}
+}
+
+// Parallelize distributes data over numSlices partitions (0: the default
+// parallelism). T must be registered (any registered function on T does).
+func Parallelize[T any](sc *Context, data []T, numSlices int) (Dataset[T], error) {
+	if numSlices <= 0 {
+		numSlices = sc.DefaultParallelism()
+	}
+	name := registry.TypeName[T]()
+	if _, err := registry.LookupType(name); err != nil {
+		return Dataset[T]{}, err
+	}
+	parts := make([][]byte, numSlices)
+	for i := range numSlices {
+		lo, hi := i*len(data)/numSlices, (i+1)*len(data)/numSlices
+		b, err := registry.EncodeSlice(data[lo:hi])
+		if err != nil {
+			return Dataset[T]{}, err
+		}
+		parts[i] = b
+	}
+	return Dataset[T]{sc, sc.node(&plan.Node{Kind: plan.Parallelize, NumPartitions: numSlices, Type: name, Data: parts, Name: "parallelize"})}, nil
+}
+
+// maxSplit bounds the size of one text partition.
+const maxSplit = 32 << 20
+
+// TextFile reads the lines of a file, of every visible file of a directory,
+// or of the files a glob matches, in at least minPartitions partitions
+// (0: the default parallelism).
+func TextFile(sc *Context, path string, minPartitions int) (Dataset[string], error) {
+	if strings.HasPrefix(path, "hdfs://") {
+		return Dataset[string]{}, fmt.Errorf("TextFile(%q): hdfs:// paths need the YARN support, which this build does not have yet", path)
+	}
+	if minPartitions <= 0 {
+		minPartitions = min(sc.DefaultParallelism(), 2)
+	}
+	files, err := listFiles(strings.TrimPrefix(path, "file://"))
+	if err != nil {
+		return Dataset[string]{}, fmt.Errorf("TextFile(%q): %w", path, err)
+	}
+	var total int64
+	for _, f := range files {
+		total += f.size
+	}
+	goal := max(total/int64(minPartitions), 1)
+	split := min(goal, maxSplit)
+	var splits []plan.TextSplit
+	for _, f := range files {
+		for off := int64(0); off < f.size; off += split {
+			splits = append(splits, plan.TextSplit{Path: f.path, Start: off, Length: min(split, f.size-off)})
+		}
+	}
+	return Dataset[string]{sc, sc.node(&plan.Node{Kind: plan.TextFile, NumPartitions: len(splits), Type: registry.TypeName[string](), Splits: splits, Name: "textFile " + path})}, nil
+}
+
+type fileInfo struct {
+	path string
+	size int64
+}
+
+func listFiles(path string) ([]fileInfo, error) {
+	matches := []string{path}
+	if strings.ContainsAny(path, "*?[") {
+		m, err := filepath.Glob(path)
+		if err != nil {
+			return nil, err
+		}
+		if len(m) == 0 {
+			return nil, fmt.Errorf("no file matches the pattern")
+		}
+		matches = m
+	}
+	var out []fileInfo
+	for _, m := range matches {
+		st, err := os.Stat(m)
+		if err != nil {
+			return nil, err
+		}
+		if !st.IsDir() {
+			out = append(out, fileInfo{m, st.Size()})
+			continue
+		}
+		entries, err := os.ReadDir(m)
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range entries {
+			if e.IsDir() || strings.HasPrefix(e.Name(), ".") || strings.HasPrefix(e.Name(), "_") {
+				continue
+			}
+			info, err := e.Info()
+			if err != nil {
+				return nil, err
+			}
+			if info.Mode().Type()&fs.ModeType == 0 {
+				out = append(out, fileInfo{filepath.Join(m, e.Name()), info.Size()})
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].path < out[j].path })
+	return out, nil
+}
+
+// Map applies f to every record.
+func Map[T, U any](d Dataset[T], f MapFunc[T, U]) Dataset[U] { return narrow[T, U](d, "map", f.name) }
+
+// FlatMap applies f to every record and flattens the results.
+func FlatMap[T, U any](d Dataset[T], f FlatMapFunc[T, U]) Dataset[U] {
+	return narrow[T, U](d, "flatMap", f.name)
+}
+
+// Filter keeps the records f accepts.
+func Filter[T any](d Dataset[T], f FilterFunc[T]) Dataset[T] {
+	return narrow[T, T](d, "filter", f.name)
+}
+
+// MapPartitions applies f to each partition as a whole.
+func MapPartitions[T, U any](d Dataset[T], f MapPartitionsFunc[T, U]) Dataset[U] {
+	return narrow[T, U](d, "mapPartitions", f.name)
+}
+
+func shuffled[U any](sc *Context, op, kind string, n int, parents ...*plan.Node) Dataset[U] {
+	if n <= 0 {
+		n = sc.DefaultParallelism()
+	}
+	return Dataset[U]{sc, sc.node(&plan.Node{Kind: plan.Shuffle, Op: op, Parents: parents, NumPartitions: n, Type: registry.TypeName[U](), Name: kind + " " + op})}
+}
+
+// ReduceByKey merges the values of each key with f into numPartitions
+// partitions (0: the default parallelism).
+func ReduceByKey[K comparable, V any](d Dataset[KV[K, V]], f ReduceByKeyFunc[K, V], numPartitions int) Dataset[KV[K, V]] {
+	return shuffled[KV[K, V]](d.sc, f.name, "reduceByKey", numPartitions, d.node)
+}
+
+// GroupByKey gathers the values of each key.
+func GroupByKey[K comparable, V any](d Dataset[KV[K, V]], op GroupByKeyOp[K, V], numPartitions int) Dataset[KV[K, []V]] {
+	return shuffled[KV[K, []V]](d.sc, op.name, "groupByKey", numPartitions, d.node)
+}
+
+// Join pairs the values of each key present on both sides.
+func Join[K comparable, V, W any](l Dataset[KV[K, V]], r Dataset[KV[K, W]], op JoinOp[K, V, W], numPartitions int) Dataset[KV[K, Joined[V, W]]] {
+	return shuffled[KV[K, Joined[V, W]]](l.sc, op.name, "join", numPartitions, l.node, r.node)
+}
+
+// JobOption sets a property of one job.
+type JobOption func(*driver.JobOptions)
+
+// InPool runs the job in the named FAIR pool (stoke.WithPool does the same
+// through a context.Context).
+func InPool(name string) JobOption { return func(o *driver.JobOptions) { o.Pool = name } }
+
+// Describe names the job in the UI.
+func Describe(s string) JobOption { return func(o *driver.JobOptions) { o.Description = s } }
+
+// WithoutSpeculation turns speculative execution off for this job.
+func WithoutSpeculation() JobOption { return func(o *driver.JobOptions) { o.NoSpeculation = true } }
+
+func run[T any](ctx context.Context, d Dataset[T], sink *pb.Sink, action string, opts []JobOption) ([]*pb.TaskResult, error) {
+	var o driver.JobOptions
+	for _, f := range opts {
+		f(&o)
+	}
+	if o.Description == "" {
+		o.Description = action + " of " + d.node.Name
+	}
+	return d.sc.d.RunJob(ctx, d.node, sink, o)
+}
+
+// Collect returns every record, partition by partition.
+func Collect[T any](ctx context.Context, d Dataset[T], opts ...JobOption) ([]T, error) {
+	results, err := run(ctx, d, &pb.Sink{Kind: &pb.Sink_Collect{Collect: d.node.Type}}, "collect", opts)
+	if err != nil {
+		return nil, err
+	}
+	var out []T
+	for p, r := range results {
+		recs, err := registry.DecodeSlice[T](r.Value)
+		if err != nil {
+			return nil, fmt.Errorf("collect: partition %d: %w", p, err)
+		}
+		out = append(out, recs...)
+	}
+	return out, nil
+}
+
+// Count returns the number of records.
+func Count[T any](ctx context.Context, d Dataset[T], opts ...JobOption) (int64, error) {
+	results, err := run(ctx, d, &pb.Sink{Kind: &pb.Sink_Count{Count: true}}, "count", opts)
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	for _, r := range results {
+		n += r.Count
+	}
+	return n, nil
+}
+
+// ErrEmpty is returned by Reduce on a dataset without records.
+var ErrEmpty = errors.New("stoke: reduce of an empty dataset")
+
+// Reduce combines every record with f.
+func Reduce[T any](ctx context.Context, d Dataset[T], f ReduceFunc[T], opts ...JobOption) (T, error) {
+	var zero T
+	results, err := run(ctx, d, &pb.Sink{Kind: &pb.Sink_Reduce{Reduce: f.name}}, "reduce", opts)
+	if err != nil {
+		return zero, err
+	}
+	var acc T
+	have := false
+	for p, r := range results {
+		if r.Empty {
+			continue
+		}
+		vals, err := registry.DecodeSlice[T](r.Value)
+		if err != nil || len(vals) != 1 {
+			return zero, fmt.Errorf("reduce: partition %d: malformed partial result: %v", p, err)
+		}
+		if !have {
+			acc, have = vals[0], true
+		} else {
+			acc = f.f(acc, vals[0])
+		}
+	}
+	if !have {
+		return zero, ErrEmpty
+	}
+	return acc, nil
+}
+
+// Foreach runs f on every record, on the executors.
+func Foreach[T any](ctx context.Context, d Dataset[T], f ForeachFunc[T], opts ...JobOption) error {
+	_, err := run(ctx, d, &pb.Sink{Kind: &pb.Sink_Foreach{Foreach: f.name}}, "foreach", opts)
+	return err
+}
+
+// SaveAsTextFile writes one line per record (fmt.Sprint) into dir, one
+// part-NNNNN file per partition, and _SUCCESS when the job succeeded. Only
+// one attempt of each partition commits its file. dir must not exist.
+func SaveAsTextFile[T any](ctx context.Context, d Dataset[T], dir string, opts ...JobOption) error {
+	if strings.HasPrefix(dir, "hdfs://") {
+		return fmt.Errorf("SaveAsTextFile(%q): hdfs:// paths need the YARN support, which this build does not have yet", dir)
+	}
+	local := strings.TrimPrefix(dir, "file://")
+	if _, err := os.Stat(local); err == nil {
+		return fmt.Errorf("SaveAsTextFile: output directory %s already exists", dir)
+	}
+	if err := os.MkdirAll(local, 0o755); err != nil {
+		return fmt.Errorf("SaveAsTextFile: %w", err)
+	}
+	token := fmt.Sprintf("job-%s-%d", d.sc.AppID(), d.sc.d.NewNodeID())
+	_, err := run(ctx, d, &pb.Sink{Kind: &pb.Sink_SaveText{SaveText: &pb.SaveText{Dir: local, JobToken: token}}}, "saveAsTextFile", opts)
+	os.RemoveAll(filepath.Join(local, "_temporary"))
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(local, "_SUCCESS"), nil, 0o644)
+}

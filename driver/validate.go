@@ -1,0 +1,73 @@
+package driver
+
+import (
+	"fmt"
+
+	"github.com/stoke-run/stoke/internal/plan"
+	"github.com/stoke-run/stoke/internal/registry"
+	pb "github.com/stoke-run/stoke/internal/rpc/stokepb"
+)
+
+// validate refuses a job that names a function or type this binary does not
+// have, before any task runs (executors run the same binary, so they would
+// fail every attempt the same way).
+func validate(n *plan.Node, sink *pb.Sink) error {
+	seen := map[int]bool{}
+	var walk func(*plan.Node) error
+	walk = func(n *plan.Node) error {
+		if seen[n.ID] {
+			return nil
+		}
+		seen[n.ID] = true
+		switch n.Kind {
+		case plan.Narrow:
+			f, err := registry.LookupFunc(n.Op)
+			if err != nil {
+				return err
+			}
+			if f.Apply == nil {
+				return fmt.Errorf("function %q is a %s function and cannot transform a dataset", n.Op, f.Kind)
+			}
+		case plan.Shuffle:
+			s, err := registry.LookupShuffle(n.Op)
+			if err != nil {
+				return err
+			}
+			if s.Sides != len(n.Parents) {
+				return fmt.Errorf("keyed operator %q takes %d inputs, got %d", n.Op, s.Sides, len(n.Parents))
+			}
+		case plan.Parallelize:
+			if _, err := registry.LookupType(n.Type); err != nil {
+				return err
+			}
+		}
+		for _, p := range n.Parents {
+			if err := walk(p); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if err := walk(n); err != nil {
+		return fmt.Errorf("stoke: job refused: %w", err)
+	}
+	switch k := sink.Kind.(type) {
+	case *pb.Sink_Reduce:
+		if f, err := registry.LookupFunc(k.Reduce); err != nil {
+			return fmt.Errorf("stoke: job refused: %w", err)
+		} else if f.Combine == nil {
+			return fmt.Errorf("stoke: job refused: function %q is a %s function, not a reduce function", k.Reduce, f.Kind)
+		}
+	case *pb.Sink_Foreach:
+		if f, err := registry.LookupFunc(k.Foreach); err != nil {
+			return fmt.Errorf("stoke: job refused: %w", err)
+		} else if f.Each == nil {
+			return fmt.Errorf("stoke: job refused: function %q is a %s function, not a foreach function", k.Foreach, f.Kind)
+		}
+	case *pb.Sink_Collect:
+		if _, err := registry.LookupType(k.Collect); err != nil {
+			return fmt.Errorf("stoke: job refused: %w", err)
+		}
+	}
+	return nil
+}

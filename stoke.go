@@ -1,0 +1,155 @@
+package stoke
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/stoke-run/stoke/backend"
+	"github.com/stoke-run/stoke/backend/local"
+	"github.com/stoke-run/stoke/driver"
+	"github.com/stoke-run/stoke/executor"
+	"github.com/stoke-run/stoke/internal/conf"
+	"github.com/stoke-run/stoke/internal/events"
+	"github.com/stoke-run/stoke/internal/registry"
+)
+
+// Config holds configuration set in code: the highest precedence, above
+// `stoke submit` flags and the properties file.
+type Config map[string]string
+
+// Context is an application's connection to its executors. Create one with
+// New; it is safe for concurrent use by many goroutines.
+type Context struct {
+	d  *driver.Context
+	be backend.Backend
+}
+
+// Option changes how New builds the Context (mostly for tests and tools).
+type Option func(*options)
+
+type options struct {
+	backend   backend.Backend
+	listeners []events.Listener
+	log       *logrus.Logger
+}
+
+// WithBackend runs the application on the given backend instead of the one
+// the master URL names.
+func WithBackend(b backend.Backend) Option { return func(o *options) { o.backend = b } }
+
+// WithListener receives every event of the run.
+func WithListener(l events.Listener) Option {
+	return func(o *options) { o.listeners = append(o.listeners, l) }
+}
+
+// WithLogger logs through l.
+func WithLogger(l *logrus.Logger) Option { return func(o *options) { o.log = l } }
+
+// New starts the driver. In an executor process (started by a cluster
+// manager) it never returns: it runs the executor and exits.
+func New(cfg Config, opts ...Option) (*Context, error) {
+	RunIfExecutor()
+	var o options
+	for _, f := range opts {
+		f(&o)
+	}
+	c, warnings, err := conf.Resolve(cfg)
+	if err != nil {
+		return nil, err
+	}
+	log := o.log
+	if log == nil {
+		log = logrus.New()
+		log.SetOutput(os.Stderr)
+	}
+	if lvl, err := logrus.ParseLevel(c.String("stoke.log.level")); err == nil {
+		log.SetLevel(lvl)
+	}
+	for _, w := range warnings {
+		log.Warn(w)
+	}
+	registry.Freeze()
+	be := o.backend
+	if be == nil {
+		be, err = backendFor(c, log)
+		if err != nil {
+			return nil, err
+		}
+	}
+	d, err := driver.New(driver.Options{Conf: c, Backend: be, Log: log, Listeners: o.listeners})
+	if err != nil {
+		return nil, err
+	}
+	return &Context{d: d, be: be}, nil
+}
+
+// backendFor picks the cluster manager the master URL names.
+func backendFor(c *conf.Conf, log *logrus.Logger) (backend.Backend, error) {
+	m, err := conf.ParseMaster(c.String("stoke.master"))
+	if err != nil {
+		return nil, err
+	}
+	switch m.Kind {
+	case conf.Local:
+		slots := m.Slots
+		if slots == 0 {
+			slots = runtime.NumCPU()
+		}
+		return local.NewInProcess(slots), nil
+	case conf.LocalCluster:
+		// Until the standalone cluster lands, local-cluster starts executor
+		// processes directly (no master or worker daemons).
+		return local.NewProcesses(m.Workers, m.CoresPerWorker, c, log), nil
+	}
+	return nil, fmt.Errorf("master %q: the %s cluster manager is not available in this build yet", m.Raw, m.Kind)
+}
+
+// RunIfExecutor turns this process into an executor when a cluster manager
+// started it as one: it serves tasks until the driver lets it go, then exits
+// the process. Otherwise it returns at once. New calls it; a test binary
+// whose tests start executor processes calls it first thing in TestMain.
+func RunIfExecutor() {
+	if !executor.IsExecutorProcess() {
+		return
+	}
+	registry.Freeze()
+	cfg, err := executor.ConfigFromEnv()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "stoke executor:", err)
+		os.Exit(2)
+	}
+	if err := executor.RunProcess(context.Background(), cfg); err != nil {
+		fmt.Fprintln(os.Stderr, "stoke executor:", err)
+		if errors.Is(err, executor.ErrRefused) {
+			os.Exit(3)
+		}
+		os.Exit(1)
+	}
+	os.Exit(0)
+}
+
+// Stop ends the application: running jobs fail, executors are released.
+func (sc *Context) Stop() error { return sc.d.Stop() }
+
+// AppID is the cluster manager's id of the application.
+func (sc *Context) AppID() string { return sc.d.AppID() }
+
+// UIURL is the address of the driver's web UI, or "" when it is off.
+func (sc *Context) UIURL() string { return sc.d.UIURL() }
+
+// DefaultParallelism is the default number of partitions.
+func (sc *Context) DefaultParallelism() int { return sc.d.DefaultParallelism() }
+
+// Driver exposes the underlying driver (for tools and tests).
+func (sc *Context) Driver() *driver.Context { return sc.d }
+
+// Backend is the cluster manager backend in use.
+func (sc *Context) Backend() backend.Backend { return sc.be }
+
+// WithPool returns a context whose jobs run in the named FAIR pool.
+func WithPool(ctx context.Context, pool string) context.Context { return driver.WithPool(ctx, pool) }
