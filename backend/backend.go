@@ -29,8 +29,8 @@ type Driver interface {
 	// ExecutorLost: the executor is gone; its running tasks and the shuffle
 	// output it held are lost. Reason is shown to users.
 	ExecutorLost(id string, reason string)
-	// StatusUpdate reports a task's state.
-	StatusUpdate(executorID string, st *pb.TaskStatus)
+	// StatusUpdate reports tasks' states (a batch is handled at once).
+	StatusUpdate(executorID string, sts ...*pb.TaskStatus)
 	// CanCommit asks the output commit coordinator.
 	CanCommit(req *pb.CommitRequest) bool
 }

@@ -533,7 +533,7 @@ func (c *Context) apply(a *actions) {
 		if err := c.be.LaunchTasks(exec, tds); err != nil {
 			c.log.WithError(err).Warnf("launching %d tasks on executor %s", len(tds), exec)
 			for _, td := range tds {
-				c.update(exec, &pb.TaskStatus{TaskId: td.TaskId, State: pb.TaskState_TASK_STATE_UNSPECIFIED, Error: "launch failed: " + err.Error()})
+				c.StatusUpdate(exec, &pb.TaskStatus{TaskId: td.TaskId, State: pb.TaskState_TASK_STATE_UNSPECIFIED, Error: "launch failed: " + err.Error()})
 			}
 		}
 	}
@@ -542,15 +542,30 @@ func (c *Context) apply(a *actions) {
 	}
 }
 
-// StatusUpdate implements backend.Driver.
-func (c *Context) StatusUpdate(execID string, st *pb.TaskStatus) {
-	if st.State == pb.TaskState_RUNNING {
+// StatusUpdate implements backend.Driver: the statuses are applied under
+// one lock and free slots are filled once for the whole batch.
+func (c *Context) StatusUpdate(execID string, sts ...*pb.TaskStatus) {
+	batch := make([]*pb.TaskStatus, 0, len(sts))
+	for _, st := range sts {
+		if st.State == pb.TaskState_RUNNING {
+			continue
+		}
+		if st.State == pb.TaskState_SUCCEEDED && st.Result != nil && st.Result.StoredBlock != "" {
+			st = c.fetchStoredResult(execID, st)
+		}
+		batch = append(batch, st)
+	}
+	if len(batch) == 0 {
 		return
 	}
-	if st.State == pb.TaskState_SUCCEEDED && st.Result != nil && st.Result.StoredBlock != "" {
-		st = c.fetchStoredResult(execID, st)
+	a := &actions{}
+	c.mu.Lock()
+	for _, st := range batch {
+		c.updateLocked(st, a)
 	}
-	c.update(execID, st)
+	c.schedule(a)
+	c.mu.Unlock()
+	c.apply(a)
 }
 
 // fetchStoredResult reads a large result from its executor, after checking
@@ -583,12 +598,9 @@ func (c *Context) fetchStoredResult(execID string, st *pb.TaskStatus) *pb.TaskSt
 	return out
 }
 
-func (c *Context) update(execID string, st *pb.TaskStatus) {
-	a := &actions{}
-	c.mu.Lock()
+func (c *Context) updateLocked(st *pb.TaskStatus, a *actions) {
 	tr := c.tasks[st.TaskId]
 	if tr == nil {
-		c.mu.Unlock()
 		return
 	}
 	delete(c.tasks, st.TaskId)
@@ -625,9 +637,6 @@ func (c *Context) update(execID string, st *pb.TaskStatus) {
 	c.cur, c.curRun = st, tr
 	c.handle(c.core.Update(u, now), a)
 	c.cur, c.curRun = nil, nil
-	c.schedule(a)
-	c.mu.Unlock()
-	c.apply(a)
 }
 
 // CanCommit implements backend.Driver.

@@ -157,6 +157,7 @@ func RunProcess(ctx context.Context, cfg ProcessConfig) error {
 		},
 	}
 	runner := NewRunner(env, out.status)
+	defer runner.Close()
 	defer runner.KillAll("executor stopping")
 
 	sendErr := make(chan error, 1)

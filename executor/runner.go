@@ -3,6 +3,7 @@ package executor
 import (
 	"context"
 	"sync"
+	"time"
 
 	pb "github.com/stoke-run/stoke/internal/rpc/stokepb"
 )
@@ -17,6 +18,10 @@ type Runner struct {
 	mu      sync.Mutex
 	running map[int64]*runningTask
 	wg      sync.WaitGroup
+	work    chan launched
+	done    chan struct{}
+
+	closeOnce sync.Once
 }
 
 type runningTask struct {
@@ -26,28 +31,67 @@ type runningTask struct {
 
 // NewRunner returns a runner that reports statuses to report.
 func NewRunner(env *Env, report func(*pb.TaskStatus)) *Runner {
-	return &Runner{env: env, report: report, running: map[int64]*runningTask{}}
+	return &Runner{env: env, report: report, running: map[int64]*runningTask{}, work: make(chan launched), done: make(chan struct{})}
 }
 
-// Launch starts a task.
+// Launch starts a task on an idle worker goroutine, or a new one. Workers
+// are kept for a while after their task: a goroutine that already grew its
+// stack makes the next short task cheaper.
 func (r *Runner) Launch(t *pb.TaskDesc) {
 	ctx, cancel := context.WithCancel(context.Background())
 	r.mu.Lock()
 	r.running[t.TaskId] = &runningTask{cancel: cancel}
 	r.mu.Unlock()
-	r.wg.Add(1)
-	go func() {
-		defer r.wg.Done()
-		st := Run(ctx, r.env, t)
-		cancel()
-		r.mu.Lock()
-		rt := r.running[t.TaskId]
-		delete(r.running, t.TaskId)
-		r.mu.Unlock()
-		if rt != nil && !rt.killed {
-			r.report(st)
+	job := launched{t, ctx, cancel}
+	select {
+	case r.work <- job:
+	default:
+		r.wg.Add(1)
+		go r.worker(job)
+	}
+}
+
+type launched struct {
+	t      *pb.TaskDesc
+	ctx    context.Context
+	cancel context.CancelFunc
+}
+
+// workerIdle is how long a worker waits for another task before exiting.
+const workerIdle = 30 * time.Second
+
+func (r *Runner) worker(job launched) {
+	defer r.wg.Done()
+	idle := time.NewTimer(workerIdle)
+	defer idle.Stop()
+	for {
+		r.run(job)
+		idle.Reset(workerIdle)
+		select {
+		case job = <-r.work:
+		case <-idle.C:
+			return
+		case <-r.done:
+			return
 		}
-	}()
+	}
+}
+
+func (r *Runner) run(job launched) {
+	st := Run(job.ctx, r.env, job.t)
+	job.cancel()
+	r.mu.Lock()
+	rt := r.running[job.t.TaskId]
+	delete(r.running, job.t.TaskId)
+	r.mu.Unlock()
+	if rt != nil && !rt.killed {
+		r.report(st)
+	}
+}
+
+// Close lets idle workers exit.
+func (r *Runner) Close() {
+	r.closeOnce.Do(func() { close(r.done) })
 }
 
 // Kill stops a task; unknown or finished tasks are ignored.

@@ -185,10 +185,8 @@ func (svc *service) Connect(stream pb.Driver_ConnectServer) error {
 			ec.mu.Lock()
 			ec.lastSeen = time.Now()
 			ec.mu.Unlock()
-			if b := msg.GetStatus(); b != nil {
-				for _, st := range b.Updates {
-					d.StatusUpdate(ec.info.ID, st)
-				}
+			if b := msg.GetStatus(); b != nil && len(b.Updates) > 0 {
+				d.StatusUpdate(ec.info.ID, b.Updates...)
 			}
 		}
 	}()

@@ -34,9 +34,9 @@ func (d *fakeDriver) ExecutorLost(id, reason string) {
 	d.lost = append(d.lost, id+": "+reason)
 	d.mu.Unlock()
 }
-func (d *fakeDriver) StatusUpdate(_ string, st *pb.TaskStatus) {
+func (d *fakeDriver) StatusUpdate(_ string, sts ...*pb.TaskStatus) {
 	d.mu.Lock()
-	d.updates = append(d.updates, st)
+	d.updates = append(d.updates, sts...)
 	d.mu.Unlock()
 }
 func (d *fakeDriver) CanCommit(*pb.CommitRequest) bool { return true }

@@ -34,7 +34,50 @@ type inprocExec struct {
 	store  *executor.BlockStore
 	runner *executor.Runner
 	lost   atomic.Bool
+	out    *reporter
 }
+
+// reporter hands statuses to the driver in batches, from one goroutine, so
+// the driver takes its lock once per batch rather than once per task.
+type reporter struct {
+	mu      sync.Mutex
+	pending []*pb.TaskStatus
+	wake    chan struct{}
+	done    chan struct{}
+}
+
+func newReporter(flush func([]*pb.TaskStatus)) *reporter {
+	r := &reporter{wake: make(chan struct{}, 1), done: make(chan struct{})}
+	go func() {
+		for {
+			select {
+			case <-r.wake:
+			case <-r.done:
+				return
+			}
+			r.mu.Lock()
+			batch := r.pending
+			r.pending = nil
+			r.mu.Unlock()
+			if len(batch) > 0 {
+				flush(batch)
+			}
+		}
+	}()
+	return r
+}
+
+func (r *reporter) add(st *pb.TaskStatus) {
+	r.mu.Lock()
+	r.pending = append(r.pending, st)
+	r.mu.Unlock()
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (r *reporter) close() { close(r.done) }
 
 var _ backend.Backend = (*InProcess)(nil)
 
@@ -76,11 +119,12 @@ func (b *InProcess) Start(_ context.Context, d backend.Driver) error {
 				return d.CanCommit(req), nil
 			},
 		}
-		ex.runner = executor.NewRunner(env, func(st *pb.TaskStatus) {
+		ex.out = newReporter(func(batch []*pb.TaskStatus) {
 			if !ex.lost.Load() {
-				d.StatusUpdate(id, st)
+				d.StatusUpdate(id, batch...)
 			}
 		})
+		ex.runner = executor.NewRunner(env, ex.out.add)
 		b.mu.Lock()
 		b.execs[id] = ex
 		b.mu.Unlock()
@@ -119,6 +163,8 @@ func (b *InProcess) LoseExecutor(id, reason string) error {
 	}
 	ex.lost.Store(true)
 	ex.runner.KillAll("executor lost")
+	ex.runner.Close()
+	ex.out.close()
 	b.driver.ExecutorLost(id, reason)
 	return nil
 }
@@ -129,6 +175,8 @@ func (b *InProcess) Stop(context.Context) error {
 	for _, ex := range b.execs {
 		ex.lost.Store(true)
 		ex.runner.KillAll("application stopped")
+		ex.runner.Close()
+		ex.out.close()
 	}
 	return nil
 }

@@ -90,3 +90,46 @@ func TestCodecRoundTripAndGarbage(t *testing.T) {
 		t.Errorf("unknown type: %v", err)
 	}
 }
+
+func TestFastCodecsRoundTripAndRefuseGarbage(t *testing.T) {
+	strs := []string{"", "a", "héllo", strings.Repeat("x", 300)}
+	b, err := EncodeSlice(strs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := DecodeSlice[string](b)
+	if err != nil || len(got) != 4 || got[3] != strs[3] || got[2] != "héllo" {
+		t.Fatalf("strings: %q %v", got, err)
+	}
+	ints := []int{0, -1, 1 << 40, -(1 << 62)}
+	b, _ = EncodeSlice(ints)
+	gotI, err := DecodeSlice[int](b)
+	if err != nil || len(gotI) != 4 || gotI[3] != ints[3] {
+		t.Fatalf("ints: %v %v", gotI, err)
+	}
+	if _, err := DecodeSlice[string](b); err == nil {
+		t.Error("ints decoded as strings")
+	}
+	for _, bad := range [][]byte{{tagStrings}, {tagStrings, 5, 1, 'a'}, {tagInts, 2, 1}, {tagStrings, 1, 9, 'a'}, {'?', 1}, append(encodeStrings([]string{"a"}), 'z')} {
+		if _, err := DecodeSlice[string](bad); err == nil {
+			if _, err := DecodeSlice[int](bad); err == nil {
+				t.Errorf("garbage %q decoded", bad)
+			}
+		}
+	}
+	if b, _ := EncodeSlice([]point(nil)); b != nil {
+		t.Error("no records should encode to no bytes")
+	}
+}
+
+func FuzzDecodeSlice(f *testing.F) {
+	f.Add(encodeStrings([]string{"a", "bc"}))
+	f.Add(encodeInts([]int{1, -2}))
+	b, _ := EncodeSlice([]point{{1, 2}})
+	f.Add(b)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		DecodeSlice[string](data)
+		DecodeSlice[int](data)
+		DecodeSlice[point](data)
+	})
+}

@@ -2,6 +2,7 @@ package registry
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/gob"
 	"fmt"
 	"reflect"
@@ -59,9 +60,22 @@ func decodeAs[T any](data []byte) ([]any, error) {
 	return out, nil
 }
 
-// EncodeSlice encodes records with gob.
+// EncodeSlice encodes records: no bytes for none, a compact binary form
+// for strings and integers, gob for everything else.
 func EncodeSlice[T any](records []T) ([]byte, error) {
+	if len(records) == 0 {
+		return nil, nil
+	}
+	switch rs := any(records).(type) {
+	case []string:
+		return encodeStrings(rs), nil
+	case []int:
+		return encodeInts(rs), nil
+	case []int64:
+		return encodeInts(rs), nil
+	}
 	var buf bytes.Buffer
+	buf.WriteByte(tagGob)
 	if err := gob.NewEncoder(&buf).Encode(records); err != nil {
 		return nil, fmt.Errorf("encoding %d records of %s: %w", len(records), reflect.TypeFor[T](), err)
 	}
@@ -74,11 +88,108 @@ func DecodeSlice[T any](data []byte) ([]T, error) {
 		return nil, nil
 	}
 	var out []T
-	if err := gob.NewDecoder(bytes.NewReader(data)).Decode(&out); err != nil {
+	var err error
+	switch data[0] {
+	case tagGob:
+		err = gob.NewDecoder(bytes.NewReader(data[1:])).Decode(&out)
+	case tagStrings:
+		if p, ok := any(&out).(*[]string); ok {
+			*p, err = decodeStrings(data[1:])
+		} else {
+			err = fmt.Errorf("the data holds strings")
+		}
+	case tagInts:
+		switch p := any(&out).(type) {
+		case *[]int:
+			*p, err = decodeInts[int](data[1:])
+		case *[]int64:
+			*p, err = decodeInts[int64](data[1:])
+		default:
+			err = fmt.Errorf("the data holds integers")
+		}
+	default:
+		err = fmt.Errorf("unknown encoding tag %#x", data[0])
+	}
+	if err != nil {
 		return nil, fmt.Errorf("decoding records of %s: %w", reflect.TypeFor[T](), err)
 	}
 	return out, nil
 }
+
+const (
+	tagGob     = 'g'
+	tagStrings = 's'
+	tagInts    = 'i'
+)
+
+func encodeStrings(rs []string) []byte {
+	n := 1 + binary.MaxVarintLen64
+	for _, r := range rs {
+		n += len(r) + binary.MaxVarintLen32
+	}
+	b := make([]byte, 0, n)
+	b = append(b, tagStrings)
+	b = binary.AppendUvarint(b, uint64(len(rs)))
+	for _, r := range rs {
+		b = binary.AppendUvarint(b, uint64(len(r)))
+		b = append(b, r...)
+	}
+	return b
+}
+
+func decodeStrings(b []byte) ([]string, error) {
+	n, k := binary.Uvarint(b)
+	if k <= 0 || n > uint64(len(b)) {
+		return nil, errMalformed
+	}
+	b = b[k:]
+	out := make([]string, n)
+	for i := range out {
+		l, k := binary.Uvarint(b)
+		if k <= 0 || l > uint64(len(b)-k) {
+			return nil, errMalformed
+		}
+		out[i] = string(b[k : k+int(l)])
+		b = b[k+int(l):]
+	}
+	if len(b) != 0 {
+		return nil, errMalformed
+	}
+	return out, nil
+}
+
+func encodeInts[I int | int64](rs []I) []byte {
+	b := make([]byte, 0, 1+binary.MaxVarintLen64*(len(rs)+1))
+	b = append(b, tagInts)
+	b = binary.AppendUvarint(b, uint64(len(rs)))
+	for _, r := range rs {
+		b = binary.AppendVarint(b, int64(r))
+	}
+	return b
+}
+
+func decodeInts[I int | int64](b []byte) ([]I, error) {
+	n, k := binary.Uvarint(b)
+	if k <= 0 || n > uint64(len(b)) {
+		return nil, errMalformed
+	}
+	b = b[k:]
+	out := make([]I, n)
+	for i := range out {
+		v, k := binary.Varint(b)
+		if k <= 0 {
+			return nil, errMalformed
+		}
+		out[i] = I(v)
+		b = b[k:]
+	}
+	if len(b) != 0 {
+		return nil, errMalformed
+	}
+	return out, nil
+}
+
+var errMalformed = fmt.Errorf("malformed or truncated data")
 
 func init() {
 	// Element types every application may use without registering them.
