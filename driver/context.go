@@ -236,6 +236,9 @@ func (c *Context) RunJob(ctx context.Context, n *plan.Node, sink *pb.Sink, opts 
 	if opts.Pool == "" {
 		opts.Pool = c.settings.defaultPool
 	}
+	if opts.Pool == "" {
+		opts.Pool = "default"
+	}
 	if err := validate(n, sink); err != nil {
 		return nil, err
 	}

@@ -22,6 +22,9 @@ import (
 	pb "github.com/stoke-run/stoke/internal/rpc/stokepb"
 )
 
+// exitRefused is the exit code of an executor the driver refused.
+const exitRefused = 3
+
 // Processes runs N executor processes of Cores slots each on this machine:
 // the application's own binary re-executed in executor mode. Lost
 // executors are replaced while the application runs.
@@ -147,6 +150,12 @@ func (b *Processes) exited(id string, cmd *exec.Cmd, err error, logPath string) 
 			reason = fmt.Sprintf("executor process killed by signal %s", ws.Signal())
 		} else {
 			reason = fmt.Sprintf("executor process exited with code %d", ee.ExitCode())
+		}
+		if ee.ExitCode() == exitRefused {
+			// The driver refused it (a different binary): another
+			// process of the same binary would be refused too.
+			replace = false
+			b.Log.Errorf("executor %s was refused by the driver; not replacing it (log: %s)", id, logPath)
 		}
 	}
 	reason += " (log: " + logPath + ")"

@@ -418,7 +418,7 @@ func (s *Scheduler) launch(m *taskSetManager, i int, e *executor, loc Locality, 
 	}
 	a := &s.slab[0]
 	s.slab = s.slab[1:]
-	*a = attempt{id: s.nextTaskID, ts: m, index: i, num: t.attempts, exec: e, launch: now, speculative: spec}
+	*a = attempt{id: s.nextTaskID, ts: m, index: i, num: int(t.attempts), exec: e, launch: now, speculative: spec}
 	s.nextTaskID++
 	if len(s.live) == 0 {
 		s.liveBase = a.id
@@ -443,7 +443,7 @@ func (s *Scheduler) launch(m *taskSetManager, i int, e *executor, loc Locality, 
 	s.reposition(m)
 	return Launch{
 		TaskID: a.id, TaskSet: m.id, JobID: m.jobID, Pool: m.pool.name,
-		Index: i, Partition: t.partition, Attempt: a.num,
+		Index: i, Partition: int(t.partition), Attempt: a.num,
 		ExecutorID: e.id, Host: e.host, Speculative: spec, Locality: loc, LaunchTime: now,
 	}
 }
@@ -494,7 +494,7 @@ func (s *Scheduler) Update(u TaskUpdate, now time.Time) Output {
 		m := a.ts
 		if !m.removed && !m.aborted {
 			m.zombie = true
-			out.FetchFailed = append(out.FetchFailed, FetchFailure{TaskID: a.id, TaskSet: m.id, Index: a.index, Partition: m.tasks[a.index].partition, Reason: u.Reason})
+			out.FetchFailed = append(out.FetchFailed, FetchFailure{TaskID: a.id, TaskSet: m.id, Index: a.index, Partition: int(m.tasks[a.index].partition), Reason: u.Reason})
 		}
 		s.reposition(m)
 		s.maybeRemove(m)
@@ -514,7 +514,7 @@ func (s *Scheduler) succeed(a *attempt, now time.Time, out *Output) {
 		t.failures = 0
 		m.succeeded++
 		d := now.Sub(a.launch)
-		out.Succeeded = append(out.Succeeded, Success{TaskID: a.id, TaskSet: m.id, Index: a.index, Partition: t.partition, Duration: d})
+		out.Succeeded = append(out.Succeeded, Success{TaskID: a.id, TaskSet: m.id, Index: a.index, Partition: int(t.partition), Duration: d})
 		s.recordDuration(m, d)
 		if t.speculatable {
 			t.speculatable = false

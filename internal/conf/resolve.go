@@ -63,7 +63,7 @@ func DecodeSubmit(s string) ([]Entry, error) {
 func Resolve(code map[string]string) (*Conf, []string, error) {
 	c := New()
 	fromSubmit := false
-	if s, ok := os.LookupEnv(SubmitConfEnv); ok {
+	if s := os.Getenv(SubmitConfEnv); s != "" { // set but empty counts as unset
 		entries, err := DecodeSubmit(s)
 		if err != nil {
 			return nil, nil, err

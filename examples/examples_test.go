@@ -1,0 +1,83 @@
+// Package examples holds the example applications; this test builds and
+// runs each one as a user would, so they double as smoke tests.
+package examples
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+func build(t *testing.T, name string) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), name)
+	if out, err := exec.Command("go", "build", "-o", bin, "./"+name).CombinedOutput(); err != nil {
+		t.Fatalf("go build %s: %v\n%s", name, err, out)
+	}
+	return bin
+}
+
+func run(t *testing.T, bin string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), "STOKE_CONF_DIR=")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s %v: %v\n%s", filepath.Base(bin), args, err, out)
+	}
+	return string(out)
+}
+
+func TestWordCount(t *testing.T) {
+	bin := build(t, "wordcount")
+	out := run(t, bin, "-top", "3", "wordcount/sample.txt")
+	if !regexp.MustCompile(`(?m)^the +27$`).MatchString(out) || !strings.Contains(out, "fire") {
+		t.Fatalf("top words:\n%s", out)
+	}
+	// The same on executor processes, saving the counts.
+	dir := filepath.Join(t.TempDir(), "counts")
+	cmd := exec.Command(bin, "-top", "1", "-out", dir, "wordcount/sample.txt")
+	confDir := t.TempDir()
+	os.WriteFile(filepath.Join(confDir, "stoke-defaults.conf"), []byte("stoke.master local-cluster[2,2,512]\nstoke.ui.enabled false\n"), 0o644)
+	cmd.Env = append(os.Environ(), "STOKE_SUBMIT_CONF=", "STOKE_CONF_DIR="+confDir)
+	out2, err := cmd.CombinedOutput()
+	if err != nil || !regexp.MustCompile(`(?m)^the +27$`).MatchString(string(out2)) {
+		t.Fatalf("word count on local-cluster: %v\n%s", err, out2)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "_SUCCESS")); err != nil {
+		t.Fatalf("no _SUCCESS in the output directory: %v", err)
+	}
+}
+
+func TestPi(t *testing.T) {
+	out := run(t, build(t, "pi"), "-samples", "400000", "-slices", "4")
+	if !regexp.MustCompile(`pi is roughly 3\.1[0-9]+`).MatchString(out) {
+		t.Fatalf("pi:\n%s", out)
+	}
+}
+
+func TestFairPools(t *testing.T) {
+	out := run(t, build(t, "fairpools"), "-alloc", "fairpools/pools.xml", "-tasks", "8")
+	if !strings.Contains(out, "job in pool production finished") || !strings.Contains(out, "job in pool adhoc") || !strings.Contains(out, "production=8 adhoc=8") {
+		t.Fatalf("fairpools:\n%s", out)
+	}
+}
+
+func TestSpeculationRescuesTheStraggler(t *testing.T) {
+	out := run(t, build(t, "speculation"), "-tasks", "6")
+	if !strings.Contains(out, "6 results [0 1 2 3 4 5]") {
+		t.Fatalf("speculation:\n%s", out)
+	}
+	// 30s is how long the straggler sleeps; a rescued job ends well before.
+	m := regexp.MustCompile(`in ([0-9.]+)(ms|s) `).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("no duration in:\n%s", out)
+	}
+	if secs, _ := strconv.ParseFloat(m[1], 64); m[2] == "s" && secs >= 25 {
+		t.Fatalf("the straggler was not rescued:\n%s", out)
+	}
+}
