@@ -1,0 +1,51 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/sirupsen/logrus"
+	"github.com/spf13/cobra"
+
+	"github.com/stoke-run/stoke/internal/eventlog"
+	"github.com/stoke-run/stoke/internal/ui"
+)
+
+func init() { addCommand(newHistoryCmd) }
+
+// stoke history serves the UI of a finished application from its event log.
+func newHistoryCmd(a *app) *cobra.Command {
+	var host string
+	var port int
+	cmd := &cobra.Command{
+		Use:   "history <event-log.jsonl>",
+		Short: "Serve the web UI of a finished application from its event log",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			store, err := ui.ServeHistory(args[0])
+			if errors.Is(err, eventlog.ErrTruncated) {
+				fmt.Fprintf(a.stderr, "stoke: warning: %v; showing the events before it\n", err)
+			} else if err != nil {
+				return err
+			}
+			log := logrus.New()
+			log.SetOutput(a.stderr)
+			srv, err := ui.Start(host, port, 16, store, log)
+			if err != nil {
+				return err
+			}
+			defer srv.Close()
+			fmt.Fprintf(a.stdout, "serving %s at %s (Ctrl-C stops)\n", args[0], srv.URL())
+			sig := make(chan os.Signal, 1)
+			signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+			<-sig
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&host, "host", "127.0.0.1", "address to listen on")
+	cmd.Flags().IntVar(&port, "port", 18080, "port to listen on (the next free one if taken)")
+	return cmd
+}
