@@ -448,9 +448,9 @@ func humanBytes(n int64) string {
 	return fmt.Sprintf("%d B", n)
 }
 
-// fetchFailed: a task could not read a map output. Forget that output (and
-// every output of its executor if the executor is gone), stop the failing
-// stage and rerun the parent for the missing partitions.
+// fetchFailed: a task could not read a map output. Forget every output of
+// that executor, stop the failing stage and rerun the parent for the
+// missing partitions; the failing stage runs again after it.
 func (c *Context) fetchFailed(ff sched.FetchFailure, a *actions) {
 	s := c.taskSets[ff.TaskSet]
 	if s == nil {
@@ -465,9 +465,9 @@ func (c *Context) fetchFailed(ff sched.FetchFailure, a *actions) {
 				parent.shuffle.outputs[mp] = nil
 				parent.shuffle.available--
 			}
-			if _, alive := c.executors[info.ExecutorId]; !alive {
-				c.removeOutputsOn(info.ExecutorId)
-			}
+			// One missing block means the executor's shuffle files are
+			// not to be trusted: recompute all it held, in one round.
+			c.removeOutputsOn(info.ExecutorId)
 		}
 	}
 	s.fetchFailures++

@@ -221,3 +221,14 @@ func (b *InProcess) KillExecutors(ids []string) error {
 }
 func (b *InProcess) DefaultParallelism() int { return b.n * b.slots }
 func (b *InProcess) ApplicationID() string   { return b.appID }
+
+// DropShuffleOutput deletes an executor's shuffle blocks while it keeps
+// running, as a disk failure would (fault-injection tests).
+func (b *InProcess) DropShuffleOutput(id string, shuffle int32) error {
+	ex, err := b.exec(id)
+	if err != nil {
+		return err
+	}
+	ex.store.ReleaseShuffle(shuffle)
+	return nil
+}
