@@ -58,12 +58,20 @@ func Parallelize[T any](sc *Context, data []T, numSlices int) (Dataset[T], error
 	if _, err := registry.LookupType(name); err != nil {
 		return Dataset[T]{}, err
 	}
+	limit, err := sc.d.Conf().Bytes("stoke.rpc.message.maxSize")
+	if err != nil {
+		return Dataset[T]{}, err
+	}
 	parts := make([][]byte, numSlices)
 	for i := range numSlices {
 		lo, hi := i*len(data)/numSlices, (i+1)*len(data)/numSlices
 		b, err := registry.EncodeSlice(data[lo:hi])
 		if err != nil {
 			return Dataset[T]{}, err
+		}
+		// Each partition travels inside its task; leave room for the rest.
+		if int64(len(b)) > limit-64<<10 {
+			return Dataset[T]{}, fmt.Errorf("Parallelize: partition %d encodes to %d bytes, more than stoke.rpc.message.maxSize (%d) allows in one task; use more slices", i, len(b), limit)
 		}
 		parts[i] = b
 	}

@@ -303,3 +303,18 @@ func must[T any](v T, err error) T {
 	}
 	return v
 }
+
+func TestParallelizeRefusesPartitionsTooLargeForATask(t *testing.T) {
+	sc := newContext(t, stoke.Config{"stoke.rpc.message.maxSize": "128k"})
+	big := make([]string, 4)
+	for i := range big {
+		big[i] = strings.Repeat("x", 100<<10)
+	}
+	_, err := stoke.Parallelize(sc, big, 1)
+	if err == nil || !strings.Contains(err.Error(), "stoke.rpc.message.maxSize") {
+		t.Fatalf("err = %v", err)
+	}
+	if _, err := stoke.Parallelize(sc, big[:1], 1); err != nil {
+		t.Fatalf("a partition under the limit: %v", err)
+	}
+}

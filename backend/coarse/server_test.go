@@ -1,7 +1,10 @@
 package coarse
 
 import (
+	"bytes"
 	"context"
+	"io"
+	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -159,5 +162,40 @@ func waitUntil(t *testing.T, cond func() bool) {
 			t.Fatal("condition not reached")
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// Garbage on the executor port and oversized messages are refused without
+// harming the sessions of well-behaved executors.
+func TestMalformedAndOversizedFrames(t *testing.T) {
+	s, err := NewServer(Options{Secret: "s3cret", Log: logrus.New(), MaxMessage: 64 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &fakeDriver{}
+	s.Attach(d)
+	t.Cleanup(s.Stop)
+	for _, junk := range [][]byte{
+		[]byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n"),
+		[]byte("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x04\x08\x00\x00\x00\x00\x00garbage"),
+		bytes.Repeat([]byte{0xff}, 4096),
+	} {
+		conn, err := net.Dial("tcp", s.Address())
+		if err != nil {
+			t.Fatal(err)
+		}
+		conn.Write(junk)
+		conn.SetReadDeadline(time.Now().Add(2 * time.Second))
+		io.Copy(io.Discard, conn)
+		conn.Close()
+	}
+	c := client(t, s, "s3cret")
+	big := register("big")
+	big.Functions = append(big.Functions, strings.Repeat("f", 100<<10))
+	if _, err := c.Register(context.Background(), big); err == nil || !strings.Contains(err.Error(), "ResourceExhausted") && !strings.Contains(err.Error(), "larger than max") {
+		t.Fatalf("oversized registration: %v", err)
+	}
+	if _, err := c.Register(context.Background(), register("ok")); err != nil {
+		t.Fatalf("a good registration after the junk: %v", err)
 	}
 }

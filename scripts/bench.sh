@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Runs the benchmarks whose numbers docs/benchmarks.md records.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+echo "== machine"; nproc; grep -m1 'model name' /proc/cpuinfo || true; free -g | head -2; go version
+echo "== scheduling core: placements/s (1,000 executors x 8 slots, 200 task sets, 20 FAIR pools)"
+go test -run xxx -bench 'BenchmarkSchedule' -benchtime 50x -count 3 ./driver/sched
+echo "== end to end: empty tasks/s in-process (local[8]) and through 2 executor processes x 4 slots"
+go test -run xxx -bench 'BenchmarkEmptyTasks' -benchtime 10x -count 3 .
+echo "== one-task job latency on warm executors"
+go test -run xxx -bench 'BenchmarkOneTaskJob' -benchtime 2000x -count 3 .
+echo "== idle executor RSS"
+go test -run xxx -bench 'BenchmarkExecutorIdleRSS' -benchtime 1x -count 3 .
+echo "== event pipeline"
+go test -run xxx -bench . -benchtime 1s ./internal/events ./internal/ui
