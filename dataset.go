@@ -70,7 +70,7 @@ func Parallelize[T any](sc *Context, data []T, numSlices int) (Dataset[T], error
 			return Dataset[T]{}, err
 		}
 		// Each partition travels inside its task; leave room for the rest.
-		if int64(len(b)) > limit-64<<10 {
+		if int64(len(b)) > limit-4<<10 {
 			return Dataset[T]{}, fmt.Errorf("Parallelize: partition %d encodes to %d bytes, more than stoke.rpc.message.maxSize (%d) allows in one task; use more slices", i, len(b), limit)
 		}
 		parts[i] = b
