@@ -151,6 +151,7 @@ func (b *ddBlock) arg(key string) (string, bool) {
 	return "", false
 }
 
-func (b *ddBlock) fatalf(format string, args ...any) string {
+// errorf formats an error as the block's output.
+func (b *ddBlock) errorf(format string, args ...any) string {
 	return "error: " + fmt.Sprintf(format, args...)
 }

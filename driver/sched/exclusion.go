@@ -157,8 +157,15 @@ func (s *Scheduler) taskSetSucceeded(m *taskSetManager, now time.Time, out *Outp
 // first tries to replace an idle excluded executor; here the task set is
 // aborted at once.)
 func (s *Scheduler) checkUnschedulable(m *taskSetManager, out *Output) {
-	if m.excl == nil || m.zombie || m.removed || m.running > 0 || m.pendingCount == 0 || len(s.execs) == 0 {
+	if m.excl == nil || m.zombie || m.removed || m.running > 0 || m.pendingCount == 0 {
 		return
+	}
+	usable := false // an executor big enough for a task at all
+	for _, e := range s.execs {
+		usable = usable || e.cores >= s.cpus
+	}
+	if !usable {
+		return // no capacity is not an exclusion problem
 	}
 	for i := range m.tasks {
 		if !m.tasks[i].pending() {
@@ -166,7 +173,7 @@ func (s *Scheduler) checkUnschedulable(m *taskSetManager, out *Output) {
 		}
 		runnable := false
 		for _, e := range s.execs {
-			if !s.appExcl.excluded(e.id) && !s.excludedForTaskSet(m, e) && !s.excludedForTask(m, i, e) {
+			if e.cores >= s.cpus && !s.appExcl.excluded(e.id) && !s.excludedForTaskSet(m, e) && !s.excludedForTask(m, i, e) {
 				runnable = true
 				break
 			}

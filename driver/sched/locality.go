@@ -5,8 +5,9 @@ import "time"
 // localityState is a task set's delay-scheduling state (the reference's
 // myLocalityLevels, currentLocalityIndex, lastLocalityWaitResetTime).
 type localityState struct {
-	levels    []Locality // valid levels, best first; always ends with Any
-	cur       int        // index into levels of the current allowed level
+	levels    []Locality  // valid levels, best first; always ends with Any
+	buf       [4]Locality // backing array of levels
+	cur       int         // index into levels of the current allowed level
 	lastReset time.Time
 	dirty     bool // pending tasks changed: recompute levels
 	execGen   int  // executor generation the levels were computed for
@@ -68,7 +69,7 @@ func (s *Scheduler) computeLevels(m *taskSetManager) {
 	if ls.cur < len(ls.levels) {
 		prev = ls.levels[ls.cur]
 	}
-	ls.levels = ls.levels[:0]
+	ls.levels = ls.buf[:0]
 	for _, l := range [...]Locality{ProcessLocal, NodeLocal, NoPref} {
 		if s.hasTasksAt(m, l) {
 			ls.levels = append(ls.levels, l)
@@ -131,19 +132,24 @@ func (s *Scheduler) noteOffer(m *taskSetManager, launched bool, l Locality) {
 	}
 }
 
-// resetLocalityTimers applies the reference's (3.1+) rule at the end of a
-// Schedule call: a task set that launched and never declined a slot for
-// locality resets its timer at the best level it launched at, so a set that
+// resetLocalityTimers runs at the end of a Schedule call. A task set that
+// launched at a better level than its current one goes back to that level
+// with a fresh timer (as the reference does on a local launch). One that
+// launched at its current level restarts the timer only if it declined no
+// slot for locality in this call (the reference's 3.1+ rule), so a set that
 // keeps launching locally keeps waiting for locality, while one that had to
 // decline slots keeps relaxing.
 func (s *Scheduler) resetLocalityTimers(now time.Time) {
 	for _, m := range s.touched {
 		ls := &m.loc
-		if ls.launched && !ls.rejected && len(ls.levels) > 0 {
-			if i := s.levelIndex(m, ls.minLaunched); i <= ls.cur {
-				ls.cur = i
-				ls.lastReset = now
-			}
+		if !ls.launched || len(ls.levels) == 0 {
+			continue
+		}
+		switch i := s.levelIndex(m, ls.minLaunched); {
+		case i < ls.cur:
+			ls.cur, ls.lastReset = i, now
+		case i == ls.cur && !ls.rejected:
+			ls.lastReset = now
 		}
 	}
 	clear(s.touched)

@@ -35,31 +35,32 @@ func (h *harness) run(b *ddBlock) (out string) {
 	if v, ok := b.arg("t"); ok {
 		d, err := time.ParseDuration(v)
 		if err != nil {
-			return b.fatalf("bad t: %v", err)
+			return b.errorf("bad t: %v", err)
 		}
 		h.now = epoch.Add(d)
 	}
 	if h.s == nil && b.cmd != "config" {
-		return b.fatalf("config first")
+		return b.errorf("config first")
 	}
 	var sb strings.Builder
 	switch b.cmd {
 	case "config":
 		return h.config(b)
 	case "executor":
-		op, _ := b.arg("add")
-		if len(b.args) > 1 && b.args[0].key == "add" {
-			op = b.args[1].key
+		if len(b.args) < 2 {
+			return b.errorf("executor add|remove ID ...")
+		}
+		id := b.args[1].key
+		switch b.args[0].key {
+		case "add":
 			host, _ := b.arg("host")
-			cores := atoi(b, "cores", 1)
-			h.s.AddExecutor(op, host, cores, h.now)
+			h.s.AddExecutor(id, host, atoi(b, "cores", 1), h.now)
 			return ""
-		}
-		if len(b.args) > 1 && b.args[0].key == "remove" {
+		case "remove":
 			reason, _ := b.arg("reason")
-			return h.output(h.s.RemoveExecutor(b.args[1].key, reason, h.now))
+			return h.output(h.s.RemoveExecutor(id, reason, h.now))
 		}
-		return b.fatalf("executor add|remove ID ...")
+		return b.errorf("executor add|remove ID ...")
 	case "remove":
 		reason, _ := b.arg("reason")
 		return h.output(h.s.RemoveExecutor(b.args[0].key, reason, h.now))
@@ -88,7 +89,7 @@ func (h *harness) run(b *ddBlock) (out string) {
 	case "update":
 		state, ok := parseState(b)
 		if !ok {
-			return b.fatalf("bad state")
+			return b.errorf("bad state")
 		}
 		reason, _ := b.arg("reason")
 		for _, id := range taskIDs(b) {
@@ -107,7 +108,7 @@ func (h *harness) run(b *ddBlock) (out string) {
 	case "running":
 		return h.running()
 	}
-	return b.fatalf("unknown command %q", b.cmd)
+	return b.errorf("unknown command %q", b.cmd)
 }
 
 func (h *harness) config(b *ddBlock) string {
@@ -139,16 +140,16 @@ func (h *harness) config(b *ddBlock) string {
 		case "exclude.timeout":
 			cfg.Exclude.Timeout, err = time.ParseDuration(a.val)
 		default:
-			return b.fatalf("unknown config key %q", a.key)
+			return b.errorf("unknown config key %q", a.key)
 		}
 		if err != nil {
-			return b.fatalf("%v", err)
+			return b.errorf("%v", err)
 		}
 	}
 	if b.input != "" {
 		pools, warnings, err := ParseAllocationFile("pools.xml", []byte(b.input))
 		if err != nil {
-			return b.fatalf("%v", err)
+			return b.errorf("%v", err)
 		}
 		for _, w := range warnings {
 			sb.WriteString("warning: " + w + "\n")
@@ -157,7 +158,7 @@ func (h *harness) config(b *ddBlock) string {
 	}
 	s, warnings, err := New(cfg)
 	if err != nil {
-		return b.fatalf("%v", err)
+		return b.errorf("%v", err)
 	}
 	for _, w := range warnings {
 		sb.WriteString("warning: " + w + "\n")

@@ -332,9 +332,25 @@ func (s *Scheduler) Schedule(now time.Time, dst []Launch) []Launch {
 	s.appExcl.expire(now)
 	s.round++
 	rr := s.rr[:0]
+	slots := 0
 	for _, e := range s.execs {
 		if e.free >= s.cpus && !s.appExcl.excluded(e.id) {
 			rr = append(rr, e)
+			slots += e.free / s.cpus
+		}
+	}
+	// Reserve for the most launches this call can make, so that placements
+	// do not allocate one by one.
+	waiting := 0
+	for _, p := range s.root {
+		for _, m := range p.heap {
+			waiting += m.pendingCount + m.specCount
+		}
+	}
+	if n := min(slots, waiting); n > 0 {
+		s.live = slices.Grow(s.live, n)
+		if len(s.slab) < n {
+			s.slab = make([]attempt, min(max(n, 512), 1<<14))
 		}
 	}
 	for pass := 0; len(rr) > 0 && len(s.root) > 0; pass++ {

@@ -118,6 +118,8 @@ func newTaskSetManager(ts TaskSet, seq int64, now time.Time) *taskSetManager {
 	for i, task := range ts.Tasks {
 		m.tasks[i] = taskState{partition: int32(task.Partition), prefs: task.Preferred, runIDs: [2]int64{-1, -1}}
 	}
+	m.all = make([]int, 0, len(m.tasks))
+	m.noPrefs = make([]int, 0, len(m.tasks))
 	// Push in reverse so that lower indexes are on top of every stack.
 	for i := len(m.tasks) - 1; i >= 0; i-- {
 		m.addPending(i)
