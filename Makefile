@@ -5,7 +5,7 @@ GO ?= go
 .PHONY: test deps build vet bench stoke
 
 test: deps vet
-	$(GO) test -count=1 -timeout 30m ./...
+	$(GO) test -race -count=1 -timeout 30m ./...
 
 deps:
 	./scripts/install-test-deps.sh

@@ -282,6 +282,7 @@ func (c *Context) RunJob(ctx context.Context, n *plan.Node, sink *pb.Sink, opts 
 		c.cancelJob(j, ctx.Err())
 		<-j.doneCh
 	}
+	c.obs.settleConsole()
 	if j.err != nil {
 		return nil, j.err
 	}

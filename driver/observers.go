@@ -98,6 +98,14 @@ func startObservers(c *Context, extra []events.Listener) (*observers, error) {
 
 func (o *observers) post(e events.Event) { o.bus.Post(e) }
 
+// settleConsole lets the progress bar clear its line for a finished job
+// before the caller prints the job's results on the same terminal.
+func (o *observers) settleConsole() {
+	if o.bar != nil {
+		o.bus.Flush()
+	}
+}
+
 func (o *observers) uiURL() string {
 	if o == nil || o.server == nil {
 		return ""
