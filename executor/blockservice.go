@@ -7,7 +7,6 @@ import (
 	"sync"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/stoke-run/stoke/internal/rpc"
 	pb "github.com/stoke-run/stoke/internal/rpc/stokepb"
@@ -53,12 +52,13 @@ func RegisterBlockService(srv *grpc.Server, store *BlockStore) {
 type BlockClient struct {
 	secret string
 	maxMsg int
+	tls    rpc.TLS
 	mu     sync.Mutex
 	conns  map[string]*grpc.ClientConn
 }
 
-func NewBlockClient(secret string, maxMsg int) *BlockClient {
-	return &BlockClient{secret: secret, maxMsg: maxMsg, conns: map[string]*grpc.ClientConn{}}
+func NewBlockClient(secret string, maxMsg int, t rpc.TLS) *BlockClient {
+	return &BlockClient{secret: secret, maxMsg: maxMsg, tls: t, conns: map[string]*grpc.ClientConn{}}
 }
 
 func (c *BlockClient) conn(addr string) (*grpc.ClientConn, error) {
@@ -67,8 +67,11 @@ func (c *BlockClient) conn(addr string) (*grpc.ClientConn, error) {
 	if cc := c.conns[addr]; cc != nil {
 		return cc, nil
 	}
-	opts := append(rpc.DialOptions(c.secret, c.maxMsg), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	cc, err := grpc.NewClient(addr, opts...)
+	sec, err := c.tls.DialOption()
+	if err != nil {
+		return nil, err
+	}
+	cc, err := grpc.NewClient(addr, append(rpc.DialOptions(c.secret, c.maxMsg), sec)...)
 	if err != nil {
 		return nil, err
 	}

@@ -14,7 +14,8 @@ import (
 
 	"github.com/sirupsen/logrus"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/stoke-run/stoke/internal/conf"
 	"github.com/stoke-run/stoke/internal/registry"
@@ -42,6 +43,7 @@ type ProcessConfig struct {
 	Host          string // address advertised to other executors
 	Secret        string
 	Cores         int
+	TLS           rpc.TLS
 	Log           *logrus.Logger
 }
 
@@ -52,6 +54,7 @@ func ConfigFromEnv() (ProcessConfig, error) {
 		ExecutorID:    os.Getenv(EnvExecutorID),
 		Host:          os.Getenv(EnvHost),
 		Secret:        os.Getenv(EnvSecret),
+		TLS:           rpc.TLSFromEnv(),
 		Log:           logrus.New(),
 	}
 	var errs []error
@@ -88,19 +91,28 @@ func RunProcess(ctx context.Context, cfg ProcessConfig) error {
 		return fmt.Errorf("listening for block fetches on %s: %w", cfg.Host, err)
 	}
 	store := NewBlockStore()
-	srv := grpc.NewServer(rpc.ServerOptions(cfg.Secret, maxMsg)...)
+	serverSec, err := cfg.TLS.ServerOption()
+	if err != nil {
+		lis.Close()
+		return err
+	}
+	dialSec, err := cfg.TLS.DialOption()
+	if err != nil {
+		lis.Close()
+		return err
+	}
+	srv := grpc.NewServer(append(rpc.ServerOptions(cfg.Secret, maxMsg), serverSec)...)
 	RegisterBlockService(srv, store)
 	go srv.Serve(lis)
 	defer srv.Stop()
 
-	cc, err := grpc.NewClient(cfg.DriverAddress, append(rpc.DialOptions(cfg.Secret, maxMsg), grpc.WithTransportCredentials(insecure.NewCredentials()))...)
+	cc, err := grpc.NewClient(cfg.DriverAddress, append(rpc.DialOptions(cfg.Secret, maxMsg), dialSec)...)
 	if err != nil {
 		return fmt.Errorf("driver address %q: %w", cfg.DriverAddress, err)
 	}
 	defer cc.Close()
 	client := pb.NewDriverClient(cc)
-	regCtx, cancel := context.WithTimeout(ctx, 60*time.Second)
-	resp, err := client.Register(regCtx, &pb.RegisterRequest{
+	req := &pb.RegisterRequest{
 		ExecutorId:   cfg.ExecutorID,
 		Host:         cfg.Host,
 		Cores:        int32(cfg.Cores),
@@ -108,8 +120,8 @@ func RunProcess(ctx context.Context, cfg ProcessConfig) error {
 		Functions:    registry.FuncNames(),
 		Types:        registry.TypeNames(),
 		Pid:          int32(os.Getpid()),
-	}, grpc.WaitForReady(true))
-	cancel()
+	}
+	resp, err := register(ctx, client, req)
 	if err != nil {
 		return fmt.Errorf("%w by driver %s: %v", ErrRefused, cfg.DriverAddress, err)
 	}
@@ -136,7 +148,7 @@ func RunProcess(ctx context.Context, cfg ProcessConfig) error {
 	if err := stream.Send(&pb.ExecutorMessage{Msg: &pb.ExecutorMessage_Hello{Hello: &pb.Hello{ExecutorId: cfg.ExecutorID}}}); err != nil {
 		return fmt.Errorf("connecting to driver %s: %w", cfg.DriverAddress, err)
 	}
-	blocks := NewBlockClient(cfg.Secret, maxMsg)
+	blocks := NewBlockClient(cfg.Secret, maxMsg, cfg.TLS)
 	defer blocks.Close()
 	env := &Env{
 		ExecutorID:      cfg.ExecutorID,
@@ -193,6 +205,32 @@ func RunProcess(ctx context.Context, cfg ProcessConfig) error {
 			}
 			return nil
 		}
+	}
+}
+
+// register retries while the driver is unreachable (it may be starting),
+// for about ten seconds; a refusal is final.
+func register(ctx context.Context, client pb.DriverClient, req *pb.RegisterRequest) (*pb.RegisterResponse, error) {
+	wait := 100 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		callCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		resp, err := client.Register(callCtx, req)
+		cancel()
+		if err == nil {
+			return resp, nil
+		}
+		if status.Code(err) != codes.Unavailable || attempt == 7 {
+			if status.Code(err) == codes.Unavailable {
+				err = fmt.Errorf("%v (is the driver reachable, and do both sides agree on TLS?)", err)
+			}
+			return nil, err
+		}
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		wait *= 2
 	}
 }
 

@@ -98,7 +98,7 @@ func TestBlockServiceChunksAndAuth(t *testing.T) {
 	store.PutShuffle(2, 5, [][]byte{nil, big})
 	addr := serveBlocks(t, "s3cret", store)
 
-	c := NewBlockClient("s3cret", 8<<20)
+	c := NewBlockClient("s3cret", 8<<20, rpc.TLS{})
 	defer c.Close()
 	got, err := c.Fetch(context.Background(), addr, ShuffleBlockName(2, 5, 1))
 	if err != nil || string(got) != string(big) {
@@ -107,7 +107,7 @@ func TestBlockServiceChunksAndAuth(t *testing.T) {
 	if _, err := c.Fetch(context.Background(), addr, ShuffleBlockName(2, 6, 1)); err == nil || !strings.Contains(err.Error(), "not on this executor") {
 		t.Fatalf("missing block: err = %v", err)
 	}
-	bad := NewBlockClient("wrong", 8<<20)
+	bad := NewBlockClient("wrong", 8<<20, rpc.TLS{})
 	defer bad.Close()
 	if _, err := bad.Fetch(context.Background(), addr, ShuffleBlockName(2, 5, 1)); err == nil || !strings.Contains(err.Error(), "secret") {
 		t.Fatalf("wrong secret: err = %v", err)

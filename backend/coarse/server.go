@@ -25,6 +25,22 @@ import (
 func init() {
 	conf.Register(conf.Key{Name: "stoke.task.maxDirectResultSize", Default: "1m", Type: conf.TypeBytes, Unit: "b",
 		Doc: "Task results larger than this stay on the executor and are fetched by the driver."})
+	for _, k := range []struct{ name, doc string }{
+		{"stoke.rpc.tls.certFile", "PEM certificate of the driver and executors; setting the three TLS files turns on mutual TLS between them."},
+		{"stoke.rpc.tls.keyFile", "PEM private key of stoke.rpc.tls.certFile."},
+		{"stoke.rpc.tls.trustFile", "PEM bundle of the certificate authorities peers' certificates must chain to."},
+	} {
+		conf.Register(conf.Key{Name: k.name, Type: conf.TypeString, Doc: k.doc})
+	}
+}
+
+// TLSFromConf reads the stoke.rpc.tls.* files.
+func TLSFromConf(c *conf.Conf) rpc.TLS {
+	return rpc.TLS{
+		CertFile:  c.String("stoke.rpc.tls.certFile"),
+		KeyFile:   c.String("stoke.rpc.tls.keyFile"),
+		TrustFile: c.String("stoke.rpc.tls.trustFile"),
+	}
 }
 
 // Options configure a Server.
@@ -36,6 +52,7 @@ type Options struct {
 	Log            logrus.FieldLogger
 	NetworkTimeout time.Duration // an executor silent this long is lost
 	MaxMessage     int
+	TLS            rpc.TLS // zero: plaintext
 }
 
 // Server accepts executor registrations and carries tasks to them.
@@ -81,6 +98,10 @@ func NewServer(opts Options) (*Server, error) {
 	if opts.Host == "" {
 		opts.Host = "127.0.0.1"
 	}
+	sec, err := opts.TLS.ServerOption()
+	if err != nil {
+		return nil, err
+	}
 	lis, err := net.Listen("tcp", net.JoinHostPort(opts.Host, fmt.Sprint(opts.Port)))
 	if err != nil {
 		return nil, fmt.Errorf("driver endpoint for executors on %s:%d: %w", opts.Host, opts.Port, err)
@@ -88,8 +109,8 @@ func NewServer(opts Options) (*Server, error) {
 	s := &Server{
 		opts:     opts,
 		lis:      lis,
-		grpc:     grpc.NewServer(rpc.ServerOptions(opts.Secret, opts.MaxMessage)...),
-		blocks:   executor.NewBlockClient(opts.Secret, opts.MaxMessage),
+		grpc:     grpc.NewServer(append(rpc.ServerOptions(opts.Secret, opts.MaxMessage), sec)...),
+		blocks:   executor.NewBlockClient(opts.Secret, opts.MaxMessage, opts.TLS),
 		execs:    map[string]*execConn{},
 		exitInfo: map[string]string{},
 		confKV:   map[string]string{},

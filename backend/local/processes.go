@@ -33,10 +33,12 @@ type Processes struct {
 	Binary   string // default: this process's executable
 	Conf     *conf.Conf
 	Log      *logrus.Logger
-	WorkDir  string // executors' logs; default a temporary directory
+	WorkDir  string   // executors' logs; default a temporary directory
+	ExtraEnv []string // added to (and overriding) executors' environment
 
 	appID  string
 	secret string
+	tls    rpc.TLS
 	srv    *coarse.Server
 	mu     sync.Mutex
 	procs  map[string]*exec.Cmd
@@ -79,8 +81,9 @@ func (b *Processes) Start(_ context.Context, d backend.Driver) error {
 	if b.secret == "" {
 		b.secret = rpc.NewSecret()
 	}
+	b.tls = coarse.TLSFromConf(b.Conf)
 	srv, err := coarse.NewServer(coarse.Options{
-		Host: "127.0.0.1", Secret: b.secret, Conf: b.Conf, Log: b.Log, NetworkTimeout: timeout,
+		Host: "127.0.0.1", Secret: b.secret, Conf: b.Conf, Log: b.Log, NetworkTimeout: timeout, TLS: b.tls,
 	})
 	if err != nil {
 		return err
@@ -118,6 +121,8 @@ func (b *Processes) launch() error {
 		executor.EnvHost+"=127.0.0.1",
 		executor.EnvLogLevel+"="+b.Conf.String("stoke.log.level"),
 	)
+	cmd.Env = append(cmd.Env, b.tls.Env()...)
+	cmd.Env = append(cmd.Env, b.ExtraEnv...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
