@@ -60,3 +60,9 @@ type Backend interface {
 	// ApplicationID is the cluster manager's id for the application.
 	ApplicationID() string
 }
+
+// ShuffleReleaser is implemented by backends that can tell executors to
+// drop shuffle output no job will read again.
+type ShuffleReleaser interface {
+	ReleaseShuffles(ids []int32)
+}

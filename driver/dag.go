@@ -2,7 +2,9 @@ package driver
 
 import (
 	"fmt"
+	"runtime"
 
+	"github.com/stoke-run/stoke/backend"
 	"github.com/stoke-run/stoke/driver/sched"
 	"github.com/stoke-run/stoke/internal/plan"
 	pb "github.com/stoke-run/stoke/internal/rpc/stokepb"
@@ -34,7 +36,8 @@ type stage struct {
 // tracked per map partition (the map output tracker).
 type shuffleDep struct {
 	id        int32
-	node      *plan.Node // the shuffle node
+	op        string // the keyed operator
+	nodeID    int    // the shuffle node (held weakly: see shuffleNodeGone)
 	side      int
 	numReduce int
 	outputs   []*mapOutput
@@ -94,13 +97,19 @@ func (c *Context) shuffleStage(shuffleNode *plan.Node, side int, parent *plan.No
 	s := c.newStage(parent)
 	dep := &shuffleDep{
 		id:        c.nextShuffle,
-		node:      shuffleNode,
+		op:        shuffleNode.Op,
+		nodeID:    shuffleNode.ID,
 		side:      side,
 		numReduce: shuffleNode.NumPartitions,
 		outputs:   make([]*mapOutput, parent.NumPartitions),
 	}
 	c.nextShuffle++
 	s.shuffle = dep
+	if side == 0 {
+		// Once no dataset refers to the shuffle node, no job can read
+		// this output again: the driver forgets it and executors free it.
+		runtime.AddCleanup(shuffleNode, c.shuffleNodeGone, shuffleNode.ID)
+	}
 	c.shuffleStages[key] = s
 	c.shuffles[dep.id] = s
 	return s
@@ -266,7 +275,7 @@ func (c *Context) taskDesc(l *sched.Launch, s *stage) *pb.TaskDesc {
 	}
 	if s.shuffle != nil {
 		t.Sink = &pb.Sink{Kind: &pb.Sink_Shuffle{Shuffle: &pb.ShuffleOutput{
-			ShuffleId: s.shuffle.id, Op: s.shuffle.node.Op, Side: int32(s.shuffle.side), NumPartitions: int32(s.shuffle.numReduce),
+			ShuffleId: s.shuffle.id, Op: s.shuffle.op, Side: int32(s.shuffle.side), NumPartitions: int32(s.shuffle.numReduce),
 		}}}
 	} else {
 		t.Sink = s.job.sink
@@ -284,4 +293,37 @@ func (c *Context) removeOutputsOn(execID string) {
 			}
 		}
 	}
+}
+
+// shuffleNodeGone forgets the map stages of a shuffle node the program no
+// longer references and asks the executors to drop their output.
+func (c *Context) shuffleNodeGone(nodeID int) {
+	var ids []int32
+	c.mu.Lock()
+	for side := 0; ; side++ {
+		s, ok := c.shuffleStages[shuffleKey{nodeID, side}]
+		if !ok {
+			break
+		}
+		if s.running || s.waiting {
+			// Cannot happen while a job holds the lineage; keep it if so.
+			continue
+		}
+		delete(c.shuffleStages, shuffleKey{nodeID, side})
+		delete(c.shuffles, s.shuffle.id)
+		delete(c.stages, s.id)
+		ids = append(ids, s.shuffle.id)
+	}
+	stopped := c.stopped
+	c.mu.Unlock()
+	if r, ok := c.be.(backend.ShuffleReleaser); ok && len(ids) > 0 && !stopped {
+		r.ReleaseShuffles(ids)
+	}
+}
+
+// NumShuffles counts the shuffle outputs the driver tracks.
+func (c *Context) NumShuffles() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.shuffles)
 }

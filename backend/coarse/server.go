@@ -454,3 +454,16 @@ func (svc *service) CanCommit(_ context.Context, req *pb.CommitRequest) (*pb.Com
 	}
 	return &pb.CommitResponse{Allowed: d.CanCommit(req)}, nil
 }
+
+// ReleaseShuffles tells every executor to drop the shuffles' output.
+func (s *Server) ReleaseShuffles(ids []int32) {
+	s.mu.Lock()
+	conns := make([]*execConn, 0, len(s.execs))
+	for _, ec := range s.execs {
+		conns = append(conns, ec)
+	}
+	s.mu.Unlock()
+	for _, ec := range conns {
+		ec.enqueue(&pb.DriverMessage{Msg: &pb.DriverMessage_Release{Release: &pb.ReleaseBlocks{ShuffleIds: ids}}})
+	}
+}

@@ -232,3 +232,25 @@ func (b *InProcess) DropShuffleOutput(id string, shuffle int32) error {
 	ex.store.ReleaseShuffle(shuffle)
 	return nil
 }
+
+// ReleaseShuffles drops shuffle output on every executor.
+func (b *InProcess) ReleaseShuffles(ids []int32) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, ex := range b.execs {
+		for _, id := range ids {
+			ex.store.ReleaseShuffle(id)
+		}
+	}
+}
+
+// StoredBytes is the size of every executor's blocks.
+func (b *InProcess) StoredBytes() int64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var n int64
+	for _, ex := range b.execs {
+		n += ex.store.Bytes()
+	}
+	return n
+}

@@ -217,6 +217,9 @@ func (b *Processes) FetchResult(ctx context.Context, id, block string) ([]byte, 
 }
 func (b *Processes) Revive() {}
 
+// ReleaseShuffles tells the executors to drop the shuffles' output.
+func (b *Processes) ReleaseShuffles(ids []int32) { b.srv.ReleaseShuffles(ids) }
+
 func (b *Processes) RequestTotalExecutors(n int) error {
 	b.mu.Lock()
 	b.want = n
