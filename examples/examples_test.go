@@ -42,7 +42,7 @@ func TestWordCount(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "counts")
 	cmd := exec.Command(bin, "-top", "1", "-out", dir, "wordcount/sample.txt")
 	confDir := t.TempDir()
-	os.WriteFile(filepath.Join(confDir, "stoke-defaults.conf"), []byte("stoke.master local-cluster[2,2,512]\nstoke.ui.enabled false\n"), 0o644)
+	os.WriteFile(filepath.Join(confDir, "stoke-defaults.conf"), []byte("stoke.master local-cluster[2,2,1024]\nstoke.ui.enabled false\n"), 0o644)
 	cmd.Env = append(os.Environ(), "STOKE_SUBMIT_CONF=", "STOKE_CONF_DIR="+confDir)
 	out2, err := cmd.CombinedOutput()
 	if err != nil || !regexp.MustCompile(`(?m)^the +27$`).MatchString(string(out2)) {

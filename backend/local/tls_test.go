@@ -63,10 +63,14 @@ func writeCA(t *testing.T, dir string) (cert, key, trust string) {
 func TestExecutorProcessesOverMutualTLS(t *testing.T) {
 	cert, key, trust := writeCA(t, t.TempDir())
 	cfg := stoke.Config{
-		"stoke.master": "local-cluster[2,2,512]", "stoke.ui.enabled": "false",
+		"stoke.master": "local-cluster[2,2,1024]", "stoke.ui.enabled": "false",
 		"stoke.rpc.tls.certFile": cert, "stoke.rpc.tls.keyFile": key, "stoke.rpc.tls.trustFile": trust,
 	}
-	sc, err := stoke.New(cfg)
+	c := conf.New()
+	for k, v := range cfg {
+		c.Set(k, v, conf.SourceCode)
+	}
+	sc, err := stoke.New(cfg, stoke.WithBackend(local.NewProcesses(2, 2, c, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
