@@ -41,7 +41,7 @@ func main() {
 		"stoke.app.name": "speculation",
 		// Two executor processes: a copy never runs on the executor that
 		// runs the original attempt.
-		"stoke.master":      "local-cluster[2,4,512]",
+		"stoke.master":      "local-cluster[2,4,1024]",
 		"stoke.speculation": "true",
 	})
 	if err != nil {
