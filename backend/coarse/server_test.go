@@ -199,3 +199,32 @@ func TestMalformedAndOversizedFrames(t *testing.T) {
 		t.Fatalf("a good registration after the junk: %v", err)
 	}
 }
+
+// An executor that stays connected but silent longer than
+// stoke.network.timeout is declared lost.
+func TestSilentExecutorIsLost(t *testing.T) {
+	s, err := NewServer(Options{Secret: "s3cret", Log: logrus.New(), NetworkTimeout: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &fakeDriver{}
+	s.Attach(d)
+	t.Cleanup(s.Stop)
+	c := client(t, s, "s3cret")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if _, err := c.Register(ctx, register("quiet")); err != nil {
+		t.Fatal(err)
+	}
+	stream, err := c.Connect(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stream.Send(&pb.ExecutorMessage{Msg: &pb.ExecutorMessage_Hello{Hello: &pb.Hello{ExecutorId: "quiet"}}})
+	waitUntil(t, func() bool { _, l, _ := d.snapshot(); return l == 1 })
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if !strings.Contains(d.lost[0], "stoke.network.timeout") {
+		t.Fatalf("loss reason %q", d.lost[0])
+	}
+}
