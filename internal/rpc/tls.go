@@ -62,20 +62,26 @@ func (t TLS) pool() (*x509.CertPool, error) {
 	return pool, nil
 }
 
+// load reads the certificate, its key and the trust bundle.
+func (t TLS) load() (tls.Certificate, *x509.CertPool, error) {
+	if err := t.check(); err != nil {
+		return tls.Certificate{}, nil, err
+	}
+	cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
+	if err != nil {
+		return tls.Certificate{}, nil, fmt.Errorf("TLS certificate %s / key %s: %w", t.CertFile, t.KeyFile, err)
+	}
+	pool, err := t.pool()
+	return cert, pool, err
+}
+
 // ServerOption is the transport security of a server: mutual TLS when
 // configured (clients must present a certificate the trust file signs).
 func (t TLS) ServerOption() (grpc.ServerOption, error) {
 	if !t.Enabled() {
 		return grpc.Creds(insecure.NewCredentials()), nil
 	}
-	if err := t.check(); err != nil {
-		return nil, err
-	}
-	cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
-	if err != nil {
-		return nil, fmt.Errorf("TLS certificate %s / key %s: %w", t.CertFile, t.KeyFile, err)
-	}
-	pool, err := t.pool()
+	cert, pool, err := t.load()
 	if err != nil {
 		return nil, err
 	}
@@ -92,14 +98,7 @@ func (t TLS) DialOption() (grpc.DialOption, error) {
 	if !t.Enabled() {
 		return grpc.WithTransportCredentials(insecure.NewCredentials()), nil
 	}
-	if err := t.check(); err != nil {
-		return nil, err
-	}
-	cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
-	if err != nil {
-		return nil, fmt.Errorf("TLS certificate %s / key %s: %w", t.CertFile, t.KeyFile, err)
-	}
-	pool, err := t.pool()
+	cert, pool, err := t.load()
 	if err != nil {
 		return nil, err
 	}
