@@ -44,6 +44,7 @@ type reporter struct {
 	pending []*pb.TaskStatus
 	wake    chan struct{}
 	done    chan struct{}
+	once    sync.Once
 }
 
 func newReporter(flush func([]*pb.TaskStatus)) *reporter {
@@ -77,7 +78,7 @@ func (r *reporter) add(st *pb.TaskStatus) {
 	}
 }
 
-func (r *reporter) close() { close(r.done) }
+func (r *reporter) close() { r.once.Do(func() { close(r.done) }) }
 
 var _ backend.Backend = (*InProcess)(nil)
 
@@ -172,7 +173,8 @@ func (b *InProcess) LoseExecutor(id, reason string) error {
 func (b *InProcess) Stop(context.Context) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	for _, ex := range b.execs {
+	for id, ex := range b.execs {
+		delete(b.execs, id)
 		ex.lost.Store(true)
 		ex.runner.KillAll("application stopped")
 		ex.runner.Close()
