@@ -4,13 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 
 	"github.com/stoke-run/stoke/driver"
+	"github.com/stoke-run/stoke/internal/fsx"
 	"github.com/stoke-run/stoke/internal/plan"
 	"github.com/stoke-run/stoke/internal/registry"
 	pb "github.com/stoke-run/stoke/internal/rpc/stokepb"
@@ -78,47 +77,53 @@ func Parallelize[T any](sc *Context, data []T, numSlices int) (Dataset[T], error
 	return Dataset[T]{sc, sc.node(&plan.Node{Kind: plan.Parallelize, NumPartitions: numSlices, Type: name, Data: parts, Name: "parallelize"})}, nil
 }
 
-// maxSplit bounds the size of one text partition.
-const maxSplit = 32 << 20
+// maxLocalSplit bounds the size of one partition of a local file; HDFS
+// files are split at most at their block size.
+const maxLocalSplit = 32 << 20
 
 // TextFile reads the lines of a file, of every visible file of a directory,
-// or of the files a glob matches, in at least minPartitions partitions
-// (0: the default parallelism).
+// or of the files a glob matches (local paths), in at least minPartitions
+// partitions (0: the default parallelism). Paths may be local, file:// or
+// hdfs://namenode:port/path (hdfs:///path uses fs.defaultFS).
 func TextFile(sc *Context, path string, minPartitions int) (Dataset[string], error) {
-	if strings.HasPrefix(path, "hdfs://") {
-		return Dataset[string]{}, fmt.Errorf("TextFile(%q): hdfs:// paths need the YARN support, which this build does not have yet", path)
-	}
 	if minPartitions <= 0 {
 		minPartitions = min(sc.DefaultParallelism(), 2)
 	}
-	files, err := listFiles(strings.TrimPrefix(path, "file://"))
+	fsys, err := fsx.For(path)
+	if err != nil {
+		return Dataset[string]{}, fmt.Errorf("TextFile(%q): %w", path, err)
+	}
+	// Executors may run in other directories: resolve local paths here.
+	path, err = fsx.Absolute(path)
+	if err != nil {
+		return Dataset[string]{}, fmt.Errorf("TextFile(%q): %w", path, err)
+	}
+	files, err := listFiles(fsys, path)
 	if err != nil {
 		return Dataset[string]{}, fmt.Errorf("TextFile(%q): %w", path, err)
 	}
 	var total int64
 	for _, f := range files {
-		total += f.size
+		total += f.Size
 	}
 	goal := max(total/int64(minPartitions), 1)
-	split := min(goal, maxSplit)
 	var splits []plan.TextSplit
 	for _, f := range files {
-		for off := int64(0); off < f.size; off += split {
-			splits = append(splits, plan.TextSplit{Path: f.path, Start: off, Length: min(split, f.size-off)})
+		split := min(goal, maxLocalSplit)
+		if f.BlockSize > 0 {
+			split = min(goal, f.BlockSize)
+		}
+		for off := int64(0); off < f.Size; off += split {
+			splits = append(splits, plan.TextSplit{Path: f.Path, Start: off, Length: min(split, f.Size-off)})
 		}
 	}
 	return Dataset[string]{sc, sc.node(&plan.Node{Kind: plan.TextFile, NumPartitions: len(splits), Type: registry.TypeName[string](), Splits: splits, Name: "textFile " + path})}, nil
 }
 
-type fileInfo struct {
-	path string
-	size int64
-}
-
-func listFiles(path string) ([]fileInfo, error) {
+func listFiles(fsys fsx.FS, path string) ([]fsx.FileInfo, error) {
 	matches := []string{path}
-	if strings.ContainsAny(path, "*?[") {
-		m, err := filepath.Glob(path)
+	if _, local := fsys.(fsx.Local); local && strings.ContainsAny(path, "*?[") {
+		m, err := filepath.Glob(strings.TrimPrefix(path, "file://"))
 		if err != nil {
 			return nil, err
 		}
@@ -127,34 +132,27 @@ func listFiles(path string) ([]fileInfo, error) {
 		}
 		matches = m
 	}
-	var out []fileInfo
+	var out []fsx.FileInfo
 	for _, m := range matches {
-		st, err := os.Stat(m)
+		st, err := fsys.Stat(m)
 		if err != nil {
 			return nil, err
 		}
-		if !st.IsDir() {
-			out = append(out, fileInfo{m, st.Size()})
+		if !st.IsDir {
+			out = append(out, st)
 			continue
 		}
-		entries, err := os.ReadDir(m)
+		entries, err := fsys.List(m)
 		if err != nil {
 			return nil, err
 		}
 		for _, e := range entries {
-			if e.IsDir() || strings.HasPrefix(e.Name(), ".") || strings.HasPrefix(e.Name(), "_") {
-				continue
-			}
-			info, err := e.Info()
-			if err != nil {
-				return nil, err
-			}
-			if info.Mode().Type()&fs.ModeType == 0 {
-				out = append(out, fileInfo{filepath.Join(m, e.Name()), info.Size()})
+			if !e.IsDir {
+				out = append(out, e)
 			}
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].path < out[j].path })
+	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
 	return out, nil
 }
 
@@ -295,21 +293,28 @@ func Foreach[T any](ctx context.Context, d Dataset[T], f ForeachFunc[T], opts ..
 // part-NNNNN file per partition, and _SUCCESS when the job succeeded. Only
 // one attempt of each partition commits its file. dir must not exist.
 func SaveAsTextFile[T any](ctx context.Context, d Dataset[T], dir string, opts ...JobOption) error {
-	if strings.HasPrefix(dir, "hdfs://") {
-		return fmt.Errorf("SaveAsTextFile(%q): hdfs:// paths need the YARN support, which this build does not have yet", dir)
+	fsys, err := fsx.For(dir)
+	if err != nil {
+		return fmt.Errorf("SaveAsTextFile(%q): %w", dir, err)
 	}
-	local := strings.TrimPrefix(dir, "file://")
-	if _, err := os.Stat(local); err == nil {
+	if dir, err = fsx.Absolute(dir); err != nil {
+		return fmt.Errorf("SaveAsTextFile(%q): %w", dir, err)
+	}
+	if _, err := fsys.Stat(dir); err == nil {
 		return fmt.Errorf("SaveAsTextFile: output directory %s already exists", dir)
 	}
-	if err := os.MkdirAll(local, 0o755); err != nil {
+	if err := fsys.MkdirAll(dir); err != nil {
 		return fmt.Errorf("SaveAsTextFile: %w", err)
 	}
 	token := fmt.Sprintf("job-%s-%d", d.sc.AppID(), d.sc.d.NewNodeID())
-	_, err := run(ctx, d, &pb.Sink{Kind: &pb.Sink_SaveText{SaveText: &pb.SaveText{Dir: local, JobToken: token}}}, "saveAsTextFile", opts)
-	os.RemoveAll(filepath.Join(local, "_temporary"))
+	_, err = run(ctx, d, &pb.Sink{Kind: &pb.Sink_SaveText{SaveText: &pb.SaveText{Dir: dir, JobToken: token}}}, "saveAsTextFile", opts)
+	fsys.RemoveAll(fsys.Join(dir, "_temporary"))
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(filepath.Join(local, "_SUCCESS"), nil, 0o644)
+	w, err := fsys.Create(fsys.Join(dir, "_SUCCESS"))
+	if err != nil {
+		return fmt.Errorf("SaveAsTextFile: writing _SUCCESS: %w", err)
+	}
+	return w.Close()
 }

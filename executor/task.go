@@ -7,12 +7,11 @@ import (
 	"fmt"
 	"io"
 	"iter"
-	"os"
-	"path/filepath"
 	"runtime/debug"
 	"strings"
 	"time"
 
+	"github.com/stoke-run/stoke/internal/fsx"
 	"github.com/stoke-run/stoke/internal/registry"
 	pb "github.com/stoke-run/stoke/internal/rpc/stokepb"
 )
@@ -194,7 +193,11 @@ func textLines(ctx context.Context, sp *pb.TextSplit, n *int64) iter.Seq[any] {
 }
 
 func readLines(sp *pb.TextSplit, fn func(string) bool) error {
-	f, err := os.Open(localPath(sp.Path))
+	fsys, err := fsx.For(sp.Path)
+	if err != nil {
+		return err
+	}
+	f, err := fsys.Open(sp.Path)
 	if err != nil {
 		return err
 	}
@@ -234,8 +237,6 @@ func readLines(sp *pb.TextSplit, fn func(string) bool) error {
 	}
 	return nil
 }
-
-func localPath(p string) string { return strings.TrimPrefix(p, "file://") }
 
 func runSink(ctx context.Context, env *Env, t *pb.TaskDesc, records iter.Seq[any], m *pb.TaskMetrics) (*pb.TaskResult, error) {
 	sink := t.Sink
@@ -353,14 +354,17 @@ func result(env *Env, t *pb.TaskDesc, data []byte) *pb.TaskResult {
 // right to commit, and renames it into place: only one attempt per
 // partition commits, whatever speculation or retries ran.
 func saveText(ctx context.Context, env *Env, t *pb.TaskDesc, st *pb.SaveText, records iter.Seq[any]) (*pb.TaskResult, error) {
-	dir := localPath(st.Dir)
-	tmpDir := filepath.Join(dir, "_temporary", st.JobToken, fmt.Sprintf("task_%d", t.TaskId))
-	if err := os.MkdirAll(tmpDir, 0o755); err != nil {
+	fsys, err := fsx.For(st.Dir)
+	if err != nil {
+		return nil, err
+	}
+	tmpDir := fsys.Join(st.Dir, "_temporary", st.JobToken, fmt.Sprintf("task_%d", t.TaskId))
+	if err := fsys.MkdirAll(tmpDir); err != nil {
 		return nil, err
 	}
 	name := fmt.Sprintf("part-%05d", t.Partition)
-	tmp := filepath.Join(tmpDir, name)
-	f, err := os.Create(tmp)
+	tmp := fsys.Join(tmpDir, name)
+	f, err := fsys.Create(tmp)
 	if err != nil {
 		return nil, err
 	}
@@ -382,22 +386,22 @@ func saveText(ctx context.Context, env *Env, t *pb.TaskDesc, st *pb.SaveText, re
 		return nil, err
 	}
 	if ctx.Err() != nil {
-		os.RemoveAll(tmpDir)
+		fsys.RemoveAll(tmpDir)
 		return nil, errKilled
 	}
 	ok, err := env.CanCommit(ctx, &pb.CommitRequest{StageId: t.StageId, StageAttempt: t.StageAttempt, Partition: t.Partition, TaskId: t.TaskId})
 	if err != nil {
-		os.RemoveAll(tmpDir)
+		fsys.RemoveAll(tmpDir)
 		return nil, fmt.Errorf("asking to commit: %w", err)
 	}
 	if !ok {
-		os.RemoveAll(tmpDir)
+		fsys.RemoveAll(tmpDir)
 		return nil, ErrCommitDenied
 	}
-	if err := os.Rename(tmp, filepath.Join(dir, name)); err != nil {
+	if err := fsys.Rename(tmp, fsys.Join(st.Dir, name)); err != nil {
 		return nil, err
 	}
-	os.RemoveAll(tmpDir)
+	fsys.RemoveAll(tmpDir)
 	return &pb.TaskResult{Size: size}, nil
 }
 

@@ -1,0 +1,237 @@
+// Package fsx gives tasks and the driver one view of the file systems data
+// lives on: local paths (and file://) and HDFS (hdfs://namenode:port/path,
+// or hdfs:///path for fs.defaultFS from HADOOP_CONF_DIR), through
+// colinmarc/hdfs.
+package fsx
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/url"
+	"os"
+	"os/user"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/colinmarc/hdfs/v2"
+	"github.com/colinmarc/hdfs/v2/hadoopconf"
+)
+
+// FileInfo describes one file.
+type FileInfo struct {
+	Path      string // full path, with its scheme for HDFS
+	Size      int64
+	IsDir     bool
+	BlockSize int64 // HDFS block size; 0 for local files
+}
+
+// FS is a file system.
+type FS interface {
+	Stat(p string) (FileInfo, error)
+	// List returns the visible files of a directory (not starting with . or
+	// _), sorted.
+	List(dir string) ([]FileInfo, error)
+	Open(p string) (io.ReadSeekCloser, error)
+	Create(p string) (io.WriteCloser, error)
+	Rename(from, to string) error
+	MkdirAll(dir string) error
+	RemoveAll(p string) error
+	// Join builds a path under dir.
+	Join(dir string, elem ...string) string
+}
+
+// For returns the file system of p.
+func For(p string) (FS, error) {
+	if !strings.Contains(p, "://") || strings.HasPrefix(p, "file://") {
+		return Local{}, nil
+	}
+	u, err := url.Parse(p)
+	if err != nil {
+		return nil, fmt.Errorf("path %q: %w", p, err)
+	}
+	if u.Scheme != "hdfs" {
+		return nil, fmt.Errorf("path %q: unsupported scheme %q (use a local path, file:// or hdfs://)", p, u.Scheme)
+	}
+	return hdfsFor(u.Host)
+}
+
+// Absolute makes a local path absolute (tasks may run in another working
+// directory); other paths are returned as they are.
+func Absolute(p string) (string, error) {
+	if strings.Contains(p, "://") && !strings.HasPrefix(p, "file://") {
+		return p, nil
+	}
+	return filepath.Abs(localPath(p))
+}
+
+// Local is this machine's file system.
+type Local struct{}
+
+func localPath(p string) string { return strings.TrimPrefix(p, "file://") }
+
+func (Local) Stat(p string) (FileInfo, error) {
+	st, err := os.Stat(localPath(p))
+	if err != nil {
+		return FileInfo{}, err
+	}
+	return FileInfo{Path: p, Size: st.Size(), IsDir: st.IsDir()}, nil
+}
+
+func (Local) List(dir string) ([]FileInfo, error) {
+	entries, err := os.ReadDir(localPath(dir))
+	if err != nil {
+		return nil, err
+	}
+	var out []FileInfo
+	for _, e := range entries {
+		if hidden(e.Name()) {
+			continue
+		}
+		info, err := e.Info()
+		if err != nil {
+			return nil, err
+		}
+		if info.Mode().Type()&fs.ModeType != 0 && !info.IsDir() {
+			continue
+		}
+		out = append(out, FileInfo{Path: filepath.Join(localPath(dir), e.Name()), Size: info.Size(), IsDir: info.IsDir()})
+	}
+	return out, nil
+}
+
+func (Local) Open(p string) (io.ReadSeekCloser, error) { return os.Open(localPath(p)) }
+func (Local) Create(p string) (io.WriteCloser, error) {
+	return os.OpenFile(localPath(p), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+}
+func (Local) Rename(from, to string) error { return os.Rename(localPath(from), localPath(to)) }
+func (Local) MkdirAll(dir string) error    { return os.MkdirAll(localPath(dir), 0o755) }
+func (Local) RemoveAll(p string) error     { return os.RemoveAll(localPath(p)) }
+func (Local) Join(dir string, elem ...string) string {
+	return filepath.Join(append([]string{localPath(dir)}, elem...)...)
+}
+
+func hidden(name string) bool { return strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_") }
+
+// HDFS is one HDFS namespace.
+type HDFS struct {
+	client *hdfs.Client
+	prefix string // hdfs://authority
+}
+
+var (
+	hdfsMu      sync.Mutex
+	hdfsClients = map[string]*HDFS{}
+)
+
+// hdfsFor returns the (cached) client of a namenode authority; "" is
+// fs.defaultFS from HADOOP_CONF_DIR.
+func hdfsFor(authority string) (*HDFS, error) {
+	hdfsMu.Lock()
+	defer hdfsMu.Unlock()
+	if h := hdfsClients[authority]; h != nil {
+		return h, nil
+	}
+	conf, err := hadoopconf.LoadFromEnvironment()
+	if err != nil {
+		return nil, fmt.Errorf("reading the Hadoop configuration (HADOOP_CONF_DIR): %w", err)
+	}
+	opts := hdfs.ClientOptionsFromConf(conf)
+	if authority != "" {
+		opts.Addresses = []string{authority}
+	}
+	if len(opts.Addresses) == 0 {
+		return nil, errors.New("hdfs:/// names no namenode and HADOOP_CONF_DIR sets no fs.defaultFS")
+	}
+	if opts.KerberosClient != nil {
+		return nil, errors.New("the Hadoop configuration asks for Kerberos, which this build cannot do yet")
+	}
+	opts.User = HadoopUser()
+	client, err := hdfs.NewClient(opts)
+	if err != nil {
+		return nil, fmt.Errorf("connecting to HDFS at %v: %w", opts.Addresses, err)
+	}
+	h := &HDFS{client: client, prefix: "hdfs://" + authority}
+	hdfsClients[authority] = h
+	return h, nil
+}
+
+// HadoopUser is HADOOP_USER_NAME, or the current user.
+func HadoopUser() string {
+	if u := os.Getenv("HADOOP_USER_NAME"); u != "" {
+		return u
+	}
+	if u, err := user.Current(); err == nil {
+		return u.Username
+	}
+	return "nobody"
+}
+
+func (h *HDFS) path(p string) string {
+	u, err := url.Parse(p)
+	if err != nil || u.Scheme != "hdfs" {
+		return p
+	}
+	if u.Path == "" {
+		return "/"
+	}
+	return u.Path
+}
+
+func (h *HDFS) info(p string, st os.FileInfo) FileInfo {
+	fi := FileInfo{Path: p, Size: st.Size(), IsDir: st.IsDir()}
+	if hs, ok := st.(*hdfs.FileInfo); ok {
+		if sys, ok := hs.Sys().(interface{ GetBlocksize() uint64 }); ok {
+			fi.BlockSize = int64(sys.GetBlocksize())
+		}
+	}
+	return fi
+}
+
+func (h *HDFS) Stat(p string) (FileInfo, error) {
+	st, err := h.client.Stat(h.path(p))
+	if err != nil {
+		return FileInfo{}, err
+	}
+	return h.info(p, st), nil
+}
+
+func (h *HDFS) List(dir string) ([]FileInfo, error) {
+	entries, err := h.client.ReadDir(h.path(dir))
+	if err != nil {
+		return nil, err
+	}
+	var out []FileInfo
+	for _, e := range entries {
+		if hidden(e.Name()) {
+			continue
+		}
+		out = append(out, h.info(h.Join(dir, e.Name()), e))
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
+	return out, nil
+}
+
+func (h *HDFS) Open(p string) (io.ReadSeekCloser, error) { return h.client.Open(h.path(p)) }
+func (h *HDFS) Create(p string) (io.WriteCloser, error) { return h.client.Create(h.path(p)) }
+func (h *HDFS) Rename(from, to string) error           { return h.client.Rename(h.path(from), h.path(to)) }
+func (h *HDFS) MkdirAll(dir string) error              { return h.client.MkdirAll(h.path(dir), 0o755) }
+func (h *HDFS) RemoveAll(p string) error {
+	err := h.client.RemoveAll(h.path(p))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	return err
+}
+func (h *HDFS) Join(dir string, elem ...string) string {
+	u, err := url.Parse(dir)
+	if err != nil || u.Scheme != "hdfs" {
+		return path.Join(append([]string{dir}, elem...)...)
+	}
+	u.Path = path.Join(append([]string{u.Path}, elem...)...)
+	return u.String()
+}
