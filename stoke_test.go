@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -211,15 +212,19 @@ func TestUIAndEventLogOverRealHTTP(t *testing.T) {
 	if base == "" {
 		t.Fatal("no UI URL")
 	}
+	// The UI learns of the job's end asynchronously: poll until it has.
 	var jobs []map[string]any
+	succeeded := func() bool {
+		return len(jobs) == 1 && strings.EqualFold(fmt.Sprint(jobs[0]["status"]), "succeeded")
+	}
 	deadline := time.Now().Add(10 * time.Second)
-	for len(jobs) == 0 && time.Now().Before(deadline) {
+	for !succeeded() && time.Now().Before(deadline) {
 		getJSON(t, base+"/api/v1/applications/"+sc.AppID()+"/jobs", &jobs)
-		if len(jobs) == 0 {
+		if !succeeded() {
 			time.Sleep(20 * time.Millisecond)
 		}
 	}
-	if len(jobs) != 1 || !strings.Contains(strings.ToLower(jobs[0]["status"].(string)), "succeeded") {
+	if !succeeded() {
 		t.Fatalf("jobs = %v", jobs)
 	}
 	metrics := get(t, base+"/metrics")
