@@ -16,6 +16,7 @@ import (
 	"github.com/stoke-run/stoke/internal/conf"
 	"github.com/stoke-run/stoke/internal/events"
 	"github.com/stoke-run/stoke/internal/registry"
+	"github.com/stoke-run/stoke/standalone"
 )
 
 // Config holds configuration set in code: the highest precedence, above
@@ -102,9 +103,19 @@ func backendFor(c *conf.Conf, log *logrus.Logger) (backend.Backend, error) {
 		}
 		return local.NewInProcess(slots), nil
 	case conf.LocalCluster:
-		// Until the standalone cluster lands, local-cluster starts executor
-		// processes directly (no master or worker daemons).
-		return local.NewProcesses(m.Workers, m.CoresPerWorker, c, log), nil
+		// A real standalone master and N workers for the application's
+		// lifetime; executors are processes.
+		lc, err := standalone.NewLocalCluster(m, c, log)
+		if err != nil {
+			return nil, err
+		}
+		return lc, nil
+	case conf.Standalone:
+		cl, err := standalone.NewClient(m, c, log)
+		if err != nil {
+			return nil, err
+		}
+		return cl, nil
 	}
 	return nil, fmt.Errorf("master %q: the %s cluster manager is not available in this build yet", m.Raw, m.Kind)
 }

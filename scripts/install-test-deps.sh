@@ -5,11 +5,18 @@ set -euo pipefail
 
 need_apt=()
 command -v go >/dev/null || { echo "Go 1.26 or newer is required (https://go.dev/dl/)" >&2; exit 1; }
+# Standalone cluster tests: a real ZooKeeper (started by the test itself, not
+# the system service), docker-compose to check docker-compose.yml, iproute2
+# for the network namespace test.
+[ -e /usr/share/java/zookeeper.jar ] || need_apt+=(zookeeper)
+command -v java >/dev/null || need_apt+=(default-jre-headless)
+command -v docker-compose >/dev/null || need_apt+=(docker-compose)
+command -v ip >/dev/null || need_apt+=(iproute2)
 
 if ((${#need_apt[@]})); then
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   $SUDO apt-get update -qq
-  $SUDO apt-get install -y -qq "${need_apt[@]}"
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_apt[@]}"
 fi
 
 # Go modules (the tests need no network after this).

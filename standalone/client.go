@@ -1,0 +1,278 @@
+package standalone
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/stoke-run/stoke/backend"
+	"github.com/stoke-run/stoke/backend/coarse"
+	"github.com/stoke-run/stoke/internal/conf"
+	"github.com/stoke-run/stoke/internal/rpc"
+	pb "github.com/stoke-run/stoke/internal/rpc/stokepb"
+)
+
+// Client is the backend of an application on a standalone cluster
+// (stoke://host:port[,host:port]): it registers the application with the
+// leading master, serves the application binary to workers, and receives
+// its executors on a coarse.Server.
+type Client struct {
+	Masters []string // host:port
+	Conf    *conf.Conf
+	Log     logrus.FieldLogger
+	Binary  string // default: this process's executable
+	// BinarySHA256, if set, is registered as the binary's hash instead of
+	// hashing Binary (a tool that ships a binary of known hash).
+	BinarySHA256 string
+
+	srv     *coarse.Server
+	masters *masters
+	desc    AppDescription
+	binLis  net.Listener
+	binSrv  *http.Server
+	ctx     context.Context
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+
+	mu    sync.Mutex
+	appID string
+	cores map[string]int
+}
+
+var _ backend.Backend = (*Client)(nil)
+
+// NewClient returns the backend for master m.
+func NewClient(m conf.Master, c *conf.Conf, log logrus.FieldLogger) (*Client, error) {
+	if m.Kind != conf.Standalone {
+		return nil, fmt.Errorf("master %q is not a standalone master (stoke://host:port)", m.Raw)
+	}
+	if log == nil {
+		log = logrus.StandardLogger()
+	}
+	return &Client{Masters: m.Hosts, Conf: c, Log: log}, nil
+}
+
+// appDescription builds the registration from the configuration.
+func (b *Client) appDescription() (AppDescription, error) {
+	c := b.Conf
+	d := AppDescription{Name: c.String("stoke.app.name"), LogLevel: c.String("stoke.log.level"), DriverID: os.Getenv("STOKE_DRIVER_ID")}
+	if d.Name == "" {
+		d.Name = filepath.Base(b.Binary)
+	}
+	if _, set := c.Get("stoke.executor.cores"); set {
+		n, err := c.Int("stoke.executor.cores")
+		if err != nil {
+			return d, err
+		}
+		d.CoresPerExecutor = n
+	}
+	mem, err := c.Bytes("stoke.executor.memory")
+	if err != nil {
+		return d, err
+	}
+	d.MemPerExecutor = int(mem >> 20)
+	if _, set := c.Get("stoke.cores.max"); set {
+		if d.MaxCores, err = c.Int("stoke.cores.max"); err != nil {
+			return d, err
+		}
+	}
+	return d, nil
+}
+
+func (b *Client) Start(ctx context.Context, d backend.Driver) error {
+	b.ctx, b.cancel = context.WithCancel(context.Background())
+	if b.Binary == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return fmt.Errorf("finding this program's binary to ship to workers: %w", err)
+		}
+		b.Binary = exe
+	}
+	desc, err := b.appDescription()
+	if err != nil {
+		return err
+	}
+	sha := b.BinarySHA256
+	if sha == "" {
+		if sha, err = fileSHA256(b.Binary); err != nil {
+			return fmt.Errorf("hashing the application binary %s: %w", b.Binary, err)
+		}
+	}
+	timeout, err := b.Conf.Duration("stoke.network.timeout")
+	if err != nil {
+		return err
+	}
+	port, err := b.Conf.Int("stoke.driver.port")
+	if err != nil {
+		return err
+	}
+	secret := b.Conf.String("stoke.authenticate.secret")
+	if secret == "" {
+		secret = rpc.NewSecret()
+	}
+	host := b.Conf.String("stoke.driver.host")
+	if host == "" {
+		host = outboundHost(b.Masters[0])
+	}
+	b.masters = newMasters(b.Masters, b.Conf.String("stoke.authenticate.secret"))
+	b.srv, err = coarse.NewServer(coarse.Options{Host: host, Port: port, Secret: secret, Conf: b.Conf, Log: b.Log, NetworkTimeout: timeout})
+	if err != nil {
+		return err
+	}
+	b.srv.Attach(d)
+	if b.binLis, err = net.Listen("tcp", net.JoinHostPort(host, "0")); err != nil {
+		b.srv.Stop()
+		b.srv = nil
+		return fmt.Errorf("serving the application binary on %s: %w", host, err)
+	}
+	b.binSrv = &http.Server{Handler: serveFile(b.Binary, secret), ReadHeaderTimeout: 10 * time.Second}
+	go b.binSrv.Serve(b.binLis)
+	desc.DriverAddress = b.srv.Address()
+	desc.Binary = BinarySource{URL: "http://" + b.binLis.Addr().String() + "/binary", SHA256: sha, Secret: secret}
+	desc.Secret = secret
+	b.desc = desc
+	b.cores = map[string]int{}
+
+	var reg AppRegistered
+	if err := b.masters.call(ctx, pathAppRegister, desc, &reg, 30*time.Second); err != nil {
+		b.shutdown()
+		b.srv = nil
+		return fmt.Errorf("registering application %q with the standalone master: %w", desc.Name, err)
+	}
+	b.appID = reg.ID
+	b.Log.Infof("application %s registered with master %v", reg.ID, b.Masters)
+	b.wg.Add(1)
+	go b.poll()
+	return nil
+}
+
+// poll receives executor events from the master; the poll is also the
+// driver's heartbeat. After a master failover it registers again under the
+// same application id.
+func (b *Client) poll() {
+	defer b.wg.Done()
+	var ack int64
+	for b.ctx.Err() == nil {
+		var reply AppPollReply
+		err := b.masters.call(b.ctx, pathAppPoll, AppPoll{ID: b.ApplicationID(), Ack: ack}, &reply, time.Minute)
+		if err != nil {
+			if b.ctx.Err() != nil {
+				return
+			}
+			if isUnknown(err) {
+				desc := b.desc
+				desc.ID = b.ApplicationID()
+				if err := b.masters.call(b.ctx, pathAppRegister, desc, nil, 30*time.Second); err == nil {
+					ack = 0
+					b.Log.Infof("application %s re-attached to the standalone master", desc.ID)
+					continue
+				}
+			}
+			b.Log.WithError(err).Debug("polling the standalone master")
+			select {
+			case <-b.ctx.Done():
+				return
+			case <-time.After(200 * time.Millisecond):
+			}
+			continue
+		}
+		for _, ev := range reply.Events {
+			if ev.Seq <= ack {
+				continue
+			}
+			ack = ev.Seq
+			b.apply(ev)
+		}
+	}
+}
+
+func (b *Client) apply(ev AppEvent) {
+	switch ev.Kind {
+	case "added":
+		b.mu.Lock()
+		b.cores[ev.ExecutorID] = ev.Cores
+		b.mu.Unlock()
+		b.Log.Debugf("executor %s granted on worker %s (%s), %d core(s)", ev.ExecutorID, ev.WorkerID, ev.Host, ev.Cores)
+	case "exited":
+		b.mu.Lock()
+		delete(b.cores, ev.ExecutorID)
+		b.mu.Unlock()
+		b.Log.Infof("executor %s ended: %s", ev.ExecutorID, ev.Message)
+		b.srv.ExecutorExited(ev.ExecutorID, ev.Message)
+	case "warning":
+		b.Log.Warnf("standalone master: %s", ev.Message)
+	}
+}
+
+func (b *Client) shutdown() {
+	b.cancel()
+	b.srv.Stop()
+	if b.binSrv != nil {
+		b.binSrv.Close()
+	}
+}
+
+func (b *Client) Stop(ctx context.Context) error {
+	if b.srv == nil {
+		return nil
+	}
+	// Stop polling first, so that the poll cannot register the application
+	// again once the master has ended it.
+	b.cancel()
+	b.wg.Wait()
+	err := b.masters.call(ctx, pathAppUnregister, AppPoll{ID: b.ApplicationID()}, nil, 5*time.Second)
+	b.shutdown()
+	if err != nil {
+		return fmt.Errorf("unregistering application %s: %w", b.ApplicationID(), err)
+	}
+	return nil
+}
+
+func (b *Client) LaunchTasks(id string, tasks []*pb.TaskDesc) error {
+	return b.srv.LaunchTasks(id, tasks)
+}
+func (b *Client) KillTask(id string, task int64, reason string) error {
+	return b.srv.KillTask(id, task, reason)
+}
+func (b *Client) FetchResult(ctx context.Context, id, block string) ([]byte, error) {
+	return b.srv.FetchResult(ctx, id, block)
+}
+func (b *Client) Revive() {}
+
+// RequestTotalExecutors asks the master for n executors in total.
+func (b *Client) RequestTotalExecutors(n int) error {
+	if n < 0 {
+		return errors.New("a negative executor total")
+	}
+	return b.masters.call(b.ctx, pathAppRequest, AppRequest{ID: b.ApplicationID(), Total: n}, nil, 10*time.Second)
+}
+
+// KillExecutors asks the master to stop these executors (and lowers the
+// application's total by as many).
+func (b *Client) KillExecutors(ids []string) error {
+	return b.masters.call(b.ctx, pathAppKill, AppKill{ID: b.ApplicationID(), ExecutorIDs: ids}, nil, 10*time.Second)
+}
+
+func (b *Client) DefaultParallelism() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	n := 0
+	for _, c := range b.cores {
+		n += c
+	}
+	return max(2, n)
+}
+
+func (b *Client) ApplicationID() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.appID
+}

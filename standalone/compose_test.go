@@ -1,0 +1,68 @@
+package standalone_test
+
+import (
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// docker-compose.yml's standalone profile is valid for Debian's
+// docker-compose and runs a master and two workers built from the
+// Dockerfile (no container engine runs here: only the file is checked).
+func TestComposeStandaloneProfile(t *testing.T) {
+	dc, err := exec.LookPath("docker-compose")
+	if err != nil {
+		t.Skip("docker-compose is not installed: run scripts/install-test-deps.sh")
+	}
+	run := func(args ...string) string {
+		t.Helper()
+		cmd := exec.Command(dc, append([]string{"-f", "../docker-compose.yml", "--project-directory", ".."}, args...)...)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("docker-compose %v: %v\n%s", args, err, out)
+		}
+		return string(out)
+	}
+	cfg := run("--profile", "standalone", "config")
+	if got := profileServices(cfg, "standalone"); strings.Join(got, " ") != "stoke-master stoke-worker-1 stoke-worker-2" {
+		t.Errorf("standalone profile services = %v; want a master and two workers", got)
+	}
+	for _, want := range []string{"- master", "- worker", "- stoke://stoke-master:7077", "7077", "8080", "8081", "STOKE_WORKER_CORES", "STOKE_WORKER_MEMORY"} {
+		if !strings.Contains(cfg, want) {
+			t.Errorf("resolved compose file lacks %q:\n%s", want, cfg)
+		}
+	}
+	df, err := os.ReadFile("../Dockerfile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(df), "./cmd/stoke") || !strings.Contains(string(df), `ENTRYPOINT ["stoke"]`) {
+		t.Errorf("the Dockerfile does not build and run the stoke command")
+	}
+}
+
+// profileServices lists the services of the resolved compose file (as
+// docker-compose config prints it) that belong to profile.
+func profileServices(cfg, profile string) []string {
+	var out []string
+	var service string
+	inServices, inProfiles := false, false
+	for _, line := range strings.Split(cfg, "\n") {
+		switch {
+		case line == "services:":
+			inServices = true
+		case !strings.HasPrefix(line, " ") && line != "":
+			inServices = false
+		case inServices && strings.HasPrefix(line, "  ") && !strings.HasPrefix(line, "   ") && strings.HasSuffix(line, ":"):
+			service, inProfiles = strings.TrimSuffix(strings.TrimSpace(line), ":"), false
+		case inServices && strings.TrimSpace(line) == "profiles:":
+			inProfiles = true
+		case inServices && inProfiles && strings.TrimSpace(line) == "- "+profile:
+			out = append(out, service)
+		case inServices && inProfiles && !strings.HasPrefix(strings.TrimSpace(line), "- "):
+			inProfiles = false
+		}
+	}
+	return out
+}

@@ -1,0 +1,59 @@
+package standalone_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stoke-run/stoke"
+	"github.com/stoke-run/stoke/internal/events"
+)
+
+func waitExecCount(t *testing.T, sc *stoke.Context, n int) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for len(sc.Driver().Executors()) != n {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d executors; want %d", len(sc.Driver().Executors()), n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// KillExecutors releases executors (their end reaches the driver with the
+// reason) and lowers the application's total; RequestTotalExecutors
+// raises it again, and stoke.cores.max caps what the application gets.
+func TestKillAndRequestExecutors(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts executor processes")
+	}
+	m := inProcessMaster(t, "")
+	inProcessWorker(t, m, 2, 2048, "")
+	inProcessWorker(t, m, 2, 2048, "")
+	sc, rec := runApp(t, "stoke://"+m.Addr(), 3, stoke.Config{"stoke.executor.cores": "1", "stoke.executor.memory": "512m", "stoke.cores.max": "3"})
+	time.Sleep(200 * time.Millisecond)
+	waitExecCount(t, sc, 3) // capped at 3 cores though 4 are free
+	victim := sc.Driver().Executors()[0].ID
+	if err := sc.Backend().KillExecutors([]string{victim}); err != nil {
+		t.Fatal(err)
+	}
+	waitExecCount(t, sc, 2)
+	var reason string
+	for _, e := range rec.Events() {
+		if r, ok := e.(events.ExecutorRemoved); ok && r.ExecutorID == victim {
+			reason = r.Reason
+		}
+	}
+	if !strings.Contains(reason, "killed at the driver's request") {
+		t.Errorf("loss reason of the killed executor = %q", reason)
+	}
+	time.Sleep(300 * time.Millisecond)
+	waitExecCount(t, sc, 2) // not replaced: the total went down
+	if err := sc.Backend().RequestTotalExecutors(3); err != nil {
+		t.Fatal(err)
+	}
+	waitExecCount(t, sc, 3)
+	if s := m.State(); s.CoresUsed != 3 {
+		t.Errorf("cores in use = %d; want 3", s.CoresUsed)
+	}
+}

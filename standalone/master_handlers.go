@@ -1,0 +1,320 @@
+package standalone
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+func (m *Master) apiHandler() http.Handler {
+	mux := http.NewServeMux()
+	post := func(path string, h http.HandlerFunc) {
+		mux.HandleFunc("POST "+path, func(w http.ResponseWriter, r *http.Request) {
+			if m.authorized(w, r) {
+				h(w, r)
+			}
+		})
+	}
+	post(pathWorkerRegister, m.handleWorkerRegister)
+	post(pathWorkerPoll, m.handleWorkerPoll)
+	post(pathWorkerEvent, m.handleWorkerEvent)
+	post(pathAppRegister, m.handleAppRegister)
+	post(pathAppPoll, m.handleAppPoll)
+	post(pathAppRequest, m.handleAppRequest)
+	post(pathAppKill, m.handleAppKill)
+	post(pathAppUnregister, m.handleAppUnregister)
+	post(pathDriverSubmit, m.handleDriverSubmit)
+	post(pathDriverStatus, m.handleDriverStatus)
+	post(pathDriverKill, m.handleDriverKill)
+	mux.HandleFunc("PUT "+pathBinary+"{sha}", func(w http.ResponseWriter, r *http.Request) {
+		if m.authorized(w, r) && m.lockLeader(w) {
+			m.mu.Unlock()
+			m.binaries.handlePut(w, r)
+		}
+	})
+	mux.HandleFunc("GET "+pathBinary+"{sha}", func(w http.ResponseWriter, r *http.Request) {
+		if m.authorized(w, r) {
+			m.binaries.handleGet(w, r)
+		}
+	})
+	mux.HandleFunc("GET "+pathJSON, m.handleJSON)
+	return mux
+}
+
+func (m *Master) pollWait() time.Duration { return max(m.opts.WorkerTimeout/4, 20*time.Millisecond) }
+
+func (m *Master) handleWorkerRegister(w http.ResponseWriter, r *http.Request) {
+	var reg WorkerRegistration
+	if !readJSON(w, r, &reg) {
+		return
+	}
+	if reg.ID == "" || reg.Cores < 1 || reg.MemoryMiB < 1 {
+		writeError(w, http.StatusBadRequest, errorReply{Error: fmt.Sprintf("worker registration %q with %d cores and %d MiB is not valid", reg.ID, reg.Cores, reg.MemoryMiB)})
+		return
+	}
+	if !m.lockLeader(w) {
+		return
+	}
+	defer m.mu.Unlock()
+	m.registerWorker(reg)
+	writeJSON(w, struct{}{})
+}
+
+// registerWorker adds a worker or re-attaches one, reconciling the
+// executors and drivers it reports with what the master knew.
+func (m *Master) registerWorker(reg WorkerRegistration) {
+	now := m.clock.Now()
+	wk := m.workers[reg.ID]
+	if wk == nil || wk.state == StateDead {
+		wk = &workerInfo{executors: map[string]*execInfo{}, drivers: map[string]*driverInfo{}, wake: newBroadcast()}
+		m.workers[reg.ID] = wk
+	}
+	reports, dreports := reg.Executors, reg.Drivers
+	reg.Executors, reg.Drivers = nil, nil
+	wk.reg, wk.state, wk.lastSeen = reg, StateAlive, now
+	wk.cmds, wk.seq = nil, 0
+	wk.wake.fire()
+	running := map[string]ExecutorReport{}
+	for _, e := range reports {
+		if e.State == StateRunning {
+			running[e.AppID+"/"+e.ExecutorID] = e
+		}
+	}
+	for key, e := range wk.executors {
+		if _, ok := running[key]; !ok {
+			m.executorGone(e, fmt.Sprintf("executor not running on worker %s after it registered again", reg.ID), false)
+		}
+	}
+	for key, rep := range running {
+		if _, ok := wk.executors[key]; ok {
+			continue
+		}
+		a := m.apps[rep.AppID]
+		if a == nil || (a.state != StateRunning && a.state != StateWaiting && a.state != StateUnknown) {
+			wk.push(WorkerCommand{KillExecutor: &ExecutorRef{AppID: rep.AppID, ExecutorID: rep.ExecutorID}})
+			continue
+		}
+		e := &execInfo{appID: rep.AppID, id: rep.ExecutorID, workerID: reg.ID, cores: rep.Cores, mem: rep.MemoryMiB, state: StateRunning, pid: rep.PID, logPath: rep.LogPath}
+		a.executors[rep.ExecutorID] = e
+		if n, err := strconv.Atoi(rep.ExecutorID); err == nil && n >= a.nextExec {
+			a.nextExec = n + 1
+		}
+		wk.executors[key] = e
+		wk.usedCores += e.cores
+		wk.usedMem += e.mem
+	}
+	m.reconcileDrivers(wk, dreports, now)
+	m.persistValue("worker", reg.ID, reg)
+	m.log.Infof("worker %s registered: %s, %d cores, %d MiB, %d running executor(s)", reg.ID, reg.Host, reg.Cores, reg.MemoryMiB, len(running))
+	m.maybeFinishRecovery()
+	m.schedule()
+}
+
+func (m *Master) handleWorkerPoll(w http.ResponseWriter, r *http.Request) {
+	var p WorkerPoll
+	if !readJSON(w, r, &p) || !m.lockLeader(w) {
+		return
+	}
+	wk := m.workers[p.ID]
+	if wk == nil || wk.state != StateAlive {
+		m.mu.Unlock()
+		writeError(w, http.StatusNotFound, errorReply{Error: fmt.Sprintf("worker %s is not registered with this master", p.ID), Unknown: true})
+		return
+	}
+	wk.lastSeen = m.clock.Now()
+	wk.ack(p.Ack)
+	if len(wk.cmds) == 0 {
+		ch := wk.wake.ch
+		m.mu.Unlock()
+		t := time.NewTimer(m.pollWait())
+		select {
+		case <-ch:
+		case <-t.C:
+		case <-r.Context().Done():
+		case <-m.stop:
+		}
+		t.Stop()
+		m.mu.Lock()
+	}
+	reply := WorkerPollReply{Commands: append([]WorkerCommand(nil), wk.cmds...)}
+	m.mu.Unlock()
+	writeJSON(w, reply)
+}
+
+func (m *Master) handleWorkerEvent(w http.ResponseWriter, r *http.Request) {
+	var ev WorkerEvent
+	if !readJSON(w, r, &ev) || !m.lockLeader(w) {
+		return
+	}
+	defer m.mu.Unlock()
+	wk := m.workers[ev.WorkerID]
+	if wk == nil || wk.state != StateAlive {
+		writeError(w, http.StatusNotFound, errorReply{Error: fmt.Sprintf("worker %s is not registered with this master", ev.WorkerID), Unknown: true})
+		return
+	}
+	if rep := ev.Executor; rep != nil {
+		if e := wk.executors[rep.AppID+"/"+rep.ExecutorID]; e != nil {
+			switch rep.State {
+			case StateRunning:
+				e.pid, e.logPath = rep.PID, rep.LogPath
+			case StateExited, StateFailed:
+				m.executorGone(e, rep.Reason, rep.State == StateFailed)
+			}
+		}
+	}
+	if rep := ev.Driver; rep != nil {
+		m.driverReported(wk, *rep)
+	}
+	m.schedule()
+	writeJSON(w, struct{}{})
+}
+
+func (m *Master) handleAppRegister(w http.ResponseWriter, r *http.Request) {
+	var d AppDescription
+	if !readJSON(w, r, &d) {
+		return
+	}
+	if d.MemPerExecutor < 1 || d.CoresPerExecutor < 0 || d.DriverAddress == "" || d.Binary.URL == "" || d.Binary.SHA256 == "" {
+		writeError(w, http.StatusBadRequest, errorReply{Error: fmt.Sprintf("application registration %q is incomplete (memory %d MiB, driver %q, binary %q)", d.Name, d.MemPerExecutor, d.DriverAddress, d.Binary.URL)})
+		return
+	}
+	if !m.lockLeader(w) {
+		return
+	}
+	defer m.mu.Unlock()
+	now := m.clock.Now()
+	if d.ID == "" {
+		m.nextApp++
+		d.ID = fmt.Sprintf("app-%s-%04d", now.UTC().Format("20060102150405"), m.nextApp)
+	}
+	a := m.apps[d.ID]
+	if a != nil && (a.state == StateFinished || a.state == StateKilled) {
+		writeError(w, http.StatusConflict, errorReply{Error: fmt.Sprintf("application %s has already %s", d.ID, strings.ToLower(a.state))})
+		return
+	}
+	if a == nil {
+		a = &appInfo{state: StateWaiting, submitted: now, executors: map[string]*execInfo{}, limit: -1, wake: newBroadcast()}
+		m.apps[d.ID] = a
+	} else if a.state != StateRunning && a.state != StateUnknown && a.state != StateWaiting {
+		a.state, a.failures = StateWaiting, 0
+	}
+	if a.state == StateUnknown {
+		a.state = StateWaiting
+	}
+	if len(a.executors) > 0 {
+		a.state = StateRunning
+	}
+	a.desc, a.lastSeen = d, now
+	a.events, a.seq, a.warning = nil, 0, ""
+	a.wake.fire()
+	// Secrets stay out of the recovery state: a re-attaching driver sends
+	// them again.
+	stored := d
+	stored.Secret, stored.Binary.Secret = "", ""
+	m.persistValue("app", d.ID, stored)
+	m.log.WithField("app", d.ID).Infof("application %q registered (driver %s)", d.Name, d.DriverAddress)
+	m.maybeFinishRecovery()
+	m.schedule()
+	writeJSON(w, AppRegistered{ID: d.ID})
+}
+
+// liveApp finds a running application, answering 404 itself.
+func (m *Master) liveApp(w http.ResponseWriter, id string) *appInfo {
+	a := m.apps[id]
+	if a == nil || (a.state != StateRunning && a.state != StateWaiting) {
+		writeError(w, http.StatusNotFound, errorReply{Error: fmt.Sprintf("application %s is not registered with this master", id), Unknown: true})
+		return nil
+	}
+	return a
+}
+
+func (m *Master) handleAppPoll(w http.ResponseWriter, r *http.Request) {
+	var p AppPoll
+	if !readJSON(w, r, &p) || !m.lockLeader(w) {
+		return
+	}
+	a := m.liveApp(w, p.ID)
+	if a == nil {
+		m.mu.Unlock()
+		return
+	}
+	a.lastSeen = m.clock.Now()
+	a.ack(p.Ack)
+	if len(a.events) == 0 {
+		ch := a.wake.ch
+		m.mu.Unlock()
+		t := time.NewTimer(m.pollWait())
+		select {
+		case <-ch:
+		case <-t.C:
+		case <-r.Context().Done():
+		case <-m.stop:
+		}
+		t.Stop()
+		m.mu.Lock()
+	}
+	reply := AppPollReply{Events: append([]AppEvent(nil), a.events...)}
+	m.mu.Unlock()
+	writeJSON(w, reply)
+}
+
+func (m *Master) handleAppRequest(w http.ResponseWriter, r *http.Request) {
+	var req AppRequest
+	if !readJSON(w, r, &req) || !m.lockLeader(w) {
+		return
+	}
+	defer m.mu.Unlock()
+	a := m.liveApp(w, req.ID)
+	if a == nil {
+		return
+	}
+	a.limit = max(req.Total, 0)
+	m.schedule()
+	writeJSON(w, struct{}{})
+}
+
+func (m *Master) handleAppKill(w http.ResponseWriter, r *http.Request) {
+	var req AppKill
+	if !readJSON(w, r, &req) || !m.lockLeader(w) {
+		return
+	}
+	defer m.mu.Unlock()
+	a := m.liveApp(w, req.ID)
+	if a == nil {
+		return
+	}
+	before := len(a.executors)
+	killed := 0
+	for _, id := range req.ExecutorIDs {
+		e := a.executors[id]
+		if e == nil {
+			continue
+		}
+		if wk := m.workers[e.workerID]; wk != nil {
+			wk.push(WorkerCommand{KillExecutor: &ExecutorRef{AppID: e.appID, ExecutorID: e.id}})
+		}
+		m.executorGone(e, "killed at the driver's request", false)
+		killed++
+	}
+	if a.limit < 0 {
+		a.limit = before
+	}
+	a.limit = max(0, a.limit-killed)
+	m.schedule()
+	writeJSON(w, struct{}{})
+}
+
+func (m *Master) handleAppUnregister(w http.ResponseWriter, r *http.Request) {
+	var p AppPoll
+	if !readJSON(w, r, &p) || !m.lockLeader(w) {
+		return
+	}
+	defer m.mu.Unlock()
+	if a := m.apps[p.ID]; a != nil {
+		m.removeApp(a, StateFinished)
+		m.schedule()
+	}
+	writeJSON(w, struct{}{})
+}

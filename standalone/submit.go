@@ -1,0 +1,86 @@
+package standalone
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"time"
+)
+
+// SubmitClient talks to the masters for cluster deploy mode: it uploads an
+// application binary, starts its driver on a worker, and asks for the
+// driver's status or kills it.
+type SubmitClient struct{ m *masters }
+
+// NewSubmitClient addresses the masters (host:port) with the cluster secret.
+func NewSubmitClient(masterHosts []string, secret string) *SubmitClient {
+	return &SubmitClient{m: newMasters(masterHosts, secret)}
+}
+
+// Submit uploads binary and asks the leading master to run it as a driver.
+func (c *SubmitClient) Submit(ctx context.Context, binary string, sub DriverSubmission) (DriverStatus, error) {
+	var st DriverStatus
+	sha, err := fileSHA256(binary)
+	if err != nil {
+		return st, fmt.Errorf("hashing the application binary %s: %w", binary, err)
+	}
+	sub.SHA256 = sha
+	if err := c.upload(ctx, binary, sha); err != nil {
+		return st, err
+	}
+	err = c.m.call(ctx, pathDriverSubmit, sub, &st, 30*time.Second)
+	return st, err
+}
+
+// Status reports a submitted driver.
+func (c *SubmitClient) Status(ctx context.Context, id string) (DriverStatus, error) {
+	var st DriverStatus
+	err := c.m.call(ctx, pathDriverStatus, DriverRef{DriverID: id}, &st, 30*time.Second)
+	return st, err
+}
+
+// Kill stops a submitted driver.
+func (c *SubmitClient) Kill(ctx context.Context, id string) (DriverStatus, error) {
+	var st DriverStatus
+	err := c.m.call(ctx, pathDriverKill, DriverRef{DriverID: id}, &st, 30*time.Second)
+	return st, err
+}
+
+// upload PUTs the binary to the first master that accepts it (the leader).
+func (c *SubmitClient) upload(ctx context.Context, binary, sha string) error {
+	var errs []error
+	for _, addr := range c.m.addrs {
+		f, err := os.Open(binary)
+		if err != nil {
+			return err
+		}
+		req, err := http.NewRequestWithContext(ctx, http.MethodPut, "http://"+addr+pathBinary+sha, f)
+		if err != nil {
+			f.Close()
+			return err
+		}
+		if c.m.secret != "" {
+			req.Header.Set(SecretHeader, c.m.secret)
+		}
+		res, err := c.m.hc.Do(req)
+		f.Close()
+		if err != nil {
+			errs = append(errs, fmt.Errorf("master %s: %w", addr, err))
+			continue
+		}
+		res.Body.Close()
+		switch res.StatusCode {
+		case http.StatusOK:
+			return nil
+		case http.StatusUnauthorized:
+			return fmt.Errorf("master %s refused the submission: wrong or missing cluster secret (set stoke.authenticate.secret)", addr)
+		case http.StatusServiceUnavailable:
+			errs = append(errs, fmt.Errorf("master %s is a standby", addr))
+		default:
+			errs = append(errs, fmt.Errorf("master %s: uploading the binary: HTTP %s", addr, res.Status))
+		}
+	}
+	return fmt.Errorf("uploading the application binary: %w", errors.Join(errs...))
+}

@@ -1,0 +1,286 @@
+package standalone
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/sirupsen/logrus"
+)
+
+// WorkerOptions configure a worker daemon.
+type WorkerOptions struct {
+	Masters   []string // host:port of every master (HA: several)
+	Host      string   // address advertised to executors and drivers; default: the one that reaches the master
+	Cores     int
+	MemoryMiB int
+	WorkDir   string // executors' and drivers' directories and logs, binary cache
+	WebUIPort int    // 8081; 0 picks one; -1 none
+	Secret    string // the cluster secret
+	// SkipMemoryCheck allows offering more memory than the machine has
+	// (local-cluster with many small workers).
+	SkipMemoryCheck bool
+	// DriverBackoff is the first wait before a supervised driver restarts
+	// (doubling up to a minute; default 1s).
+	DriverBackoff time.Duration
+	Log           logrus.FieldLogger
+}
+
+// Worker runs executors and cluster-mode drivers for the master.
+type Worker struct {
+	opts    WorkerOptions
+	id      string
+	log     logrus.FieldLogger
+	masters *masters
+	cache   *binaryCache
+	ui      net.Listener
+	uiSrv   *http.Server
+	ctx     context.Context
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+
+	registered chan struct{}
+	regOnce    sync.Once
+
+	mu        sync.Mutex
+	executors map[string]*runningExecutor // appID/executorID
+	drivers   map[string]*runningDriver
+}
+
+// StartWorker validates the options and starts registering with the master;
+// it returns at once (WaitRegistered waits for the first registration).
+func StartWorker(opts WorkerOptions) (*Worker, error) {
+	if len(opts.Masters) == 0 {
+		return nil, errors.New("worker: no master address")
+	}
+	if opts.Cores < 1 {
+		return nil, fmt.Errorf("worker: --cores must be at least 1, got %d", opts.Cores)
+	}
+	if opts.MemoryMiB < 1 {
+		return nil, fmt.Errorf("worker: --memory must be positive, got %d MiB", opts.MemoryMiB)
+	}
+	if !opts.SkipMemoryCheck {
+		if err := checkWorkerMemory(opts.MemoryMiB); err != nil {
+			return nil, err
+		}
+	}
+	if opts.Log == nil {
+		opts.Log = logrus.StandardLogger()
+	}
+	if opts.DriverBackoff <= 0 {
+		opts.DriverBackoff = time.Second
+	}
+	if opts.Host == "" {
+		opts.Host = outboundHost(opts.Masters[0])
+	}
+	if opts.WorkDir == "" {
+		opts.WorkDir = "work"
+	}
+	abs, err := filepath.Abs(opts.WorkDir)
+	if err != nil {
+		return nil, err
+	}
+	opts.WorkDir = abs
+	cache, err := newBinaryCache(filepath.Join(opts.WorkDir, "cache"))
+	if err != nil {
+		return nil, err
+	}
+	w := &Worker{opts: opts, masters: newMasters(opts.Masters, opts.Secret), cache: cache,
+		registered: make(chan struct{}), executors: map[string]*runningExecutor{}, drivers: map[string]*runningDriver{}}
+	if opts.WebUIPort >= 0 {
+		w.ui, err = net.Listen("tcp", net.JoinHostPort(opts.Host, strconv.Itoa(opts.WebUIPort)))
+		if err != nil {
+			return nil, fmt.Errorf("worker web UI port %d on %s: %w", opts.WebUIPort, opts.Host, err)
+		}
+		w.uiSrv = &http.Server{Handler: w.uiHandler(), ReadHeaderTimeout: 10 * time.Second}
+		go w.uiSrv.Serve(w.ui)
+	}
+	port := "0"
+	if w.ui != nil {
+		port = strconv.Itoa(w.ui.Addr().(*net.TCPAddr).Port)
+	}
+	w.id = fmt.Sprintf("worker-%s-%s-%s", time.Now().UTC().Format("20060102150405"), strings.NewReplacer(":", "_", ".", "_").Replace(opts.Host), port)
+	if w.ui == nil {
+		w.id += fmt.Sprintf("-%d", os.Getpid())
+	}
+	w.log = opts.Log.WithField("worker", w.id)
+	w.ctx, w.cancel = context.WithCancel(context.Background())
+	w.wg.Add(1)
+	go w.run()
+	return w, nil
+}
+
+// ID is the worker's id at the master.
+func (w *Worker) ID() string { return w.id }
+
+// UIAddr is the worker web UI's host:port ("" when off).
+func (w *Worker) UIAddr() string {
+	if w.ui == nil {
+		return ""
+	}
+	return w.ui.Addr().String()
+}
+
+// WaitRegistered waits for the first registration with a master.
+func (w *Worker) WaitRegistered(ctx context.Context) error {
+	select {
+	case <-w.registered:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("worker %s did not register with %v: %w", w.id, w.opts.Masters, ctx.Err())
+	}
+}
+
+// outboundHost is the local address used to reach addr (the master), so
+// that executors advertise an address others can reach.
+func outboundHost(addr string) string {
+	c, err := net.Dial("udp", addr)
+	if err != nil {
+		return "127.0.0.1"
+	}
+	defer c.Close()
+	return c.LocalAddr().(*net.UDPAddr).IP.String()
+}
+
+func (w *Worker) registration() WorkerRegistration {
+	reg := WorkerRegistration{ID: w.id, Host: w.opts.Host, Cores: w.opts.Cores, MemoryMiB: w.opts.MemoryMiB}
+	if w.ui != nil {
+		reg.WebUIURL = "http://" + w.ui.Addr().String()
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, e := range w.executors {
+		reg.Executors = append(reg.Executors, e.report())
+	}
+	for _, d := range w.drivers {
+		reg.Drivers = append(reg.Drivers, d.report())
+	}
+	return reg
+}
+
+// run registers, then long-polls the master for commands; the poll is
+// also the worker's heartbeat. It re-registers whenever the master does
+// not know it (a new leader after a failover).
+func (w *Worker) run() {
+	defer w.wg.Done()
+	var ack int64
+	registered := false
+	backoff := func() bool {
+		select {
+		case <-w.ctx.Done():
+			return false
+		case <-time.After(200 * time.Millisecond):
+			return true
+		}
+	}
+	for w.ctx.Err() == nil {
+		if !registered {
+			if err := w.masters.call(w.ctx, pathWorkerRegister, w.registration(), nil, 10*time.Second); err != nil {
+				w.log.WithError(err).Debug("registering with the master")
+				if !backoff() {
+					return
+				}
+				continue
+			}
+			registered, ack = true, 0
+			w.regOnce.Do(func() { close(w.registered) })
+			w.log.Infof("registered with master %v", w.masters.addrs)
+		}
+		var reply WorkerPollReply
+		err := w.masters.call(w.ctx, pathWorkerPoll, WorkerPoll{ID: w.id, Ack: ack}, &reply, time.Minute)
+		if err != nil {
+			if isUnknown(err) {
+				registered = false
+				continue
+			}
+			w.log.WithError(err).Debug("polling the master")
+			if !backoff() {
+				return
+			}
+			continue
+		}
+		for _, c := range reply.Commands {
+			if c.Seq <= ack {
+				continue
+			}
+			w.handle(c)
+			ack = c.Seq
+		}
+	}
+}
+
+func (w *Worker) handle(c WorkerCommand) {
+	switch {
+	case c.LaunchExecutor != nil:
+		w.launchExecutor(*c.LaunchExecutor)
+	case c.KillExecutor != nil:
+		w.killExecutor(*c.KillExecutor)
+	case c.LaunchDriver != nil:
+		w.launchDriver(*c.LaunchDriver)
+	case c.KillDriver != "":
+		w.killDriver(c.KillDriver)
+	}
+}
+
+// event reports a change to the master, retrying briefly; if it never
+// arrives, the next registration carries the state.
+func (w *Worker) event(ev WorkerEvent) {
+	ev.WorkerID = w.id
+	for i := 0; i < 20 && w.ctx.Err() == nil; i++ {
+		err := w.masters.call(w.ctx, pathWorkerEvent, ev, nil, 10*time.Second)
+		if err == nil || isUnknown(err) {
+			return
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
+
+// Stop kills the worker's executors and drivers and leaves.
+func (w *Worker) Stop() {
+	w.cancel()
+	w.mu.Lock()
+	execs := make([]*runningExecutor, 0, len(w.executors))
+	for _, e := range w.executors {
+		execs = append(execs, e)
+	}
+	drivers := make([]*runningDriver, 0, len(w.drivers))
+	for _, d := range w.drivers {
+		drivers = append(drivers, d)
+	}
+	w.mu.Unlock()
+	for _, e := range execs {
+		e.kill()
+	}
+	for _, d := range drivers {
+		d.kill()
+	}
+	for _, e := range execs {
+		e.wait(5 * time.Second)
+	}
+	if w.uiSrv != nil {
+		w.uiSrv.Close()
+	}
+	w.wg.Wait()
+}
+
+// ExecutorPIDs maps "appID/executorID" to the process ids of running
+// executors (fault-injection tests kill them).
+func (w *Worker) ExecutorPIDs() map[string]int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := map[string]int{}
+	for k, e := range w.executors {
+		if pid := e.pidNow(); pid > 0 {
+			out[k] = pid
+		}
+	}
+	return out
+}
