@@ -13,3 +13,7 @@ echo "== idle executor RSS"
 go test -run xxx -bench 'BenchmarkExecutorIdleRSS' -benchtime 1x -count 3 .
 echo "== event pipeline"
 go test -run xxx -bench . -benchtime 1s ./internal/events ./internal/ui
+echo "== standalone: app start on a warm cluster, local-cluster start, allocation at scale"
+go test -run xxx -bench BenchmarkAppStartWarmCluster -benchtime 40x -count 3 ./standalone
+go test -run xxx -bench BenchmarkLocalClusterStart -benchtime 20x -count 3 ./standalone
+go test -run xxx -bench BenchmarkAllocate1000Workers200Apps -benchtime 1s -count 3 ./standalone/placement

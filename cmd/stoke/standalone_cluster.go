@@ -1,0 +1,93 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/stoke-run/stoke/internal/conf"
+	"github.com/stoke-run/stoke/standalone"
+)
+
+func init() { clusterSubmitters[conf.Standalone] = submitStandaloneCluster }
+
+// submitStandaloneCluster uploads the binary to the leading master, which
+// starts the driver on a worker (restarting it on failure with
+// --supervise). It prints the submission id for --status and --kill.
+func submitStandaloneCluster(ctx context.Context, req clusterRequest) (int, error) {
+	c := req.Conf
+	cores, err := c.Int("stoke.driver.cores")
+	if err != nil {
+		return 0, err
+	}
+	mem, err := c.Bytes("stoke.driver.memory")
+	if err != nil {
+		return 0, err
+	}
+	supervise, err := c.Bool("stoke.driver.supervise")
+	if err != nil {
+		return 0, err
+	}
+	client := standalone.NewSubmitClient(req.Master.Hosts, c.String("stoke.authenticate.secret"))
+	st, err := client.Submit(ctx, req.Binary, standalone.DriverSubmission{Args: req.Args, SubmitEnv: req.HandOff(),
+		Cores: cores, MemoryMiB: int(mem >> 20), Supervise: supervise})
+	if err != nil {
+		return 0, fmt.Errorf("submitting to %s: %w", req.Master.Raw, err)
+	}
+	fmt.Fprintf(req.Stdout, "submitted driver %s (state %s)\n", st.DriverID, st.State)
+	fmt.Fprintf(req.Stderr, "stoke: follow it with: stoke submit --master %s --status %s\n", req.Master.Raw, st.DriverID)
+	return 0, nil
+}
+
+// driverRequest answers `stoke submit --status ID` and `--kill ID`.
+func driverRequest(ctx context.Context, out io.Writer, o *submitOptions) error {
+	c := conf.New()
+	entries, _, err := conf.ReadPropertiesFile(o.propertiesFile)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		c.Set(e.Key, e.Value, e.Source)
+	}
+	for _, kv := range o.confs {
+		k, v, err := parseConfFlag(kv)
+		if err != nil {
+			return err
+		}
+		c.Set(k, v, conf.SourceConfFlag)
+	}
+	if o.changed["master"] {
+		c.Set("stoke.master", *o.values["master"], conf.SourceSubmit)
+	}
+	m, err := conf.ParseMaster(c.String("stoke.master"))
+	if err != nil {
+		return err
+	}
+	if m.Kind != conf.Standalone {
+		return fmt.Errorf("--status and --kill need a standalone master (--master stoke://host:7077), not %q", m.Raw)
+	}
+	client := standalone.NewSubmitClient(m.Hosts, c.String("stoke.authenticate.secret"))
+	var st standalone.DriverStatus
+	switch {
+	case o.status != "" && o.kill != "":
+		return errors.New("give --status or --kill, not both")
+	case o.status != "":
+		st, err = client.Status(ctx, o.status)
+	default:
+		st, err = client.Kill(ctx, o.kill)
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "driver %s: %s", st.DriverID, st.State)
+	if st.WorkerID != "" {
+		fmt.Fprintf(out, " on worker %s", st.WorkerID)
+	}
+	fmt.Fprintf(out, ", exit code %d, restarts %d", st.ExitCode, st.Restarts)
+	if st.Reason != "" {
+		fmt.Fprintf(out, " (%s)", st.Reason)
+	}
+	fmt.Fprintln(out)
+	return nil
+}
