@@ -217,9 +217,9 @@ func (h *HDFS) List(dir string) ([]FileInfo, error) {
 }
 
 func (h *HDFS) Open(p string) (io.ReadSeekCloser, error) { return h.client.Open(h.path(p)) }
-func (h *HDFS) Create(p string) (io.WriteCloser, error) { return h.client.Create(h.path(p)) }
-func (h *HDFS) Rename(from, to string) error           { return h.client.Rename(h.path(from), h.path(to)) }
-func (h *HDFS) MkdirAll(dir string) error              { return h.client.MkdirAll(h.path(dir), 0o755) }
+func (h *HDFS) Create(p string) (io.WriteCloser, error)  { return h.client.Create(h.path(p)) }
+func (h *HDFS) Rename(from, to string) error             { return h.client.Rename(h.path(from), h.path(to)) }
+func (h *HDFS) MkdirAll(dir string) error                { return h.client.MkdirAll(h.path(dir), 0o755) }
 func (h *HDFS) RemoveAll(p string) error {
 	err := h.client.RemoveAll(h.path(p))
 	if errors.Is(err, os.ErrNotExist) {
