@@ -9,7 +9,9 @@ command -v go >/dev/null || { echo "Go 1.26 or newer is required (https://go.dev
 # the system service), docker-compose to check docker-compose.yml, iproute2
 # for the network namespace test.
 [ -e /usr/share/java/zookeeper.jar ] || need_apt+=(zookeeper)
-command -v java >/dev/null || need_apt+=(default-jre-headless)
+# YARN/HDFS tests: a real Hadoop minicluster built with Maven (JDK 17).
+command -v javac >/dev/null || need_apt+=(openjdk-17-jdk-headless)
+command -v mvn >/dev/null || need_apt+=(maven)
 command -v docker-compose >/dev/null || need_apt+=(docker-compose)
 command -v ip >/dev/null || need_apt+=(iproute2)
 
@@ -19,5 +21,7 @@ if ((${#need_apt[@]})); then
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_apt[@]}"
 fi
 
-# Go modules (the tests need no network after this).
+# Go modules, and the Hadoop test harness with its Maven artifacts (the
+# tests need no network after this).
 go mod download
+mvn -q -f integration/hadoop-harness/pom.xml package -DskipTests
