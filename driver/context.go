@@ -174,7 +174,9 @@ func New(opts Options) (*Context, error) {
 	c.post(events.ApplicationStart{AppID: c.appID, AppName: st.appName, User: currentUser(), Master: st.master, Time: c.startTime})
 	c.post(environmentEvent(c.conf))
 	c.post(c.poolsEvent())
+	c.mu.Lock()
 	c.armTicker()
+	c.mu.Unlock()
 	return c, nil
 }
 
@@ -697,6 +699,7 @@ func (c *Context) ExecutorLost(id, reason string) {
 	c.apply(a)
 }
 
+// armTicker schedules the next tick; c.mu must be held.
 func (c *Context) armTicker() {
 	c.ticker = c.clock.AfterFunc(c.settings.tickInterval, c.tick)
 }
