@@ -113,8 +113,17 @@ func TextFile(sc *Context, path string, minPartitions int) (Dataset[string], err
 		if f.BlockSize > 0 {
 			split = min(goal, f.BlockSize)
 		}
+		var blocks []fsx.Block
+		if bl, ok := fsys.(fsx.BlockLocator); ok && f.Size > 0 {
+			// Locality is a preference: without block locations the job
+			// still runs, just without it.
+			if blocks, err = bl.Blocks(f.Path, f.Size); err != nil {
+				sc.d.Log().WithError(err).Warn("TextFile: no block locations; tasks will not prefer the data's hosts")
+			}
+		}
 		for off := int64(0); off < f.Size; off += split {
-			splits = append(splits, plan.TextSplit{Path: f.Path, Start: off, Length: min(split, f.Size-off)})
+			n := min(split, f.Size-off)
+			splits = append(splits, plan.TextSplit{Path: f.Path, Start: off, Length: n, Hosts: fsx.HostsFor(blocks, off, n)})
 		}
 	}
 	return Dataset[string]{sc, sc.node(&plan.Node{Kind: plan.TextFile, NumPartitions: len(splits), Type: registry.TypeName[string](), Splits: splits, Name: "textFile " + path})}, nil

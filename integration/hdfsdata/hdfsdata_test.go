@@ -56,6 +56,20 @@ func TestWordCountReadsAndWritesHDFS(t *testing.T) {
 		}
 	}
 
+	// The NameNode tells where the blocks are (the scheduler's locality
+	// preferences for the splits).
+	info, err := fsys.Stat(fsys.Join(base, "b.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocks, err := fsys.(fsx.BlockLocator).Blocks(info.Path, info.Size)
+	if err != nil {
+		t.Fatalf("block locations: %v", err)
+	}
+	if len(blocks) == 0 || len(blocks[0].Hosts) == 0 || blocks[0].Length != info.Size {
+		t.Fatalf("blocks of a %d-byte file: %+v", info.Size, blocks)
+	}
+
 	sc, err := stoke.New(stoke.Config{"stoke.master": "local[4]", "stoke.ui.enabled": "false"})
 	if err != nil {
 		t.Fatal(err)

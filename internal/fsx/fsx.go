@@ -119,9 +119,12 @@ func hidden(name string) bool { return strings.HasPrefix(name, ".") || strings.H
 
 // HDFS is one HDFS namespace.
 type HDFS struct {
-	client *hdfs.Client
-	prefix string // hdfs://authority
+	client    *hdfs.Client
+	prefix    string   // hdfs://authority
+	addresses []string // NameNode RPC addresses
 }
+
+func (h *HDFS) namenodes() []string { return h.addresses }
 
 var (
 	hdfsMu      sync.Mutex
@@ -155,7 +158,7 @@ func hdfsFor(authority string) (*HDFS, error) {
 	if err != nil {
 		return nil, fmt.Errorf("connecting to HDFS at %v: %w", opts.Addresses, err)
 	}
-	h := &HDFS{client: client, prefix: "hdfs://" + authority}
+	h := &HDFS{client: client, prefix: "hdfs://" + authority, addresses: opts.Addresses}
 	hdfsClients[authority] = h
 	return h, nil
 }
