@@ -66,3 +66,26 @@ func profileServices(cfg, profile string) []string {
 	}
 	return out
 }
+
+// The yarn profile: NameNode, DataNode, ResourceManager, NodeManager from
+// the apache/hadoop image, and a service that runs the HDFS integration
+// suite against them.
+func TestComposeYarnProfile(t *testing.T) {
+	dc, err := exec.LookPath("docker-compose")
+	if err != nil {
+		t.Skip("docker-compose is not installed: run scripts/install-test-deps.sh")
+	}
+	out, err := exec.Command(dc, "-f", "../docker-compose.yml", "--project-directory", "..", "--profile", "yarn", "config").CombinedOutput()
+	if err != nil {
+		t.Fatalf("docker-compose config: %v\n%s", err, out)
+	}
+	cfg := string(out)
+	if got := profileServices(cfg, "yarn"); strings.Join(got, " ") != "datanode namenode nodemanager resourcemanager yarn-tests" {
+		t.Errorf("yarn profile services = %v", got)
+	}
+	for _, want := range []string{"apache/hadoop", "STOKE_HADOOP_EXTERNAL_CONF_DIR", "CORE-SITE.XML_fs.defaultFS"} {
+		if !strings.Contains(cfg, want) {
+			t.Errorf("resolved compose file lacks %q", want)
+		}
+	}
+}

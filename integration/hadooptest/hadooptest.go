@@ -18,6 +18,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/stoke-run/stoke/internal/hadoop/hconf"
 )
 
 // Environment variables that steer the harness.
@@ -28,6 +30,10 @@ const (
 	EnvHarnessDir = "STOKE_HADOOP_HARNESS_DIR"
 	// EnvStartTimeout overrides the ready-line timeout (a Go duration); default 5m.
 	EnvStartTimeout = "STOKE_HADOOP_START_TIMEOUT"
+	// EnvExternal names the conf directory of a running cluster (for example
+	// the docker-compose yarn profile's deploy/hadoop-conf) to test against
+	// instead of starting the harness.
+	EnvExternal = "STOKE_HADOOP_EXTERNAL_CONF_DIR"
 )
 
 // Cluster is a running harness.
@@ -76,6 +82,14 @@ func StartWith(t testing.TB, opts Options) *Cluster {
 	t.Helper()
 	if os.Getenv(EnvSkip) == "1" {
 		t.Skipf("%s=1: skipping a test that needs the Hadoop minicluster harness", EnvSkip)
+	}
+	if dir := os.Getenv(EnvExternal); dir != "" {
+		c, err := external(dir)
+		if err != nil {
+			t.Fatalf("hadooptest: %s=%s: %v", EnvExternal, dir, err)
+		}
+		t.Logf("hadooptest: using the running cluster of %s: fs=%s rm=%s", dir, c.FS, c.RM)
+		return c
 	}
 	cp, err := build()
 	if err != nil {
@@ -338,4 +352,26 @@ func tail(s string, n int) string {
 		return s
 	}
 	return "..." + s[len(s)-n:]
+}
+
+// external describes a cluster that is already running from its conf
+// directory; Stop does nothing for it.
+func external(dir string) (*Cluster, error) {
+	conf, err := hconf.LoadDir(nil, dir)
+	if err != nil {
+		return nil, err
+	}
+	c := &Cluster{ConfDir: dir, NodeManagers: 1, done: make(chan error, 1)}
+	c.FS = conf.Get("fs.defaultFS")
+	c.RM = conf.Get("yarn.resourcemanager.address")
+	c.Scheduler = conf.Get("yarn.resourcemanager.scheduler.address")
+	c.RMWebApp = conf.Get("yarn.resourcemanager.webapp.address")
+	if u, err := url.Parse(c.FS); err == nil {
+		c.NameNode = u.Host
+	}
+	if c.FS == "" || c.RM == "" {
+		return nil, fmt.Errorf("the configuration sets no fs.defaultFS or no yarn.resourcemanager.address")
+	}
+	c.once.Do(func() {}) // nothing to stop
+	return c, nil
 }
