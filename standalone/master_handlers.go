@@ -126,17 +126,7 @@ func (m *Master) handleWorkerPoll(w http.ResponseWriter, r *http.Request) {
 	wk.lastSeen = m.clock.Now()
 	wk.ack(p.Ack)
 	if len(wk.cmds) == 0 {
-		ch := wk.wake.ch
-		m.mu.Unlock()
-		t := time.NewTimer(m.pollWait())
-		select {
-		case <-ch:
-		case <-t.C:
-		case <-r.Context().Done():
-		case <-m.stop:
-		}
-		t.Stop()
-		m.mu.Lock()
+		m.awaitWake(r, wk.wake.ch)
 	}
 	reply := WorkerPollReply{Commands: append([]WorkerCommand(nil), wk.cmds...)}
 	m.mu.Unlock()
@@ -243,17 +233,7 @@ func (m *Master) handleAppPoll(w http.ResponseWriter, r *http.Request) {
 	a.lastSeen = m.clock.Now()
 	a.ack(p.Ack)
 	if len(a.events) == 0 {
-		ch := a.wake.ch
-		m.mu.Unlock()
-		t := time.NewTimer(m.pollWait())
-		select {
-		case <-ch:
-		case <-t.C:
-		case <-r.Context().Done():
-		case <-m.stop:
-		}
-		t.Stop()
-		m.mu.Lock()
+		m.awaitWake(r, a.wake.ch)
 	}
 	reply := AppPollReply{Events: append([]AppEvent(nil), a.events...)}
 	m.mu.Unlock()
@@ -317,4 +297,20 @@ func (m *Master) handleAppUnregister(w http.ResponseWriter, r *http.Request) {
 		m.schedule()
 	}
 	writeJSON(w, struct{}{})
+}
+
+// awaitWake holds a long poll: it releases m.mu until there is news (ch is
+// closed), the poll times out, the poller leaves or the master stops, then
+// takes the lock again.
+func (m *Master) awaitWake(r *http.Request, ch <-chan struct{}) {
+	m.mu.Unlock()
+	t := time.NewTimer(m.pollWait())
+	select {
+	case <-ch:
+	case <-t.C:
+	case <-r.Context().Done():
+	case <-m.stop:
+	}
+	t.Stop()
+	m.mu.Lock()
 }
