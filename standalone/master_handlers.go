@@ -28,9 +28,10 @@ func (m *Master) apiHandler() http.Handler {
 	post(pathDriverSubmit, m.handleDriverSubmit)
 	post(pathDriverStatus, m.handleDriverStatus)
 	post(pathDriverKill, m.handleDriverKill)
+	// Standbys take binaries too: the client uploads to every master, so
+	// whichever leads after a failover can relaunch supervised drivers.
 	mux.HandleFunc("PUT "+pathBinary+"{sha}", func(w http.ResponseWriter, r *http.Request) {
-		if m.authorized(w, r) && m.lockLeader(w) {
-			m.mu.Unlock()
+		if m.authorized(w, r) {
 			m.binaries.handlePut(w, r)
 		}
 	})

@@ -48,9 +48,12 @@ func (c *SubmitClient) Kill(ctx context.Context, id string) (DriverStatus, error
 	return st, err
 }
 
-// upload PUTs the binary to the first master that accepts it (the leader).
+// upload PUTs the binary to every master, so that a standby that takes
+// over later can relaunch the driver. It fails only if no master took it;
+// the submission then fails on the leader if the leader did not.
 func (c *SubmitClient) upload(ctx context.Context, binary, sha string) error {
 	var errs []error
+	stored := 0
 	for _, addr := range c.m.addrs {
 		f, err := os.Open(binary)
 		if err != nil {
@@ -73,14 +76,15 @@ func (c *SubmitClient) upload(ctx context.Context, binary, sha string) error {
 		res.Body.Close()
 		switch res.StatusCode {
 		case http.StatusOK:
-			return nil
+			stored++
 		case http.StatusUnauthorized:
 			return fmt.Errorf("master %s refused the submission: wrong or missing cluster secret (set stoke.authenticate.secret)", addr)
-		case http.StatusServiceUnavailable:
-			errs = append(errs, fmt.Errorf("master %s is a standby", addr))
 		default:
 			errs = append(errs, fmt.Errorf("master %s: uploading the binary: HTTP %s", addr, res.Status))
 		}
 	}
-	return fmt.Errorf("uploading the application binary: %w", errors.Join(errs...))
+	if stored == 0 {
+		return fmt.Errorf("uploading the application binary: %w", errors.Join(errs...))
+	}
+	return nil
 }

@@ -1,9 +1,11 @@
 package standalone_test
 
 import (
+	"crypto/sha256"
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -97,9 +99,31 @@ func TestZooKeeperFailoverMidJob(t *testing.T) {
 	url := "stoke://" + ms[0].addr + "," + ms[1].addr
 	pc := &processCluster{confArgs: confArgs}
 	for i := 0; i < 2; i++ {
-		pc.addWorker(t, url, 2, 1024, nil, "127.0.0.1")
+		// Room for an executor of the default 1 GiB beside the driver.
+		pc.addWorker(t, url, 2, 2048, nil, "127.0.0.1")
 	}
 	waitState(t, ms[0].addr, 30*time.Second, "2 workers", func(s standalone.MasterState) bool { return aliveWorkers(s) == 2 })
+	// A supervised cluster-mode driver that keeps failing (its input does
+	// not exist), so its relaunches show which master supervises it.
+	wc := wordcountBinary(t)
+	out, err := stokeCmd(t, "submit", "--master", url, "--deploy-mode", "cluster", "--supervise",
+		"--conf", "stoke.ui.enabled=false", "--driver-memory", "256m", wc, "/no/such/input")
+	if err != nil {
+		t.Fatalf("supervised submission: %v\n%s", err, out)
+	}
+	sub := submittedRE.FindStringSubmatch(out)
+	if sub == nil {
+		t.Fatalf("no submission id in %q", out)
+	}
+	restarts := func(s standalone.MasterState) int {
+		for _, d := range s.Drivers {
+			if d.DriverID == sub[1] {
+				return d.Restarts
+			}
+		}
+		return -1
+	}
+	before := restarts(waitState(t, ms[0].addr, 60*time.Second, "the driver to be relaunched once", func(s standalone.MasterState) bool { return restarts(s) >= 1 }))
 	sc, rec := runApp(t, url, 2, nil)
 	const n = 120
 	done, got := slowSumJob(t, sc, n)
@@ -116,6 +140,25 @@ func TestZooKeeperFailoverMidJob(t *testing.T) {
 		t.Fatalf("job across the failover: %v", err)
 	}
 	checkSums(t, *got, n)
+	// The binary was uploaded to both masters, so the new leader can send it
+	// to any worker; it supervises the driver (relaunches it) and --kill on
+	// it stops it.
+	data, err := os.ReadFile(wc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := http.Get(fmt.Sprintf("http://%s/v1/binary/%x", ms[1].addr, sha256.Sum256(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("the new leader does not have the driver's binary: %s", res.Status)
+	}
+	waitState(t, ms[1].addr, 90*time.Second, "the new leader to relaunch the supervised driver", func(s standalone.MasterState) bool { return restarts(s) > before })
+	if out, err := stokeCmd(t, "submit", "--master", url, "--kill", sub[1]); err != nil || !strings.Contains(out, "KILLED") {
+		t.Fatalf("--kill after the failover: %v\n%s", err, out)
+	}
 	if err := sc.Stop(); err != nil {
 		t.Fatal(err)
 	}
