@@ -34,7 +34,9 @@ func TestHashKeyIsStableAcrossProcesses(t *testing.T) {
 }
 
 func TestDiffNamesTheDifference(t *testing.T) {
-	AddFunc(&Func{Name: "test.only.here", Kind: Map})
+	if _, err := LookupFunc("test.only.here"); err != nil { // -count>1 runs again
+		AddFunc(&Func{Name: "test.only.here", Kind: Map})
+	}
 	local := FuncNames()
 	remote := append([]string{"test.only.there"}, removeName(local, "test.only.here")...)
 	d := Diff(remote, TypeNames())
