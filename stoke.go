@@ -16,6 +16,7 @@ import (
 	"github.com/stoke-run/stoke/internal/conf"
 	"github.com/stoke-run/stoke/internal/events"
 	"github.com/stoke-run/stoke/internal/registry"
+	"github.com/stoke-run/stoke/mesos"
 	"github.com/stoke-run/stoke/standalone"
 )
 
@@ -116,6 +117,12 @@ func backendFor(c *conf.Conf, log *logrus.Logger) (backend.Backend, error) {
 			return nil, err
 		}
 		return cl, nil
+	case conf.Mesos:
+		mb, err := mesos.New(m, c, log)
+		if err != nil {
+			return nil, err
+		}
+		return mb, nil
 	}
 	return nil, fmt.Errorf("master %q: the %s cluster manager is not available in this build yet", m.Raw, m.Kind)
 }

@@ -1,0 +1,270 @@
+package mesos
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	mesos "github.com/mesos/mesos-go/api/v1/lib"
+	"github.com/mesos/mesos-go/api/v1/lib/scheduler/calls"
+	"github.com/sirupsen/logrus"
+
+	"github.com/stoke-run/stoke/backend"
+	"github.com/stoke-run/stoke/backend/coarse"
+	"github.com/stoke-run/stoke/internal/conf"
+	"github.com/stoke-run/stoke/internal/rpc"
+	pb "github.com/stoke-run/stoke/internal/rpc/stokepb"
+)
+
+// Backend runs an application's executors as a Mesos framework.
+type Backend struct {
+	// Binary is the program executors run (default: this executable).
+	Binary string
+
+	master conf.Master
+	conf   *conf.Conf
+	log    logrus.FieldLogger
+	set    settings
+	http   *http.Client
+
+	secret string
+	tls    rpc.TLS
+	srv    *coarse.Server
+	files  *fileServer
+
+	mu          sync.Mutex
+	caller      calls.Caller // current subscription's caller, nil when disconnected
+	frameworkID string
+	tasks       map[string]*taskState // Mesos task id (= Stoke executor id) → state
+	failures    map[string]int        // failed executors per agent
+	launched    int
+	limit       int
+	suppressed  bool
+	stopping    bool
+	subscribed  chan error // first subscription's outcome
+	cancel      context.CancelFunc
+	done        chan struct{}
+}
+
+type taskState struct {
+	agentID  string
+	host     string
+	cpus     float64
+	state    mesos.TaskState
+	lastSeen time.Time
+}
+
+var _ backend.Backend = (*Backend)(nil)
+
+// New returns the backend for a mesos:// master. It checks the settings
+// but contacts no master until Start.
+func New(m conf.Master, c *conf.Conf, log logrus.FieldLogger) (*Backend, error) {
+	if m.Kind != conf.Mesos {
+		return nil, fmt.Errorf("master %q is not a mesos:// master", m.Raw)
+	}
+	s, err := readSettings(c)
+	if err != nil {
+		return nil, fmt.Errorf("master %s: %w", m.Raw, err)
+	}
+	if s.fine {
+		return nil, fmt.Errorf("master %s: stoke.mesos.coarse=false (fine-grained mode) is not available yet: the driver cannot launch tasks through Mesos offers; use the default coarse-grained mode", m.Raw)
+	}
+	if log == nil {
+		log = logrus.StandardLogger()
+	}
+	return &Backend{
+		master: m, conf: c, log: log.WithField("backend", "mesos"), set: s,
+		http:     &http.Client{Timeout: 10 * time.Second},
+		tasks:    map[string]*taskState{},
+		failures: map[string]int{},
+		limit:    s.limit,
+	}, nil
+}
+
+// Start serves the driver's executor endpoint (and the binary, without
+// stoke.executor.uri), then subscribes; it returns once the framework is
+// subscribed, or with the reason it cannot be.
+func (b *Backend) Start(ctx context.Context, d backend.Driver) error {
+	if b.Binary == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return fmt.Errorf("finding this program's binary for executors: %w", err)
+		}
+		b.Binary = exe
+	}
+	host := b.set.driverHost
+	if host == "" {
+		host = "127.0.0.1"
+		if len(b.master.Hosts) > 0 {
+			host = outboundHost(b.master.Hosts[0])
+		}
+	}
+	b.secret = b.conf.String("stoke.authenticate.secret")
+	if b.secret == "" {
+		b.secret = rpc.NewSecret()
+	}
+	b.tls = coarse.TLSFromConf(b.conf)
+	srv, err := coarse.NewServer(coarse.Options{Host: host, Secret: b.secret, Conf: b.conf, Log: b.log, NetworkTimeout: b.set.networkTimeout, TLS: b.tls})
+	if err != nil {
+		return err
+	}
+	b.srv = srv
+	srv.Attach(d)
+	if b.set.executorURI == "" {
+		fs, err := serveFile(host, b.Binary)
+		if err != nil {
+			srv.Stop()
+			return err
+		}
+		b.files = fs
+	}
+	loopCtx, cancel := context.WithCancel(context.Background())
+	b.cancel = cancel
+	b.done = make(chan struct{})
+	b.subscribed = make(chan error, 1)
+	go b.run(loopCtx)
+	select {
+	case err = <-b.subscribed:
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
+	if err != nil {
+		b.shutdown()
+		return err
+	}
+	return nil
+}
+
+// Stop tears the framework down, which kills every executor.
+func (b *Backend) Stop(ctx context.Context) error {
+	b.mu.Lock()
+	b.stopping = true
+	caller, id := b.caller, b.frameworkID
+	b.mu.Unlock()
+	var err error
+	if caller != nil && id != "" {
+		tctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		err = b.send(tctx, caller, teardown())
+		cancel()
+	}
+	b.shutdown()
+	if err != nil {
+		return fmt.Errorf("TEARDOWN of framework %s: %w", id, err)
+	}
+	return nil
+}
+
+func (b *Backend) shutdown() {
+	if b.cancel != nil {
+		b.cancel()
+		<-b.done
+	}
+	if b.srv != nil {
+		b.srv.Stop()
+	}
+	if b.files != nil {
+		b.files.close()
+	}
+}
+
+func (b *Backend) LaunchTasks(id string, tasks []*pb.TaskDesc) error {
+	return b.srv.LaunchTasks(id, tasks)
+}
+
+func (b *Backend) KillTask(id string, task int64, reason string) error {
+	return b.srv.KillTask(id, task, reason)
+}
+
+func (b *Backend) FetchResult(ctx context.Context, id, block string) ([]byte, error) {
+	return b.srv.FetchResult(ctx, id, block)
+}
+
+// ReleaseShuffles tells the executors to drop the shuffles' output.
+func (b *Backend) ReleaseShuffles(ids []int32) { b.srv.ReleaseShuffles(ids) }
+
+// Revive asks for offers again when more executors are wanted.
+func (b *Backend) Revive() { b.updateOffers(false) }
+
+// RequestTotalExecutors sets how many executors the framework keeps.
+func (b *Backend) RequestTotalExecutors(n int) error {
+	b.mu.Lock()
+	b.limit = n
+	b.mu.Unlock()
+	b.updateOffers(false)
+	return nil
+}
+
+// KillExecutors kills the executors' Mesos tasks and lowers the number
+// of executors wanted accordingly.
+func (b *Backend) KillExecutors(ids []string) error {
+	type kill struct{ task, agent string }
+	b.mu.Lock()
+	caller := b.caller
+	var kills []kill
+	for _, id := range ids {
+		if t := b.tasks[id]; t != nil {
+			kills = append(kills, kill{id, t.agentID})
+		}
+	}
+	if b.limit < 0 {
+		b.limit = len(b.tasks)
+	}
+	b.limit = max(0, b.limit-len(kills))
+	b.mu.Unlock()
+	if len(kills) == 0 {
+		return nil
+	}
+	if caller == nil {
+		return errors.New("not subscribed to a Mesos master: cannot kill executors now")
+	}
+	var errs []error
+	for _, k := range kills {
+		if err := b.send(context.Background(), caller, calls.Kill(k.task, k.agent)); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// DefaultParallelism is stoke.default.parallelism, else the cores held
+// (at least 2).
+func (b *Backend) DefaultParallelism() int {
+	if b.set.defaultParallelism > 0 {
+		return b.set.defaultParallelism
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return max(2, int(b.heldLocked()))
+}
+
+// ApplicationID is the Mesos framework id.
+func (b *Backend) ApplicationID() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.frameworkID
+}
+
+// FrameworkID is the framework id Mesos gave (empty before SUBSCRIBED).
+func (b *Backend) FrameworkID() string { return b.ApplicationID() }
+
+func (b *Backend) heldLocked() float64 {
+	h := 0.0
+	for _, t := range b.tasks {
+		h += t.cpus
+	}
+	return h
+}
+
+func outboundHost(addr string) string {
+	c, err := net.Dial("udp", addr)
+	if err != nil {
+		return "127.0.0.1"
+	}
+	defer c.Close()
+	return c.LocalAddr().(*net.UDPAddr).IP.String()
+}

@@ -1,0 +1,85 @@
+package mesos_test
+
+import (
+	"os"
+	"testing"
+	"time"
+
+	"github.com/stoke-run/stoke"
+	"github.com/stoke-run/stoke/backend"
+	"github.com/stoke-run/stoke/backend/backendtest"
+	"github.com/stoke-run/stoke/internal/conf"
+	"github.com/stoke-run/stoke/mesos"
+	"github.com/stoke-run/stoke/mesos/mesostest"
+)
+
+func TestMain(m *testing.M) {
+	stoke.RunIfExecutor()
+	os.Exit(m.Run())
+}
+
+// testCluster is two masters (the scheduler is pointed at the standby)
+// and two agents of 2 cpus.
+func testCluster(t *testing.T) *mesostest.Cluster {
+	return mesostest.Start(t, mesostest.Options{
+		Masters:           2,
+		HeartbeatInterval: time.Second,
+		Agents:            []mesostest.AgentSpec{{CPUs: 2, MemMB: 2048}, {CPUs: 2, MemMB: 2048}},
+	})
+}
+
+// coarseConfig points the scheduler at a standby master when there is one.
+func coarseConfig(c *mesostest.Cluster) stoke.Config {
+	m := c.Standby()
+	if m == nil {
+		m = c.Leader()
+	}
+	return stoke.Config{
+		"stoke.master":                     m.MesosURL(),
+		"stoke.executor.cores":             "2",
+		"stoke.executor.memory":            "256m",
+		"stoke.cores.max":                  "4",
+		"stoke.task.maxFailures":           "3",
+		"stoke.mesos.declineOfferDuration": "1s",
+	}
+}
+
+func newBackend(t *testing.T, cfg stoke.Config) *mesos.Backend { return newBackendTB(t, cfg) }
+
+func newBackendTB(t testing.TB, cfg stoke.Config) *mesos.Backend {
+	t.Helper()
+	c := conf.New()
+	for k, v := range cfg {
+		c.Set(k, v, conf.SourceCode)
+	}
+	m, err := conf.ParseMaster(cfg["stoke.master"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := mesos.New(m, c, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestConformanceCoarse(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts executor processes")
+	}
+	c := testCluster(t)
+	cfg := coarseConfig(c)
+	backendtest.Run(t, backendtest.Harness{
+		Config:           cfg,
+		Executors:        2,
+		CoresPerExecutor: 2,
+		NewBackend:       func(t *testing.T) backend.Backend { return newBackend(t, cfg) },
+		KillExecutor: func(t *testing.T, sc *stoke.Context, id string) {
+			fw := sc.Backend().(*backendtest.Gate).Backend.(*mesos.Backend).FrameworkID()
+			if err := c.KillTask(fw, id); err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("killed executor %s of framework %s", id, fw)
+		},
+	})
+}

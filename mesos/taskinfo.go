@@ -1,0 +1,66 @@
+package mesos
+
+import (
+	"path"
+	"strconv"
+
+	mesos "github.com/mesos/mesos-go/api/v1/lib"
+
+	"github.com/stoke-run/stoke/executor"
+	"github.com/stoke-run/stoke/mesos/offers"
+)
+
+// taskInfo builds the command task of one coarse-grained executor: the
+// agent fetches the application binary into the sandbox and runs it with
+// the executor environment. Resources are the offer's own (roles,
+// reservations and allocation info echoed) cut to the amounts used.
+func (b *Backend) taskInfo(id string, o *mesos.Offer, l offers.Launch) mesos.TaskInfo {
+	var res []mesos.Resource
+	for _, u := range l.Uses {
+		r := o.Resources[u.Index]
+		r.Scalar = &mesos.Value_Scalar{Value: u.Amount}
+		res = append(res, r)
+	}
+	uri, name := b.set.executorURI, "stoke-executor"
+	if uri == "" {
+		uri = b.files.url()
+	} else if base := path.Base(uri); base != "" && base != "/" && base != "." {
+		name = base
+	}
+	yes, no := true, false
+	shell := true
+	value := "exec ./" + name
+	env := []mesos.Environment_Variable{
+		envVar(executor.EnvDriver, b.srv.Address()),
+		envVar(executor.EnvExecutorID, id),
+		envVar(executor.EnvCores, strconv.Itoa(int(l.CPUs))),
+		envVar(executor.EnvSecret, b.secret),
+		envVar(executor.EnvHost, o.Hostname),
+		envVar(executor.EnvLogLevel, b.set.logLevel),
+	}
+	for _, kv := range b.tls.Env() {
+		for i := 0; i < len(kv); i++ {
+			if kv[i] == '=' {
+				env = append(env, envVar(kv[:i], kv[i+1:]))
+				break
+			}
+		}
+	}
+	out := name
+	return mesos.TaskInfo{
+		Name:      "stoke executor " + id,
+		TaskID:    mesos.TaskID{Value: id},
+		AgentID:   o.AgentID,
+		Resources: res,
+		Command: &mesos.CommandInfo{
+			URIs:        []mesos.CommandInfo_URI{{Value: uri, Executable: &yes, Extract: &no, OutputFile: &out}},
+			Shell:       &shell,
+			Value:       &value,
+			Environment: &mesos.Environment{Variables: env},
+		},
+	}
+}
+
+func envVar(k, v string) mesos.Environment_Variable {
+	return mesos.Environment_Variable{Name: k, Value: &v}
+}
