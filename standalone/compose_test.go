@@ -89,3 +89,24 @@ func TestComposeYarnProfile(t *testing.T) {
 		}
 	}
 }
+
+// The mesos profile: ZooKeeper, a Mesos master, an agent and a client.
+func TestComposeMesosProfile(t *testing.T) {
+	dc, err := exec.LookPath("docker-compose")
+	if err != nil {
+		t.Skip("docker-compose is not installed: run scripts/install-test-deps.sh")
+	}
+	out, err := exec.Command(dc, "-f", "../docker-compose.yml", "--project-directory", "..", "--profile", "mesos", "config").CombinedOutput()
+	if err != nil {
+		t.Fatalf("docker-compose config: %v\n%s", err, out)
+	}
+	cfg := string(out)
+	if got := profileServices(cfg, "mesos"); strings.Join(got, " ") != "mesos-agent mesos-master stoke-mesos-client zookeeper" {
+		t.Errorf("mesos profile services = %v", got)
+	}
+	for _, want := range []string{"zk://zookeeper:2181/mesos", "mesosphere/mesos-master", "mesosphere/mesos-slave"} {
+		if !strings.Contains(cfg, want) {
+			t.Errorf("resolved compose file lacks %q", want)
+		}
+	}
+}
