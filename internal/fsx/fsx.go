@@ -17,6 +17,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/colinmarc/hdfs/v2"
 	"github.com/colinmarc/hdfs/v2/hadoopconf"
@@ -220,9 +221,31 @@ func (h *HDFS) List(dir string) ([]FileInfo, error) {
 }
 
 func (h *HDFS) Open(p string) (io.ReadSeekCloser, error) { return h.client.Open(h.path(p)) }
-func (h *HDFS) Create(p string) (io.WriteCloser, error)  { return h.client.Create(h.path(p)) }
-func (h *HDFS) Rename(from, to string) error             { return h.client.Rename(h.path(from), h.path(to)) }
-func (h *HDFS) MkdirAll(dir string) error                { return h.client.MkdirAll(h.path(dir), 0o755) }
+func (h *HDFS) Create(p string) (io.WriteCloser, error) {
+	w, err := h.client.Create(h.path(p))
+	if err != nil {
+		return nil, err
+	}
+	return &hdfsWriter{w}, nil
+}
+
+// hdfsWriter retries Close while the NameNode has not yet seen the last
+// block's replicas (the client's ErrReplicating, which is transient).
+type hdfsWriter struct{ *hdfs.FileWriter }
+
+func (w *hdfsWriter) Close() error {
+	wait := 50 * time.Millisecond
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		err := w.FileWriter.Close()
+		if !hdfs.IsErrReplicating(err) || time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(wait)
+		wait = min(2*wait, time.Second)
+	}
+}
+func (h *HDFS) Rename(from, to string) error { return h.client.Rename(h.path(from), h.path(to)) }
+func (h *HDFS) MkdirAll(dir string) error    { return h.client.MkdirAll(h.path(dir), 0o755) }
 func (h *HDFS) RemoveAll(p string) error {
 	err := h.client.RemoveAll(h.path(p))
 	if errors.Is(err, os.ErrNotExist) {
