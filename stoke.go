@@ -18,6 +18,7 @@ import (
 	"github.com/stoke-run/stoke/internal/registry"
 	"github.com/stoke-run/stoke/mesos"
 	"github.com/stoke-run/stoke/standalone"
+	"github.com/stoke-run/stoke/yarn"
 )
 
 // Config holds configuration set in code: the highest precedence, above
@@ -123,6 +124,12 @@ func backendFor(c *conf.Conf, log *logrus.Logger) (backend.Backend, error) {
 			return nil, err
 		}
 		return mb, nil
+	case conf.YARN:
+		yb, err := yarn.New(m, c, log)
+		if err != nil {
+			return nil, err
+		}
+		return yb, nil
 	}
 	return nil, fmt.Errorf("master %q: the %s cluster manager is not available in this build yet", m.Raw, m.Kind)
 }
@@ -132,6 +139,11 @@ func backendFor(c *conf.Conf, log *logrus.Logger) (backend.Backend, error) {
 // the process. Otherwise it returns at once. New calls it; a test binary
 // whose tests start executor processes calls it first thing in TestMain.
 func RunIfExecutor() {
+	if yarn.IsAM() {
+		// A YARN application master: in cluster mode it runs this program again as the
+		// driver, in a child process.
+		os.Exit(yarn.RunAM())
+	}
 	if !executor.IsExecutorProcess() {
 		return
 	}

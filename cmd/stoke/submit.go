@@ -29,7 +29,7 @@ type submitOptions struct {
 	propertiesFile string
 	verbose        bool
 	supervise      bool
-	status, kill   string             // --status ID, --kill ID (standalone cluster mode)
+	status, kill   string             // --status ID, --kill ID (standalone driver or YARN application)
 	values         map[string]*string // dedicated flag name -> its value
 	changed        map[string]bool    // flags given on the command line
 }
@@ -59,8 +59,8 @@ func defineSubmitFlags(fs *pflag.FlagSet, o *submitOptions) {
 	fs.StringVar(&o.propertiesFile, "properties-file", "", "properties `FILE` (default $STOKE_CONF_DIR/"+conf.PropertiesFileName+")")
 	fs.BoolVar(&o.verbose, "verbose", false, "print the resolved configuration with the source of each value, and the application command")
 	fs.BoolVar(&o.supervise, "supervise", false, "cluster deploy mode: restart the driver when it fails [stoke.driver.supervise]")
-	fs.StringVar(&o.status, "status", "", "standalone cluster mode: print the state of the driver with submission `ID`")
-	fs.StringVar(&o.kill, "kill", "", "standalone cluster mode: kill the driver with submission `ID`")
+	fs.StringVar(&o.status, "status", "", "print the state of the driver with submission `ID` (standalone) or of YARN application ID")
+	fs.StringVar(&o.kill, "kill", "", "kill the driver with submission `ID` (standalone) or YARN application ID")
 }
 
 // recordChanged notes which flags were given, after fs has parsed.

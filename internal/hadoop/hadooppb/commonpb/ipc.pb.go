@@ -259,6 +259,119 @@ func (x *Token) GetService() string {
 	return ""
 }
 
+// Credentials in the protobuf token-storage format (HDTS version 1), Hadoop's Security.proto.
+type CredentialsKV struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Alias         *string                `protobuf:"bytes,1,req,name=alias" json:"alias,omitempty"`
+	Token         *Token                 `protobuf:"bytes,2,opt,name=token" json:"token,omitempty"`
+	Secret        []byte                 `protobuf:"bytes,3,opt,name=secret" json:"secret,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CredentialsKV) Reset() {
+	*x = CredentialsKV{}
+	mi := &file_commonpb_ipc_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CredentialsKV) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CredentialsKV) ProtoMessage() {}
+
+func (x *CredentialsKV) ProtoReflect() protoreflect.Message {
+	mi := &file_commonpb_ipc_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CredentialsKV.ProtoReflect.Descriptor instead.
+func (*CredentialsKV) Descriptor() ([]byte, []int) {
+	return file_commonpb_ipc_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *CredentialsKV) GetAlias() string {
+	if x != nil && x.Alias != nil {
+		return *x.Alias
+	}
+	return ""
+}
+
+func (x *CredentialsKV) GetToken() *Token {
+	if x != nil {
+		return x.Token
+	}
+	return nil
+}
+
+func (x *CredentialsKV) GetSecret() []byte {
+	if x != nil {
+		return x.Secret
+	}
+	return nil
+}
+
+type Credentials struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Tokens        []*CredentialsKV       `protobuf:"bytes,1,rep,name=tokens" json:"tokens,omitempty"`
+	Secrets       []*CredentialsKV       `protobuf:"bytes,2,rep,name=secrets" json:"secrets,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Credentials) Reset() {
+	*x = Credentials{}
+	mi := &file_commonpb_ipc_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Credentials) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Credentials) ProtoMessage() {}
+
+func (x *Credentials) ProtoReflect() protoreflect.Message {
+	mi := &file_commonpb_ipc_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Credentials.ProtoReflect.Descriptor instead.
+func (*Credentials) Descriptor() ([]byte, []int) {
+	return file_commonpb_ipc_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *Credentials) GetTokens() []*CredentialsKV {
+	if x != nil {
+		return x.Tokens
+	}
+	return nil
+}
+
+func (x *Credentials) GetSecrets() []*CredentialsKV {
+	if x != nil {
+		return x.Secrets
+	}
+	return nil
+}
+
 var File_commonpb_ipc_proto protoreflect.FileDescriptor
 
 const file_commonpb_ipc_proto_rawDesc = "" +
@@ -281,7 +394,14 @@ const file_commonpb_ipc_proto_rawDesc = "" +
 	"identifier\x12\x1a\n" +
 	"\bpassword\x18\x02 \x02(\fR\bpassword\x12\x12\n" +
 	"\x04kind\x18\x03 \x02(\tR\x04kind\x12\x18\n" +
-	"\aservice\x18\x04 \x02(\tR\aserviceB>Z<github.com/stoke-run/stoke/internal/hadoop/hadooppb/commonpb"
+	"\aservice\x18\x04 \x02(\tR\aservice\"o\n" +
+	"\rCredentialsKV\x12\x14\n" +
+	"\x05alias\x18\x01 \x02(\tR\x05alias\x120\n" +
+	"\x05token\x18\x02 \x01(\v2\x1a.stoke.hadoop.common.TokenR\x05token\x12\x16\n" +
+	"\x06secret\x18\x03 \x01(\fR\x06secret\"\x87\x01\n" +
+	"\vCredentials\x12:\n" +
+	"\x06tokens\x18\x01 \x03(\v2\".stoke.hadoop.common.CredentialsKVR\x06tokens\x12<\n" +
+	"\asecrets\x18\x02 \x03(\v2\".stoke.hadoop.common.CredentialsKVR\asecretsB>Z<github.com/stoke-run/stoke/internal/hadoop/hadooppb/commonpb"
 
 var (
 	file_commonpb_ipc_proto_rawDescOnce sync.Once
@@ -295,20 +415,25 @@ func file_commonpb_ipc_proto_rawDescGZIP() []byte {
 	return file_commonpb_ipc_proto_rawDescData
 }
 
-var file_commonpb_ipc_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
+var file_commonpb_ipc_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
 var file_commonpb_ipc_proto_goTypes = []any{
 	(*UserInformation)(nil),      // 0: stoke.hadoop.common.UserInformation
 	(*IpcConnectionContext)(nil), // 1: stoke.hadoop.common.IpcConnectionContext
 	(*RequestHeader)(nil),        // 2: stoke.hadoop.common.RequestHeader
 	(*Token)(nil),                // 3: stoke.hadoop.common.Token
+	(*CredentialsKV)(nil),        // 4: stoke.hadoop.common.CredentialsKV
+	(*Credentials)(nil),          // 5: stoke.hadoop.common.Credentials
 }
 var file_commonpb_ipc_proto_depIdxs = []int32{
 	0, // 0: stoke.hadoop.common.IpcConnectionContext.user_info:type_name -> stoke.hadoop.common.UserInformation
-	1, // [1:1] is the sub-list for method output_type
-	1, // [1:1] is the sub-list for method input_type
-	1, // [1:1] is the sub-list for extension type_name
-	1, // [1:1] is the sub-list for extension extendee
-	0, // [0:1] is the sub-list for field type_name
+	3, // 1: stoke.hadoop.common.CredentialsKV.token:type_name -> stoke.hadoop.common.Token
+	4, // 2: stoke.hadoop.common.Credentials.tokens:type_name -> stoke.hadoop.common.CredentialsKV
+	4, // 3: stoke.hadoop.common.Credentials.secrets:type_name -> stoke.hadoop.common.CredentialsKV
+	4, // [4:4] is the sub-list for method output_type
+	4, // [4:4] is the sub-list for method input_type
+	4, // [4:4] is the sub-list for extension type_name
+	4, // [4:4] is the sub-list for extension extendee
+	0, // [0:4] is the sub-list for field type_name
 }
 
 func init() { file_commonpb_ipc_proto_init() }
@@ -322,7 +447,7 @@ func file_commonpb_ipc_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_commonpb_ipc_proto_rawDesc), len(file_commonpb_ipc_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   4,
+			NumMessages:   6,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

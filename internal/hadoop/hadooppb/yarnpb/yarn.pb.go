@@ -100,6 +100,124 @@ func (NodeState) EnumDescriptor() ([]byte, []int) {
 	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{0}
 }
 
+type LocalResourceVisibility int32
+
+const (
+	LocalResourceVisibility_PUBLIC      LocalResourceVisibility = 1
+	LocalResourceVisibility_PRIVATE     LocalResourceVisibility = 2
+	LocalResourceVisibility_APPLICATION LocalResourceVisibility = 3
+)
+
+// Enum value maps for LocalResourceVisibility.
+var (
+	LocalResourceVisibility_name = map[int32]string{
+		1: "PUBLIC",
+		2: "PRIVATE",
+		3: "APPLICATION",
+	}
+	LocalResourceVisibility_value = map[string]int32{
+		"PUBLIC":      1,
+		"PRIVATE":     2,
+		"APPLICATION": 3,
+	}
+)
+
+func (x LocalResourceVisibility) Enum() *LocalResourceVisibility {
+	p := new(LocalResourceVisibility)
+	*p = x
+	return p
+}
+
+func (x LocalResourceVisibility) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (LocalResourceVisibility) Descriptor() protoreflect.EnumDescriptor {
+	return file_yarnpb_yarn_proto_enumTypes[1].Descriptor()
+}
+
+func (LocalResourceVisibility) Type() protoreflect.EnumType {
+	return &file_yarnpb_yarn_proto_enumTypes[1]
+}
+
+func (x LocalResourceVisibility) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Do not use.
+func (x *LocalResourceVisibility) UnmarshalJSON(b []byte) error {
+	num, err := protoimpl.X.UnmarshalJSONEnum(x.Descriptor(), b)
+	if err != nil {
+		return err
+	}
+	*x = LocalResourceVisibility(num)
+	return nil
+}
+
+// Deprecated: Use LocalResourceVisibility.Descriptor instead.
+func (LocalResourceVisibility) EnumDescriptor() ([]byte, []int) {
+	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{1}
+}
+
+type LocalResourceType int32
+
+const (
+	LocalResourceType_ARCHIVE LocalResourceType = 1
+	LocalResourceType_FILE    LocalResourceType = 2
+	LocalResourceType_PATTERN LocalResourceType = 3
+)
+
+// Enum value maps for LocalResourceType.
+var (
+	LocalResourceType_name = map[int32]string{
+		1: "ARCHIVE",
+		2: "FILE",
+		3: "PATTERN",
+	}
+	LocalResourceType_value = map[string]int32{
+		"ARCHIVE": 1,
+		"FILE":    2,
+		"PATTERN": 3,
+	}
+)
+
+func (x LocalResourceType) Enum() *LocalResourceType {
+	p := new(LocalResourceType)
+	*p = x
+	return p
+}
+
+func (x LocalResourceType) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (LocalResourceType) Descriptor() protoreflect.EnumDescriptor {
+	return file_yarnpb_yarn_proto_enumTypes[2].Descriptor()
+}
+
+func (LocalResourceType) Type() protoreflect.EnumType {
+	return &file_yarnpb_yarn_proto_enumTypes[2]
+}
+
+func (x LocalResourceType) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Do not use.
+func (x *LocalResourceType) UnmarshalJSON(b []byte) error {
+	num, err := protoimpl.X.UnmarshalJSONEnum(x.Descriptor(), b)
+	if err != nil {
+		return err
+	}
+	*x = LocalResourceType(num)
+	return nil
+}
+
+// Deprecated: Use LocalResourceType.Descriptor instead.
+func (LocalResourceType) EnumDescriptor() ([]byte, []int) {
+	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{2}
+}
+
 type YarnApplicationState int32
 
 const (
@@ -148,11 +266,11 @@ func (x YarnApplicationState) String() string {
 }
 
 func (YarnApplicationState) Descriptor() protoreflect.EnumDescriptor {
-	return file_yarnpb_yarn_proto_enumTypes[1].Descriptor()
+	return file_yarnpb_yarn_proto_enumTypes[3].Descriptor()
 }
 
 func (YarnApplicationState) Type() protoreflect.EnumType {
-	return &file_yarnpb_yarn_proto_enumTypes[1]
+	return &file_yarnpb_yarn_proto_enumTypes[3]
 }
 
 func (x YarnApplicationState) Number() protoreflect.EnumNumber {
@@ -171,7 +289,7 @@ func (x *YarnApplicationState) UnmarshalJSON(b []byte) error {
 
 // Deprecated: Use YarnApplicationState.Descriptor instead.
 func (YarnApplicationState) EnumDescriptor() ([]byte, []int) {
-	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{1}
+	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{3}
 }
 
 type FinalApplicationStatus int32
@@ -213,11 +331,11 @@ func (x FinalApplicationStatus) String() string {
 }
 
 func (FinalApplicationStatus) Descriptor() protoreflect.EnumDescriptor {
-	return file_yarnpb_yarn_proto_enumTypes[2].Descriptor()
+	return file_yarnpb_yarn_proto_enumTypes[4].Descriptor()
 }
 
 func (FinalApplicationStatus) Type() protoreflect.EnumType {
-	return &file_yarnpb_yarn_proto_enumTypes[2]
+	return &file_yarnpb_yarn_proto_enumTypes[4]
 }
 
 func (x FinalApplicationStatus) Number() protoreflect.EnumNumber {
@@ -236,7 +354,122 @@ func (x *FinalApplicationStatus) UnmarshalJSON(b []byte) error {
 
 // Deprecated: Use FinalApplicationStatus.Descriptor instead.
 func (FinalApplicationStatus) EnumDescriptor() ([]byte, []int) {
-	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{2}
+	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{4}
+}
+
+type ContainerState int32
+
+const (
+	ContainerState_C_NEW      ContainerState = 1
+	ContainerState_C_RUNNING  ContainerState = 2
+	ContainerState_C_COMPLETE ContainerState = 3
+)
+
+// Enum value maps for ContainerState.
+var (
+	ContainerState_name = map[int32]string{
+		1: "C_NEW",
+		2: "C_RUNNING",
+		3: "C_COMPLETE",
+	}
+	ContainerState_value = map[string]int32{
+		"C_NEW":      1,
+		"C_RUNNING":  2,
+		"C_COMPLETE": 3,
+	}
+)
+
+func (x ContainerState) Enum() *ContainerState {
+	p := new(ContainerState)
+	*p = x
+	return p
+}
+
+func (x ContainerState) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ContainerState) Descriptor() protoreflect.EnumDescriptor {
+	return file_yarnpb_yarn_proto_enumTypes[5].Descriptor()
+}
+
+func (ContainerState) Type() protoreflect.EnumType {
+	return &file_yarnpb_yarn_proto_enumTypes[5]
+}
+
+func (x ContainerState) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Do not use.
+func (x *ContainerState) UnmarshalJSON(b []byte) error {
+	num, err := protoimpl.X.UnmarshalJSONEnum(x.Descriptor(), b)
+	if err != nil {
+		return err
+	}
+	*x = ContainerState(num)
+	return nil
+}
+
+// Deprecated: Use ContainerState.Descriptor instead.
+func (ContainerState) EnumDescriptor() ([]byte, []int) {
+	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{5}
+}
+
+type AMCommand int32
+
+const (
+	AMCommand_AM_RESYNC   AMCommand = 1
+	AMCommand_AM_SHUTDOWN AMCommand = 2
+)
+
+// Enum value maps for AMCommand.
+var (
+	AMCommand_name = map[int32]string{
+		1: "AM_RESYNC",
+		2: "AM_SHUTDOWN",
+	}
+	AMCommand_value = map[string]int32{
+		"AM_RESYNC":   1,
+		"AM_SHUTDOWN": 2,
+	}
+)
+
+func (x AMCommand) Enum() *AMCommand {
+	p := new(AMCommand)
+	*p = x
+	return p
+}
+
+func (x AMCommand) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (AMCommand) Descriptor() protoreflect.EnumDescriptor {
+	return file_yarnpb_yarn_proto_enumTypes[6].Descriptor()
+}
+
+func (AMCommand) Type() protoreflect.EnumType {
+	return &file_yarnpb_yarn_proto_enumTypes[6]
+}
+
+func (x AMCommand) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Do not use.
+func (x *AMCommand) UnmarshalJSON(b []byte) error {
+	num, err := protoimpl.X.UnmarshalJSONEnum(x.Descriptor(), b)
+	if err != nil {
+		return err
+	}
+	*x = AMCommand(num)
+	return nil
+}
+
+// Deprecated: Use AMCommand.Descriptor instead.
+func (AMCommand) EnumDescriptor() ([]byte, []int) {
+	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{6}
 }
 
 type ApplicationId struct {
@@ -1031,19 +1264,284 @@ func (x *StringStringMap) GetValue() string {
 	return ""
 }
 
-type ContainerLaunchContext struct {
-	state protoimpl.MessageState `protogen:"open.v1"`
-	// local_resources = 1 and service_data = 3 are not modelled yet.
-	Tokens        []byte             `protobuf:"bytes,2,opt,name=tokens" json:"tokens,omitempty"` // "HDTS" credentials
-	Environment   []*StringStringMap `protobuf:"bytes,4,rep,name=environment" json:"environment,omitempty"`
-	Command       []string           `protobuf:"bytes,5,rep,name=command" json:"command,omitempty"`
+type URL struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Scheme        *string                `protobuf:"bytes,1,opt,name=scheme" json:"scheme,omitempty"`
+	Host          *string                `protobuf:"bytes,2,opt,name=host" json:"host,omitempty"`
+	Port          *int32                 `protobuf:"varint,3,opt,name=port" json:"port,omitempty"`
+	File          *string                `protobuf:"bytes,4,opt,name=file" json:"file,omitempty"`
+	UserInfo      *string                `protobuf:"bytes,5,opt,name=user_info,json=userInfo" json:"user_info,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
+func (x *URL) Reset() {
+	*x = URL{}
+	mi := &file_yarnpb_yarn_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *URL) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*URL) ProtoMessage() {}
+
+func (x *URL) ProtoReflect() protoreflect.Message {
+	mi := &file_yarnpb_yarn_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use URL.ProtoReflect.Descriptor instead.
+func (*URL) Descriptor() ([]byte, []int) {
+	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *URL) GetScheme() string {
+	if x != nil && x.Scheme != nil {
+		return *x.Scheme
+	}
+	return ""
+}
+
+func (x *URL) GetHost() string {
+	if x != nil && x.Host != nil {
+		return *x.Host
+	}
+	return ""
+}
+
+func (x *URL) GetPort() int32 {
+	if x != nil && x.Port != nil {
+		return *x.Port
+	}
+	return 0
+}
+
+func (x *URL) GetFile() string {
+	if x != nil && x.File != nil {
+		return *x.File
+	}
+	return ""
+}
+
+func (x *URL) GetUserInfo() string {
+	if x != nil && x.UserInfo != nil {
+		return *x.UserInfo
+	}
+	return ""
+}
+
+type LocalResource struct {
+	state         protoimpl.MessageState   `protogen:"open.v1"`
+	Resource      *URL                     `protobuf:"bytes,1,opt,name=resource" json:"resource,omitempty"`
+	Size          *int64                   `protobuf:"varint,2,opt,name=size" json:"size,omitempty"`
+	Timestamp     *int64                   `protobuf:"varint,3,opt,name=timestamp" json:"timestamp,omitempty"` // modification time, ms
+	Type          *LocalResourceType       `protobuf:"varint,4,opt,name=type,enum=stoke.hadoop.yarn.LocalResourceType" json:"type,omitempty"`
+	Visibility    *LocalResourceVisibility `protobuf:"varint,5,opt,name=visibility,enum=stoke.hadoop.yarn.LocalResourceVisibility" json:"visibility,omitempty"`
+	Pattern       *string                  `protobuf:"bytes,6,opt,name=pattern" json:"pattern,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LocalResource) Reset() {
+	*x = LocalResource{}
+	mi := &file_yarnpb_yarn_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LocalResource) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LocalResource) ProtoMessage() {}
+
+func (x *LocalResource) ProtoReflect() protoreflect.Message {
+	mi := &file_yarnpb_yarn_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LocalResource.ProtoReflect.Descriptor instead.
+func (*LocalResource) Descriptor() ([]byte, []int) {
+	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *LocalResource) GetResource() *URL {
+	if x != nil {
+		return x.Resource
+	}
+	return nil
+}
+
+func (x *LocalResource) GetSize() int64 {
+	if x != nil && x.Size != nil {
+		return *x.Size
+	}
+	return 0
+}
+
+func (x *LocalResource) GetTimestamp() int64 {
+	if x != nil && x.Timestamp != nil {
+		return *x.Timestamp
+	}
+	return 0
+}
+
+func (x *LocalResource) GetType() LocalResourceType {
+	if x != nil && x.Type != nil {
+		return *x.Type
+	}
+	return LocalResourceType_ARCHIVE
+}
+
+func (x *LocalResource) GetVisibility() LocalResourceVisibility {
+	if x != nil && x.Visibility != nil {
+		return *x.Visibility
+	}
+	return LocalResourceVisibility_PUBLIC
+}
+
+func (x *LocalResource) GetPattern() string {
+	if x != nil && x.Pattern != nil {
+		return *x.Pattern
+	}
+	return ""
+}
+
+type StringLocalResourceMap struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Key           *string                `protobuf:"bytes,1,opt,name=key" json:"key,omitempty"`
+	Value         *LocalResource         `protobuf:"bytes,2,opt,name=value" json:"value,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StringLocalResourceMap) Reset() {
+	*x = StringLocalResourceMap{}
+	mi := &file_yarnpb_yarn_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StringLocalResourceMap) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StringLocalResourceMap) ProtoMessage() {}
+
+func (x *StringLocalResourceMap) ProtoReflect() protoreflect.Message {
+	mi := &file_yarnpb_yarn_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StringLocalResourceMap.ProtoReflect.Descriptor instead.
+func (*StringLocalResourceMap) Descriptor() ([]byte, []int) {
+	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *StringLocalResourceMap) GetKey() string {
+	if x != nil && x.Key != nil {
+		return *x.Key
+	}
+	return ""
+}
+
+func (x *StringLocalResourceMap) GetValue() *LocalResource {
+	if x != nil {
+		return x.Value
+	}
+	return nil
+}
+
+type StringBytesMap struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Key           *string                `protobuf:"bytes,1,opt,name=key" json:"key,omitempty"`
+	Value         []byte                 `protobuf:"bytes,2,opt,name=value" json:"value,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StringBytesMap) Reset() {
+	*x = StringBytesMap{}
+	mi := &file_yarnpb_yarn_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StringBytesMap) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StringBytesMap) ProtoMessage() {}
+
+func (x *StringBytesMap) ProtoReflect() protoreflect.Message {
+	mi := &file_yarnpb_yarn_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StringBytesMap.ProtoReflect.Descriptor instead.
+func (*StringBytesMap) Descriptor() ([]byte, []int) {
+	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *StringBytesMap) GetKey() string {
+	if x != nil && x.Key != nil {
+		return *x.Key
+	}
+	return ""
+}
+
+func (x *StringBytesMap) GetValue() []byte {
+	if x != nil {
+		return x.Value
+	}
+	return nil
+}
+
+type ContainerLaunchContext struct {
+	state          protoimpl.MessageState    `protogen:"open.v1"`
+	LocalResources []*StringLocalResourceMap `protobuf:"bytes,1,rep,name=local_resources,json=localResources" json:"local_resources,omitempty"`
+	Tokens         []byte                    `protobuf:"bytes,2,opt,name=tokens" json:"tokens,omitempty"` // "HDTS" credentials
+	ServiceData    []*StringBytesMap         `protobuf:"bytes,3,rep,name=service_data,json=serviceData" json:"service_data,omitempty"`
+	Environment    []*StringStringMap        `protobuf:"bytes,4,rep,name=environment" json:"environment,omitempty"`
+	Command        []string                  `protobuf:"bytes,5,rep,name=command" json:"command,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
 func (x *ContainerLaunchContext) Reset() {
 	*x = ContainerLaunchContext{}
-	mi := &file_yarnpb_yarn_proto_msgTypes[14]
+	mi := &file_yarnpb_yarn_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1055,7 +1553,7 @@ func (x *ContainerLaunchContext) String() string {
 func (*ContainerLaunchContext) ProtoMessage() {}
 
 func (x *ContainerLaunchContext) ProtoReflect() protoreflect.Message {
-	mi := &file_yarnpb_yarn_proto_msgTypes[14]
+	mi := &file_yarnpb_yarn_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1068,12 +1566,26 @@ func (x *ContainerLaunchContext) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContainerLaunchContext.ProtoReflect.Descriptor instead.
 func (*ContainerLaunchContext) Descriptor() ([]byte, []int) {
-	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{14}
+	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *ContainerLaunchContext) GetLocalResources() []*StringLocalResourceMap {
+	if x != nil {
+		return x.LocalResources
+	}
+	return nil
 }
 
 func (x *ContainerLaunchContext) GetTokens() []byte {
 	if x != nil {
 		return x.Tokens
+	}
+	return nil
+}
+
+func (x *ContainerLaunchContext) GetServiceData() []*StringBytesMap {
+	if x != nil {
+		return x.ServiceData
 	}
 	return nil
 }
@@ -1123,7 +1635,7 @@ const (
 
 func (x *ApplicationSubmissionContext) Reset() {
 	*x = ApplicationSubmissionContext{}
-	mi := &file_yarnpb_yarn_proto_msgTypes[15]
+	mi := &file_yarnpb_yarn_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1135,7 +1647,7 @@ func (x *ApplicationSubmissionContext) String() string {
 func (*ApplicationSubmissionContext) ProtoMessage() {}
 
 func (x *ApplicationSubmissionContext) ProtoReflect() protoreflect.Message {
-	mi := &file_yarnpb_yarn_proto_msgTypes[15]
+	mi := &file_yarnpb_yarn_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1148,7 +1660,7 @@ func (x *ApplicationSubmissionContext) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApplicationSubmissionContext.ProtoReflect.Descriptor instead.
 func (*ApplicationSubmissionContext) Descriptor() ([]byte, []int) {
-	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{15}
+	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ApplicationSubmissionContext) GetApplicationId() *ApplicationId {
@@ -1244,7 +1756,7 @@ type SubmitApplicationRequest struct {
 
 func (x *SubmitApplicationRequest) Reset() {
 	*x = SubmitApplicationRequest{}
-	mi := &file_yarnpb_yarn_proto_msgTypes[16]
+	mi := &file_yarnpb_yarn_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1256,7 +1768,7 @@ func (x *SubmitApplicationRequest) String() string {
 func (*SubmitApplicationRequest) ProtoMessage() {}
 
 func (x *SubmitApplicationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yarnpb_yarn_proto_msgTypes[16]
+	mi := &file_yarnpb_yarn_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1269,7 +1781,7 @@ func (x *SubmitApplicationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitApplicationRequest.ProtoReflect.Descriptor instead.
 func (*SubmitApplicationRequest) Descriptor() ([]byte, []int) {
-	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{16}
+	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *SubmitApplicationRequest) GetApplicationSubmissionContext() *ApplicationSubmissionContext {
@@ -1287,7 +1799,7 @@ type SubmitApplicationResponse struct {
 
 func (x *SubmitApplicationResponse) Reset() {
 	*x = SubmitApplicationResponse{}
-	mi := &file_yarnpb_yarn_proto_msgTypes[17]
+	mi := &file_yarnpb_yarn_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1299,7 +1811,7 @@ func (x *SubmitApplicationResponse) String() string {
 func (*SubmitApplicationResponse) ProtoMessage() {}
 
 func (x *SubmitApplicationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yarnpb_yarn_proto_msgTypes[17]
+	mi := &file_yarnpb_yarn_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1312,7 +1824,7 @@ func (x *SubmitApplicationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitApplicationResponse.ProtoReflect.Descriptor instead.
 func (*SubmitApplicationResponse) Descriptor() ([]byte, []int) {
-	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{17}
+	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{21}
 }
 
 type ApplicationAttemptId struct {
@@ -1325,7 +1837,7 @@ type ApplicationAttemptId struct {
 
 func (x *ApplicationAttemptId) Reset() {
 	*x = ApplicationAttemptId{}
-	mi := &file_yarnpb_yarn_proto_msgTypes[18]
+	mi := &file_yarnpb_yarn_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1337,7 +1849,7 @@ func (x *ApplicationAttemptId) String() string {
 func (*ApplicationAttemptId) ProtoMessage() {}
 
 func (x *ApplicationAttemptId) ProtoReflect() protoreflect.Message {
-	mi := &file_yarnpb_yarn_proto_msgTypes[18]
+	mi := &file_yarnpb_yarn_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1350,7 +1862,7 @@ func (x *ApplicationAttemptId) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApplicationAttemptId.ProtoReflect.Descriptor instead.
 func (*ApplicationAttemptId) Descriptor() ([]byte, []int) {
-	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{18}
+	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ApplicationAttemptId) GetApplicationId() *ApplicationId {
@@ -1400,7 +1912,7 @@ const (
 
 func (x *ApplicationReport) Reset() {
 	*x = ApplicationReport{}
-	mi := &file_yarnpb_yarn_proto_msgTypes[19]
+	mi := &file_yarnpb_yarn_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1412,7 +1924,7 @@ func (x *ApplicationReport) String() string {
 func (*ApplicationReport) ProtoMessage() {}
 
 func (x *ApplicationReport) ProtoReflect() protoreflect.Message {
-	mi := &file_yarnpb_yarn_proto_msgTypes[19]
+	mi := &file_yarnpb_yarn_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1425,7 +1937,7 @@ func (x *ApplicationReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApplicationReport.ProtoReflect.Descriptor instead.
 func (*ApplicationReport) Descriptor() ([]byte, []int) {
-	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{19}
+	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ApplicationReport) GetApplicationId() *ApplicationId {
@@ -1570,7 +2082,7 @@ type GetApplicationReportRequest struct {
 
 func (x *GetApplicationReportRequest) Reset() {
 	*x = GetApplicationReportRequest{}
-	mi := &file_yarnpb_yarn_proto_msgTypes[20]
+	mi := &file_yarnpb_yarn_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1582,7 +2094,7 @@ func (x *GetApplicationReportRequest) String() string {
 func (*GetApplicationReportRequest) ProtoMessage() {}
 
 func (x *GetApplicationReportRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yarnpb_yarn_proto_msgTypes[20]
+	mi := &file_yarnpb_yarn_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1595,7 +2107,7 @@ func (x *GetApplicationReportRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetApplicationReportRequest.ProtoReflect.Descriptor instead.
 func (*GetApplicationReportRequest) Descriptor() ([]byte, []int) {
-	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{20}
+	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *GetApplicationReportRequest) GetApplicationId() *ApplicationId {
@@ -1614,7 +2126,7 @@ type GetApplicationReportResponse struct {
 
 func (x *GetApplicationReportResponse) Reset() {
 	*x = GetApplicationReportResponse{}
-	mi := &file_yarnpb_yarn_proto_msgTypes[21]
+	mi := &file_yarnpb_yarn_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1626,7 +2138,7 @@ func (x *GetApplicationReportResponse) String() string {
 func (*GetApplicationReportResponse) ProtoMessage() {}
 
 func (x *GetApplicationReportResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yarnpb_yarn_proto_msgTypes[21]
+	mi := &file_yarnpb_yarn_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1639,7 +2151,7 @@ func (x *GetApplicationReportResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetApplicationReportResponse.ProtoReflect.Descriptor instead.
 func (*GetApplicationReportResponse) Descriptor() ([]byte, []int) {
-	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{21}
+	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *GetApplicationReportResponse) GetApplicationReport() *ApplicationReport {
@@ -1659,7 +2171,7 @@ type KillApplicationRequest struct {
 
 func (x *KillApplicationRequest) Reset() {
 	*x = KillApplicationRequest{}
-	mi := &file_yarnpb_yarn_proto_msgTypes[22]
+	mi := &file_yarnpb_yarn_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1671,7 +2183,7 @@ func (x *KillApplicationRequest) String() string {
 func (*KillApplicationRequest) ProtoMessage() {}
 
 func (x *KillApplicationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yarnpb_yarn_proto_msgTypes[22]
+	mi := &file_yarnpb_yarn_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1684,7 +2196,7 @@ func (x *KillApplicationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use KillApplicationRequest.ProtoReflect.Descriptor instead.
 func (*KillApplicationRequest) Descriptor() ([]byte, []int) {
-	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{22}
+	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *KillApplicationRequest) GetApplicationId() *ApplicationId {
@@ -1715,7 +2227,7 @@ const (
 
 func (x *KillApplicationResponse) Reset() {
 	*x = KillApplicationResponse{}
-	mi := &file_yarnpb_yarn_proto_msgTypes[23]
+	mi := &file_yarnpb_yarn_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1727,7 +2239,7 @@ func (x *KillApplicationResponse) String() string {
 func (*KillApplicationResponse) ProtoMessage() {}
 
 func (x *KillApplicationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yarnpb_yarn_proto_msgTypes[23]
+	mi := &file_yarnpb_yarn_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1740,7 +2252,7 @@ func (x *KillApplicationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use KillApplicationResponse.ProtoReflect.Descriptor instead.
 func (*KillApplicationResponse) Descriptor() ([]byte, []int) {
-	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{23}
+	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *KillApplicationResponse) GetIsKillCompleted() bool {
@@ -1761,7 +2273,7 @@ type RegisterApplicationMasterRequest struct {
 
 func (x *RegisterApplicationMasterRequest) Reset() {
 	*x = RegisterApplicationMasterRequest{}
-	mi := &file_yarnpb_yarn_proto_msgTypes[24]
+	mi := &file_yarnpb_yarn_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1773,7 +2285,7 @@ func (x *RegisterApplicationMasterRequest) String() string {
 func (*RegisterApplicationMasterRequest) ProtoMessage() {}
 
 func (x *RegisterApplicationMasterRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yarnpb_yarn_proto_msgTypes[24]
+	mi := &file_yarnpb_yarn_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1786,7 +2298,7 @@ func (x *RegisterApplicationMasterRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterApplicationMasterRequest.ProtoReflect.Descriptor instead.
 func (*RegisterApplicationMasterRequest) Descriptor() ([]byte, []int) {
-	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{24}
+	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *RegisterApplicationMasterRequest) GetHost() string {
@@ -1810,18 +2322,462 @@ func (x *RegisterApplicationMasterRequest) GetTrackingUrl() string {
 	return ""
 }
 
+type ContainerId struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	AppId         *ApplicationId         `protobuf:"bytes,1,opt,name=app_id,json=appId" json:"app_id,omitempty"`
+	AppAttemptId  *ApplicationAttemptId  `protobuf:"bytes,2,opt,name=app_attempt_id,json=appAttemptId" json:"app_attempt_id,omitempty"`
+	Id            *int64                 `protobuf:"varint,3,opt,name=id" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ContainerId) Reset() {
+	*x = ContainerId{}
+	mi := &file_yarnpb_yarn_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ContainerId) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ContainerId) ProtoMessage() {}
+
+func (x *ContainerId) ProtoReflect() protoreflect.Message {
+	mi := &file_yarnpb_yarn_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ContainerId.ProtoReflect.Descriptor instead.
+func (*ContainerId) Descriptor() ([]byte, []int) {
+	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *ContainerId) GetAppId() *ApplicationId {
+	if x != nil {
+		return x.AppId
+	}
+	return nil
+}
+
+func (x *ContainerId) GetAppAttemptId() *ApplicationAttemptId {
+	if x != nil {
+		return x.AppAttemptId
+	}
+	return nil
+}
+
+func (x *ContainerId) GetId() int64 {
+	if x != nil && x.Id != nil {
+		return *x.Id
+	}
+	return 0
+}
+
+type Container struct {
+	state               protoimpl.MessageState `protogen:"open.v1"`
+	Id                  *ContainerId           `protobuf:"bytes,1,opt,name=id" json:"id,omitempty"`
+	NodeId              *NodeId                `protobuf:"bytes,2,opt,name=node_id,json=nodeId" json:"node_id,omitempty"`
+	NodeHttpAddress     *string                `protobuf:"bytes,3,opt,name=node_http_address,json=nodeHttpAddress" json:"node_http_address,omitempty"`
+	Resource            *Resource              `protobuf:"bytes,4,opt,name=resource" json:"resource,omitempty"`
+	Priority            *Priority              `protobuf:"bytes,5,opt,name=priority" json:"priority,omitempty"`
+	ContainerToken      *commonpb.Token        `protobuf:"bytes,6,opt,name=container_token,json=containerToken" json:"container_token,omitempty"`
+	AllocationRequestId *int64                 `protobuf:"varint,8,opt,name=allocation_request_id,json=allocationRequestId,def=-1" json:"allocation_request_id,omitempty"`
+	Version             *int32                 `protobuf:"varint,9,opt,name=version,def=0" json:"version,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
+}
+
+// Default values for Container fields.
+const (
+	Default_Container_AllocationRequestId = int64(-1)
+	Default_Container_Version             = int32(0)
+)
+
+func (x *Container) Reset() {
+	*x = Container{}
+	mi := &file_yarnpb_yarn_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Container) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Container) ProtoMessage() {}
+
+func (x *Container) ProtoReflect() protoreflect.Message {
+	mi := &file_yarnpb_yarn_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Container.ProtoReflect.Descriptor instead.
+func (*Container) Descriptor() ([]byte, []int) {
+	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *Container) GetId() *ContainerId {
+	if x != nil {
+		return x.Id
+	}
+	return nil
+}
+
+func (x *Container) GetNodeId() *NodeId {
+	if x != nil {
+		return x.NodeId
+	}
+	return nil
+}
+
+func (x *Container) GetNodeHttpAddress() string {
+	if x != nil && x.NodeHttpAddress != nil {
+		return *x.NodeHttpAddress
+	}
+	return ""
+}
+
+func (x *Container) GetResource() *Resource {
+	if x != nil {
+		return x.Resource
+	}
+	return nil
+}
+
+func (x *Container) GetPriority() *Priority {
+	if x != nil {
+		return x.Priority
+	}
+	return nil
+}
+
+func (x *Container) GetContainerToken() *commonpb.Token {
+	if x != nil {
+		return x.ContainerToken
+	}
+	return nil
+}
+
+func (x *Container) GetAllocationRequestId() int64 {
+	if x != nil && x.AllocationRequestId != nil {
+		return *x.AllocationRequestId
+	}
+	return Default_Container_AllocationRequestId
+}
+
+func (x *Container) GetVersion() int32 {
+	if x != nil && x.Version != nil {
+		return *x.Version
+	}
+	return Default_Container_Version
+}
+
+type ContainerStatus struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ContainerId   *ContainerId           `protobuf:"bytes,1,opt,name=container_id,json=containerId" json:"container_id,omitempty"`
+	State         *ContainerState        `protobuf:"varint,2,opt,name=state,enum=stoke.hadoop.yarn.ContainerState" json:"state,omitempty"`
+	Diagnostics   *string                `protobuf:"bytes,3,opt,name=diagnostics,def=N/A" json:"diagnostics,omitempty"`
+	ExitStatus    *int32                 `protobuf:"varint,4,opt,name=exit_status,json=exitStatus,def=-1000" json:"exit_status,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+// Default values for ContainerStatus fields.
+const (
+	Default_ContainerStatus_Diagnostics = string("N/A")
+	Default_ContainerStatus_ExitStatus  = int32(-1000)
+)
+
+func (x *ContainerStatus) Reset() {
+	*x = ContainerStatus{}
+	mi := &file_yarnpb_yarn_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ContainerStatus) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ContainerStatus) ProtoMessage() {}
+
+func (x *ContainerStatus) ProtoReflect() protoreflect.Message {
+	mi := &file_yarnpb_yarn_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ContainerStatus.ProtoReflect.Descriptor instead.
+func (*ContainerStatus) Descriptor() ([]byte, []int) {
+	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *ContainerStatus) GetContainerId() *ContainerId {
+	if x != nil {
+		return x.ContainerId
+	}
+	return nil
+}
+
+func (x *ContainerStatus) GetState() ContainerState {
+	if x != nil && x.State != nil {
+		return *x.State
+	}
+	return ContainerState_C_NEW
+}
+
+func (x *ContainerStatus) GetDiagnostics() string {
+	if x != nil && x.Diagnostics != nil {
+		return *x.Diagnostics
+	}
+	return Default_ContainerStatus_Diagnostics
+}
+
+func (x *ContainerStatus) GetExitStatus() int32 {
+	if x != nil && x.ExitStatus != nil {
+		return *x.ExitStatus
+	}
+	return Default_ContainerStatus_ExitStatus
+}
+
+type ResourceRequest struct {
+	state               protoimpl.MessageState `protogen:"open.v1"`
+	Priority            *Priority              `protobuf:"bytes,1,opt,name=priority" json:"priority,omitempty"`
+	ResourceName        *string                `protobuf:"bytes,2,opt,name=resource_name,json=resourceName" json:"resource_name,omitempty"`
+	Capability          *Resource              `protobuf:"bytes,3,opt,name=capability" json:"capability,omitempty"`
+	NumContainers       *int32                 `protobuf:"varint,4,opt,name=num_containers,json=numContainers" json:"num_containers,omitempty"`
+	RelaxLocality       *bool                  `protobuf:"varint,5,opt,name=relax_locality,json=relaxLocality,def=1" json:"relax_locality,omitempty"`
+	NodeLabelExpression *string                `protobuf:"bytes,6,opt,name=node_label_expression,json=nodeLabelExpression" json:"node_label_expression,omitempty"`
+	AllocationRequestId *int64                 `protobuf:"varint,8,opt,name=allocation_request_id,json=allocationRequestId,def=-1" json:"allocation_request_id,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
+}
+
+// Default values for ResourceRequest fields.
+const (
+	Default_ResourceRequest_RelaxLocality       = bool(true)
+	Default_ResourceRequest_AllocationRequestId = int64(-1)
+)
+
+func (x *ResourceRequest) Reset() {
+	*x = ResourceRequest{}
+	mi := &file_yarnpb_yarn_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResourceRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResourceRequest) ProtoMessage() {}
+
+func (x *ResourceRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_yarnpb_yarn_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResourceRequest.ProtoReflect.Descriptor instead.
+func (*ResourceRequest) Descriptor() ([]byte, []int) {
+	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *ResourceRequest) GetPriority() *Priority {
+	if x != nil {
+		return x.Priority
+	}
+	return nil
+}
+
+func (x *ResourceRequest) GetResourceName() string {
+	if x != nil && x.ResourceName != nil {
+		return *x.ResourceName
+	}
+	return ""
+}
+
+func (x *ResourceRequest) GetCapability() *Resource {
+	if x != nil {
+		return x.Capability
+	}
+	return nil
+}
+
+func (x *ResourceRequest) GetNumContainers() int32 {
+	if x != nil && x.NumContainers != nil {
+		return *x.NumContainers
+	}
+	return 0
+}
+
+func (x *ResourceRequest) GetRelaxLocality() bool {
+	if x != nil && x.RelaxLocality != nil {
+		return *x.RelaxLocality
+	}
+	return Default_ResourceRequest_RelaxLocality
+}
+
+func (x *ResourceRequest) GetNodeLabelExpression() string {
+	if x != nil && x.NodeLabelExpression != nil {
+		return *x.NodeLabelExpression
+	}
+	return ""
+}
+
+func (x *ResourceRequest) GetAllocationRequestId() int64 {
+	if x != nil && x.AllocationRequestId != nil {
+		return *x.AllocationRequestId
+	}
+	return Default_ResourceRequest_AllocationRequestId
+}
+
+type ResourceBlacklistRequest struct {
+	state              protoimpl.MessageState `protogen:"open.v1"`
+	BlacklistAdditions []string               `protobuf:"bytes,1,rep,name=blacklist_additions,json=blacklistAdditions" json:"blacklist_additions,omitempty"`
+	BlacklistRemovals  []string               `protobuf:"bytes,2,rep,name=blacklist_removals,json=blacklistRemovals" json:"blacklist_removals,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *ResourceBlacklistRequest) Reset() {
+	*x = ResourceBlacklistRequest{}
+	mi := &file_yarnpb_yarn_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResourceBlacklistRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResourceBlacklistRequest) ProtoMessage() {}
+
+func (x *ResourceBlacklistRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_yarnpb_yarn_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResourceBlacklistRequest.ProtoReflect.Descriptor instead.
+func (*ResourceBlacklistRequest) Descriptor() ([]byte, []int) {
+	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *ResourceBlacklistRequest) GetBlacklistAdditions() []string {
+	if x != nil {
+		return x.BlacklistAdditions
+	}
+	return nil
+}
+
+func (x *ResourceBlacklistRequest) GetBlacklistRemovals() []string {
+	if x != nil {
+		return x.BlacklistRemovals
+	}
+	return nil
+}
+
+type NMToken struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	NodeId        *NodeId                `protobuf:"bytes,1,opt,name=node_id,json=nodeId" json:"node_id,omitempty"`
+	Token         *commonpb.Token        `protobuf:"bytes,2,opt,name=token" json:"token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *NMToken) Reset() {
+	*x = NMToken{}
+	mi := &file_yarnpb_yarn_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NMToken) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NMToken) ProtoMessage() {}
+
+func (x *NMToken) ProtoReflect() protoreflect.Message {
+	mi := &file_yarnpb_yarn_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NMToken.ProtoReflect.Descriptor instead.
+func (*NMToken) Descriptor() ([]byte, []int) {
+	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *NMToken) GetNodeId() *NodeId {
+	if x != nil {
+		return x.NodeId
+	}
+	return nil
+}
+
+func (x *NMToken) GetToken() *commonpb.Token {
+	if x != nil {
+		return x.Token
+	}
+	return nil
+}
+
 type RegisterApplicationMasterResponse struct {
-	state                    protoimpl.MessageState `protogen:"open.v1"`
-	MaximumCapability        *Resource              `protobuf:"bytes,1,opt,name=maximum_capability,json=maximumCapability" json:"maximum_capability,omitempty"`
-	ClientToAmTokenMasterKey []byte                 `protobuf:"bytes,2,opt,name=client_to_am_token_master_key,json=clientToAmTokenMasterKey" json:"client_to_am_token_master_key,omitempty"`
-	Queue                    *string                `protobuf:"bytes,5,opt,name=queue" json:"queue,omitempty"`
-	unknownFields            protoimpl.UnknownFields
-	sizeCache                protoimpl.SizeCache
+	state                          protoimpl.MessageState `protogen:"open.v1"`
+	MaximumCapability              *Resource              `protobuf:"bytes,1,opt,name=maximum_capability,json=maximumCapability" json:"maximum_capability,omitempty"`
+	ClientToAmTokenMasterKey       []byte                 `protobuf:"bytes,2,opt,name=client_to_am_token_master_key,json=clientToAmTokenMasterKey" json:"client_to_am_token_master_key,omitempty"`
+	ContainersFromPreviousAttempts []*Container           `protobuf:"bytes,4,rep,name=containers_from_previous_attempts,json=containersFromPreviousAttempts" json:"containers_from_previous_attempts,omitempty"`
+	Queue                          *string                `protobuf:"bytes,5,opt,name=queue" json:"queue,omitempty"`
+	NmTokensFromPreviousAttempts   []*NMToken             `protobuf:"bytes,6,rep,name=nm_tokens_from_previous_attempts,json=nmTokensFromPreviousAttempts" json:"nm_tokens_from_previous_attempts,omitempty"`
+	unknownFields                  protoimpl.UnknownFields
+	sizeCache                      protoimpl.SizeCache
 }
 
 func (x *RegisterApplicationMasterResponse) Reset() {
 	*x = RegisterApplicationMasterResponse{}
-	mi := &file_yarnpb_yarn_proto_msgTypes[25]
+	mi := &file_yarnpb_yarn_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1833,7 +2789,7 @@ func (x *RegisterApplicationMasterResponse) String() string {
 func (*RegisterApplicationMasterResponse) ProtoMessage() {}
 
 func (x *RegisterApplicationMasterResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yarnpb_yarn_proto_msgTypes[25]
+	mi := &file_yarnpb_yarn_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1846,7 +2802,7 @@ func (x *RegisterApplicationMasterResponse) ProtoReflect() protoreflect.Message 
 
 // Deprecated: Use RegisterApplicationMasterResponse.ProtoReflect.Descriptor instead.
 func (*RegisterApplicationMasterResponse) Descriptor() ([]byte, []int) {
-	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{25}
+	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *RegisterApplicationMasterResponse) GetMaximumCapability() *Resource {
@@ -1863,6 +2819,13 @@ func (x *RegisterApplicationMasterResponse) GetClientToAmTokenMasterKey() []byte
 	return nil
 }
 
+func (x *RegisterApplicationMasterResponse) GetContainersFromPreviousAttempts() []*Container {
+	if x != nil {
+		return x.ContainersFromPreviousAttempts
+	}
+	return nil
+}
+
 func (x *RegisterApplicationMasterResponse) GetQueue() string {
 	if x != nil && x.Queue != nil {
 		return *x.Queue
@@ -1870,18 +2833,27 @@ func (x *RegisterApplicationMasterResponse) GetQueue() string {
 	return ""
 }
 
+func (x *RegisterApplicationMasterResponse) GetNmTokensFromPreviousAttempts() []*NMToken {
+	if x != nil {
+		return x.NmTokensFromPreviousAttempts
+	}
+	return nil
+}
+
 type AllocateRequest struct {
-	state protoimpl.MessageState `protogen:"open.v1"`
-	// ask = 1, release = 2, blacklist_request = 3 are not modelled yet.
-	ResponseId    *int32   `protobuf:"varint,4,opt,name=response_id,json=responseId" json:"response_id,omitempty"`
-	Progress      *float32 `protobuf:"fixed32,5,opt,name=progress" json:"progress,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state            protoimpl.MessageState    `protogen:"open.v1"`
+	Ask              []*ResourceRequest        `protobuf:"bytes,1,rep,name=ask" json:"ask,omitempty"`
+	Release          []*ContainerId            `protobuf:"bytes,2,rep,name=release" json:"release,omitempty"`
+	BlacklistRequest *ResourceBlacklistRequest `protobuf:"bytes,3,opt,name=blacklist_request,json=blacklistRequest" json:"blacklist_request,omitempty"`
+	ResponseId       *int32                    `protobuf:"varint,4,opt,name=response_id,json=responseId" json:"response_id,omitempty"`
+	Progress         *float32                  `protobuf:"fixed32,5,opt,name=progress" json:"progress,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *AllocateRequest) Reset() {
 	*x = AllocateRequest{}
-	mi := &file_yarnpb_yarn_proto_msgTypes[26]
+	mi := &file_yarnpb_yarn_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1893,7 +2865,7 @@ func (x *AllocateRequest) String() string {
 func (*AllocateRequest) ProtoMessage() {}
 
 func (x *AllocateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yarnpb_yarn_proto_msgTypes[26]
+	mi := &file_yarnpb_yarn_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1906,7 +2878,28 @@ func (x *AllocateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AllocateRequest.ProtoReflect.Descriptor instead.
 func (*AllocateRequest) Descriptor() ([]byte, []int) {
-	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{26}
+	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *AllocateRequest) GetAsk() []*ResourceRequest {
+	if x != nil {
+		return x.Ask
+	}
+	return nil
+}
+
+func (x *AllocateRequest) GetRelease() []*ContainerId {
+	if x != nil {
+		return x.Release
+	}
+	return nil
+}
+
+func (x *AllocateRequest) GetBlacklistRequest() *ResourceBlacklistRequest {
+	if x != nil {
+		return x.BlacklistRequest
+	}
+	return nil
 }
 
 func (x *AllocateRequest) GetResponseId() int32 {
@@ -1924,18 +2917,23 @@ func (x *AllocateRequest) GetProgress() float32 {
 }
 
 type AllocateResponse struct {
-	state           protoimpl.MessageState `protogen:"open.v1"`
-	ResponseId      *int32                 `protobuf:"varint,2,opt,name=response_id,json=responseId" json:"response_id,omitempty"`
-	Limit           *Resource              `protobuf:"bytes,5,opt,name=limit" json:"limit,omitempty"`
-	NumClusterNodes *int32                 `protobuf:"varint,7,opt,name=num_cluster_nodes,json=numClusterNodes" json:"num_cluster_nodes,omitempty"`
-	AmRmToken       *commonpb.Token        `protobuf:"bytes,12,opt,name=am_rm_token,json=amRmToken" json:"am_rm_token,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	state                      protoimpl.MessageState `protogen:"open.v1"`
+	AMCommand                  *AMCommand             `protobuf:"varint,1,opt,name=a_m_command,json=aMCommand,enum=stoke.hadoop.yarn.AMCommand" json:"a_m_command,omitempty"`
+	ResponseId                 *int32                 `protobuf:"varint,2,opt,name=response_id,json=responseId" json:"response_id,omitempty"`
+	AllocatedContainers        []*Container           `protobuf:"bytes,3,rep,name=allocated_containers,json=allocatedContainers" json:"allocated_containers,omitempty"`
+	CompletedContainerStatuses []*ContainerStatus     `protobuf:"bytes,4,rep,name=completed_container_statuses,json=completedContainerStatuses" json:"completed_container_statuses,omitempty"`
+	Limit                      *Resource              `protobuf:"bytes,5,opt,name=limit" json:"limit,omitempty"`
+	UpdatedNodes               []*NodeReport          `protobuf:"bytes,6,rep,name=updated_nodes,json=updatedNodes" json:"updated_nodes,omitempty"`
+	NumClusterNodes            *int32                 `protobuf:"varint,7,opt,name=num_cluster_nodes,json=numClusterNodes" json:"num_cluster_nodes,omitempty"`
+	NmTokens                   []*NMToken             `protobuf:"bytes,9,rep,name=nm_tokens,json=nmTokens" json:"nm_tokens,omitempty"`
+	AmRmToken                  *commonpb.Token        `protobuf:"bytes,12,opt,name=am_rm_token,json=amRmToken" json:"am_rm_token,omitempty"`
+	unknownFields              protoimpl.UnknownFields
+	sizeCache                  protoimpl.SizeCache
 }
 
 func (x *AllocateResponse) Reset() {
 	*x = AllocateResponse{}
-	mi := &file_yarnpb_yarn_proto_msgTypes[27]
+	mi := &file_yarnpb_yarn_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1947,7 +2945,7 @@ func (x *AllocateResponse) String() string {
 func (*AllocateResponse) ProtoMessage() {}
 
 func (x *AllocateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yarnpb_yarn_proto_msgTypes[27]
+	mi := &file_yarnpb_yarn_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1960,7 +2958,14 @@ func (x *AllocateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AllocateResponse.ProtoReflect.Descriptor instead.
 func (*AllocateResponse) Descriptor() ([]byte, []int) {
-	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{27}
+	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *AllocateResponse) GetAMCommand() AMCommand {
+	if x != nil && x.AMCommand != nil {
+		return *x.AMCommand
+	}
+	return AMCommand_AM_RESYNC
 }
 
 func (x *AllocateResponse) GetResponseId() int32 {
@@ -1970,9 +2975,30 @@ func (x *AllocateResponse) GetResponseId() int32 {
 	return 0
 }
 
+func (x *AllocateResponse) GetAllocatedContainers() []*Container {
+	if x != nil {
+		return x.AllocatedContainers
+	}
+	return nil
+}
+
+func (x *AllocateResponse) GetCompletedContainerStatuses() []*ContainerStatus {
+	if x != nil {
+		return x.CompletedContainerStatuses
+	}
+	return nil
+}
+
 func (x *AllocateResponse) GetLimit() *Resource {
 	if x != nil {
 		return x.Limit
+	}
+	return nil
+}
+
+func (x *AllocateResponse) GetUpdatedNodes() []*NodeReport {
+	if x != nil {
+		return x.UpdatedNodes
 	}
 	return nil
 }
@@ -1982,6 +3008,13 @@ func (x *AllocateResponse) GetNumClusterNodes() int32 {
 		return *x.NumClusterNodes
 	}
 	return 0
+}
+
+func (x *AllocateResponse) GetNmTokens() []*NMToken {
+	if x != nil {
+		return x.NmTokens
+	}
+	return nil
 }
 
 func (x *AllocateResponse) GetAmRmToken() *commonpb.Token {
@@ -2002,7 +3035,7 @@ type FinishApplicationMasterRequest struct {
 
 func (x *FinishApplicationMasterRequest) Reset() {
 	*x = FinishApplicationMasterRequest{}
-	mi := &file_yarnpb_yarn_proto_msgTypes[28]
+	mi := &file_yarnpb_yarn_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2014,7 +3047,7 @@ func (x *FinishApplicationMasterRequest) String() string {
 func (*FinishApplicationMasterRequest) ProtoMessage() {}
 
 func (x *FinishApplicationMasterRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yarnpb_yarn_proto_msgTypes[28]
+	mi := &file_yarnpb_yarn_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2027,7 +3060,7 @@ func (x *FinishApplicationMasterRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FinishApplicationMasterRequest.ProtoReflect.Descriptor instead.
 func (*FinishApplicationMasterRequest) Descriptor() ([]byte, []int) {
-	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{28}
+	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *FinishApplicationMasterRequest) GetDiagnostics() string {
@@ -2065,7 +3098,7 @@ const (
 
 func (x *FinishApplicationMasterResponse) Reset() {
 	*x = FinishApplicationMasterResponse{}
-	mi := &file_yarnpb_yarn_proto_msgTypes[29]
+	mi := &file_yarnpb_yarn_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2077,7 +3110,7 @@ func (x *FinishApplicationMasterResponse) String() string {
 func (*FinishApplicationMasterResponse) ProtoMessage() {}
 
 func (x *FinishApplicationMasterResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yarnpb_yarn_proto_msgTypes[29]
+	mi := &file_yarnpb_yarn_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2090,7 +3123,7 @@ func (x *FinishApplicationMasterResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FinishApplicationMasterResponse.ProtoReflect.Descriptor instead.
 func (*FinishApplicationMasterResponse) Descriptor() ([]byte, []int) {
-	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{29}
+	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *FinishApplicationMasterResponse) GetIsUnregistered() bool {
@@ -2098,6 +3131,474 @@ func (x *FinishApplicationMasterResponse) GetIsUnregistered() bool {
 		return *x.IsUnregistered
 	}
 	return Default_FinishApplicationMasterResponse_IsUnregistered
+}
+
+type SerializedException struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Message       *string                `protobuf:"bytes,1,opt,name=message" json:"message,omitempty"`
+	Trace         *string                `protobuf:"bytes,2,opt,name=trace" json:"trace,omitempty"`
+	ClassName     *string                `protobuf:"bytes,3,opt,name=class_name,json=className" json:"class_name,omitempty"`
+	Cause         *SerializedException   `protobuf:"bytes,4,opt,name=cause" json:"cause,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SerializedException) Reset() {
+	*x = SerializedException{}
+	mi := &file_yarnpb_yarn_proto_msgTypes[40]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SerializedException) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SerializedException) ProtoMessage() {}
+
+func (x *SerializedException) ProtoReflect() protoreflect.Message {
+	mi := &file_yarnpb_yarn_proto_msgTypes[40]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SerializedException.ProtoReflect.Descriptor instead.
+func (*SerializedException) Descriptor() ([]byte, []int) {
+	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{40}
+}
+
+func (x *SerializedException) GetMessage() string {
+	if x != nil && x.Message != nil {
+		return *x.Message
+	}
+	return ""
+}
+
+func (x *SerializedException) GetTrace() string {
+	if x != nil && x.Trace != nil {
+		return *x.Trace
+	}
+	return ""
+}
+
+func (x *SerializedException) GetClassName() string {
+	if x != nil && x.ClassName != nil {
+		return *x.ClassName
+	}
+	return ""
+}
+
+func (x *SerializedException) GetCause() *SerializedException {
+	if x != nil {
+		return x.Cause
+	}
+	return nil
+}
+
+type ContainerExceptionMap struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ContainerId   *ContainerId           `protobuf:"bytes,1,opt,name=container_id,json=containerId" json:"container_id,omitempty"`
+	Exception     *SerializedException   `protobuf:"bytes,2,opt,name=exception" json:"exception,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ContainerExceptionMap) Reset() {
+	*x = ContainerExceptionMap{}
+	mi := &file_yarnpb_yarn_proto_msgTypes[41]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ContainerExceptionMap) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ContainerExceptionMap) ProtoMessage() {}
+
+func (x *ContainerExceptionMap) ProtoReflect() protoreflect.Message {
+	mi := &file_yarnpb_yarn_proto_msgTypes[41]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ContainerExceptionMap.ProtoReflect.Descriptor instead.
+func (*ContainerExceptionMap) Descriptor() ([]byte, []int) {
+	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{41}
+}
+
+func (x *ContainerExceptionMap) GetContainerId() *ContainerId {
+	if x != nil {
+		return x.ContainerId
+	}
+	return nil
+}
+
+func (x *ContainerExceptionMap) GetException() *SerializedException {
+	if x != nil {
+		return x.Exception
+	}
+	return nil
+}
+
+type StartContainerRequest struct {
+	state                  protoimpl.MessageState  `protogen:"open.v1"`
+	ContainerLaunchContext *ContainerLaunchContext `protobuf:"bytes,1,opt,name=container_launch_context,json=containerLaunchContext" json:"container_launch_context,omitempty"`
+	ContainerToken         *commonpb.Token         `protobuf:"bytes,2,opt,name=container_token,json=containerToken" json:"container_token,omitempty"`
+	unknownFields          protoimpl.UnknownFields
+	sizeCache              protoimpl.SizeCache
+}
+
+func (x *StartContainerRequest) Reset() {
+	*x = StartContainerRequest{}
+	mi := &file_yarnpb_yarn_proto_msgTypes[42]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StartContainerRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StartContainerRequest) ProtoMessage() {}
+
+func (x *StartContainerRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_yarnpb_yarn_proto_msgTypes[42]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StartContainerRequest.ProtoReflect.Descriptor instead.
+func (*StartContainerRequest) Descriptor() ([]byte, []int) {
+	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{42}
+}
+
+func (x *StartContainerRequest) GetContainerLaunchContext() *ContainerLaunchContext {
+	if x != nil {
+		return x.ContainerLaunchContext
+	}
+	return nil
+}
+
+func (x *StartContainerRequest) GetContainerToken() *commonpb.Token {
+	if x != nil {
+		return x.ContainerToken
+	}
+	return nil
+}
+
+type StartContainersRequest struct {
+	state                 protoimpl.MessageState   `protogen:"open.v1"`
+	StartContainerRequest []*StartContainerRequest `protobuf:"bytes,1,rep,name=start_container_request,json=startContainerRequest" json:"start_container_request,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
+}
+
+func (x *StartContainersRequest) Reset() {
+	*x = StartContainersRequest{}
+	mi := &file_yarnpb_yarn_proto_msgTypes[43]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StartContainersRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StartContainersRequest) ProtoMessage() {}
+
+func (x *StartContainersRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_yarnpb_yarn_proto_msgTypes[43]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StartContainersRequest.ProtoReflect.Descriptor instead.
+func (*StartContainersRequest) Descriptor() ([]byte, []int) {
+	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{43}
+}
+
+func (x *StartContainersRequest) GetStartContainerRequest() []*StartContainerRequest {
+	if x != nil {
+		return x.StartContainerRequest
+	}
+	return nil
+}
+
+type StartContainersResponse struct {
+	state             protoimpl.MessageState   `protogen:"open.v1"`
+	ServicesMetaData  []*StringBytesMap        `protobuf:"bytes,1,rep,name=services_meta_data,json=servicesMetaData" json:"services_meta_data,omitempty"`
+	SucceededRequests []*ContainerId           `protobuf:"bytes,2,rep,name=succeeded_requests,json=succeededRequests" json:"succeeded_requests,omitempty"`
+	FailedRequests    []*ContainerExceptionMap `protobuf:"bytes,3,rep,name=failed_requests,json=failedRequests" json:"failed_requests,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *StartContainersResponse) Reset() {
+	*x = StartContainersResponse{}
+	mi := &file_yarnpb_yarn_proto_msgTypes[44]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StartContainersResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StartContainersResponse) ProtoMessage() {}
+
+func (x *StartContainersResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_yarnpb_yarn_proto_msgTypes[44]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StartContainersResponse.ProtoReflect.Descriptor instead.
+func (*StartContainersResponse) Descriptor() ([]byte, []int) {
+	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{44}
+}
+
+func (x *StartContainersResponse) GetServicesMetaData() []*StringBytesMap {
+	if x != nil {
+		return x.ServicesMetaData
+	}
+	return nil
+}
+
+func (x *StartContainersResponse) GetSucceededRequests() []*ContainerId {
+	if x != nil {
+		return x.SucceededRequests
+	}
+	return nil
+}
+
+func (x *StartContainersResponse) GetFailedRequests() []*ContainerExceptionMap {
+	if x != nil {
+		return x.FailedRequests
+	}
+	return nil
+}
+
+type StopContainersRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ContainerId   []*ContainerId         `protobuf:"bytes,1,rep,name=container_id,json=containerId" json:"container_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StopContainersRequest) Reset() {
+	*x = StopContainersRequest{}
+	mi := &file_yarnpb_yarn_proto_msgTypes[45]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StopContainersRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StopContainersRequest) ProtoMessage() {}
+
+func (x *StopContainersRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_yarnpb_yarn_proto_msgTypes[45]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StopContainersRequest.ProtoReflect.Descriptor instead.
+func (*StopContainersRequest) Descriptor() ([]byte, []int) {
+	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{45}
+}
+
+func (x *StopContainersRequest) GetContainerId() []*ContainerId {
+	if x != nil {
+		return x.ContainerId
+	}
+	return nil
+}
+
+type StopContainersResponse struct {
+	state             protoimpl.MessageState   `protogen:"open.v1"`
+	SucceededRequests []*ContainerId           `protobuf:"bytes,1,rep,name=succeeded_requests,json=succeededRequests" json:"succeeded_requests,omitempty"`
+	FailedRequests    []*ContainerExceptionMap `protobuf:"bytes,2,rep,name=failed_requests,json=failedRequests" json:"failed_requests,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *StopContainersResponse) Reset() {
+	*x = StopContainersResponse{}
+	mi := &file_yarnpb_yarn_proto_msgTypes[46]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StopContainersResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StopContainersResponse) ProtoMessage() {}
+
+func (x *StopContainersResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_yarnpb_yarn_proto_msgTypes[46]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StopContainersResponse.ProtoReflect.Descriptor instead.
+func (*StopContainersResponse) Descriptor() ([]byte, []int) {
+	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{46}
+}
+
+func (x *StopContainersResponse) GetSucceededRequests() []*ContainerId {
+	if x != nil {
+		return x.SucceededRequests
+	}
+	return nil
+}
+
+func (x *StopContainersResponse) GetFailedRequests() []*ContainerExceptionMap {
+	if x != nil {
+		return x.FailedRequests
+	}
+	return nil
+}
+
+type GetContainerStatusesRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ContainerId   []*ContainerId         `protobuf:"bytes,1,rep,name=container_id,json=containerId" json:"container_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetContainerStatusesRequest) Reset() {
+	*x = GetContainerStatusesRequest{}
+	mi := &file_yarnpb_yarn_proto_msgTypes[47]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetContainerStatusesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetContainerStatusesRequest) ProtoMessage() {}
+
+func (x *GetContainerStatusesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_yarnpb_yarn_proto_msgTypes[47]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetContainerStatusesRequest.ProtoReflect.Descriptor instead.
+func (*GetContainerStatusesRequest) Descriptor() ([]byte, []int) {
+	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{47}
+}
+
+func (x *GetContainerStatusesRequest) GetContainerId() []*ContainerId {
+	if x != nil {
+		return x.ContainerId
+	}
+	return nil
+}
+
+type GetContainerStatusesResponse struct {
+	state          protoimpl.MessageState   `protogen:"open.v1"`
+	Status         []*ContainerStatus       `protobuf:"bytes,1,rep,name=status" json:"status,omitempty"`
+	FailedRequests []*ContainerExceptionMap `protobuf:"bytes,2,rep,name=failed_requests,json=failedRequests" json:"failed_requests,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *GetContainerStatusesResponse) Reset() {
+	*x = GetContainerStatusesResponse{}
+	mi := &file_yarnpb_yarn_proto_msgTypes[48]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetContainerStatusesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetContainerStatusesResponse) ProtoMessage() {}
+
+func (x *GetContainerStatusesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_yarnpb_yarn_proto_msgTypes[48]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetContainerStatusesResponse.ProtoReflect.Descriptor instead.
+func (*GetContainerStatusesResponse) Descriptor() ([]byte, []int) {
+	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{48}
+}
+
+func (x *GetContainerStatusesResponse) GetStatus() []*ContainerStatus {
+	if x != nil {
+		return x.Status
+	}
+	return nil
+}
+
+func (x *GetContainerStatusesResponse) GetFailedRequests() []*ContainerExceptionMap {
+	if x != nil {
+		return x.FailedRequests
+	}
+	return nil
 }
 
 var File_yarnpb_yarn_proto protoreflect.FileDescriptor
@@ -2162,9 +3663,32 @@ const file_yarnpb_yarn_proto_rawDesc = "" +
 	"\bpriority\x18\x01 \x01(\x05R\bpriority\"9\n" +
 	"\x0fStringStringMap\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value\"\x90\x01\n" +
-	"\x16ContainerLaunchContext\x12\x16\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value\"v\n" +
+	"\x03URL\x12\x16\n" +
+	"\x06scheme\x18\x01 \x01(\tR\x06scheme\x12\x12\n" +
+	"\x04host\x18\x02 \x01(\tR\x04host\x12\x12\n" +
+	"\x04port\x18\x03 \x01(\x05R\x04port\x12\x12\n" +
+	"\x04file\x18\x04 \x01(\tR\x04file\x12\x1b\n" +
+	"\tuser_info\x18\x05 \x01(\tR\buserInfo\"\x95\x02\n" +
+	"\rLocalResource\x122\n" +
+	"\bresource\x18\x01 \x01(\v2\x16.stoke.hadoop.yarn.URLR\bresource\x12\x12\n" +
+	"\x04size\x18\x02 \x01(\x03R\x04size\x12\x1c\n" +
+	"\ttimestamp\x18\x03 \x01(\x03R\ttimestamp\x128\n" +
+	"\x04type\x18\x04 \x01(\x0e2$.stoke.hadoop.yarn.LocalResourceTypeR\x04type\x12J\n" +
+	"\n" +
+	"visibility\x18\x05 \x01(\x0e2*.stoke.hadoop.yarn.LocalResourceVisibilityR\n" +
+	"visibility\x12\x18\n" +
+	"\apattern\x18\x06 \x01(\tR\apattern\"b\n" +
+	"\x16StringLocalResourceMap\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x126\n" +
+	"\x05value\x18\x02 \x01(\v2 .stoke.hadoop.yarn.LocalResourceR\x05value\"8\n" +
+	"\x0eStringBytesMap\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\fR\x05value\"\xaa\x02\n" +
+	"\x16ContainerLaunchContext\x12R\n" +
+	"\x0flocal_resources\x18\x01 \x03(\v2).stoke.hadoop.yarn.StringLocalResourceMapR\x0elocalResources\x12\x16\n" +
 	"\x06tokens\x18\x02 \x01(\fR\x06tokens\x12D\n" +
+	"\fservice_data\x18\x03 \x03(\v2!.stoke.hadoop.yarn.StringBytesMapR\vserviceData\x12D\n" +
 	"\venvironment\x18\x04 \x03(\v2\".stoke.hadoop.yarn.StringStringMapR\venvironment\x12\x18\n" +
 	"\acommand\x18\x05 \x03(\tR\acommand\"\xdc\x05\n" +
 	"\x1cApplicationSubmissionContext\x12G\n" +
@@ -2223,27 +3747,100 @@ const file_yarnpb_yarn_proto_rawDesc = "" +
 	" RegisterApplicationMasterRequest\x12\x12\n" +
 	"\x04host\x18\x01 \x01(\tR\x04host\x12\x19\n" +
 	"\brpc_port\x18\x02 \x01(\x05R\arpcPort\x12!\n" +
-	"\ftracking_url\x18\x03 \x01(\tR\vtrackingUrl\"\xc6\x01\n" +
+	"\ftracking_url\x18\x03 \x01(\tR\vtrackingUrl\"\xa5\x01\n" +
+	"\vContainerId\x127\n" +
+	"\x06app_id\x18\x01 \x01(\v2 .stoke.hadoop.yarn.ApplicationIdR\x05appId\x12M\n" +
+	"\x0eapp_attempt_id\x18\x02 \x01(\v2'.stoke.hadoop.yarn.ApplicationAttemptIdR\fappAttemptId\x12\x0e\n" +
+	"\x02id\x18\x03 \x01(\x03R\x02id\"\xa7\x03\n" +
+	"\tContainer\x12.\n" +
+	"\x02id\x18\x01 \x01(\v2\x1e.stoke.hadoop.yarn.ContainerIdR\x02id\x122\n" +
+	"\anode_id\x18\x02 \x01(\v2\x19.stoke.hadoop.yarn.NodeIdR\x06nodeId\x12*\n" +
+	"\x11node_http_address\x18\x03 \x01(\tR\x0fnodeHttpAddress\x127\n" +
+	"\bresource\x18\x04 \x01(\v2\x1b.stoke.hadoop.yarn.ResourceR\bresource\x127\n" +
+	"\bpriority\x18\x05 \x01(\v2\x1b.stoke.hadoop.yarn.PriorityR\bpriority\x12C\n" +
+	"\x0fcontainer_token\x18\x06 \x01(\v2\x1a.stoke.hadoop.common.TokenR\x0econtainerToken\x126\n" +
+	"\x15allocation_request_id\x18\b \x01(\x03:\x02-1R\x13allocationRequestId\x12\x1b\n" +
+	"\aversion\x18\t \x01(\x05:\x010R\aversion\"\xdc\x01\n" +
+	"\x0fContainerStatus\x12A\n" +
+	"\fcontainer_id\x18\x01 \x01(\v2\x1e.stoke.hadoop.yarn.ContainerIdR\vcontainerId\x127\n" +
+	"\x05state\x18\x02 \x01(\x0e2!.stoke.hadoop.yarn.ContainerStateR\x05state\x12%\n" +
+	"\vdiagnostics\x18\x03 \x01(\t:\x03N/AR\vdiagnostics\x12&\n" +
+	"\vexit_status\x18\x04 \x01(\x05:\x05-1000R\n" +
+	"exitStatus\"\xec\x02\n" +
+	"\x0fResourceRequest\x127\n" +
+	"\bpriority\x18\x01 \x01(\v2\x1b.stoke.hadoop.yarn.PriorityR\bpriority\x12#\n" +
+	"\rresource_name\x18\x02 \x01(\tR\fresourceName\x12;\n" +
+	"\n" +
+	"capability\x18\x03 \x01(\v2\x1b.stoke.hadoop.yarn.ResourceR\n" +
+	"capability\x12%\n" +
+	"\x0enum_containers\x18\x04 \x01(\x05R\rnumContainers\x12+\n" +
+	"\x0erelax_locality\x18\x05 \x01(\b:\x04trueR\rrelaxLocality\x122\n" +
+	"\x15node_label_expression\x18\x06 \x01(\tR\x13nodeLabelExpression\x126\n" +
+	"\x15allocation_request_id\x18\b \x01(\x03:\x02-1R\x13allocationRequestId\"z\n" +
+	"\x18ResourceBlacklistRequest\x12/\n" +
+	"\x13blacklist_additions\x18\x01 \x03(\tR\x12blacklistAdditions\x12-\n" +
+	"\x12blacklist_removals\x18\x02 \x03(\tR\x11blacklistRemovals\"o\n" +
+	"\aNMToken\x122\n" +
+	"\anode_id\x18\x01 \x01(\v2\x19.stoke.hadoop.yarn.NodeIdR\x06nodeId\x120\n" +
+	"\x05token\x18\x02 \x01(\v2\x1a.stoke.hadoop.common.TokenR\x05token\"\x93\x03\n" +
 	"!RegisterApplicationMasterResponse\x12J\n" +
 	"\x12maximum_capability\x18\x01 \x01(\v2\x1b.stoke.hadoop.yarn.ResourceR\x11maximumCapability\x12?\n" +
-	"\x1dclient_to_am_token_master_key\x18\x02 \x01(\fR\x18clientToAmTokenMasterKey\x12\x14\n" +
-	"\x05queue\x18\x05 \x01(\tR\x05queue\"N\n" +
-	"\x0fAllocateRequest\x12\x1f\n" +
+	"\x1dclient_to_am_token_master_key\x18\x02 \x01(\fR\x18clientToAmTokenMasterKey\x12g\n" +
+	"!containers_from_previous_attempts\x18\x04 \x03(\v2\x1c.stoke.hadoop.yarn.ContainerR\x1econtainersFromPreviousAttempts\x12\x14\n" +
+	"\x05queue\x18\x05 \x01(\tR\x05queue\x12b\n" +
+	" nm_tokens_from_previous_attempts\x18\x06 \x03(\v2\x1a.stoke.hadoop.yarn.NMTokenR\x1cnmTokensFromPreviousAttempts\"\x98\x02\n" +
+	"\x0fAllocateRequest\x124\n" +
+	"\x03ask\x18\x01 \x03(\v2\".stoke.hadoop.yarn.ResourceRequestR\x03ask\x128\n" +
+	"\arelease\x18\x02 \x03(\v2\x1e.stoke.hadoop.yarn.ContainerIdR\arelease\x12X\n" +
+	"\x11blacklist_request\x18\x03 \x01(\v2+.stoke.hadoop.yarn.ResourceBlacklistRequestR\x10blacklistRequest\x12\x1f\n" +
 	"\vresponse_id\x18\x04 \x01(\x05R\n" +
 	"responseId\x12\x1a\n" +
-	"\bprogress\x18\x05 \x01(\x02R\bprogress\"\xce\x01\n" +
-	"\x10AllocateResponse\x12\x1f\n" +
+	"\bprogress\x18\x05 \x01(\x02R\bprogress\"\xc0\x04\n" +
+	"\x10AllocateResponse\x12<\n" +
+	"\va_m_command\x18\x01 \x01(\x0e2\x1c.stoke.hadoop.yarn.AMCommandR\taMCommand\x12\x1f\n" +
 	"\vresponse_id\x18\x02 \x01(\x05R\n" +
-	"responseId\x121\n" +
-	"\x05limit\x18\x05 \x01(\v2\x1b.stoke.hadoop.yarn.ResourceR\x05limit\x12*\n" +
-	"\x11num_cluster_nodes\x18\a \x01(\x05R\x0fnumClusterNodes\x12:\n" +
+	"responseId\x12O\n" +
+	"\x14allocated_containers\x18\x03 \x03(\v2\x1c.stoke.hadoop.yarn.ContainerR\x13allocatedContainers\x12d\n" +
+	"\x1ccompleted_container_statuses\x18\x04 \x03(\v2\".stoke.hadoop.yarn.ContainerStatusR\x1acompletedContainerStatuses\x121\n" +
+	"\x05limit\x18\x05 \x01(\v2\x1b.stoke.hadoop.yarn.ResourceR\x05limit\x12B\n" +
+	"\rupdated_nodes\x18\x06 \x03(\v2\x1d.stoke.hadoop.yarn.NodeReportR\fupdatedNodes\x12*\n" +
+	"\x11num_cluster_nodes\x18\a \x01(\x05R\x0fnumClusterNodes\x127\n" +
+	"\tnm_tokens\x18\t \x03(\v2\x1a.stoke.hadoop.yarn.NMTokenR\bnmTokens\x12:\n" +
 	"\vam_rm_token\x18\f \x01(\v2\x1a.stoke.hadoop.common.TokenR\tamRmToken\"\xca\x01\n" +
 	"\x1eFinishApplicationMasterRequest\x12 \n" +
 	"\vdiagnostics\x18\x01 \x01(\tR\vdiagnostics\x12!\n" +
 	"\ftracking_url\x18\x02 \x01(\tR\vtrackingUrl\x12c\n" +
 	"\x18final_application_status\x18\x03 \x01(\x0e2).stoke.hadoop.yarn.FinalApplicationStatusR\x16finalApplicationStatus\"Q\n" +
 	"\x1fFinishApplicationMasterResponse\x12.\n" +
-	"\x0fis_unregistered\x18\x01 \x01(\b:\x05falseR\x0eisUnregistered*\x97\x01\n" +
+	"\x0fis_unregistered\x18\x01 \x01(\b:\x05falseR\x0eisUnregistered\"\xa2\x01\n" +
+	"\x13SerializedException\x12\x18\n" +
+	"\amessage\x18\x01 \x01(\tR\amessage\x12\x14\n" +
+	"\x05trace\x18\x02 \x01(\tR\x05trace\x12\x1d\n" +
+	"\n" +
+	"class_name\x18\x03 \x01(\tR\tclassName\x12<\n" +
+	"\x05cause\x18\x04 \x01(\v2&.stoke.hadoop.yarn.SerializedExceptionR\x05cause\"\xa0\x01\n" +
+	"\x15ContainerExceptionMap\x12A\n" +
+	"\fcontainer_id\x18\x01 \x01(\v2\x1e.stoke.hadoop.yarn.ContainerIdR\vcontainerId\x12D\n" +
+	"\texception\x18\x02 \x01(\v2&.stoke.hadoop.yarn.SerializedExceptionR\texception\"\xc1\x01\n" +
+	"\x15StartContainerRequest\x12c\n" +
+	"\x18container_launch_context\x18\x01 \x01(\v2).stoke.hadoop.yarn.ContainerLaunchContextR\x16containerLaunchContext\x12C\n" +
+	"\x0fcontainer_token\x18\x02 \x01(\v2\x1a.stoke.hadoop.common.TokenR\x0econtainerToken\"z\n" +
+	"\x16StartContainersRequest\x12`\n" +
+	"\x17start_container_request\x18\x01 \x03(\v2(.stoke.hadoop.yarn.StartContainerRequestR\x15startContainerRequest\"\x8c\x02\n" +
+	"\x17StartContainersResponse\x12O\n" +
+	"\x12services_meta_data\x18\x01 \x03(\v2!.stoke.hadoop.yarn.StringBytesMapR\x10servicesMetaData\x12M\n" +
+	"\x12succeeded_requests\x18\x02 \x03(\v2\x1e.stoke.hadoop.yarn.ContainerIdR\x11succeededRequests\x12Q\n" +
+	"\x0ffailed_requests\x18\x03 \x03(\v2(.stoke.hadoop.yarn.ContainerExceptionMapR\x0efailedRequests\"Z\n" +
+	"\x15StopContainersRequest\x12A\n" +
+	"\fcontainer_id\x18\x01 \x03(\v2\x1e.stoke.hadoop.yarn.ContainerIdR\vcontainerId\"\xba\x01\n" +
+	"\x16StopContainersResponse\x12M\n" +
+	"\x12succeeded_requests\x18\x01 \x03(\v2\x1e.stoke.hadoop.yarn.ContainerIdR\x11succeededRequests\x12Q\n" +
+	"\x0ffailed_requests\x18\x02 \x03(\v2(.stoke.hadoop.yarn.ContainerExceptionMapR\x0efailedRequests\"`\n" +
+	"\x1bGetContainerStatusesRequest\x12A\n" +
+	"\fcontainer_id\x18\x01 \x03(\v2\x1e.stoke.hadoop.yarn.ContainerIdR\vcontainerId\"\xad\x01\n" +
+	"\x1cGetContainerStatusesResponse\x12:\n" +
+	"\x06status\x18\x01 \x03(\v2\".stoke.hadoop.yarn.ContainerStatusR\x06status\x12Q\n" +
+	"\x0ffailed_requests\x18\x02 \x03(\v2(.stoke.hadoop.yarn.ContainerExceptionMapR\x0efailedRequests*\x97\x01\n" +
 	"\tNodeState\x12\n" +
 	"\n" +
 	"\x06NS_NEW\x10\x01\x12\x0e\n" +
@@ -2254,7 +3851,16 @@ const file_yarnpb_yarn_proto_rawDesc = "" +
 	"\aNS_LOST\x10\x05\x12\x0f\n" +
 	"\vNS_REBOOTED\x10\x06\x12\x16\n" +
 	"\x12NS_DECOMMISSIONING\x10\a\x12\x0f\n" +
-	"\vNS_SHUTDOWN\x10\b*\x7f\n" +
+	"\vNS_SHUTDOWN\x10\b*C\n" +
+	"\x17LocalResourceVisibility\x12\n" +
+	"\n" +
+	"\x06PUBLIC\x10\x01\x12\v\n" +
+	"\aPRIVATE\x10\x02\x12\x0f\n" +
+	"\vAPPLICATION\x10\x03*7\n" +
+	"\x11LocalResourceType\x12\v\n" +
+	"\aARCHIVE\x10\x01\x12\b\n" +
+	"\x04FILE\x10\x02\x12\v\n" +
+	"\aPATTERN\x10\x03*\x7f\n" +
 	"\x14YarnApplicationState\x12\a\n" +
 	"\x03NEW\x10\x01\x12\x0e\n" +
 	"\n" +
@@ -2274,7 +3880,15 @@ const file_yarnpb_yarn_proto_rawDesc = "" +
 	"APP_FAILED\x10\x02\x12\x0e\n" +
 	"\n" +
 	"APP_KILLED\x10\x03\x12\r\n" +
-	"\tAPP_ENDED\x10\x04B<Z:github.com/stoke-run/stoke/internal/hadoop/hadooppb/yarnpb"
+	"\tAPP_ENDED\x10\x04*:\n" +
+	"\x0eContainerState\x12\t\n" +
+	"\x05C_NEW\x10\x01\x12\r\n" +
+	"\tC_RUNNING\x10\x02\x12\x0e\n" +
+	"\n" +
+	"C_COMPLETE\x10\x03*+\n" +
+	"\tAMCommand\x12\r\n" +
+	"\tAM_RESYNC\x10\x01\x12\x0f\n" +
+	"\vAM_SHUTDOWN\x10\x02B<Z:github.com/stoke-run/stoke/internal/hadoop/hadooppb/yarnpb"
 
 var (
 	file_yarnpb_yarn_proto_rawDescOnce sync.Once
@@ -2288,80 +3902,147 @@ func file_yarnpb_yarn_proto_rawDescGZIP() []byte {
 	return file_yarnpb_yarn_proto_rawDescData
 }
 
-var file_yarnpb_yarn_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_yarnpb_yarn_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
+var file_yarnpb_yarn_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
+var file_yarnpb_yarn_proto_msgTypes = make([]protoimpl.MessageInfo, 49)
 var file_yarnpb_yarn_proto_goTypes = []any{
 	(NodeState)(0),                            // 0: stoke.hadoop.yarn.NodeState
-	(YarnApplicationState)(0),                 // 1: stoke.hadoop.yarn.YarnApplicationState
-	(FinalApplicationStatus)(0),               // 2: stoke.hadoop.yarn.FinalApplicationStatus
-	(*ApplicationId)(nil),                     // 3: stoke.hadoop.yarn.ApplicationId
-	(*ResourceInformation)(nil),               // 4: stoke.hadoop.yarn.ResourceInformation
-	(*Resource)(nil),                          // 5: stoke.hadoop.yarn.Resource
-	(*NodeId)(nil),                            // 6: stoke.hadoop.yarn.NodeId
-	(*NodeReport)(nil),                        // 7: stoke.hadoop.yarn.NodeReport
-	(*YarnClusterMetrics)(nil),                // 8: stoke.hadoop.yarn.YarnClusterMetrics
-	(*GetNewApplicationRequest)(nil),          // 9: stoke.hadoop.yarn.GetNewApplicationRequest
-	(*GetNewApplicationResponse)(nil),         // 10: stoke.hadoop.yarn.GetNewApplicationResponse
-	(*GetClusterMetricsRequest)(nil),          // 11: stoke.hadoop.yarn.GetClusterMetricsRequest
-	(*GetClusterMetricsResponse)(nil),         // 12: stoke.hadoop.yarn.GetClusterMetricsResponse
-	(*GetClusterNodesRequest)(nil),            // 13: stoke.hadoop.yarn.GetClusterNodesRequest
-	(*GetClusterNodesResponse)(nil),           // 14: stoke.hadoop.yarn.GetClusterNodesResponse
-	(*Priority)(nil),                          // 15: stoke.hadoop.yarn.Priority
-	(*StringStringMap)(nil),                   // 16: stoke.hadoop.yarn.StringStringMap
-	(*ContainerLaunchContext)(nil),            // 17: stoke.hadoop.yarn.ContainerLaunchContext
-	(*ApplicationSubmissionContext)(nil),      // 18: stoke.hadoop.yarn.ApplicationSubmissionContext
-	(*SubmitApplicationRequest)(nil),          // 19: stoke.hadoop.yarn.SubmitApplicationRequest
-	(*SubmitApplicationResponse)(nil),         // 20: stoke.hadoop.yarn.SubmitApplicationResponse
-	(*ApplicationAttemptId)(nil),              // 21: stoke.hadoop.yarn.ApplicationAttemptId
-	(*ApplicationReport)(nil),                 // 22: stoke.hadoop.yarn.ApplicationReport
-	(*GetApplicationReportRequest)(nil),       // 23: stoke.hadoop.yarn.GetApplicationReportRequest
-	(*GetApplicationReportResponse)(nil),      // 24: stoke.hadoop.yarn.GetApplicationReportResponse
-	(*KillApplicationRequest)(nil),            // 25: stoke.hadoop.yarn.KillApplicationRequest
-	(*KillApplicationResponse)(nil),           // 26: stoke.hadoop.yarn.KillApplicationResponse
-	(*RegisterApplicationMasterRequest)(nil),  // 27: stoke.hadoop.yarn.RegisterApplicationMasterRequest
-	(*RegisterApplicationMasterResponse)(nil), // 28: stoke.hadoop.yarn.RegisterApplicationMasterResponse
-	(*AllocateRequest)(nil),                   // 29: stoke.hadoop.yarn.AllocateRequest
-	(*AllocateResponse)(nil),                  // 30: stoke.hadoop.yarn.AllocateResponse
-	(*FinishApplicationMasterRequest)(nil),    // 31: stoke.hadoop.yarn.FinishApplicationMasterRequest
-	(*FinishApplicationMasterResponse)(nil),   // 32: stoke.hadoop.yarn.FinishApplicationMasterResponse
-	(*commonpb.Token)(nil),                    // 33: stoke.hadoop.common.Token
+	(LocalResourceVisibility)(0),              // 1: stoke.hadoop.yarn.LocalResourceVisibility
+	(LocalResourceType)(0),                    // 2: stoke.hadoop.yarn.LocalResourceType
+	(YarnApplicationState)(0),                 // 3: stoke.hadoop.yarn.YarnApplicationState
+	(FinalApplicationStatus)(0),               // 4: stoke.hadoop.yarn.FinalApplicationStatus
+	(ContainerState)(0),                       // 5: stoke.hadoop.yarn.ContainerState
+	(AMCommand)(0),                            // 6: stoke.hadoop.yarn.AMCommand
+	(*ApplicationId)(nil),                     // 7: stoke.hadoop.yarn.ApplicationId
+	(*ResourceInformation)(nil),               // 8: stoke.hadoop.yarn.ResourceInformation
+	(*Resource)(nil),                          // 9: stoke.hadoop.yarn.Resource
+	(*NodeId)(nil),                            // 10: stoke.hadoop.yarn.NodeId
+	(*NodeReport)(nil),                        // 11: stoke.hadoop.yarn.NodeReport
+	(*YarnClusterMetrics)(nil),                // 12: stoke.hadoop.yarn.YarnClusterMetrics
+	(*GetNewApplicationRequest)(nil),          // 13: stoke.hadoop.yarn.GetNewApplicationRequest
+	(*GetNewApplicationResponse)(nil),         // 14: stoke.hadoop.yarn.GetNewApplicationResponse
+	(*GetClusterMetricsRequest)(nil),          // 15: stoke.hadoop.yarn.GetClusterMetricsRequest
+	(*GetClusterMetricsResponse)(nil),         // 16: stoke.hadoop.yarn.GetClusterMetricsResponse
+	(*GetClusterNodesRequest)(nil),            // 17: stoke.hadoop.yarn.GetClusterNodesRequest
+	(*GetClusterNodesResponse)(nil),           // 18: stoke.hadoop.yarn.GetClusterNodesResponse
+	(*Priority)(nil),                          // 19: stoke.hadoop.yarn.Priority
+	(*StringStringMap)(nil),                   // 20: stoke.hadoop.yarn.StringStringMap
+	(*URL)(nil),                               // 21: stoke.hadoop.yarn.URL
+	(*LocalResource)(nil),                     // 22: stoke.hadoop.yarn.LocalResource
+	(*StringLocalResourceMap)(nil),            // 23: stoke.hadoop.yarn.StringLocalResourceMap
+	(*StringBytesMap)(nil),                    // 24: stoke.hadoop.yarn.StringBytesMap
+	(*ContainerLaunchContext)(nil),            // 25: stoke.hadoop.yarn.ContainerLaunchContext
+	(*ApplicationSubmissionContext)(nil),      // 26: stoke.hadoop.yarn.ApplicationSubmissionContext
+	(*SubmitApplicationRequest)(nil),          // 27: stoke.hadoop.yarn.SubmitApplicationRequest
+	(*SubmitApplicationResponse)(nil),         // 28: stoke.hadoop.yarn.SubmitApplicationResponse
+	(*ApplicationAttemptId)(nil),              // 29: stoke.hadoop.yarn.ApplicationAttemptId
+	(*ApplicationReport)(nil),                 // 30: stoke.hadoop.yarn.ApplicationReport
+	(*GetApplicationReportRequest)(nil),       // 31: stoke.hadoop.yarn.GetApplicationReportRequest
+	(*GetApplicationReportResponse)(nil),      // 32: stoke.hadoop.yarn.GetApplicationReportResponse
+	(*KillApplicationRequest)(nil),            // 33: stoke.hadoop.yarn.KillApplicationRequest
+	(*KillApplicationResponse)(nil),           // 34: stoke.hadoop.yarn.KillApplicationResponse
+	(*RegisterApplicationMasterRequest)(nil),  // 35: stoke.hadoop.yarn.RegisterApplicationMasterRequest
+	(*ContainerId)(nil),                       // 36: stoke.hadoop.yarn.ContainerId
+	(*Container)(nil),                         // 37: stoke.hadoop.yarn.Container
+	(*ContainerStatus)(nil),                   // 38: stoke.hadoop.yarn.ContainerStatus
+	(*ResourceRequest)(nil),                   // 39: stoke.hadoop.yarn.ResourceRequest
+	(*ResourceBlacklistRequest)(nil),          // 40: stoke.hadoop.yarn.ResourceBlacklistRequest
+	(*NMToken)(nil),                           // 41: stoke.hadoop.yarn.NMToken
+	(*RegisterApplicationMasterResponse)(nil), // 42: stoke.hadoop.yarn.RegisterApplicationMasterResponse
+	(*AllocateRequest)(nil),                   // 43: stoke.hadoop.yarn.AllocateRequest
+	(*AllocateResponse)(nil),                  // 44: stoke.hadoop.yarn.AllocateResponse
+	(*FinishApplicationMasterRequest)(nil),    // 45: stoke.hadoop.yarn.FinishApplicationMasterRequest
+	(*FinishApplicationMasterResponse)(nil),   // 46: stoke.hadoop.yarn.FinishApplicationMasterResponse
+	(*SerializedException)(nil),               // 47: stoke.hadoop.yarn.SerializedException
+	(*ContainerExceptionMap)(nil),             // 48: stoke.hadoop.yarn.ContainerExceptionMap
+	(*StartContainerRequest)(nil),             // 49: stoke.hadoop.yarn.StartContainerRequest
+	(*StartContainersRequest)(nil),            // 50: stoke.hadoop.yarn.StartContainersRequest
+	(*StartContainersResponse)(nil),           // 51: stoke.hadoop.yarn.StartContainersResponse
+	(*StopContainersRequest)(nil),             // 52: stoke.hadoop.yarn.StopContainersRequest
+	(*StopContainersResponse)(nil),            // 53: stoke.hadoop.yarn.StopContainersResponse
+	(*GetContainerStatusesRequest)(nil),       // 54: stoke.hadoop.yarn.GetContainerStatusesRequest
+	(*GetContainerStatusesResponse)(nil),      // 55: stoke.hadoop.yarn.GetContainerStatusesResponse
+	(*commonpb.Token)(nil),                    // 56: stoke.hadoop.common.Token
 }
 var file_yarnpb_yarn_proto_depIdxs = []int32{
-	4,  // 0: stoke.hadoop.yarn.Resource.resource_value_map:type_name -> stoke.hadoop.yarn.ResourceInformation
-	6,  // 1: stoke.hadoop.yarn.NodeReport.node_id:type_name -> stoke.hadoop.yarn.NodeId
-	5,  // 2: stoke.hadoop.yarn.NodeReport.used:type_name -> stoke.hadoop.yarn.Resource
-	5,  // 3: stoke.hadoop.yarn.NodeReport.capability:type_name -> stoke.hadoop.yarn.Resource
+	8,  // 0: stoke.hadoop.yarn.Resource.resource_value_map:type_name -> stoke.hadoop.yarn.ResourceInformation
+	10, // 1: stoke.hadoop.yarn.NodeReport.node_id:type_name -> stoke.hadoop.yarn.NodeId
+	9,  // 2: stoke.hadoop.yarn.NodeReport.used:type_name -> stoke.hadoop.yarn.Resource
+	9,  // 3: stoke.hadoop.yarn.NodeReport.capability:type_name -> stoke.hadoop.yarn.Resource
 	0,  // 4: stoke.hadoop.yarn.NodeReport.node_state:type_name -> stoke.hadoop.yarn.NodeState
-	3,  // 5: stoke.hadoop.yarn.GetNewApplicationResponse.application_id:type_name -> stoke.hadoop.yarn.ApplicationId
-	5,  // 6: stoke.hadoop.yarn.GetNewApplicationResponse.maximum_capability:type_name -> stoke.hadoop.yarn.Resource
-	8,  // 7: stoke.hadoop.yarn.GetClusterMetricsResponse.cluster_metrics:type_name -> stoke.hadoop.yarn.YarnClusterMetrics
+	7,  // 5: stoke.hadoop.yarn.GetNewApplicationResponse.application_id:type_name -> stoke.hadoop.yarn.ApplicationId
+	9,  // 6: stoke.hadoop.yarn.GetNewApplicationResponse.maximum_capability:type_name -> stoke.hadoop.yarn.Resource
+	12, // 7: stoke.hadoop.yarn.GetClusterMetricsResponse.cluster_metrics:type_name -> stoke.hadoop.yarn.YarnClusterMetrics
 	0,  // 8: stoke.hadoop.yarn.GetClusterNodesRequest.node_states:type_name -> stoke.hadoop.yarn.NodeState
-	7,  // 9: stoke.hadoop.yarn.GetClusterNodesResponse.node_reports:type_name -> stoke.hadoop.yarn.NodeReport
-	16, // 10: stoke.hadoop.yarn.ContainerLaunchContext.environment:type_name -> stoke.hadoop.yarn.StringStringMap
-	3,  // 11: stoke.hadoop.yarn.ApplicationSubmissionContext.application_id:type_name -> stoke.hadoop.yarn.ApplicationId
-	15, // 12: stoke.hadoop.yarn.ApplicationSubmissionContext.priority:type_name -> stoke.hadoop.yarn.Priority
-	17, // 13: stoke.hadoop.yarn.ApplicationSubmissionContext.am_container_spec:type_name -> stoke.hadoop.yarn.ContainerLaunchContext
-	5,  // 14: stoke.hadoop.yarn.ApplicationSubmissionContext.resource:type_name -> stoke.hadoop.yarn.Resource
-	18, // 15: stoke.hadoop.yarn.SubmitApplicationRequest.application_submission_context:type_name -> stoke.hadoop.yarn.ApplicationSubmissionContext
-	3,  // 16: stoke.hadoop.yarn.ApplicationAttemptId.application_id:type_name -> stoke.hadoop.yarn.ApplicationId
-	3,  // 17: stoke.hadoop.yarn.ApplicationReport.application_id:type_name -> stoke.hadoop.yarn.ApplicationId
-	33, // 18: stoke.hadoop.yarn.ApplicationReport.client_to_am_token:type_name -> stoke.hadoop.common.Token
-	1,  // 19: stoke.hadoop.yarn.ApplicationReport.yarn_application_state:type_name -> stoke.hadoop.yarn.YarnApplicationState
-	2,  // 20: stoke.hadoop.yarn.ApplicationReport.final_application_status:type_name -> stoke.hadoop.yarn.FinalApplicationStatus
-	21, // 21: stoke.hadoop.yarn.ApplicationReport.current_application_attempt_id:type_name -> stoke.hadoop.yarn.ApplicationAttemptId
-	33, // 22: stoke.hadoop.yarn.ApplicationReport.am_rm_token:type_name -> stoke.hadoop.common.Token
-	3,  // 23: stoke.hadoop.yarn.GetApplicationReportRequest.application_id:type_name -> stoke.hadoop.yarn.ApplicationId
-	22, // 24: stoke.hadoop.yarn.GetApplicationReportResponse.application_report:type_name -> stoke.hadoop.yarn.ApplicationReport
-	3,  // 25: stoke.hadoop.yarn.KillApplicationRequest.application_id:type_name -> stoke.hadoop.yarn.ApplicationId
-	5,  // 26: stoke.hadoop.yarn.RegisterApplicationMasterResponse.maximum_capability:type_name -> stoke.hadoop.yarn.Resource
-	5,  // 27: stoke.hadoop.yarn.AllocateResponse.limit:type_name -> stoke.hadoop.yarn.Resource
-	33, // 28: stoke.hadoop.yarn.AllocateResponse.am_rm_token:type_name -> stoke.hadoop.common.Token
-	2,  // 29: stoke.hadoop.yarn.FinishApplicationMasterRequest.final_application_status:type_name -> stoke.hadoop.yarn.FinalApplicationStatus
-	30, // [30:30] is the sub-list for method output_type
-	30, // [30:30] is the sub-list for method input_type
-	30, // [30:30] is the sub-list for extension type_name
-	30, // [30:30] is the sub-list for extension extendee
-	0,  // [0:30] is the sub-list for field type_name
+	11, // 9: stoke.hadoop.yarn.GetClusterNodesResponse.node_reports:type_name -> stoke.hadoop.yarn.NodeReport
+	21, // 10: stoke.hadoop.yarn.LocalResource.resource:type_name -> stoke.hadoop.yarn.URL
+	2,  // 11: stoke.hadoop.yarn.LocalResource.type:type_name -> stoke.hadoop.yarn.LocalResourceType
+	1,  // 12: stoke.hadoop.yarn.LocalResource.visibility:type_name -> stoke.hadoop.yarn.LocalResourceVisibility
+	22, // 13: stoke.hadoop.yarn.StringLocalResourceMap.value:type_name -> stoke.hadoop.yarn.LocalResource
+	23, // 14: stoke.hadoop.yarn.ContainerLaunchContext.local_resources:type_name -> stoke.hadoop.yarn.StringLocalResourceMap
+	24, // 15: stoke.hadoop.yarn.ContainerLaunchContext.service_data:type_name -> stoke.hadoop.yarn.StringBytesMap
+	20, // 16: stoke.hadoop.yarn.ContainerLaunchContext.environment:type_name -> stoke.hadoop.yarn.StringStringMap
+	7,  // 17: stoke.hadoop.yarn.ApplicationSubmissionContext.application_id:type_name -> stoke.hadoop.yarn.ApplicationId
+	19, // 18: stoke.hadoop.yarn.ApplicationSubmissionContext.priority:type_name -> stoke.hadoop.yarn.Priority
+	25, // 19: stoke.hadoop.yarn.ApplicationSubmissionContext.am_container_spec:type_name -> stoke.hadoop.yarn.ContainerLaunchContext
+	9,  // 20: stoke.hadoop.yarn.ApplicationSubmissionContext.resource:type_name -> stoke.hadoop.yarn.Resource
+	26, // 21: stoke.hadoop.yarn.SubmitApplicationRequest.application_submission_context:type_name -> stoke.hadoop.yarn.ApplicationSubmissionContext
+	7,  // 22: stoke.hadoop.yarn.ApplicationAttemptId.application_id:type_name -> stoke.hadoop.yarn.ApplicationId
+	7,  // 23: stoke.hadoop.yarn.ApplicationReport.application_id:type_name -> stoke.hadoop.yarn.ApplicationId
+	56, // 24: stoke.hadoop.yarn.ApplicationReport.client_to_am_token:type_name -> stoke.hadoop.common.Token
+	3,  // 25: stoke.hadoop.yarn.ApplicationReport.yarn_application_state:type_name -> stoke.hadoop.yarn.YarnApplicationState
+	4,  // 26: stoke.hadoop.yarn.ApplicationReport.final_application_status:type_name -> stoke.hadoop.yarn.FinalApplicationStatus
+	29, // 27: stoke.hadoop.yarn.ApplicationReport.current_application_attempt_id:type_name -> stoke.hadoop.yarn.ApplicationAttemptId
+	56, // 28: stoke.hadoop.yarn.ApplicationReport.am_rm_token:type_name -> stoke.hadoop.common.Token
+	7,  // 29: stoke.hadoop.yarn.GetApplicationReportRequest.application_id:type_name -> stoke.hadoop.yarn.ApplicationId
+	30, // 30: stoke.hadoop.yarn.GetApplicationReportResponse.application_report:type_name -> stoke.hadoop.yarn.ApplicationReport
+	7,  // 31: stoke.hadoop.yarn.KillApplicationRequest.application_id:type_name -> stoke.hadoop.yarn.ApplicationId
+	7,  // 32: stoke.hadoop.yarn.ContainerId.app_id:type_name -> stoke.hadoop.yarn.ApplicationId
+	29, // 33: stoke.hadoop.yarn.ContainerId.app_attempt_id:type_name -> stoke.hadoop.yarn.ApplicationAttemptId
+	36, // 34: stoke.hadoop.yarn.Container.id:type_name -> stoke.hadoop.yarn.ContainerId
+	10, // 35: stoke.hadoop.yarn.Container.node_id:type_name -> stoke.hadoop.yarn.NodeId
+	9,  // 36: stoke.hadoop.yarn.Container.resource:type_name -> stoke.hadoop.yarn.Resource
+	19, // 37: stoke.hadoop.yarn.Container.priority:type_name -> stoke.hadoop.yarn.Priority
+	56, // 38: stoke.hadoop.yarn.Container.container_token:type_name -> stoke.hadoop.common.Token
+	36, // 39: stoke.hadoop.yarn.ContainerStatus.container_id:type_name -> stoke.hadoop.yarn.ContainerId
+	5,  // 40: stoke.hadoop.yarn.ContainerStatus.state:type_name -> stoke.hadoop.yarn.ContainerState
+	19, // 41: stoke.hadoop.yarn.ResourceRequest.priority:type_name -> stoke.hadoop.yarn.Priority
+	9,  // 42: stoke.hadoop.yarn.ResourceRequest.capability:type_name -> stoke.hadoop.yarn.Resource
+	10, // 43: stoke.hadoop.yarn.NMToken.node_id:type_name -> stoke.hadoop.yarn.NodeId
+	56, // 44: stoke.hadoop.yarn.NMToken.token:type_name -> stoke.hadoop.common.Token
+	9,  // 45: stoke.hadoop.yarn.RegisterApplicationMasterResponse.maximum_capability:type_name -> stoke.hadoop.yarn.Resource
+	37, // 46: stoke.hadoop.yarn.RegisterApplicationMasterResponse.containers_from_previous_attempts:type_name -> stoke.hadoop.yarn.Container
+	41, // 47: stoke.hadoop.yarn.RegisterApplicationMasterResponse.nm_tokens_from_previous_attempts:type_name -> stoke.hadoop.yarn.NMToken
+	39, // 48: stoke.hadoop.yarn.AllocateRequest.ask:type_name -> stoke.hadoop.yarn.ResourceRequest
+	36, // 49: stoke.hadoop.yarn.AllocateRequest.release:type_name -> stoke.hadoop.yarn.ContainerId
+	40, // 50: stoke.hadoop.yarn.AllocateRequest.blacklist_request:type_name -> stoke.hadoop.yarn.ResourceBlacklistRequest
+	6,  // 51: stoke.hadoop.yarn.AllocateResponse.a_m_command:type_name -> stoke.hadoop.yarn.AMCommand
+	37, // 52: stoke.hadoop.yarn.AllocateResponse.allocated_containers:type_name -> stoke.hadoop.yarn.Container
+	38, // 53: stoke.hadoop.yarn.AllocateResponse.completed_container_statuses:type_name -> stoke.hadoop.yarn.ContainerStatus
+	9,  // 54: stoke.hadoop.yarn.AllocateResponse.limit:type_name -> stoke.hadoop.yarn.Resource
+	11, // 55: stoke.hadoop.yarn.AllocateResponse.updated_nodes:type_name -> stoke.hadoop.yarn.NodeReport
+	41, // 56: stoke.hadoop.yarn.AllocateResponse.nm_tokens:type_name -> stoke.hadoop.yarn.NMToken
+	56, // 57: stoke.hadoop.yarn.AllocateResponse.am_rm_token:type_name -> stoke.hadoop.common.Token
+	4,  // 58: stoke.hadoop.yarn.FinishApplicationMasterRequest.final_application_status:type_name -> stoke.hadoop.yarn.FinalApplicationStatus
+	47, // 59: stoke.hadoop.yarn.SerializedException.cause:type_name -> stoke.hadoop.yarn.SerializedException
+	36, // 60: stoke.hadoop.yarn.ContainerExceptionMap.container_id:type_name -> stoke.hadoop.yarn.ContainerId
+	47, // 61: stoke.hadoop.yarn.ContainerExceptionMap.exception:type_name -> stoke.hadoop.yarn.SerializedException
+	25, // 62: stoke.hadoop.yarn.StartContainerRequest.container_launch_context:type_name -> stoke.hadoop.yarn.ContainerLaunchContext
+	56, // 63: stoke.hadoop.yarn.StartContainerRequest.container_token:type_name -> stoke.hadoop.common.Token
+	49, // 64: stoke.hadoop.yarn.StartContainersRequest.start_container_request:type_name -> stoke.hadoop.yarn.StartContainerRequest
+	24, // 65: stoke.hadoop.yarn.StartContainersResponse.services_meta_data:type_name -> stoke.hadoop.yarn.StringBytesMap
+	36, // 66: stoke.hadoop.yarn.StartContainersResponse.succeeded_requests:type_name -> stoke.hadoop.yarn.ContainerId
+	48, // 67: stoke.hadoop.yarn.StartContainersResponse.failed_requests:type_name -> stoke.hadoop.yarn.ContainerExceptionMap
+	36, // 68: stoke.hadoop.yarn.StopContainersRequest.container_id:type_name -> stoke.hadoop.yarn.ContainerId
+	36, // 69: stoke.hadoop.yarn.StopContainersResponse.succeeded_requests:type_name -> stoke.hadoop.yarn.ContainerId
+	48, // 70: stoke.hadoop.yarn.StopContainersResponse.failed_requests:type_name -> stoke.hadoop.yarn.ContainerExceptionMap
+	36, // 71: stoke.hadoop.yarn.GetContainerStatusesRequest.container_id:type_name -> stoke.hadoop.yarn.ContainerId
+	38, // 72: stoke.hadoop.yarn.GetContainerStatusesResponse.status:type_name -> stoke.hadoop.yarn.ContainerStatus
+	48, // 73: stoke.hadoop.yarn.GetContainerStatusesResponse.failed_requests:type_name -> stoke.hadoop.yarn.ContainerExceptionMap
+	74, // [74:74] is the sub-list for method output_type
+	74, // [74:74] is the sub-list for method input_type
+	74, // [74:74] is the sub-list for extension type_name
+	74, // [74:74] is the sub-list for extension extendee
+	0,  // [0:74] is the sub-list for field type_name
 }
 
 func init() { file_yarnpb_yarn_proto_init() }
@@ -2374,8 +4055,8 @@ func file_yarnpb_yarn_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_yarnpb_yarn_proto_rawDesc), len(file_yarnpb_yarn_proto_rawDesc)),
-			NumEnums:      3,
-			NumMessages:   30,
+			NumEnums:      7,
+			NumMessages:   49,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -1,0 +1,135 @@
+package yarn
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/stoke-run/stoke/internal/hadoop/hadooppb/yarnpb"
+)
+
+func testContainer(seq int64, host string) *yarnpb.Container {
+	app := &yarnpb.ApplicationId{ClusterTimestamp: proto.Int64(1700000000000), Id: proto.Int32(1)}
+	return &yarnpb.Container{
+		Id:     &yarnpb.ContainerId{AppId: app, AppAttemptId: &yarnpb.ApplicationAttemptId{ApplicationId: app, AttemptId: proto.Int32(1)}, Id: proto.Int64(seq)},
+		NodeId: &yarnpb.NodeId{Host: proto.String(host), Port: proto.Int32(45454)},
+	}
+}
+
+func status(c *yarnpb.Container, exit int32) *yarnpb.ContainerStatus {
+	return &yarnpb.ContainerStatus{ContainerId: c.GetId(), State: yarnpb.ContainerState_C_COMPLETE.Enum(), ExitStatus: proto.Int32(exit), Diagnostics: proto.String("diag")}
+}
+
+func askOf(t *testing.T, a *allocator) (int32, bool, *yarnpb.AllocateRequest) {
+	t.Helper()
+	var req yarnpb.AllocateRequest
+	a.request(&req)
+	if len(req.Ask) == 0 {
+		return 0, false, &req
+	}
+	if len(req.Ask) != 1 || req.Ask[0].GetResourceName() != "*" {
+		t.Fatalf("asks = %v", req.Ask)
+	}
+	return req.Ask[0].GetNumContainers(), true, &req
+}
+
+func TestAllocatorAbsoluteAsks(t *testing.T) {
+	a := newAllocator(&yarnpb.Resource{Memory: proto.Int64(512), VirtualCores: proto.Int32(1)}, 1, 3, 2)
+	if n, sent, _ := askOf(t, a); !sent || n != 0 {
+		t.Fatalf("first request sends the zero ask: %d %v", n, sent)
+	}
+	a.setTarget(3)
+	if n, sent, _ := askOf(t, a); !sent || n != 3 {
+		t.Fatalf("ask = %d %v, want 3", n, sent)
+	}
+	if _, sent, _ := askOf(t, a); sent {
+		t.Fatal("an unchanged ask is re-sent")
+	}
+	// Two arrive: the RM's outstanding count is now 1, which is what we still want.
+	c1, c2 := testContainer(2, "n1"), testContainer(3, "n2")
+	if l := a.allocated([]*yarnpb.Container{c1, c2}); len(l) != 2 || l[0].ExecID != "1" || l[1].ExecID != "2" {
+		t.Fatalf("launch = %v", l)
+	}
+	if _, sent, _ := askOf(t, a); sent {
+		t.Fatal("ask re-sent although the RM already counts 1 outstanding")
+	}
+	// Surplus containers are released.
+	c3, c4 := testContainer(4, "n1"), testContainer(5, "n1")
+	if l := a.allocated([]*yarnpb.Container{c3, c4}); len(l) != 1 {
+		t.Fatalf("launch = %v", l)
+	}
+	_, _, req := askOf(t, a)
+	if len(req.Release) != 1 || req.Release[0].GetId() != 5 {
+		t.Fatalf("release = %v", req.Release)
+	}
+	// The released container's completion is not a failure.
+	if ev, ok := a.completed(status(c4, exitAborted)); ok || ev.Failure {
+		t.Fatalf("released container reported: %+v", ev)
+	}
+	// Resync re-sends the whole ask.
+	a.resync()
+	if n, sent, _ := askOf(t, a); !sent || n != 0 {
+		t.Fatalf("after resync ask = %d %v", n, sent)
+	}
+}
+
+func TestAllocatorFailuresAndBlacklist(t *testing.T) {
+	a := newAllocator(&yarnpb.Resource{Memory: proto.Int64(512)}, 1, 2, 2)
+	a.nodes = 2
+	a.setTarget(1)
+	seq := int64(1)
+	next := func(host string) *yarnpb.Container {
+		seq++
+		c := testContainer(seq, host)
+		if l := a.allocated([]*yarnpb.Container{c}); len(l) != 1 {
+			t.Fatalf("not launched on %s", host)
+		}
+		return c
+	}
+	c := next("n1")
+	ev, ok := a.completed(status(c, 137))
+	if !ok || !ev.Failure || ev.ExecID != "1" || !strings.Contains(ev.Reason, "killed by signal 9") || !strings.Contains(ev.Reason, "n1") {
+		t.Fatalf("event = %+v", ev)
+	}
+	if n, _, _ := askOf(t, a); n != 1 {
+		t.Fatalf("lost executor not replaced: ask %d", n)
+	}
+	c = next("n1")
+	a.completed(status(c, 1))
+	_, _, req := askOf(t, a)
+	if got := req.GetBlacklistRequest().GetBlacklistAdditions(); len(got) != 1 || got[0] != "n1" {
+		t.Fatalf("blacklist = %v", got)
+	}
+	// A container on a blacklisted node is released, not used.
+	seq++
+	if l := a.allocated([]*yarnpb.Container{testContainer(seq, "n1")}); len(l) != 0 {
+		t.Fatal("launched on a blacklisted node")
+	}
+	if a.failed() {
+		t.Fatal("failed after 2 failures with max 2")
+	}
+	c = next("n2")
+	// Preemption is not a failure.
+	if ev, _ := a.completed(status(c, exitPreempted)); ev.Failure {
+		t.Fatal("preemption counted as failure")
+	}
+	c = next("n2")
+	a.completed(status(c, exitKilledExceededPMem))
+	if !a.failed() {
+		t.Fatal("3 failures with max 2 did not fail the application")
+	}
+	// n2 reached 1 failure; blacklisting it would leave no node, so it never is.
+	c = next("n2")
+	a.completed(status(c, 1))
+	if a.blacklist["n2"] {
+		t.Fatal("the last node was blacklisted")
+	}
+	// Resync re-sends the whole blacklist.
+	a.resync()
+	_, _, req = askOf(t, a)
+	if got := fmt.Sprint(req.GetBlacklistRequest().GetBlacklistAdditions()); got != "[n1]" {
+		t.Fatalf("resync blacklist = %s", got)
+	}
+}

@@ -1,0 +1,753 @@
+package yarn
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/colinmarc/hdfs/v2"
+	"github.com/colinmarc/hdfs/v2/hadoopconf"
+	"github.com/sirupsen/logrus"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/stoke-run/stoke/executor"
+	"github.com/stoke-run/stoke/internal/conf"
+	"github.com/stoke-run/stoke/internal/hadoop/hadooppb/commonpb"
+	"github.com/stoke-run/stoke/internal/hadoop/hadooppb/yarnpb"
+	"github.com/stoke-run/stoke/internal/hadoop/hconf"
+	"github.com/stoke-run/stoke/internal/hadoop/ipc"
+)
+
+// Remote exception classes the AM reacts to.
+const (
+	errNotRegistered   = "org.apache.hadoop.yarn.exceptions.ApplicationMasterNotRegisteredException"
+	errAttemptNotFound = "org.apache.hadoop.yarn.exceptions.ApplicationAttemptNotFoundException"
+)
+
+// IsAM says whether this process was started by YARN as a Stoke application master.
+func IsAM() bool { return os.Getenv(EnvAM) != "" }
+
+// RunAM runs this process as the application master and returns the process exit code.
+func RunAM() int {
+	log := logrus.StandardLogger().WithField("role", "yarn-am")
+	m, err := newAM(log)
+	if err != nil {
+		log.WithError(err).Error("application master cannot start")
+		return 1
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	return m.run(ctx)
+}
+
+// rollingAuth is the AMRM token authenticator; the RM rolls the token and the next
+// connection must use the new one.
+type rollingAuth struct {
+	mu  sync.Mutex
+	tok *commonpb.Token
+}
+
+func (a *rollingAuth) Method() string      { return ipc.MethodToken }
+func (a *rollingAuth) ContextUser() string { return "" }
+func (a *rollingAuth) Mechanism(auth *commonpb.RpcSasl_Auth, srv ipc.Server) (ipc.Mechanism, error) {
+	a.mu.Lock()
+	t := a.tok
+	a.mu.Unlock()
+	return (&ipc.TokenAuth{Tokens: []*commonpb.Token{t}, Kind: amRMTokenKind, AnyService: true}).Mechanism(auth, srv)
+}
+func (a *rollingAuth) set(t *commonpb.Token) {
+	a.mu.Lock()
+	a.tok = t
+	a.mu.Unlock()
+}
+
+type am struct {
+	log         logrus.FieldLogger
+	mode        string
+	containerID *yarnpb.ContainerId
+	attempt     int
+	maxAttempts int
+	nmHost      string
+	creds       *Credentials
+	secret      string
+	resources   []*yarnpb.StringLocalResourceMap
+	staging     string
+	preserve    bool
+	stokeConf   *conf.Conf
+	submitConf  string
+	hc          *hconf.Config
+	auth        *rollingAuth
+	rm          *ipc.Client
+	nms         *nmPool
+	heartbeat   time.Duration
+	fast        time.Duration
+	netTimeout  time.Duration
+	maxFailures int
+	maxPerNode  int
+
+	mu          sync.Mutex
+	alloc       *allocator
+	execEnv     map[string]string
+	execMem     int64
+	execCores   int
+	events      []exitEvent
+	eventsCh    chan struct{} // closed and replaced when events are appended
+	finish      *finishRequest
+	lastContact time.Time
+	toKill      []string
+	wake        chan struct{}
+}
+
+func newAM(log logrus.FieldLogger) (*am, error) {
+	m := &am{log: log, mode: os.Getenv(EnvAM), wake: make(chan struct{}, 1), eventsCh: make(chan struct{})}
+	if m.mode != "client" && m.mode != "cluster" {
+		return nil, fmt.Errorf("%s=%q: want client or cluster", EnvAM, m.mode)
+	}
+	cid, err := ParseContainerID(os.Getenv("CONTAINER_ID"))
+	if err != nil {
+		return nil, fmt.Errorf("CONTAINER_ID from the NodeManager: %w", err)
+	}
+	m.containerID = cid
+	m.attempt = int(cid.GetAppAttemptId().GetAttemptId())
+	m.maxAttempts, _ = strconv.Atoi(os.Getenv("MAX_APP_ATTEMPTS"))
+	m.nmHost = os.Getenv("NM_HOST")
+	if m.nmHost == "" {
+		m.nmHost, _ = os.Hostname()
+	}
+	tf := os.Getenv(hadoopTokenEnv)
+	if tf == "" {
+		return nil, fmt.Errorf("%s is not set: this process was not started by a NodeManager", hadoopTokenEnv)
+	}
+	if m.creds, err = ReadCredentialsFile(tf); err != nil {
+		return nil, err
+	}
+	var amrm *commonpb.Token
+	for _, t := range m.creds.Tokens {
+		if t.Token.GetKind() == amRMTokenKind {
+			amrm = t.Token
+		}
+	}
+	if amrm == nil {
+		return nil, fmt.Errorf("the token file %s holds no %s", tf, amRMTokenKind)
+	}
+	m.auth = &rollingAuth{tok: amrm}
+	m.secret = string(m.creds.Secrets[amSecretAlias])
+	if m.secret == "" {
+		return nil, fmt.Errorf("the token file %s holds no %s secret", tf, amSecretAlias)
+	}
+	if raw := os.Getenv(EnvResources); raw != "" {
+		b, err := base64.StdEncoding.DecodeString(raw)
+		var clc yarnpb.ContainerLaunchContext
+		if err == nil {
+			err = proto.Unmarshal(b, &clc)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("malformed %s: %v", EnvResources, err)
+		}
+		m.resources = clc.GetLocalResources()
+	}
+	m.staging = os.Getenv(EnvStaging)
+	m.stokeConf = conf.New()
+	if raw := os.Getenv(EnvConf); raw != "" {
+		b, err := base64.StdEncoding.DecodeString(raw)
+		if err != nil {
+			return nil, fmt.Errorf("malformed %s: %v", EnvConf, err)
+		}
+		m.submitConf = string(b)
+		entries, err := conf.DecodeSubmit(m.submitConf)
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range entries {
+			m.stokeConf.Set(e.Key, e.Value, e.Source)
+		}
+	}
+	c := m.stokeConf
+	if m.preserve, err = c.Bool("stoke.yarn.preserveStagingFiles"); err != nil {
+		return nil, err
+	}
+	if m.heartbeat, err = c.Duration("stoke.yarn.scheduler.heartbeat.interval"); err != nil {
+		return nil, err
+	}
+	if m.fast, err = c.Duration("stoke.yarn.scheduler.initialAllocationInterval"); err != nil {
+		return nil, err
+	}
+	if m.netTimeout, err = c.Duration("stoke.network.timeout"); err != nil {
+		return nil, err
+	}
+	if m.maxPerNode, err = c.Int("stoke.yarn.maxNodeFailures"); err != nil {
+		return nil, err
+	}
+	m.maxFailures = -1
+	if _, ok := c.Get("stoke.yarn.max.executor.failures"); ok {
+		if m.maxFailures, err = c.Int("stoke.yarn.max.executor.failures"); err != nil {
+			return nil, err
+		}
+	}
+	if m.hc, err = hconf.Load(nil); err != nil {
+		return nil, fmt.Errorf("the staged Hadoop configuration: %w", err)
+	}
+	if m.rm, err = ipc.NewRMClient(m.hc, hconf.RMScheduler, ipc.ApplicationMasterProtocol, m.auth); err != nil {
+		return nil, err
+	}
+	cfg, err := ipc.ConfigFrom(m.hc, ipc.ContainerManagementProtocol)
+	if err != nil {
+		return nil, err
+	}
+	m.nms = newNMPool(cfg)
+	return m, nil
+}
+
+// run is the AM's life: serve the driver API, register, heartbeat until the application
+// ends, unregister (on success or on the last attempt, so YARN retries otherwise).
+func (m *am) run(ctx context.Context) int {
+	lis, err := net.Listen("tcp", net.JoinHostPort(m.nmHost, "0"))
+	if err != nil {
+		m.log.WithError(err).Error("cannot listen for the driver")
+		return 1
+	}
+	srv := &http.Server{Handler: m.handler()}
+	go srv.Serve(lis)
+	defer srv.Close()
+	port := lis.Addr().(*net.TCPAddr).Port
+	base := "http://" + net.JoinHostPort(m.nmHost, strconv.Itoa(port))
+
+	if err := m.register(ctx, port, base); err != nil {
+		m.log.WithError(err).Error("registering with the ResourceManager")
+		return 1
+	}
+	m.log.WithFields(logrus.Fields{"attempt": m.attempt, "mode": m.mode, "endpoint": base}).Info("application master registered")
+
+	m.mu.Lock()
+	m.lastContact = time.Now()
+	m.mu.Unlock()
+
+	var child *driverChild
+	if m.mode == "cluster" {
+		child, err = m.startDriver(base)
+		if err != nil {
+			m.unregister(ctx, yarnpb.FinalApplicationStatus_APP_FAILED, "could not start the driver: "+err.Error(), true)
+			return 1
+		}
+	}
+	status, diag := m.loop(ctx, child)
+	m.stopAll()
+	final := status == yarnpb.FinalApplicationStatus_APP_SUCCEEDED || m.maxAttempts <= 0 || m.attempt >= m.maxAttempts
+	if !final {
+		m.log.WithField("attempt", m.attempt).Errorf("attempt failed (%s); leaving YARN to start attempt %d", diag, m.attempt+1)
+		return 1
+	}
+	m.unregister(ctx, status, diag, false)
+	if status == yarnpb.FinalApplicationStatus_APP_SUCCEEDED {
+		return 0
+	}
+	return 1
+}
+
+func (m *am) register(ctx context.Context, port int, base string) error {
+	var resp yarnpb.RegisterApplicationMasterResponse
+	err := m.rm.Call(ctx, "registerApplicationMaster", &yarnpb.RegisterApplicationMasterRequest{
+		Host: proto.String(m.nmHost), RpcPort: proto.Int32(int32(port)), TrackingUrl: proto.String(base + "/"),
+	}, &resp)
+	if err != nil {
+		return err
+	}
+	m.nms.addTokens(resp.GetNmTokensFromPreviousAttempts())
+	return nil
+}
+
+// unregister tells the RM the final status, repeating until it confirms, then removes the
+// staging directory.
+func (m *am) unregister(ctx context.Context, st yarnpb.FinalApplicationStatus, diag string, early bool) {
+	for i := 0; ; i++ {
+		var resp yarnpb.FinishApplicationMasterResponse
+		err := m.rm.Call(ctx, "finishApplicationMaster", &yarnpb.FinishApplicationMasterRequest{
+			FinalApplicationStatus: st.Enum(), Diagnostics: proto.String(diag),
+		}, &resp)
+		if ipc.IsRemote(err, errNotRegistered) {
+			err = m.register(ctx, 0, "")
+		}
+		if err == nil && resp.GetIsUnregistered() {
+			break
+		}
+		if err != nil && (i >= 50 || ctx.Err() != nil) {
+			m.log.WithError(err).Error("unregistering from the ResourceManager")
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	m.log.WithFields(logrus.Fields{"status": st, "diagnostics": diag}).Info("application master unregistered")
+	if m.staging != "" && !m.preserve {
+		if err := removeStagingURI(m.staging); err != nil {
+			m.log.WithError(err).Warn("could not remove the staging directory")
+		}
+	}
+}
+
+func removeStagingURI(uri string) error {
+	i := strings.Index(strings.TrimPrefix(uri, "hdfs://"), "/")
+	if !strings.HasPrefix(uri, "hdfs://") || i < 0 {
+		return fmt.Errorf("staging directory %q is not an hdfs:// URI", uri)
+	}
+	hc, err := hadoopconf.LoadFromEnvironment()
+	if err != nil {
+		return err
+	}
+	opts := hdfs.ClientOptionsFromConf(hc)
+	opts.Addresses = []string{strings.TrimPrefix(uri, "hdfs://")[:i]}
+	opts.User = hadoopUser()
+	fs, err := hdfs.NewClient(opts)
+	if err != nil {
+		return err
+	}
+	defer fs.Close()
+	return fs.RemoveAll(strings.TrimPrefix(uri, "hdfs://")[i:])
+}
+
+// loop heartbeats until the application ends and returns its final status.
+func (m *am) loop(ctx context.Context, child *driverChild) (yarnpb.FinalApplicationStatus, string) {
+	respID := int32(0)
+	launched := make(chan launchResult, 16)
+	inflight := 0
+	var childDone <-chan struct{}
+	if child != nil {
+		childDone = child.done
+	}
+	for {
+		// End conditions.
+		m.mu.Lock()
+		fin, alloc, silent := m.finish, m.alloc, time.Since(m.lastContact)
+		m.mu.Unlock()
+		if fin != nil {
+			return finalStatus(fin.Status), fin.Diagnostics
+		}
+		if child == nil && silent > m.netTimeout {
+			return yarnpb.FinalApplicationStatus_APP_FAILED, fmt.Sprintf("the driver has not contacted the application master for %v (stoke.network.timeout)", silent.Round(time.Second))
+		}
+		if alloc != nil && alloc.failed() {
+			diag := fmt.Sprintf("%d executor failures exceed stoke.yarn.max.executor.failures (%d)", alloc.failures, alloc.maxFailures)
+			if child != nil {
+				child.stop()
+			}
+			return yarnpb.FinalApplicationStatus_APP_FAILED, diag
+		}
+		if child != nil {
+			select {
+			case <-childDone:
+				if child.exitCode == 0 {
+					return yarnpb.FinalApplicationStatus_APP_SUCCEEDED, ""
+				}
+				return yarnpb.FinalApplicationStatus_APP_FAILED, fmt.Sprintf("the driver exited with code %d: %s", child.exitCode, child.tail())
+			default:
+			}
+		}
+
+		// Heartbeat.
+		req := &yarnpb.AllocateRequest{ResponseId: proto.Int32(respID), Progress: proto.Float32(0.1)}
+		m.mu.Lock()
+		if m.alloc != nil {
+			m.alloc.request(req)
+		}
+		m.mu.Unlock()
+		var resp yarnpb.AllocateResponse
+		err := m.rm.Call(ctx, "allocate", req, &resp)
+		switch {
+		case ipc.IsRemote(err, errNotRegistered):
+			m.log.Warn("the ResourceManager lost this application master (restart or failover): registering again and re-sending every request")
+			if err := m.register(ctx, 0, ""); err != nil {
+				return yarnpb.FinalApplicationStatus_APP_FAILED, "re-registering after a ResourceManager resync: " + err.Error()
+			}
+			respID = 0
+			m.mu.Lock()
+			if m.alloc != nil {
+				m.alloc.release = append(req.Release, m.alloc.release...)
+				m.alloc.resync()
+			}
+			m.mu.Unlock()
+			continue
+		case ipc.IsRemote(err, errAttemptNotFound):
+			m.log.Error("the ResourceManager no longer knows this attempt; exiting")
+			os.Exit(1)
+		case err != nil:
+			if ctx.Err() != nil {
+				return yarnpb.FinalApplicationStatus_APP_KILLED, "the application master was stopped"
+			}
+			m.log.WithError(err).Warn("allocate failed; retrying")
+			m.mu.Lock()
+			if m.alloc != nil {
+				m.alloc.release = append(req.Release, m.alloc.release...)
+				m.alloc.lastAsk = -1
+				if br := req.GetBlacklistRequest(); br != nil {
+					m.alloc.blAdd = append(br.BlacklistAdditions, m.alloc.blAdd...)
+				}
+			}
+			m.mu.Unlock()
+			time.Sleep(time.Second)
+			continue
+		}
+		respID = resp.GetResponseId()
+		if t := resp.GetAmRmToken(); t != nil {
+			m.log.Info("the ResourceManager rolled the AMRM token")
+			m.auth.set(t)
+		}
+		m.nms.addTokens(resp.GetNmTokens())
+		m.mu.Lock()
+		if m.alloc != nil {
+			m.alloc.nodes = int(resp.GetNumClusterNodes())
+			for _, ec := range m.alloc.allocated(resp.GetAllocatedContainers()) {
+				inflight++
+				go m.launch(ctx, ec, launched)
+			}
+			for _, st := range resp.GetCompletedContainerStatuses() {
+				if ev, ok := m.alloc.completed(st); ok {
+					m.addEvent(ev)
+				}
+			}
+			for _, id := range m.toKill {
+				for cid, ec := range m.alloc.live {
+					if ec.ExecID == id {
+						m.alloc.stop(cid)
+						go m.nms.stop(context.Background(), ec.Container)
+					}
+				}
+			}
+			m.toKill = nil
+		}
+		pending := m.alloc != nil && m.alloc.pending() > 0
+		m.mu.Unlock()
+
+		wait := m.heartbeat
+		if pending || inflight > 0 {
+			wait = m.fast
+		}
+		timer := time.NewTimer(wait)
+	drain:
+		for {
+			select {
+			case <-ctx.Done():
+				timer.Stop()
+				if child != nil {
+					child.stop()
+				}
+				return yarnpb.FinalApplicationStatus_APP_KILLED, "the application master was stopped"
+			case r := <-launched:
+				inflight--
+				m.mu.Lock()
+				if r.err != nil {
+					m.log.WithError(r.err).Warnf("executor %s did not start", r.ec.ExecID)
+					if ev, ok := m.alloc.launchFailed(r.cid, r.err.Error()); ok {
+						m.addEvent(ev)
+					}
+				} else {
+					m.alloc.started(r.cid)
+				}
+				m.mu.Unlock()
+			case <-m.wake:
+				timer.Stop()
+				break drain
+			case <-childDone:
+				timer.Stop()
+				break drain
+			case <-timer.C:
+				break drain
+			}
+		}
+	}
+}
+
+func finalStatus(s string) yarnpb.FinalApplicationStatus {
+	switch strings.ToUpper(s) {
+	case "SUCCEEDED":
+		return yarnpb.FinalApplicationStatus_APP_SUCCEEDED
+	case "KILLED":
+		return yarnpb.FinalApplicationStatus_APP_KILLED
+	}
+	return yarnpb.FinalApplicationStatus_APP_FAILED
+}
+
+type launchResult struct {
+	ec  *execContainer
+	cid string
+	err error
+}
+
+// launch starts an executor container on its NodeManager.
+func (m *am) launch(ctx context.Context, ec *execContainer, out chan<- launchResult) {
+	m.mu.Lock()
+	env := map[string]string{}
+	for k, v := range m.execEnv {
+		env[k] = v
+	}
+	m.mu.Unlock()
+	env[executor.EnvExecutorID] = ec.ExecID
+	env[executor.EnvHost] = ec.Host()
+	env["HADOOP_CONF_DIR"] = "{{PWD}}/" + confDirName
+	env["YARN_CONF_DIR"] = "{{PWD}}/" + confDirName
+	env["HADOOP_USER_NAME"] = hadoopUser()
+	// Executors get the application's tokens, never the AMRM token or the AM's secret.
+	creds := &Credentials{Tokens: m.creds.Without(amRMTokenKind).Tokens}
+	clc := &yarnpb.ContainerLaunchContext{
+		LocalResources: m.resources,
+		Tokens:         creds.Marshal(),
+		Environment:    envList(env),
+		Command:        []string{"./" + appBinaryName, "1><LOG_DIR>/stdout", "2><LOG_DIR>/stderr"},
+	}
+	cctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	err := m.nms.start(cctx, ec.Container, clc)
+	out <- launchResult{ec: ec, cid: ContainerIDString(ec.Container.GetId()), err: err}
+}
+
+// stopAll stops the executor containers still running (the RM would kill them when the
+// application ends, but a clean stop frees the nodes at once).
+func (m *am) stopAll() {
+	m.mu.Lock()
+	var cs []*yarnpb.Container
+	if m.alloc != nil {
+		for cid, ec := range m.alloc.live {
+			m.alloc.stop(cid)
+			cs = append(cs, ec.Container)
+		}
+	}
+	m.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, c := range cs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			m.nms.stop(ctx, c)
+		}()
+	}
+	wg.Wait()
+	m.nms.close()
+}
+
+func (m *am) addEvent(ev exitEvent) {
+	m.events = append(m.events, ev)
+	close(m.eventsCh)
+	m.eventsCh = make(chan struct{})
+}
+
+func (m *am) poke() {
+	select {
+	case m.wake <- struct{}{}:
+	default:
+	}
+}
+
+// handler serves the driver API.
+func (m *am) handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		n := 0
+		if m.alloc != nil {
+			n = len(m.alloc.live)
+		}
+		fmt.Fprintf(w, "Stoke application master (%s mode), attempt %d: %d executor containers\n", m.mode, m.attempt, n)
+	})
+	auth := func(h http.HandlerFunc) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			if !authorized(r, m.secret) {
+				http.Error(w, "unauthorized: wrong or missing application secret", http.StatusUnauthorized)
+				return
+			}
+			m.mu.Lock()
+			m.lastContact = time.Now()
+			m.mu.Unlock()
+			h(w, r)
+		}
+	}
+	decode := func(w http.ResponseWriter, r *http.Request, v any) bool {
+		if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(v); err != nil {
+			http.Error(w, "malformed request: "+err.Error(), http.StatusBadRequest)
+			return false
+		}
+		return true
+	}
+	mux.HandleFunc("POST /v1/executors", auth(func(w http.ResponseWriter, r *http.Request) {
+		var req executorsRequest
+		if !decode(w, r, &req) {
+			return
+		}
+		if req.Target < 0 || req.Cores < 1 || req.MemoryMiB < 1 {
+			http.Error(w, "target must be ≥ 0, cores and memoryMiB ≥ 1", http.StatusBadRequest)
+			return
+		}
+		m.mu.Lock()
+		if m.alloc == nil {
+			max := m.maxFailures
+			if max < 0 {
+				max = 2 * req.Target
+				if max < 3 {
+					max = 3
+				}
+			}
+			m.alloc = newAllocator(&yarnpb.Resource{Memory: proto.Int64(req.MemoryMiB), VirtualCores: proto.Int32(int32(req.Cores))}, 1, max, m.maxPerNode)
+			m.execEnv, m.execMem, m.execCores = req.Env, req.MemoryMiB, req.Cores
+		}
+		m.alloc.setTarget(req.Target)
+		m.mu.Unlock()
+		m.poke()
+		w.Write([]byte("{}"))
+	}))
+	mux.HandleFunc("GET /v1/events", auth(func(w http.ResponseWriter, r *http.Request) {
+		after, err1 := strconv.Atoi(r.URL.Query().Get("after"))
+		waitMS, err2 := strconv.Atoi(r.URL.Query().Get("wait"))
+		if err1 != nil || err2 != nil || after < 0 || waitMS < 0 {
+			http.Error(w, "after and wait must be non-negative integers", http.StatusBadRequest)
+			return
+		}
+		deadline := time.After(time.Duration(waitMS) * time.Millisecond)
+		for {
+			m.mu.Lock()
+			evs, ch := m.events, m.eventsCh
+			m.mu.Unlock()
+			if after > len(evs) {
+				after = len(evs)
+			}
+			if after < len(evs) {
+				json.NewEncoder(w).Encode(eventsResponse{Events: evs[after:], Next: len(evs)})
+				return
+			}
+			select {
+			case <-ch:
+			case <-deadline:
+				json.NewEncoder(w).Encode(eventsResponse{Events: []exitEvent{}, Next: len(evs)})
+				return
+			case <-r.Context().Done():
+				return
+			}
+		}
+	}))
+	mux.HandleFunc("POST /v1/finish", auth(func(w http.ResponseWriter, r *http.Request) {
+		var req finishRequest
+		if !decode(w, r, &req) {
+			return
+		}
+		switch req.Status {
+		case "SUCCEEDED", "FAILED", "KILLED":
+		default:
+			http.Error(w, "status must be SUCCEEDED, FAILED or KILLED", http.StatusBadRequest)
+			return
+		}
+		m.mu.Lock()
+		m.finish = &req
+		m.mu.Unlock()
+		m.poke()
+		w.Write([]byte("{}"))
+	}))
+	mux.HandleFunc("POST /v1/kill", auth(func(w http.ResponseWriter, r *http.Request) {
+		var req killRequest
+		if !decode(w, r, &req) {
+			return
+		}
+		m.mu.Lock()
+		m.toKill = append(m.toKill, req.Executors...)
+		if m.alloc != nil {
+			m.alloc.setTarget(m.alloc.target - len(req.Executors))
+		}
+		m.mu.Unlock()
+		m.poke()
+		w.Write([]byte("{}"))
+	}))
+	return mux
+}
+
+// driverChild is the driver process of cluster mode, a child of the AM.
+type driverChild struct {
+	cmd      *exec.Cmd
+	done     chan struct{}
+	exitCode int
+	mu       sync.Mutex
+	stderr   []byte // last bytes, for the diagnostics
+}
+
+func (d *driverChild) Write(p []byte) (int, error) {
+	d.mu.Lock()
+	d.stderr = append(d.stderr, p...)
+	if len(d.stderr) > 4096 {
+		d.stderr = d.stderr[len(d.stderr)-4096:]
+	}
+	d.mu.Unlock()
+	return len(p), nil
+}
+
+func (d *driverChild) tail() string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	s := strings.TrimSpace(string(d.stderr))
+	if s == "" {
+		return "(no output on stderr)"
+	}
+	return s
+}
+
+func (d *driverChild) stop() {
+	if d.cmd.Process != nil {
+		d.cmd.Process.Signal(syscall.SIGTERM)
+	}
+}
+
+// startDriver runs the application's main in a child process that reaches the executors
+// through this AM, as a client-mode driver would.
+func (m *am) startDriver(base string) (*driverChild, error) {
+	var args []string
+	if raw := os.Getenv(EnvArgs); raw != "" {
+		b, err := base64.StdEncoding.DecodeString(raw)
+		if err == nil {
+			err = json.Unmarshal(b, &args)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("malformed %s: %v", EnvArgs, err)
+		}
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	d := &driverChild{done: make(chan struct{})}
+	cmd := exec.Command(exe, args...)
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, EnvAM+"=") && !strings.HasPrefix(kv, EnvArgs+"=") && !strings.HasPrefix(kv, EnvResources+"=") && !strings.HasPrefix(kv, EnvConf+"=") {
+			env = append(env, kv)
+		}
+	}
+	cmd.Env = append(env, conf.SubmitConfEnv+"="+m.submitConf, EnvAMAddress+"="+base, EnvAMSecret+"="+m.secret, EnvAppID+"="+AppIDString(m.containerID.GetAppId()))
+	cmd.Stdout = os.Stdout
+	cmd.Stderr = io.MultiWriter(os.Stderr, d)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	d.cmd = cmd
+	go func() {
+		err := cmd.Wait()
+		d.exitCode = 0
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			d.exitCode = ee.ExitCode()
+		} else if err != nil {
+			d.exitCode = 1
+		}
+		close(d.done)
+	}()
+	return d, nil
+}

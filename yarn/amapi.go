@@ -1,0 +1,113 @@
+package yarn
+
+import (
+	"bytes"
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// The driver and the AM talk over a small authenticated HTTP/JSON API served by the AM:
+// the driver says how many executors it wants and how to start them, follows the
+// executors' container exits (the reasons it shows for lost executors), and, in client
+// mode, tells the AM how the application ended.
+
+// executorsRequest is POST /v1/executors.
+type executorsRequest struct {
+	Target    int               `json:"target"`
+	Cores     int               `json:"cores"`
+	MemoryMiB int64             `json:"memoryMiB"` // container memory, overhead included
+	Env       map[string]string `json:"env"`       // executor environment (driver address, secret)
+}
+
+// eventsResponse answers GET /v1/events?after=N.
+type eventsResponse struct {
+	Events []exitEvent `json:"events"`
+	Next   int         `json:"next"`
+}
+
+// finishRequest is POST /v1/finish (client mode).
+type finishRequest struct {
+	Status      string `json:"status"` // SUCCEEDED, FAILED or KILLED
+	Diagnostics string `json:"diagnostics"`
+}
+
+// killRequest is POST /v1/kill.
+type killRequest struct {
+	Executors []string `json:"executors"`
+}
+
+// amClient is the driver's side of the API.
+type amClient struct {
+	base   string // http://host:port
+	secret string
+	http   *http.Client
+}
+
+func newAMClient(base, secret string) *amClient {
+	return &amClient{base: base, secret: secret, http: &http.Client{Timeout: 30 * time.Second}}
+}
+
+func (c *amClient) do(ctx context.Context, method, path string, in, out any) error {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return err
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+c.secret)
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("application master at %s: %w", c.base, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
+	if err != nil {
+		return fmt.Errorf("application master at %s: reading the answer: %w", c.base, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("application master at %s: %s %s: %s: %s", c.base, method, path, resp.Status, bytes.TrimSpace(data))
+	}
+	if out != nil {
+		if err := json.Unmarshal(data, out); err != nil {
+			return fmt.Errorf("application master at %s: malformed answer to %s: %w", c.base, path, err)
+		}
+	}
+	return nil
+}
+
+func (c *amClient) executors(ctx context.Context, r executorsRequest) error {
+	return c.do(ctx, http.MethodPost, "/v1/executors", r, nil)
+}
+
+func (c *amClient) events(ctx context.Context, after int, wait time.Duration) (eventsResponse, error) {
+	var r eventsResponse
+	err := c.do(ctx, http.MethodGet, "/v1/events?after="+strconv.Itoa(after)+"&wait="+strconv.FormatInt(wait.Milliseconds(), 10), nil, &r)
+	return r, err
+}
+
+func (c *amClient) finish(ctx context.Context, r finishRequest) error {
+	return c.do(ctx, http.MethodPost, "/v1/finish", r, nil)
+}
+
+func (c *amClient) kill(ctx context.Context, ids []string) error {
+	return c.do(ctx, http.MethodPost, "/v1/kill", killRequest{Executors: ids}, nil)
+}
+
+// authorized checks the bearer secret in constant time.
+func authorized(r *http.Request, secret string) bool {
+	got := r.Header.Get("Authorization")
+	want := "Bearer " + secret
+	return subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
+}

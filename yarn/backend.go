@@ -1,0 +1,392 @@
+package yarn
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/stoke-run/stoke/backend"
+	"github.com/stoke-run/stoke/backend/coarse"
+	"github.com/stoke-run/stoke/executor"
+	"github.com/stoke-run/stoke/internal/conf"
+	"github.com/stoke-run/stoke/internal/hadoop/hadooppb/yarnpb"
+	"github.com/stoke-run/stoke/internal/rpc"
+	pb "github.com/stoke-run/stoke/internal/rpc/stokepb"
+)
+
+// Backend is the driver's side of a YARN application. In client deploy mode it submits the
+// application (an AM that only negotiates executors) when the driver starts; in cluster
+// mode the driver is the AM's child and reaches the AM through EnvAMAddress.
+type Backend struct {
+	// Binary is the program the containers run (default: this executable).
+	Binary string
+	// Timings of the start, for the benchmark: submitted, AM registered, first executor.
+	Timings Timings
+
+	conf      *conf.Conf
+	log       logrus.FieldLogger
+	client    *Client // client mode only
+	am        *amClient
+	appID     string
+	srv       *coarse.Server
+	secret    string
+	tls       rpc.TLS
+	instances int
+	cores     int
+	execMem   int64
+	staging   string
+	cancel    context.CancelFunc
+	done      chan struct{}
+	stopOnce  sync.Once
+}
+
+// Timings records when a client-mode start reached each step.
+type Timings struct {
+	Start, Staged, Submitted, AMRegistered time.Time
+}
+
+var _ backend.Backend = (*Backend)(nil)
+
+// ClusterMode says whether this process is a cluster-mode driver started by a Stoke AM.
+func ClusterMode() bool { return os.Getenv(EnvAMAddress) != "" }
+
+// New returns the backend for --master yarn. It checks the settings and, in client mode,
+// that the cluster's configuration is there; it contacts nothing until Start.
+func New(m conf.Master, c *conf.Conf, log logrus.FieldLogger) (*Backend, error) {
+	if m.Kind != conf.YARN {
+		return nil, fmt.Errorf("master %q is not yarn", m.Raw)
+	}
+	if log == nil {
+		log = logrus.StandardLogger()
+	}
+	b := &Backend{conf: c, log: log.WithField("backend", "yarn")}
+	var err error
+	if b.instances, err = c.Int("stoke.executor.instances"); err != nil {
+		return nil, err
+	}
+	if b.cores, err = c.Int("stoke.executor.cores"); err != nil {
+		return nil, err
+	}
+	mem, err := c.Bytes("stoke.executor.memory")
+	if err != nil {
+		return nil, err
+	}
+	if b.execMem, err = containerMemory(c, mem); err != nil {
+		return nil, err
+	}
+	if !ClusterMode() {
+		if b.client, err = NewClient(log); err != nil {
+			return nil, err
+		}
+	}
+	return b, nil
+}
+
+// containerMemory adds the overhead (stoke.yarn.executor.memoryOverhead, default max(384 MiB,
+// 10%)) to a process's memory and returns MiB.
+func containerMemory(c *conf.Conf, mem int64) (int64, error) {
+	over := mem / 10
+	if over < 384<<20 {
+		over = 384 << 20
+	}
+	if _, ok := c.Get("stoke.yarn.executor.memoryOverhead"); ok {
+		var err error
+		if over, err = c.Bytes("stoke.yarn.executor.memoryOverhead"); err != nil {
+			return 0, err
+		}
+	}
+	return (mem + over + 1<<20 - 1) >> 20, nil
+}
+
+// Start submits the application (client mode) or joins the AM (cluster mode), then asks the
+// AM for the executors; it returns once the AM is reachable.
+func (b *Backend) Start(ctx context.Context, d backend.Driver) error {
+	b.Timings.Start = time.Now()
+	if b.Binary == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return fmt.Errorf("finding this program's binary for the containers: %w", err)
+		}
+		b.Binary = exe
+	}
+	b.secret = b.conf.String("stoke.authenticate.secret")
+	if b.secret == "" {
+		b.secret = rpc.NewSecret()
+	}
+	host := b.conf.String("stoke.driver.host")
+	if ClusterMode() {
+		b.appID = os.Getenv(EnvAppID)
+		b.am = newAMClient(os.Getenv(EnvAMAddress), os.Getenv(EnvAMSecret))
+		if host == "" {
+			host = hostOf(os.Getenv(EnvAMAddress))
+		}
+	} else {
+		if err := b.submit(ctx); err != nil {
+			return err
+		}
+		if host == "" {
+			host = outboundHost(b.am.base)
+		}
+	}
+	netTimeout, err := b.conf.Duration("stoke.network.timeout")
+	if err != nil {
+		return err
+	}
+	b.tls = coarse.TLSFromConf(b.conf)
+	srv, err := coarse.NewServer(coarse.Options{Host: host, Secret: b.secret, Conf: b.conf, Log: b.log, NetworkTimeout: netTimeout, TLS: b.tls})
+	if err != nil {
+		b.abort("the driver could not serve executors: " + err.Error())
+		return err
+	}
+	b.srv = srv
+	srv.Attach(d)
+	logLevel := b.conf.String("stoke.log.level")
+	env := map[string]string{
+		executor.EnvDriver:   srv.Address(),
+		executor.EnvCores:    fmt.Sprint(b.cores),
+		executor.EnvSecret:   b.secret,
+		executor.EnvLogLevel: logLevel,
+	}
+	for _, kv := range b.tls.Env() {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			env[k] = v
+		}
+	}
+	if err := b.am.executors(ctx, executorsRequest{Target: b.instances, Cores: b.cores, MemoryMiB: b.execMem, Env: env}); err != nil {
+		b.abort("the driver could not reach the application master: " + err.Error())
+		srv.Stop()
+		return err
+	}
+	lctx, cancel := context.WithCancel(context.Background())
+	b.cancel, b.done = cancel, make(chan struct{})
+	go b.followEvents(lctx)
+	return nil
+}
+
+// submit runs the client-mode submission and waits for the AM to register.
+func (b *Backend) submit(ctx context.Context) error {
+	s, err := submissionFromConf(b.conf, "client")
+	if err != nil {
+		return err
+	}
+	s.Binary = b.Binary
+	s.AMSecret = rpc.NewSecret()
+	s.Env = map[string]string{conf.SubmitConfEnv: conf.EncodeSubmit(b.conf.All())}
+	appID, err := b.client.Submit(ctx, s)
+	if err != nil {
+		return err
+	}
+	b.appID, b.staging = appID, s.StagingBase
+	b.Timings.Staged, b.Timings.Submitted = s.Staged, s.Submitted
+	wait, err := b.conf.Duration("stoke.yarn.am.waitTime")
+	if err != nil {
+		return err
+	}
+	wctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	r, err := b.client.Wait(wctx, appID, time.Second, func(r *yarnpb.ApplicationReport) bool {
+		return r.GetYarnApplicationState() == yarnpb.YarnApplicationState_RUNNING && r.GetRpcPort() > 0
+	}, func(r *yarnpb.ApplicationReport) {
+		b.log.Info(Describe(r))
+	})
+	if err != nil {
+		b.killAfterFailedStart(appID, "the driver gave up waiting for the application master: "+err.Error())
+		return fmt.Errorf("%s: waiting for the application master: %w", appID, err)
+	}
+	if Terminal(r.GetYarnApplicationState()) {
+		b.client.Cleanup(b.staging, appID)
+		return fmt.Errorf("%s ended before its application master registered: %s", appID, Describe(r))
+	}
+	b.Timings.AMRegistered = time.Now()
+	b.am = newAMClient("http://"+net.JoinHostPort(r.GetHost(), fmt.Sprint(r.GetRpcPort())), s.AMSecret)
+	return nil
+}
+
+func (b *Backend) killAfterFailedStart(appID, why string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := b.client.Kill(ctx, appID, why); err != nil {
+		b.log.WithError(err).Warnf("could not kill %s", appID)
+	}
+	b.client.Cleanup(b.staging, appID)
+}
+
+// abort ends a half-started client-mode application.
+func (b *Backend) abort(why string) {
+	if b.client != nil && b.appID != "" {
+		b.killAfterFailedStart(b.appID, why)
+	}
+}
+
+// followEvents turns executor container exits into executor-loss reasons.
+func (b *Backend) followEvents(ctx context.Context) {
+	defer close(b.done)
+	next := 0
+	for ctx.Err() == nil {
+		r, err := b.am.events(ctx, next, 5*time.Second)
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			b.log.WithError(err).Warn("following executor exits")
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(time.Second):
+			}
+			continue
+		}
+		for _, ev := range r.Events {
+			b.log.WithField("executor", ev.ExecID).Warn(ev.Reason)
+			b.srv.ExecutorExited(ev.ExecID, ev.Reason)
+		}
+		next = r.Next
+	}
+}
+
+// Stop lets the executors go and, in client mode, tells the AM the application succeeded,
+// waits for YARN to record it and removes the staging directory.
+func (b *Backend) Stop(ctx context.Context) error {
+	var err error
+	b.stopOnce.Do(func() {
+		if b.srv != nil {
+			b.srv.Stop()
+		}
+		if b.cancel != nil {
+			b.cancel()
+			<-b.done
+		}
+		if b.client == nil || b.appID == "" {
+			return
+		}
+		defer b.client.Close()
+		if b.am != nil {
+			if e := b.am.finish(ctx, finishRequest{Status: "SUCCEEDED"}); e != nil {
+				err = e
+			}
+		}
+		wctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+		defer cancel()
+		r, e := b.client.Wait(wctx, b.appID, 200*time.Millisecond, nil, nil)
+		if e != nil {
+			err = errors.Join(err, fmt.Errorf("waiting for %s to end: %w", b.appID, e))
+		} else {
+			b.log.Info(Describe(r))
+		}
+		b.client.Cleanup(b.staging, b.appID)
+	})
+	return err
+}
+
+func (b *Backend) LaunchTasks(id string, tasks []*pb.TaskDesc) error {
+	return b.srv.LaunchTasks(id, tasks)
+}
+func (b *Backend) KillTask(id string, task int64, reason string) error {
+	return b.srv.KillTask(id, task, reason)
+}
+func (b *Backend) FetchResult(ctx context.Context, id, block string) ([]byte, error) {
+	return b.srv.FetchResult(ctx, id, block)
+}
+
+// ReleaseShuffles tells the executors to drop the shuffles' output.
+func (b *Backend) ReleaseShuffles(ids []int32) { b.srv.ReleaseShuffles(ids) }
+
+// Revive does nothing: YARN containers are asked for by count, not offered.
+func (b *Backend) Revive() {}
+
+// RequestTotalExecutors sets how many executor containers the AM keeps.
+func (b *Backend) RequestTotalExecutors(n int) error {
+	b.instances = n
+	return b.am.executors(context.Background(), executorsRequest{Target: n, Cores: b.cores, MemoryMiB: b.execMem})
+}
+
+// KillExecutors stops the executors' containers; the AM does not replace them.
+func (b *Backend) KillExecutors(ids []string) error {
+	return b.am.kill(context.Background(), ids)
+}
+
+// DefaultParallelism is stoke.default.parallelism or the executors' total cores.
+func (b *Backend) DefaultParallelism() int {
+	if n, err := b.conf.Int("stoke.default.parallelism"); err == nil && n > 0 {
+		return n
+	}
+	if n := b.instances * b.cores; n > 0 {
+		return n
+	}
+	return 2
+}
+
+// ApplicationID is YARN's application id.
+func (b *Backend) ApplicationID() string { return b.appID }
+
+// AppID is the same, before the driver wraps the backend.
+func (b *Backend) AppID() string { return b.appID }
+
+// Client is the YARN client of a client-mode backend (nil in cluster mode).
+func (b *Backend) Client() *Client { return b.client }
+
+func hostOf(base string) string {
+	h := strings.TrimPrefix(strings.TrimPrefix(base, "http://"), "https://")
+	if host, _, err := net.SplitHostPort(h); err == nil {
+		return host
+	}
+	return h
+}
+
+// outboundHost is the local address that routes to the AM.
+func outboundHost(base string) string {
+	h := strings.TrimPrefix(base, "http://")
+	c, err := net.DialTimeout("udp", h, time.Second)
+	if err != nil {
+		return "127.0.0.1"
+	}
+	defer c.Close()
+	return c.LocalAddr().(*net.UDPAddr).IP.String()
+}
+
+// submissionFromConf builds a Submission from the application's configuration.
+func submissionFromConf(c *conf.Conf, mode string) (*Submission, error) {
+	s := &Submission{Mode: mode, Name: c.String("stoke.app.name"), Queue: c.String("stoke.yarn.queue"), StagingBase: c.String("stoke.yarn.stagingDir")}
+	if s.Name == "" {
+		s.Name = "stoke"
+	}
+	for _, t := range strings.Split(c.String("stoke.yarn.tags"), ",") {
+		if t = strings.TrimSpace(t); t != "" {
+			s.Tags = append(s.Tags, t)
+		}
+	}
+	var err error
+	if s.Priority, err = c.Int("stoke.yarn.priority"); err != nil {
+		return nil, err
+	}
+	if s.MaxAttempts, err = c.Int("stoke.yarn.maxAppAttempts"); err != nil {
+		return nil, err
+	}
+	memKey, coresKey := "stoke.yarn.am.memory", "stoke.yarn.am.cores"
+	if mode == "cluster" {
+		memKey, coresKey = "stoke.driver.memory", "stoke.driver.cores"
+	}
+	mem, err := c.Bytes(memKey)
+	if err != nil {
+		return nil, err
+	}
+	if mode == "cluster" {
+		if mem, err = containerMemory(c, mem); err != nil {
+			return nil, err
+		}
+	} else {
+		mem >>= 20
+	}
+	s.AMMemoryMiB = mem
+	if s.AMCores, err = c.Int(coresKey); err != nil {
+		return nil, err
+	}
+	return s, nil
+}

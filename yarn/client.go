@@ -1,0 +1,495 @@
+package yarn
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/colinmarc/hdfs/v2"
+	"github.com/colinmarc/hdfs/v2/hadoopconf"
+	"github.com/sirupsen/logrus"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/stoke-run/stoke/internal/conf"
+	"github.com/stoke-run/stoke/internal/fsx"
+	"github.com/stoke-run/stoke/internal/hadoop/hadooppb/yarnpb"
+	"github.com/stoke-run/stoke/internal/hadoop/hconf"
+	"github.com/stoke-run/stoke/internal/hadoop/ipc"
+)
+
+// Names inside containers and the environment the AM reads.
+const (
+	appBinaryName = "stoke-app"      // the application binary's link name in containers
+	confDirName   = "__stoke_conf__" // the staged Hadoop configuration, unpacked
+	stagingName   = ".stokeStaging"
+
+	EnvAM          = "STOKE_YARN_AM"         // "client" or "cluster": this container is the AM
+	EnvStaging     = "STOKE_YARN_STAGING"    // hdfs:// URI of the staging directory
+	EnvResources   = "STOKE_YARN_RESOURCES"  // the LocalResources, for executor containers
+	EnvArgs        = "STOKE_YARN_ARGS"       // cluster mode: the driver's arguments (JSON, base64)
+	EnvConf        = "STOKE_YARN_CONF"       // the application's settings (STOKE_SUBMIT_CONF, base64)
+	EnvAMAddress   = "STOKE_YARN_AM_ADDRESS" // cluster mode: the AM endpoint the driver uses
+	EnvAMSecret    = "STOKE_YARN_AM_SECRET"  // cluster mode: its secret
+	EnvAppID       = "STOKE_YARN_APP_ID"     // cluster mode: the application id
+	amSecretAlias  = "stoke.yarn.amSecret"   // credentials secret holding the AM endpoint secret
+	amRMTokenKind  = "YARN_AM_RM_TOKEN"      //
+	applicationTyp = "STOKE"                 // applicationType in reports
+	hadoopTokenEnv = "HADOOP_TOKEN_FILE_LOCATION"
+)
+
+// Submission describes one application to submit.
+type Submission struct {
+	Name        string
+	Queue       string
+	Tags        []string
+	Priority    int
+	MaxAttempts int
+	AMMemoryMiB int64
+	AMCores     int
+	Mode        string            // "client" or "cluster"
+	Binary      string            // local path of the application binary
+	Args        []string          // cluster mode: the driver's arguments
+	Env         map[string]string // for the AM; only STOKE_SUBMIT_CONF is passed
+	AMSecret    string
+	StagingBase string // "" means /user/<user>
+	// Timings, filled in by Submit for the benchmark's breakdown.
+	Staged, Submitted time.Time
+}
+
+// Client is a YARN client: the ResourceManager's ApplicationClientProtocol and the HDFS the
+// application is staged on.
+type Client struct {
+	Conf     *hconf.Config
+	confDirs []string
+	rm       *ipc.Client
+	user     string
+	log      logrus.FieldLogger
+	fs       *hdfs.Client
+	fsURL    *url.URL
+}
+
+// ErrNoHadoopConf says the cluster cannot be found.
+var ErrNoHadoopConf = errors.New("master yarn: set HADOOP_CONF_DIR (or YARN_CONF_DIR) to the directory holding the cluster's core-site.xml and yarn-site.xml")
+
+// NewClient reads the Hadoop configuration from HADOOP_CONF_DIR / YARN_CONF_DIR and prepares
+// connections to the ResourceManager (with every RM of an HA pair) and HDFS. It dials nothing.
+func NewClient(log logrus.FieldLogger) (*Client, error) {
+	var dirs []string
+	for _, k := range []string{"HADOOP_CONF_DIR", "YARN_CONF_DIR"} {
+		if v := strings.TrimSpace(os.Getenv(k)); v != "" {
+			dirs = append(dirs, v)
+		}
+	}
+	if len(dirs) == 0 {
+		return nil, ErrNoHadoopConf
+	}
+	for _, d := range dirs {
+		if st, err := os.Stat(d); err != nil || !st.IsDir() {
+			return nil, fmt.Errorf("master yarn: the Hadoop configuration directory %s is not a readable directory", d)
+		}
+	}
+	hc, err := hconf.LoadDir(nil, dirs...)
+	if err != nil {
+		return nil, fmt.Errorf("master yarn: %w", err)
+	}
+	rm, err := ipc.NewRMClient(hc, hconf.RMClient, ipc.ApplicationClientProtocol)
+	if err != nil {
+		return nil, fmt.Errorf("master yarn: %w", err)
+	}
+	if log == nil {
+		log = logrus.StandardLogger()
+	}
+	return &Client{Conf: hc, confDirs: dirs, rm: rm, user: hadoopUser(), log: log.WithField("backend", "yarn")}, nil
+}
+
+// Close releases the connections.
+func (c *Client) Close() error {
+	if c.fs != nil {
+		c.fs.Close()
+	}
+	return c.rm.Close()
+}
+
+func hadoopUser() string { return fsx.HadoopUser() }
+
+// hdfs connects to fs.defaultFS.
+func (c *Client) hdfs() (*hdfs.Client, *url.URL, error) {
+	if c.fs != nil {
+		return c.fs, c.fsURL, nil
+	}
+	def := c.Conf.Get("fs.defaultFS")
+	u, err := url.Parse(def)
+	if err != nil || u.Scheme != "hdfs" || u.Host == "" {
+		return nil, nil, fmt.Errorf("staging needs HDFS: fs.defaultFS is %q, not hdfs://host[:port]", def)
+	}
+	hc, err := hadoopconf.Load(c.confDirs[0])
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading %s: %w", c.confDirs[0], err)
+	}
+	opts := hdfs.ClientOptionsFromConf(hc)
+	if len(opts.Addresses) == 0 {
+		opts.Addresses = []string{u.Host}
+	}
+	if opts.KerberosClient != nil {
+		return nil, nil, errors.New("the Hadoop configuration asks for Kerberos, which this build cannot do yet")
+	}
+	opts.User = c.user
+	fs, err := hdfs.NewClient(opts)
+	if err != nil {
+		return nil, nil, fmt.Errorf("connecting to HDFS at %v: %w", opts.Addresses, err)
+	}
+	c.fs, c.fsURL = fs, u
+	return fs, u, nil
+}
+
+// StagingDir is where an application's files go.
+func (c *Client) StagingDir(base, appID string) string {
+	if base == "" {
+		base = "/user/" + c.user
+	}
+	return path.Join(base, stagingName, appID)
+}
+
+// Submit creates the application, stages the binary and the Hadoop configuration on HDFS,
+// and submits the AM. It returns the application id. On any error nothing stays staged.
+func (c *Client) Submit(ctx context.Context, s *Submission) (string, error) {
+	var na yarnpb.GetNewApplicationResponse
+	if err := c.rm.Call(ctx, "getNewApplication", &yarnpb.GetNewApplicationRequest{}, &na); err != nil {
+		return "", fmt.Errorf("asking the ResourceManager (%s) for a new application: %w", strings.Join(c.rmAddrs(), ", "), err)
+	}
+	id := na.GetApplicationId()
+	appID := AppIDString(id)
+	max := na.GetMaximumCapability()
+	if max.GetMemory() > 0 && s.AMMemoryMiB > max.GetMemory() {
+		return "", fmt.Errorf("%s: the application master needs %d MiB but the cluster's largest container is %d MiB (yarn.scheduler.maximum-allocation-mb)", appID, s.AMMemoryMiB, max.GetMemory())
+	}
+	if max.GetVirtualCores() > 0 && int32(s.AMCores) > max.GetVirtualCores() {
+		return "", fmt.Errorf("%s: the application master needs %d cores but the cluster's largest container has %d", appID, s.AMCores, max.GetVirtualCores())
+	}
+	staging := c.StagingDir(s.StagingBase, appID)
+	resources, err := c.stage(staging, s.Binary)
+	if err != nil {
+		c.removeStaging(staging)
+		return "", fmt.Errorf("%s: staging on HDFS: %w", appID, err)
+	}
+	s.Staged = time.Now()
+	creds := &Credentials{}
+	creds.SetSecret(amSecretAlias, []byte(s.AMSecret))
+	lr, err := proto.Marshal(&yarnpb.ContainerLaunchContext{LocalResources: resources})
+	if err != nil {
+		c.removeStaging(staging)
+		return "", err
+	}
+	env := map[string]string{
+		"HADOOP_CONF_DIR":  "{{PWD}}/" + confDirName,
+		"YARN_CONF_DIR":    "{{PWD}}/" + confDirName,
+		EnvAM:              s.Mode,
+		EnvStaging:         c.fsURL.Scheme + "://" + c.fsURL.Host + staging,
+		EnvResources:       base64.StdEncoding.EncodeToString(lr),
+		"HADOOP_USER_NAME": c.user,
+	}
+	if s.Mode == "cluster" {
+		args, _ := json.Marshal(s.Args)
+		env[EnvArgs] = base64.StdEncoding.EncodeToString(args)
+	}
+	// The NodeManager writes the environment into a shell script without escaping quotes,
+	// so values that may hold any character travel base64-encoded.
+	if v, ok := s.Env[conf.SubmitConfEnv]; ok {
+		env[EnvConf] = base64.StdEncoding.EncodeToString([]byte(v))
+	}
+	ctxSpec := &yarnpb.ContainerLaunchContext{
+		LocalResources: resources,
+		Tokens:         creds.Marshal(),
+		Environment:    envList(env),
+		Command:        []string{"./" + appBinaryName, "1><LOG_DIR>/stdout", "2><LOG_DIR>/stderr"},
+	}
+	sub := &yarnpb.ApplicationSubmissionContext{
+		ApplicationId:   id,
+		ApplicationName: proto.String(s.Name),
+		Queue:           proto.String(s.Queue),
+		Priority:        &yarnpb.Priority{Priority: proto.Int32(int32(s.Priority))},
+		AmContainerSpec: ctxSpec,
+		MaxAppAttempts:  proto.Int32(int32(s.MaxAttempts)),
+		Resource:        &yarnpb.Resource{Memory: proto.Int64(s.AMMemoryMiB), VirtualCores: proto.Int32(int32(s.AMCores))},
+		ApplicationType: proto.String(applicationTyp),
+		ApplicationTags: s.Tags,
+	}
+	if err := c.rm.Call(ctx, "submitApplication", &yarnpb.SubmitApplicationRequest{ApplicationSubmissionContext: sub}, &yarnpb.SubmitApplicationResponse{}); err != nil {
+		c.removeStaging(staging)
+		return "", fmt.Errorf("submitting %s: %w", appID, err)
+	}
+	s.Submitted = time.Now()
+	c.log.WithFields(logrus.Fields{"app": appID, "queue": s.Queue, "staging": staging}).Info("submitted the application to YARN")
+	return appID, nil
+}
+
+func (c *Client) rmAddrs() []string {
+	rms, err := c.Conf.ResourceManagers(hconf.RMClient)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, r := range rms {
+		out = append(out, r.Addr)
+	}
+	return out
+}
+
+func envList(env map[string]string) []*yarnpb.StringStringMap {
+	keys := make([]string, 0, len(env))
+	for k := range env {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	out := make([]*yarnpb.StringStringMap, len(keys))
+	for i, k := range keys {
+		out[i] = &yarnpb.StringStringMap{Key: proto.String(k), Value: proto.String(env[k])}
+	}
+	return out
+}
+
+// stage uploads the binary and the configuration archive into dir (mode 700) and returns
+// their LocalResources, with the size and modification time HDFS reports after closing.
+func (c *Client) stage(dir, binary string) ([]*yarnpb.StringLocalResourceMap, error) {
+	fs, u, err := c.hdfs()
+	if err != nil {
+		return nil, err
+	}
+	if err := fs.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("creating %s: %w", dir, err)
+	}
+	bin, err := os.Open(binary)
+	if err != nil {
+		return nil, fmt.Errorf("opening the application binary: %w", err)
+	}
+	defer bin.Close()
+	confZip, err := zipConf(c.confDirs)
+	if err != nil {
+		return nil, err
+	}
+	var out []*yarnpb.StringLocalResourceMap
+	for _, f := range []struct {
+		name, link string
+		r          io.Reader
+		typ        yarnpb.LocalResourceType
+	}{
+		{appBinaryName, appBinaryName, bin, yarnpb.LocalResourceType_FILE},
+		{confDirName + ".zip", confDirName, bytes.NewReader(confZip), yarnpb.LocalResourceType_ARCHIVE},
+	} {
+		p := path.Join(dir, f.name)
+		if err := upload(fs, p, f.r); err != nil {
+			return nil, err
+		}
+		st, err := fs.Stat(p)
+		if err != nil {
+			return nil, fmt.Errorf("stat %s: %w", p, err)
+		}
+		out = append(out, &yarnpb.StringLocalResourceMap{Key: proto.String(f.link), Value: &yarnpb.LocalResource{
+			Resource:   resourceURL(u, p),
+			Size:       proto.Int64(st.Size()),
+			Timestamp:  proto.Int64(st.ModTime().UnixMilli()),
+			Type:       f.typ.Enum(),
+			Visibility: yarnpb.LocalResourceVisibility_APPLICATION.Enum(),
+		}})
+	}
+	return out, nil
+}
+
+func upload(fs *hdfs.Client, p string, r io.Reader) error {
+	w, err := fs.Create(p)
+	if err != nil {
+		return fmt.Errorf("creating %s: %w", p, err)
+	}
+	if _, err := io.Copy(w, r); err != nil {
+		w.Close()
+		return fmt.Errorf("writing %s: %w", p, quotaHint(err))
+	}
+	for i := 0; ; i++ {
+		err := w.Close()
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, hdfs.ErrReplicating) || i >= 20 {
+			return fmt.Errorf("closing %s: %w", p, quotaHint(err))
+		}
+		time.Sleep(time.Duration(50*(i+1)) * time.Millisecond)
+	}
+}
+
+// quotaHint names the HDFS quota when the NameNode refused a write for it.
+func quotaHint(err error) error {
+	if strings.Contains(err.Error(), "QuotaExceeded") || strings.Contains(err.Error(), "quota") {
+		return fmt.Errorf("the staging directory's HDFS quota is exceeded (set stoke.yarn.stagingDir elsewhere or raise the quota): %w", err)
+	}
+	return err
+}
+
+// resourceURL is YARN's URL of an HDFS path; a port-less authority (an HA nameservice) has
+// port -1, as Java's URL.fromURI writes it.
+func resourceURL(u *url.URL, p string) *yarnpb.URL {
+	host, port := u.Host, int32(-1)
+	if h, ps, err := net.SplitHostPort(u.Host); err == nil {
+		if n, err := strconv.Atoi(ps); err == nil {
+			host, port = h, int32(n)
+		}
+	}
+	return &yarnpb.URL{Scheme: proto.String(u.Scheme), Host: proto.String(host), Port: proto.Int32(port), File: proto.String(p)}
+}
+
+// zipConf packs the *.xml files of the configuration directories (the first directory
+// holding a name wins), so containers see the client's view of the cluster.
+func zipConf(dirs []string) ([]byte, error) {
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	seen := map[string]bool{}
+	for _, d := range dirs {
+		files, err := filepath.Glob(filepath.Join(d, "*.xml"))
+		if err != nil {
+			return nil, err
+		}
+		for _, f := range files {
+			name := filepath.Base(f)
+			if seen[name] {
+				continue
+			}
+			seen[name] = true
+			data, err := os.ReadFile(f)
+			if err != nil {
+				return nil, fmt.Errorf("reading the Hadoop configuration: %w", err)
+			}
+			w, err := zw.Create(name)
+			if err != nil {
+				return nil, err
+			}
+			w.Write(data)
+		}
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// removeStaging deletes an application's staging directory.
+func (c *Client) removeStaging(dir string) {
+	if c.fs == nil {
+		return
+	}
+	if err := c.fs.RemoveAll(dir); err != nil && !errors.Is(err, os.ErrNotExist) {
+		c.log.WithError(err).Warnf("could not remove the staging directory %s", dir)
+	}
+}
+
+// Cleanup removes the staging directory of an ended application.
+func (c *Client) Cleanup(base, appID string) {
+	if _, _, err := c.hdfs(); err != nil {
+		return
+	}
+	c.removeStaging(c.StagingDir(base, appID))
+}
+
+// Report returns the application's report.
+func (c *Client) Report(ctx context.Context, appID string) (*yarnpb.ApplicationReport, error) {
+	id, err := ParseAppID(appID)
+	if err != nil {
+		return nil, err
+	}
+	var r yarnpb.GetApplicationReportResponse
+	if err := c.rm.Call(ctx, "getApplicationReport", &yarnpb.GetApplicationReportRequest{ApplicationId: id}, &r); err != nil {
+		if ipc.IsRemote(err, "org.apache.hadoop.yarn.exceptions.ApplicationNotFoundException") {
+			return nil, fmt.Errorf("the ResourceManager does not know application %s", appID)
+		}
+		return nil, fmt.Errorf("report of %s: %w", appID, err)
+	}
+	return r.GetApplicationReport(), nil
+}
+
+// Kill asks the RM to kill the application, repeating until it says the kill completed.
+func (c *Client) Kill(ctx context.Context, appID, why string) error {
+	id, err := ParseAppID(appID)
+	if err != nil {
+		return err
+	}
+	for {
+		var r yarnpb.KillApplicationResponse
+		if err := c.rm.Call(ctx, "forceKillApplication", &yarnpb.KillApplicationRequest{ApplicationId: id, Diagnostics: proto.String(why)}, &r); err != nil {
+			if ipc.IsRemote(err, "org.apache.hadoop.yarn.exceptions.ApplicationNotFoundException") {
+				return fmt.Errorf("the ResourceManager does not know application %s", appID)
+			}
+			return fmt.Errorf("killing %s: %w", appID, err)
+		}
+		if r.GetIsKillCompleted() {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// Terminal says whether a state is final.
+func Terminal(s yarnpb.YarnApplicationState) bool {
+	return s == yarnpb.YarnApplicationState_FINISHED || s == yarnpb.YarnApplicationState_FAILED || s == yarnpb.YarnApplicationState_KILLED
+}
+
+// Wait polls the report until until(report) is true or the application ends, calling
+// changed on every state change. It polls fast (100 ms) until the application runs, then
+// every interval.
+func (c *Client) Wait(ctx context.Context, appID string, interval time.Duration, until func(*yarnpb.ApplicationReport) bool, changed func(*yarnpb.ApplicationReport)) (*yarnpb.ApplicationReport, error) {
+	var last yarnpb.YarnApplicationState
+	for {
+		r, err := c.Report(ctx, appID)
+		if err != nil {
+			return nil, err
+		}
+		if st := r.GetYarnApplicationState(); st != last {
+			last = st
+			if changed != nil {
+				changed(r)
+			}
+		}
+		if (until != nil && until(r)) || Terminal(last) {
+			return r, nil
+		}
+		wait := interval
+		if last < yarnpb.YarnApplicationState_RUNNING {
+			wait = 100 * time.Millisecond
+		}
+		select {
+		case <-ctx.Done():
+			return r, ctx.Err()
+		case <-time.After(wait):
+		}
+	}
+}
+
+// Describe words a report for users.
+func Describe(r *yarnpb.ApplicationReport) string {
+	s := fmt.Sprintf("%s (%s) state %v", AppIDString(r.GetApplicationId()), r.GetName(), r.GetYarnApplicationState())
+	if Terminal(r.GetYarnApplicationState()) {
+		s += fmt.Sprintf(", final status %v", strings.TrimPrefix(r.GetFinalApplicationStatus().String(), "APP_"))
+	}
+	if u := r.GetTrackingUrl(); u != "" && u != "N/A" {
+		s += ", tracking URL " + u
+	}
+	if d := r.GetDiagnostics(); d != "" && d != "N/A" && r.GetYarnApplicationState() != yarnpb.YarnApplicationState_RUNNING {
+		s += "\ndiagnostics: " + d
+	}
+	return s
+}

@@ -1,0 +1,547 @@
+package yarn_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stoke-run/stoke"
+	"github.com/stoke-run/stoke/backend"
+	"github.com/stoke-run/stoke/backend/backendtest"
+	"github.com/stoke-run/stoke/integration/hadooptest"
+	"github.com/stoke-run/stoke/internal/conf"
+	"github.com/stoke-run/stoke/internal/fsx"
+	"github.com/stoke-run/stoke/internal/hadoop/hadooppb/yarnpb"
+	"github.com/stoke-run/stoke/yarn"
+)
+
+// testAppArg makes the test binary run testApp instead of the tests: the binary YARN runs as
+// the cluster-mode driver is this one.
+const testAppArg = "stoke-yarn-test-app"
+
+var (
+	words  = stoke.RegisterFlatMap("yarntest.words", strings.Fields)
+	one    = stoke.RegisterMap("yarntest.one", func(w string) stoke.KV[string, int] { return stoke.KV[string, int]{Key: w, Value: 1} })
+	sum    = stoke.RegisterReduceByKey[string, int]("yarntest.sum", func(a, b int) int { return a + b })
+	slowly = stoke.RegisterMap("yarntest.slowly", func(i int) int { time.Sleep(400 * time.Millisecond); return i * 2 })
+	boom   = stoke.RegisterMap("yarntest.boom", func(i int) int {
+		if i == 3 {
+			panic("boom-7f3a: the test job's task fails on purpose")
+		}
+		return i
+	})
+)
+
+func TestMain(m *testing.M) {
+	stoke.RunIfExecutor()
+	if len(os.Args) > 1 && os.Args[1] == testAppArg {
+		os.Exit(testApp(os.Args[2:]))
+	}
+	os.Exit(m.Run())
+}
+
+// testApp is the driver program of the cluster-mode tests.
+func testApp(args []string) int {
+	sc, err := stoke.New(stoke.Config{})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "test app:", err)
+		return 1
+	}
+	defer sc.Stop()
+	ctx := context.Background()
+	switch args[0] {
+	case "wordcount": // in out [slow]
+		lines, err := stoke.TextFile(sc, args[1], 0)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "test app:", err)
+			return 1
+		}
+		if len(args) > 3 {
+			// Hold the job for a while so a test can kill the AM mid-job.
+			nums, _ := stoke.Parallelize(sc, []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}, 4)
+			if _, err := stoke.Collect(ctx, stoke.Map(nums, slowly)); err != nil {
+				fmt.Fprintln(os.Stderr, "test app:", err)
+				return 1
+			}
+		}
+		counts := stoke.ReduceByKey(stoke.Map(stoke.FlatMap(lines, words), one), sum, 2)
+		if err := stoke.SaveAsTextFile(ctx, counts, args[2]); err != nil {
+			fmt.Fprintln(os.Stderr, "test app:", err)
+			return 1
+		}
+		return 0
+	case "fail":
+		nums, _ := stoke.Parallelize(sc, []int{1, 2, 3, 4}, 4)
+		_, err := stoke.Collect(ctx, stoke.Map(nums, boom))
+		fmt.Fprintln(os.Stderr, "test app: job failed:", err)
+		return 1
+	}
+	return 2
+}
+
+func startCluster(t *testing.T) *hadooptest.Cluster {
+	c := hadooptest.StartWith(t, hadooptest.Options{NodeManagers: 2})
+	for _, kv := range c.Env() {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+	return c
+}
+
+func yarnConfig(extra stoke.Config) stoke.Config {
+	cfg := stoke.Config{
+		"stoke.master":                       "yarn",
+		"stoke.app.name":                     "stoke-yarn-test",
+		"stoke.executor.instances":           "2",
+		"stoke.executor.cores":               "2",
+		"stoke.executor.memory":              "256m",
+		"stoke.yarn.executor.memoryOverhead": "128m",
+		"stoke.yarn.am.memory":               "256m",
+		"stoke.driver.memory":                "256m",
+		"stoke.task.maxFailures":             "3",
+		"stoke.yarn.tags":                    "stoke-test",
+		"stoke.yarn.report.interval":         "200ms",
+	}
+	for k, v := range extra {
+		cfg[k] = v
+	}
+	return cfg
+}
+
+func newConf(t testing.TB, cfg stoke.Config) *conf.Conf {
+	c := conf.New()
+	for k, v := range cfg {
+		c.Set(k, v, conf.SourceCode)
+	}
+	return c
+}
+
+// TestYARN runs everything that needs the minicluster on one harness (two NodeManagers).
+func TestYARN(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: starts the Hadoop minicluster")
+	}
+	c := startCluster(t)
+	t.Run("Conformance", func(t *testing.T) { testConformance(t) })
+	t.Run("WordCountClusterMode", func(t *testing.T) { testWordCountCluster(t, c, false) })
+	t.Run("ExecutorContainerKilled", func(t *testing.T) { testExecutorKilled(t) })
+	t.Run("AMKilledSecondAttempt", func(t *testing.T) { testWordCountCluster(t, c, true) })
+	t.Run("FailingJob", func(t *testing.T) { testFailingJob(t) })
+	t.Run("UnknownQueue", func(t *testing.T) { testUnknownQueue(t) })
+	t.Run("KillFromClient", func(t *testing.T) { testKill(t) })
+}
+
+func testConformance(t *testing.T) {
+	cfg := yarnConfig(nil)
+	backendtest.Run(t, backendtest.Harness{
+		Config:           cfg,
+		Executors:        2,
+		CoresPerExecutor: 2,
+		Timeout:          3 * time.Minute,
+		NewBackend: func(t *testing.T) backend.Backend {
+			m, _ := conf.ParseMaster("yarn")
+			b, err := yarn.New(m, newConf(t, cfg), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return b
+		},
+		KillExecutor: func(t *testing.T, sc *stoke.Context, id string) {
+			killExecutor(t, sc, id)
+		},
+	})
+}
+
+// killExecutor kills the process of one executor container with SIGKILL.
+func killExecutor(t *testing.T, sc *stoke.Context, id string) {
+	t.Helper()
+	pids := findProcs(t, "STOKE_EXECUTOR_ID="+id, "STOKE_APP_SECRET=")
+	var mine []int
+	for _, p := range pids {
+		if strings.Contains(environ(p), "CONTAINER_ID=container_") && strings.Contains(environ(p), appIDPart(sc.AppID())) {
+			mine = append(mine, p)
+		}
+	}
+	if len(mine) != 1 {
+		t.Fatalf("executor %s of %s: found processes %v", id, sc.AppID(), mine)
+	}
+	if err := syscall.Kill(mine[0], syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// appIDPart is the part of application_<ts>_<n> that container ids repeat: <ts>_<n>.
+func appIDPart(appID string) string { return strings.TrimPrefix(appID, "application_") + "_" }
+
+func environ(pid int) string {
+	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid))
+	return string(bytes.ReplaceAll(b, []byte{0}, []byte{'\n'})) + "\n"
+}
+
+// findProcs lists processes whose environment holds every entry of want (a trailing "="
+// matches any value).
+func findProcs(t *testing.T, want ...string) []int {
+	t.Helper()
+	dirs, _ := filepath.Glob("/proc/[0-9]*")
+	var out []int
+	for _, d := range dirs {
+		pid, _ := strconv.Atoi(filepath.Base(d))
+		env := environ(pid)
+		ok := true
+		for _, w := range want {
+			if strings.HasSuffix(w, "=") {
+				ok = ok && strings.Contains(env, "\n"+w) || strings.HasPrefix(env, w)
+			} else {
+				ok = ok && (strings.Contains(env, "\n"+w+"\n") || strings.HasPrefix(env, w+"\n"))
+			}
+		}
+		if ok {
+			out = append(out, pid)
+		}
+	}
+	sort.Ints(out)
+	return out
+}
+
+func writeInput(t *testing.T, c *hadooptest.Cluster, dir string) map[string]int {
+	t.Helper()
+	fs, err := fsx.For(c.FS + dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := fs.MkdirAll(c.FS + dir); err != nil {
+		t.Fatal(err)
+	}
+	var text strings.Builder
+	want := map[string]int{}
+	for i := 0; i < 3000; i++ {
+		w := fmt.Sprintf("w%d", i%37)
+		text.WriteString(w + " common\n")
+		want[w]++
+		want["common"]++
+	}
+	wr, err := fs.Create(c.FS + dir + "/input.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wr.Write([]byte(text.String()))
+	if err := wr.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return want
+}
+
+func readCounts(t *testing.T, c *hadooptest.Cluster, dir string) map[string]int {
+	t.Helper()
+	fs, err := fsx.For(c.FS + dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := fs.List(c.FS + dir)
+	if err != nil {
+		t.Fatalf("listing the output: %v", err)
+	}
+	got := map[string]int{}
+	for _, f := range files {
+		r, err := fs.Open(f.Path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, _ := io.ReadAll(r)
+		r.Close()
+		for _, l := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+			if l == "" {
+				continue
+			}
+			var k string
+			var v int
+			if _, err := fmt.Sscanf(strings.Trim(l, "{}"), "%s %d", &k, &v); err != nil {
+				t.Fatalf("output line %q: %v", l, err)
+			}
+			got[k] += v
+		}
+	}
+	if _, err := fs.Stat(c.FS + dir + "/_SUCCESS"); err != nil {
+		t.Errorf("no _SUCCESS marker: %v", err)
+	}
+	return got
+}
+
+func submitCluster(t *testing.T, cfg stoke.Config, args ...string) (string, chan error, *syncWriter) {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := newConf(t, cfg)
+	out := &syncWriter{b: &bytes.Buffer{}}
+	cs := &yarn.ClusterSubmission{Conf: c, HandOff: conf.EncodeSubmit(c.All()), Binary: exe, Args: append([]string{testAppArg}, args...), Out: out}
+	done := make(chan error, 1)
+	ids := make(chan string, 1)
+	cs.OnSubmitted = func(id string) { ids <- id }
+	go func() {
+		code, err := yarn.SubmitCluster(context.Background(), cs)
+		if err == nil && code != 0 {
+			err = fmt.Errorf("exit code %d", code)
+		}
+		done <- err
+	}()
+	select {
+	case id := <-ids:
+		return id, done, out
+	case err := <-done:
+		t.Fatalf("cluster-mode submission: %v", err)
+	}
+	return "", nil, nil
+}
+
+type syncWriter struct {
+	mu sync.Mutex
+	b  *bytes.Buffer
+}
+
+func (w *syncWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.Write(p)
+}
+
+func (w *syncWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.String()
+}
+
+func yarnClient(t *testing.T) *yarn.Client {
+	t.Helper()
+	yc, err := yarn.NewClient(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { yc.Close() })
+	return yc
+}
+
+// testWordCountCluster runs the word count with the driver in the AM, reading and writing
+// HDFS. With killAM the first AM process is killed mid-job and the second attempt must run
+// the job to the same result.
+func testWordCountCluster(t *testing.T, c *hadooptest.Cluster, killAM bool) {
+	dir := fmt.Sprintf("/tmp/stoke-yarn-wc-%v", killAM)
+	want := writeInput(t, c, dir)
+	args := []string{"wordcount", c.FS + dir + "/input.txt", c.FS + dir + "/out"}
+	name := "stoke-wordcount-cluster"
+	if killAM {
+		args = append(args, "slow")
+		name += "-am-killed"
+	}
+	appID, done, out := submitCluster(t, yarnConfig(stoke.Config{"stoke.app.name": name, "stoke.yarn.maxAppAttempts": "2"}), args...)
+	yc := yarnClient(t)
+	if killAM {
+		// Wait for the first attempt's executors, then kill its AM (and with it the driver).
+		deadline := time.Now().Add(2 * time.Minute)
+		for len(findProcs(t, "STOKE_EXECUTOR_ID=", "CONTAINER_ID=container_"+appIDPart(appID)+"01_")) == 0 &&
+			len(findProcs(t, "STOKE_EXECUTOR_ID=", "CONTAINER_ID=container_e")) == 0 {
+			if time.Now().After(deadline) {
+				t.Fatalf("no executor of %s started", appID)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		ams := findProcs(t, "STOKE_YARN_AM=cluster", "CONTAINER_ID=")
+		var mine []int
+		for _, p := range ams {
+			if strings.Contains(environ(p), appIDPart(appID)+"01_000001") {
+				mine = append(mine, p)
+			}
+		}
+		if len(mine) != 1 {
+			t.Fatalf("AM processes of %s: %v", appID, mine)
+		}
+		if err := syscall.Kill(mine[0], syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			r, _ := yc.Report(context.Background(), appID)
+			t.Fatalf("%v\n%s\nreport: %v", err, out, r)
+		}
+	case <-time.After(4 * time.Minute):
+		t.Fatalf("%s did not end\n%s", appID, out)
+	}
+	r, err := yc.Report(context.Background(), appID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.GetYarnApplicationState() != yarnpb.YarnApplicationState_FINISHED || r.GetFinalApplicationStatus() != yarnpb.FinalApplicationStatus_APP_SUCCEEDED {
+		t.Fatalf("report: %s", yarn.Describe(r))
+	}
+	if r.GetName() != name || r.GetQueue() != "default" || r.GetApplicationType() != "STOKE" || len(r.GetApplicationTags()) != 1 || r.GetApplicationTags()[0] != "stoke-test" {
+		t.Fatalf("name %q queue %q type %q tags %v", r.GetName(), r.GetQueue(), r.GetApplicationType(), r.GetApplicationTags())
+	}
+	wantAttempt := int32(1)
+	if killAM {
+		wantAttempt = 2
+	}
+	if got := r.GetCurrentApplicationAttemptId().GetAttemptId(); got != wantAttempt {
+		t.Fatalf("the application ended in attempt %d, want %d", got, wantAttempt)
+	}
+	got := readCounts(t, c, dir+"/out")
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("counts = %v, want %v", got, want)
+	}
+	for _, s := range []string{"ACCEPTED", "RUNNING", "FINISHED", "final status SUCCEEDED"} {
+		if !strings.Contains(out.String(), s) {
+			t.Errorf("stoke submit's output lacks %q:\n%s", s, out)
+		}
+	}
+	assertStagingGone(t, c, appID)
+}
+
+func assertStagingGone(t *testing.T, c *hadooptest.Cluster, appID string) {
+	t.Helper()
+	fs, err := fsx.For(c.FS + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := c.FS + "/user/" + fsx.HadoopUser() + "/.stokeStaging/" + appID
+	if _, err := fs.Stat(p); err == nil {
+		t.Errorf("the staging directory %s is still there", p)
+	}
+}
+
+// testExecutorKilled kills an executor container's process mid-job in client mode: the job
+// completes and YARN gives the AM a replacement container.
+func testExecutorKilled(t *testing.T) {
+	sc, err := stoke.New(yarnConfig(stoke.Config{"stoke.ui.enabled": "false"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sc.Stop()
+	waitExecutors(t, sc, 2)
+	data := make([]int, 40)
+	for i := range data {
+		data[i] = i
+	}
+	done := make(chan error, 1)
+	var res []int
+	go func() {
+		var err error
+		nums, err := stoke.Parallelize(sc, data, 20)
+		if err == nil {
+			res, err = stoke.Collect(context.Background(), stoke.Map(nums, slowly))
+		}
+		done <- err
+	}()
+	time.Sleep(time.Second)
+	killExecutor(t, sc, "1")
+	if err := <-done; err != nil {
+		t.Fatalf("job after the executor container died: %v", err)
+	}
+	if len(res) != 40 || res[39] != 78 {
+		t.Fatalf("results %v", res)
+	}
+	// The AM asked for a replacement: executor 3 registers.
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		ids := map[string]bool{}
+		for _, e := range sc.Driver().Executors() {
+			ids[e.ID] = true
+		}
+		if ids["3"] && !ids["1"] {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no replacement executor: %v", ids)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func waitExecutors(t *testing.T, sc *stoke.Context, n int) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	for len(sc.Driver().Executors()) < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d executors registered", len(sc.Driver().Executors()), n)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// testFailingJob: a driver whose job fails ends the application FAILED, with the task's
+// error in the diagnostics.
+func testFailingJob(t *testing.T) {
+	appID, done, out := submitCluster(t, yarnConfig(stoke.Config{"stoke.app.name": "stoke-failing", "stoke.yarn.maxAppAttempts": "1"}), "fail")
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "exit code 1") {
+			t.Fatalf("submission of a failing job: %v\n%s", err, out)
+		}
+	case <-time.After(4 * time.Minute):
+		t.Fatalf("%s did not end", appID)
+	}
+	r, err := yarnClient(t).Report(context.Background(), appID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.GetFinalApplicationStatus() != yarnpb.FinalApplicationStatus_APP_FAILED || !strings.Contains(r.GetDiagnostics(), "boom-7f3a") {
+		t.Fatalf("report: %s", yarn.Describe(r))
+	}
+	if !strings.Contains(out.String(), "boom-7f3a") {
+		t.Errorf("stoke submit did not print the diagnostics:\n%s", out)
+	}
+}
+
+// testUnknownQueue: the RM rejects the application; the client says so and leaves nothing
+// staged.
+func testUnknownQueue(t *testing.T) {
+	appID, done, out := submitCluster(t, yarnConfig(stoke.Config{"stoke.yarn.queue": "no-such-queue"}), "wordcount", "x", "y")
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatal("submission to an unknown queue succeeded")
+		}
+	case <-time.After(2 * time.Minute):
+		t.Fatal("no answer")
+	}
+	if !strings.Contains(out.String(), "no-such-queue") || !strings.Contains(out.String(), "FAILED") {
+		t.Fatalf("output does not name the queue:\n%s", out)
+	}
+	_ = appID
+}
+
+// testKill: stoke submit --kill's path ends a running application KILLED.
+func testKill(t *testing.T) {
+	appID, done, out := submitCluster(t, yarnConfig(stoke.Config{"stoke.app.name": "stoke-killed"}), "wordcount", "/nonexistent", "/x", "slow")
+	yc := yarnClient(t)
+	if _, err := yc.Wait(context.Background(), appID, 100*time.Millisecond, func(r *yarnpb.ApplicationReport) bool {
+		return r.GetYarnApplicationState() == yarnpb.YarnApplicationState_RUNNING
+	}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := yc.Kill(context.Background(), appID, "killed by the test"); err != nil {
+		t.Fatal(err)
+	}
+	<-done
+	r, err := yc.Report(context.Background(), appID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.GetYarnApplicationState() != yarnpb.YarnApplicationState_KILLED {
+		t.Fatalf("after kill: %s\n%s", yarn.Describe(r), out)
+	}
+	if err := yc.Kill(context.Background(), "application_1_99999", ""); err == nil || !strings.Contains(err.Error(), "does not know") {
+		t.Fatalf("killing an unknown application: %v", err)
+	}
+}
