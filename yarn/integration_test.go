@@ -61,11 +61,6 @@ func testApp(args []string) int {
 	ctx := context.Background()
 	switch args[0] {
 	case "wordcount": // in out [slow]
-		lines, err := stoke.TextFile(sc, args[1], 0)
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "test app:", err)
-			return 1
-		}
 		if len(args) > 3 {
 			// Hold the job for a while so a test can kill the AM mid-job.
 			nums, _ := stoke.Parallelize(sc, []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}, 4)
@@ -73,6 +68,11 @@ func testApp(args []string) int {
 				fmt.Fprintln(os.Stderr, "test app:", err)
 				return 1
 			}
+		}
+		lines, err := stoke.TextFile(sc, args[1], 0)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "test app:", err)
+			return 1
 		}
 		counts := stoke.ReduceByKey(stoke.Map(stoke.FlatMap(lines, words), one), sum, 2)
 		if err := stoke.SaveAsTextFile(ctx, counts, args[2]); err != nil {
@@ -165,7 +165,7 @@ func testConformance(t *testing.T) {
 // killExecutor kills the process of one executor container with SIGKILL.
 func killExecutor(t *testing.T, sc *stoke.Context, id string) {
 	t.Helper()
-	pids := findProcs(t, "STOKE_EXECUTOR_ID="+id, "STOKE_APP_SECRET=")
+	pids := findProcs(t, "STOKE_EXECUTOR_ID="+id+"\n", "STOKE_APP_SECRET=")
 	var mine []int
 	for _, p := range pids {
 		if strings.Contains(environ(p), "CONTAINER_ID=container_") && strings.Contains(environ(p), appIDPart(sc.AppID())) {
@@ -188,22 +188,22 @@ func environ(pid int) string {
 	return string(bytes.ReplaceAll(b, []byte{0}, []byte{'\n'})) + "\n"
 }
 
-// findProcs lists processes whose environment holds every entry of want (a trailing "="
-// matches any value).
+// findProcs lists the Stoke processes YARN started (command name stoke-app, not the
+// container's launch shell) whose environment has a line starting with each of want.
 func findProcs(t *testing.T, want ...string) []int {
 	t.Helper()
 	dirs, _ := filepath.Glob("/proc/[0-9]*")
 	var out []int
 	for _, d := range dirs {
 		pid, _ := strconv.Atoi(filepath.Base(d))
-		env := environ(pid)
+		comm, _ := os.ReadFile(d + "/comm")
+		if strings.TrimSpace(string(comm)) != "stoke-app" {
+			continue
+		}
+		env := "\n" + environ(pid)
 		ok := true
 		for _, w := range want {
-			if strings.HasSuffix(w, "=") {
-				ok = ok && strings.Contains(env, "\n"+w) || strings.HasPrefix(env, w)
-			} else {
-				ok = ok && (strings.Contains(env, "\n"+w+"\n") || strings.HasPrefix(env, w+"\n"))
-			}
+			ok = ok && strings.Contains(env, "\n"+w)
 		}
 		if ok {
 			out = append(out, pid)
@@ -349,14 +349,13 @@ func testWordCountCluster(t *testing.T, c *hadooptest.Cluster, killAM bool) {
 	if killAM {
 		// Wait for the first attempt's executors, then kill its AM (and with it the driver).
 		deadline := time.Now().Add(2 * time.Minute)
-		for len(findProcs(t, "STOKE_EXECUTOR_ID=", "CONTAINER_ID=container_"+appIDPart(appID)+"01_")) == 0 &&
-			len(findProcs(t, "STOKE_EXECUTOR_ID=", "CONTAINER_ID=container_e")) == 0 {
+		for len(findProcs(t, "STOKE_EXECUTOR_ID=", "CONTAINER_ID=container_"+appIDPart(appID)+"01_")) == 0 {
 			if time.Now().After(deadline) {
 				t.Fatalf("no executor of %s started", appID)
 			}
 			time.Sleep(100 * time.Millisecond)
 		}
-		ams := findProcs(t, "STOKE_YARN_AM=cluster", "CONTAINER_ID=")
+		ams := findProcs(t, "STOKE_YARN_AM=cluster\n", "CONTAINER_ID=")
 		var mine []int
 		for _, p := range ams {
 			if strings.Contains(environ(p), appIDPart(appID)+"01_000001") {
@@ -386,7 +385,7 @@ func testWordCountCluster(t *testing.T, c *hadooptest.Cluster, killAM bool) {
 	if r.GetYarnApplicationState() != yarnpb.YarnApplicationState_FINISHED || r.GetFinalApplicationStatus() != yarnpb.FinalApplicationStatus_APP_SUCCEEDED {
 		t.Fatalf("report: %s", yarn.Describe(r))
 	}
-	if r.GetName() != name || r.GetQueue() != "default" || r.GetApplicationType() != "STOKE" || len(r.GetApplicationTags()) != 1 || r.GetApplicationTags()[0] != "stoke-test" {
+	if r.GetName() != name || !strings.HasSuffix(r.GetQueue(), "default") || r.GetApplicationType() != "STOKE" || len(r.GetApplicationTags()) != 1 || r.GetApplicationTags()[0] != "stoke-test" {
 		t.Fatalf("name %q queue %q type %q tags %v", r.GetName(), r.GetQueue(), r.GetApplicationType(), r.GetApplicationTags())
 	}
 	wantAttempt := int32(1)
