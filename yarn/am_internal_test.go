@@ -1,0 +1,109 @@
+package yarn
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/sirupsen/logrus"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/stoke-run/stoke/internal/hadoop/hadooppb/commonpb"
+)
+
+func TestAMAPIRejectsBadRequests(t *testing.T) {
+	m := &am{secret: "s3cret", wake: make(chan struct{}, 1), eventsCh: make(chan struct{}), maxFailures: -1, maxPerNode: 2}
+	srv := httptest.NewServer(m.handler())
+	defer srv.Close()
+	do := func(method, path, secret, body string) (int, string) {
+		req, _ := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
+		if secret != "" {
+			req.Header.Set("Authorization", "Bearer "+secret)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var b strings.Builder
+		buf := make([]byte, 4096)
+		n, _ := resp.Body.Read(buf)
+		b.Write(buf[:n])
+		return resp.StatusCode, b.String()
+	}
+	for _, tc := range []struct {
+		method, path, secret, body string
+		code                       int
+		want                       string
+	}{
+		{"POST", "/v1/executors", "", `{"target":1,"cores":1,"memoryMiB":512}`, 401, "unauthorized"},
+		{"POST", "/v1/executors", "wrong", `{"target":1,"cores":1,"memoryMiB":512}`, 401, "unauthorized"},
+		{"POST", "/v1/executors", "s3cret", `{"target":1,`, 400, "malformed"},
+		{"POST", "/v1/executors", "s3cret", `{"target":-1,"cores":1,"memoryMiB":512}`, 400, "target"},
+		{"POST", "/v1/executors", "s3cret", `{"target":1,"cores":0,"memoryMiB":512}`, 400, "cores"},
+		{"POST", "/v1/finish", "s3cret", `{"status":"DONE"}`, 400, "SUCCEEDED, FAILED or KILLED"},
+		{"POST", "/v1/finish", "s3cret", `[]`, 400, "malformed"},
+		{"GET", "/v1/events?after=x&wait=0", "s3cret", ``, 400, "non-negative"},
+		{"GET", "/v1/events?after=-1&wait=0", "s3cret", ``, 400, "non-negative"},
+		{"POST", "/v1/kill", "s3cret", `{"executors":"1"}`, 400, "malformed"},
+	} {
+		code, body := do(tc.method, tc.path, tc.secret, tc.body)
+		if code != tc.code || !strings.Contains(body, tc.want) {
+			t.Errorf("%s %s %q: %d %q, want %d %q", tc.method, tc.path, tc.body, code, body, tc.code, tc.want)
+		}
+	}
+	if m.finish != nil || m.alloc != nil {
+		t.Fatal("a rejected request changed the AM's state")
+	}
+	// A good request still works after the bad ones.
+	if code, _ := do("POST", "/v1/executors", "s3cret", `{"target":2,"cores":1,"memoryMiB":512}`); code != 200 || m.alloc == nil || m.alloc.target != 2 {
+		t.Fatalf("good request: %d", code)
+	}
+	if code, body := do("GET", "/v1/events?after=99&wait=0", "s3cret", ""); code != 200 || !strings.Contains(body, `"next":0`) {
+		t.Fatalf("events past the end: %d %s", code, body)
+	}
+}
+
+func TestAMStartupNeedsItsEnvironment(t *testing.T) {
+	dir := t.TempDir()
+	tokens := filepath.Join(dir, "container_tokens")
+	good := &Credentials{}
+	good.AddToken("amrm", &commonpb.Token{Identifier: []byte{1}, Password: []byte{2}, Kind: proto.String(amRMTokenKind), Service: proto.String("")})
+	good.SetSecret(amSecretAlias, []byte("x"))
+	noAMRM := &Credentials{}
+	noAMRM.SetSecret(amSecretAlias, []byte("x"))
+	noSecret := &Credentials{Tokens: good.Tokens}
+	log := logrus.New()
+	for _, tc := range []struct {
+		name   string
+		env    map[string]string
+		tokens []byte
+		want   string
+	}{
+		{"mode", map[string]string{EnvAM: "sideways"}, good.Marshal(), "want client or cluster"},
+		{"container id", map[string]string{EnvAM: "client", "CONTAINER_ID": "bogus"}, good.Marshal(), "CONTAINER_ID"},
+		{"no token file", map[string]string{EnvAM: "client", "CONTAINER_ID": "container_1_0001_01_000001", hadoopTokenEnv: ""}, nil, hadoopTokenEnv},
+		{"garbage token file", map[string]string{EnvAM: "client", "CONTAINER_ID": "container_1_0001_01_000001"}, []byte("not tokens"), "HDTS"},
+		{"no AMRM token", map[string]string{EnvAM: "client", "CONTAINER_ID": "container_1_0001_01_000001"}, noAMRM.Marshal(), amRMTokenKind},
+		{"no secret", map[string]string{EnvAM: "client", "CONTAINER_ID": "container_1_0001_01_000001"}, noSecret.Marshal(), amSecretAlias},
+		{"bad resources", map[string]string{EnvAM: "client", "CONTAINER_ID": "container_1_0001_01_000001", EnvResources: "!!"}, good.Marshal(), EnvResources},
+		{"bad conf", map[string]string{EnvAM: "client", "CONTAINER_ID": "container_1_0001_01_000001", EnvConf: "e30K"}, good.Marshal(), "STOKE_SUBMIT_CONF"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv(hadoopTokenEnv, tokens)
+			t.Setenv(EnvResources, "")
+			t.Setenv(EnvConf, "")
+			for k, v := range tc.env {
+				t.Setenv(k, v)
+			}
+			os.WriteFile(tokens, tc.tokens, 0o600)
+			_, err := newAM(log)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want it to mention %q", err, tc.want)
+			}
+		})
+	}
+}
