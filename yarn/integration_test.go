@@ -3,8 +3,10 @@ package yarn_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -15,13 +17,17 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/protobuf/proto"
+
 	"github.com/stoke-run/stoke"
 	"github.com/stoke-run/stoke/backend"
 	"github.com/stoke-run/stoke/backend/backendtest"
 	"github.com/stoke-run/stoke/integration/hadooptest"
 	"github.com/stoke-run/stoke/internal/conf"
 	"github.com/stoke-run/stoke/internal/fsx"
+	"github.com/stoke-run/stoke/internal/hadoop/hadooppb/hdfspb"
 	"github.com/stoke-run/stoke/internal/hadoop/hadooppb/yarnpb"
+	"github.com/stoke-run/stoke/internal/hadoop/ipc"
 	"github.com/stoke-run/stoke/yarn"
 )
 
@@ -139,6 +145,42 @@ func TestYARN(t *testing.T) {
 	t.Run("FailingJob", func(t *testing.T) { testFailingJob(t) })
 	t.Run("UnknownQueue", func(t *testing.T) { testUnknownQueue(t) })
 	t.Run("KillFromClient", func(t *testing.T) { testKill(t) })
+	t.Run("BinaryOverQuota", func(t *testing.T) { testQuota(t, c) })
+}
+
+// testQuota: a binary larger than the staging directory's HDFS space quota fails the start
+// with an error naming the quota, and no half-staged files stay behind.
+func testQuota(t *testing.T, c *hadooptest.Cluster) {
+	base := "/tmp/stoke-quota"
+	fs, err := fsx.For(c.FS + base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := fs.MkdirAll(c.FS + base); err != nil {
+		t.Fatal(err)
+	}
+	nn, err := ipc.NewClient([]string{c.NameNode}, ipc.Config{Protocol: ipc.ClientNamenodeProtocol})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nn.Close()
+	if err := nn.Call(context.Background(), "setQuota", &hdfspb.SetQuotaRequestProto{
+		Path: proto.String(base), NamespaceQuota: proto.Uint64(math.MaxInt64), StoragespaceQuota: proto.Uint64(1 << 20),
+	}, &hdfspb.SetQuotaResponseProto{}); err != nil {
+		t.Fatalf("setQuota: %v", err)
+	}
+	_, err = stoke.New(yarnConfig(stoke.Config{"stoke.yarn.stagingDir": base, "stoke.ui.enabled": "false"}))
+	if err == nil || !strings.Contains(err.Error(), "quota") || !strings.Contains(err.Error(), "application_") {
+		t.Fatalf("start with a binary over the staging quota: %v", err)
+	}
+	t.Log(err)
+	left, err := fs.List(c.FS + base + "/.stokeStaging")
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		t.Fatal(err)
+	}
+	if len(left) != 0 {
+		t.Fatalf("half-staged files left: %+v", left)
+	}
 }
 
 func testConformance(t *testing.T) {

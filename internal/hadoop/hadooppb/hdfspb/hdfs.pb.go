@@ -454,6 +454,103 @@ func (x *DatanodeInfoProto) GetId() *DatanodeIDProto {
 	return nil
 }
 
+// setQuota (ClientNamenodeProtocol): -1 as uint64 resets a quota, 2^63-1 leaves it unchanged.
+type SetQuotaRequestProto struct {
+	state             protoimpl.MessageState `protogen:"open.v1"`
+	Path              *string                `protobuf:"bytes,1,req,name=path" json:"path,omitempty"`
+	NamespaceQuota    *uint64                `protobuf:"varint,2,req,name=namespaceQuota" json:"namespaceQuota,omitempty"`
+	StoragespaceQuota *uint64                `protobuf:"varint,3,req,name=storagespaceQuota" json:"storagespaceQuota,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *SetQuotaRequestProto) Reset() {
+	*x = SetQuotaRequestProto{}
+	mi := &file_hdfspb_hdfs_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetQuotaRequestProto) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetQuotaRequestProto) ProtoMessage() {}
+
+func (x *SetQuotaRequestProto) ProtoReflect() protoreflect.Message {
+	mi := &file_hdfspb_hdfs_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetQuotaRequestProto.ProtoReflect.Descriptor instead.
+func (*SetQuotaRequestProto) Descriptor() ([]byte, []int) {
+	return file_hdfspb_hdfs_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *SetQuotaRequestProto) GetPath() string {
+	if x != nil && x.Path != nil {
+		return *x.Path
+	}
+	return ""
+}
+
+func (x *SetQuotaRequestProto) GetNamespaceQuota() uint64 {
+	if x != nil && x.NamespaceQuota != nil {
+		return *x.NamespaceQuota
+	}
+	return 0
+}
+
+func (x *SetQuotaRequestProto) GetStoragespaceQuota() uint64 {
+	if x != nil && x.StoragespaceQuota != nil {
+		return *x.StoragespaceQuota
+	}
+	return 0
+}
+
+type SetQuotaResponseProto struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetQuotaResponseProto) Reset() {
+	*x = SetQuotaResponseProto{}
+	mi := &file_hdfspb_hdfs_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetQuotaResponseProto) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetQuotaResponseProto) ProtoMessage() {}
+
+func (x *SetQuotaResponseProto) ProtoReflect() protoreflect.Message {
+	mi := &file_hdfspb_hdfs_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetQuotaResponseProto.ProtoReflect.Descriptor instead.
+func (*SetQuotaResponseProto) Descriptor() ([]byte, []int) {
+	return file_hdfspb_hdfs_proto_rawDescGZIP(), []int{8}
+}
+
 var File_hdfspb_hdfs_proto protoreflect.FileDescriptor
 
 const file_hdfspb_hdfs_proto_rawDesc = "" +
@@ -489,7 +586,12 @@ const file_hdfspb_hdfs_proto_rawDesc = "" +
 	"\binfoPort\x18\x05 \x01(\rR\binfoPort\x12\x18\n" +
 	"\aipcPort\x18\x06 \x01(\rR\aipcPort\"G\n" +
 	"\x11DatanodeInfoProto\x122\n" +
-	"\x02id\x18\x01 \x01(\v2\".stoke.hadoop.hdfs.DatanodeIDProtoR\x02idB<Z:github.com/stoke-run/stoke/internal/hadoop/hadooppb/hdfspb"
+	"\x02id\x18\x01 \x01(\v2\".stoke.hadoop.hdfs.DatanodeIDProtoR\x02id\"\x80\x01\n" +
+	"\x14SetQuotaRequestProto\x12\x12\n" +
+	"\x04path\x18\x01 \x02(\tR\x04path\x12&\n" +
+	"\x0enamespaceQuota\x18\x02 \x02(\x04R\x0enamespaceQuota\x12,\n" +
+	"\x11storagespaceQuota\x18\x03 \x02(\x04R\x11storagespaceQuota\"\x17\n" +
+	"\x15SetQuotaResponseProtoB<Z:github.com/stoke-run/stoke/internal/hadoop/hadooppb/hdfspb"
 
 var (
 	file_hdfspb_hdfs_proto_rawDescOnce sync.Once
@@ -503,7 +605,7 @@ func file_hdfspb_hdfs_proto_rawDescGZIP() []byte {
 	return file_hdfspb_hdfs_proto_rawDescData
 }
 
-var file_hdfspb_hdfs_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
+var file_hdfspb_hdfs_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
 var file_hdfspb_hdfs_proto_goTypes = []any{
 	(*GetBlockLocationsRequestProto)(nil),  // 0: stoke.hadoop.hdfs.GetBlockLocationsRequestProto
 	(*GetBlockLocationsResponseProto)(nil), // 1: stoke.hadoop.hdfs.GetBlockLocationsResponseProto
@@ -512,6 +614,8 @@ var file_hdfspb_hdfs_proto_goTypes = []any{
 	(*LocatedBlockProto)(nil),              // 4: stoke.hadoop.hdfs.LocatedBlockProto
 	(*DatanodeIDProto)(nil),                // 5: stoke.hadoop.hdfs.DatanodeIDProto
 	(*DatanodeInfoProto)(nil),              // 6: stoke.hadoop.hdfs.DatanodeInfoProto
+	(*SetQuotaRequestProto)(nil),           // 7: stoke.hadoop.hdfs.SetQuotaRequestProto
+	(*SetQuotaResponseProto)(nil),          // 8: stoke.hadoop.hdfs.SetQuotaResponseProto
 }
 var file_hdfspb_hdfs_proto_depIdxs = []int32{
 	2, // 0: stoke.hadoop.hdfs.GetBlockLocationsResponseProto.locations:type_name -> stoke.hadoop.hdfs.LocatedBlocksProto
@@ -537,7 +641,7 @@ func file_hdfspb_hdfs_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_hdfspb_hdfs_proto_rawDesc), len(file_hdfspb_hdfs_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   7,
+			NumMessages:   9,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
