@@ -17,5 +17,7 @@ echo "== standalone: app start on a warm cluster, local-cluster start, allocatio
 go test -run xxx -bench BenchmarkAppStartWarmCluster -benchtime 40x -count 3 ./standalone
 go test -run xxx -bench BenchmarkLocalClusterStart -benchtime 20x -count 3 ./standalone
 go test -run xxx -bench BenchmarkAllocate1000Workers200Apps -benchtime 1s -count 3 ./standalone/placement
+echo "== yarn: submit -> first task, client and cluster mode (Hadoop minicluster)"
+go test ./yarn -run XXX -bench SubmitToFirstTask -benchtime 5x -count 3
 echo "== mesos (against mesostest)"
 go test -run XXX -bench . -benchtime 10x ./mesos

@@ -40,6 +40,7 @@ var (
 	one    = stoke.RegisterMap("yarntest.one", func(w string) stoke.KV[string, int] { return stoke.KV[string, int]{Key: w, Value: 1} })
 	sum    = stoke.RegisterReduceByKey[string, int]("yarntest.sum", func(a, b int) int { return a + b })
 	slowly = stoke.RegisterMap("yarntest.slowly", func(i int) int { time.Sleep(400 * time.Millisecond); return i * 2 })
+	now    = stoke.RegisterMap("yarntest.now", func(int) int64 { return time.Now().UnixNano() })
 	boom   = stoke.RegisterMap("yarntest.boom", func(i int) int {
 		if i == 3 {
 			panic("boom-7f3a: the test job's task fails on purpose")
@@ -82,6 +83,24 @@ func testApp(args []string) int {
 		}
 		counts := stoke.ReduceByKey(stoke.Map(stoke.FlatMap(lines, words), one), sum, 2)
 		if err := stoke.SaveAsTextFile(ctx, counts, args[2]); err != nil {
+			fmt.Fprintln(os.Stderr, "test app:", err)
+			return 1
+		}
+		return 0
+	case "firsttask": // out: when the driver started, an executor registered, the first task ran
+		t0 := time.Now().UnixNano()
+		for len(sc.Driver().Executors()) == 0 {
+			time.Sleep(5 * time.Millisecond)
+		}
+		t1 := time.Now().UnixNano()
+		nums, _ := stoke.Parallelize(sc, []int{0}, 1)
+		got, err := stoke.Collect(ctx, stoke.Map(nums, now))
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "test app:", err)
+			return 1
+		}
+		line, _ := stoke.Parallelize(sc, []string{fmt.Sprintf("%d %d %d", t0, t1, got[0])}, 1)
+		if err := stoke.SaveAsTextFile(ctx, line, args[1]); err != nil {
 			fmt.Fprintln(os.Stderr, "test app:", err)
 			return 1
 		}
@@ -138,14 +157,19 @@ func TestYARN(t *testing.T) {
 		t.Skip("-short: starts the Hadoop minicluster")
 	}
 	c := startCluster(t)
-	t.Run("Conformance", func(t *testing.T) { testConformance(t) })
+	local := func(t *testing.T) {
+		if c.External {
+			t.Skip("kills container processes, which only works when the NodeManagers run on this machine (the harness)")
+		}
+	}
+	t.Run("Conformance", func(t *testing.T) { testConformance(t, c.External) })
 	t.Run("WordCountClusterMode", func(t *testing.T) { testWordCountCluster(t, c, false) })
-	t.Run("ExecutorContainerKilled", func(t *testing.T) { testExecutorKilled(t) })
-	t.Run("AMKilledSecondAttempt", func(t *testing.T) { testWordCountCluster(t, c, true) })
+	t.Run("ExecutorContainerKilled", func(t *testing.T) { local(t); testExecutorKilled(t) })
+	t.Run("AMKilledSecondAttempt", func(t *testing.T) { local(t); testWordCountCluster(t, c, true) })
 	t.Run("FailingJob", func(t *testing.T) { testFailingJob(t) })
 	t.Run("UnknownQueue", func(t *testing.T) { testUnknownQueue(t) })
 	t.Run("KillFromClient", func(t *testing.T) { testKill(t) })
-	t.Run("BinaryOverQuota", func(t *testing.T) { testQuota(t, c) })
+	t.Run("BinaryOverQuota", func(t *testing.T) { local(t); testQuota(t, c) })
 }
 
 // testQuota: a binary larger than the staging directory's HDFS space quota fails the start
@@ -183,8 +207,12 @@ func testQuota(t *testing.T, c *hadooptest.Cluster) {
 	}
 }
 
-func testConformance(t *testing.T) {
+func testConformance(t *testing.T, external bool) {
 	cfg := yarnConfig(nil)
+	kill := func(t *testing.T, sc *stoke.Context, id string) { killExecutor(t, sc, id) }
+	if external {
+		kill = nil // the suite says why it skips the executor-loss case
+	}
 	backendtest.Run(t, backendtest.Harness{
 		Config:           cfg,
 		Executors:        2,
@@ -198,9 +226,7 @@ func testConformance(t *testing.T) {
 			}
 			return b
 		},
-		KillExecutor: func(t *testing.T, sc *stoke.Context, id string) {
-			killExecutor(t, sc, id)
-		},
+		KillExecutor: kill,
 	})
 }
 
@@ -318,6 +344,16 @@ func readCounts(t *testing.T, c *hadooptest.Cluster, dir string) map[string]int 
 	}
 	return got
 }
+
+func exe(t testing.TB) string {
+	p, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func encode(c *conf.Conf) string { return conf.EncodeSubmit(c.All()) }
 
 func submitCluster(t *testing.T, cfg stoke.Config, args ...string) (string, chan error, *syncWriter) {
 	t.Helper()

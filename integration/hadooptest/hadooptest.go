@@ -50,6 +50,7 @@ type Cluster struct {
 	RPCProtection string        // hadoop.rpc.protection in force
 	StartTime     time.Duration // from process start to the ready line
 	LogFile       string        // the harness's stderr
+	External      bool          // a running cluster named by STOKE_HADOOP_EXTERNAL_CONF_DIR
 
 	cmd   *exec.Cmd
 	stdin io.WriteCloser
@@ -361,7 +362,7 @@ func external(dir string) (*Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Cluster{ConfDir: dir, NodeManagers: 1, done: make(chan error, 1)}
+	c := &Cluster{ConfDir: dir, NodeManagers: 1, External: true, done: make(chan error, 1)}
 	c.FS = conf.Get("fs.defaultFS")
 	c.RM = conf.Get("yarn.resourcemanager.address")
 	c.Scheduler = conf.Get("yarn.resourcemanager.scheduler.address")
