@@ -254,8 +254,8 @@ func TestParseConfFlag(t *testing.T) {
 func TestClusterModeNotYet(t *testing.T) {
 	needBinaries(t)
 	isolate(t)
-	// stoke:// cluster mode is built (standalone/clustermode_test.go).
-	for _, master := range []string{"yarn", "mesos://m:5050"} {
+	// stoke:// and yarn cluster modes are built (standalone/clustermode_test.go, yarn/).
+	for _, master := range []string{"mesos://m:5050"} {
 		var out, errb bytes.Buffer
 		code := Execute([]string{"submit", "--master", master, "--deploy-mode", "cluster", printApp}, nil, &out, &errb)
 		if code != 1 || !strings.Contains(errb.String(), "is not supported yet") || !strings.Contains(errb.String(), master) {
@@ -263,6 +263,26 @@ func TestClusterModeNotYet(t *testing.T) {
 		}
 		if out.Len() != 0 {
 			t.Errorf("%s: the application ran: %q", master, out.String())
+		}
+	}
+}
+
+// TestYARNWithoutHadoopConf: yarn needs HADOOP_CONF_DIR, in cluster mode and for --status
+// and --kill; the error says so and nothing runs.
+func TestYARNWithoutHadoopConf(t *testing.T) {
+	needBinaries(t)
+	isolate(t)
+	t.Setenv("HADOOP_CONF_DIR", "")
+	t.Setenv("YARN_CONF_DIR", "")
+	for _, argv := range [][]string{
+		{"submit", "--master", "yarn", "--deploy-mode", "cluster", printApp},
+		{"submit", "--master", "yarn", "--status", "application_1700000000000_0001"},
+		{"submit", "--master", "yarn", "--kill", "application_1700000000000_0001"},
+	} {
+		var out, errb bytes.Buffer
+		code := Execute(argv, nil, &out, &errb)
+		if code != 1 || !strings.Contains(errb.String(), "HADOOP_CONF_DIR") || out.Len() != 0 {
+			t.Errorf("%q: exit %d, stdout %q, stderr %q", argv, code, out.String(), errb.String())
 		}
 	}
 }
