@@ -79,8 +79,10 @@ func TestBadConfigurationStopsTheContext(t *testing.T) {
 		{stoke.Config{"stoke.speculation.quantile": "1.5"}, "stoke.speculation.quantile"},
 		{stoke.Config{"stoke.scheduler.mode": "FAIR", "stoke.scheduler.allocation.file": filepath.Join(dir, "missing.xml")}, "missing.xml"},
 		{stoke.Config{"stoke.scheduler.mode": "FAIR", "stoke.scheduler.allocation.file": malformed}, "pools.xml:4"},
-		{stoke.Config{"stoke.master": "yarn"}, "not available in this build"},
+		{stoke.Config{"stoke.master": "yarn"}, "set HADOOP_CONF_DIR"},
 	}
+	t.Setenv("HADOOP_CONF_DIR", "")
+	t.Setenv("YARN_CONF_DIR", "")
 	for _, c := range cases {
 		cfg := stoke.Config{"stoke.master": "local[2]", "stoke.ui.enabled": "false"}
 		for k, v := range c.cfg {
