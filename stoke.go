@@ -148,6 +148,11 @@ func RunIfExecutor() {
 		return
 	}
 	registry.Freeze()
+	if mesos.IsFineExecutor() {
+		// A Mesos fine-grained executor: a Stoke executor that is also a
+		// custom Mesos executor on the agent's v1 executor API.
+		os.Exit(mesos.RunFineExecutor())
+	}
 	cfg, err := executor.ConfigFromEnv()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "stoke executor:", err)

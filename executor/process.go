@@ -45,6 +45,9 @@ type ProcessConfig struct {
 	Cores         int
 	TLS           rpc.TLS
 	Log           *logrus.Logger
+	// OnStatus, when set, also hears every task status the executor reports
+	// (a Mesos fine-grained executor ends its Mesos tasks with them).
+	OnStatus func(*pb.TaskStatus)
 }
 
 // ConfigFromEnv reads the executor's environment, naming what is missing.
@@ -168,7 +171,14 @@ func RunProcess(ctx context.Context, cfg ProcessConfig) error {
 			return r.Allowed, nil
 		},
 	}
-	runner := NewRunner(env, out.status)
+	report := out.status
+	if cfg.OnStatus != nil {
+		report = func(st *pb.TaskStatus) {
+			out.status(st)
+			cfg.OnStatus(st)
+		}
+	}
+	runner := NewRunner(env, report)
 	defer runner.Close()
 	defer runner.KillAll("executor stopping")
 

@@ -37,11 +37,15 @@ type Backend struct {
 	srv    *coarse.Server
 	files  *fileServer
 
+	flowMu      sync.Mutex // serializes REVIVE/SUPPRESS decisions with their calls
 	mu          sync.Mutex
 	caller      calls.Caller // current subscription's caller, nil when disconnected
 	frameworkID string
 	tasks       map[string]*taskState // Mesos task id (= Stoke executor id) → state
-	failures    map[string]int        // failed executors per agent
+	driver      backend.Driver
+	fineExecs   map[string]*fineExecState // fine-grained: executor id → its queue
+	fineTasks   map[string]*fineTask      // fine-grained: Mesos task id of a Stoke task → its executor
+	failures    map[string]int            // failed executors per agent
 	launched    int
 	limit       int
 	suppressed  bool
@@ -71,18 +75,17 @@ func New(m conf.Master, c *conf.Conf, log logrus.FieldLogger) (*Backend, error) 
 	if err != nil {
 		return nil, fmt.Errorf("master %s: %w", m.Raw, err)
 	}
-	if s.fine {
-		return nil, fmt.Errorf("master %s: stoke.mesos.coarse=false (fine-grained mode) is not available yet: the driver cannot launch tasks through Mesos offers; use the default coarse-grained mode", m.Raw)
-	}
 	if log == nil {
 		log = logrus.StandardLogger()
 	}
 	return &Backend{
 		master: m, conf: c, log: log.WithField("backend", "mesos"), set: s,
-		http:     &http.Client{Timeout: 10 * time.Second},
-		tasks:    map[string]*taskState{},
-		failures: map[string]int{},
-		limit:    s.limit,
+		http:      &http.Client{Timeout: 10 * time.Second},
+		tasks:     map[string]*taskState{},
+		failures:  map[string]int{},
+		fineExecs: map[string]*fineExecState{},
+		fineTasks: map[string]*fineTask{},
+		limit:     s.limit,
 	}, nil
 }
 
@@ -114,6 +117,7 @@ func (b *Backend) Start(ctx context.Context, d backend.Driver) error {
 		return err
 	}
 	b.srv = srv
+	b.driver = d
 	srv.Attach(d)
 	if b.set.executorURI == "" {
 		fs, err := serveFile(host, b.Binary)
@@ -172,11 +176,20 @@ func (b *Backend) shutdown() {
 	}
 }
 
+// LaunchTasks sends tasks to an executor; in fine-grained mode they wait
+// for CPUs from an offer of the executor's agent first.
 func (b *Backend) LaunchTasks(id string, tasks []*pb.TaskDesc) error {
+	if b.set.fine {
+		return b.fineLaunch(id, tasks)
+	}
 	return b.srv.LaunchTasks(id, tasks)
 }
 
+// KillTask kills a task (in fine-grained mode also its Mesos task).
 func (b *Backend) KillTask(id string, task int64, reason string) error {
+	if b.set.fine {
+		return b.fineKill(id, task, reason)
+	}
 	return b.srv.KillTask(id, task, reason)
 }
 
@@ -239,6 +252,13 @@ func (b *Backend) DefaultParallelism() int {
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if b.set.fine {
+		slots := 0
+		for _, e := range b.fineExecs {
+			slots += e.slots
+		}
+		return max(2, slots)
+	}
 	return max(2, int(b.heldLocked()))
 }
 
@@ -253,7 +273,7 @@ func (b *Backend) ApplicationID() string {
 func (b *Backend) FrameworkID() string { return b.ApplicationID() }
 
 func (b *Backend) heldLocked() float64 {
-	h := 0.0
+	h := b.fineHeldLocked()
 	for _, t := range b.tasks {
 		h += t.cpus
 	}

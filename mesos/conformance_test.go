@@ -83,3 +83,44 @@ func TestConformanceCoarse(t *testing.T) {
 		},
 	})
 }
+
+// fineCluster is two masters and two agents of 3 cpus: the per-agent
+// executor's overhead (1 cpu) and two task slots each.
+func fineCluster(t testing.TB) *mesostest.Cluster {
+	return mesostest.Start(t, mesostest.Options{
+		Masters:           2,
+		HeartbeatInterval: time.Second,
+		Agents:            []mesostest.AgentSpec{{CPUs: 3, MemMB: 2048}, {CPUs: 3, MemMB: 2048}},
+	})
+}
+
+// fineConfig is fine-grained mode pointed at the standby master.
+func fineConfig(c *mesostest.Cluster) stoke.Config {
+	cfg := coarseConfig(c)
+	delete(cfg, "stoke.cores.max")
+	cfg["stoke.mesos.coarse"] = "false"
+	cfg["stoke.executor.instances"] = "2"
+	cfg["stoke.mesos.mesosExecutor.cores"] = "1"
+	return cfg
+}
+
+func TestConformanceFine(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts executor processes")
+	}
+	c := fineCluster(t)
+	cfg := fineConfig(c)
+	backendtest.Run(t, backendtest.Harness{
+		Config:           cfg,
+		Executors:        2,
+		CoresPerExecutor: 2,
+		NewBackend:       func(t *testing.T) backend.Backend { return newBackend(t, cfg) },
+		KillExecutor: func(t *testing.T, sc *stoke.Context, id string) {
+			fw := sc.Backend().(*backendtest.Gate).Backend.(*mesos.Backend).FrameworkID()
+			if err := c.KillExecutor(fw, "stoke-"+id); err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("killed fine-grained executor %s of framework %s", id, fw)
+		},
+	})
+}

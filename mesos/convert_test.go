@@ -76,7 +76,7 @@ func FuzzOffersEvent(f *testing.F) {
 		}
 		for _, mode := range []offers.Mode{offers.Coarse, offers.Fine} {
 			cfg.Mode = mode
-			ds := offers.Match(cfg, offers.State{ExecutorLimit: -1, PendingTasks: 3}, in)
+			ds := offers.Match(cfg, offers.State{ExecutorLimit: -1, Queued: map[string]int{"a1": 3}}, in)
 			if len(ds) != len(os) {
 				t.Fatalf("%d decisions for %d offers", len(ds), len(os))
 			}

@@ -77,6 +77,9 @@ func (b *Backend) subscribedEvent(ctx context.Context, caller calls.Caller, s *s
 
 // wantLocked reports whether more executors are wanted now.
 func (b *Backend) wantLocked() bool {
+	if b.set.fine {
+		return b.fineWantLocked()
+	}
 	if b.stopping {
 		return false
 	}
@@ -107,6 +110,10 @@ func (b *Backend) updateOffers(force bool) {
 // reviveOrSuppress sends REVIVE when executors are wanted (always when
 // force: it clears long refuse filters) and SUPPRESS when none are.
 func (b *Backend) reviveOrSuppress(ctx context.Context, caller calls.Caller, force bool) {
+	// One decision and its call at a time: a SUPPRESS decided before a
+	// REVIVE must not reach the master after it.
+	b.flowMu.Lock()
+	defer b.flowMu.Unlock()
 	b.mu.Lock()
 	want := b.wantLocked()
 	var c *scheduler.Call
@@ -125,6 +132,10 @@ func (b *Backend) reviveOrSuppress(ctx context.Context, caller calls.Caller, for
 }
 
 func (b *Backend) offersEvent(ctx context.Context, caller calls.Caller, os []mesos.Offer) {
+	if b.set.fine {
+		b.fineOffers(ctx, caller, os)
+		return
+	}
 	in := make([]offers.Offer, len(os))
 	for i := range os {
 		in[i] = convertOffer(&os[i])
@@ -207,6 +218,9 @@ func (b *Backend) updateEvent(ctx context.Context, caller calls.Caller, st mesos
 			b.log.WithError(err).Warnf("acknowledging update of task %s", st.TaskID.Value)
 		}
 	}
+	if b.set.fine && b.fineTaskUpdate(ctx, caller, st) {
+		return
+	}
 	id := st.TaskID.Value
 	state := st.GetState()
 	b.mu.Lock()
@@ -227,6 +241,9 @@ func (b *Backend) updateEvent(ctx context.Context, caller calls.Caller, st mesos
 		return
 	}
 	delete(b.tasks, id)
+	if b.set.fine {
+		b.fineExecutorGoneLocked(id)
+	}
 	stopping := b.stopping
 	if failed(state) && !stopping {
 		b.failures[t.agentID]++

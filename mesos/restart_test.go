@@ -134,15 +134,6 @@ func TestBadMasterURLs(t *testing.T) {
 	}
 }
 
-func TestFineGrainedRefusedClearly(t *testing.T) {
-	c := conf.New()
-	c.Set("stoke.mesos.coarse", "false", conf.SourceCode)
-	m, _ := conf.ParseMaster("mesos://127.0.0.1:5050")
-	if _, err := mesos.New(m, c, nil); err == nil || !strings.Contains(err.Error(), "fine-grained") {
-		t.Fatalf("New = %v, want an error about fine-grained mode", err)
-	}
-}
-
 // Agents offering resources Stoke does not know (a scalar, a set, a GPU
 // count) still run jobs; once stoke.cores.max is held the framework
 // suppresses offers.

@@ -134,6 +134,9 @@ func readSettings(c *conf.Conf) (settings, error) {
 		RejectRefuse:      reject,
 		Refuse:            decline,
 	}
+	if s.fine && c.SourceOf("stoke.executor.cores") != conf.SourceDefault && taskCPUs > 0 {
+		s.match.FineSlots = max(1, s.executorCores/taskCPUs)
+	}
 	if !s.fine && coresMax > 0 && coresMax < s.executorCores {
 		must(fmt.Errorf("stoke.cores.max (%d) is less than stoke.executor.cores (%d): no executor could start", coresMax, s.executorCores))
 	}

@@ -12,15 +12,32 @@ import (
 
 // taskInfo builds the command task of one coarse-grained executor: the
 // agent fetches the application binary into the sandbox and runs it with
-// the executor environment. Resources are the offer's own (roles,
-// reservations and allocation info echoed) cut to the amounts used.
+// the executor environment.
 func (b *Backend) taskInfo(id string, o *mesos.Offer, l offers.Launch) mesos.TaskInfo {
+	return mesos.TaskInfo{
+		Name:      "stoke executor " + id,
+		TaskID:    mesos.TaskID{Value: id},
+		AgentID:   o.AgentID,
+		Resources: offerResources(o, l.Uses),
+		Command:   b.command(id, o, int(l.CPUs)),
+	}
+}
+
+// offerResources are the offer's own resources (roles, reservations and
+// allocation info echoed) cut to the amounts used.
+func offerResources(o *mesos.Offer, uses []offers.Use) []mesos.Resource {
 	var res []mesos.Resource
-	for _, u := range l.Uses {
+	for _, u := range uses {
 		r := o.Resources[u.Index]
 		r.Scalar = &mesos.Value_Scalar{Value: u.Amount}
 		res = append(res, r)
 	}
+	return res
+}
+
+// command fetches the application binary into the sandbox and runs it with
+// the environment of executor id announcing cores task slots.
+func (b *Backend) command(id string, o *mesos.Offer, cores int) *mesos.CommandInfo {
 	uri, name := b.set.executorURI, "stoke-executor"
 	if uri == "" {
 		uri = b.files.url()
@@ -33,7 +50,7 @@ func (b *Backend) taskInfo(id string, o *mesos.Offer, l offers.Launch) mesos.Tas
 	env := []mesos.Environment_Variable{
 		envVar(executor.EnvDriver, b.srv.Address()),
 		envVar(executor.EnvExecutorID, id),
-		envVar(executor.EnvCores, strconv.Itoa(int(l.CPUs))),
+		envVar(executor.EnvCores, strconv.Itoa(cores)),
 		envVar(executor.EnvSecret, b.secret),
 		envVar(executor.EnvHost, o.Hostname),
 		envVar(executor.EnvLogLevel, b.set.logLevel),
@@ -47,17 +64,11 @@ func (b *Backend) taskInfo(id string, o *mesos.Offer, l offers.Launch) mesos.Tas
 		}
 	}
 	out := name
-	return mesos.TaskInfo{
-		Name:      "stoke executor " + id,
-		TaskID:    mesos.TaskID{Value: id},
-		AgentID:   o.AgentID,
-		Resources: res,
-		Command: &mesos.CommandInfo{
-			URIs:        []mesos.CommandInfo_URI{{Value: uri, Executable: &yes, Extract: &no, OutputFile: &out}},
-			Shell:       &shell,
-			Value:       &value,
-			Environment: &mesos.Environment{Variables: env},
-		},
+	return &mesos.CommandInfo{
+		URIs:        []mesos.CommandInfo_URI{{Value: uri, Executable: &yes, Extract: &no, OutputFile: &out}},
+		Shell:       &shell,
+		Value:       &value,
+		Environment: &mesos.Environment{Variables: env},
 	}
 }
 

@@ -299,7 +299,10 @@ func (h Harness) testSpeculation(t *testing.T) {
 		"stoke.speculation.interval":       "50ms",
 		"stoke.speculation.quantile":       "0.5",
 		"stoke.speculation.multiplier":     "2",
-		"stoke.speculation.minTaskRuntime": "100ms",
+		// Normal tasks take 20 ms; a backend that queues tasks until
+		// resources come (Mesos fine-grained) adds up to an allocation
+		// round. The straggler holds for a minute.
+		"stoke.speculation.minTaskRuntime": "500ms",
 	}, false)
 	ctx := h.ctx(t)
 	marker := filepath.Join(t.TempDir(), "straggled")

@@ -134,10 +134,15 @@ func (e *Executor) handle(ctx context.Context, ev *executor.Event) error {
 		e.launched[t.TaskID.Value] = t
 		e.running[t.TaskID.Value] = true
 		e.mu.Unlock()
+		// RUNNING goes first, so a runner may end the task at once (even
+		// from inside Launch) without its terminal update overtaking it.
+		if err := e.Finished(ctx, t.TaskID.Value, mesos.TASK_RUNNING, ""); err != nil {
+			return err
+		}
 		if err := e.runner.Launch(t); err != nil {
 			return e.Finished(ctx, t.TaskID.Value, mesos.TASK_FAILED, err.Error())
 		}
-		return e.Finished(ctx, t.TaskID.Value, mesos.TASK_RUNNING, "")
+		return nil
 	case executor.Event_KILL:
 		id := ev.GetKill().TaskID.Value
 		e.mu.Lock()

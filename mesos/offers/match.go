@@ -207,48 +207,66 @@ func (m *matcher) coarse(st State, offers []Offer, usable []int, ds []Decision) 
 	}
 }
 
+// fine places, first, one executor on each agent that has none (while the
+// executor limit allows), sized to its overhead and only where the offer
+// leaves room for at least one task slot beside it; then the Stoke tasks
+// queued on agents whose executor already runs, one Launch of TaskCPUs per
+// task, round-robin over the offers. A new executor and its agent's tasks
+// never share an offer: the driver assigns tasks only to registered
+// executors.
 func (m *matcher) fine(st State, offers []Offer, usable []int, ds []Decision) {
 	task := m.cfg.TaskCPUs
 	m.unit = task
 	if task <= 0 {
 		return
 	}
-	pending := st.PendingTasks
-	has := map[string]bool{}
-	for a, ok := range st.ExecutorOn {
-		has[a] = ok
+	execs := st.Executors
+	fresh := map[string]bool{}
+	for _, i := range usable {
+		agent := offers[i].AgentID
+		if st.ExecutorOn[agent] || fresh[agent] || (st.ExecutorLimit >= 0 && execs >= st.ExecutorLimit) {
+			continue
+		}
+		rs, left := offers[i].Resources, m.left[i]
+		over, mem := m.cfg.MesosExecutorCPUs, m.cfg.ExecutorMemMB
+		room := int(math.Floor((m.total(rs, left, "cpus")-over)/task + eps))
+		if m.cfg.CoresMax > 0 {
+			room = min(room, int(math.Floor((m.cfg.CoresMax-m.held-over)/task+eps)))
+		}
+		if room < 1 || m.total(rs, left, "mem")+eps < mem {
+			continue
+		}
+		slots := room
+		if m.cfg.FineSlots > 0 {
+			slots = m.cfg.FineSlots
+		}
+		uses, ok := m.carve(rs, i, over, mem)
+		if !ok {
+			continue
+		}
+		ds[i].Launches = append(ds[i].Launches, Launch{NewExecutor: true, CPUs: over, MemMB: mem, Uses: uses, Slots: slots})
+		fresh[agent] = true
+		execs++
+	}
+	queued := map[string]int{}
+	for a, n := range st.Queued {
+		if st.ExecutorOn[a] {
+			queued[a] = n
+		}
 	}
 	for launched := true; launched; {
 		launched = false
 		for _, i := range usable {
-			if pending <= 0 {
-				return
-			}
 			agent := offers[i].AgentID
-			cpus, mem, fresh := task, 0.0, !has[agent]
-			if fresh {
-				cpus += m.cfg.MesosExecutorCPUs
-				mem = m.cfg.ExecutorMemMB
-			}
-			if !m.fits(cpus) {
+			if queued[agent] <= 0 || !m.fits(task) {
 				continue
 			}
-			uses, ok := m.carve(offers[i].Resources, i, cpus, mem)
+			uses, ok := m.carve(offers[i].Resources, i, task, 0)
 			if !ok {
 				continue
 			}
-			d := &ds[i]
-			if len(d.Launches) == 0 {
-				d.Launches = []Launch{{}}
-			}
-			l := &d.Launches[0]
-			l.CPUs += cpus
-			l.MemMB += mem
-			l.Uses = append(l.Uses, uses...)
-			l.Tasks++
-			l.NewExecutor = l.NewExecutor || fresh
-			has[agent] = true
-			pending--
+			ds[i].Launches = append(ds[i].Launches, Launch{CPUs: task, Uses: uses, Tasks: 1})
+			queued[agent]--
 			launched = true
 		}
 	}

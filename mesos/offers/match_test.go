@@ -67,12 +67,16 @@ func TestMatch(t *testing.T) {
 			want:   []int{1}},
 		{name: "constraints", cfg: func(c *Config) { c.Constraints, _ = ParseConstraints("zone:us-east-1a") },
 			offers: []Offer{offer("o1", "a1", res("*", 2, 2000))}, want: []int{-1}},
-		{name: "fine: executor overhead then tasks", cfg: func(c *Config) { c.Mode = Fine },
-			st: State{PendingTasks: 10}, offers: []Offer{offer("o1", "a1", res("*", 4, 2000))}, want: []int{3}},
-		{name: "fine: executor already there", cfg: func(c *Config) { c.Mode = Fine },
-			st: State{PendingTasks: 10, ExecutorOn: map[string]bool{"a1": true}}, offers: []Offer{offer("o1", "a1", res("*", 4, 0))}, want: []int{4}},
-		{name: "fine: nothing pending", cfg: func(c *Config) { c.Mode = Fine },
-			st: State{}, offers: []Offer{offer("o1", "a1", res("*", 4, 2000))}, want: []int{0}},
+		{name: "fine: an executor on a new agent, no tasks yet", cfg: func(c *Config) { c.Mode = Fine },
+			st: State{Queued: map[string]int{"a1": 5}}, offers: []Offer{offer("o1", "a1", res("*", 4, 2000))}, want: []int{1}},
+		{name: "fine: queued tasks on a running executor", cfg: func(c *Config) { c.Mode = Fine },
+			st: State{Queued: map[string]int{"a1": 10}, ExecutorOn: map[string]bool{"a1": true}}, offers: []Offer{offer("o1", "a1", res("*", 4, 0))}, want: []int{4}},
+		{name: "fine: tasks stay on their agent", cfg: func(c *Config) { c.Mode = Fine },
+			st: State{Queued: map[string]int{"a1": 3}, ExecutorOn: map[string]bool{"a1": true, "a2": true}}, offers: []Offer{offer("o1", "a2", res("*", 4, 0)), offer("o2", "a1", res("*", 2, 0))}, want: []int{0, 2}},
+		{name: "fine: nothing queued, executors everywhere", cfg: func(c *Config) { c.Mode = Fine },
+			st: State{ExecutorOn: map[string]bool{"a1": true}}, offers: []Offer{offer("o1", "a1", res("*", 4, 2000))}, want: []int{0}},
+		{name: "fine: no room for a task beside the overhead", cfg: func(c *Config) { c.Mode = Fine },
+			st: State{}, offers: []Offer{offer("o1", "a1", res("*", 1, 2000))}, want: []int{0}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			cfg := baseConfig()
@@ -93,6 +97,9 @@ func TestMatch(t *testing.T) {
 				for _, l := range d.Launches {
 					if cfg.Mode == Fine {
 						n += l.Tasks
+						if l.NewExecutor {
+							n++
+						}
 					} else {
 						n++
 					}

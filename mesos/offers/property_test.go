@@ -42,7 +42,7 @@ func TestMatchProperties(t *testing.T) {
 			CPUsHeld:      float64(rapid.IntRange(0, 10).Draw(t, "held")),
 			Executors:     rapid.IntRange(0, 5).Draw(t, "execs"),
 			ExecutorLimit: rapid.IntRange(-1, 8).Draw(t, "limit"),
-			PendingTasks:  rapid.IntRange(0, 20).Draw(t, "pending"),
+			Queued:        map[string]int{rapid.SampledFrom(agents).Draw(t, "queuedAgent"): rapid.IntRange(0, 20).Draw(t, "queued")},
 			AgentFailures: map[string]int{rapid.SampledFrom(agents).Draw(t, "failedAgent"): rapid.IntRange(0, 3).Draw(t, "failures")},
 			ExecutorOn:    map[string]bool{rapid.SampledFrom(agents).Draw(t, "execAgent"): true},
 			Stopping:      rapid.IntRange(0, 9).Draw(t, "stop") == 0,
@@ -59,7 +59,8 @@ func TestMatchProperties(t *testing.T) {
 			t.Fatalf("%d decisions for %d offers", len(ds), len(os))
 		}
 		held := st.CPUsHeld
-		tasks, execs := 0, st.Executors
+		execs := st.Executors
+		newOn, taskOn := map[string]bool{}, map[string]int{}
 		for i, d := range ds {
 			o := os[i]
 			if d.OfferID != o.ID {
@@ -106,20 +107,21 @@ func TestMatchProperties(t *testing.T) {
 					}
 					execs++
 				case Fine:
-					want := float64(l.Tasks) * cfg.TaskCPUs
 					if l.NewExecutor {
-						want += cfg.MesosExecutorCPUs
-						if abs(l.MemMB-cfg.ExecutorMemMB) > eps {
-							t.Fatalf("offer %s: new executor with %g mem, want %g", o.ID, l.MemMB, cfg.ExecutorMemMB)
+						if abs(l.CPUs-cfg.MesosExecutorCPUs) > eps || abs(l.MemMB-cfg.ExecutorMemMB) > eps || l.Tasks != 0 || l.Slots < 1 {
+							t.Fatalf("offer %s: new executor %+v", o.ID, l)
 						}
+						if st.ExecutorOn[o.AgentID] || newOn[o.AgentID] {
+							t.Fatalf("offer %s: second executor on agent %s", o.ID, o.AgentID)
+						}
+						newOn[o.AgentID] = true
+						execs++
+					} else {
+						if abs(l.CPUs-cfg.TaskCPUs) > eps || l.Tasks != 1 || !st.ExecutorOn[o.AgentID] {
+							t.Fatalf("offer %s: task launch %+v (executor on the agent: %v)", o.ID, l, st.ExecutorOn[o.AgentID])
+						}
+						taskOn[o.AgentID]++
 					}
-					if l.NewExecutor == st.ExecutorOn[o.AgentID] && l.NewExecutor {
-						t.Fatalf("offer %s: second executor on agent %s", o.ID, o.AgentID)
-					}
-					if abs(l.CPUs-want) > eps || l.Tasks < 1 {
-						t.Fatalf("offer %s: %d tasks with %g cpus, want %g", o.ID, l.Tasks, l.CPUs, want)
-					}
-					tasks += l.Tasks
 				}
 				held += l.CPUs
 			}
@@ -127,10 +129,15 @@ func TestMatchProperties(t *testing.T) {
 		if max := cfg.CoresMax; max > 0 && held > max+eps && held > st.CPUsHeld {
 			t.Fatalf("holding %g cpus, over stoke.cores.max %g", held, max)
 		}
-		if cfg.Mode == Fine && tasks > st.PendingTasks {
-			t.Fatalf("launched %d tasks for %d pending", tasks, st.PendingTasks)
+		for a, n := range taskOn {
+			if n > st.Queued[a] {
+				t.Fatalf("launched %d tasks on agent %s for %d queued", n, a, st.Queued[a])
+			}
+			if newOn[a] {
+				t.Fatalf("agent %s got a new executor and tasks in one round", a)
+			}
 		}
-		if cfg.Mode == Coarse && st.ExecutorLimit >= 0 && execs > max(st.ExecutorLimit, st.Executors) {
+		if st.ExecutorLimit >= 0 && execs > max(st.ExecutorLimit, st.Executors) {
 			t.Fatalf("%d executors over the limit %d", execs, st.ExecutorLimit)
 		}
 	})

@@ -52,14 +52,16 @@ type Use struct {
 }
 
 // Launch is one thing to start on an offer. Coarse-grained: one executor of
-// CPUs and MemMB. Fine-grained: Tasks task slots of Config.TaskCPUs each,
-// and, when NewExecutor is set, the per-agent executor's overhead first
-// (counted in CPUs and MemMB).
+// CPUs and MemMB. Fine-grained: either the per-agent executor (NewExecutor,
+// holding only its overhead, CPUs = MesosExecutorCPUs and MemMB, with Slots
+// task slots to announce to the driver), or one queued task (Tasks = 1,
+// CPUs = TaskCPUs).
 type Launch struct {
 	CPUs        float64
 	MemMB       float64
 	Uses        []Use
 	NewExecutor bool
+	Slots       int
 	Tasks       int
 }
 
@@ -93,6 +95,9 @@ type Config struct {
 	ExecutorMemMB     float64
 	MesosExecutorCPUs float64
 	TaskCPUs          float64
+	// FineSlots is the task slots a fine-grained executor announces; 0
+	// means as many as its first offer had room for beside the overhead.
+	FineSlots int
 	// CoresMax caps the CPUs the application holds (0: no cap). Coarse: it
 	// is rounded down to a multiple of ExecutorCPUs.
 	CoresMax float64
@@ -117,11 +122,13 @@ type State struct {
 	// starting; ExecutorLimit caps it (negative: no limit).
 	Executors     int
 	ExecutorLimit int
-	// PendingTasks is the number of fine-grained tasks waiting for a slot.
-	PendingTasks int
+	// Queued counts, per agent id, the fine-grained tasks the driver gave
+	// that agent's executor and that wait for CPU from an offer.
+	Queued map[string]int
 	// AgentFailures counts failed executors per agent id.
 	AgentFailures map[string]int
-	// ExecutorOn lists agents that already run the fine-grained executor.
+	// ExecutorOn lists agents that already run the fine-grained executor
+	// (launched, registered or not).
 	ExecutorOn map[string]bool
 	Stopping   bool
 	// Seed spreads launches: offers are visited in an order derived from

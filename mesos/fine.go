@@ -1,0 +1,317 @@
+package mesos
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strconv"
+	"time"
+
+	mesos "github.com/mesos/mesos-go/api/v1/lib"
+	"github.com/mesos/mesos-go/api/v1/lib/scheduler/calls"
+
+	pb "github.com/stoke-run/stoke/internal/rpc/stokepb"
+	"github.com/stoke-run/stoke/mesos/offers"
+)
+
+// Fine-grained mode. Each agent runs one Stoke executor, launched as a
+// custom Mesos executor with a holder task; the executor holds only its
+// overhead (stoke.mesos.mesosExecutor.cores and its memory) and registers
+// with the driver announcing the task slots its first offer had room for.
+// The driver's scheduler assigns tasks to it as to any executor; the backend
+// queues them until an offer from that agent brings the CPUs, then launches
+// one Mesos task per Stoke task (stoke.task.cpus each) on the executor and
+// sends the Stoke task over the executor's gRPC stream. The executor ends
+// the Mesos task when the Stoke task ends, so Mesos gets the CPUs back and
+// offers them to any framework; with nothing queued the backend suppresses
+// offers.
+
+// fineExecState is the driver's view of one per-agent executor.
+type fineExecState struct {
+	agentID string
+	info    mesos.ExecutorInfo
+	slots   int
+	queue   []*pb.TaskDesc
+}
+
+// fineTask is a Stoke task launched as a Mesos task.
+type fineTask struct {
+	execID string
+	cpus   float64
+}
+
+// fineLaunch enqueues tasks for an executor and asks for offers.
+func (b *Backend) fineLaunch(execID string, tasks []*pb.TaskDesc) error {
+	b.mu.Lock()
+	e := b.fineExecs[execID]
+	if e == nil {
+		b.mu.Unlock()
+		return fmt.Errorf("no fine-grained executor %s", execID)
+	}
+	wasIdle := b.queuedLocked() == 0
+	e.queue = append(e.queue, tasks...)
+	b.mu.Unlock()
+	// Work appearing after a quiet spell revives with force: REVIVE also
+	// clears the refuse filters of offers declined while nothing waited,
+	// so the CPUs come on the master's next allocation.
+	b.updateOffers(wasIdle)
+	return nil
+}
+
+// fineKill kills a task: still queued, it ends as KILLED at once; launched,
+// the executor kills it and Mesos gets its CPUs back.
+func (b *Backend) fineKill(execID string, taskID int64, reason string) error {
+	b.mu.Lock()
+	if e := b.fineExecs[execID]; e != nil {
+		for i, td := range e.queue {
+			if td.TaskId == taskID {
+				e.queue = append(e.queue[:i], e.queue[i+1:]...)
+				b.mu.Unlock()
+				b.driver.StatusUpdate(execID, &pb.TaskStatus{TaskId: taskID, State: pb.TaskState_KILLED, Error: reason})
+				return nil
+			}
+		}
+	}
+	mid := taskPrefix + strconv.FormatInt(taskID, 10)
+	ft := b.fineTasks[mid]
+	agent := ""
+	if e := b.fineExecs[execID]; e != nil {
+		agent = e.agentID
+	}
+	caller := b.caller
+	b.mu.Unlock()
+	err := b.srv.KillTask(execID, taskID, reason)
+	if ft != nil && caller != nil && agent != "" {
+		if kerr := b.send(context.Background(), caller, calls.Kill(mid, agent)); kerr != nil && err == nil {
+			err = kerr
+		}
+	}
+	return err
+}
+
+func (b *Backend) queuedLocked() int {
+	n := 0
+	for _, e := range b.fineExecs {
+		n += len(e.queue)
+	}
+	return n
+}
+
+// fineWantLocked: offers are wanted while tasks wait for CPUs or more
+// executors are wanted (until one runs when stoke.executor.instances is
+// unset).
+func (b *Backend) fineWantLocked() bool {
+	if b.stopping {
+		return false
+	}
+	if b.queuedLocked() > 0 {
+		return true
+	}
+	if b.limit < 0 {
+		return len(b.fineExecs) == 0
+	}
+	return len(b.fineExecs) < b.limit
+}
+
+// fineOffers answers offers in fine-grained mode.
+func (b *Backend) fineOffers(ctx context.Context, caller calls.Caller, os []mesos.Offer) {
+	in := make([]offers.Offer, len(os))
+	for i := range os {
+		in[i] = convertOffer(&os[i])
+	}
+	b.mu.Lock()
+	st := offers.State{
+		CPUsHeld:      b.heldLocked(),
+		Executors:     len(b.fineExecs),
+		ExecutorLimit: b.limit,
+		Queued:        map[string]int{},
+		AgentFailures: map[string]int{},
+		ExecutorOn:    map[string]bool{},
+		Stopping:      b.stopping,
+		Seed:          seed(b.frameworkID, b.launched),
+	}
+	if b.limit < 0 && len(b.fineExecs) > 0 && b.queuedLocked() == 0 {
+		st.ExecutorLimit = len(b.fineExecs)
+	}
+	for a, n := range b.failures {
+		st.AgentFailures[a] = n
+	}
+	for _, e := range b.fineExecs {
+		st.ExecutorOn[e.agentID] = true
+		st.Queued[e.agentID] += len(e.queue)
+	}
+	ds := offers.Match(b.set.match, st, in)
+	type accept struct {
+		offer mesos.OfferID
+		tasks []mesos.TaskInfo
+		send  map[string][]*pb.TaskDesc
+	}
+	var accepts []accept
+	declines := map[time.Duration][]mesos.OfferID{}
+	for i, d := range ds {
+		if !d.Accept {
+			declines[d.Refuse] = append(declines[d.Refuse], os[i].ID)
+			b.log.Debugf("declining offer %s for %v: %s", d.OfferID, d.Refuse, d.Reason)
+			continue
+		}
+		o := &os[i]
+		a := accept{offer: o.ID, send: map[string][]*pb.TaskDesc{}}
+		for _, l := range d.Launches {
+			if l.NewExecutor {
+				id := fmt.Sprint(b.launched)
+				b.launched++
+				info, holder := b.fineExecutorInfo(id, o, l)
+				a.tasks = append(a.tasks, holder)
+				b.fineExecs[id] = &fineExecState{agentID: o.AgentID.Value, info: info, slots: l.Slots}
+				b.tasks[id] = &taskState{agentID: o.AgentID.Value, host: o.Hostname, cpus: l.CPUs, state: mesos.TASK_STAGING}
+				continue
+			}
+			// One queued task of this agent's executor.
+			var execID string
+			var e *fineExecState
+			for id, x := range b.fineExecs {
+				if x.agentID == o.AgentID.Value && len(x.queue) > 0 {
+					execID, e = id, x
+					break
+				}
+			}
+			if e == nil {
+				continue
+			}
+			td := e.queue[0]
+			e.queue = e.queue[1:]
+			mid := taskPrefix + strconv.FormatInt(td.TaskId, 10)
+			info := e.info
+			a.tasks = append(a.tasks, mesos.TaskInfo{
+				Name: "stoke task " + strconv.FormatInt(td.TaskId, 10), TaskID: mesos.TaskID{Value: mid}, AgentID: o.AgentID,
+				Resources: offerResources(o, l.Uses), Executor: &info,
+			})
+			a.send[execID] = append(a.send[execID], td)
+			b.fineTasks[mid] = &fineTask{execID: execID, cpus: l.CPUs}
+		}
+		accepts = append(accepts, a)
+	}
+	b.mu.Unlock()
+
+	for _, a := range accepts {
+		c := calls.Accept(calls.OfferOperations{calls.OpLaunch(a.tasks...)}.WithOffers(a.offer)).With(calls.RefuseSeconds(b.set.match.Refuse))
+		if err := b.send(ctx, caller, c); err != nil {
+			b.log.WithError(err).Warnf("launching %d Mesos task(s) on offer %s", len(a.tasks), a.offer.Value)
+			b.mu.Lock()
+			for _, t := range a.tasks {
+				delete(b.tasks, t.TaskID.Value)
+				delete(b.fineExecs, t.TaskID.Value)
+				delete(b.fineTasks, t.TaskID.Value)
+			}
+			// Tasks go back to the front of their queues.
+			for id, tds := range a.send {
+				if e := b.fineExecs[id]; e != nil {
+					e.queue = append(tds, e.queue...)
+				}
+			}
+			b.mu.Unlock()
+			continue
+		}
+		ids := make([]string, 0, len(a.send))
+		for id := range a.send {
+			ids = append(ids, id)
+		}
+		sort.Strings(ids)
+		for _, id := range ids {
+			if err := b.srv.LaunchTasks(id, a.send[id]); err != nil {
+				b.log.WithError(err).Warnf("sending %d task(s) to executor %s", len(a.send[id]), id)
+				for _, td := range a.send[id] {
+					b.driver.StatusUpdate(id, &pb.TaskStatus{TaskId: td.TaskId, State: pb.TaskState_TASK_STATE_UNSPECIFIED, Error: "launch failed: " + err.Error()})
+				}
+			}
+		}
+	}
+	durs := make([]time.Duration, 0, len(declines))
+	for d := range declines {
+		durs = append(durs, d)
+	}
+	sort.Slice(durs, func(i, j int) bool { return durs[i] < durs[j] })
+	for _, d := range durs {
+		if err := b.send(ctx, caller, calls.Decline(declines[d]...).With(calls.RefuseSeconds(d))); err != nil {
+			b.log.WithError(err).Warnf("declining %d offer(s)", len(declines[d]))
+		}
+	}
+	b.reviveOrSuppress(ctx, caller, false)
+}
+
+// fineExecutorInfo builds the per-agent executor (its CPUs overhead) and
+// its holder task (its memory).
+func (b *Backend) fineExecutorInfo(id string, o *mesos.Offer, l offers.Launch) (mesos.ExecutorInfo, mesos.TaskInfo) {
+	var cpus, mem []mesos.Resource
+	for _, r := range offerResources(o, l.Uses) {
+		if r.Name == "cpus" {
+			cpus = append(cpus, r)
+		} else {
+			mem = append(mem, r)
+		}
+	}
+	cmd := b.command(id, o, l.Slots)
+	cmd.Environment.Variables = append(cmd.Environment.Variables, envVar(EnvFine, "1"))
+	fw := mesos.FrameworkID{Value: b.frameworkID}
+	info := mesos.ExecutorInfo{
+		ExecutorID:  mesos.ExecutorID{Value: "stoke-" + id},
+		FrameworkID: &fw,
+		Name:        proto("stoke fine-grained executor " + id),
+		Command:     cmd,
+		Resources:   cpus,
+	}
+	ei := info
+	holder := mesos.TaskInfo{
+		Name: "stoke executor " + id, TaskID: mesos.TaskID{Value: id}, AgentID: o.AgentID,
+		Resources: mem, Executor: &ei,
+	}
+	return info, holder
+}
+
+func proto(s string) *string { return &s }
+
+// fineTaskUpdate handles the status of a Stoke task's Mesos task. Ends the
+// executor reports follow the Stoke task's own status; ends the agent or
+// master decide (lost, dropped, refused) fail the Stoke task.
+func (b *Backend) fineTaskUpdate(ctx context.Context, caller calls.Caller, st mesos.TaskStatus) bool {
+	id := st.TaskID.Value
+	b.mu.Lock()
+	ft := b.fineTasks[id]
+	if ft == nil {
+		b.mu.Unlock()
+		return false
+	}
+	if !terminal(st.GetState()) {
+		b.mu.Unlock()
+		return true
+	}
+	delete(b.fineTasks, id)
+	fromExecutor := st.GetSource() == mesos.SOURCE_EXECUTOR
+	b.mu.Unlock()
+	if !fromExecutor && st.GetState() != mesos.TASK_FINISHED {
+		if n, ok := stokeTaskID(id); ok {
+			b.driver.StatusUpdate(ft.execID, &pb.TaskStatus{TaskId: n, State: pb.TaskState_FAILED, Error: describe(id, "", st)})
+		}
+	}
+	b.reviveOrSuppress(ctx, caller, false)
+	return true
+}
+
+// fineExecutorGoneLocked forgets an executor whose holder task ended.
+func (b *Backend) fineExecutorGoneLocked(id string) {
+	delete(b.fineExecs, id)
+	for mid, ft := range b.fineTasks {
+		if ft.execID == id {
+			delete(b.fineTasks, mid)
+		}
+	}
+}
+
+// fineHeldLocked is the CPUs of the Stoke tasks running as Mesos tasks.
+func (b *Backend) fineHeldLocked() float64 {
+	h := 0.0
+	for _, t := range b.fineTasks {
+		h += t.cpus
+	}
+	return h
+}
