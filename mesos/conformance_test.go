@@ -114,7 +114,19 @@ func TestConformanceFine(t *testing.T) {
 		Config:           cfg,
 		Executors:        2,
 		CoresPerExecutor: 2,
-		NewBackend:       func(t *testing.T) backend.Backend { return newBackend(t, cfg) },
+		NewBackend: func(t *testing.T) backend.Backend {
+			// Each case starts on idle agents: a fine-grained task waits for
+			// CPUs, and the previous case's executors may still be exiting.
+			mesostest.Eventually(t, 30*time.Second, "agents free of earlier frameworks", func() bool {
+				for _, a := range c.Agents() {
+					if c.Free(a.ID()).CPUs < 3 {
+						return false
+					}
+				}
+				return true
+			})
+			return newBackend(t, cfg)
+		},
 		KillExecutor: func(t *testing.T, sc *stoke.Context, id string) {
 			fw := sc.Backend().(*backendtest.Gate).Backend.(*mesos.Backend).FrameworkID()
 			if err := c.KillExecutor(fw, "stoke-"+id); err != nil {

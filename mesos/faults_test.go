@@ -22,7 +22,11 @@ var slowSquare = stoke.RegisterMap("mesos_test.slowSquare", func(r slowInt) int 
 // inject once it is under way; every partition's result must arrive once.
 func runWithFault(t *testing.T, c *mesostest.Cluster, inject func(t *testing.T, b *mesos.Backend)) *mesos.Backend {
 	t.Helper()
-	cfg := coarseConfig(c)
+	return runWithFaultCfg(t, c, coarseConfig(c), inject)
+}
+
+func runWithFaultCfg(t *testing.T, c *mesostest.Cluster, cfg stoke.Config, inject func(t *testing.T, b *mesos.Backend)) *mesos.Backend {
+	t.Helper()
 	cfg["stoke.ui.enabled"] = "false"
 	cfg["stoke.mesos.failoverTimeout"] = "60s"
 	cfg["stoke.task.maxFailures"] = "4"

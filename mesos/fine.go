@@ -49,6 +49,7 @@ func (b *Backend) fineLaunch(execID string, tasks []*pb.TaskDesc) error {
 		return fmt.Errorf("no fine-grained executor %s", execID)
 	}
 	wasIdle := b.queuedLocked() == 0
+
 	e.queue = append(e.queue, tasks...)
 	b.mu.Unlock()
 	// Work appearing after a quiet spell revives with force: REVIVE also
@@ -191,10 +192,17 @@ func (b *Backend) fineOffers(ctx context.Context, caller calls.Caller, os []meso
 		}
 		accepts = append(accepts, a)
 	}
+	// What an accepted offer leaves unused comes back at once while tasks
+	// still wait (their CPUs may be freed any moment), after the short
+	// refuse filter otherwise.
+	refuse := b.set.match.Refuse
+	if b.queuedLocked() > 0 {
+		refuse = 0
+	}
 	b.mu.Unlock()
 
 	for _, a := range accepts {
-		c := calls.Accept(calls.OfferOperations{calls.OpLaunch(a.tasks...)}.WithOffers(a.offer)).With(calls.RefuseSeconds(b.set.match.Refuse))
+		c := calls.Accept(calls.OfferOperations{calls.OpLaunch(a.tasks...)}.WithOffers(a.offer)).With(calls.RefuseSeconds(refuse))
 		if err := b.send(ctx, caller, c); err != nil {
 			b.log.WithError(err).Warnf("launching %d Mesos task(s) on offer %s", len(a.tasks), a.offer.Value)
 			b.mu.Lock()

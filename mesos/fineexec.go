@@ -67,9 +67,18 @@ func RunFineExecutor() int {
 			state, msg = mesos.TASK_FAILED, err.Error()
 		}
 		fe.endAll(state, msg)
-		deadline := time.Now().Add(5 * time.Second)
-		for fe.ex.Unacknowledged() > 0 && time.Now().Before(deadline) {
-			time.Sleep(20 * time.Millisecond)
+		// Until the agent acknowledged the updates, or shut this executor
+		// down (the framework tore down: no acknowledgement will come).
+		deadline := time.After(5 * time.Second)
+	wait:
+		for fe.ex.Unacknowledged() > 0 {
+			select {
+			case <-agent:
+				break wait
+			case <-deadline:
+				break wait
+			case <-time.After(20 * time.Millisecond):
+			}
 		}
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "stoke fine-grained executor:", err)

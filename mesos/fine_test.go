@@ -1,0 +1,144 @@
+package mesos_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	mesosproto "github.com/mesos/mesos-go/api/v1/lib"
+
+	"github.com/stoke-run/stoke"
+	"github.com/stoke-run/stoke/mesos"
+	"github.com/stoke-run/stoke/mesos/mesostest"
+)
+
+type heldInt struct {
+	N    int
+	Hold time.Duration
+}
+
+var hold = stoke.RegisterMap("mesos_test.hold", func(r heldInt) int {
+	time.Sleep(r.Hold)
+	return r.N
+})
+
+// TestFineCPUTracksTasks: in fine-grained mode the agent's CPU used by the
+// framework is the executor's overhead plus one task's CPUs per running
+// task, drops back to the overhead when no task runs, and another framework
+// is offered the freed CPUs.
+func TestFineCPUTracksTasks(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts executor processes")
+	}
+	c := mesostest.Start(t, mesostest.Options{Agents: []mesostest.AgentSpec{{CPUs: 4, MemMB: 4096}}})
+	cfg := stoke.Config{
+		"stoke.master":                     c.Leader().MesosURL(),
+		"stoke.ui.enabled":                 "false",
+		"stoke.mesos.coarse":               "false",
+		"stoke.executor.cores":             "3",
+		"stoke.executor.memory":            "256m",
+		"stoke.executor.instances":         "1",
+		"stoke.mesos.declineOfferDuration": "1s",
+	}
+	sc, err := stoke.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sc.Stop()
+	fw := sc.Backend().(*mesos.Backend).FrameworkID()
+	agent := c.Agents()[0].ID()
+	mesostest.Eventually(t, 30*time.Second, "the executor registered", func() bool { return len(sc.Driver().Executors()) == 1 })
+	mesostest.Eventually(t, 10*time.Second, "idle usage is the overhead", func() bool { return c.Used(fw, agent).CPUs == 1 })
+
+	// Three tasks of 1.5 s: three CPUs besides the overhead while they run.
+	ds, err := stoke.Parallelize(sc, []heldInt{{1, 1500 * time.Millisecond}, {2, 1500 * time.Millisecond}, {3, 1500 * time.Millisecond}}, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		got, err := stoke.Collect(ctx, stoke.Map(ds, hold))
+		if err == nil && len(got) != 3 {
+			t.Errorf("results %v", got)
+		}
+		done <- err
+	}()
+	mesostest.Eventually(t, 10*time.Second, "usage = overhead + 3 running tasks", func() bool { return c.Used(fw, agent).CPUs == 4 })
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	mesostest.Eventually(t, 10*time.Second, "usage back to the overhead after the job", func() bool { return c.Used(fw, agent).CPUs == 1 })
+	// The usage never went above overhead + slots, and the other framework
+	// gets the three freed CPUs.
+	for _, s := range c.UsageHistory(fw) {
+		if s.CPUs > 4 {
+			t.Fatalf("usage sample %+v above overhead + 3 tasks", s)
+		}
+	}
+	// A framework that subscribes now (mesostest's test framework keeps the
+	// offers it gets, so it would have starved the job had it come first).
+	other := mesostest.StartFramework(t, c, mesosproto.FrameworkInfo{Name: "other", User: "nobody"})
+	if _, err := other.WaitOffer(15*time.Second, func(o mesosproto.Offer) bool {
+		return cpusOf(o) >= 3
+	}); err != nil {
+		t.Fatalf("the other framework was not offered the freed CPUs: %v", err)
+	}
+}
+
+func fineFaultConfig(c *mesostest.Cluster) stoke.Config {
+	cfg := fineConfig(c)
+	cfg["stoke.ui.enabled"] = "false"
+	cfg["stoke.mesos.failoverTimeout"] = "60s"
+	cfg["stoke.task.maxFailures"] = "4"
+	return cfg
+}
+
+func TestFineFaultExecutorKilled(t *testing.T) {
+	c := fineCluster(t)
+	runWithFaultCfg(t, c, fineFaultConfig(c), func(t *testing.T, b *mesos.Backend) {
+		if err := c.KillExecutor(b.FrameworkID(), "stoke-0"); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+func TestFineFaultAgentRemoved(t *testing.T) {
+	c := fineCluster(t)
+	runWithFaultCfg(t, c, fineFaultConfig(c), func(t *testing.T, b *mesos.Backend) {
+		v, ok := c.Task(b.FrameworkID(), "0")
+		if !ok {
+			t.Fatal("no holder task 0")
+		}
+		if err := c.RemoveAgent(v.AgentID); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+func TestFineFaultMasterFailover(t *testing.T) {
+	c := fineCluster(t)
+	runWithFaultCfg(t, c, fineFaultConfig(c), func(t *testing.T, b *mesos.Backend) {
+		c.FailoverMaster()
+	})
+}
+
+func TestFineFaultStreamDropped(t *testing.T) {
+	c := fineCluster(t)
+	runWithFaultCfg(t, c, fineFaultConfig(c), func(t *testing.T, b *mesos.Backend) {
+		if err := c.DropStream(b.FrameworkID()); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+func cpusOf(o mesosproto.Offer) float64 {
+	n := 0.0
+	for _, r := range o.Resources {
+		if r.Name == "cpus" && r.Scalar != nil {
+			n += r.Scalar.Value
+		}
+	}
+	return n
+}
