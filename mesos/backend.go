@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strconv"
 	"sync"
 	"time"
 
@@ -47,6 +48,7 @@ type Backend struct {
 	fineTasks   map[string]*fineTask      // fine-grained: Mesos task id of a Stoke task → its executor
 	failures    map[string]int            // failed executors per agent
 	launched    int
+	idPrefix    string // executor ids of a restarted driver: unlike its earlier incarnation's
 	limit       int
 	suppressed  bool
 	stopping    bool
@@ -78,8 +80,15 @@ func New(m conf.Master, c *conf.Conf, log logrus.FieldLogger) (*Backend, error) 
 	if log == nil {
 		log = logrus.StandardLogger()
 	}
+	prefix := ""
+	if s.frameworkID != "" {
+		// Re-subscribing with an earlier incarnation's framework id: its
+		// executors may still run, so ids must not repeat theirs.
+		prefix = strconv.FormatInt(time.Now().UnixMilli(), 36) + "-"
+	}
 	return &Backend{
-		master: m, conf: c, log: log.WithField("backend", "mesos"), set: s,
+		idPrefix: prefix,
+		master:   m, conf: c, log: log.WithField("backend", "mesos"), set: s,
 		http:      &http.Client{Timeout: 10 * time.Second},
 		tasks:     map[string]*taskState{},
 		failures:  map[string]int{},
@@ -278,6 +287,13 @@ func (b *Backend) heldLocked() float64 {
 		h += t.cpus
 	}
 	return h
+}
+
+// nextID is the next executor id (and coarse Mesos task id).
+func (b *Backend) nextID() string {
+	id := b.idPrefix + strconv.Itoa(b.launched)
+	b.launched++
+	return id
 }
 
 func outboundHost(addr string) string {

@@ -167,8 +167,7 @@ func (b *Backend) offersEvent(ctx context.Context, caller calls.Caller, os []mes
 		}
 		a := accept{offer: os[i].ID}
 		for _, l := range d.Launches {
-			id := fmt.Sprint(b.launched)
-			b.launched++
+			id := b.nextID()
 			a.tasks = append(a.tasks, b.taskInfo(id, &os[i], l))
 			b.tasks[id] = &taskState{agentID: os[i].AgentID.Value, host: os[i].Hostname, cpus: l.CPUs, state: mesos.TASK_STAGING}
 		}

@@ -73,7 +73,7 @@ func (b *Backend) fineKill(execID string, taskID int64, reason string) error {
 			}
 		}
 	}
-	mid := taskPrefix + strconv.FormatInt(taskID, 10)
+	mid := mesosTaskID(execID, taskID)
 	ft := b.fineTasks[mid]
 	agent := ""
 	if e := b.fineExecs[execID]; e != nil {
@@ -159,8 +159,7 @@ func (b *Backend) fineOffers(ctx context.Context, caller calls.Caller, os []meso
 		a := accept{offer: o.ID, send: map[string][]*pb.TaskDesc{}}
 		for _, l := range d.Launches {
 			if l.NewExecutor {
-				id := fmt.Sprint(b.launched)
-				b.launched++
+				id := b.nextID()
 				info, holder := b.fineExecutorInfo(id, o, l)
 				a.tasks = append(a.tasks, holder)
 				b.fineExecs[id] = &fineExecState{agentID: o.AgentID.Value, info: info, slots: l.Slots}
@@ -181,7 +180,7 @@ func (b *Backend) fineOffers(ctx context.Context, caller calls.Caller, os []meso
 			}
 			td := e.queue[0]
 			e.queue = e.queue[1:]
-			mid := taskPrefix + strconv.FormatInt(td.TaskId, 10)
+			mid := mesosTaskID(execID, td.TaskId)
 			info := e.info
 			a.tasks = append(a.tasks, mesos.TaskInfo{
 				Name: "stoke task " + strconv.FormatInt(td.TaskId, 10), TaskID: mesos.TaskID{Value: mid}, AgentID: o.AgentID,

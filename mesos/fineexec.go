@@ -21,8 +21,9 @@ import (
 const EnvFine = "STOKE_MESOS_FINE"
 
 // taskPrefix starts the Mesos task id of a Stoke task in fine-grained mode:
-// "task-<Stoke task id>". The per-agent executor's own holder task is named
-// by the executor id alone.
+// "task-<executor id>-<Stoke task id>" (unique in the framework across
+// driver restarts, as executor ids are). The per-agent executor's own holder
+// task is named by the executor id alone.
 const taskPrefix = "task-"
 
 // IsFineExecutor says whether this process is a fine-grained Mesos executor.
@@ -119,7 +120,7 @@ func (f *fineExec) Launch(t mesos.TaskInfo) error {
 	}
 	n, ok := stokeTaskID(id)
 	if !ok {
-		return fmt.Errorf("task %q is neither this executor's holder task nor a %s<id> Stoke task", id, taskPrefix)
+		return fmt.Errorf("task %q is neither this executor's holder task nor a %s<executor>-<id> Stoke task", id, taskPrefix)
 	}
 	f.mu.Lock()
 	state, ended := f.done[n]
@@ -160,7 +161,7 @@ func (f *fineExec) stokeStatus(st *pb.TaskStatus) {
 	default:
 		return
 	}
-	id := taskPrefix + strconv.FormatInt(st.TaskId, 10)
+	id := mesosTaskID(f.holder, st.TaskId)
 	f.mu.Lock()
 	launched := f.pending[id]
 	if launched {
@@ -192,11 +193,21 @@ func (f *fineExec) endAll(holderState mesos.TaskState, msg string) {
 	}
 }
 
-func stokeTaskID(mesosTaskID string) (int64, bool) {
-	s, ok := strings.CutPrefix(mesosTaskID, taskPrefix)
+// mesosTaskID names the Mesos task of a Stoke task on an executor.
+func mesosTaskID(execID string, task int64) string {
+	return taskPrefix + execID + "-" + strconv.FormatInt(task, 10)
+}
+
+// stokeTaskID is the Stoke task id in a Mesos task id made by mesosTaskID.
+func stokeTaskID(id string) (int64, bool) {
+	s, ok := strings.CutPrefix(id, taskPrefix)
 	if !ok {
 		return 0, false
 	}
-	n, err := strconv.ParseInt(s, 10, 64)
+	i := strings.LastIndexByte(s, '-')
+	if i <= 0 {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(s[i+1:], 10, 64)
 	return n, err == nil && n >= 0
 }
