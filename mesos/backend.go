@@ -46,6 +46,7 @@ type Backend struct {
 	driver      backend.Driver
 	fineExecs   map[string]*fineExecState // fine-grained: executor id → its queue
 	fineTasks   map[string]*fineTask      // fine-grained: Mesos task id of a Stoke task → its executor
+	hooks       frameworkHooks            // set: this framework is the dispatcher, not an application
 	failures    map[string]int            // failed executors per agent
 	launched    int
 	idPrefix    string // executor ids of a restarted driver: unlike its earlier incarnation's
@@ -136,6 +137,13 @@ func (b *Backend) Start(ctx context.Context, d backend.Driver) error {
 		}
 		b.files = fs
 	}
+	return b.startLoop(ctx)
+}
+
+// startLoop runs the subscription loop and waits for the first
+// subscription's outcome.
+func (b *Backend) startLoop(ctx context.Context) error {
+	var err error
 	loopCtx, cancel := context.WithCancel(context.Background())
 	b.cancel = cancel
 	b.done = make(chan struct{})

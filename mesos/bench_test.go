@@ -49,34 +49,48 @@ func BenchmarkSubscribeToFirstExecutor(b *testing.B) {
 
 var identity = stoke.RegisterMap("mesos_test.identity", func(n int) int { return n })
 
-// BenchmarkCoarseTaskOverhead runs jobs of 64 one-record tasks on two
-// registered coarse-grained executors (2 slots each): the per-task cost of
-// scheduling, launching over gRPC and returning a result, once executors
-// run (Mesos is not involved per task in coarse-grained mode).
-func BenchmarkCoarseTaskOverhead(b *testing.B) {
-	c := mesostest.Start(b, mesostest.Options{Masters: 2, Agents: []mesostest.AgentSpec{{CPUs: 2, MemMB: 2048}, {CPUs: 2, MemMB: 2048}}})
-	cfg := coarseConfig(c)
-	cfg["stoke.ui.enabled"] = "false"
-	sc, err := stoke.New(cfg)
-	if err != nil {
-		b.Fatal(err)
+// BenchmarkTaskOverhead runs the same job, 64 one-record tasks on two
+// executors of 2 task slots each, in coarse- and fine-grained mode: the
+// per-task cost once executors run. Coarse-grained, Mesos is not involved
+// per task (scheduling, a gRPC launch and the result). Fine-grained, every
+// task also waits for an offer of its agent, an ACCEPT with a LAUNCH, the
+// agent's LAUNCH to the executor and the executor's status updates, so the
+// master's allocation interval (mesostest: 50 ms; Mesos: 1 s) dominates.
+func BenchmarkTaskOverhead(b *testing.B) {
+	for _, mode := range []string{"coarse", "fine"} {
+		b.Run(mode, func(b *testing.B) {
+			var c *mesostest.Cluster
+			var cfg stoke.Config
+			if mode == "coarse" {
+				c = mesostest.Start(b, mesostest.Options{Masters: 2, Agents: []mesostest.AgentSpec{{CPUs: 2, MemMB: 2048}, {CPUs: 2, MemMB: 2048}}})
+				cfg = coarseConfig(c)
+			} else {
+				c = fineCluster(b)
+				cfg = fineConfig(c)
+			}
+			cfg["stoke.ui.enabled"] = "false"
+			sc, err := stoke.New(cfg)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer sc.Stop()
+			mesostest.Eventually(b, 30*time.Second, "executors", func() bool { return len(sc.Driver().Executors()) == 2 })
+			in := make([]int, 64)
+			for i := range in {
+				in[i] = i
+			}
+			ds, err := stoke.Parallelize(sc, in, 64)
+			if err != nil {
+				b.Fatal(err)
+			}
+			tasks := 0
+			for b.Loop() {
+				if _, err := stoke.Collect(context.Background(), stoke.Map(ds, identity)); err != nil {
+					b.Fatal(err)
+				}
+				tasks += 64
+			}
+			b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(tasks), "µs/task")
+		})
 	}
-	defer sc.Stop()
-	mesostest.Eventually(b, 30*time.Second, "executors", func() bool { return len(sc.Driver().Executors()) == 2 })
-	in := make([]int, 64)
-	for i := range in {
-		in[i] = i
-	}
-	ds, err := stoke.Parallelize(sc, in, 64)
-	if err != nil {
-		b.Fatal(err)
-	}
-	tasks := 0
-	for b.Loop() {
-		if _, err := stoke.Collect(context.Background(), stoke.Map(ds, identity)); err != nil {
-			b.Fatal(err)
-		}
-		tasks += 64
-	}
-	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(tasks), "µs/task")
 }

@@ -15,6 +15,9 @@ import (
 
 func TestMain(m *testing.M) {
 	stoke.RunIfExecutor()
+	if len(os.Args) > 1 && os.Args[1] == testAppArg {
+		os.Exit(testApp(os.Args[2:]))
+	}
 	os.Exit(m.Run())
 }
 

@@ -77,6 +77,9 @@ func (b *Backend) subscribedEvent(ctx context.Context, caller calls.Caller, s *s
 
 // wantLocked reports whether more executors are wanted now.
 func (b *Backend) wantLocked() bool {
+	if b.hooks != nil {
+		return !b.stopping && b.hooks.want()
+	}
 	if b.set.fine {
 		return b.fineWantLocked()
 	}
@@ -132,6 +135,10 @@ func (b *Backend) reviveOrSuppress(ctx context.Context, caller calls.Caller, for
 }
 
 func (b *Backend) offersEvent(ctx context.Context, caller calls.Caller, os []mesos.Offer) {
+	if b.hooks != nil {
+		b.hooks.offers(ctx, caller, os)
+		return
+	}
 	if b.set.fine {
 		b.fineOffers(ctx, caller, os)
 		return
@@ -216,6 +223,10 @@ func (b *Backend) updateEvent(ctx context.Context, caller calls.Caller, st mesos
 		if err := b.send(ctx, caller, calls.Acknowledge(st.GetAgentID().GetValue(), st.TaskID.Value, st.UUID)); err != nil {
 			b.log.WithError(err).Warnf("acknowledging update of task %s", st.TaskID.Value)
 		}
+	}
+	if b.hooks != nil {
+		b.hooks.update(ctx, caller, st)
+		return
 	}
 	if b.set.fine && b.fineTaskUpdate(ctx, caller, st) {
 		return

@@ -67,8 +67,11 @@ func driverRequest(ctx context.Context, out io.Writer, o *submitOptions) error {
 	if m.Kind == conf.YARN {
 		return yarnRequest(ctx, out, o)
 	}
+	if m.Kind == conf.Mesos {
+		return mesosDriverRequest(ctx, out, m, c.String("stoke.authenticate.secret"), o)
+	}
 	if m.Kind != conf.Standalone {
-		return fmt.Errorf("--status and --kill need a standalone master (--master stoke://host:7077) or yarn, not %q", m.Raw)
+		return fmt.Errorf("--status and --kill need a standalone master (--master stoke://host:7077), yarn or a Mesos dispatcher (mesos://host:7077), not %q", m.Raw)
 	}
 	client := standalone.NewSubmitClient(m.Hosts, c.String("stoke.authenticate.secret"))
 	var st standalone.DriverStatus

@@ -234,7 +234,6 @@ type clusterSubmitter func(ctx context.Context, req clusterRequest) (exitCode in
 var clusterSubmitters = map[conf.MasterKind]clusterSubmitter{
 	conf.Standalone: notSupportedYet,
 	conf.YARN:       notSupportedYet,
-	conf.Mesos:      notSupportedYet,
 }
 
 func notSupportedYet(_ context.Context, req clusterRequest) (int, error) {

@@ -251,18 +251,23 @@ func TestParseConfFlag(t *testing.T) {
 	}
 }
 
-func TestClusterModeNotYet(t *testing.T) {
+// TestMesosClusterModeNeedsADispatcher: cluster mode on Mesos submits to a
+// dispatcher; a ZooKeeper URL (a Mesos master) is refused clearly and an
+// unreachable dispatcher is named in the error.
+func TestMesosClusterModeNeedsADispatcher(t *testing.T) {
 	needBinaries(t)
 	isolate(t)
-	// stoke:// and yarn cluster modes are built (standalone/clustermode_test.go, yarn/).
-	for _, master := range []string{"mesos://m:5050"} {
+	for _, tc := range []struct{ master, want string }{
+		{"mesos://zk://zk1:2181/mesos", "submits to a dispatcher"},
+		{"mesos://127.0.0.1:1", "Mesos dispatcher 127.0.0.1:1"},
+	} {
 		var out, errb bytes.Buffer
-		code := Execute([]string{"submit", "--master", master, "--deploy-mode", "cluster", printApp}, nil, &out, &errb)
-		if code != 1 || !strings.Contains(errb.String(), "is not supported yet") || !strings.Contains(errb.String(), master) {
-			t.Errorf("%s: exit %d, stderr %q", master, code, errb.String())
+		code := Execute([]string{"submit", "--master", tc.master, "--deploy-mode", "cluster", printApp}, nil, &out, &errb)
+		if code != 1 || !strings.Contains(errb.String(), tc.want) {
+			t.Errorf("%s: exit %d, stderr %q", tc.master, code, errb.String())
 		}
 		if out.Len() != 0 {
-			t.Errorf("%s: the application ran: %q", master, out.String())
+			t.Errorf("%s: the application ran: %q", tc.master, out.String())
 		}
 	}
 }

@@ -1,0 +1,577 @@
+package mesos
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"sync"
+	"time"
+
+	mesos "github.com/mesos/mesos-go/api/v1/lib"
+	"github.com/mesos/mesos-go/api/v1/lib/scheduler/calls"
+	"github.com/sirupsen/logrus"
+
+	"github.com/stoke-run/stoke/internal/conf"
+	"github.com/stoke-run/stoke/mesos/offers"
+)
+
+// frameworkHooks replace the application's offer and update handling when
+// the framework is the cluster-mode dispatcher.
+type frameworkHooks interface {
+	want() bool
+	offers(ctx context.Context, caller calls.Caller, os []mesos.Offer)
+	update(ctx context.Context, caller calls.Caller, st mesos.TaskStatus)
+}
+
+// Driver submission states.
+const (
+	DriverQueued   = "QUEUED"
+	DriverLaunched = "LAUNCHED"
+	DriverRunning  = "RUNNING"
+	DriverRetrying = "RETRYING"
+	DriverFinished = "FINISHED"
+	DriverFailed   = "FAILED"
+	DriverKilled   = "KILLED"
+)
+
+// DriverSubmission asks the dispatcher to run an application's driver.
+type DriverSubmission struct {
+	Args      []string `json:"args"`
+	Conf      string   `json:"conf"` // STOKE_SUBMIT_CONF for the driver
+	CPUs      float64  `json:"cpus"`
+	MemMB     float64  `json:"memMB"`
+	Supervise bool     `json:"supervise"`
+}
+
+// DriverStatus is what the dispatcher knows of a submission.
+type DriverStatus struct {
+	ID       string `json:"id"`
+	State    string `json:"state"`
+	Restarts int    `json:"restarts"`
+	TaskID   string `json:"taskId,omitempty"`
+	AgentID  string `json:"agentId,omitempty"`
+	Message  string `json:"message,omitempty"`
+}
+
+// DispatcherOptions configure a dispatcher.
+type DispatcherOptions struct {
+	Master  string // mesos:// URL of the cluster the drivers run on
+	Host    string // address to listen on and give agents for fetching binaries
+	Port    int    // 0: any
+	WorkDir string // where submitted binaries are kept
+	Secret  string // bearer secret for submissions ("" for none)
+	// RetryBackoff is the first wait before a supervised driver is
+	// relaunched; it doubles per restart up to MaxBackoff (1 s and 60 s).
+	RetryBackoff, MaxBackoff time.Duration
+	Conf                     *conf.Conf // stoke.mesos.* settings of the dispatcher framework
+	Log                      logrus.FieldLogger
+}
+
+// Dispatcher runs applications' drivers as Mesos tasks (cluster deploy
+// mode), relaunching supervised ones that fail, with exponential backoff.
+type Dispatcher struct {
+	opts   DispatcherOptions
+	b      *Backend
+	master conf.Master
+	lis    net.Listener
+	srv    *http.Server
+	log    logrus.FieldLogger
+
+	mu      sync.Mutex
+	drivers map[string]*driverRecord
+	seq     int
+}
+
+type driverRecord struct {
+	DriverStatus
+	sub     DriverSubmission
+	binary  string
+	token   string
+	nextTry time.Time
+	killed  bool
+}
+
+// StartDispatcher subscribes the dispatcher framework and serves its API.
+func StartDispatcher(ctx context.Context, opts DispatcherOptions) (*Dispatcher, error) {
+	m, err := conf.ParseMaster(opts.Master)
+	if err != nil {
+		return nil, err
+	}
+	if m.Kind != conf.Mesos {
+		return nil, fmt.Errorf("the dispatcher needs a mesos:// master, not %q", opts.Master)
+	}
+	if opts.WorkDir == "" {
+		return nil, errors.New("the dispatcher needs a work directory for submitted binaries")
+	}
+	if err := os.MkdirAll(opts.WorkDir, 0o700); err != nil {
+		return nil, err
+	}
+	if opts.RetryBackoff <= 0 {
+		opts.RetryBackoff = time.Second
+	}
+	if opts.MaxBackoff <= 0 {
+		opts.MaxBackoff = time.Minute
+	}
+	if opts.Log == nil {
+		opts.Log = logrus.StandardLogger()
+	}
+	c := conf.New()
+	if opts.Conf != nil {
+		c = opts.Conf.Clone()
+	}
+	if c.String("stoke.app.name") == "" {
+		c.Set("stoke.app.name", "stoke-dispatcher", conf.SourceCode)
+	}
+	b, err := New(m, c, opts.Log)
+	if err != nil {
+		return nil, err
+	}
+	if opts.Host == "" {
+		opts.Host = "127.0.0.1"
+		if len(m.Hosts) > 0 {
+			opts.Host = outboundHost(m.Hosts[0])
+		}
+	}
+	lis, err := net.Listen("tcp", net.JoinHostPort(opts.Host, strconv.Itoa(opts.Port)))
+	if err != nil {
+		return nil, fmt.Errorf("dispatcher: %w", err)
+	}
+	d := &Dispatcher{opts: opts, b: b, master: m, lis: lis, log: opts.Log.WithField("role", "mesos-dispatcher"), drivers: map[string]*driverRecord{}}
+	b.hooks = d
+	d.srv = &http.Server{Handler: d.handler()}
+	go d.srv.Serve(lis)
+	if err := b.startLoop(ctx); err != nil {
+		d.srv.Close()
+		return nil, err
+	}
+	return d, nil
+}
+
+// Address is host:port of the dispatcher's API.
+func (d *Dispatcher) Address() string { return d.lis.Addr().String() }
+
+// FrameworkID is the dispatcher framework's id.
+func (d *Dispatcher) FrameworkID() string { return d.b.FrameworkID() }
+
+// Stop leaves the drivers running and disconnects (a restarted dispatcher
+// does not know them; Mesos keeps them for the failover timeout).
+func (d *Dispatcher) Stop() {
+	d.srv.Close()
+	d.b.shutdown()
+}
+
+// Submit queues a driver.
+func (d *Dispatcher) Submit(sub DriverSubmission, binary io.Reader) (DriverStatus, error) {
+	if sub.CPUs <= 0 || sub.MemMB <= 0 {
+		return DriverStatus{}, errors.New("a driver needs cpus > 0 and memMB > 0")
+	}
+	entries, err := conf.DecodeSubmit(sub.Conf)
+	if err != nil {
+		return DriverStatus{}, err
+	}
+	// The driver runs on the cluster: its master is the dispatcher's.
+	c := conf.New()
+	for _, e := range entries {
+		c.Set(e.Key, e.Value, e.Source)
+	}
+	c.Set("stoke.master", d.opts.Master, conf.SourceSubmit)
+	sub.Conf = conf.EncodeSubmit(c.All())
+
+	d.mu.Lock()
+	d.seq++
+	id := fmt.Sprintf("driver-%s-%04d", time.Now().UTC().Format("20060102150405"), d.seq)
+	d.mu.Unlock()
+	path := filepath.Join(d.opts.WorkDir, id)
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o755)
+	if err != nil {
+		return DriverStatus{}, err
+	}
+	n, err := io.Copy(f, binary)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil || n == 0 {
+		os.Remove(path)
+		if err == nil {
+			err = errors.New("the application binary is empty")
+		}
+		return DriverStatus{}, fmt.Errorf("storing the application binary: %w", err)
+	}
+	tok := make([]byte, 16)
+	rand.Read(tok)
+	r := &driverRecord{DriverStatus: DriverStatus{ID: id, State: DriverQueued}, sub: sub, binary: path, token: hex.EncodeToString(tok)}
+	d.mu.Lock()
+	d.drivers[id] = r
+	st := r.DriverStatus
+	d.mu.Unlock()
+	d.log.WithField("driver", id).Info("driver queued")
+	d.b.updateOffers(true)
+	return st, nil
+}
+
+// Status returns a submission's state.
+func (d *Dispatcher) Status(id string) (DriverStatus, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	r := d.drivers[id]
+	if r == nil {
+		return DriverStatus{}, false
+	}
+	return r.DriverStatus, true
+}
+
+// Kill stops a driver and ends its supervision.
+func (d *Dispatcher) Kill(id string) (DriverStatus, error) {
+	d.mu.Lock()
+	r := d.drivers[id]
+	if r == nil {
+		d.mu.Unlock()
+		return DriverStatus{}, fmt.Errorf("no driver %s", id)
+	}
+	r.killed = true
+	task, agent := r.TaskID, r.AgentID
+	switch r.State {
+	case DriverQueued, DriverRetrying:
+		r.State, r.Message = DriverKilled, "killed before it ran"
+	}
+	st := r.DriverStatus
+	d.mu.Unlock()
+	if task != "" && (st.State == DriverLaunched || st.State == DriverRunning) {
+		d.b.mu.Lock()
+		caller := d.b.caller
+		d.b.mu.Unlock()
+		if caller == nil {
+			return st, errors.New("not subscribed to Mesos: cannot kill the driver now")
+		}
+		if err := d.b.send(context.Background(), caller, calls.Kill(task, agent)); err != nil {
+			return st, err
+		}
+	}
+	return st, nil
+}
+
+// want implements frameworkHooks: offers while a driver waits to launch.
+func (d *Dispatcher) want() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, r := range d.drivers {
+		if r.State == DriverQueued || r.State == DriverRetrying {
+			return true
+		}
+	}
+	return false
+}
+
+// offers implements frameworkHooks: each waiting driver (oldest first)
+// goes on the first offer with room for it.
+func (d *Dispatcher) offers(ctx context.Context, caller calls.Caller, os []mesos.Offer) {
+	now := time.Now()
+	d.mu.Lock()
+	var ready []*driverRecord
+	for _, r := range d.drivers {
+		if (r.State == DriverQueued || r.State == DriverRetrying) && !now.Before(r.nextTry) {
+			ready = append(ready, r)
+		}
+	}
+	sort.Slice(ready, func(i, j int) bool { return ready[i].ID < ready[j].ID })
+	role := d.b.set.role
+	type launch struct {
+		offer mesos.OfferID
+		tasks []mesos.TaskInfo
+	}
+	var launches []launch
+	var declines []mesos.OfferID
+	for i := range os {
+		o := &os[i]
+		in := convertOffer(o)
+		left := map[string]float64{}
+		for _, r := range in.Resources {
+			if r.Kind == offers.Scalar && (r.Role == "*" || r.Role == "" || r.Role == role) {
+				left[r.Name] += r.Scalar
+			}
+		}
+		var tasks []mesos.TaskInfo
+		for len(ready) > 0 {
+			r := ready[0]
+			if left["cpus"]+1e-6 < r.sub.CPUs || left["mem"]+1e-6 < r.sub.MemMB {
+				break
+			}
+			left["cpus"] -= r.sub.CPUs
+			left["mem"] -= r.sub.MemMB
+			ready = ready[1:]
+			r.TaskID = fmt.Sprintf("%s-%d", r.ID, r.Restarts)
+			r.AgentID = o.AgentID.Value
+			r.State, r.Message = DriverLaunched, ""
+			tasks = append(tasks, d.driverTask(r, o, in))
+		}
+		if len(tasks) > 0 {
+			launches = append(launches, launch{o.ID, tasks})
+		} else {
+			declines = append(declines, o.ID)
+		}
+	}
+	d.mu.Unlock()
+	for _, l := range launches {
+		c := calls.Accept(calls.OfferOperations{calls.OpLaunch(l.tasks...)}.WithOffers(l.offer)).With(calls.RefuseSeconds(time.Second))
+		if err := d.b.send(ctx, caller, c); err != nil {
+			d.log.WithError(err).Warn("launching drivers")
+			d.mu.Lock()
+			for _, t := range l.tasks {
+				for _, r := range d.drivers {
+					if r.TaskID == t.TaskID.Value && r.State == DriverLaunched {
+						r.State = DriverQueued
+					}
+				}
+			}
+			d.mu.Unlock()
+			continue
+		}
+		for _, t := range l.tasks {
+			d.log.WithField("task", t.TaskID.Value).Infof("launching driver on agent %s", t.AgentID.Value)
+		}
+	}
+	if len(declines) > 0 {
+		if err := d.b.send(ctx, caller, calls.Decline(declines...).With(calls.RefuseSeconds(d.b.set.match.Refuse))); err != nil {
+			d.log.WithError(err).Warn("declining offers")
+		}
+	}
+	d.b.reviveOrSuppress(ctx, caller, false)
+}
+
+// driverTask is the command task of one driver: the agent fetches the
+// binary from the dispatcher and runs it with the driver's settings.
+func (d *Dispatcher) driverTask(r *driverRecord, o *mesos.Offer, in offers.Offer) mesos.TaskInfo {
+	var res []mesos.Resource
+	need := map[string]float64{"cpus": r.sub.CPUs, "mem": r.sub.MemMB}
+	for i, x := range in.Resources {
+		if x.Kind != offers.Scalar || need[x.Name] <= 1e-9 || !(x.Role == "*" || x.Role == "" || x.Role == d.b.set.role) {
+			continue
+		}
+		amt := min(need[x.Name], x.Scalar)
+		need[x.Name] -= amt
+		res = append(res, offerResources(o, []offers.Use{{Index: i, Amount: amt}})...)
+	}
+	yes, no, shell := true, false, false
+	name := "stoke-app"
+	uri := fmt.Sprintf("http://%s/v1/binaries/%s/%s", d.Address(), r.ID, r.token)
+	value := "./" + name
+	return mesos.TaskInfo{
+		Name:      "stoke driver " + r.ID,
+		TaskID:    mesos.TaskID{Value: r.TaskID},
+		AgentID:   o.AgentID,
+		Resources: res,
+		Command: &mesos.CommandInfo{
+			URIs:        []mesos.CommandInfo_URI{{Value: uri, Executable: &yes, Extract: &no, OutputFile: &name}},
+			Shell:       &shell,
+			Value:       &value,
+			Arguments:   append([]string{name}, r.sub.Args...),
+			Environment: &mesos.Environment{Variables: []mesos.Environment_Variable{envVar(conf.SubmitConfEnv, r.sub.Conf)}},
+		},
+	}
+}
+
+// update implements frameworkHooks: a driver's end finishes its
+// submission, or (supervised, failed) schedules a relaunch.
+func (d *Dispatcher) update(ctx context.Context, caller calls.Caller, st mesos.TaskStatus) {
+	id := st.TaskID.Value
+	d.mu.Lock()
+	var r *driverRecord
+	for _, x := range d.drivers {
+		if x.TaskID == id {
+			r = x
+		}
+	}
+	if r == nil {
+		d.mu.Unlock()
+		if !terminal(st.GetState()) {
+			d.log.Warnf("killing task %s: not a driver this dispatcher runs", id)
+			d.b.send(ctx, caller, calls.Kill(id, st.GetAgentID().GetValue()))
+		}
+		return
+	}
+	state := st.GetState()
+	msg := describe(id, "", st)
+	retry := time.Duration(0)
+	switch {
+	case state == mesos.TASK_RUNNING:
+		r.State = DriverRunning
+	case !terminal(state):
+	case state == mesos.TASK_FINISHED:
+		r.State, r.Message = DriverFinished, ""
+	case r.killed:
+		r.State, r.Message = DriverKilled, msg
+	case r.sub.Supervise:
+		retry = min(d.opts.RetryBackoff<<min(r.Restarts, 20), d.opts.MaxBackoff)
+		r.Restarts++
+		r.State, r.Message = DriverRetrying, msg
+		r.nextTry = time.Now().Add(retry)
+	default:
+		r.State, r.Message = DriverFailed, msg
+	}
+	newState := r.State
+	d.mu.Unlock()
+	if terminal(state) {
+		d.log.WithField("driver", r.ID).Infof("driver task %s ended: %s", id, newState)
+	}
+	if retry > 0 {
+		time.AfterFunc(retry, func() { d.b.updateOffers(true) })
+	}
+	d.b.reviveOrSuppress(ctx, caller, false)
+}
+
+// handler serves the dispatcher API.
+func (d *Dispatcher) handler() http.Handler {
+	mux := http.NewServeMux()
+	auth := func(h http.HandlerFunc) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			if d.opts.Secret != "" && r.Header.Get("Authorization") != "Bearer "+d.opts.Secret {
+				http.Error(w, "unauthorized: wrong or missing secret (stoke.authenticate.secret)", http.StatusUnauthorized)
+				return
+			}
+			h(w, r)
+		}
+	}
+	reply := func(w http.ResponseWriter, v any) {
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(v)
+	}
+	mux.HandleFunc("POST /v1/submissions", auth(func(w http.ResponseWriter, r *http.Request) {
+		if err := r.ParseMultipartForm(32 << 20); err != nil {
+			http.Error(w, "malformed submission: want multipart/form-data with a submission field and a binary file: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		var sub DriverSubmission
+		if err := json.Unmarshal([]byte(r.FormValue("submission")), &sub); err != nil {
+			http.Error(w, "malformed submission field: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		f, _, err := r.FormFile("binary")
+		if err != nil {
+			http.Error(w, "no binary file in the submission: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		defer f.Close()
+		st, err := d.Submit(sub, f)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		reply(w, st)
+	}))
+	mux.HandleFunc("GET /v1/submissions/{id}", auth(func(w http.ResponseWriter, r *http.Request) {
+		st, ok := d.Status(r.PathValue("id"))
+		if !ok {
+			http.Error(w, "no driver "+r.PathValue("id"), http.StatusNotFound)
+			return
+		}
+		reply(w, st)
+	}))
+	mux.HandleFunc("POST /v1/submissions/{id}/kill", auth(func(w http.ResponseWriter, r *http.Request) {
+		st, err := d.Kill(r.PathValue("id"))
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusNotFound)
+			return
+		}
+		reply(w, st)
+	}))
+	// The agents' fetchers cannot authenticate: each binary has its own
+	// unguessable token in its URL.
+	mux.HandleFunc("GET /v1/binaries/{id}/{token}", func(w http.ResponseWriter, r *http.Request) {
+		d.mu.Lock()
+		rec := d.drivers[r.PathValue("id")]
+		d.mu.Unlock()
+		if rec == nil || rec.token != r.PathValue("token") {
+			http.NotFound(w, r)
+			return
+		}
+		http.ServeFile(w, r, rec.binary)
+	})
+	return mux
+}
+
+// DispatcherClient submits to a dispatcher (stoke submit --deploy-mode cluster --master mesos://dispatcher:7077).
+type DispatcherClient struct {
+	Addr   string
+	Secret string
+	HTTP   *http.Client
+}
+
+func (c *DispatcherClient) do(req *http.Request) (DriverStatus, error) {
+	if c.Secret != "" {
+		req.Header.Set("Authorization", "Bearer "+c.Secret)
+	}
+	hc := c.HTTP
+	if hc == nil {
+		hc = &http.Client{Timeout: 5 * time.Minute}
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return DriverStatus{}, fmt.Errorf("Mesos dispatcher %s: %w", c.Addr, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if resp.StatusCode != http.StatusOK {
+		return DriverStatus{}, fmt.Errorf("Mesos dispatcher %s: %s: %s", c.Addr, resp.Status, string(body))
+	}
+	var st DriverStatus
+	if err := json.Unmarshal(body, &st); err != nil {
+		return DriverStatus{}, fmt.Errorf("Mesos dispatcher %s: malformed answer: %w", c.Addr, err)
+	}
+	return st, nil
+}
+
+// Submit uploads the binary and the submission.
+func (c *DispatcherClient) Submit(ctx context.Context, binary string, sub DriverSubmission) (DriverStatus, error) {
+	f, err := os.Open(binary)
+	if err != nil {
+		return DriverStatus{}, err
+	}
+	defer f.Close()
+	pr, pw := io.Pipe()
+	mw := newMultipart(pw)
+	go func() {
+		js, _ := json.Marshal(sub)
+		err := mw.field("submission", js)
+		if err == nil {
+			err = mw.file("binary", filepath.Base(binary), f)
+		}
+		if err == nil {
+			err = mw.close()
+		}
+		pw.CloseWithError(err)
+	}()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+c.Addr+"/v1/submissions", pr)
+	if err != nil {
+		return DriverStatus{}, err
+	}
+	req.Header.Set("Content-Type", mw.contentType())
+	return c.do(req)
+}
+
+// Status asks for a submission's state.
+func (c *DispatcherClient) Status(ctx context.Context, id string) (DriverStatus, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+c.Addr+"/v1/submissions/"+id, nil)
+	if err != nil {
+		return DriverStatus{}, err
+	}
+	return c.do(req)
+}
+
+// Kill kills a driver.
+func (c *DispatcherClient) Kill(ctx context.Context, id string) (DriverStatus, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+c.Addr+"/v1/submissions/"+id+"/kill", nil)
+	if err != nil {
+		return DriverStatus{}, err
+	}
+	return c.do(req)
+}
