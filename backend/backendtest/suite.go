@@ -295,10 +295,10 @@ func (h Harness) testSpeculation(t *testing.T) {
 		t.Skip("a speculative copy never runs on the executor of the original attempt: one executor cannot speculate")
 	}
 	sc, rec, _ := h.start(t, stoke.Config{
-		"stoke.speculation":                "true",
-		"stoke.speculation.interval":       "50ms",
-		"stoke.speculation.quantile":       "0.5",
-		"stoke.speculation.multiplier":     "2",
+		"stoke.speculation":            "true",
+		"stoke.speculation.interval":   "50ms",
+		"stoke.speculation.quantile":   "0.5",
+		"stoke.speculation.multiplier": "2",
 		// Normal tasks take 20 ms; a backend that queues tasks until
 		// resources come (Mesos fine-grained) adds up to an allocation
 		// round. The straggler holds for a minute.
