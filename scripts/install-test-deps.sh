@@ -14,6 +14,9 @@ command -v javac >/dev/null || need_apt+=(openjdk-17-jdk-headless)
 command -v mvn >/dev/null || need_apt+=(maven)
 command -v docker-compose >/dev/null || need_apt+=(docker-compose)
 command -v ip >/dev/null || need_apt+=(iproute2)
+# A real MIT Kerberos KDC (krb5kdc, kdb5_util, kadmin.local) and kinit for the Kerberos tests.
+{ [ -x /usr/sbin/krb5kdc ] && [ -x /usr/sbin/kadmin.local ]; } || need_apt+=(krb5-kdc krb5-admin-server)
+command -v kinit >/dev/null || need_apt+=(krb5-user)
 
 if ((${#need_apt[@]})); then
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
