@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -20,6 +21,7 @@ import (
 	"time"
 
 	"github.com/stoke-run/stoke/internal/hadoop/hconf"
+	"github.com/stoke-run/stoke/internal/hadoop/krb/krbtest"
 )
 
 // Environment variables that steer the harness.
@@ -38,19 +40,23 @@ const (
 
 // Cluster is a running harness.
 type Cluster struct {
-	ConfDir       string        // HADOOP_CONF_DIR with core-site.xml, hdfs-site.xml, yarn-site.xml
-	WorkDir       string        // harness data (HDFS blocks, YARN dirs, logs)
-	FS            string        // fs.defaultFS, hdfs://host:port
-	NameNode      string        // host:port of the NameNode RPC server
-	RM            string        // yarn.resourcemanager.address
-	Scheduler     string        // yarn.resourcemanager.scheduler.address
-	RMWebApp      string        // yarn.resourcemanager.webapp.address
-	YarnWorkDir   string        // MiniYARNCluster's directory: NM local dirs and container logs
-	NodeManagers  int           //
-	RPCProtection string        // hadoop.rpc.protection in force
-	StartTime     time.Duration // from process start to the ready line
-	LogFile       string        // the harness's stderr
-	External      bool          // a running cluster named by STOKE_HADOOP_EXTERNAL_CONF_DIR
+	ConfDir          string        // HADOOP_CONF_DIR with core-site.xml, hdfs-site.xml, yarn-site.xml
+	WorkDir          string        // harness data (HDFS blocks, YARN dirs, logs)
+	FS               string        // fs.defaultFS, hdfs://host:port
+	NameNode         string        // host:port of the NameNode RPC server
+	RM               string        // yarn.resourcemanager.address
+	Scheduler        string        // yarn.resourcemanager.scheduler.address
+	RMWebApp         string        // yarn.resourcemanager.webapp.address
+	YarnWorkDir      string        // MiniYARNCluster's directory: NM local dirs and container logs
+	NodeManagers     int           //
+	RPCProtection    string        // hadoop.rpc.protection in force
+	StartTime        time.Duration // from process start to the ready line
+	LogFile          string        // the harness's stderr
+	KDC              *krbtest.KDC  // Secure: the KDC
+	UserPrincipal    string        // Secure: user@REALM, the OS user's name
+	UserKeytab       string        // Secure: its keytab
+	ServicePrincipal string        // Secure: hadoop/_HOST@REALM, every service's principal
+	External         bool          // a running cluster named by STOKE_HADOOP_EXTERNAL_CONF_DIR
 
 	cmd   *exec.Cmd
 	stdin io.WriteCloser
@@ -66,7 +72,8 @@ type Options struct {
 	// Kerberos it still governs TOKEN connections: the AM's scheduler and NodeManager links.
 	RPCProtection string
 	// Secure selects the Kerberos mode with a hadoop.rpc.protection level (authentication,
-	// integrity, privacy). Not implemented yet by the harness (issue 5); Start fails if set.
+	// integrity, privacy): StartWith starts a real MIT KDC (krbtest) with the services'
+	// principal hadoop/localhost, HTTP/localhost and a user principal named after the OS user.
 	Secure string
 }
 
@@ -97,9 +104,17 @@ func StartWith(t testing.TB, opts Options) *Cluster {
 		t.Fatalf("hadooptest: %v\n(set %s=1 to skip the Hadoop integration tests explicitly)", err, EnvSkip)
 	}
 	dir := t.TempDir()
-	c, err := launch(cp, dir, opts)
+	var sec *secureSetup
+	if opts.Secure != "" {
+		sec = setupKDC(t)
+	}
+	c, err := launch(cp, dir, opts, sec)
 	if err != nil {
 		t.Fatalf("hadooptest: %v", err)
+	}
+	if sec != nil {
+		c.KDC, c.UserPrincipal, c.UserKeytab = sec.kdc, sec.user, sec.userKeytab
+		c.ServicePrincipal = "hadoop/_HOST@" + krbtest.Realm
 	}
 	t.Cleanup(func() {
 		t0 := time.Now()
@@ -263,7 +278,32 @@ func startTimeout() time.Duration {
 	return 5 * time.Minute
 }
 
-func launch(classpath, dir string, opts Options) (*Cluster, error) {
+// secureSetup is the KDC side of a secure harness.
+type secureSetup struct {
+	kdc                             *krbtest.KDC
+	serviceKeytab, user, userKeytab string
+}
+
+func setupKDC(t testing.TB) *secureSetup {
+	k := krbtest.Start(t)
+	svc := k.AddPrincipal(t, "hadoop/localhost@"+krbtest.Realm)
+	// HTTP/localhost goes into the same keytab: the harness names one keytab for all.
+	k.AddPrincipalTo(t, "HTTP/localhost@"+krbtest.Realm, svc)
+	u := osUser() + "@" + krbtest.Realm
+	return &secureSetup{kdc: k, serviceKeytab: svc, user: u, userKeytab: k.AddPrincipal(t, u)}
+}
+
+func osUser() string {
+	if u := os.Getenv("USER"); u != "" {
+		return u
+	}
+	if u, err := user.Current(); err == nil {
+		return u.Username
+	}
+	return "nobody"
+}
+
+func launch(classpath, dir string, opts Options, sec *secureSetup) (*Cluster, error) {
 	args := []string{"-Xmx1g", "-cp", classpath, "run.stoke.harness.Harness",
 		"--conf-dir", filepath.Join(dir, "conf"), "--work-dir", filepath.Join(dir, "work")}
 	if opts.NodeManagers > 0 {
@@ -273,7 +313,7 @@ func launch(classpath, dir string, opts Options) (*Cluster, error) {
 		args = append(args, "--rpc-protection", opts.RPCProtection)
 	}
 	if opts.Secure != "" {
-		args = append(args, "--secure="+opts.Secure)
+		args = append(args, "--secure="+opts.Secure, "--krb5-conf", sec.kdc.Krb5Conf, "--keytab", sec.serviceKeytab, "--realm", krbtest.Realm)
 	}
 	logPath := filepath.Join(dir, "harness.log")
 	logf, err := os.Create(logPath)

@@ -2,8 +2,8 @@ package krb
 
 import (
 	"crypto/rand"
-	"encoding/binary"
 	"encoding/asn1"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math/big"

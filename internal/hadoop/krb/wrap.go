@@ -21,10 +21,10 @@ const (
 	flagSealed         = 0x02
 	flagAcceptorSubkey = 0x04
 
+	// Key usages (RFC 4121 §2): Wrap tokens use the SEAL usages whether or
+	// not they are sealed; the SIGN usages belong to MIC tokens.
 	usageAcceptorSeal  = 22
-	usageAcceptorSign  = 23
 	usageInitiatorSeal = 24
-	usageInitiatorSign = 25
 )
 
 // ErrBadToken is wrapped by every wrap-token decoding failure.
@@ -49,11 +49,11 @@ func newGSSContext(key types.EncryptionKey, initiator, acceptorSubkey bool, seq 
 	return &gssContext{key: key, et: et, initiator: initiator, acceptorSubkey: acceptorSubkey, sendSeq: seq}, nil
 }
 
-func (c *gssContext) usages(sending bool) (seal, sign uint32) {
+func (c *gssContext) usage(sending bool) uint32 {
 	if c.initiator == sending {
-		return usageInitiatorSeal, usageInitiatorSign
+		return usageInitiatorSeal
 	}
-	return usageAcceptorSeal, usageAcceptorSign
+	return usageAcceptorSeal
 }
 
 // Wrap protects msg: sealed (encrypted and integrity-protected) when conf,
@@ -70,7 +70,7 @@ func (c *gssContext) Wrap(msg []byte, conf bool) ([]byte, error) {
 	if c.acceptorSubkey {
 		flags |= flagAcceptorSubkey
 	}
-	seal, sign := c.usages(true)
+	seal := c.usage(true)
 	hdr := make([]byte, wrapHeaderLen)
 	hdr[0], hdr[1], hdr[3] = 0x05, 0x04, 0xFF
 	binary.BigEndian.PutUint64(hdr[8:], seq)
@@ -86,7 +86,7 @@ func (c *gssContext) Wrap(msg []byte, conf bool) ([]byte, error) {
 		return append(hdr, ct...), nil
 	}
 	hdr[2] = flags
-	sum, err := c.checksum(msg, hdr[2], seq, sign)
+	sum, err := c.checksum(msg, hdr[2], seq, seal)
 	if err != nil {
 		return nil, err
 	}
@@ -141,7 +141,7 @@ func (c *gssContext) Unwrap(tok []byte) ([]byte, bool, error) {
 		r := rrc % len(body)
 		body = append(body[r:], body[:r]...)
 	}
-	seal, sign := c.usages(false)
+	seal := c.usage(false)
 	if flags&flagSealed != 0 {
 		if min := c.et.GetConfounderByteSize() + c.et.GetHMACBitLength()/8 + wrapHeaderLen; len(body) < min {
 			return nil, true, fmt.Errorf("%w: sealed body of %d bytes, shorter than its confounder, header copy and checksum (%d)", ErrBadToken, len(body), min)
@@ -164,7 +164,7 @@ func (c *gssContext) Unwrap(tok []byte) ([]byte, bool, error) {
 		return nil, false, fmt.Errorf("%w: checksum length %d longer than the token body", ErrBadToken, ec)
 	}
 	msg, got := body[:len(body)-ec], body[len(body)-ec:]
-	want, err := c.checksum(msg, flags, seq, sign)
+	want, err := c.checksum(msg, flags, seq, seal)
 	if err != nil {
 		return nil, false, err
 	}

@@ -551,6 +551,155 @@ func (*SetQuotaResponseProto) Descriptor() ([]byte, []int) {
 	return file_hdfspb_hdfs_proto_rawDescGZIP(), []int{8}
 }
 
+type FsPermissionProto struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Perm          *uint32                `protobuf:"varint,1,req,name=perm" json:"perm,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FsPermissionProto) Reset() {
+	*x = FsPermissionProto{}
+	mi := &file_hdfspb_hdfs_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FsPermissionProto) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FsPermissionProto) ProtoMessage() {}
+
+func (x *FsPermissionProto) ProtoReflect() protoreflect.Message {
+	mi := &file_hdfspb_hdfs_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FsPermissionProto.ProtoReflect.Descriptor instead.
+func (*FsPermissionProto) Descriptor() ([]byte, []int) {
+	return file_hdfspb_hdfs_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *FsPermissionProto) GetPerm() uint32 {
+	if x != nil && x.Perm != nil {
+		return *x.Perm
+	}
+	return 0
+}
+
+// mkdirs (ClientNamenodeProtocol).
+type MkdirsRequestProto struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Src           *string                `protobuf:"bytes,1,req,name=src" json:"src,omitempty"`
+	Masked        *FsPermissionProto     `protobuf:"bytes,2,req,name=masked" json:"masked,omitempty"`
+	CreateParent  *bool                  `protobuf:"varint,3,req,name=createParent" json:"createParent,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MkdirsRequestProto) Reset() {
+	*x = MkdirsRequestProto{}
+	mi := &file_hdfspb_hdfs_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MkdirsRequestProto) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MkdirsRequestProto) ProtoMessage() {}
+
+func (x *MkdirsRequestProto) ProtoReflect() protoreflect.Message {
+	mi := &file_hdfspb_hdfs_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MkdirsRequestProto.ProtoReflect.Descriptor instead.
+func (*MkdirsRequestProto) Descriptor() ([]byte, []int) {
+	return file_hdfspb_hdfs_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *MkdirsRequestProto) GetSrc() string {
+	if x != nil && x.Src != nil {
+		return *x.Src
+	}
+	return ""
+}
+
+func (x *MkdirsRequestProto) GetMasked() *FsPermissionProto {
+	if x != nil {
+		return x.Masked
+	}
+	return nil
+}
+
+func (x *MkdirsRequestProto) GetCreateParent() bool {
+	if x != nil && x.CreateParent != nil {
+		return *x.CreateParent
+	}
+	return false
+}
+
+type MkdirsResponseProto struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Result        *bool                  `protobuf:"varint,1,req,name=result" json:"result,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MkdirsResponseProto) Reset() {
+	*x = MkdirsResponseProto{}
+	mi := &file_hdfspb_hdfs_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MkdirsResponseProto) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MkdirsResponseProto) ProtoMessage() {}
+
+func (x *MkdirsResponseProto) ProtoReflect() protoreflect.Message {
+	mi := &file_hdfspb_hdfs_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MkdirsResponseProto.ProtoReflect.Descriptor instead.
+func (*MkdirsResponseProto) Descriptor() ([]byte, []int) {
+	return file_hdfspb_hdfs_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *MkdirsResponseProto) GetResult() bool {
+	if x != nil && x.Result != nil {
+		return *x.Result
+	}
+	return false
+}
+
 var File_hdfspb_hdfs_proto protoreflect.FileDescriptor
 
 const file_hdfspb_hdfs_proto_rawDesc = "" +
@@ -591,7 +740,15 @@ const file_hdfspb_hdfs_proto_rawDesc = "" +
 	"\x04path\x18\x01 \x02(\tR\x04path\x12&\n" +
 	"\x0enamespaceQuota\x18\x02 \x02(\x04R\x0enamespaceQuota\x12,\n" +
 	"\x11storagespaceQuota\x18\x03 \x02(\x04R\x11storagespaceQuota\"\x17\n" +
-	"\x15SetQuotaResponseProtoB<Z:github.com/stoke-run/stoke/internal/hadoop/hadooppb/hdfspb"
+	"\x15SetQuotaResponseProto\"'\n" +
+	"\x11FsPermissionProto\x12\x12\n" +
+	"\x04perm\x18\x01 \x02(\rR\x04perm\"\x88\x01\n" +
+	"\x12MkdirsRequestProto\x12\x10\n" +
+	"\x03src\x18\x01 \x02(\tR\x03src\x12<\n" +
+	"\x06masked\x18\x02 \x02(\v2$.stoke.hadoop.hdfs.FsPermissionProtoR\x06masked\x12\"\n" +
+	"\fcreateParent\x18\x03 \x02(\bR\fcreateParent\"-\n" +
+	"\x13MkdirsResponseProto\x12\x16\n" +
+	"\x06result\x18\x01 \x02(\bR\x06resultB<Z:github.com/stoke-run/stoke/internal/hadoop/hadooppb/hdfspb"
 
 var (
 	file_hdfspb_hdfs_proto_rawDescOnce sync.Once
@@ -605,7 +762,7 @@ func file_hdfspb_hdfs_proto_rawDescGZIP() []byte {
 	return file_hdfspb_hdfs_proto_rawDescData
 }
 
-var file_hdfspb_hdfs_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
+var file_hdfspb_hdfs_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_hdfspb_hdfs_proto_goTypes = []any{
 	(*GetBlockLocationsRequestProto)(nil),  // 0: stoke.hadoop.hdfs.GetBlockLocationsRequestProto
 	(*GetBlockLocationsResponseProto)(nil), // 1: stoke.hadoop.hdfs.GetBlockLocationsResponseProto
@@ -616,6 +773,9 @@ var file_hdfspb_hdfs_proto_goTypes = []any{
 	(*DatanodeInfoProto)(nil),              // 6: stoke.hadoop.hdfs.DatanodeInfoProto
 	(*SetQuotaRequestProto)(nil),           // 7: stoke.hadoop.hdfs.SetQuotaRequestProto
 	(*SetQuotaResponseProto)(nil),          // 8: stoke.hadoop.hdfs.SetQuotaResponseProto
+	(*FsPermissionProto)(nil),              // 9: stoke.hadoop.hdfs.FsPermissionProto
+	(*MkdirsRequestProto)(nil),             // 10: stoke.hadoop.hdfs.MkdirsRequestProto
+	(*MkdirsResponseProto)(nil),            // 11: stoke.hadoop.hdfs.MkdirsResponseProto
 }
 var file_hdfspb_hdfs_proto_depIdxs = []int32{
 	2, // 0: stoke.hadoop.hdfs.GetBlockLocationsResponseProto.locations:type_name -> stoke.hadoop.hdfs.LocatedBlocksProto
@@ -623,11 +783,12 @@ var file_hdfspb_hdfs_proto_depIdxs = []int32{
 	3, // 2: stoke.hadoop.hdfs.LocatedBlockProto.b:type_name -> stoke.hadoop.hdfs.ExtendedBlockProto
 	6, // 3: stoke.hadoop.hdfs.LocatedBlockProto.locs:type_name -> stoke.hadoop.hdfs.DatanodeInfoProto
 	5, // 4: stoke.hadoop.hdfs.DatanodeInfoProto.id:type_name -> stoke.hadoop.hdfs.DatanodeIDProto
-	5, // [5:5] is the sub-list for method output_type
-	5, // [5:5] is the sub-list for method input_type
-	5, // [5:5] is the sub-list for extension type_name
-	5, // [5:5] is the sub-list for extension extendee
-	0, // [0:5] is the sub-list for field type_name
+	9, // 5: stoke.hadoop.hdfs.MkdirsRequestProto.masked:type_name -> stoke.hadoop.hdfs.FsPermissionProto
+	6, // [6:6] is the sub-list for method output_type
+	6, // [6:6] is the sub-list for method input_type
+	6, // [6:6] is the sub-list for extension type_name
+	6, // [6:6] is the sub-list for extension extendee
+	0, // [0:6] is the sub-list for field type_name
 }
 
 func init() { file_hdfspb_hdfs_proto_init() }
@@ -641,7 +802,7 @@ func file_hdfspb_hdfs_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_hdfspb_hdfs_proto_rawDesc), len(file_hdfspb_hdfs_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   9,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

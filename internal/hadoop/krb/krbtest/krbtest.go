@@ -169,3 +169,10 @@ func (k *KDC) Kinit(t testing.TB, principal, keytab string, extra ...string) str
 
 // Env is KRB5_CONFIG for child processes.
 func (k *KDC) Env() []string { return []string{"KRB5_CONFIG=" + k.Krb5Conf} }
+
+// AddPrincipalTo creates a principal and appends its key to an existing keytab.
+func (k *KDC) AddPrincipalTo(t testing.TB, name, keytab string) {
+	t.Helper()
+	k.run(t, "kadmin.local", "-q", "addprinc -randkey "+name)
+	k.run(t, "kadmin.local", "-q", "ktadd -k "+keytab+" "+name)
+}

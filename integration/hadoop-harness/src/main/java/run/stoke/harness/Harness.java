@@ -59,8 +59,8 @@ public final class Harness {
       System.exit(2);
       return;
     }
-    if (opts.secure != null) {
-      System.err.println("harness: --secure is not implemented yet (Kerberos harness mode belongs to issue 5)");
+    if (opts.secure != null && (opts.krb5Conf == null || opts.keytab == null || opts.realm == null)) {
+      System.err.println("harness: --secure needs --krb5-conf, --keytab and --realm (a KDC the caller runs)");
       System.exit(2);
     }
 
@@ -127,7 +127,7 @@ public final class Harness {
       ready.put("rm_webapp", out.get(YarnConfiguration.RM_WEBAPP_ADDRESS));
       ready.put("nodemanagers", opts.nodeManagers);
       ready.put("yarn_workdir", yarn.getTestWorkDir().getAbsolutePath());
-      ready.put("secure", false);
+      ready.put("secure", opts.secure != null);
       ready.put("rpc_protection", out.get("hadoop.rpc.protection", "authentication"));
       ready.put("dfs_ms", (tDfs - t0) / 1_000_000);
       ready.put("yarn_ms", (tYarn - tDfs) / 1_000_000);
@@ -172,8 +172,17 @@ public final class Harness {
     fs.setOwner(home, user, null);
   }
 
-  /** Hook for the Kerberos mode (issue 5); plain SIMPLE auth for now. */
-  static void configureSecurity(Configuration conf, Options opts, File work) {
+  /**
+   * SIMPLE authentication, or with --secure Kerberos against the caller's KDC: every service
+   * (NameNode, DataNode, ResourceManager, NodeManager) runs as hadoop/localhost@REALM and the web
+   * endpoints as HTTP/localhost@REALM, both in --keytab; block access tokens and SASL data
+   * transfer protection at the --secure level; secure ports are waived for testing.
+   */
+  static void configureSecurity(Configuration conf, Options opts, File work) throws IOException {
+    if (opts.secure != null) {
+      SecureMode.configure(conf, opts.secure, opts.krb5Conf.getAbsolutePath(), opts.keytab.getAbsolutePath(), opts.realm);
+      return;
+    }
     conf.set("hadoop.security.authentication", "simple");
     // Even without Kerberos, TOKEN connections (AM->RM scheduler, AM->NM) negotiate this QOP.
     if (opts.rpcProtection != null) {
@@ -328,6 +337,9 @@ public final class Harness {
     int nodeManagers = 1;
     String secure; // null: simple auth; otherwise the hadoop.rpc.protection to use
     String rpcProtection; // hadoop.rpc.protection for SASL (TOKEN) connections, also without Kerberos
+    File krb5Conf; // --secure: the KDC's krb5.conf
+    File keytab; // --secure: keytab of hadoop/localhost and HTTP/localhost
+    String realm; // --secure: their realm
 
     static Options parse(String[] args) {
       Options o = new Options();
@@ -350,6 +362,9 @@ public final class Harness {
             }
             break;
           case "--secure": o.secure = val != null ? val : "authentication"; break;
+          case "--krb5-conf": o.krb5Conf = new File(val != null ? val : next(a, ++i, s)); break;
+          case "--keytab": o.keytab = new File(val != null ? val : next(a, ++i, s)); break;
+          case "--realm": o.realm = val != null ? val : next(a, ++i, s); break;
           case "--rpc-protection":
             o.rpcProtection = val != null ? val : next(a, ++i, s);
             for (String q : o.rpcProtection.split(",")) {
