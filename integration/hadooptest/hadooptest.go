@@ -75,6 +75,9 @@ type Options struct {
 	// integrity, privacy): StartWith starts a real MIT KDC (krbtest) with the services'
 	// principal hadoop/localhost, HTTP/localhost and a user principal named after the OS user.
 	Secure string
+	// DataTransfer sets dfs.data.transfer.protection in Secure mode when it should differ
+	// from the RPC level.
+	DataTransfer string
 }
 
 // Env returns HADOOP_CONF_DIR and YARN_CONF_DIR entries for a child process environment.
@@ -314,6 +317,9 @@ func launch(classpath, dir string, opts Options, sec *secureSetup) (*Cluster, er
 	}
 	if opts.Secure != "" {
 		args = append(args, "--secure="+opts.Secure, "--krb5-conf", sec.kdc.Krb5Conf, "--keytab", sec.serviceKeytab, "--realm", krbtest.Realm)
+		if opts.DataTransfer != "" {
+			args = append(args, "--data-transfer-protection", opts.DataTransfer)
+		}
 	}
 	logPath := filepath.Join(dir, "harness.log")
 	logf, err := os.Create(logPath)

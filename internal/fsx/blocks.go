@@ -10,6 +10,7 @@ import (
 
 	"github.com/stoke-run/stoke/internal/hadoop/hadooppb/hdfspb"
 	"github.com/stoke-run/stoke/internal/hadoop/ipc"
+	"github.com/stoke-run/stoke/internal/hadoop/krb"
 )
 
 // Block is one block of a file and the hosts holding a replica.
@@ -25,10 +26,11 @@ type BlockLocator interface {
 
 // Blocks asks the NameNode where the blocks of a file are.
 func (h *HDFS) Blocks(p string, size int64) ([]Block, error) {
-	client, err := ipc.NewClient(h.namenodes(), ipc.Config{
-		Protocol: ipc.ClientNamenodeProtocol,
-		User:     HadoopUser(),
-	})
+	cfg := ipc.Config{Protocol: ipc.ClientNamenodeProtocol, User: HadoopUser()}
+	if h.kerberos != nil {
+		cfg.Auth = []ipc.Authenticator{&krb.GSSAPIAuth{Login: h.kerberos, ServerPrincipal: h.nnPrincipal}}
+	}
+	client, err := ipc.NewClient(h.namenodes(), cfg)
 	if err != nil {
 		return nil, err
 	}

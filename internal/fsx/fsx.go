@@ -20,7 +20,9 @@ import (
 	"time"
 
 	"github.com/colinmarc/hdfs/v2"
+
 	"github.com/colinmarc/hdfs/v2/hadoopconf"
+	"github.com/stoke-run/stoke/internal/hadoop/krb"
 )
 
 // FileInfo describes one file.
@@ -123,6 +125,9 @@ type HDFS struct {
 	client    *hdfs.Client
 	prefix    string   // hdfs://authority
 	addresses []string // NameNode RPC addresses
+	// Kerberos clusters: the login and the NameNode's principal (for our own RPCs).
+	kerberos    *krb.Login
+	nnPrincipal string
 }
 
 func (h *HDFS) namenodes() []string { return h.addresses }
@@ -151,15 +156,20 @@ func hdfsFor(authority string) (*HDFS, error) {
 	if len(opts.Addresses) == 0 {
 		return nil, errors.New("hdfs:/// names no namenode and HADOOP_CONF_DIR sets no fs.defaultFS")
 	}
+	var login *krb.Login
 	if opts.KerberosClient != nil {
-		return nil, errors.New("the Hadoop configuration asks for Kerberos, which this build cannot do yet")
+		if login, err = kerberosLogin(); err != nil {
+			return nil, fmt.Errorf("the Hadoop configuration asks for Kerberos (hadoop.security.authentication=kerberos): %w", err)
+		}
+		opts.KerberosClient = login.Client()
+	} else {
+		opts.User = HadoopUser()
 	}
-	opts.User = HadoopUser()
 	client, err := hdfs.NewClient(opts)
 	if err != nil {
 		return nil, fmt.Errorf("connecting to HDFS at %v: %w", opts.Addresses, err)
 	}
-	h := &HDFS{client: client, prefix: "hdfs://" + authority, addresses: opts.Addresses}
+	h := &HDFS{client: client, prefix: "hdfs://" + authority, addresses: opts.Addresses, kerberos: login, nnPrincipal: conf["dfs.namenode.kerberos.principal"]}
 	hdfsClients[authority] = h
 	return h, nil
 }

@@ -180,7 +180,7 @@ public final class Harness {
    */
   static void configureSecurity(Configuration conf, Options opts, File work) throws IOException {
     if (opts.secure != null) {
-      SecureMode.configure(conf, opts.secure, opts.krb5Conf.getAbsolutePath(), opts.keytab.getAbsolutePath(), opts.realm);
+      SecureMode.configure(conf, opts.secure, opts.dataTransfer, opts.krb5Conf.getAbsolutePath(), opts.keytab.getAbsolutePath(), opts.realm);
       return;
     }
     conf.set("hadoop.security.authentication", "simple");
@@ -340,6 +340,7 @@ public final class Harness {
     File krb5Conf; // --secure: the KDC's krb5.conf
     File keytab; // --secure: keytab of hadoop/localhost and HTTP/localhost
     String realm; // --secure: their realm
+    String dataTransfer; // --secure: dfs.data.transfer.protection when not the RPC level
 
     static Options parse(String[] args) {
       Options o = new Options();
@@ -365,6 +366,7 @@ public final class Harness {
           case "--krb5-conf": o.krb5Conf = new File(val != null ? val : next(a, ++i, s)); break;
           case "--keytab": o.keytab = new File(val != null ? val : next(a, ++i, s)); break;
           case "--realm": o.realm = val != null ? val : next(a, ++i, s); break;
+          case "--data-transfer-protection": o.dataTransfer = val != null ? val : next(a, ++i, s); break;
           case "--rpc-protection":
             o.rpcProtection = val != null ? val : next(a, ++i, s);
             for (String q : o.rpcProtection.split(",")) {

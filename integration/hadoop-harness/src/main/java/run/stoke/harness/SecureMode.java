@@ -8,7 +8,7 @@ import org.apache.hadoop.security.UserGroupInformation;
 final class SecureMode {
   private SecureMode() {}
 
-  static void configure(Configuration conf, String qop, String krb5Conf, String keytab, String realm)
+  static void configure(Configuration conf, String qop, String dataTransfer, String krb5Conf, String keytab, String realm)
       throws IOException {
     switch (qop) {
       case "authentication":
@@ -35,7 +35,7 @@ final class SecureMode {
     conf.set("dfs.web.authentication.kerberos.principal", http);
     conf.set("dfs.web.authentication.kerberos.keytab", keytab);
     conf.setBoolean("dfs.block.access.token.enable", true);
-    conf.set("dfs.data.transfer.protection", qop);
+    conf.set("dfs.data.transfer.protection", dataTransfer != null ? dataTransfer : qop);
     conf.set("dfs.http.policy", "HTTP_ONLY");
     // No privileged ports for the DataNode: SASL protects data transfer instead.
     conf.setBoolean("ignore.secure.ports.for.testing", true);
