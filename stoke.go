@@ -15,6 +15,8 @@ import (
 	"github.com/stoke-run/stoke/executor"
 	"github.com/stoke-run/stoke/internal/conf"
 	"github.com/stoke-run/stoke/internal/events"
+	"github.com/stoke-run/stoke/internal/fsx"
+	"github.com/stoke-run/stoke/internal/hadoop/krb"
 	"github.com/stoke-run/stoke/internal/registry"
 	"github.com/stoke-run/stoke/mesos"
 	"github.com/stoke-run/stoke/standalone"
@@ -77,6 +79,12 @@ func New(cfg Config, opts ...Option) (*Context, error) {
 		log.Warn(w)
 	}
 	registry.Freeze()
+	if p, kt := c.String("stoke.kerberos.principal"), c.String("stoke.kerberos.keytab"); p != "" || kt != "" {
+		if p == "" || kt == "" {
+			return nil, fmt.Errorf("stoke.kerberos.principal and stoke.kerberos.keytab go together (--principal and --keytab); without both, the ticket cache (KRB5CCNAME) is used")
+		}
+		fsx.UseKerberos(krb.LoginOptions{Principal: p, Keytab: kt})
+	}
 	be := o.backend
 	if be == nil {
 		be, err = backendFor(c, log)

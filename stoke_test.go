@@ -80,6 +80,7 @@ func TestBadConfigurationStopsTheContext(t *testing.T) {
 		{stoke.Config{"stoke.scheduler.mode": "FAIR", "stoke.scheduler.allocation.file": filepath.Join(dir, "missing.xml")}, "missing.xml"},
 		{stoke.Config{"stoke.scheduler.mode": "FAIR", "stoke.scheduler.allocation.file": malformed}, "pools.xml:4"},
 		{stoke.Config{"stoke.master": "yarn"}, "set HADOOP_CONF_DIR"},
+		{stoke.Config{"stoke.kerberos.principal": "alice@EXAMPLE.COM"}, "go together"},
 	}
 	t.Setenv("HADOOP_CONF_DIR", "")
 	t.Setenv("YARN_CONF_DIR", "")

@@ -46,6 +46,8 @@ var submitFlagKeys = []struct{ flag, key, usage string }{
 	{"total-executor-cores", "stoke.cores.max", "`NUM` cores of all executors in total (standalone, Mesos)"},
 	{"driver-memory", "stoke.driver.memory", "`SIZE` of the driver's memory, e.g. 1g (default 1g)"},
 	{"queue", "stoke.yarn.queue", "YARN `QUEUE` (default \"default\")"},
+	{"principal", "stoke.kerberos.principal", "Kerberos `PRINCIPAL` to log in as, with --keytab (default: the ticket cache)"},
+	{"keytab", "stoke.kerberos.keytab", "keytab `FILE` of --principal"},
 }
 
 // defineSubmitFlags declares submit's flags on fs into o.

@@ -212,6 +212,8 @@ func init() {
 		{Name: "stoke.rpc.message.maxSize", Default: "128m", Type: TypeBytes, Unit: "m", Check: positive, Doc: "Largest RPC message (bare number: MiB)."},
 		{Name: "stoke.port.maxRetries", Default: "16", Type: TypeInt, Check: AtLeast(0), Doc: "How many successive ports to try when a port is taken."},
 		{Name: "stoke.deploy.spreadOut", Default: "true", Type: TypeBool, Doc: "Standalone: spread executors across workers instead of packing them."},
+		{Name: "stoke.kerberos.principal", Type: TypeString, Doc: "Kerberos principal to log in as, with stoke.kerberos.keytab (default: the ticket cache, KRB5CCNAME)."},
+		{Name: "stoke.kerberos.keytab", Type: TypeString, Doc: "Keytab of stoke.kerberos.principal."},
 		{Name: "stoke.yarn.queue", Default: "default", Type: TypeString, Doc: "YARN queue to submit to."},
 		{Name: "stoke.mesos.coarse", Default: "true", Type: TypeBool, Doc: "Mesos: coarse-grained (long-running executors) instead of fine-grained."},
 	} {
