@@ -18,13 +18,12 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/colinmarc/hdfs/v2"
-	"github.com/colinmarc/hdfs/v2/hadoopconf"
 	"github.com/sirupsen/logrus"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/stoke-run/stoke/executor"
 	"github.com/stoke-run/stoke/internal/conf"
+	"github.com/stoke-run/stoke/internal/fsx"
 	"github.com/stoke-run/stoke/internal/hadoop/hadooppb/commonpb"
 	"github.com/stoke-run/stoke/internal/hadoop/hadooppb/yarnpb"
 	"github.com/stoke-run/stoke/internal/hadoop/hconf"
@@ -298,23 +297,14 @@ func (m *am) unregister(ctx context.Context, st yarnpb.FinalApplicationStatus, d
 }
 
 func removeStagingURI(uri string) error {
-	i := strings.Index(strings.TrimPrefix(uri, "hdfs://"), "/")
-	if !strings.HasPrefix(uri, "hdfs://") || i < 0 {
+	if !strings.HasPrefix(uri, "hdfs://") {
 		return fmt.Errorf("staging directory %q is not an hdfs:// URI", uri)
 	}
-	hc, err := hadoopconf.LoadFromEnvironment()
+	fs, err := fsx.For(uri)
 	if err != nil {
 		return err
 	}
-	opts := hdfs.ClientOptionsFromConf(hc)
-	opts.Addresses = []string{strings.TrimPrefix(uri, "hdfs://")[:i]}
-	opts.User = hadoopUser()
-	fs, err := hdfs.NewClient(opts)
-	if err != nil {
-		return err
-	}
-	defer fs.Close()
-	return fs.RemoveAll(strings.TrimPrefix(uri, "hdfs://")[i:])
+	return fs.RemoveAll(uri)
 }
 
 // loop heartbeats until the application ends and returns its final status.
@@ -497,6 +487,12 @@ func (m *am) launch(ctx context.Context, ec *execContainer, out chan<- launchRes
 	env["HADOOP_CONF_DIR"] = "{{PWD}}/" + confDirName
 	env["YARN_CONF_DIR"] = "{{PWD}}/" + confDirName
 	env["HADOOP_USER_NAME"] = hadoopUser()
+	if p := os.Getenv(fsx.EnvPrincipal); p != "" && os.Getenv(fsx.EnvKeytab) != "" {
+		// Executors log in to Kerberos from the shipped keytab, in their own container.
+		env[fsx.EnvPrincipal] = p
+		env[fsx.EnvKeytab] = "{{PWD}}/" + keytabName
+		env["KRB5_CONFIG"] = "{{PWD}}/" + krb5ConfName
+	}
 	// Executors get the application's tokens, never the AMRM token or the AM's secret.
 	creds := &Credentials{Tokens: m.creds.Without(amRMTokenKind).Tokens}
 	clc := &yarnpb.ContainerLaunchContext{
@@ -730,7 +726,7 @@ func (m *am) startDriver(base string) (*driverChild, error) {
 			env = append(env, kv)
 		}
 	}
-	cmd.Env = append(env, conf.SubmitConfEnv+"="+m.submitConf, EnvAMAddress+"="+base, EnvAMSecret+"="+m.secret, EnvAppID+"="+AppIDString(m.containerID.GetAppId()))
+	cmd.Env = append(env, conf.SubmitConfEnv+"="+m.driverConf(), EnvAMAddress+"="+base, EnvAMSecret+"="+m.secret, EnvAppID+"="+AppIDString(m.containerID.GetAppId()))
 	cmd.Stdout = os.Stdout
 	cmd.Stderr = io.MultiWriter(os.Stderr, d)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
@@ -750,4 +746,23 @@ func (m *am) startDriver(base string) (*driverChild, error) {
 		close(d.done)
 	}()
 	return d, nil
+}
+
+// driverConf is the driver's settings, with a shipped keytab's path in this container.
+func (m *am) driverConf() string {
+	kt := os.Getenv(fsx.EnvKeytab)
+	if kt == "" || m.submitConf == "" {
+		return m.submitConf
+	}
+	entries, err := conf.DecodeSubmit(m.submitConf)
+	if err != nil {
+		return m.submitConf
+	}
+	c := conf.New()
+	for _, e := range entries {
+		c.Set(e.Key, e.Value, e.Source)
+	}
+	c.Set("stoke.kerberos.principal", os.Getenv(fsx.EnvPrincipal), conf.SourceSubmit)
+	c.Set("stoke.kerberos.keytab", kt, conf.SourceSubmit)
+	return conf.EncodeSubmit(c.All())
 }

@@ -26,14 +26,19 @@ import (
 
 	"github.com/stoke-run/stoke/internal/conf"
 	"github.com/stoke-run/stoke/internal/fsx"
+	"github.com/stoke-run/stoke/internal/hadoop/hadooppb/commonpb"
+	"github.com/stoke-run/stoke/internal/hadoop/hadooppb/hdfspb"
 	"github.com/stoke-run/stoke/internal/hadoop/hadooppb/yarnpb"
 	"github.com/stoke-run/stoke/internal/hadoop/hconf"
 	"github.com/stoke-run/stoke/internal/hadoop/ipc"
+	"github.com/stoke-run/stoke/internal/hadoop/krb"
 )
 
 // Names inside containers and the environment the AM reads.
 const (
 	appBinaryName = "stoke-app"      // the application binary's link name in containers
+	keytabName    = "stoke.keytab"   // a keytab login's keytab, in containers
+	krb5ConfName  = "krb5.conf"      // the client's krb5.conf, in containers
 	confDirName   = "__stoke_conf__" // the staged Hadoop configuration, unpacked
 	stagingName   = ".stokeStaging"
 
@@ -80,6 +85,9 @@ type Client struct {
 	log      logrus.FieldLogger
 	fs       *hdfs.Client
 	fsURL    *url.URL
+	login    *krb.Login // Kerberos clusters
+	// keytabShipped: the keytab and krb5.conf are staged for the containers.
+	keytabShipped bool
 }
 
 // ErrNoHadoopConf says the cluster cannot be found.
@@ -106,14 +114,24 @@ func NewClient(log logrus.FieldLogger) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("master yarn: %w", err)
 	}
-	rm, err := ipc.NewRMClient(hc, hconf.RMClient, ipc.ApplicationClientProtocol)
-	if err != nil {
+	c := &Client{Conf: hc, confDirs: dirs, user: hadoopUser()}
+	var auth []ipc.Authenticator
+	if strings.EqualFold(hc.Get("hadoop.security.authentication"), "kerberos") {
+		// A failed login stops here: nothing is created or staged.
+		if c.login, err = fsx.KerberosLogin(); err != nil {
+			return nil, fmt.Errorf("master yarn: the cluster uses Kerberos: %w", err)
+		}
+		c.user = c.login.ShortName()
+		auth = append(auth, &krb.GSSAPIAuth{Login: c.login, ServerPrincipal: hc.Get("yarn.resourcemanager.principal")})
+	}
+	if c.rm, err = ipc.NewRMClient(hc, hconf.RMClient, ipc.ApplicationClientProtocol, auth...); err != nil {
 		return nil, fmt.Errorf("master yarn: %w", err)
 	}
 	if log == nil {
 		log = logrus.StandardLogger()
 	}
-	return &Client{Conf: hc, confDirs: dirs, rm: rm, user: hadoopUser(), log: log.WithField("backend", "yarn")}, nil
+	c.log = log.WithField("backend", "yarn")
+	return c, nil
 }
 
 // Close releases the connections.
@@ -145,9 +163,13 @@ func (c *Client) hdfs() (*hdfs.Client, *url.URL, error) {
 		opts.Addresses = []string{u.Host}
 	}
 	if opts.KerberosClient != nil {
-		return nil, nil, errors.New("the Hadoop configuration asks for Kerberos, which this build cannot do yet")
+		if c.login == nil {
+			return nil, nil, errors.New("the HDFS configuration asks for Kerberos but the YARN one does not")
+		}
+		opts.KerberosClient = c.login.Client()
+	} else {
+		opts.User = c.user
 	}
-	opts.User = c.user
 	fs, err := hdfs.NewClient(opts)
 	if err != nil {
 		return nil, nil, fmt.Errorf("connecting to HDFS at %v: %w", opts.Addresses, err)
@@ -189,6 +211,14 @@ func (c *Client) Submit(ctx context.Context, s *Submission) (string, error) {
 	s.Staged = time.Now()
 	creds := &Credentials{}
 	creds.SetSecret(amSecretAlias, []byte(s.AMSecret))
+	if c.login != nil {
+		tok, err := c.hdfsDelegationToken(ctx)
+		if err != nil {
+			c.removeStaging(staging)
+			return "", fmt.Errorf("%s: %w", appID, err)
+		}
+		creds.AddToken(tok.GetService(), tok)
+	}
 	lr, err := proto.Marshal(&yarnpb.ContainerLaunchContext{LocalResources: resources})
 	if err != nil {
 		c.removeStaging(staging)
@@ -210,6 +240,11 @@ func (c *Client) Submit(ctx context.Context, s *Submission) (string, error) {
 	// so values that may hold any character travel base64-encoded.
 	if v, ok := s.Env[conf.SubmitConfEnv]; ok {
 		env[EnvConf] = base64.StdEncoding.EncodeToString([]byte(v))
+	}
+	if c.keytabShipped {
+		env[fsx.EnvPrincipal] = c.login.Principal()
+		env[fsx.EnvKeytab] = "{{PWD}}/" + keytabName
+		env["KRB5_CONFIG"] = "{{PWD}}/" + krb5ConfName
 	}
 	ctxSpec := &yarnpb.ContainerLaunchContext{
 		LocalResources: resources,
@@ -281,15 +316,34 @@ func (c *Client) stage(dir, binary string) ([]*yarnpb.StringLocalResourceMap, er
 	if err != nil {
 		return nil, err
 	}
-	var out []*yarnpb.StringLocalResourceMap
-	for _, f := range []struct {
+	type file struct {
 		name, link string
 		r          io.Reader
 		typ        yarnpb.LocalResourceType
-	}{
+	}
+	files := []file{
 		{appBinaryName, appBinaryName, bin, yarnpb.LocalResourceType_FILE},
 		{confDirName + ".zip", confDirName, bytes.NewReader(confZip), yarnpb.LocalResourceType_ARCHIVE},
-	} {
+	}
+	// With a keytab login the keytab travels too (in the 700 staging directory), so
+	// the AM, the driver and the executors log in themselves and can outlive any token.
+	if c.login != nil {
+		if _, kt := fsx.KerberosKeytab(); kt != "" {
+			ktData, err := os.ReadFile(kt)
+			if err != nil {
+				return nil, fmt.Errorf("reading the keytab: %w", err)
+			}
+			krb5, err := os.ReadFile(krb.ConfigPath(""))
+			if err != nil {
+				return nil, fmt.Errorf("reading krb5.conf for the containers: %w", err)
+			}
+			files = append(files, file{keytabName, keytabName, bytes.NewReader(ktData), yarnpb.LocalResourceType_FILE},
+				file{krb5ConfName, krb5ConfName, bytes.NewReader(krb5), yarnpb.LocalResourceType_FILE})
+			c.keytabShipped = true
+		}
+	}
+	var out []*yarnpb.StringLocalResourceMap
+	for _, f := range files {
 		p := path.Join(dir, f.name)
 		if err := upload(fs, p, f.r); err != nil {
 			return nil, err
@@ -492,4 +546,55 @@ func Describe(r *yarnpb.ApplicationReport) string {
 		s += "\ndiagnostics: " + d
 	}
 	return s
+}
+
+// hdfsDelegationToken gets an HDFS delegation token the RM can renew (renewer: the RM's
+// principal) and sets its service to the NameNode's ip:port, as Java's DFSClient does, so
+// NodeManagers can localize the staged files and the RM can renew it.
+func (c *Client) hdfsDelegationToken(ctx context.Context) (*commonpb.Token, error) {
+	_, u, err := c.hdfs()
+	if err != nil {
+		return nil, err
+	}
+	rms, err := c.Conf.ResourceManagers(hconf.RMClient)
+	if err != nil || len(rms) == 0 {
+		return nil, fmt.Errorf("the RM's principal for the delegation token's renewer: %v", err)
+	}
+	rmHost, _, _ := net.SplitHostPort(rms[0].Addr)
+	renewer := krb.ExpandHost(c.Conf.Get("yarn.resourcemanager.principal"), rmHost)
+	if renewer == "" {
+		return nil, errors.New("yarn.resourcemanager.principal is not set: no renewer for the HDFS delegation token")
+	}
+	cfg, err := ipc.ConfigFrom(c.Conf, ipc.ClientNamenodeProtocol)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Auth = []ipc.Authenticator{&krb.GSSAPIAuth{Login: c.login, ServerPrincipal: c.Conf.Get("dfs.namenode.kerberos.principal")}}
+	nn, err := ipc.NewClient([]string{u.Host}, cfg)
+	if err != nil {
+		return nil, err
+	}
+	defer nn.Close()
+	var resp hdfspb.GetDelegationTokenResponseProto
+	if err := nn.Call(ctx, "getDelegationToken", &hdfspb.GetDelegationTokenRequestProto{Renewer: proto.String(renewer)}, &resp); err != nil {
+		return nil, fmt.Errorf("getting an HDFS delegation token from %s: %w", u.Host, err)
+	}
+	tok := resp.GetToken()
+	if tok == nil || len(tok.GetIdentifier()) == 0 {
+		return nil, fmt.Errorf("the NameNode %s issued no delegation token (is security enabled there?)", u.Host)
+	}
+	host, port, err := net.SplitHostPort(u.Host)
+	if err != nil {
+		return nil, err
+	}
+	if ips, err := net.LookupHost(host); err == nil {
+		for _, ip := range ips {
+			if net.ParseIP(ip).To4() != nil {
+				host = ip
+				break
+			}
+		}
+	}
+	tok.Service = proto.String(net.JoinHostPort(host, port))
+	return tok, nil
 }

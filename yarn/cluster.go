@@ -10,6 +10,8 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/stoke-run/stoke/internal/conf"
+	"github.com/stoke-run/stoke/internal/fsx"
+	"github.com/stoke-run/stoke/internal/hadoop/krb"
 	"github.com/stoke-run/stoke/internal/hadoop/hadooppb/yarnpb"
 	"github.com/stoke-run/stoke/internal/rpc"
 )
@@ -30,6 +32,9 @@ type ClusterSubmission struct {
 // stoke.yarn.submit.waitAppCompletion (the default) it follows the report, printing each
 // state change, and returns 0 only when the application FINISHED with SUCCEEDED.
 func SubmitCluster(ctx context.Context, cs *ClusterSubmission) (int, error) {
+	if p, kt := cs.Conf.String("stoke.kerberos.principal"), cs.Conf.String("stoke.kerberos.keytab"); p != "" && kt != "" {
+		fsx.UseKerberos(krb.LoginOptions{Principal: p, Keytab: kt})
+	}
 	c, err := NewClient(cs.Log)
 	if err != nil {
 		return 0, err

@@ -307,7 +307,12 @@ func osUser() string {
 }
 
 func launch(classpath, dir string, opts Options, sec *secureSetup) (*Cluster, error) {
-	args := []string{"-Xmx1g", "-cp", classpath, "run.stoke.harness.Harness",
+	cpConf := filepath.Join(dir, "classpath-conf")
+	// The JVM ignores classpath directories missing at its start.
+	if err := os.MkdirAll(cpConf, 0o755); err != nil {
+		return nil, err
+	}
+	args := []string{"-Xmx1g", "-cp", cpConf + string(os.PathListSeparator) + classpath, "run.stoke.harness.Harness",
 		"--conf-dir", filepath.Join(dir, "conf"), "--work-dir", filepath.Join(dir, "work")}
 	if opts.NodeManagers > 0 {
 		args = append(args, "--nodemanagers", strconv.Itoa(opts.NodeManagers))
@@ -317,6 +322,7 @@ func launch(classpath, dir string, opts Options, sec *secureSetup) (*Cluster, er
 	}
 	if opts.Secure != "" {
 		args = append(args, "--secure="+opts.Secure, "--krb5-conf", sec.kdc.Krb5Conf, "--keytab", sec.serviceKeytab, "--realm", krbtest.Realm)
+		args = append(args, "--classpath-conf", cpConf)
 		if opts.DataTransfer != "" {
 			args = append(args, "--data-transfer-protection", opts.DataTransfer)
 		}

@@ -29,6 +29,20 @@ func UseKerberos(o krb.LoginOptions) {
 	krbOpts, krbLogin = &o, nil
 }
 
+// KerberosLogin is the login secure HDFS connections use (logging in on first use).
+func KerberosLogin() (*krb.Login, error) { return kerberosLogin() }
+
+// KerberosKeytab is the principal and keytab of a keytab login, "" for a
+// ticket-cache login.
+func KerberosKeytab() (principal, keytab string) {
+	krbMu.Lock()
+	defer krbMu.Unlock()
+	if krbOpts != nil {
+		return krbOpts.Principal, krbOpts.Keytab
+	}
+	return os.Getenv(EnvPrincipal), os.Getenv(EnvKeytab)
+}
+
 func kerberosLogin() (*krb.Login, error) {
 	krbMu.Lock()
 	defer krbMu.Unlock()

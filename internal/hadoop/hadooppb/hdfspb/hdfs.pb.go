@@ -12,6 +12,7 @@
 package hdfspb
 
 import (
+	commonpb "github.com/stoke-run/stoke/internal/hadoop/hadooppb/commonpb"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	reflect "reflect"
@@ -700,11 +701,100 @@ func (x *MkdirsResponseProto) GetResult() bool {
 	return false
 }
 
+// getDelegationToken (ClientNamenodeProtocol; security.proto's request/response).
+type GetDelegationTokenRequestProto struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Renewer       *string                `protobuf:"bytes,1,req,name=renewer" json:"renewer,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetDelegationTokenRequestProto) Reset() {
+	*x = GetDelegationTokenRequestProto{}
+	mi := &file_hdfspb_hdfs_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetDelegationTokenRequestProto) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetDelegationTokenRequestProto) ProtoMessage() {}
+
+func (x *GetDelegationTokenRequestProto) ProtoReflect() protoreflect.Message {
+	mi := &file_hdfspb_hdfs_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetDelegationTokenRequestProto.ProtoReflect.Descriptor instead.
+func (*GetDelegationTokenRequestProto) Descriptor() ([]byte, []int) {
+	return file_hdfspb_hdfs_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *GetDelegationTokenRequestProto) GetRenewer() string {
+	if x != nil && x.Renewer != nil {
+		return *x.Renewer
+	}
+	return ""
+}
+
+type GetDelegationTokenResponseProto struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Token         *commonpb.Token        `protobuf:"bytes,1,opt,name=token" json:"token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetDelegationTokenResponseProto) Reset() {
+	*x = GetDelegationTokenResponseProto{}
+	mi := &file_hdfspb_hdfs_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetDelegationTokenResponseProto) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetDelegationTokenResponseProto) ProtoMessage() {}
+
+func (x *GetDelegationTokenResponseProto) ProtoReflect() protoreflect.Message {
+	mi := &file_hdfspb_hdfs_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetDelegationTokenResponseProto.ProtoReflect.Descriptor instead.
+func (*GetDelegationTokenResponseProto) Descriptor() ([]byte, []int) {
+	return file_hdfspb_hdfs_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *GetDelegationTokenResponseProto) GetToken() *commonpb.Token {
+	if x != nil {
+		return x.Token
+	}
+	return nil
+}
+
 var File_hdfspb_hdfs_proto protoreflect.FileDescriptor
 
 const file_hdfspb_hdfs_proto_rawDesc = "" +
 	"\n" +
-	"\x11hdfspb/hdfs.proto\x12\x11stoke.hadoop.hdfs\"a\n" +
+	"\x11hdfspb/hdfs.proto\x12\x11stoke.hadoop.hdfs\x1a\x12commonpb/ipc.proto\"a\n" +
 	"\x1dGetBlockLocationsRequestProto\x12\x10\n" +
 	"\x03src\x18\x01 \x02(\tR\x03src\x12\x16\n" +
 	"\x06offset\x18\x02 \x02(\x04R\x06offset\x12\x16\n" +
@@ -748,7 +838,11 @@ const file_hdfspb_hdfs_proto_rawDesc = "" +
 	"\x06masked\x18\x02 \x02(\v2$.stoke.hadoop.hdfs.FsPermissionProtoR\x06masked\x12\"\n" +
 	"\fcreateParent\x18\x03 \x02(\bR\fcreateParent\"-\n" +
 	"\x13MkdirsResponseProto\x12\x16\n" +
-	"\x06result\x18\x01 \x02(\bR\x06resultB<Z:github.com/stoke-run/stoke/internal/hadoop/hadooppb/hdfspb"
+	"\x06result\x18\x01 \x02(\bR\x06result\":\n" +
+	"\x1eGetDelegationTokenRequestProto\x12\x18\n" +
+	"\arenewer\x18\x01 \x02(\tR\arenewer\"S\n" +
+	"\x1fGetDelegationTokenResponseProto\x120\n" +
+	"\x05token\x18\x01 \x01(\v2\x1a.stoke.hadoop.common.TokenR\x05tokenB<Z:github.com/stoke-run/stoke/internal/hadoop/hadooppb/hdfspb"
 
 var (
 	file_hdfspb_hdfs_proto_rawDescOnce sync.Once
@@ -762,33 +856,37 @@ func file_hdfspb_hdfs_proto_rawDescGZIP() []byte {
 	return file_hdfspb_hdfs_proto_rawDescData
 }
 
-var file_hdfspb_hdfs_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
+var file_hdfspb_hdfs_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
 var file_hdfspb_hdfs_proto_goTypes = []any{
-	(*GetBlockLocationsRequestProto)(nil),  // 0: stoke.hadoop.hdfs.GetBlockLocationsRequestProto
-	(*GetBlockLocationsResponseProto)(nil), // 1: stoke.hadoop.hdfs.GetBlockLocationsResponseProto
-	(*LocatedBlocksProto)(nil),             // 2: stoke.hadoop.hdfs.LocatedBlocksProto
-	(*ExtendedBlockProto)(nil),             // 3: stoke.hadoop.hdfs.ExtendedBlockProto
-	(*LocatedBlockProto)(nil),              // 4: stoke.hadoop.hdfs.LocatedBlockProto
-	(*DatanodeIDProto)(nil),                // 5: stoke.hadoop.hdfs.DatanodeIDProto
-	(*DatanodeInfoProto)(nil),              // 6: stoke.hadoop.hdfs.DatanodeInfoProto
-	(*SetQuotaRequestProto)(nil),           // 7: stoke.hadoop.hdfs.SetQuotaRequestProto
-	(*SetQuotaResponseProto)(nil),          // 8: stoke.hadoop.hdfs.SetQuotaResponseProto
-	(*FsPermissionProto)(nil),              // 9: stoke.hadoop.hdfs.FsPermissionProto
-	(*MkdirsRequestProto)(nil),             // 10: stoke.hadoop.hdfs.MkdirsRequestProto
-	(*MkdirsResponseProto)(nil),            // 11: stoke.hadoop.hdfs.MkdirsResponseProto
+	(*GetBlockLocationsRequestProto)(nil),   // 0: stoke.hadoop.hdfs.GetBlockLocationsRequestProto
+	(*GetBlockLocationsResponseProto)(nil),  // 1: stoke.hadoop.hdfs.GetBlockLocationsResponseProto
+	(*LocatedBlocksProto)(nil),              // 2: stoke.hadoop.hdfs.LocatedBlocksProto
+	(*ExtendedBlockProto)(nil),              // 3: stoke.hadoop.hdfs.ExtendedBlockProto
+	(*LocatedBlockProto)(nil),               // 4: stoke.hadoop.hdfs.LocatedBlockProto
+	(*DatanodeIDProto)(nil),                 // 5: stoke.hadoop.hdfs.DatanodeIDProto
+	(*DatanodeInfoProto)(nil),               // 6: stoke.hadoop.hdfs.DatanodeInfoProto
+	(*SetQuotaRequestProto)(nil),            // 7: stoke.hadoop.hdfs.SetQuotaRequestProto
+	(*SetQuotaResponseProto)(nil),           // 8: stoke.hadoop.hdfs.SetQuotaResponseProto
+	(*FsPermissionProto)(nil),               // 9: stoke.hadoop.hdfs.FsPermissionProto
+	(*MkdirsRequestProto)(nil),              // 10: stoke.hadoop.hdfs.MkdirsRequestProto
+	(*MkdirsResponseProto)(nil),             // 11: stoke.hadoop.hdfs.MkdirsResponseProto
+	(*GetDelegationTokenRequestProto)(nil),  // 12: stoke.hadoop.hdfs.GetDelegationTokenRequestProto
+	(*GetDelegationTokenResponseProto)(nil), // 13: stoke.hadoop.hdfs.GetDelegationTokenResponseProto
+	(*commonpb.Token)(nil),                  // 14: stoke.hadoop.common.Token
 }
 var file_hdfspb_hdfs_proto_depIdxs = []int32{
-	2, // 0: stoke.hadoop.hdfs.GetBlockLocationsResponseProto.locations:type_name -> stoke.hadoop.hdfs.LocatedBlocksProto
-	4, // 1: stoke.hadoop.hdfs.LocatedBlocksProto.blocks:type_name -> stoke.hadoop.hdfs.LocatedBlockProto
-	3, // 2: stoke.hadoop.hdfs.LocatedBlockProto.b:type_name -> stoke.hadoop.hdfs.ExtendedBlockProto
-	6, // 3: stoke.hadoop.hdfs.LocatedBlockProto.locs:type_name -> stoke.hadoop.hdfs.DatanodeInfoProto
-	5, // 4: stoke.hadoop.hdfs.DatanodeInfoProto.id:type_name -> stoke.hadoop.hdfs.DatanodeIDProto
-	9, // 5: stoke.hadoop.hdfs.MkdirsRequestProto.masked:type_name -> stoke.hadoop.hdfs.FsPermissionProto
-	6, // [6:6] is the sub-list for method output_type
-	6, // [6:6] is the sub-list for method input_type
-	6, // [6:6] is the sub-list for extension type_name
-	6, // [6:6] is the sub-list for extension extendee
-	0, // [0:6] is the sub-list for field type_name
+	2,  // 0: stoke.hadoop.hdfs.GetBlockLocationsResponseProto.locations:type_name -> stoke.hadoop.hdfs.LocatedBlocksProto
+	4,  // 1: stoke.hadoop.hdfs.LocatedBlocksProto.blocks:type_name -> stoke.hadoop.hdfs.LocatedBlockProto
+	3,  // 2: stoke.hadoop.hdfs.LocatedBlockProto.b:type_name -> stoke.hadoop.hdfs.ExtendedBlockProto
+	6,  // 3: stoke.hadoop.hdfs.LocatedBlockProto.locs:type_name -> stoke.hadoop.hdfs.DatanodeInfoProto
+	5,  // 4: stoke.hadoop.hdfs.DatanodeInfoProto.id:type_name -> stoke.hadoop.hdfs.DatanodeIDProto
+	9,  // 5: stoke.hadoop.hdfs.MkdirsRequestProto.masked:type_name -> stoke.hadoop.hdfs.FsPermissionProto
+	14, // 6: stoke.hadoop.hdfs.GetDelegationTokenResponseProto.token:type_name -> stoke.hadoop.common.Token
+	7,  // [7:7] is the sub-list for method output_type
+	7,  // [7:7] is the sub-list for method input_type
+	7,  // [7:7] is the sub-list for extension type_name
+	7,  // [7:7] is the sub-list for extension extendee
+	0,  // [0:7] is the sub-list for field type_name
 }
 
 func init() { file_hdfspb_hdfs_proto_init() }
@@ -802,7 +900,7 @@ func file_hdfspb_hdfs_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_hdfspb_hdfs_proto_rawDesc), len(file_hdfspb_hdfs_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   12,
+			NumMessages:   14,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -180,7 +180,7 @@ public final class Harness {
    */
   static void configureSecurity(Configuration conf, Options opts, File work) throws IOException {
     if (opts.secure != null) {
-      SecureMode.configure(conf, opts.secure, opts.dataTransfer, opts.krb5Conf.getAbsolutePath(), opts.keytab.getAbsolutePath(), opts.realm);
+      SecureMode.configure(conf, opts.secure, opts.dataTransfer, opts.krb5Conf.getAbsolutePath(), opts.keytab.getAbsolutePath(), opts.realm, opts.classpathConf);
       return;
     }
     conf.set("hadoop.security.authentication", "simple");
@@ -242,6 +242,14 @@ public final class Harness {
       }
       Configuration dst = k.startsWith("dfs.") ? hdfs : k.startsWith("yarn.") ? yarn : core;
       dst.set(k, v, "stoke-harness");
+    }
+    // Security settings always go out, even when they equal what the classpath's core-site.xml
+    // (secure mode) makes the defaults.
+    for (String k : SecureMode.KEYS) {
+      if (live.getRaw(k) != null) {
+        Configuration dst = k.startsWith("dfs.") ? hdfs : k.startsWith("yarn.") ? yarn : core;
+        dst.set(k, live.getRaw(k), "stoke-harness");
+      }
     }
     write(core, new File(confDir, "core-site.xml"));
     write(hdfs, new File(confDir, "hdfs-site.xml"));
@@ -341,6 +349,7 @@ public final class Harness {
     File keytab; // --secure: keytab of hadoop/localhost and HTTP/localhost
     String realm; // --secure: their realm
     String dataTransfer; // --secure: dfs.data.transfer.protection when not the RPC level
+    File classpathConf; // --secure: a classpath directory for core-site.xml
 
     static Options parse(String[] args) {
       Options o = new Options();
@@ -367,6 +376,7 @@ public final class Harness {
           case "--keytab": o.keytab = new File(val != null ? val : next(a, ++i, s)); break;
           case "--realm": o.realm = val != null ? val : next(a, ++i, s); break;
           case "--data-transfer-protection": o.dataTransfer = val != null ? val : next(a, ++i, s); break;
+          case "--classpath-conf": o.classpathConf = new File(val != null ? val : next(a, ++i, s)); break;
           case "--rpc-protection":
             o.rpcProtection = val != null ? val : next(a, ++i, s);
             for (String q : o.rpcProtection.split(",")) {

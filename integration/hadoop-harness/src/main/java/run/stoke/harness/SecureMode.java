@@ -8,8 +8,11 @@ import org.apache.hadoop.security.UserGroupInformation;
 final class SecureMode {
   private SecureMode() {}
 
-  static void configure(Configuration conf, String qop, String dataTransfer, String krb5Conf, String keytab, String realm)
-      throws IOException {
+  /** Every key configure sets; the harness writes them all to the conf dir. */
+  static final java.util.List<String> KEYS = new java.util.ArrayList<>();
+
+  static void configure(Configuration conf, String qop, String dataTransfer, String krb5Conf, String keytab, String realm,
+      java.io.File classpathConf) throws IOException {
     switch (qop) {
       case "authentication":
       case "integrity":
@@ -20,6 +23,11 @@ final class SecureMode {
     }
     // Must be set before the first Kerberos use in this JVM.
     System.setProperty("java.security.krb5.conf", krb5Conf);
+    java.util.Set<String> before = new java.util.HashSet<>(conf.getPropsWithPrefix("").keySet());
+    java.util.Map<String, String> snapshot = new java.util.HashMap<>();
+    for (String k : before) {
+      snapshot.put(k, conf.getRaw(k));
+    }
     String svc = "hadoop/localhost@" + realm;
     String http = "HTTP/localhost@" + realm;
 
@@ -53,6 +61,27 @@ final class SecureMode {
     conf.set("hadoop.proxyuser.hadoop.hosts", "*");
     conf.set("hadoop.proxyuser.hadoop.groups", "*");
 
+    for (String k : conf.getPropsWithPrefix("").keySet()) {
+      String v = conf.getRaw(k);
+      if (v != null && !v.equals(snapshot.get(k)) && (k.contains("security") || k.contains("kerberos") || k.contains("keytab")
+          || k.contains("principal") || k.contains("protection") || k.contains("block.access") || k.contains("proxyuser")
+          || k.contains("secure") || k.contains("http.policy") || k.contains("superusergroup"))) {
+        KEYS.add(k);
+      }
+    }
+    // Processes and components that build their own Configuration (the NodeManager's
+    // container localizer) must see the same security settings: a core-site.xml on the
+    // classpath carries them.
+    if (classpathConf != null) {
+      Configuration core = new Configuration(false);
+      for (String k : KEYS) {
+        core.set(k, conf.getRaw(k));
+      }
+      java.nio.file.Files.createDirectories(classpathConf.toPath());
+      try (java.io.OutputStream out = new java.io.FileOutputStream(new java.io.File(classpathConf, "core-site.xml"))) {
+        core.writeXml(out);
+      }
+    }
     UserGroupInformation.setConfiguration(conf);
     UserGroupInformation.loginUserFromKeytab(svc, keytab);
   }

@@ -1,0 +1,101 @@
+package yarn_test
+
+import (
+	"errors"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stoke-run/stoke"
+	"github.com/stoke-run/stoke/backend"
+	"github.com/stoke-run/stoke/backend/backendtest"
+	"github.com/stoke-run/stoke/integration/hadooptest"
+	"github.com/stoke-run/stoke/internal/conf"
+	"github.com/stoke-run/stoke/internal/fsx"
+	"github.com/stoke-run/stoke/internal/hadoop/krb"
+	"github.com/stoke-run/stoke/yarn"
+)
+
+// TestSecureYARN runs on a Kerberos minicluster (RPC privacy, data transfer authentication):
+// the client logs in from a keytab, gets an HDFS delegation token for the NodeManagers to
+// localize the staged files, ships the keytab, and the AM, driver and executors log in
+// themselves. The word count reads and writes HDFS in cluster mode; the conformance suite runs
+// in client mode; a login that fails stages nothing.
+func TestSecureYARN(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: a secure minicluster")
+	}
+	c := hadooptest.StartWith(t, hadooptest.Options{Secure: "privacy", DataTransfer: "authentication", NodeManagers: 2})
+	for _, kv := range c.Env() {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+	t.Setenv("KRB5_CONFIG", c.KDC.Krb5Conf)
+	secure := stoke.Config{"stoke.kerberos.principal": c.UserPrincipal, "stoke.kerberos.keytab": c.UserKeytab}
+	// The test's own HDFS access (input, output checks) uses the user's keytab.
+	fsx.UseKerberos(krb.LoginOptions{Principal: c.UserPrincipal, Keytab: c.UserKeytab})
+
+	t.Run("WrongKeytab", func(t *testing.T) {
+		other := c.KDC.AddPrincipal(t, "mallory@STOKE.TEST")
+		_, err := stoke.New(yarnConfig(stoke.Config{"stoke.kerberos.principal": c.UserPrincipal, "stoke.kerberos.keytab": other, "stoke.ui.enabled": "false"}))
+		if err == nil || !errors.Is(err, krb.ErrNotInKeytab) {
+			t.Fatalf("wrong keytab: %v", err)
+		}
+		// This process's HDFS access goes back to the user's keytab.
+		fsx.UseKerberos(krb.LoginOptions{Principal: c.UserPrincipal, Keytab: c.UserKeytab})
+	})
+	t.Run("WordCountClusterMode", func(t *testing.T) {
+		dir := "/tmp/stoke-secure-wc"
+		want := writeInput(t, c, dir)
+		cfg := yarnConfig(stoke.Config{"stoke.app.name": "stoke-secure-wordcount", "stoke.yarn.maxAppAttempts": "1"})
+		for k, v := range secure {
+			cfg[k] = v
+		}
+		appID, done, out := submitCluster(t, cfg, "wordcount", c.FS+dir+"/input.txt", c.FS+dir+"/out")
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("%s: %v\n%s\nharness log: %s", appID, err, out, grepLog(c.LogFile, "Localiz", "SASL", "Sasl"))
+			}
+		case <-time.After(4 * time.Minute):
+			t.Fatalf("%s did not end\n%s", appID, out)
+		}
+		got := readCounts(t, c, dir+"/out")
+		if len(got) != len(want) || got["common"] != want["common"] {
+			t.Fatalf("counts = %v, want %v", got, want)
+		}
+	})
+	t.Run("ConformanceClientMode", func(t *testing.T) {
+		cfg := yarnConfig(secure)
+		backendtest.Run(t, backendtest.Harness{
+			Config: cfg, Executors: 2, CoresPerExecutor: 2, Timeout: 3 * time.Minute,
+			NewBackend: func(t *testing.T) backend.Backend {
+				m, _ := conf.ParseMaster("yarn")
+				b, err := yarn.New(m, newConf(t, cfg), nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return b
+			},
+			KillExecutor: func(t *testing.T, sc *stoke.Context, id string) { killExecutor(t, sc, id) },
+		})
+	})
+}
+
+func grepLog(path string, words ...string) string {
+	data, _ := os.ReadFile(path)
+	var out []string
+	for _, l := range strings.Split(string(data), "\n") {
+		for _, w := range words {
+			if strings.Contains(l, w) {
+				out = append(out, l)
+				break
+			}
+		}
+	}
+	if len(out) > 40 {
+		out = out[len(out)-40:]
+	}
+	return strings.Join(out, "\n")
+}
