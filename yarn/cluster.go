@@ -11,8 +11,8 @@ import (
 
 	"github.com/stoke-run/stoke/internal/conf"
 	"github.com/stoke-run/stoke/internal/fsx"
-	"github.com/stoke-run/stoke/internal/hadoop/krb"
 	"github.com/stoke-run/stoke/internal/hadoop/hadooppb/yarnpb"
+	"github.com/stoke-run/stoke/internal/hadoop/krb"
 	"github.com/stoke-run/stoke/internal/rpc"
 )
 
