@@ -234,6 +234,11 @@ func (m *am) run(ctx context.Context) int {
 	m.lastContact = time.Now()
 	m.mu.Unlock()
 
+	if os.Getenv(fsx.EnvKeytab) != "" {
+		rctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		go m.refreshTokens(rctx)
+	}
 	var child *driverChild
 	if m.mode == "cluster" {
 		child, err = m.startDriver(base)
@@ -494,7 +499,9 @@ func (m *am) launch(ctx context.Context, ec *execContainer, out chan<- launchRes
 		env["KRB5_CONFIG"] = "{{PWD}}/" + krb5ConfName
 	}
 	// Executors get the application's tokens, never the AMRM token or the AM's secret.
+	m.mu.Lock()
 	creds := &Credentials{Tokens: m.creds.Without(amRMTokenKind).Tokens}
+	m.mu.Unlock()
 	clc := &yarnpb.ContainerLaunchContext{
 		LocalResources: m.resources,
 		Tokens:         creds.Marshal(),

@@ -105,6 +105,21 @@ func testApp(args []string) int {
 			return 1
 		}
 		return 0
+	case "outlive": // in seconds: read HDFS in a job every second for that long
+		secs, _ := strconv.Atoi(args[2])
+		end := time.Now().Add(time.Duration(secs) * time.Second)
+		for time.Now().Before(end) {
+			lines, err := stoke.TextFile(sc, args[1], 2)
+			if err == nil {
+				_, err = stoke.Count(ctx, lines)
+			}
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "test app: reading HDFS:", err)
+				return 1
+			}
+			time.Sleep(time.Second)
+		}
+		return 0
 	case "fail":
 		nums, _ := stoke.Parallelize(sc, []int{1, 2, 3, 4}, 4)
 		_, err := stoke.Collect(ctx, stoke.Map(nums, boom))

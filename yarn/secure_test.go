@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -24,9 +25,17 @@ import (
 // in client mode; a login that fails stages nothing.
 func TestSecureYARN(t *testing.T) {
 	if testing.Short() {
-		t.Skip("-short: a secure minicluster")
+		t.Skip("-short: secure miniclusters")
 	}
-	c := hadooptest.StartWith(t, hadooptest.Options{Secure: "privacy", DataTransfer: "authentication", NodeManagers: 2})
+	for _, level := range []string{"privacy", "integrity", "authentication"} {
+		t.Run(level, func(t *testing.T) { testSecureYARN(t, level) })
+	}
+}
+
+func testSecureYARN(t *testing.T, level string) {
+	// Data transfer stays at authentication: colinmarc/hdfs cannot read blocks under
+	// integrity or privacy data transfer protection.
+	c := hadooptest.StartWith(t, hadooptest.Options{Secure: level, DataTransfer: "authentication", NodeManagers: 2})
 	for _, kv := range c.Env() {
 		k, v, _ := strings.Cut(kv, "=")
 		t.Setenv(k, v)
@@ -46,7 +55,7 @@ func TestSecureYARN(t *testing.T) {
 		fsx.UseKerberos(krb.LoginOptions{Principal: c.UserPrincipal, Keytab: c.UserKeytab})
 	})
 	t.Run("WordCountClusterMode", func(t *testing.T) {
-		dir := "/tmp/stoke-secure-wc"
+		dir := "/tmp/stoke-secure-wc-" + level
 		want := writeInput(t, c, dir)
 		cfg := yarnConfig(stoke.Config{"stoke.app.name": "stoke-secure-wordcount", "stoke.yarn.maxAppAttempts": "1"})
 		for k, v := range secure {
@@ -66,8 +75,13 @@ func TestSecureYARN(t *testing.T) {
 			t.Fatalf("counts = %v, want %v", got, want)
 		}
 	})
-	t.Run("ConformanceClientMode", func(t *testing.T) {
-		cfg := yarnConfig(secure)
+	t.Run("ConformanceClientModeTicketCache", func(t *testing.T) {
+		// The driver logs in from a ticket cache made by MIT kinit; executors need no
+		// Kerberos for these jobs (no HDFS access).
+		t.Setenv("KRB5CCNAME", "FILE:"+c.KDC.Kinit(t, c.UserPrincipal, c.UserKeytab))
+		fsx.UseKerberos(krb.LoginOptions{})
+		defer fsx.UseKerberos(krb.LoginOptions{Principal: c.UserPrincipal, Keytab: c.UserKeytab})
+		cfg := yarnConfig(nil)
 		backendtest.Run(t, backendtest.Harness{
 			Config: cfg, Executors: 2, CoresPerExecutor: 2, Timeout: 3 * time.Minute,
 			NewBackend: func(t *testing.T) backend.Backend {
@@ -98,4 +112,55 @@ func grepLog(path string, words ...string) string {
 		out = out[len(out)-40:]
 	}
 	return strings.Join(out, "\n")
+}
+
+// TestSecureYARNOutlivesTokens: HDFS delegation tokens live 20 s; an application runs for
+// 50 s reading HDFS every second (its processes log in from the shipped keytab), and an
+// executor container killed after the first token expired is replaced. The AM also obtains
+// fresh tokens for new containers' localization, but this test cannot prove that part: a
+// NodeManager that already localized the application's files for an earlier container does
+// not download them again.
+func TestSecureYARNOutlivesTokens(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: a secure minicluster")
+	}
+	c := hadooptest.StartWith(t, hadooptest.Options{Secure: "authentication", NodeManagers: 2, TokenMaxLifetime: 20 * time.Second})
+	for _, kv := range c.Env() {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+	t.Setenv("KRB5_CONFIG", c.KDC.Krb5Conf)
+	fsx.UseKerberos(krb.LoginOptions{Principal: c.UserPrincipal, Keytab: c.UserKeytab})
+	dir := "/tmp/stoke-outlive"
+	writeInput(t, c, dir)
+	cfg := yarnConfig(stoke.Config{"stoke.app.name": "stoke-outlive", "stoke.yarn.maxAppAttempts": "1",
+		"stoke.kerberos.principal": c.UserPrincipal, "stoke.kerberos.keytab": c.UserKeytab})
+	started := time.Now()
+	appID, done, out := submitCluster(t, cfg, "outlive", c.FS+dir+"/input.txt", "50")
+	time.Sleep(time.Until(started.Add(28 * time.Second)))
+	victims := findProcs(t, "STOKE_EXECUTOR_ID=1\n", "CONTAINER_ID=container_"+appIDPart(appID))
+	if len(victims) != 1 {
+		t.Fatalf("executor 1 of %s: processes %v\n%s", appID, victims, out)
+	}
+	if err := syscall.Kill(victims[0], syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for len(findProcs(t, "STOKE_EXECUTOR_ID=3\n", "CONTAINER_ID=container_"+appIDPart(appID))) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("no replacement executor started after the first delegation token expired\n%s\nharness log: %s", out, grepLog(c.LogFile, "Localiz", "token", "Token"))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", appID, err, out)
+		}
+	case <-time.After(3 * time.Minute):
+		t.Fatalf("%s did not end\n%s", appID, out)
+	}
+	if time.Since(started) < 40*time.Second {
+		t.Fatalf("the application ended after %v, before outliving its tokens", time.Since(started))
+	}
 }

@@ -408,7 +408,8 @@ func (h Harness) testExecutorLoss(t *testing.T) {
 		done <- err
 	}()
 	waitFor(t, ctx, rec, func(es []events.Event) bool { return countKind[events.TaskEnd](es) >= h.slots()+h.slots()/2 }, "no task finished")
-	victim := rec.TaskStarts()[len(rec.TaskStarts())-1].ExecutorID
+	starts := rec.TaskStarts()
+	victim := starts[len(starts)-1].ExecutorID
 	h.KillExecutor(t, sc, victim)
 	if err := <-done; err != nil {
 		t.Fatalf("job after losing executor %s: %v", victim, err)

@@ -78,6 +78,8 @@ type Options struct {
 	// DataTransfer sets dfs.data.transfer.protection in Secure mode when it should differ
 	// from the RPC level.
 	DataTransfer string
+	// TokenMaxLifetime shortens HDFS delegation tokens' maximum lifetime in Secure mode.
+	TokenMaxLifetime time.Duration
 }
 
 // Env returns HADOOP_CONF_DIR and YARN_CONF_DIR entries for a child process environment.
@@ -323,6 +325,9 @@ func launch(classpath, dir string, opts Options, sec *secureSetup) (*Cluster, er
 	if opts.Secure != "" {
 		args = append(args, "--secure="+opts.Secure, "--krb5-conf", sec.kdc.Krb5Conf, "--keytab", sec.serviceKeytab, "--realm", krbtest.Realm)
 		args = append(args, "--classpath-conf", cpConf)
+		if opts.TokenMaxLifetime > 0 {
+			args = append(args, "--token-max-lifetime-ms", strconv.FormatInt(opts.TokenMaxLifetime.Milliseconds(), 10))
+		}
 		if opts.DataTransfer != "" {
 			args = append(args, "--data-transfer-protection", opts.DataTransfer)
 		}

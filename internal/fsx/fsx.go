@@ -128,6 +128,8 @@ type HDFS struct {
 	// Kerberos clusters: the login and the NameNode's principal (for our own RPCs).
 	kerberos    *krb.Login
 	nnPrincipal string
+	sasl        bool       // SASL data transfer protection: DataNode traffic goes through dnMu
+	dnMu        sync.Mutex // see lockedReader
 }
 
 func (h *HDFS) namenodes() []string { return h.addresses }
@@ -169,7 +171,7 @@ func hdfsFor(authority string) (*HDFS, error) {
 	if err != nil {
 		return nil, fmt.Errorf("connecting to HDFS at %v: %w", opts.Addresses, err)
 	}
-	h := &HDFS{client: client, prefix: "hdfs://" + authority, addresses: opts.Addresses, kerberos: login, nnPrincipal: conf["dfs.namenode.kerberos.principal"]}
+	h := &HDFS{client: client, prefix: "hdfs://" + authority, addresses: opts.Addresses, kerberos: login, nnPrincipal: conf["dfs.namenode.kerberos.principal"], sasl: opts.DataTransferProtection != ""}
 	hdfsClients[authority] = h
 	return h, nil
 }
@@ -230,13 +232,67 @@ func (h *HDFS) List(dir string) ([]FileInfo, error) {
 	return out, nil
 }
 
-func (h *HDFS) Open(p string) (io.ReadSeekCloser, error) { return h.client.Open(h.path(p)) }
+func (h *HDFS) Open(p string) (io.ReadSeekCloser, error) {
+	r, err := h.client.Open(h.path(p))
+	if err != nil || !h.sasl {
+		return r, err
+	}
+	return &lockedReader{r: r, mu: &h.dnMu}, nil
+}
+
 func (h *HDFS) Create(p string) (io.WriteCloser, error) {
 	w, err := h.client.Create(h.path(p))
 	if err != nil {
 		return nil, err
 	}
+	if h.sasl {
+		return &lockedWriter{w: &hdfsWriter{w}, mu: &h.dnMu}, nil
+	}
 	return &hdfsWriter{w}, nil
+}
+
+// With SASL data transfer protection, colinmarc/hdfs v2.4 stores the NameNode's data
+// encryption key in its Client without a lock each time it dials a DataNode, so DataNode
+// traffic of one client is serialized (a data race otherwise; reads and writes of different
+// files in parallel slots share the client).
+type lockedReader struct {
+	r  io.ReadSeekCloser
+	mu *sync.Mutex
+}
+
+func (l *lockedReader) Read(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.r.Read(p)
+}
+
+func (l *lockedReader) Seek(off int64, whence int) (int64, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.r.Seek(off, whence)
+}
+
+func (l *lockedReader) Close() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.r.Close()
+}
+
+type lockedWriter struct {
+	w  io.WriteCloser
+	mu *sync.Mutex
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+func (l *lockedWriter) Close() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Close()
 }
 
 // hdfsWriter retries Close while the NameNode has not yet seen the last

@@ -180,7 +180,7 @@ public final class Harness {
    */
   static void configureSecurity(Configuration conf, Options opts, File work) throws IOException {
     if (opts.secure != null) {
-      SecureMode.configure(conf, opts.secure, opts.dataTransfer, opts.krb5Conf.getAbsolutePath(), opts.keytab.getAbsolutePath(), opts.realm, opts.classpathConf);
+      SecureMode.configure(conf, opts.secure, opts.dataTransfer, opts.krb5Conf.getAbsolutePath(), opts.keytab.getAbsolutePath(), opts.realm, opts.classpathConf, opts.tokenMaxLifetimeMs);
       return;
     }
     conf.set("hadoop.security.authentication", "simple");
@@ -350,6 +350,7 @@ public final class Harness {
     String realm; // --secure: their realm
     String dataTransfer; // --secure: dfs.data.transfer.protection when not the RPC level
     File classpathConf; // --secure: a classpath directory for core-site.xml
+    long tokenMaxLifetimeMs; // --secure: delegation token max lifetime (0: Hadoop's 7 days)
 
     static Options parse(String[] args) {
       Options o = new Options();
@@ -377,6 +378,7 @@ public final class Harness {
           case "--realm": o.realm = val != null ? val : next(a, ++i, s); break;
           case "--data-transfer-protection": o.dataTransfer = val != null ? val : next(a, ++i, s); break;
           case "--classpath-conf": o.classpathConf = new File(val != null ? val : next(a, ++i, s)); break;
+          case "--token-max-lifetime-ms": o.tokenMaxLifetimeMs = Long.parseLong(val != null ? val : next(a, ++i, s)); break;
           case "--rpc-protection":
             o.rpcProtection = val != null ? val : next(a, ++i, s);
             for (String q : o.rpcProtection.split(",")) {

@@ -12,7 +12,7 @@ final class SecureMode {
   static final java.util.List<String> KEYS = new java.util.ArrayList<>();
 
   static void configure(Configuration conf, String qop, String dataTransfer, String krb5Conf, String keytab, String realm,
-      java.io.File classpathConf) throws IOException {
+      java.io.File classpathConf, long tokenMaxLifetimeMs) throws IOException {
     switch (qop) {
       case "authentication":
       case "integrity":
@@ -48,6 +48,11 @@ final class SecureMode {
     // No privileged ports for the DataNode: SASL protects data transfer instead.
     conf.setBoolean("ignore.secure.ports.for.testing", true);
     conf.set("dfs.permissions.superusergroup", "supergroup");
+    if (tokenMaxLifetimeMs > 0) {
+      // Short-lived delegation tokens, for the token-renewal tests.
+      conf.setLong("dfs.namenode.delegation.token.max-lifetime", tokenMaxLifetimeMs);
+      conf.setLong("dfs.namenode.delegation.token.renew-interval", Math.max(1000, tokenMaxLifetimeMs / 2));
+    }
 
     conf.set("yarn.resourcemanager.principal", svc);
     conf.set("yarn.resourcemanager.keytab", keytab);

@@ -1,0 +1,88 @@
+package yarn
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/stoke-run/stoke/internal/hadoop/hadooppb/commonpb"
+)
+
+// DelegationTokenTimes reads the issue and maximum dates of an HDFS (or other
+// AbstractDelegationTokenIdentifier) token: version byte, owner, renewer and real
+// user as Text, then issueDate and maxDate as VLongs (ms since the epoch).
+func DelegationTokenTimes(t *commonpb.Token) (issue, max time.Time, err error) {
+	r := bufio.NewReader(bytes.NewReader(t.GetIdentifier()))
+	if _, err := r.ReadByte(); err != nil {
+		return issue, max, fmt.Errorf("delegation token identifier: %w", io.ErrUnexpectedEOF)
+	}
+	for _, f := range []string{"owner", "renewer", "real user"} {
+		if _, err := readBytes(r); err != nil {
+			return issue, max, fmt.Errorf("delegation token identifier %s: %w", f, err)
+		}
+	}
+	i, err := readVLong(r)
+	if err != nil {
+		return issue, max, fmt.Errorf("delegation token identifier issue date: %w", err)
+	}
+	m, err := readVLong(r)
+	if err != nil {
+		return issue, max, fmt.Errorf("delegation token identifier max date: %w", err)
+	}
+	if m < i {
+		return issue, max, fmt.Errorf("delegation token identifier: max date %d before issue date %d", m, i)
+	}
+	return time.UnixMilli(i), time.UnixMilli(m), nil
+}
+
+// refreshTokens keeps the HDFS delegation token executors get fresh: with a keytab, the
+// AM obtains a new token when three quarters of the current one's lifetime have passed, so
+// containers started after the first token's maximum lifetime can still be localized.
+func (m *am) refreshTokens(ctx context.Context) {
+	for {
+		var cur *commonpb.Token
+		m.mu.Lock()
+		for _, t := range m.creds.Tokens {
+			if t.Token.GetKind() == "HDFS_DELEGATION_TOKEN" {
+				cur = t.Token
+			}
+		}
+		m.mu.Unlock()
+		if cur == nil {
+			return
+		}
+		issued, expires, err := DelegationTokenTimes(cur)
+		if err != nil {
+			m.log.WithError(err).Warn("cannot schedule delegation token refreshes")
+			return
+		}
+		wait := time.Until(issued.Add(expires.Sub(issued) * 3 / 4))
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(max(wait, time.Second)):
+		}
+		cl, err := NewClient(m.log)
+		if err == nil {
+			var tok *commonpb.Token
+			tok, err = cl.hdfsDelegationToken(ctx)
+			cl.Close()
+			if err == nil {
+				m.mu.Lock()
+				m.creds.AddToken(tok.GetService(), tok)
+				m.mu.Unlock()
+				m.log.Info("obtained a new HDFS delegation token for executor containers")
+				continue
+			}
+		}
+		m.log.WithError(err).Warn("refreshing the HDFS delegation token; trying again in 10 s")
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(10 * time.Second):
+		}
+	}
+}
