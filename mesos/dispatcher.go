@@ -80,12 +80,13 @@ type DispatcherOptions struct {
 // Dispatcher runs applications' drivers as Mesos tasks (cluster deploy
 // mode), relaunching supervised ones that fail, with exponential backoff.
 type Dispatcher struct {
-	opts   DispatcherOptions
-	b      *Backend
-	master conf.Master
-	lis    net.Listener
-	srv    *http.Server
-	log    logrus.FieldLogger
+	opts      DispatcherOptions
+	b         *Backend
+	master    conf.Master
+	lis       net.Listener
+	advertise string // host:port agents fetch binaries from
+	srv       *http.Server
+	log       logrus.FieldLogger
 
 	mu      sync.Mutex
 	drivers map[string]*driverRecord
@@ -146,7 +147,14 @@ func StartDispatcher(ctx context.Context, opts DispatcherOptions) (*Dispatcher, 
 	if err != nil {
 		return nil, fmt.Errorf("dispatcher: %w", err)
 	}
-	d := &Dispatcher{opts: opts, b: b, master: m, lis: lis, log: opts.Log.WithField("role", "mesos-dispatcher"), drivers: map[string]*driverRecord{}}
+	advertise := lis.Addr().String()
+	if ip := net.ParseIP(opts.Host); ip != nil && ip.IsUnspecified() {
+		// Listening on every interface: agents fetch binaries by this host's name.
+		if hn, err := os.Hostname(); err == nil {
+			advertise = net.JoinHostPort(hn, strconv.Itoa(lis.Addr().(*net.TCPAddr).Port))
+		}
+	}
+	d := &Dispatcher{opts: opts, b: b, master: m, lis: lis, advertise: advertise, log: opts.Log.WithField("role", "mesos-dispatcher"), drivers: map[string]*driverRecord{}}
 	b.hooks = d
 	d.srv = &http.Server{Handler: d.handler()}
 	go d.srv.Serve(lis)
@@ -363,7 +371,7 @@ func (d *Dispatcher) driverTask(r *driverRecord, o *mesos.Offer, in offers.Offer
 	}
 	yes, no, shell := true, false, false
 	name := "stoke-app"
-	uri := fmt.Sprintf("http://%s/v1/binaries/%s/%s", d.Address(), r.ID, r.token)
+	uri := fmt.Sprintf("http://%s/v1/binaries/%s/%s", d.advertise, r.ID, r.token)
 	value := "./" + name
 	return mesos.TaskInfo{
 		Name:      "stoke driver " + r.ID,

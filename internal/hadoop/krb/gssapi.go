@@ -249,8 +249,8 @@ func (m *gssapiMech) apRep(tok []byte) error {
 	}
 	// RFC 4120 §3.2.5: the reply echoes our authenticator's time, so it is
 	// not one replayed from an earlier connection under the same ticket.
-	if !part.CTime.Equal(m.ctime) || part.Cusec != m.cusec {
-		return fmt.Errorf("%w: the AP-REP answers another authenticator (time %v.%06d, ours %v.%06d): a replayed reply?", ErrBadToken, part.CTime, part.Cusec, m.ctime, m.cusec)
+	if part.CTime.Unix() != m.ctime.Unix() || part.Cusec != m.cusec { // KerberosTime has whole seconds
+		return fmt.Errorf("%w: the AP-REP answers another authenticator (time %d.%06d, ours %d.%06d): a replayed reply?", ErrBadToken, part.CTime.Unix(), part.Cusec, m.ctime.Unix(), m.cusec)
 	}
 	key, sub := m.sessionKey, false
 	if len(part.Subkey.KeyValue) > 0 {
