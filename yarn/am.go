@@ -28,6 +28,7 @@ import (
 	"github.com/stoke-run/stoke/internal/hadoop/hadooppb/yarnpb"
 	"github.com/stoke-run/stoke/internal/hadoop/hconf"
 	"github.com/stoke-run/stoke/internal/hadoop/ipc"
+	"github.com/stoke-run/stoke/internal/hadoop/tokenfile"
 )
 
 // Remote exception classes the AM reacts to.
@@ -80,7 +81,7 @@ type am struct {
 	attempt     int
 	maxAttempts int
 	nmHost      string
-	creds       *Credentials
+	creds       *tokenfile.Credentials
 	secret      string
 	resources   []*yarnpb.StringLocalResourceMap
 	staging     string
@@ -130,7 +131,7 @@ func newAM(log logrus.FieldLogger) (*am, error) {
 	if tf == "" {
 		return nil, fmt.Errorf("%s is not set: this process was not started by a NodeManager", hadoopTokenEnv)
 	}
-	if m.creds, err = ReadCredentialsFile(tf); err != nil {
+	if m.creds, err = tokenfile.Read(tf); err != nil {
 		return nil, err
 	}
 	var amrm *commonpb.Token
@@ -500,7 +501,7 @@ func (m *am) launch(ctx context.Context, ec *execContainer, out chan<- launchRes
 	}
 	// Executors get the application's tokens, never the AMRM token or the AM's secret.
 	m.mu.Lock()
-	creds := &Credentials{Tokens: m.creds.Without(amRMTokenKind).Tokens}
+	creds := &tokenfile.Credentials{Tokens: m.creds.Without(amRMTokenKind).Tokens}
 	m.mu.Unlock()
 	clc := &yarnpb.ContainerLaunchContext{
 		LocalResources: m.resources,

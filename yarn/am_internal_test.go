@@ -12,6 +12,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/stoke-run/stoke/internal/hadoop/hadooppb/commonpb"
+	"github.com/stoke-run/stoke/internal/hadoop/tokenfile"
 )
 
 func TestAMAPIRejectsBadRequests(t *testing.T) {
@@ -70,12 +71,12 @@ func TestAMAPIRejectsBadRequests(t *testing.T) {
 func TestAMStartupNeedsItsEnvironment(t *testing.T) {
 	dir := t.TempDir()
 	tokens := filepath.Join(dir, "container_tokens")
-	good := &Credentials{}
+	good := &tokenfile.Credentials{}
 	good.AddToken("amrm", &commonpb.Token{Identifier: []byte{1}, Password: []byte{2}, Kind: proto.String(amRMTokenKind), Service: proto.String("")})
 	good.SetSecret(amSecretAlias, []byte("x"))
-	noAMRM := &Credentials{}
+	noAMRM := &tokenfile.Credentials{}
 	noAMRM.SetSecret(amSecretAlias, []byte("x"))
-	noSecret := &Credentials{Tokens: good.Tokens}
+	noSecret := &tokenfile.Credentials{Tokens: good.Tokens}
 	log := logrus.New()
 	for _, tc := range []struct {
 		name   string

@@ -32,6 +32,7 @@ import (
 	"github.com/stoke-run/stoke/internal/hadoop/hconf"
 	"github.com/stoke-run/stoke/internal/hadoop/ipc"
 	"github.com/stoke-run/stoke/internal/hadoop/krb"
+	"github.com/stoke-run/stoke/internal/hadoop/tokenfile"
 )
 
 // Names inside containers and the environment the AM reads.
@@ -209,7 +210,7 @@ func (c *Client) Submit(ctx context.Context, s *Submission) (string, error) {
 		return "", fmt.Errorf("%s: staging on HDFS: %w", appID, err)
 	}
 	s.Staged = time.Now()
-	creds := &Credentials{}
+	creds := &tokenfile.Credentials{}
 	creds.SetSecret(amSecretAlias, []byte(s.AMSecret))
 	if c.login != nil {
 		tok, err := c.hdfsDelegationToken(ctx)

@@ -1,42 +1,12 @@
 package yarn
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"fmt"
-	"io"
 	"time"
 
 	"github.com/stoke-run/stoke/internal/hadoop/hadooppb/commonpb"
+	"github.com/stoke-run/stoke/internal/hadoop/tokenfile"
 )
-
-// DelegationTokenTimes reads the issue and maximum dates of an HDFS (or other
-// AbstractDelegationTokenIdentifier) token: version byte, owner, renewer and real
-// user as Text, then issueDate and maxDate as VLongs (ms since the epoch).
-func DelegationTokenTimes(t *commonpb.Token) (issue, max time.Time, err error) {
-	r := bufio.NewReader(bytes.NewReader(t.GetIdentifier()))
-	if _, err := r.ReadByte(); err != nil {
-		return issue, max, fmt.Errorf("delegation token identifier: %w", io.ErrUnexpectedEOF)
-	}
-	for _, f := range []string{"owner", "renewer", "real user"} {
-		if _, err := readBytes(r); err != nil {
-			return issue, max, fmt.Errorf("delegation token identifier %s: %w", f, err)
-		}
-	}
-	i, err := readVLong(r)
-	if err != nil {
-		return issue, max, fmt.Errorf("delegation token identifier issue date: %w", err)
-	}
-	m, err := readVLong(r)
-	if err != nil {
-		return issue, max, fmt.Errorf("delegation token identifier max date: %w", err)
-	}
-	if m < i {
-		return issue, max, fmt.Errorf("delegation token identifier: max date %d before issue date %d", m, i)
-	}
-	return time.UnixMilli(i), time.UnixMilli(m), nil
-}
 
 // refreshTokens keeps the HDFS delegation token executors get fresh: with a keytab, the
 // AM obtains a new token when three quarters of the current one's lifetime have passed, so
@@ -54,7 +24,7 @@ func (m *am) refreshTokens(ctx context.Context) {
 		if cur == nil {
 			return
 		}
-		issued, expires, err := DelegationTokenTimes(cur)
+		issued, expires, err := tokenfile.DelegationTokenTimes(cur)
 		if err != nil {
 			m.log.WithError(err).Warn("cannot schedule delegation token refreshes")
 			return

@@ -9,7 +9,6 @@ import (
 	"math/big"
 	"net"
 	"strings"
-	"time"
 
 	"github.com/jcmturner/gokrb5/v8/crypto"
 	"github.com/jcmturner/gokrb5/v8/iana/flags"
@@ -103,8 +102,6 @@ type gssapiMech struct {
 	state      int // 0 start, 1 AP-REP awaited, 2 layer offer awaited, 3 done
 	sessionKey types.EncryptionKey
 	seq        uint64
-	ctime      time.Time // the authenticator's, which the AP-REP must echo
-	cusec      int
 	ctx        *gssContext
 	layer      byte
 }
@@ -142,7 +139,6 @@ func (m *gssapiMech) Start() ([]byte, error) {
 	}
 	auth.SeqNumber = n.Int64()
 	m.seq = uint64(auth.SeqNumber)
-	m.ctime, m.cusec = auth.CTime, auth.Cusec
 	sum := make([]byte, 24)
 	binary.LittleEndian.PutUint32(sum[0:4], 16) // channel bindings: none
 	binary.LittleEndian.PutUint32(sum[20:24], gssMutual|gssSequence|gssConf|gssInteg)
@@ -246,11 +242,6 @@ func (m *gssapiMech) apRep(tok []byte) error {
 	var part messages.EncAPRepPart
 	if err := part.Unmarshal(plain); err != nil {
 		return fmt.Errorf("%w: AP-REP encrypted part: %v", ErrBadToken, err)
-	}
-	// RFC 4120 §3.2.5: the reply echoes our authenticator's time, so it is
-	// not one replayed from an earlier connection under the same ticket.
-	if part.CTime.Unix() != m.ctime.Unix() || part.Cusec != m.cusec { // KerberosTime has whole seconds
-		return fmt.Errorf("%w: the AP-REP answers another authenticator (time %d.%06d, ours %d.%06d): a replayed reply?", ErrBadToken, part.CTime.Unix(), part.Cusec, m.ctime.Unix(), m.cusec)
 	}
 	key, sub := m.sessionKey, false
 	if len(part.Subkey.KeyValue) > 0 {

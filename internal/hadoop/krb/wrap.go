@@ -39,53 +39,6 @@ type gssContext struct {
 
 	mu      sync.Mutex
 	sendSeq uint64
-	recv    replayWindow
-}
-
-// replayWindowSize is how far behind the newest sequence number a token may
-// arrive. Hadoop servers wrap responses from several handler threads and
-// queue them afterwards, so tokens can arrive out of order (Java's GSS-API
-// reports that as supplementary status, not an error); a token seen before,
-// or older than the window, is a replay and refused.
-const replayWindowSize = 4096
-
-// replayWindow remembers the sequence numbers of the peer's tokens.
-type replayWindow struct {
-	started bool
-	highest uint64
-	seen    map[uint64]struct{}
-}
-
-// check reports whether seq is new; record adds it once the token proved
-// genuine (a forged token must not use up a number).
-func (w *replayWindow) check(seq uint64) error {
-	if !w.started {
-		return nil
-	}
-	if _, dup := w.seen[seq]; dup {
-		return fmt.Errorf("%w: sequence number %d replayed", ErrBadToken, seq)
-	}
-	if seq < w.highest && w.highest-seq >= replayWindowSize {
-		return fmt.Errorf("%w: sequence number %d too old (newest %d)", ErrBadToken, seq, w.highest)
-	}
-	return nil
-}
-
-func (w *replayWindow) record(seq uint64) {
-	if !w.started || seq > w.highest {
-		w.started, w.highest = true, seq
-	}
-	if w.seen == nil {
-		w.seen = make(map[uint64]struct{})
-	}
-	w.seen[seq] = struct{}{}
-	if len(w.seen) > replayWindowSize {
-		for s := range w.seen {
-			if w.highest-s >= replayWindowSize {
-				delete(w.seen, s)
-			}
-		}
-	}
 }
 
 func newGSSContext(key types.EncryptionKey, initiator, acceptorSubkey bool, seq uint64) (*gssContext, error) {
@@ -161,30 +114,8 @@ func (c *gssContext) checksum(msg []byte, flags byte, seq uint64, usage uint32) 
 }
 
 // Unwrap checks a token from the peer and returns its message and whether
-// it was sealed. Each token is accepted once (see replayWindowSize).
+// it was sealed.
 func (c *gssContext) Unwrap(tok []byte) ([]byte, bool, error) {
-	msg, sealed, seq, err := c.unwrap(tok)
-	if err != nil {
-		return nil, sealed, err
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if err := c.recv.check(seq); err != nil {
-		return nil, sealed, err
-	}
-	c.recv.record(seq)
-	return msg, sealed, nil
-}
-
-func (c *gssContext) unwrap(tok []byte) (msg []byte, sealed bool, seq uint64, err error) {
-	msg, sealed, err = c.unwrapToken(tok)
-	if len(tok) >= wrapHeaderLen {
-		seq = binary.BigEndian.Uint64(tok[8:16])
-	}
-	return msg, sealed, seq, err
-}
-
-func (c *gssContext) unwrapToken(tok []byte) ([]byte, bool, error) {
 	if len(tok) < wrapHeaderLen {
 		return nil, false, fmt.Errorf("%w: %d bytes, shorter than the 16-byte header", ErrBadToken, len(tok))
 	}

@@ -1,4 +1,6 @@
-package yarn
+// Package tokenfile reads and writes Hadoop credentials ("HDTS" token files) in both storage
+// formats, and reads the dates of delegation-token identifiers.
+package tokenfile
 
 import (
 	"bufio"
@@ -129,21 +131,21 @@ func (c *Credentials) MarshalProto() ([]byte, error) {
 	return append(out, body...), nil
 }
 
-// ReadCredentialsFile reads a token file such as the container's HADOOP_TOKEN_FILE_LOCATION.
-func ReadCredentialsFile(path string) (*Credentials, error) {
+// Read reads a token file such as the container's HADOOP_TOKEN_FILE_LOCATION.
+func Read(path string) (*Credentials, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("reading the token file: %w", err)
 	}
-	c, err := UnmarshalCredentials(data)
+	c, err := Unmarshal(data)
 	if err != nil {
 		return nil, fmt.Errorf("token file %s: %w", path, err)
 	}
 	return c, nil
 }
 
-// UnmarshalCredentials decodes either token-storage format.
-func UnmarshalCredentials(data []byte) (*Credentials, error) {
+// Unmarshal decodes either token-storage format.
+func Unmarshal(data []byte) (*Credentials, error) {
 	if len(data) < len(credsMagic)+1 || string(data[:len(credsMagic)]) != credsMagic {
 		return nil, errors.New("not a Hadoop token file: no HDTS header")
 	}

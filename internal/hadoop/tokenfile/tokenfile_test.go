@@ -1,4 +1,4 @@
-package yarn
+package tokenfile
 
 import (
 	"bytes"
@@ -44,7 +44,7 @@ func TestCredentialsBothFormats(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, data := range map[string][]byte{"writable": c.Marshal(), "protobuf": pb} {
-		got, err := UnmarshalCredentials(data)
+		got, err := Unmarshal(data)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
@@ -78,7 +78,7 @@ func TestCredentialsMalformed(t *testing.T) {
 		"proto truncated":  {pb[:len(pb)-4], "length prefix"},
 	}
 	for name, tc := range cases {
-		_, err := UnmarshalCredentials(tc.data)
+		_, err := Unmarshal(tc.data)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: err = %v, want it to mention %q", name, err, tc.want)
 		}
@@ -91,12 +91,12 @@ func FuzzUnmarshalCredentials(f *testing.F) {
 	f.Add(pb)
 	f.Add([]byte("HDTS\x00\x00\x00"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		c, err := UnmarshalCredentials(data)
+		c, err := Unmarshal(data)
 		if err != nil {
 			return
 		}
 		// What decodes re-encodes and decodes to the same tokens.
-		again, err := UnmarshalCredentials(c.Marshal())
+		again, err := Unmarshal(c.Marshal())
 		if err != nil || len(again.Tokens) != len(c.Tokens) || len(again.Secrets) != len(c.Secrets) {
 			t.Fatalf("re-decode: %v (%d/%d tokens)", err, len(again.Tokens), len(c.Tokens))
 		}
