@@ -101,10 +101,10 @@ func TestComposeMesosProfile(t *testing.T) {
 		t.Fatalf("docker-compose config: %v\n%s", err, out)
 	}
 	cfg := string(out)
-	if got := profileServices(cfg, "mesos"); strings.Join(got, " ") != "mesos-agent mesos-master stoke-mesos-client zookeeper" {
+	if got := profileServices(cfg, "mesos"); strings.Join(got, " ") != "mesos-agent mesos-master stoke-mesos-client stoke-mesos-dispatcher zookeeper" {
 		t.Errorf("mesos profile services = %v", got)
 	}
-	for _, want := range []string{"zk://zookeeper:2181/mesos", "mesosphere/mesos-master", "mesosphere/mesos-slave"} {
+	for _, want := range []string{"zk://zookeeper:2181/mesos", "mesosphere/mesos-master", "mesosphere/mesos-slave", "mesos-dispatcher"} {
 		if !strings.Contains(cfg, want) {
 			t.Errorf("resolved compose file lacks %q", want)
 		}

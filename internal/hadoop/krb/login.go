@@ -132,6 +132,14 @@ func (l *Login) login() error {
 	if opts.Principal != "" && !samePrincipal(opts.Principal, name, l.conf.LibDefaults.DefaultRealm) {
 		return fmt.Errorf("kerberos: the ticket cache %s belongs to %s, not %s", path, name, opts.Principal)
 	}
+	// gokrb5 loads a cache without looking at the TGT's end time: check it here.
+	tgt, ok := cc.GetEntry(types.PrincipalName{NameType: 2, NameString: []string{"krbtgt", princ.Realm}})
+	if !ok {
+		return fmt.Errorf("kerberos: the ticket cache %s holds no ticket-granting ticket for %s (run kinit)", path, name)
+	}
+	if !tgt.EndTime.IsZero() && time.Now().After(tgt.EndTime) {
+		return fmt.Errorf("kerberos: %w: the ticket-granting ticket of %s in %s ended at %s (run kinit again)", ErrExpired, name, path, tgt.EndTime.Format(time.RFC3339))
+	}
 	cl, err := client.NewFromCCache(cc, l.conf, client.DisablePAFXFAST(true))
 	if err != nil {
 		if strings.Contains(err.Error(), "expired") || strings.Contains(err.Error(), "TGT") {
