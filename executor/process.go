@@ -48,6 +48,10 @@ type ProcessConfig struct {
 	// OnStatus, when set, also hears every task status the executor reports
 	// (a Mesos fine-grained executor ends its Mesos tasks with them).
 	OnStatus func(*pb.TaskStatus)
+	// Inbox, when set, carries task launches and kills that come another way
+	// than the driver's stream (a Mesos fine-grained executor gets its tasks
+	// in the agent's LAUNCH events). Only Launch and Kill messages are taken.
+	Inbox <-chan *pb.DriverMessage
 }
 
 // ConfigFromEnv reads the executor's environment, naming what is missing.
@@ -185,6 +189,23 @@ func RunProcess(ctx context.Context, cfg ProcessConfig) error {
 	sendErr := make(chan error, 1)
 	go func() { sendErr <- out.run(stream, heartbeat, runner, store) }()
 
+	if cfg.Inbox != nil {
+		// Ends before the runner closes (deferred later, so run earlier).
+		quit, ended := make(chan struct{}), make(chan struct{})
+		defer func() { close(quit); <-ended }()
+		go func() {
+			defer close(ended)
+			for {
+				select {
+				case <-quit:
+					return
+				case msg := <-cfg.Inbox:
+					taskMessage(runner, msg)
+				}
+			}
+		}()
+	}
+
 	log.Debug("registered with driver")
 	for {
 		msg, err := stream.Recv()
@@ -194,13 +215,10 @@ func RunProcess(ctx context.Context, cfg ProcessConfig) error {
 			}
 			return fmt.Errorf("lost connection to driver: %w", err)
 		}
+		if taskMessage(runner, msg) {
+			continue
+		}
 		switch m := msg.Msg.(type) {
-		case *pb.DriverMessage_Launch:
-			for _, t := range m.Launch.Tasks {
-				runner.Launch(t)
-			}
-		case *pb.DriverMessage_Kill:
-			runner.Kill(m.Kill.TaskId, m.Kill.Reason)
 		case *pb.DriverMessage_Release:
 			for _, id := range m.Release.ShuffleIds {
 				store.ReleaseShuffle(id)
@@ -216,6 +234,21 @@ func RunProcess(ctx context.Context, cfg ProcessConfig) error {
 			return nil
 		}
 	}
+}
+
+// taskMessage applies a launch or kill and reports whether msg was one.
+func taskMessage(runner *Runner, msg *pb.DriverMessage) bool {
+	switch m := msg.Msg.(type) {
+	case *pb.DriverMessage_Launch:
+		for _, t := range m.Launch.Tasks {
+			runner.Launch(t)
+		}
+	case *pb.DriverMessage_Kill:
+		runner.Kill(m.Kill.TaskId, m.Kill.Reason)
+	default:
+		return false
+	}
+	return true
 }
 
 // register retries while the driver is unreachable (it may be starting),

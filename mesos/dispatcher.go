@@ -3,6 +3,7 @@ package mesos
 import (
 	"context"
 	"crypto/rand"
+	"crypto/subtle"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -442,7 +443,7 @@ func (d *Dispatcher) handler() http.Handler {
 	mux := http.NewServeMux()
 	auth := func(h http.HandlerFunc) http.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request) {
-			if d.opts.Secret != "" && r.Header.Get("Authorization") != "Bearer "+d.opts.Secret {
+			if d.opts.Secret != "" && subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), []byte("Bearer "+d.opts.Secret)) != 1 {
 				http.Error(w, "unauthorized: wrong or missing secret (stoke.authenticate.secret)", http.StatusUnauthorized)
 				return
 			}

@@ -272,7 +272,15 @@ func (b *Backend) updateEvent(ctx context.Context, caller calls.Caller, st mesos
 }
 
 func describe(id, host string, st mesos.TaskStatus) string {
-	s := fmt.Sprintf("Mesos task of executor %s on %s is %v", id, host, st.GetState())
+	return describeStatus(fmt.Sprintf("Mesos task of executor %s on %s is %v", id, host, st.GetState()), st)
+}
+
+// describeTask tells a fine-grained Stoke task's Mesos end.
+func describeTask(id, host string, st mesos.TaskStatus) string {
+	return describeStatus(fmt.Sprintf("Mesos task %s on %s is %v", id, host, st.GetState()), st)
+}
+
+func describeStatus(s string, st mesos.TaskStatus) string {
 	if r := st.GetReason(); r != 0 {
 		s += fmt.Sprintf(" (%v)", r)
 	}

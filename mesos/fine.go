@@ -9,6 +9,7 @@ import (
 
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
 	"github.com/mesos/mesos-go/api/v1/lib/scheduler/calls"
+	gproto "google.golang.org/protobuf/proto"
 
 	pb "github.com/stoke-run/stoke/internal/rpc/stokepb"
 	"github.com/stoke-run/stoke/mesos/offers"
@@ -20,11 +21,12 @@ import (
 // with the driver announcing the task slots its first offer had room for.
 // The driver's scheduler assigns tasks to it as to any executor; the backend
 // queues them until an offer from that agent brings the CPUs, then launches
-// one Mesos task per Stoke task (stoke.task.cpus each) on the executor and
-// sends the Stoke task over the executor's gRPC stream. The executor ends
-// the Mesos task when the Stoke task ends, so Mesos gets the CPUs back and
-// offers them to any framework; with nothing queued the backend suppresses
-// offers.
+// one Mesos task per Stoke task (stoke.task.cpus each) on the executor, the
+// serialized Stoke task in the Mesos task's data: a Stoke task runs only
+// once Mesos has given it its CPUs. Statuses and results come back over the
+// executor's gRPC stream, as in coarse mode. The executor ends the Mesos
+// task when the Stoke task ends, so Mesos gets the CPUs back and offers them
+// to any framework; with nothing queued the backend suppresses offers.
 
 // fineExecState is the driver's view of one per-agent executor.
 type fineExecState struct {
@@ -60,7 +62,9 @@ func (b *Backend) fineLaunch(execID string, tasks []*pb.TaskDesc) error {
 }
 
 // fineKill kills a task: still queued, it ends as KILLED at once; launched,
-// the executor kills it and Mesos gets its CPUs back.
+// Mesos kills its task (the executor kills the Stoke task, or the agent
+// drops it undelivered) and gets its CPUs back. The executor is also told
+// over its stream, which stops the task even while Mesos is unreachable.
 func (b *Backend) fineKill(execID string, taskID int64, reason string) error {
 	b.mu.Lock()
 	if e := b.fineExecs[execID]; e != nil {
@@ -145,9 +149,15 @@ func (b *Backend) fineOffers(ctx context.Context, caller calls.Caller, os []meso
 	type accept struct {
 		offer mesos.OfferID
 		tasks []mesos.TaskInfo
-		send  map[string][]*pb.TaskDesc
+		tds   map[string][]*pb.TaskDesc // the Stoke tasks launched, by executor
 	}
 	var accepts []accept
+	type failedTask struct {
+		execID string
+		task   int64
+		why    string
+	}
+	var failed []failedTask
 	declines := map[time.Duration][]mesos.OfferID{}
 	for i, d := range ds {
 		if !d.Accept {
@@ -156,7 +166,7 @@ func (b *Backend) fineOffers(ctx context.Context, caller calls.Caller, os []meso
 			continue
 		}
 		o := &os[i]
-		a := accept{offer: o.ID, send: map[string][]*pb.TaskDesc{}}
+		a := accept{offer: o.ID, tds: map[string][]*pb.TaskDesc{}}
 		for _, l := range d.Launches {
 			if l.NewExecutor {
 				id := b.nextID()
@@ -180,13 +190,20 @@ func (b *Backend) fineOffers(ctx context.Context, caller calls.Caller, os []meso
 			}
 			td := e.queue[0]
 			e.queue = e.queue[1:]
+			data, err := gproto.Marshal(td)
+			if err != nil {
+				// Unreachable for a well-formed TaskDesc; fail the task rather
+				// than launch it empty.
+				failed = append(failed, failedTask{execID, td.TaskId, "serializing the task for Mesos: " + err.Error()})
+				continue
+			}
 			mid := mesosTaskID(execID, td.TaskId)
 			info := e.info
 			a.tasks = append(a.tasks, mesos.TaskInfo{
 				Name: "stoke task " + strconv.FormatInt(td.TaskId, 10), TaskID: mesos.TaskID{Value: mid}, AgentID: o.AgentID,
-				Resources: offerResources(o, l.Uses), Executor: &info,
+				Resources: offerResources(o, l.Uses), Executor: &info, Data: data,
 			})
-			a.send[execID] = append(a.send[execID], td)
+			a.tds[execID] = append(a.tds[execID], td)
 			b.fineTasks[mid] = &fineTask{execID: execID, cpus: l.CPUs}
 		}
 		accepts = append(accepts, a)
@@ -200,6 +217,9 @@ func (b *Backend) fineOffers(ctx context.Context, caller calls.Caller, os []meso
 	}
 	b.mu.Unlock()
 
+	for _, f := range failed {
+		b.driver.StatusUpdate(f.execID, &pb.TaskStatus{TaskId: f.task, State: pb.TaskState_FAILED, Error: f.why})
+	}
 	for _, a := range accepts {
 		c := calls.Accept(calls.OfferOperations{calls.OpLaunch(a.tasks...)}.WithOffers(a.offer)).With(calls.RefuseSeconds(refuse))
 		if err := b.send(ctx, caller, c); err != nil {
@@ -211,26 +231,13 @@ func (b *Backend) fineOffers(ctx context.Context, caller calls.Caller, os []meso
 				delete(b.fineTasks, t.TaskID.Value)
 			}
 			// Tasks go back to the front of their queues.
-			for id, tds := range a.send {
+			for id, tds := range a.tds {
 				if e := b.fineExecs[id]; e != nil {
 					e.queue = append(tds, e.queue...)
 				}
 			}
 			b.mu.Unlock()
 			continue
-		}
-		ids := make([]string, 0, len(a.send))
-		for id := range a.send {
-			ids = append(ids, id)
-		}
-		sort.Strings(ids)
-		for _, id := range ids {
-			if err := b.srv.LaunchTasks(id, a.send[id]); err != nil {
-				b.log.WithError(err).Warnf("sending %d task(s) to executor %s", len(a.send[id]), id)
-				for _, td := range a.send[id] {
-					b.driver.StatusUpdate(id, &pb.TaskStatus{TaskId: td.TaskId, State: pb.TaskState_TASK_STATE_UNSPECIFIED, Error: "launch failed: " + err.Error()})
-				}
-			}
 		}
 	}
 	durs := make([]time.Duration, 0, len(declines))
@@ -278,8 +285,12 @@ func (b *Backend) fineExecutorInfo(id string, o *mesos.Offer, l offers.Launch) (
 func proto(s string) *string { return &s }
 
 // fineTaskUpdate handles the status of a Stoke task's Mesos task. Ends the
-// executor reports follow the Stoke task's own status; ends the agent or
-// master decide (lost, dropped, refused) fail the Stoke task.
+// executor reports follow the Stoke task's own status (which the driver has
+// over gRPC, with its error and result), except a task the executor could
+// not start. Ends the agent or master decide fail the Stoke task: killed
+// stays killed, an invalid task (TASK_ERROR) failed, and anything else
+// (lost, dropped, gone, the executor died) lost, which the driver retries
+// without counting it against the task.
 func (b *Backend) fineTaskUpdate(ctx context.Context, caller calls.Caller, st mesos.TaskStatus) bool {
 	id := st.TaskID.Value
 	b.mu.Lock()
@@ -293,15 +304,38 @@ func (b *Backend) fineTaskUpdate(ctx context.Context, caller calls.Caller, st me
 		return true
 	}
 	delete(b.fineTasks, id)
-	fromExecutor := st.GetSource() == mesos.SOURCE_EXECUTOR
+	host := st.GetAgentID().GetValue()
+	if e := b.tasks[ft.execID]; e != nil {
+		host = e.host
+	}
 	b.mu.Unlock()
-	if !fromExecutor && st.GetState() != mesos.TASK_FINISHED {
+	if state, ok := fineStokeState(st, st.GetSource() == mesos.SOURCE_EXECUTOR); ok {
 		if n, ok := stokeTaskID(id); ok {
-			b.driver.StatusUpdate(ft.execID, &pb.TaskStatus{TaskId: n, State: pb.TaskState_FAILED, Error: describe(id, "", st)})
+			b.driver.StatusUpdate(ft.execID, &pb.TaskStatus{TaskId: n, State: state, Error: describeTask(id, host, st)})
 		}
 	}
 	b.reviveOrSuppress(ctx, caller, false)
 	return true
+}
+
+// fineStokeState is the Stoke task state a terminal Mesos update means, if
+// the driver must hear it from the backend.
+func fineStokeState(st mesos.TaskStatus, fromExecutor bool) (pb.TaskState, bool) {
+	if fromExecutor {
+		if st.GetState() == mesos.TASK_FAILED && st.GetReason() == mesos.REASON_TASK_INVALID {
+			return pb.TaskState_FAILED, true
+		}
+		return 0, false
+	}
+	switch st.GetState() {
+	case mesos.TASK_FINISHED:
+		return 0, false
+	case mesos.TASK_KILLED:
+		return pb.TaskState_KILLED, true
+	case mesos.TASK_ERROR:
+		return pb.TaskState_FAILED, true
+	}
+	return pb.TaskState_TASK_STATE_UNSPECIFIED, true
 }
 
 // fineExecutorGoneLocked forgets an executor whose holder task ended.

@@ -2,12 +2,18 @@ package mesos_test
 
 import (
 	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"strings"
 	"testing"
 	"time"
 
 	mesosproto "github.com/mesos/mesos-go/api/v1/lib"
 
 	"github.com/stoke-run/stoke"
+	"github.com/stoke-run/stoke/executor"
+	"github.com/stoke-run/stoke/internal/conf"
 	"github.com/stoke-run/stoke/mesos"
 	"github.com/stoke-run/stoke/mesos/mesostest"
 )
@@ -50,6 +56,14 @@ func TestFineCPUTracksTasks(t *testing.T) {
 	mesostest.Eventually(t, 30*time.Second, "the executor registered", func() bool { return len(sc.Driver().Executors()) == 1 })
 	mesostest.Eventually(t, 10*time.Second, "idle usage is the overhead", func() bool { return c.Used(fw, agent).CPUs == 1 })
 
+	// Idle, the framework asks for no offers; work revives them, and the
+	// framework suppresses them again once nothing waits.
+	mesostest.Eventually(t, 10*time.Second, "offers suppressed while idle", func() bool {
+		v, _ := c.Framework(fw)
+		return v.Calls["SUPPRESS"] > 0
+	})
+	before, _ := c.Framework(fw)
+
 	// Three tasks of 1.5 s: three CPUs besides the overhead while they run.
 	ds, err := stoke.Parallelize(sc, []heldInt{{1, 1500 * time.Millisecond}, {2, 1500 * time.Millisecond}, {3, 1500 * time.Millisecond}}, 3)
 	if err != nil {
@@ -70,6 +84,10 @@ func TestFineCPUTracksTasks(t *testing.T) {
 		t.Fatal(err)
 	}
 	mesostest.Eventually(t, 10*time.Second, "usage back to the overhead after the job", func() bool { return c.Used(fw, agent).CPUs == 1 })
+	mesostest.Eventually(t, 10*time.Second, "offers revived for the job and suppressed after it", func() bool {
+		v, _ := c.Framework(fw)
+		return v.Calls["REVIVE"] > before.Calls["REVIVE"] && v.Calls["SUPPRESS"] > before.Calls["SUPPRESS"]
+	})
 	// The usage never went above overhead + slots, and the other framework
 	// gets the three freed CPUs.
 	for _, s := range c.UsageHistory(fw) {
@@ -141,4 +159,94 @@ func cpusOf(o mesosproto.Offer) float64 {
 		}
 	}
 	return n
+}
+
+// A process marked as a fine-grained executor but started outside a Mesos
+// agent (no MESOS_* environment) refuses to run, naming what is missing.
+func TestFineExecutorNeedsMesosEnvironment(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(exe, "-test.run=^$")
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "MESOS_") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	cmd.Env = append(cmd.Env, mesos.EnvFine+"=1", executor.EnvExecutorID+"=0", executor.EnvDriver+"=127.0.0.1:1",
+		executor.EnvSecret+"=s", executor.EnvCores+"=1")
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 2 || !strings.Contains(string(out), "MESOS_") {
+		t.Fatalf("exit %v, output %q; want exit 2 naming the MESOS_* environment", err, out)
+	}
+}
+
+// TestFineKillExecutors: the driver's KillExecutors kills a per-agent
+// executor's holder task; the executor process stops, its agent holds
+// nothing of the framework any more, the driver forgets the executor, and
+// jobs run on the other one.
+func TestFineKillExecutors(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts executor processes")
+	}
+	c := fineCluster(t)
+	cfg := fineConfig(c)
+	cfg["stoke.ui.enabled"] = "false"
+	sc, err := stoke.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sc.Stop()
+	b := sc.Backend().(*mesos.Backend)
+	fw := b.FrameworkID()
+	mesostest.Eventually(t, 30*time.Second, "two executors registered", func() bool { return len(sc.Driver().Executors()) == 2 })
+	holder, ok := c.Task(fw, "0")
+	if !ok {
+		t.Fatal("no holder task 0")
+	}
+	if err := b.KillExecutors([]string{"0"}); err != nil {
+		t.Fatal(err)
+	}
+	mesostest.Eventually(t, 30*time.Second, "holder task 0 killed", func() bool {
+		v, ok := c.Task(fw, "0")
+		return ok && v.State == mesosproto.TASK_KILLED
+	})
+	mesostest.Eventually(t, 30*time.Second, "nothing of the framework on the executor's agent", func() bool {
+		u := c.Used(fw, holder.AgentID)
+		return u.CPUs == 0 && u.MemMB == 0
+	})
+	mesostest.Eventually(t, 30*time.Second, "the driver has one executor", func() bool { return len(sc.Driver().Executors()) == 1 })
+	ds, err := stoke.Parallelize(sc, []int{1, 2, 3, 4}, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	got, err := stoke.Collect(ctx, stoke.Map(ds, identity))
+	if err != nil || len(got) != 4 {
+		t.Fatalf("job after the kill: %v, %v", got, err)
+	}
+}
+
+// Fine-grained settings that cannot work are refused by New, naming the key.
+func TestFineBadSettings(t *testing.T) {
+	m, err := conf.ParseMaster("mesos://127.0.0.1:5050")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ key, value string }{
+		{"stoke.mesos.coarse", "sometimes"},
+		{"stoke.mesos.mesosExecutor.cores", "-1"},
+		{"stoke.mesos.mesosExecutor.cores", "one"},
+		{"stoke.task.cpus", "0"},
+	} {
+		c := conf.New()
+		c.Set("stoke.mesos.coarse", "false", conf.SourceCode)
+		c.Set(tc.key, tc.value, conf.SourceCode)
+		if _, err := mesos.New(m, c, nil); err == nil || !strings.Contains(err.Error(), tc.key) {
+			t.Errorf("%s=%s: New = %v, want an error naming %s", tc.key, tc.value, err, tc.key)
+		}
+	}
 }

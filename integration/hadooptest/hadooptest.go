@@ -53,6 +53,7 @@ type Cluster struct {
 	StartTime        time.Duration // from process start to the ready line
 	LogFile          string        // the harness's stderr
 	KDC              *krbtest.KDC  // Secure: the KDC
+	KDCConf          string        // Secure: krb5.conf naming the KDC (KRB5_CONFIG for clients)
 	UserPrincipal    string        // Secure: user@REALM, the OS user's name
 	UserKeytab       string        // Secure: its keytab
 	ServicePrincipal string        // Secure: hadoop/_HOST@REALM, every service's principal
@@ -118,7 +119,7 @@ func StartWith(t testing.TB, opts Options) *Cluster {
 		t.Fatalf("hadooptest: %v", err)
 	}
 	if sec != nil {
-		c.KDC, c.UserPrincipal, c.UserKeytab = sec.kdc, sec.user, sec.userKeytab
+		c.KDC, c.KDCConf, c.UserPrincipal, c.UserKeytab = sec.kdc, sec.kdc.Krb5Conf, sec.user, sec.userKeytab
 		c.ServicePrincipal = "hadoop/_HOST@" + krbtest.Realm
 	}
 	t.Cleanup(func() {

@@ -3,7 +3,10 @@ package hadooptest_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -16,6 +19,7 @@ import (
 	"github.com/stoke-run/stoke/internal/hadoop/hadooppb/yarnpb"
 	"github.com/stoke-run/stoke/internal/hadoop/ipc"
 	"github.com/stoke-run/stoke/internal/hadoop/krb"
+	"github.com/stoke-run/stoke/internal/hadoop/krb/krbtest"
 )
 
 // recorder is a TCP proxy that keeps every byte both ways.
@@ -132,6 +136,23 @@ func TestSecureRPC(t *testing.T) {
 			if m.GetClusterMetrics().GetNumNodeManagers() < 1 {
 				t.Fatalf("metrics %v", &m)
 			}
+			var app yarnpb.GetNewApplicationResponse
+			if err := rm.Call(ctx, "getNewApplication", &yarnpb.GetNewApplicationRequest{}, &app); err != nil || app.GetApplicationId().GetId() < 1 {
+				t.Fatalf("getNewApplication over GSSAPI: %v %v", err, &app)
+			}
+			if method, qop := rm.Security(); method != ipc.MethodKerberos || qop != tc.qop {
+				t.Fatalf("RM: negotiated %s/%s, want KERBEROS/%s", method, qop, tc.qop)
+			}
+
+			// A client that insists on privacy refuses a server offering less.
+			if tc.level != "privacy" {
+				strict, _ := ipc.NewClient([]string{c.RM}, ipc.Config{Protocol: ipc.ApplicationClientProtocol, Auth: []ipc.Authenticator{&krb.GSSAPIAuth{Login: keytabLogin, ServerPrincipal: c.ServicePrincipal, QOP: []string{"auth-conf"}}}})
+				err := strict.Call(ctx, "getClusterMetrics", &yarnpb.GetClusterMetricsRequest{}, &yarnpb.GetClusterMetricsResponse{})
+				strict.Close()
+				if err == nil || !strings.Contains(err.Error(), "hadoop.rpc.protection") {
+					t.Fatalf("privacy-only client against %s: %v", tc.level, err)
+				}
+			}
 
 			// A server principal that does not match the configuration is refused.
 			bad, _ := ipc.NewClient([]string{c.NameNode}, ipc.Config{Protocol: ipc.ClientNamenodeProtocol, Auth: []ipc.Authenticator{&krb.GSSAPIAuth{Login: keytabLogin, ServerPrincipal: "nn/_HOST@STOKE.TEST"}}})
@@ -140,6 +161,36 @@ func TestSecureRPC(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), "server principal mismatch") {
 				t.Fatalf("mismatched server principal: %v", err)
 			}
+
+			if tc.level == "privacy" {
+				badLogins(t, c)
+			}
 		})
+	}
+}
+
+// badLogins: the login errors against the harness's KDC. A principal missing
+// from the keytab, a keytab whose key the KDC has replaced, and a krb5.conf
+// naming a port where no KDC listens each end in their own error.
+func badLogins(t *testing.T, c *hadooptest.Cluster) {
+	other := c.KDC.AddPrincipal(t, "mallory@"+krbtest.Realm)
+	if _, err := krb.NewLogin(krb.LoginOptions{Principal: c.UserPrincipal, Keytab: other, Krb5Conf: c.KDCConf}); !errors.Is(err, krb.ErrNotInKeytab) {
+		t.Errorf("principal not in the keytab: %v", err)
+	}
+	stale := filepath.Join(t.TempDir(), "stale.keytab")
+	data, err := os.ReadFile(other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(stale, data, 0o600)
+	c.KDC.AddPrincipalTo(t, "mallory@"+krbtest.Realm, filepath.Join(t.TempDir(), "new.keytab")) // a new key
+	if _, err := krb.NewLogin(krb.LoginOptions{Principal: "mallory@" + krbtest.Realm, Keytab: stale, Krb5Conf: c.KDCConf}); !errors.Is(err, krb.ErrBadCredentials) {
+		t.Errorf("stale keytab: %v", err)
+	}
+	conf, _ := os.ReadFile(c.KDCConf)
+	dead := filepath.Join(t.TempDir(), "krb5.conf")
+	os.WriteFile(dead, []byte(strings.ReplaceAll(string(conf), c.KDC.Addr, "127.0.0.1:1")), 0o644)
+	if _, err := krb.NewLogin(krb.LoginOptions{Principal: c.UserPrincipal, Keytab: c.UserKeytab, Krb5Conf: dead}); !errors.Is(err, krb.ErrKDCUnreachable) {
+		t.Errorf("unreachable KDC: %v", err)
 	}
 }

@@ -136,11 +136,11 @@ func (e *Executor) handle(ctx context.Context, ev *executor.Event) error {
 		e.mu.Unlock()
 		// RUNNING goes first, so a runner may end the task at once (even
 		// from inside Launch) without its terminal update overtaking it.
-		if err := e.Finished(ctx, t.TaskID.Value, mesos.TASK_RUNNING, ""); err != nil {
-			return err
-		}
+		// Updates are kept and sent again until acknowledged: a failed send
+		// does not end the subscription.
+		_ = e.Finished(ctx, t.TaskID.Value, mesos.TASK_RUNNING, "")
 		if err := e.runner.Launch(t); err != nil {
-			return e.Finished(ctx, t.TaskID.Value, mesos.TASK_FAILED, err.Error())
+			_ = e.update(ctx, t.TaskID.Value, mesos.TASK_FAILED, mesos.REASON_TASK_INVALID, err.Error())
 		}
 		return nil
 	case executor.Event_KILL:
@@ -151,7 +151,7 @@ func (e *Executor) handle(ctx context.Context, ev *executor.Event) error {
 		if run {
 			e.runner.Kill(id)
 		} else {
-			return e.Finished(ctx, id, mesos.TASK_KILLED, "not running")
+			_ = e.Finished(ctx, id, mesos.TASK_KILLED, "not running")
 		}
 	case executor.Event_ACKNOWLEDGED:
 		a := ev.GetAcknowledged()
@@ -177,8 +177,15 @@ func (e *Executor) handle(ctx context.Context, ev *executor.Event) error {
 }
 
 // Finished sends a task's state (RUNNING, or a terminal state when the
-// runner ends it); the update is kept and sent again until acknowledged.
+// runner ends it); the update is kept and sent again until acknowledged,
+// so an error (the agent did not take it now) is not final.
 func (e *Executor) Finished(ctx context.Context, taskID string, state mesos.TaskState, msg string) error {
+	return e.update(ctx, taskID, state, 0, msg)
+}
+
+// update is Finished with a reason (0: none). A task whose Launch failed
+// ends TASK_FAILED with REASON_TASK_INVALID.
+func (e *Executor) update(ctx context.Context, taskID string, state mesos.TaskState, reason mesos.TaskStatus_Reason, msg string) error {
 	uuid := make([]byte, 16)
 	rand.Read(uuid)
 	now := float64(time.Now().UnixNano()) / 1e9
@@ -188,6 +195,9 @@ func (e *Executor) Finished(ctx context.Context, taskID string, state mesos.Task
 	}
 	if msg != "" {
 		st.Message = &msg
+	}
+	if reason != 0 {
+		st.Reason = reason.Enum()
 	}
 	e.mu.Lock()
 	e.unacked[string(uuid)] = executor.Call_Update{Status: st}

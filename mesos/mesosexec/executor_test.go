@@ -3,6 +3,7 @@ package mesosexec_test
 import (
 	"context"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -183,6 +184,18 @@ func TestExecutorLifecycle(t *testing.T) {
 	}
 	f.call(calls.Kill("t2", c.Agents()[0].ID()))
 	f.waitState("t2", mesos.TASK_KILLED)
+
+	// A task the runner cannot start fails as invalid, and the executor
+	// goes on.
+	launch("t3", "not a duration")
+	ev := f.next(func(ev *scheduler.Event) bool {
+		return ev.Type == scheduler.Event_UPDATE && ev.Update.Status.TaskID.Value == "t3" && ev.Update.Status.GetState() == mesos.TASK_FAILED
+	})
+	if st := ev.Update.Status; st.GetReason() != mesos.REASON_TASK_INVALID || !strings.Contains(st.GetMessage(), "not a duration") {
+		t.Fatalf("t3 failed with reason %v, message %q; want REASON_TASK_INVALID and the runner's error", st.GetReason(), st.GetMessage())
+	}
+	launch("t4", "10ms")
+	f.waitState("t4", mesos.TASK_FINISHED)
 
 	f.call(calls.Shutdown("stoke-fine", c.Agents()[0].ID()))
 	mesostest.Eventually(t, 10*time.Second, "executor gone, nothing held", func() bool {

@@ -1,6 +1,7 @@
 package krb
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/asn1"
 	"encoding/binary"
@@ -8,7 +9,9 @@ import (
 	"fmt"
 	"math/big"
 	"net"
+	"path"
 	"strings"
+	"time"
 
 	"github.com/jcmturner/gokrb5/v8/crypto"
 	"github.com/jcmturner/gokrb5/v8/iana/flags"
@@ -44,9 +47,16 @@ type GSSAPIAuth struct {
 	Login *Login
 	// ServerPrincipal is the server's configured principal, such as
 	// nn/_HOST@REALM from dfs.namenode.kerberos.principal; _HOST becomes the
-	// dialled host. The principal the server advertises must match it. ""
-	// accepts whatever the server advertises.
+	// dialled host, or its canonical name (the reverse lookup of its
+	// address, as Java's getCanonicalHostName gives). The principal the
+	// server advertises must match it. ""
+	// accepts whatever the server advertises (unless ServerPrincipalPattern).
 	ServerPrincipal string
+	// ServerPrincipalPattern is the configuration's <key>.pattern glob (such
+	// as dfs.namenode.kerberos.principal.pattern, path.Match syntax): when
+	// set, the advertised principal (service/host, also tried with the
+	// realm appended) must match it instead of ServerPrincipal.
+	ServerPrincipalPattern string
 	// QOP lists the acceptable protections, strongest first; nil accepts
 	// whatever the server offers (auth-conf, auth-int, auth).
 	QOP []string
@@ -61,10 +71,99 @@ func (*GSSAPIAuth) Method() string { return ipc.MethodKerberos }
 // Java's UserGroupInformation.getUserName gives it.
 func (a *GSSAPIAuth) ContextUser() string { return a.Login.Principal() }
 
-// ExpandHost replaces _HOST in a principal with host, lowercased, as
-// Hadoop's SecurityUtil.getServerPrincipal does.
+// ExpandHost replaces a _HOST host component of a principal
+// (service/_HOST@REALM or service/_HOST) with host, lowercased, as Hadoop's
+// SecurityUtil.getServerPrincipal does.
 func ExpandHost(principal, host string) string {
-	return strings.Replace(principal, "/_HOST@", "/"+strings.ToLower(host)+"@", 1)
+	name, realm, hasRealm := strings.Cut(principal, "@")
+	svc, h, ok := strings.Cut(name, "/")
+	if !ok || h != "_HOST" {
+		return principal
+	}
+	out := svc + "/" + strings.ToLower(strings.TrimSuffix(host, "."))
+	if hasRealm {
+		out += "@" + realm
+	}
+	return out
+}
+
+// lookupAddr is the reverse lookup behind canonical host names (a variable
+// for tests).
+var lookupAddr = func(ctx context.Context, addr string) ([]string, error) {
+	return net.DefaultResolver.LookupAddr(ctx, addr)
+}
+
+// canonicalNames are the names of host's addresses (host itself resolved
+// when it is a name), as Java's InetAddress.getCanonicalHostName finds them.
+func canonicalNames(host string) []string {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	addrs := []string{host}
+	if net.ParseIP(host) == nil {
+		ips, err := net.DefaultResolver.LookupHost(ctx, host)
+		if err != nil {
+			return nil
+		}
+		addrs = ips
+	}
+	var names []string
+	for _, a := range addrs {
+		ns, err := lookupAddr(ctx, a)
+		if err != nil {
+			continue
+		}
+		for _, n := range ns {
+			names = append(names, strings.ToLower(strings.TrimSuffix(n, ".")))
+		}
+	}
+	return names
+}
+
+// checkServerPrincipal compares the server's advertised principal with the
+// configured one (or pattern).
+func (a *GSSAPIAuth) checkServerPrincipal(spn string, srv ipc.Server) error {
+	if a.ServerPrincipalPattern != "" {
+		realm := ""
+		if _, r, ok := strings.Cut(a.ServerPrincipal, "@"); ok {
+			realm = r
+		} else if a.Login != nil {
+			_, realm = splitPrincipal(a.Login.Principal(), "")
+		}
+		for _, cand := range []string{spn, spn + "@" + realm} {
+			if ok, err := path.Match(a.ServerPrincipalPattern, cand); err != nil {
+				return fmt.Errorf("server principal pattern %q: %w", a.ServerPrincipalPattern, err)
+			} else if ok {
+				return nil
+			}
+		}
+		return fmt.Errorf("server principal mismatch: %s advertises %s, which does not match the configured pattern %s (check the server's *.kerberos.principal.pattern)", srv.Addr, spn, a.ServerPrincipalPattern)
+	}
+	if a.ServerPrincipal == "" {
+		return nil
+	}
+	host, _, err := net.SplitHostPort(srv.Addr)
+	if err != nil {
+		host = srv.Addr
+	}
+	want := ExpandHost(a.ServerPrincipal, host)
+	tried := []string{want}
+	matches := func(p string) bool {
+		name, _, _ := strings.Cut(p, "@")
+		return strings.EqualFold(name, spn)
+	}
+	if matches(want) {
+		return nil
+	}
+	if want != a.ServerPrincipal { // _HOST: also the canonical names
+		for _, n := range canonicalNames(host) {
+			alt := ExpandHost(a.ServerPrincipal, n)
+			if matches(alt) {
+				return nil
+			}
+			tried = append(tried, alt)
+		}
+	}
+	return fmt.Errorf("server principal mismatch: %s advertises %s but the configuration expects %s (check the server's *.kerberos.principal)", srv.Addr, spn, strings.Join(tried, " or "))
 }
 
 // Mechanism implements ipc.Authenticator.
@@ -76,16 +175,8 @@ func (a *GSSAPIAuth) Mechanism(auth *commonpb.RpcSasl_Auth, srv ipc.Server) (ipc
 		return nil, fmt.Errorf("the server advertises GSSAPI without its principal (protocol %q, server id %q)", auth.GetProtocol(), auth.GetServerId())
 	}
 	spn := auth.GetProtocol() + "/" + auth.GetServerId()
-	if a.ServerPrincipal != "" {
-		host, _, err := net.SplitHostPort(srv.Addr)
-		if err != nil {
-			host = srv.Addr
-		}
-		want := ExpandHost(a.ServerPrincipal, host)
-		wantSPN := strings.SplitN(want, "@", 2)[0]
-		if !strings.EqualFold(wantSPN, spn) {
-			return nil, fmt.Errorf("server principal mismatch: %s advertises %s but the configuration expects %s (check the server's *.kerberos.principal)", srv.Addr, spn, want)
-		}
+	if err := a.checkServerPrincipal(spn, srv); err != nil {
+		return nil, err
 	}
 	qop := a.QOP
 	if qop == nil {
@@ -102,6 +193,8 @@ type gssapiMech struct {
 	state      int // 0 start, 1 AP-REP awaited, 2 layer offer awaited, 3 done
 	sessionKey types.EncryptionKey
 	seq        uint64
+	ctime      time.Time // the authenticator's, which the AP-REP must echo
+	cusec      int
 	ctx        *gssContext
 	layer      byte
 }
@@ -139,6 +232,7 @@ func (m *gssapiMech) Start() ([]byte, error) {
 	}
 	auth.SeqNumber = n.Int64()
 	m.seq = uint64(auth.SeqNumber)
+	m.ctime, m.cusec = auth.CTime, auth.Cusec
 	sum := make([]byte, 24)
 	binary.LittleEndian.PutUint32(sum[0:4], 16) // channel bindings: none
 	binary.LittleEndian.PutUint32(sum[20:24], gssMutual|gssSequence|gssConf|gssInteg)
@@ -242,6 +336,11 @@ func (m *gssapiMech) apRep(tok []byte) error {
 	var part messages.EncAPRepPart
 	if err := part.Unmarshal(plain); err != nil {
 		return fmt.Errorf("%w: AP-REP encrypted part: %v", ErrBadToken, err)
+	}
+	// RFC 4120 §3.2.5: the reply echoes our authenticator's time, so it is
+	// not one replayed from an earlier connection under the same ticket.
+	if part.CTime.Unix() != m.ctime.Unix() || part.Cusec != m.cusec { // KerberosTime has whole seconds
+		return fmt.Errorf("%w: the AP-REP answers another authenticator (time %d.%06d, ours %d.%06d): a replayed reply?", ErrBadToken, part.CTime.Unix(), part.Cusec, m.ctime.Unix(), m.cusec)
 	}
 	key, sub := m.sessionKey, false
 	if len(part.Subkey.KeyValue) > 0 {

@@ -17,16 +17,19 @@ import (
 	"github.com/jcmturner/gokrb5/v8/config"
 	"github.com/jcmturner/gokrb5/v8/credentials"
 	"github.com/jcmturner/gokrb5/v8/iana/errorcode"
+	"github.com/jcmturner/gokrb5/v8/iana/nametype"
 	"github.com/jcmturner/gokrb5/v8/keytab"
 	"github.com/jcmturner/gokrb5/v8/messages"
 	"github.com/jcmturner/gokrb5/v8/types"
 )
 
-// LoginOptions say how to log in. With Keytab, Principal is required; without,
-// the ticket cache (CCache, else KRB5CCNAME, else /tmp/krb5cc_<uid>) is used.
+// LoginOptions say how to log in. With Keytab (or Password), Principal is
+// required; without either, the ticket cache (CCache, else KRB5CCNAME, else
+// /tmp/krb5cc_<uid>) is used.
 type LoginOptions struct {
 	Principal string // user@REALM (or user, in the default realm)
 	Keytab    string
+	Password  string // a password login, as kinit without -k does (tools and tests)
 	CCache    string
 	Krb5Conf  string // krb5.conf: else KRB5_CONFIG, else /etc/krb5.conf
 }
@@ -39,6 +42,9 @@ type Login struct {
 	cl        *client.Client
 	principal string // name@REALM
 	fromCache bool
+	// The TGT's validity: exact for cache logins and for keytab and password
+	// logins (asked of the KDC), see TGTLifetime.
+	tgtStart, tgtEnd time.Time
 }
 
 // Errors a login can end with, for errors.Is.
@@ -49,6 +55,7 @@ var (
 	ErrKDCUnreachable   = errors.New("no KDC of the realm answered")
 	ErrExpired          = errors.New("the ticket in the cache has expired")
 	ErrNotInKeytab      = errors.New("the keytab has no key for the principal")
+	ErrUnknownRealm     = errors.New("krb5.conf names no KDC for the realm")
 )
 
 // ConfigPath is the krb5.conf to use.
@@ -95,29 +102,8 @@ func NewLogin(opts LoginOptions) (*Login, error) {
 
 func (l *Login) login() error {
 	opts := l.opts
-	if opts.Keytab != "" {
-		if opts.Principal == "" {
-			return errors.New("kerberos: a keytab login needs the principal (--principal)")
-		}
-		kt, err := keytab.Load(opts.Keytab)
-		if err != nil {
-			return fmt.Errorf("kerberos: reading the keytab %s: %w", opts.Keytab, err)
-		}
-		user, realm := splitPrincipal(opts.Principal, l.conf.LibDefaults.DefaultRealm)
-		if realm == "" {
-			return fmt.Errorf("kerberos: principal %q names no realm and %s sets no default_realm", opts.Principal, ConfigPath(opts.Krb5Conf))
-		}
-		if !keytabHas(kt, user, realm) {
-			return fmt.Errorf("kerberos: %w: %s@%s is not in %s", ErrNotInKeytab, user, realm, opts.Keytab)
-		}
-		cl := client.NewWithKeytab(user, realm, kt, l.conf, client.DisablePAFXFAST(true))
-		if err := cl.Login(); err != nil {
-			return classify(user+"@"+realm, err)
-		}
-		l.mu.Lock()
-		l.cl, l.principal = cl, user+"@"+realm
-		l.mu.Unlock()
-		return nil
+	if opts.Keytab != "" || opts.Password != "" {
+		return l.credentialLogin()
 	}
 	path, err := CCachePath(opts.CCache)
 	if err != nil {
@@ -132,23 +118,92 @@ func (l *Login) login() error {
 	if opts.Principal != "" && !samePrincipal(opts.Principal, name, l.conf.LibDefaults.DefaultRealm) {
 		return fmt.Errorf("kerberos: the ticket cache %s belongs to %s, not %s", path, name, opts.Principal)
 	}
-	// gokrb5 loads a cache without looking at the TGT's end time: check it here.
-	tgt, ok := cc.GetEntry(types.PrincipalName{NameType: 2, NameString: []string{"krbtgt", princ.Realm}})
+	tgt, ok := cc.GetEntry(types.PrincipalName{NameType: nametype.KRB_NT_SRV_INST, NameString: []string{"krbtgt", princ.Realm}})
 	if !ok {
-		return fmt.Errorf("kerberos: the ticket cache %s holds no ticket-granting ticket for %s (run kinit)", path, name)
+		return fmt.Errorf("kerberos: the ticket cache %s holds no ticket-granting ticket for %s (run kinit again)", path, name)
 	}
-	if !tgt.EndTime.IsZero() && time.Now().After(tgt.EndTime) {
-		return fmt.Errorf("kerberos: %w: the ticket-granting ticket of %s in %s ended at %s (run kinit again)", ErrExpired, name, path, tgt.EndTime.Format(time.RFC3339))
+	if now := time.Now(); !now.Before(tgt.EndTime) {
+		return fmt.Errorf("kerberos: %w: the ticket-granting ticket of %s in %s expired at %s (run kinit again)", ErrExpired, name, path, tgt.EndTime.Local().Format(time.RFC3339))
 	}
 	cl, err := client.NewFromCCache(cc, l.conf, client.DisablePAFXFAST(true))
 	if err != nil {
-		if strings.Contains(err.Error(), "expired") || strings.Contains(err.Error(), "TGT") {
-			return fmt.Errorf("kerberos: %w: the ticket-granting ticket of %s in %s is no longer valid (run kinit again): %v", ErrExpired, name, path, err)
-		}
 		return fmt.Errorf("kerberos: ticket cache %s: %w", path, err)
+	}
+	start := tgt.StartTime
+	if start.IsZero() {
+		start = tgt.AuthTime
 	}
 	l.mu.Lock()
 	l.cl, l.principal, l.fromCache = cl, name, true
+	l.tgtStart, l.tgtEnd = start, tgt.EndTime
+	l.mu.Unlock()
+	return nil
+}
+
+// credentialLogin logs in with a keytab or a password (an AS exchange).
+// Logging in again reuses the gokrb5 client, so clients handed out (to
+// colinmarc/hdfs) see the new TGT and the old one's renewal goroutine ends.
+func (l *Login) credentialLogin() error {
+	opts := l.opts
+	if opts.Principal == "" {
+		return errors.New("kerberos: a keytab or password login needs the principal (--principal)")
+	}
+	user, realm := splitPrincipal(opts.Principal, l.conf.LibDefaults.DefaultRealm)
+	if realm == "" {
+		return fmt.Errorf("kerberos: principal %q names no realm and %s sets no default_realm", opts.Principal, ConfigPath(opts.Krb5Conf))
+	}
+	if _, _, err := l.conf.GetKDCs(realm, true); err != nil {
+		return fmt.Errorf("kerberos: %w: %s (add it to [realms] in %s): %v", ErrUnknownRealm, realm, ConfigPath(opts.Krb5Conf), err)
+	}
+	name := user + "@" + realm
+	l.mu.Lock()
+	cl := l.cl
+	l.mu.Unlock()
+	if opts.Keytab != "" {
+		kt, err := keytab.Load(opts.Keytab)
+		if err != nil {
+			return fmt.Errorf("kerberos: reading the keytab %s: %w", opts.Keytab, err)
+		}
+		if !keytabHas(kt, user, realm) {
+			return fmt.Errorf("kerberos: %w: %s is not in %s", ErrNotInKeytab, name, opts.Keytab)
+		}
+		if cl == nil {
+			cl = client.NewWithKeytab(user, realm, kt, l.conf, client.DisablePAFXFAST(true))
+		} else if err := cl.Login(); err == nil {
+			return l.noteTGT(cl, name)
+		} else {
+			// The keys on disk may have changed (a new kvno): a new client.
+			cl = client.NewWithKeytab(user, realm, kt, l.conf, client.DisablePAFXFAST(true))
+		}
+	} else if cl == nil {
+		cl = client.NewWithPassword(user, realm, opts.Password, l.conf, client.DisablePAFXFAST(true))
+	}
+	if err := cl.Login(); err != nil {
+		return classify(name, err)
+	}
+	return l.noteTGT(cl, name)
+}
+
+// noteTGT records a fresh login and learns the TGT's lifetime, which gokrb5
+// keeps to itself: one more AS exchange whose reply (verified with the
+// principal's key) carries the times the KDC grants. The first login's TGT
+// ends no later than this one's.
+func (l *Login) noteTGT(cl *client.Client, name string) error {
+	start := time.Now()
+	end := start.Add(l.conf.LibDefaults.TicketLifetime)
+	user, realm := splitPrincipal(name, "")
+	req, err := messages.NewASReqForTGT(realm, l.conf, types.NewPrincipalName(nametype.KRB_NT_PRINCIPAL, user))
+	if err == nil {
+		if rep, err := cl.ASExchange(realm, req, 0); err == nil {
+			start, end = rep.DecryptedEncPart.StartTime, rep.DecryptedEncPart.EndTime
+			if start.IsZero() {
+				start = rep.DecryptedEncPart.AuthTime
+			}
+		}
+	}
+	l.mu.Lock()
+	l.cl, l.principal, l.fromCache = cl, name, false
+	l.tgtStart, l.tgtEnd = start, end
 	l.mu.Unlock()
 	return nil
 }
@@ -186,17 +241,23 @@ func classify(principal string, err error) error {
 			return fmt.Errorf("kerberos: login of %s: %w (%v)", principal, ErrUnknownPrincipal, ke.Error())
 		case errorcode.KRB_AP_ERR_SKEW:
 			return fmt.Errorf("kerberos: login of %s: %w (%v)", principal, ErrClockSkew, ke.Error())
+		case errorcode.KDC_ERR_WRONG_REALM:
+			return fmt.Errorf("kerberos: login of %s: %w (%v)", principal, ErrUnknownRealm, ke.Error())
 		}
 	}
 	msg := err.Error()
 	var ne net.Error
 	switch {
+	// gokrb5 words its own skew check "AS_REP is not valid or client
+	// password/keytab incorrect < ... clock skew with KDC too large".
+	case strings.Contains(msg, "SKEW") || strings.Contains(strings.ToLower(msg), "clock skew"):
+		return fmt.Errorf("kerberos: login of %s: %w (%v)", principal, ErrClockSkew, err)
 	case strings.Contains(msg, "PREAUTH_FAILED") || strings.Contains(strings.ToLower(msg), "integrity verification failed") || strings.Contains(msg, "password/keytab incorrect"):
 		return fmt.Errorf("kerberos: login of %s: %w (%v)", principal, ErrBadCredentials, err)
 	case strings.Contains(msg, "C_PRINCIPAL_UNKNOWN"):
 		return fmt.Errorf("kerberos: login of %s: %w (%v)", principal, ErrUnknownPrincipal, err)
-	case strings.Contains(msg, "SKEW"):
-		return fmt.Errorf("kerberos: login of %s: %w (%v)", principal, ErrClockSkew, err)
+	case strings.Contains(msg, "no KDCs defined in configuration for realm") || strings.Contains(msg, "WRONG_REALM"):
+		return fmt.Errorf("kerberos: login of %s: %w (%v)", principal, ErrUnknownRealm, err)
 	case errors.As(err, &ne) || strings.Contains(msg, "connection refused") || strings.Contains(msg, "failed to communicate with KDC") || strings.Contains(msg, "no KDC") || strings.Contains(msg, "error sending to KDC"):
 		return fmt.Errorf("kerberos: login of %s: %w (check the realm's kdc in krb5.conf): %v", principal, ErrKDCUnreachable, err)
 	}
@@ -244,23 +305,57 @@ func (l *Login) Client() *client.Client {
 	return l.cl
 }
 
-// Relogin logs in again from the keytab (a cache login cannot renew itself
-// beyond what gokrb5 does: it re-reads the cache).
+// TGTLifetime is when the login's ticket-granting ticket became valid and
+// when it ends. gokrb5 renews or replaces a keytab login's TGT by itself as
+// it nears its end; Relogin and KeepFresh do it on our schedule.
+func (l *Login) TGTLifetime() (start, end time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.tgtStart, l.tgtEnd
+}
+
+// Relogin logs in again: a new TGT from the keytab (or password), or the
+// ticket cache read again (kinit -R, k5start and the like refresh it).
 func (l *Login) Relogin() error { return l.login() }
 
-// KeepFresh re-logs in from the keytab every interval until stop is closed,
-// so a long-running process always holds a valid TGT.
-func (l *Login) KeepFresh(interval time.Duration, stop <-chan struct{}, onErr func(error)) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
+// reloginAt is when KeepFresh logs in again: at 80% of the TGT's lifetime,
+// as Java's UserGroupInformation does.
+func reloginAt(start, end time.Time) time.Time {
+	return start.Add(end.Sub(start) * 4 / 5)
+}
+
+// KeepFresh keeps the login's TGT valid in a long-running process: it logs
+// in again once 80% of the TGT's lifetime has passed, checking at least
+// every maxWait (Spark's relogin period is a minute), until stop is closed.
+// Failures go to onErr and are retried at the next check; a cache login
+// whose cache nobody refreshes ends in ErrExpired.
+func (l *Login) KeepFresh(maxWait time.Duration, stop <-chan struct{}, onErr func(error)) {
+	if maxWait <= 0 {
+		maxWait = time.Minute
+	}
 	for {
-		select {
-		case <-stop:
-			return
-		case <-t.C:
+		start, end := l.TGTLifetime()
+		if !time.Now().Before(reloginAt(start, end)) {
+			// A cache nobody refreshed gives back the same TGT until it
+			// expires; then Relogin fails with ErrExpired.
 			if err := l.Relogin(); err != nil && onErr != nil {
 				onErr(err)
 			}
+		}
+		start, end = l.TGTLifetime()
+		wait := time.Until(reloginAt(start, end))
+		if wait > maxWait || wait <= 0 {
+			wait = maxWait
+		}
+		if wait < 100*time.Millisecond {
+			wait = 100 * time.Millisecond
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-stop:
+			t.Stop()
+			return
+		case <-t.C:
 		}
 	}
 }

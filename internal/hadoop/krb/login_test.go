@@ -88,8 +88,116 @@ func TestLogin(t *testing.T) {
 		t.Fatalf("unreachable KDC: %v", err)
 	}
 	// Unknown realm: no KDC configured for it.
-	if _, err := krb.NewLogin(krb.LoginOptions{Principal: "alice@NOWHERE.TEST", Keytab: kt, Krb5Conf: k.Krb5Conf}); err == nil || !strings.Contains(err.Error(), "NOWHERE.TEST") {
+	if _, err := krb.NewLogin(krb.LoginOptions{Principal: "alice@NOWHERE.TEST", Keytab: kt, Krb5Conf: k.Krb5Conf}); !errors.Is(err, krb.ErrUnknownRealm) || !strings.Contains(err.Error(), "NOWHERE.TEST") {
 		t.Fatalf("unknown realm: %v", err)
+	}
+
+	// The KDC goes away after the login: the next service ticket says so.
+	k.AddPrincipal(t, "rm/localhost@"+krbtest.Realm)
+	k.Stop()
+	if _, _, err := l.ServiceTicket("rm/localhost"); !errors.Is(err, krb.ErrKDCUnreachable) {
+		t.Fatalf("service ticket with the KDC down: %v", err)
+	}
+}
+
+func TestLoginPasswordAndClockSkew(t *testing.T) {
+	k := krbtest.Start(t)
+	k.AddPasswordPrincipal(t, "erin@"+krbtest.Realm, "correct-horse")
+	l, err := krb.NewLogin(krb.LoginOptions{Principal: "erin", Password: "correct-horse", Krb5Conf: k.Krb5Conf})
+	if err != nil || l.Principal() != "erin@"+krbtest.Realm {
+		t.Fatalf("password login: %v", err)
+	}
+	_, err = krb.NewLogin(krb.LoginOptions{Principal: "erin", Password: "battery-staple", Krb5Conf: k.Krb5Conf})
+	if !errors.Is(err, krb.ErrBadCredentials) {
+		t.Fatalf("wrong password: %v", err)
+	}
+	_, err = krb.NewLogin(krb.LoginOptions{Principal: "frank", Password: "x", Krb5Conf: k.Krb5Conf})
+	if !errors.Is(err, krb.ErrUnknownPrincipal) || !strings.Contains(err.Error(), "frank@STOKE.TEST") {
+		t.Fatalf("unknown principal: %v", err)
+	}
+	// A client that tolerates no skew at all sees the KDC's clock (whole
+	// seconds) as skewed: the same check a clock minutes off fails.
+	conf, _ := os.ReadFile(k.Krb5Conf)
+	strict := filepath.Join(t.TempDir(), "krb5.conf")
+	os.WriteFile(strict, []byte(strings.Replace(string(conf), "[libdefaults]\n", "[libdefaults]\n  clockskew = 0\n", 1)), 0o644)
+	_, err = krb.NewLogin(krb.LoginOptions{Principal: "erin", Password: "correct-horse", Krb5Conf: strict})
+	if !errors.Is(err, krb.ErrClockSkew) {
+		t.Fatalf("clock skew: %v", err)
+	}
+}
+
+// TestTGTLifetimeAndKeepFresh: with 8-second tickets, KeepFresh logs in
+// again from the keytab before the TGT ends, and a ticket cache that nobody
+// refreshes ends in ErrExpired (at login and from KeepFresh).
+func TestTGTLifetimeAndKeepFresh(t *testing.T) {
+	k := krbtest.Start(t)
+	kt := k.AddPrincipal(t, "alice@"+krbtest.Realm)
+	k.AddPrincipal(t, "nn/localhost@"+krbtest.Realm)
+	conf, _ := os.ReadFile(k.Krb5Conf)
+	short := filepath.Join(t.TempDir(), "krb5.conf")
+	os.WriteFile(short, []byte(strings.Replace(string(conf), "ticket_lifetime = 10h", "ticket_lifetime = 8s", 1)), 0o644)
+
+	l, err := krb.NewLogin(krb.LoginOptions{Principal: "alice", Keytab: kt, Krb5Conf: short})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start, end := l.TGTLifetime()
+	if d := end.Sub(start); d < 7*time.Second || d > 9*time.Second {
+		t.Fatalf("TGT lifetime %v (%v to %v), want the 8 s asked for", d, start, end)
+	}
+
+	// A cache made with a 4-second ticket.
+	cc := k.Kinit(t, "alice@"+krbtest.Realm, kt, "-l", "4s")
+	cl, err := krb.NewLogin(krb.LoginOptions{CCache: cc, Krb5Conf: k.Krb5Conf})
+	if err != nil {
+		t.Fatalf("fresh cache: %v", err)
+	}
+	if s, e := cl.TGTLifetime(); e.Sub(s) > 5*time.Second || e.Before(time.Now()) {
+		t.Fatalf("cache TGT lifetime %v to %v", s, e)
+	}
+
+	stop := make(chan struct{})
+	defer close(stop)
+	errs := make(chan error, 100)
+	go l.KeepFresh(time.Second, stop, func(err error) { errs <- err })
+	cacheErrs := make(chan error, 100)
+	go cl.KeepFresh(200*time.Millisecond, stop, func(err error) { cacheErrs <- err })
+
+	var renewedAt time.Time
+	for deadline := end.Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if _, e := l.TGTLifetime(); e.After(end) {
+			renewedAt = time.Now()
+			break
+		}
+	}
+	select {
+	case err := <-errs:
+		t.Fatalf("keytab relogin: %v", err)
+	default:
+	}
+	if renewedAt.IsZero() {
+		t.Fatal("KeepFresh did not log in again")
+	}
+	if !renewedAt.Before(end) {
+		t.Fatalf("KeepFresh logged in again at %v, after the TGT ended at %v", renewedAt, end)
+	}
+	for time.Now().Before(end.Add(500 * time.Millisecond)) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if _, key, err := l.ServiceTicket("nn/localhost"); err != nil || len(key.KeyValue) == 0 {
+		t.Fatalf("service ticket after the first TGT ended: %v", err)
+	}
+
+	select {
+	case err := <-cacheErrs:
+		if !errors.Is(err, krb.ErrExpired) || !strings.Contains(err.Error(), "kinit") {
+			t.Fatalf("KeepFresh of a stale cache: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("KeepFresh did not report the expired cache")
+	}
+	if _, err := krb.NewLogin(krb.LoginOptions{CCache: cc, Krb5Conf: k.Krb5Conf}); !errors.Is(err, krb.ErrExpired) {
+		t.Fatalf("expired cache: %v", err)
 	}
 }
 

@@ -39,6 +39,59 @@ type gssContext struct {
 
 	mu      sync.Mutex
 	sendSeq uint64
+	recv    replayWindow
+}
+
+// replayWindowSize is how far behind the newest sequence number a token may
+// arrive. Hadoop servers wrap responses from several handler threads and
+// queue them afterwards, so tokens can arrive out of order (Java's GSS-API
+// reports that as supplementary status, not an error); a token seen before,
+// or older than the window, is a replay and refused.
+const replayWindowSize = 4096
+
+// replayWindow remembers which of the last replayWindowSize sequence
+// numbers of the peer arrived: a ring of bits, bit seq%size for seq.
+type replayWindow struct {
+	started bool
+	highest uint64
+	bits    [replayWindowSize / 64]uint64
+}
+
+func (w *replayWindow) bit(seq uint64) (word int, mask uint64) {
+	i := seq % replayWindowSize
+	return int(i / 64), 1 << (i % 64)
+}
+
+// check reports whether seq is new; record adds it once the token proved
+// genuine (a forged token must not use up a number).
+func (w *replayWindow) check(seq uint64) error {
+	if !w.started || seq > w.highest {
+		return nil
+	}
+	if w.highest-seq >= replayWindowSize {
+		return fmt.Errorf("%w: sequence number %d too old (newest %d)", ErrBadToken, seq, w.highest)
+	}
+	if i, m := w.bit(seq); w.bits[i]&m != 0 {
+		return fmt.Errorf("%w: sequence number %d replayed", ErrBadToken, seq)
+	}
+	return nil
+}
+
+func (w *replayWindow) record(seq uint64) {
+	switch {
+	case !w.started || seq-w.highest >= replayWindowSize && seq > w.highest:
+		w.bits = [replayWindowSize / 64]uint64{}
+		w.started, w.highest = true, seq
+	case seq > w.highest:
+		// The numbers the window slides over are not seen yet.
+		for s := w.highest + 1; s < seq; s++ {
+			i, m := w.bit(s)
+			w.bits[i] &^= m
+		}
+		w.highest = seq
+	}
+	i, m := w.bit(seq)
+	w.bits[i] |= m
 }
 
 func newGSSContext(key types.EncryptionKey, initiator, acceptorSubkey bool, seq uint64) (*gssContext, error) {
@@ -114,8 +167,30 @@ func (c *gssContext) checksum(msg []byte, flags byte, seq uint64, usage uint32) 
 }
 
 // Unwrap checks a token from the peer and returns its message and whether
-// it was sealed.
+// it was sealed. Each token is accepted once (see replayWindowSize).
 func (c *gssContext) Unwrap(tok []byte) ([]byte, bool, error) {
+	msg, sealed, seq, err := c.unwrap(tok)
+	if err != nil {
+		return nil, sealed, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.recv.check(seq); err != nil {
+		return nil, sealed, err
+	}
+	c.recv.record(seq)
+	return msg, sealed, nil
+}
+
+func (c *gssContext) unwrap(tok []byte) (msg []byte, sealed bool, seq uint64, err error) {
+	msg, sealed, err = c.unwrapToken(tok)
+	if len(tok) >= wrapHeaderLen {
+		seq = binary.BigEndian.Uint64(tok[8:16])
+	}
+	return msg, sealed, seq, err
+}
+
+func (c *gssContext) unwrapToken(tok []byte) ([]byte, bool, error) {
 	if len(tok) < wrapHeaderLen {
 		return nil, false, fmt.Errorf("%w: %d bytes, shorter than the 16-byte header", ErrBadToken, len(tok))
 	}

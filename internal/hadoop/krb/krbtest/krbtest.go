@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -28,6 +29,16 @@ type KDC struct {
 	Addr     string // 127.0.0.1:port
 	env      []string
 	cmd      *exec.Cmd
+	stopOnce sync.Once
+}
+
+// Stop stops the KDC (for tests of an unreachable KDC); the test's end
+// stops it too.
+func (k *KDC) Stop() {
+	k.stopOnce.Do(func() {
+		k.cmd.Process.Kill()
+		k.cmd.Wait()
+	})
 }
 
 // Start starts a KDC and stops it when the test ends.
@@ -103,8 +114,7 @@ func Start(t testing.TB) *KDC {
 		t.Fatalf("krbtest: starting krb5kdc: %v", err)
 	}
 	t.Cleanup(func() {
-		k.cmd.Process.Kill()
-		k.cmd.Wait()
+		k.Stop()
 		logf.Close()
 	})
 	deadline := time.Now().Add(20 * time.Second)
