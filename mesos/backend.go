@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"strconv"
@@ -114,7 +113,7 @@ func (b *Backend) Start(ctx context.Context, d backend.Driver) error {
 	if host == "" {
 		host = "127.0.0.1"
 		if len(b.master.Hosts) > 0 {
-			host = outboundHost(b.master.Hosts[0])
+			host = rpc.OutboundHost(b.master.Hosts[0])
 		}
 	}
 	b.secret = b.conf.String("stoke.authenticate.secret")
@@ -302,13 +301,4 @@ func (b *Backend) nextID() string {
 	id := b.idPrefix + strconv.Itoa(b.launched)
 	b.launched++
 	return id
-}
-
-func outboundHost(addr string) string {
-	c, err := net.Dial("udp", addr)
-	if err != nil {
-		return "127.0.0.1"
-	}
-	defer c.Close()
-	return c.LocalAddr().(*net.UDPAddr).IP.String()
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/stoke-run/stoke/internal/conf"
+	"github.com/stoke-run/stoke/internal/rpc"
 	"github.com/stoke-run/stoke/mesos/offers"
 )
 
@@ -141,7 +142,7 @@ func StartDispatcher(ctx context.Context, opts DispatcherOptions) (*Dispatcher, 
 	if opts.Host == "" {
 		opts.Host = "127.0.0.1"
 		if len(m.Hosts) > 0 {
-			opts.Host = outboundHost(m.Hosts[0])
+			opts.Host = rpc.OutboundHost(m.Hosts[0])
 		}
 	}
 	lis, err := net.Listen("tcp", net.JoinHostPort(opts.Host, strconv.Itoa(opts.Port)))

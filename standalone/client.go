@@ -120,7 +120,7 @@ func (b *Client) Start(ctx context.Context, d backend.Driver) error {
 	}
 	host := b.Conf.String("stoke.driver.host")
 	if host == "" {
-		host = outboundHost(b.Masters[0])
+		host = rpc.OutboundHost(b.Masters[0])
 	}
 	b.masters = newMasters(b.Masters, b.Conf.String("stoke.authenticate.secret"))
 	b.srv, err = coarse.NewServer(coarse.Options{Host: host, Port: port, Secret: secret, Conf: b.Conf, Log: b.Log, NetworkTimeout: timeout})

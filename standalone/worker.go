@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/sirupsen/logrus"
+	"github.com/stoke-run/stoke/internal/rpc"
 )
 
 // WorkerOptions configure a worker daemon.
@@ -79,7 +80,7 @@ func StartWorker(opts WorkerOptions) (*Worker, error) {
 		opts.DriverBackoff = time.Second
 	}
 	if opts.Host == "" {
-		opts.Host = outboundHost(opts.Masters[0])
+		opts.Host = rpc.OutboundHost(opts.Masters[0])
 	}
 	if opts.WorkDir == "" {
 		opts.WorkDir = "work"
@@ -137,17 +138,6 @@ func (w *Worker) WaitRegistered(ctx context.Context) error {
 	case <-ctx.Done():
 		return fmt.Errorf("worker %s did not register with %v: %w", w.id, w.opts.Masters, ctx.Err())
 	}
-}
-
-// outboundHost is the local address used to reach addr (the master), so
-// that executors advertise an address others can reach.
-func outboundHost(addr string) string {
-	c, err := net.Dial("udp", addr)
-	if err != nil {
-		return "127.0.0.1"
-	}
-	defer c.Close()
-	return c.LocalAddr().(*net.UDPAddr).IP.String()
 }
 
 func (w *Worker) registration() WorkerRegistration {

@@ -132,7 +132,7 @@ func (b *Backend) Start(ctx context.Context, d backend.Driver) error {
 			return err
 		}
 		if host == "" {
-			host = outboundHost(b.am.base)
+			host = rpc.OutboundHost(strings.TrimPrefix(b.am.base, "http://"))
 		}
 	}
 	netTimeout, err := b.conf.Duration("stoke.network.timeout")
@@ -338,17 +338,6 @@ func hostOf(base string) string {
 		return host
 	}
 	return h
-}
-
-// outboundHost is the local address that routes to the AM.
-func outboundHost(base string) string {
-	h := strings.TrimPrefix(base, "http://")
-	c, err := net.DialTimeout("udp", h, time.Second)
-	if err != nil {
-		return "127.0.0.1"
-	}
-	defer c.Close()
-	return c.LocalAddr().(*net.UDPAddr).IP.String()
 }
 
 // submissionFromConf builds a Submission from the application's configuration.
