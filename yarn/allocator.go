@@ -112,6 +112,17 @@ func (a *allocator) request(req *yarnpb.AllocateRequest) {
 	}
 }
 
+// unsent takes back a request the RM never answered: its releases and
+// blacklist changes go out again with the next request, and so does the ask.
+func (a *allocator) unsent(req *yarnpb.AllocateRequest) {
+	a.release = append(req.Release, a.release...)
+	a.lastAsk = -1
+	if br := req.GetBlacklistRequest(); br != nil {
+		a.blAdd = append(br.BlacklistAdditions, a.blAdd...)
+		a.blRemove = append(br.BlacklistRemovals, a.blRemove...)
+	}
+}
+
 // resync prepares a full re-send after the RM lost the AM's state (RM restart or failover):
 // the whole ask and the whole blacklist go out with the next request.
 func (a *allocator) resync() {

@@ -133,3 +133,22 @@ func TestAllocatorFailuresAndBlacklist(t *testing.T) {
 		t.Fatalf("resync blacklist = %s", got)
 	}
 }
+
+func TestAllocatorUnsentRequestGoesAgain(t *testing.T) {
+	a := newAllocator(&yarnpb.Resource{Memory: proto.Int64(512)}, 1, 3, 1)
+	a.nodes = 3
+	a.setTarget(1)
+	c := testContainer(2, "n1")
+	a.allocated([]*yarnpb.Container{c})
+	a.completed(status(c, 1))                                // n1 blacklisted
+	a.allocated([]*yarnpb.Container{testContainer(3, "n1")}) // released
+	_, sent, req := askOf(t, a)
+	if !sent || len(req.Release) != 1 || len(req.GetBlacklistRequest().GetBlacklistAdditions()) != 1 {
+		t.Fatalf("first request %v", req)
+	}
+	a.unsent(req)
+	n, sent, again := askOf(t, a)
+	if !sent || n != 1 || len(again.Release) != 1 || fmt.Sprint(again.GetBlacklistRequest().GetBlacklistAdditions()) != "[n1]" {
+		t.Fatalf("after an unanswered request: ask %d sent=%v, %v", n, sent, again)
+	}
+}

@@ -369,7 +369,7 @@ func (m *am) loop(ctx context.Context, child *driverChild) (yarnpb.FinalApplicat
 			respID = 0
 			m.mu.Lock()
 			if m.alloc != nil {
-				m.alloc.release = append(req.Release, m.alloc.release...)
+				m.alloc.unsent(req)
 				m.alloc.resync()
 			}
 			m.mu.Unlock()
@@ -384,11 +384,7 @@ func (m *am) loop(ctx context.Context, child *driverChild) (yarnpb.FinalApplicat
 			m.log.WithError(err).Warn("allocate failed; retrying")
 			m.mu.Lock()
 			if m.alloc != nil {
-				m.alloc.release = append(req.Release, m.alloc.release...)
-				m.alloc.lastAsk = -1
-				if br := req.GetBlacklistRequest(); br != nil {
-					m.alloc.blAdd = append(br.BlacklistAdditions, m.alloc.blAdd...)
-				}
+				m.alloc.unsent(req)
 			}
 			m.mu.Unlock()
 			time.Sleep(time.Second)
