@@ -79,20 +79,12 @@ func submitMesosCluster(ctx context.Context, req clusterRequest) (int, error) {
 	if len(req.Master.Hosts) != 1 || req.Master.ZooKeeper != "" {
 		return 0, fmt.Errorf("cluster deploy mode on Mesos submits to a dispatcher: --master mesos://DISPATCHER:7077 (stoke mesos-dispatcher), not %q", req.Master.Raw)
 	}
-	cores, err := c.Int("stoke.driver.cores")
-	if err != nil {
-		return 0, err
-	}
-	mem, err := c.Bytes("stoke.driver.memory")
-	if err != nil {
-		return 0, err
-	}
-	supervise, err := c.Bool("stoke.driver.supervise")
+	d, err := driverSettings(c)
 	if err != nil {
 		return 0, err
 	}
 	cl := &mesos.DispatcherClient{Addr: req.Master.Hosts[0], Secret: c.String("stoke.authenticate.secret")}
-	st, err := cl.Submit(ctx, req.Binary, mesos.DriverSubmission{Args: req.Args, Conf: req.HandOff(), CPUs: float64(cores), MemMB: float64(mem>>20) + 384, Supervise: supervise})
+	st, err := cl.Submit(ctx, req.Binary, mesos.DriverSubmission{Args: req.Args, Conf: req.HandOff(), CPUs: float64(d.cores), MemMB: float64(d.memory>>20) + 384, Supervise: d.supervise})
 	if err != nil {
 		return 0, err
 	}

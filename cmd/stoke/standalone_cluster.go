@@ -17,27 +17,40 @@ func init() { clusterSubmitters[conf.Standalone] = submitStandaloneCluster }
 // --supervise). It prints the submission id for --status and --kill.
 func submitStandaloneCluster(ctx context.Context, req clusterRequest) (int, error) {
 	c := req.Conf
-	cores, err := c.Int("stoke.driver.cores")
-	if err != nil {
-		return 0, err
-	}
-	mem, err := c.Bytes("stoke.driver.memory")
-	if err != nil {
-		return 0, err
-	}
-	supervise, err := c.Bool("stoke.driver.supervise")
+	d, err := driverSettings(c)
 	if err != nil {
 		return 0, err
 	}
 	client := standalone.NewSubmitClient(req.Master.Hosts, c.String("stoke.authenticate.secret"))
 	st, err := client.Submit(ctx, req.Binary, standalone.DriverSubmission{Args: req.Args, SubmitEnv: req.HandOff(),
-		Cores: cores, MemoryMiB: int(mem >> 20), Supervise: supervise})
+		Cores: d.cores, MemoryMiB: int(d.memory >> 20), Supervise: d.supervise})
 	if err != nil {
 		return 0, fmt.Errorf("submitting to %s: %w", req.Master.Raw, err)
 	}
 	fmt.Fprintf(req.Stdout, "submitted driver %s (state %s)\n", st.DriverID, st.State)
 	fmt.Fprintf(req.Stderr, "stoke: follow it with: stoke submit --master %s --status %s\n", req.Master.Raw, st.DriverID)
 	return 0, nil
+}
+
+// driverResources is what a cluster-mode driver asks its cluster manager for.
+type driverResources struct {
+	cores     int
+	memory    int64 // bytes
+	supervise bool
+}
+
+// driverSettings reads stoke.driver.cores, .memory and .supervise.
+func driverSettings(c *conf.Conf) (driverResources, error) {
+	var d driverResources
+	var err error
+	if d.cores, err = c.Int("stoke.driver.cores"); err != nil {
+		return d, err
+	}
+	if d.memory, err = c.Bytes("stoke.driver.memory"); err != nil {
+		return d, err
+	}
+	d.supervise, err = c.Bool("stoke.driver.supervise")
+	return d, err
 }
 
 // driverRequest answers `stoke submit --status ID` and `--kill ID`.
