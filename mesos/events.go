@@ -148,17 +148,7 @@ func (b *Backend) offersEvent(ctx context.Context, caller calls.Caller, os []mes
 		in[i] = convertOffer(&os[i])
 	}
 	b.mu.Lock()
-	st := offers.State{
-		CPUsHeld:      b.heldLocked(),
-		Executors:     len(b.tasks),
-		ExecutorLimit: b.limit,
-		AgentFailures: map[string]int{},
-		Stopping:      b.stopping,
-		Seed:          seed(b.frameworkID, b.launched),
-	}
-	for a, n := range b.failures {
-		st.AgentFailures[a] = n
-	}
+	st := b.offerStateLocked(len(b.tasks))
 	ds := offers.Match(b.set.match, st, in)
 	type accept struct {
 		offer mesos.OfferID
@@ -197,16 +187,7 @@ func (b *Backend) offersEvent(ctx context.Context, caller calls.Caller, os []mes
 			b.log.Infof("launching executor %s on %s (agent %s)", t.TaskID.Value, t.AgentID.Value, t.AgentID.Value)
 		}
 	}
-	durs := make([]time.Duration, 0, len(declines))
-	for d := range declines {
-		durs = append(durs, d)
-	}
-	sort.Slice(durs, func(i, j int) bool { return durs[i] < durs[j] })
-	for _, d := range durs {
-		if err := b.send(ctx, caller, calls.Decline(declines[d]...).With(calls.RefuseSeconds(d))); err != nil {
-			b.log.WithError(err).Warnf("declining %d offer(s)", len(declines[d]))
-		}
-	}
+	b.decline(ctx, caller, declines)
 	if len(accepts) > 0 {
 		b.reviveOrSuppress(ctx, caller, false)
 	}
@@ -302,4 +283,34 @@ func terminal(s mesos.TaskState) bool {
 // failed: the executor ended without being asked to (counts against its agent).
 func failed(s mesos.TaskState) bool {
 	return terminal(s) && s != mesos.TASK_FINISHED && s != mesos.TASK_KILLED
+}
+
+// offerStateLocked is the part of the offer decision's state both modes share.
+func (b *Backend) offerStateLocked(executors int) offers.State {
+	st := offers.State{
+		CPUsHeld:      b.heldLocked(),
+		Executors:     executors,
+		ExecutorLimit: b.limit,
+		AgentFailures: map[string]int{},
+		Stopping:      b.stopping,
+		Seed:          seed(b.frameworkID, b.launched),
+	}
+	for a, n := range b.failures {
+		st.AgentFailures[a] = n
+	}
+	return st
+}
+
+// decline answers the offers not used, shortest refuse filter first.
+func (b *Backend) decline(ctx context.Context, caller calls.Caller, declines map[time.Duration][]mesos.OfferID) {
+	durs := make([]time.Duration, 0, len(declines))
+	for d := range declines {
+		durs = append(durs, d)
+	}
+	sort.Slice(durs, func(i, j int) bool { return durs[i] < durs[j] })
+	for _, d := range durs {
+		if err := b.send(ctx, caller, calls.Decline(declines[d]...).With(calls.RefuseSeconds(d))); err != nil {
+			b.log.WithError(err).Warnf("declining %d offer(s)", len(declines[d]))
+		}
+	}
 }

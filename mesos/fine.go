@@ -3,7 +3,6 @@ package mesos
 import (
 	"context"
 	"fmt"
-	"sort"
 	"strconv"
 	"time"
 
@@ -125,21 +124,10 @@ func (b *Backend) fineOffers(ctx context.Context, caller calls.Caller, os []meso
 		in[i] = convertOffer(&os[i])
 	}
 	b.mu.Lock()
-	st := offers.State{
-		CPUsHeld:      b.heldLocked(),
-		Executors:     len(b.fineExecs),
-		ExecutorLimit: b.limit,
-		Queued:        map[string]int{},
-		AgentFailures: map[string]int{},
-		ExecutorOn:    map[string]bool{},
-		Stopping:      b.stopping,
-		Seed:          seed(b.frameworkID, b.launched),
-	}
+	st := b.offerStateLocked(len(b.fineExecs))
+	st.Queued, st.ExecutorOn = map[string]int{}, map[string]bool{}
 	if b.limit < 0 && len(b.fineExecs) > 0 && b.queuedLocked() == 0 {
 		st.ExecutorLimit = len(b.fineExecs)
-	}
-	for a, n := range b.failures {
-		st.AgentFailures[a] = n
 	}
 	for _, e := range b.fineExecs {
 		st.ExecutorOn[e.agentID] = true
@@ -240,16 +228,7 @@ func (b *Backend) fineOffers(ctx context.Context, caller calls.Caller, os []meso
 			continue
 		}
 	}
-	durs := make([]time.Duration, 0, len(declines))
-	for d := range declines {
-		durs = append(durs, d)
-	}
-	sort.Slice(durs, func(i, j int) bool { return durs[i] < durs[j] })
-	for _, d := range durs {
-		if err := b.send(ctx, caller, calls.Decline(declines[d]...).With(calls.RefuseSeconds(d))); err != nil {
-			b.log.WithError(err).Warnf("declining %d offer(s)", len(declines[d]))
-		}
-	}
+	b.decline(ctx, caller, declines)
 	b.reviveOrSuppress(ctx, caller, false)
 }
 
