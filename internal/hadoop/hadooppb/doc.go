@@ -6,4 +6,4 @@
 // Regenerate with `go generate ./internal/hadoop/hadooppb` (needs protoc and protoc-gen-go).
 package hadooppb
 
-//go:generate protoc -I . --go_out=paths=source_relative:. commonpb/rpc_header.proto commonpb/ipc.proto yarnpb/yarn.proto hdfspb/hdfs.proto
+//go:generate protoc -I . --go_out=paths=source_relative:. commonpb/rpc_header.proto commonpb/ipc.proto yarnpb/yarn.proto hdfspb/hdfs.proto hdfspb/datatransfer.proto

@@ -302,6 +302,12 @@ func (c *Conn) writePacket(msgs ...proto.Message) error {
 	if err != nil {
 		return err
 	}
+	return c.writeRaw(p)
+}
+
+// writeRaw sends one encoded packet (length prefix included), wrapped when a security layer
+// is in force.
+func (c *Conn) writeRaw(p []byte) error {
 	if c.layer != nil {
 		w, err := c.layer.Wrap(p)
 		if err != nil {

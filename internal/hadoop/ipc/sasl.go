@@ -166,3 +166,18 @@ func SelectToken(tokens []*commonpb.Token, kind, addr string, anyService bool) *
 	}
 	return nil
 }
+
+// NewDigestMD5 returns the client side of DIGEST-MD5 with a token, for SASL that runs outside
+// Hadoop RPC (the DataNode data transfer handshake): as for TOKEN auth, the user name and
+// password are the token's identifier and password in base64, and the digest-uri is
+// protocol/serverID. qops lists the acceptable qualities of protection, strongest first.
+// The mechanism's QOP method reports the negotiated one. Its security layer keeps separate
+// state for each direction, so one goroutine may Wrap while another Unwraps.
+func NewDigestMD5(tok *commonpb.Token, protocol, serverID string, qops []string) Mechanism {
+	return &digestMD5{
+		username:  []byte(b64(tok.GetIdentifier())),
+		password:  []byte(b64(tok.GetPassword())),
+		digestURI: protocol + "/" + serverID,
+		qops:      qops,
+	}
+}
