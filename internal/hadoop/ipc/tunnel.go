@@ -106,7 +106,7 @@ func (t *tunnel) nextPacket() ([]byte, error) {
 	if len(t.in) < 4+int(n) {
 		return nil, nil
 	}
-	pkt := t.in[:4+n:4+n]
+	pkt := t.in[: 4+n : 4+n]
 	t.in = t.in[4+n:]
 	return pkt, nil
 }
