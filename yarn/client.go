@@ -159,18 +159,11 @@ func (c *Client) hdfs() (*hdfs.Client, *url.URL, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("reading %s: %w", c.confDirs[0], err)
 	}
-	opts := hdfs.ClientOptionsFromConf(hc)
-	if len(opts.Addresses) == 0 {
-		opts.Addresses = []string{u.Host}
+	set, err := fsx.Options(hc, "")
+	if err != nil {
+		return nil, nil, err
 	}
-	if opts.KerberosClient != nil {
-		if c.login == nil {
-			return nil, nil, errors.New("the HDFS configuration asks for Kerberos but the YARN one does not")
-		}
-		opts.KerberosClient = c.login.Client()
-	} else {
-		opts.User = c.user
-	}
+	opts := set.Client
 	fs, err := hdfs.NewClient(opts)
 	if err != nil {
 		return nil, nil, fmt.Errorf("connecting to HDFS at %v: %w", opts.Addresses, err)

@@ -10,7 +10,6 @@ import (
 
 	"github.com/stoke-run/stoke/internal/hadoop/hadooppb/hdfspb"
 	"github.com/stoke-run/stoke/internal/hadoop/ipc"
-	"github.com/stoke-run/stoke/internal/hadoop/krb"
 )
 
 // Block is one block of a file and the hosts holding a replica.
@@ -27,9 +26,11 @@ type BlockLocator interface {
 // Blocks asks the NameNode where the blocks of a file are.
 func (h *HDFS) Blocks(p string, size int64) ([]Block, error) {
 	cfg := ipc.Config{Protocol: ipc.ClientNamenodeProtocol, User: HadoopUser()}
-	if h.kerberos != nil {
-		cfg.Auth = []ipc.Authenticator{&krb.GSSAPIAuth{Login: h.kerberos, ServerPrincipal: h.nnPrincipal}}
+	auth, err := h.settings.RPCAuth()
+	if err != nil {
+		return nil, err
 	}
+	cfg.Auth = auth
 	client, err := ipc.NewClient(h.namenodes(), cfg)
 	if err != nil {
 		return nil, err

@@ -22,7 +22,6 @@ import (
 	"github.com/colinmarc/hdfs/v2"
 
 	"github.com/colinmarc/hdfs/v2/hadoopconf"
-	"github.com/stoke-run/stoke/internal/hadoop/krb"
 )
 
 // FileInfo describes one file.
@@ -123,13 +122,11 @@ func hidden(name string) bool { return strings.HasPrefix(name, ".") || strings.H
 // HDFS is one HDFS namespace.
 type HDFS struct {
 	client    *hdfs.Client
-	prefix    string   // hdfs://authority
-	addresses []string // NameNode RPC addresses
-	// Kerberos clusters: the login and the NameNode's principal (for our own RPCs).
-	kerberos    *krb.Login
-	nnPrincipal string
-	sasl        bool       // SASL data transfer protection: DataNode traffic goes through dnMu
-	dnMu        sync.Mutex // see lockedReader
+	prefix    string     // hdfs://authority
+	addresses []string   // NameNode RPC addresses
+	settings  Settings   // how our own NameNode calls authenticate
+	sasl      bool       // colinmarc/hdfs's own data transfer encryption: DataNode traffic goes through dnMu
+	dnMu      sync.Mutex // see lockedReader
 }
 
 func (h *HDFS) namenodes() []string { return h.addresses }
@@ -151,27 +148,22 @@ func hdfsFor(authority string) (*HDFS, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading the Hadoop configuration (HADOOP_CONF_DIR): %w", err)
 	}
-	opts := hdfs.ClientOptionsFromConf(conf)
-	if authority != "" {
-		opts.Addresses = []string{authority}
+	set, err := Options(conf, authority)
+	if err != nil {
+		return nil, err
 	}
-	if len(opts.Addresses) == 0 {
-		return nil, errors.New("hdfs:/// names no namenode and HADOOP_CONF_DIR sets no fs.defaultFS")
-	}
-	var login *krb.Login
-	if opts.KerberosClient != nil {
-		if login, err = kerberosLogin(); err != nil {
-			return nil, fmt.Errorf("the Hadoop configuration asks for Kerberos (hadoop.security.authentication=kerberos): %w", err)
-		}
-		opts.KerberosClient = login.Client()
-	} else {
-		opts.User = HadoopUser()
-	}
+	opts := set.Client
 	client, err := hdfs.NewClient(opts)
 	if err != nil {
 		return nil, fmt.Errorf("connecting to HDFS at %v: %w", opts.Addresses, err)
 	}
-	h := &HDFS{client: client, prefix: "hdfs://" + authority, addresses: opts.Addresses, kerberos: login, nnPrincipal: conf["dfs.namenode.kerberos.principal"], sasl: opts.DataTransferProtection != ""}
+	// colinmarc/hdfs caches the server defaults in its Client without a lock the first time
+	// a file is opened or created; fetching them now keeps parallel tasks from racing there.
+	if _, err := client.ServerDefaults(); err != nil {
+		client.Close()
+		return nil, fmt.Errorf("connecting to HDFS at %v: %w", opts.Addresses, err)
+	}
+	h := &HDFS{client: client, prefix: "hdfs://" + authority, addresses: opts.Addresses, settings: set, sasl: opts.DataTransferProtection != ""}
 	hdfsClients[authority] = h
 	return h, nil
 }
@@ -251,7 +243,7 @@ func (h *HDFS) Create(p string) (io.WriteCloser, error) {
 	return &hdfsWriter{w}, nil
 }
 
-// With SASL data transfer protection, colinmarc/hdfs v2.4 stores the NameNode's data
+// With dfs.encrypt.data.transfer (colinmarc/hdfs's own SASL), colinmarc/hdfs v2.4 stores the NameNode's data
 // encryption key in its Client without a lock each time it dials a DataNode, so DataNode
 // traffic of one client is serialized (a data race otherwise; reads and writes of different
 // files in parallel slots share the client).

@@ -479,3 +479,62 @@ func (l *integrity) unwrap(p []byte) ([]byte, error) {
 	l.rcvSeq++
 	return msg, nil
 }
+
+// DigestServer is the server side of DIGEST-MD5 with token passwords, for fakes of other
+// protocols that run SASL themselves (the DataNode data transfer handshake).
+type DigestServer struct {
+	// Tokens maps a token identifier to its password.
+	Tokens map[string][]byte
+	// QOP is offered in the challenge: "auth" (default) or "auth-int".
+	QOP string
+	// Realm is the challenge's realm ("default" when "").
+	Realm string
+}
+
+// Layer is a server-side security layer.
+type Layer interface {
+	Wrap(p []byte) []byte
+	Unwrap(p []byte) ([]byte, error)
+}
+
+// Challenge is the server's first message.
+func (d *DigestServer) Challenge() []byte {
+	q, r := d.QOP, d.Realm
+	if q == "" {
+		q = "auth"
+	}
+	if r == "" {
+		r = "default"
+	}
+	return []byte(fmt.Sprintf(`realm="%s",nonce="%s",qop="%s",charset=utf-8,algorithm=md5-sess`, r, nonce, q))
+}
+
+// Verify checks the client's response to Challenge. It returns the server's final message
+// (rspauth) and, for auth-int, the security layer.
+func (d *DigestServer) Verify(resp []byte) (rspauth []byte, layer Layer, err error) {
+	dirs := parse(string(resp))
+	id, err := base64.StdEncoding.DecodeString(dirs["username"])
+	pw, ok := d.Tokens[string(id)]
+	if err != nil || !ok {
+		return nil, nil, fmt.Errorf("DIGEST-MD5: unknown token")
+	}
+	qop, cnonce, uri := dirs["qop"], dirs["cnonce"], dirs["digest-uri"]
+	if dirs["nonce"] != nonce || dirs["nc"] != "00000001" {
+		return nil, nil, fmt.Errorf("DIGEST-MD5: bad nonce")
+	}
+	inner := md5.Sum([]byte(dirs["username"] + ":" + dirs["realm"] + ":" + base64.StdEncoding.EncodeToString(pw)))
+	ha1 := md5.Sum(append(inner[:], []byte(":"+nonce+":"+cnonce)...))
+	if kd(ha1, cnonce, qop, uri, "AUTHENTICATE") != dirs["response"] {
+		return nil, nil, fmt.Errorf("DIGEST-MD5: mismatched response")
+	}
+	if qop == "auth-int" {
+		layer = newIntegrity(ha1)
+	}
+	return []byte("rspauth=" + kd(ha1, cnonce, qop, uri, "")), layer, nil
+}
+
+// Wrap implements Layer.
+func (l *integrity) Wrap(p []byte) []byte { return l.wrap(p) }
+
+// Unwrap implements Layer.
+func (l *integrity) Unwrap(p []byte) ([]byte, error) { return l.unwrap(p) }

@@ -1,0 +1,138 @@
+package fsx
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strings"
+
+	"github.com/colinmarc/hdfs/v2"
+	"github.com/colinmarc/hdfs/v2/hadoopconf"
+
+	"github.com/stoke-run/stoke/internal/hadoop/datatransfer"
+	"github.com/stoke-run/stoke/internal/hadoop/hadooppb/commonpb"
+	"github.com/stoke-run/stoke/internal/hadoop/ipc"
+	"github.com/stoke-run/stoke/internal/hadoop/krb"
+	"github.com/stoke-run/stoke/internal/hadoop/tokenfile"
+)
+
+// clientProtocol is the NameNode's client protocol, named in the connection context.
+const clientProtocol = "org.apache.hadoop.hdfs.protocol.ClientProtocol"
+
+// hdfsDelegationToken is the kind of an HDFS delegation token.
+const hdfsDelegationToken = "HDFS_DELEGATION_TOKEN"
+
+// Options builds colinmarc/hdfs client options for the NameNodes of authority ("" means
+// fs.defaultFS) from a Hadoop configuration. On a Kerberos cluster the process
+// authenticates, in this order:
+//   - with the Kerberos login from a keytab, when one is configured (UseKerberos, or
+//     STOKE_KERBEROS_PRINCIPAL and STOKE_KERBEROS_KEYTAB);
+//   - with an HDFS delegation token for the NameNode from the container's token file
+//     (HADOOP_TOKEN_FILE_LOCATION), as YARN containers of an application submitted from a
+//     ticket cache must: colinmarc/hdfs cannot use tokens, so its NameNode connections run
+//     through an ipc.Tunnel that authenticates with the token;
+//   - with the ticket cache (KRB5CCNAME).
+//
+// With dfs.data.transfer.protection, DataNode connections run Stoke's SASL handshake and
+// security layer (package datatransfer) rather than colinmarc/hdfs's.
+func Options(conf hadoopconf.HadoopConf, authority string) (Settings, error) {
+	opts, login, tokens, err := options(conf, authority)
+	return Settings{Client: opts, Login: login, TokenFile: tokens, NameNodePrincipal: conf["dfs.namenode.kerberos.principal"]}, err
+}
+
+// Settings are how a process reaches one HDFS namespace.
+type Settings struct {
+	// Client are the colinmarc/hdfs options.
+	Client hdfs.ClientOptions
+	// Login is the Kerberos login NameNode connections use; nil without Kerberos or with a
+	// delegation token.
+	Login *krb.Login
+	// TokenFile holds the delegation token NameNode connections use, "" when none is used.
+	TokenFile string
+	// NameNodePrincipal is dfs.namenode.kerberos.principal.
+	NameNodePrincipal string
+}
+
+// RPCAuth is what Stoke's own NameNode calls (ipc) authenticate with: nothing (SIMPLE),
+// the Kerberos login, or the delegation token.
+func (s Settings) RPCAuth() ([]ipc.Authenticator, error) {
+	switch {
+	case s.TokenFile != "":
+		creds, err := tokenfile.Read(s.TokenFile)
+		if err != nil {
+			return nil, fmt.Errorf("reading the container's tokens: %w", err)
+		}
+		return []ipc.Authenticator{&ipc.TokenAuth{Tokens: creds.TokenList(), Kind: hdfsDelegationToken}}, nil
+	case s.Login != nil:
+		return []ipc.Authenticator{&krb.GSSAPIAuth{Login: s.Login, ServerPrincipal: s.NameNodePrincipal}}, nil
+	}
+	return nil, nil
+}
+
+func options(conf hadoopconf.HadoopConf, authority string) (hdfs.ClientOptions, *krb.Login, string, error) {
+	opts := hdfs.ClientOptionsFromConf(conf)
+	if authority != "" {
+		opts.Addresses = []string{authority}
+	}
+	if len(opts.Addresses) == 0 {
+		return opts, nil, "", errors.New("hdfs:/// names no namenode and HADOOP_CONF_DIR sets no fs.defaultFS")
+	}
+	if p := conf["dfs.data.transfer.protection"]; p != "" && !strings.EqualFold(conf["dfs.encrypt.data.transfer"], "true") {
+		qops, err := datatransfer.QOPs(p)
+		if err != nil {
+			return opts, nil, "", err
+		}
+		d := &datatransfer.Dialer{QOP: qops, SkipPrivilegedPorts: true}
+		opts.DataTransferProtection = ""
+		opts.DatanodeDialFunc = d.DialContext
+	}
+	if opts.KerberosClient == nil {
+		opts.User = HadoopUser()
+		return opts, nil, "", nil
+	}
+	if _, keytab := KerberosKeytab(); keytab == "" {
+		if path := os.Getenv("HADOOP_TOKEN_FILE_LOCATION"); path != "" {
+			creds, err := tokenfile.Read(path)
+			if err != nil {
+				return opts, nil, "", fmt.Errorf("reading the container's tokens: %w", err)
+			}
+			if tok := tokenFor(creds.TokenList(), opts.Addresses); tok != nil {
+				opts.KerberosClient = nil
+				opts.User = HadoopUser() // dropped by the tunnel: the token names the user
+				opts.NamenodeDialFunc = tokenDialer(path)
+				return opts, nil, path, nil
+			}
+		}
+	}
+	login, err := kerberosLogin()
+	if err != nil {
+		return opts, nil, "", fmt.Errorf("the Hadoop configuration asks for Kerberos (hadoop.security.authentication=kerberos): %w", err)
+	}
+	opts.KerberosClient = login.Client()
+	return opts, login, "", nil
+}
+
+// tokenFor is the delegation token for one of the NameNode addresses, nil if none.
+func tokenFor(tokens []*commonpb.Token, addrs []string) *commonpb.Token {
+	for _, a := range addrs {
+		if t := ipc.SelectToken(tokens, hdfsDelegationToken, a, false); t != nil {
+			return t
+		}
+	}
+	return nil
+}
+
+// tokenDialer opens NameNode connections authenticated with the delegation token of the
+// token file, read again at each dial so that a refreshed file is used.
+func tokenDialer(path string) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	return func(ctx context.Context, _, addr string) (net.Conn, error) {
+		creds, err := tokenfile.Read(path)
+		if err != nil {
+			return nil, fmt.Errorf("reading the container's tokens: %w", err)
+		}
+		auth := &ipc.TokenAuth{Tokens: creds.TokenList(), Kind: hdfsDelegationToken}
+		return ipc.Tunnel(ctx, addr, ipc.Config{Protocol: clientProtocol, Auth: []ipc.Authenticator{auth}})
+	}
+}
