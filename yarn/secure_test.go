@@ -18,11 +18,13 @@ import (
 	"github.com/stoke-run/stoke/yarn"
 )
 
-// TestSecureYARN runs on a Kerberos minicluster (RPC privacy, data transfer authentication):
-// the client logs in from a keytab, gets an HDFS delegation token for the NodeManagers to
-// localize the staged files, ships the keytab, and the AM, driver and executors log in
-// themselves. The word count reads and writes HDFS in cluster mode; the conformance suite runs
-// in client mode; a login that fails stages nothing.
+// TestSecureYARN runs on a Kerberos minicluster at each protection level, the same for RPC
+// and DataNode transfer. With a keytab, the client gets an HDFS delegation token for the
+// NodeManagers to localize the staged files, ships the keytab, and the AM, driver and
+// executors log in themselves. From a ticket cache, nothing can be shipped: the containers
+// reach HDFS with the delegation token alone. The word count reads and writes HDFS in cluster
+// mode both ways; the conformance suite runs in client mode; a login that fails stages
+// nothing.
 func TestSecureYARN(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: secure miniclusters")
@@ -33,9 +35,7 @@ func TestSecureYARN(t *testing.T) {
 }
 
 func testSecureYARN(t *testing.T, level string) {
-	// Data transfer stays at authentication: colinmarc/hdfs cannot read blocks under
-	// integrity or privacy data transfer protection.
-	c := hadooptest.StartWith(t, hadooptest.Options{Secure: level, DataTransfer: "authentication", NodeManagers: 2})
+	c := hadooptest.StartWith(t, hadooptest.Options{Secure: level, NodeManagers: 2})
 	for _, kv := range c.Env() {
 		k, v, _ := strings.Cut(kv, "=")
 		t.Setenv(k, v)
@@ -54,11 +54,11 @@ func testSecureYARN(t *testing.T, level string) {
 		// This process's HDFS access goes back to the user's keytab.
 		fsx.UseKerberos(krb.LoginOptions{Principal: c.UserPrincipal, Keytab: c.UserKeytab})
 	})
-	t.Run("WordCountClusterMode", func(t *testing.T) {
-		dir := "/tmp/stoke-secure-wc-" + level
+	wordCount := func(t *testing.T, name string, extra stoke.Config) {
+		dir := "/tmp/stoke-secure-wc-" + level + "-" + name
 		want := writeInput(t, c, dir)
-		cfg := yarnConfig(stoke.Config{"stoke.app.name": "stoke-secure-wordcount", "stoke.yarn.maxAppAttempts": "1"})
-		for k, v := range secure {
+		cfg := yarnConfig(stoke.Config{"stoke.app.name": "stoke-secure-wordcount-" + name, "stoke.yarn.maxAppAttempts": "1"})
+		for k, v := range extra {
 			cfg[k] = v
 		}
 		appID, done, out := submitCluster(t, cfg, "wordcount", c.FS+dir+"/input.txt", c.FS+dir+"/out")
@@ -74,6 +74,14 @@ func testSecureYARN(t *testing.T, level string) {
 		if len(got) != len(want) || got["common"] != want["common"] {
 			t.Fatalf("counts = %v, want %v", got, want)
 		}
+	}
+	t.Run("WordCountClusterModeKeytab", func(t *testing.T) { wordCount(t, "keytab", secure) })
+	t.Run("WordCountClusterModeTicketCache", func(t *testing.T) {
+		// Only the submitting process has Kerberos credentials (an MIT kinit cache).
+		t.Setenv("KRB5CCNAME", "FILE:"+c.KDC.Kinit(t, c.UserPrincipal, c.UserKeytab))
+		fsx.UseKerberos(krb.LoginOptions{})
+		defer fsx.UseKerberos(krb.LoginOptions{Principal: c.UserPrincipal, Keytab: c.UserKeytab})
+		wordCount(t, "ticketcache", nil)
 	})
 	t.Run("ConformanceClientModeTicketCache", func(t *testing.T) {
 		// The driver logs in from a ticket cache made by MIT kinit; executors need no

@@ -98,6 +98,9 @@ func StartWith(t testing.TB, opts Options) *Cluster {
 		t.Skipf("%s=1: skipping a test that needs the Hadoop minicluster harness", EnvSkip)
 	}
 	if dir := os.Getenv(EnvExternal); dir != "" {
+		if opts.Secure != "" || opts.TokenMaxLifetime != 0 {
+			t.Skipf("%s=%s: this test starts its own Kerberos minicluster (a KDC, a protection level, short token lifetimes); against a running cluster the other tests run", EnvExternal, dir)
+		}
 		c, err := external(dir)
 		if err != nil {
 			t.Fatalf("hadooptest: %s=%s: %v", EnvExternal, dir, err)
