@@ -1,12 +1,17 @@
 package yarn_test
 
 import (
+	"context"
 	"errors"
 	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/colinmarc/hdfs/v2"
+	"github.com/colinmarc/hdfs/v2/hadoopconf"
 
 	"github.com/stoke-run/stoke"
 	"github.com/stoke-run/stoke/backend"
@@ -15,6 +20,7 @@ import (
 	"github.com/stoke-run/stoke/internal/conf"
 	"github.com/stoke-run/stoke/internal/fsx"
 	"github.com/stoke-run/stoke/internal/hadoop/krb"
+	"github.com/stoke-run/stoke/internal/hadoop/tokenfile"
 	"github.com/stoke-run/stoke/yarn"
 )
 
@@ -47,9 +53,13 @@ func testSecureYARN(t *testing.T, level string) {
 
 	t.Run("WrongKeytab", func(t *testing.T) {
 		other := c.KDC.AddPrincipal(t, "mallory@STOKE.TEST")
+		before := stagedApps(t, c)
 		_, err := stoke.New(yarnConfig(stoke.Config{"stoke.kerberos.principal": c.UserPrincipal, "stoke.kerberos.keytab": other, "stoke.ui.enabled": "false"}))
 		if err == nil || !errors.Is(err, krb.ErrNotInKeytab) {
 			t.Fatalf("wrong keytab: %v", err)
+		}
+		if after := stagedApps(t, c); after != before {
+			t.Fatalf("a failed login staged something: %d staging directories before, %d after", before, after)
 		}
 		// This process's HDFS access goes back to the user's keytab.
 		fsx.UseKerberos(krb.LoginOptions{Principal: c.UserPrincipal, Keytab: c.UserKeytab})
@@ -105,6 +115,28 @@ func testSecureYARN(t *testing.T, level string) {
 	})
 }
 
+// stagedApps counts the applications' staging directories of every HDFS user.
+func stagedApps(t *testing.T, c *hadooptest.Cluster) int {
+	t.Helper()
+	fs, err := fsx.For(c.FS + "/user")
+	if err != nil {
+		t.Fatal(err)
+	}
+	users, err := fs.List(c.FS + "/user")
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, u := range users {
+		apps, err := fs.List(u.Path + "/.stokeStaging")
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			t.Fatal(err)
+		}
+		n += len(apps)
+	}
+	return n
+}
+
 func grepLog(path string, words ...string) string {
 	data, _ := os.ReadFile(path)
 	var out []string
@@ -141,6 +173,13 @@ func TestSecureYARNOutlivesTokens(t *testing.T) {
 	fsx.UseKerberos(krb.LoginOptions{Principal: c.UserPrincipal, Keytab: c.UserKeytab})
 	dir := "/tmp/stoke-outlive"
 	writeInput(t, c, dir)
+	// A delegation token obtained now opens HDFS without Kerberos (the way containers of a
+	// ticket-cache submission use it) until it expires; after the run it must be refused
+	// with a clear error.
+	tokenFile := delegationTokenFile(t)
+	if err := statWithToken(t, c, tokenFile, dir+"/input.txt"); err != nil {
+		t.Fatalf("HDFS with a fresh delegation token: %v", err)
+	}
 	cfg := yarnConfig(stoke.Config{"stoke.app.name": "stoke-outlive", "stoke.yarn.maxAppAttempts": "1",
 		"stoke.kerberos.principal": c.UserPrincipal, "stoke.kerberos.keytab": c.UserKeytab})
 	started := time.Now()
@@ -171,4 +210,59 @@ func TestSecureYARNOutlivesTokens(t *testing.T) {
 	if time.Since(started) < 40*time.Second {
 		t.Fatalf("the application ended after %v, before outliving its tokens", time.Since(started))
 	}
+	err := statWithToken(t, c, tokenFile, dir+"/input.txt")
+	if err == nil || !strings.Contains(err.Error(), "expired") || !strings.Contains(err.Error(), "InvalidToken") {
+		t.Fatalf("HDFS with an expired delegation token: %v; want the NameNode's InvalidToken (expired)", err)
+	}
+}
+
+// delegationTokenFile writes a token file with a fresh HDFS delegation token.
+func delegationTokenFile(t *testing.T) string {
+	t.Helper()
+	cl, err := yarn.NewClient(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	tok, err := yarn.HDFSDelegationToken(cl, ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	creds := &tokenfile.Credentials{}
+	creds.AddToken(tok.GetService(), tok)
+	p := filepath.Join(t.TempDir(), "tokens")
+	if err := os.WriteFile(p, creds.Marshal(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// statWithToken stats p on fs.defaultFS authenticated by the token file alone (no keytab
+// configured, no ticket cache); it fails the test if the token is not used.
+func statWithToken(t *testing.T, c *hadooptest.Cluster, tokenFile, p string) error {
+	t.Helper()
+	t.Setenv("HADOOP_TOKEN_FILE_LOCATION", tokenFile)
+	t.Setenv("KRB5CCNAME", "FILE:"+filepath.Join(t.TempDir(), "no-cache"))
+	fsx.UseKerberos(krb.LoginOptions{})
+	defer fsx.UseKerberos(krb.LoginOptions{Principal: c.UserPrincipal, Keytab: c.UserKeytab})
+	conf, err := hadoopconf.LoadFromEnvironment()
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, err := fsx.Options(conf, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if set.TokenFile == "" || set.Login != nil {
+		t.Fatalf("fsx.Options did not choose the delegation token: %+v", set)
+	}
+	client, err := hdfs.NewClient(set.Client) // connects
+	if err != nil {
+		return err
+	}
+	defer client.Close()
+	_, err = client.Stat(p)
+	return err
 }
