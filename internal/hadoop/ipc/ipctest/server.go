@@ -247,9 +247,7 @@ func (s *Server) serve(n int, nc net.Conn) {
 const nonce = "c3Rva2UtdGVzdC1ub25jZQ=="
 
 func (c *conn) sasl() (string, error) {
-	var qop string
-	var ha1 [16]byte
-	var cnonce, uri string
+	ds := &DigestServer{Tokens: c.s.Tokens, QOP: c.s.QOP}
 	for {
 		p, err := c.read()
 		if err != nil {
@@ -268,11 +266,7 @@ func (c *conn) sasl() (string, error) {
 		case commonpb.RpcSasl_NEGOTIATE:
 			var auths []*commonpb.RpcSasl_Auth
 			if len(c.s.Tokens) > 0 {
-				q := c.s.QOP
-				if q == "" {
-					q = "auth"
-				}
-				ch := fmt.Sprintf(`realm="default",nonce="%s",qop="%s",charset=utf-8,algorithm=md5-sess`, nonce, q)
+				ch := ds.Challenge()
 				auths = append(auths, &commonpb.RpcSasl_Auth{Method: proto.String("TOKEN"), Mechanism: proto.String("DIGEST-MD5"),
 					Protocol: proto.String(""), ServerId: proto.String("default"), Challenge: []byte(ch)})
 			}
@@ -285,27 +279,14 @@ func (c *conn) sasl() (string, error) {
 				c.saslFail("unsupported auth")
 				return "", fmt.Errorf("bad INITIATE")
 			}
-			dirs := parse(string(m.GetToken()))
-			id, err := base64.StdEncoding.DecodeString(dirs["username"])
-			pw, ok := c.s.Tokens[string(id)]
-			if err != nil || !ok {
-				c.saslFail("DIGEST-MD5: digest response format violation. Unknown token")
-				return "", fmt.Errorf("unknown token")
+			rspauth, layer, err := ds.Verify(m.GetToken())
+			if err != nil {
+				c.saslFail(err.Error())
+				return "", err
 			}
-			qop, cnonce, uri = dirs["qop"], dirs["cnonce"], dirs["digest-uri"]
-			if dirs["nonce"] != nonce || dirs["nc"] != "00000001" {
-				c.saslFail("DIGEST-MD5: bad nonce")
-				return "", fmt.Errorf("bad nonce")
-			}
-			inner := md5.Sum([]byte(dirs["username"] + ":" + dirs["realm"] + ":" + base64.StdEncoding.EncodeToString(pw)))
-			ha1 = md5.Sum(append(inner[:], []byte(":"+nonce+":"+cnonce)...))
-			if kd(ha1, cnonce, qop, uri, "AUTHENTICATE") != dirs["response"] {
-				c.saslFail("DIGEST-MD5: digest response format violation. Mismatched response.")
-				return "", fmt.Errorf("bad response")
-			}
-			c.saslReply(&commonpb.RpcSasl{State: commonpb.RpcSasl_SUCCESS.Enum(), Token: []byte("rspauth=" + kd(ha1, cnonce, qop, uri, ""))})
-			if qop == "auth-int" {
-				c.layer = newIntegrity(ha1)
+			c.saslReply(&commonpb.RpcSasl{State: commonpb.RpcSasl_SUCCESS.Enum(), Token: rspauth})
+			if layer != nil {
+				c.layer = layer.(*integrity)
 			}
 			return "TOKEN", nil
 		default:
