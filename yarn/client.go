@@ -546,10 +546,6 @@ func Describe(r *yarnpb.ApplicationReport) string {
 // principal) and sets its service to the NameNode's ip:port, as Java's DFSClient does, so
 // NodeManagers can localize the staged files and the RM can renew it.
 func (c *Client) hdfsDelegationToken(ctx context.Context) (*commonpb.Token, error) {
-	_, u, err := c.hdfs()
-	if err != nil {
-		return nil, err
-	}
 	rms, err := c.Conf.ResourceManagers(hconf.RMClient)
 	if err != nil || len(rms) == 0 {
 		return nil, fmt.Errorf("the RM's principal for the delegation token's renewer: %v", err)
@@ -559,25 +555,58 @@ func (c *Client) hdfsDelegationToken(ctx context.Context) (*commonpb.Token, erro
 	if renewer == "" {
 		return nil, errors.New("yarn.resourcemanager.principal is not set: no renewer for the HDFS delegation token")
 	}
+	return c.hdfsDelegationTokenFor(ctx, renewer)
+}
+
+// namenode returns a Kerberos RPC client for fs.defaultFS's NameNode and its address.
+func (c *Client) namenode() (*ipc.Client, string, error) {
+	_, u, err := c.hdfs()
+	if err != nil {
+		return nil, "", err
+	}
 	cfg, err := ipc.ConfigFrom(c.Conf, ipc.ClientNamenodeProtocol)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	cfg.Auth = []ipc.Authenticator{&krb.GSSAPIAuth{Login: c.login, ServerPrincipal: c.Conf.Get("dfs.namenode.kerberos.principal")}}
 	nn, err := ipc.NewClient([]string{u.Host}, cfg)
+	if err != nil {
+		return nil, "", err
+	}
+	return nn, u.Host, nil
+}
+
+// renewHDFSToken renews a delegation token whose renewer is this client's user and returns
+// its new expiry (never after the token's maximum date).
+func (c *Client) renewHDFSToken(ctx context.Context, tok *commonpb.Token) (time.Time, error) {
+	nn, host, err := c.namenode()
+	if err != nil {
+		return time.Time{}, err
+	}
+	defer nn.Close()
+	var resp hdfspb.RenewDelegationTokenResponseProto
+	if err := nn.Call(ctx, "renewDelegationToken", &hdfspb.RenewDelegationTokenRequestProto{Token: tok}, &resp); err != nil {
+		return time.Time{}, fmt.Errorf("renewing the HDFS delegation token at %s: %w", host, err)
+	}
+	return time.UnixMilli(int64(resp.GetNewExpiryTime())), nil
+}
+
+// hdfsDelegationTokenFor gets an HDFS delegation token that renewer may renew.
+func (c *Client) hdfsDelegationTokenFor(ctx context.Context, renewer string) (*commonpb.Token, error) {
+	nn, addr, err := c.namenode()
 	if err != nil {
 		return nil, err
 	}
 	defer nn.Close()
 	var resp hdfspb.GetDelegationTokenResponseProto
 	if err := nn.Call(ctx, "getDelegationToken", &hdfspb.GetDelegationTokenRequestProto{Renewer: proto.String(renewer)}, &resp); err != nil {
-		return nil, fmt.Errorf("getting an HDFS delegation token from %s: %w", u.Host, err)
+		return nil, fmt.Errorf("getting an HDFS delegation token from %s: %w", addr, err)
 	}
 	tok := resp.GetToken()
 	if tok == nil || len(tok.GetIdentifier()) == 0 {
-		return nil, fmt.Errorf("the NameNode %s issued no delegation token (is security enabled there?)", u.Host)
+		return nil, fmt.Errorf("the NameNode %s issued no delegation token (is security enabled there?)", addr)
 	}
-	host, port, err := net.SplitHostPort(u.Host)
+	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		return nil, err
 	}

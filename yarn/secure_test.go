@@ -156,10 +156,10 @@ func grepLog(path string, words ...string) string {
 
 // TestSecureYARNOutlivesTokens: HDFS delegation tokens live 20 s; an application runs for
 // 50 s reading HDFS every second (its processes log in from the shipped keytab), and an
-// executor container killed after the first token expired is replaced. The AM also obtains
-// fresh tokens for new containers' localization, but this test cannot prove that part: a
-// NodeManager that already localized the application's files for an earlier container does
-// not download them again.
+// executor container killed after the first token expired is replaced, and gets a token the
+// AM obtained after the first expired, valid on its own. (Localization with that token is not
+// shown: a NodeManager that already localized the application's files for an earlier
+// container does not download them again.)
 func TestSecureYARNOutlivesTokens(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: a secure minicluster")
@@ -193,11 +193,39 @@ func TestSecureYARNOutlivesTokens(t *testing.T) {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(60 * time.Second)
-	for len(findProcs(t, "STOKE_EXECUTOR_ID=3\n", "CONTAINER_ID=container_"+appIDPart(appID))) == 0 {
+	var replacement []int
+	for len(replacement) == 0 {
 		if time.Now().After(deadline) {
 			t.Fatalf("no replacement executor started after the first delegation token expired\n%s\nharness log: %s", out, grepLog(c.LogFile, "Localiz", "token", "Token"))
 		}
 		time.Sleep(200 * time.Millisecond)
+		replacement = findProcs(t, "STOKE_EXECUTOR_ID=3\n", "CONTAINER_ID=container_"+appIDPart(appID))
+	}
+	// The replacement's container got a delegation token the AM obtained after the first one
+	// (issued at submission) expired, and that token alone opens HDFS now.
+	var execTokens string
+	for _, kv := range strings.Split(environ(replacement[0]), "\n") {
+		if v, ok := strings.CutPrefix(kv, "HADOOP_TOKEN_FILE_LOCATION="); ok {
+			execTokens = v
+		}
+	}
+	creds, err := tokenfile.Read(execTokens)
+	if err != nil {
+		t.Fatalf("the replacement executor's token file %q: %v", execTokens, err)
+	}
+	var issued time.Time
+	for _, tok := range creds.TokenList() {
+		if tok.GetKind() == "HDFS_DELEGATION_TOKEN" {
+			if issued, _, err = tokenfile.DelegationTokenTimes(tok); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if !issued.After(started.Add(10 * time.Second)) {
+		t.Fatalf("the replacement executor's HDFS token was issued at %v, %v after submission: not a refreshed token", issued, issued.Sub(started))
+	}
+	if err := statWithToken(t, c, execTokens, dir+"/input.txt"); err != nil {
+		t.Fatalf("HDFS with the replacement executor's token: %v", err)
 	}
 	select {
 	case err := <-done:
@@ -210,7 +238,7 @@ func TestSecureYARNOutlivesTokens(t *testing.T) {
 	if time.Since(started) < 40*time.Second {
 		t.Fatalf("the application ended after %v, before outliving its tokens", time.Since(started))
 	}
-	err := statWithToken(t, c, tokenFile, dir+"/input.txt")
+	err = statWithToken(t, c, tokenFile, dir+"/input.txt")
 	if err == nil || !strings.Contains(err.Error(), "expired") || !strings.Contains(err.Error(), "InvalidToken") {
 		t.Fatalf("HDFS with an expired delegation token: %v; want the NameNode's InvalidToken (expired)", err)
 	}

@@ -8,10 +8,31 @@ import (
 	"github.com/stoke-run/stoke/internal/hadoop/tokenfile"
 )
 
-// refreshTokens keeps the HDFS delegation token executors get fresh: with a keytab, the
-// AM obtains a new token when three quarters of the current one's lifetime have passed, so
-// containers started after the first token's maximum lifetime can still be localized.
+// nextTokenStep plans the AM's next step for the HDFS delegation token that new containers
+// get: the token was issued at issued, can live until max, and stops working at expiry unless
+// renewed first. The AM wakes at three quarters of the time the token has left (to renew it)
+// or, when that would come after three quarters of its whole lifetime, then, to obtain a new
+// one. The wake-up is at least a second away.
+func nextTokenStep(now, issued, max, expiry time.Time) (wake time.Time, obtain bool) {
+	replace := issued.Add(max.Sub(issued) * 3 / 4)
+	renew := now.Add(expiry.Sub(now) * 3 / 4)
+	wake, obtain = renew, false
+	if !renew.Before(replace) {
+		wake, obtain = replace, true
+	}
+	if earliest := now.Add(time.Second); wake.Before(earliest) {
+		wake = earliest
+	}
+	return wake, obtain
+}
+
+// refreshTokens keeps the HDFS delegation token for new executor containers valid, so that
+// containers started after the submission's token ended can still be localized. It runs with
+// a keytab. The submission's token is renewed by the RM until its maximum lifetime; near that,
+// the AM obtains a new token (renewer: its own user) and, since the RM does not know that
+// one, renews it itself before each renewal interval ends, until it too is replaced.
 func (m *am) refreshTokens(ctx context.Context) {
+	ours := false // the current token was obtained here (else the RM renews it)
 	for {
 		var cur *commonpb.Token
 		m.mu.Lock()
@@ -24,35 +45,69 @@ func (m *am) refreshTokens(ctx context.Context) {
 		if cur == nil {
 			return
 		}
-		issued, expires, err := tokenfile.DelegationTokenTimes(cur)
+		issued, max, err := tokenfile.DelegationTokenTimes(cur)
 		if err != nil {
 			m.log.WithError(err).Warn("cannot schedule delegation token refreshes")
 			return
 		}
-		wait := time.Until(issued.Add(expires.Sub(issued) * 3 / 4))
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(max(wait, time.Second)):
+		obtain := false
+		expiry := max
+		if ours {
+			err = m.withClient(func(cl *Client) (err error) {
+				expiry, err = cl.renewHDFSToken(ctx, cur)
+				return err
+			})
+			if err != nil {
+				// A token that cannot be renewed is replaced at once.
+				m.log.WithError(err).Warn("renewing the HDFS delegation token; obtaining a new one")
+				obtain = true
+			}
 		}
-		cl, err := NewClient(m.log)
-		if err == nil {
-			var tok *commonpb.Token
-			tok, err = cl.hdfsDelegationToken(ctx)
-			cl.Close()
-			if err == nil {
-				m.mu.Lock()
-				m.creds.AddToken(tok.GetService(), tok)
-				m.mu.Unlock()
-				m.log.Info("obtained a new HDFS delegation token for executor containers")
+		if !obtain {
+			var wake time.Time
+			wake, obtain = nextTokenStep(time.Now(), issued, max, expiry)
+			if !sleepCtx(ctx, time.Until(wake)) {
+				return
+			}
+			if !obtain {
 				continue
 			}
 		}
-		m.log.WithError(err).Warn("refreshing the HDFS delegation token; trying again in 10 s")
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(10 * time.Second):
+		var tok *commonpb.Token
+		err = m.withClient(func(cl *Client) (err error) {
+			tok, err = cl.hdfsDelegationTokenFor(ctx, cl.login.Principal())
+			return err
+		})
+		if err != nil {
+			m.log.WithError(err).Warn("obtaining a new HDFS delegation token; trying again in 10 s")
+			if !sleepCtx(ctx, 10*time.Second) {
+				return
+			}
+			continue
 		}
+		m.mu.Lock()
+		m.creds.AddToken(tok.GetService(), tok)
+		m.mu.Unlock()
+		ours = true
+		m.log.Info("obtained a new HDFS delegation token for executor containers")
 	}
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	select {
+	case <-ctx.Done():
+		return false
+	case <-time.After(d):
+		return true
+	}
+}
+
+// withClient runs f with a fresh client (logged in from the keytab).
+func (m *am) withClient(f func(*Client) error) error {
+	cl, err := NewClient(m.log)
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	return f(cl)
 }

@@ -790,6 +790,95 @@ func (x *GetDelegationTokenResponseProto) GetToken() *commonpb.Token {
 	return nil
 }
 
+// renewDelegationToken (ClientNamenodeProtocol; security.proto's request/response).
+type RenewDelegationTokenRequestProto struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Token         *commonpb.Token        `protobuf:"bytes,1,req,name=token" json:"token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RenewDelegationTokenRequestProto) Reset() {
+	*x = RenewDelegationTokenRequestProto{}
+	mi := &file_hdfspb_hdfs_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RenewDelegationTokenRequestProto) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RenewDelegationTokenRequestProto) ProtoMessage() {}
+
+func (x *RenewDelegationTokenRequestProto) ProtoReflect() protoreflect.Message {
+	mi := &file_hdfspb_hdfs_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RenewDelegationTokenRequestProto.ProtoReflect.Descriptor instead.
+func (*RenewDelegationTokenRequestProto) Descriptor() ([]byte, []int) {
+	return file_hdfspb_hdfs_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *RenewDelegationTokenRequestProto) GetToken() *commonpb.Token {
+	if x != nil {
+		return x.Token
+	}
+	return nil
+}
+
+type RenewDelegationTokenResponseProto struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	NewExpiryTime *uint64                `protobuf:"varint,1,req,name=newExpiryTime" json:"newExpiryTime,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RenewDelegationTokenResponseProto) Reset() {
+	*x = RenewDelegationTokenResponseProto{}
+	mi := &file_hdfspb_hdfs_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RenewDelegationTokenResponseProto) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RenewDelegationTokenResponseProto) ProtoMessage() {}
+
+func (x *RenewDelegationTokenResponseProto) ProtoReflect() protoreflect.Message {
+	mi := &file_hdfspb_hdfs_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RenewDelegationTokenResponseProto.ProtoReflect.Descriptor instead.
+func (*RenewDelegationTokenResponseProto) Descriptor() ([]byte, []int) {
+	return file_hdfspb_hdfs_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *RenewDelegationTokenResponseProto) GetNewExpiryTime() uint64 {
+	if x != nil && x.NewExpiryTime != nil {
+		return *x.NewExpiryTime
+	}
+	return 0
+}
+
 var File_hdfspb_hdfs_proto protoreflect.FileDescriptor
 
 const file_hdfspb_hdfs_proto_rawDesc = "" +
@@ -842,7 +931,11 @@ const file_hdfspb_hdfs_proto_rawDesc = "" +
 	"\x1eGetDelegationTokenRequestProto\x12\x18\n" +
 	"\arenewer\x18\x01 \x02(\tR\arenewer\"S\n" +
 	"\x1fGetDelegationTokenResponseProto\x120\n" +
-	"\x05token\x18\x01 \x01(\v2\x1a.stoke.hadoop.common.TokenR\x05tokenB<Z:github.com/stoke-run/stoke/internal/hadoop/hadooppb/hdfspb"
+	"\x05token\x18\x01 \x01(\v2\x1a.stoke.hadoop.common.TokenR\x05token\"T\n" +
+	" RenewDelegationTokenRequestProto\x120\n" +
+	"\x05token\x18\x01 \x02(\v2\x1a.stoke.hadoop.common.TokenR\x05token\"I\n" +
+	"!RenewDelegationTokenResponseProto\x12$\n" +
+	"\rnewExpiryTime\x18\x01 \x02(\x04R\rnewExpiryTimeB<Z:github.com/stoke-run/stoke/internal/hadoop/hadooppb/hdfspb"
 
 var (
 	file_hdfspb_hdfs_proto_rawDescOnce sync.Once
@@ -856,23 +949,25 @@ func file_hdfspb_hdfs_proto_rawDescGZIP() []byte {
 	return file_hdfspb_hdfs_proto_rawDescData
 }
 
-var file_hdfspb_hdfs_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
+var file_hdfspb_hdfs_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
 var file_hdfspb_hdfs_proto_goTypes = []any{
-	(*GetBlockLocationsRequestProto)(nil),   // 0: stoke.hadoop.hdfs.GetBlockLocationsRequestProto
-	(*GetBlockLocationsResponseProto)(nil),  // 1: stoke.hadoop.hdfs.GetBlockLocationsResponseProto
-	(*LocatedBlocksProto)(nil),              // 2: stoke.hadoop.hdfs.LocatedBlocksProto
-	(*ExtendedBlockProto)(nil),              // 3: stoke.hadoop.hdfs.ExtendedBlockProto
-	(*LocatedBlockProto)(nil),               // 4: stoke.hadoop.hdfs.LocatedBlockProto
-	(*DatanodeIDProto)(nil),                 // 5: stoke.hadoop.hdfs.DatanodeIDProto
-	(*DatanodeInfoProto)(nil),               // 6: stoke.hadoop.hdfs.DatanodeInfoProto
-	(*SetQuotaRequestProto)(nil),            // 7: stoke.hadoop.hdfs.SetQuotaRequestProto
-	(*SetQuotaResponseProto)(nil),           // 8: stoke.hadoop.hdfs.SetQuotaResponseProto
-	(*FsPermissionProto)(nil),               // 9: stoke.hadoop.hdfs.FsPermissionProto
-	(*MkdirsRequestProto)(nil),              // 10: stoke.hadoop.hdfs.MkdirsRequestProto
-	(*MkdirsResponseProto)(nil),             // 11: stoke.hadoop.hdfs.MkdirsResponseProto
-	(*GetDelegationTokenRequestProto)(nil),  // 12: stoke.hadoop.hdfs.GetDelegationTokenRequestProto
-	(*GetDelegationTokenResponseProto)(nil), // 13: stoke.hadoop.hdfs.GetDelegationTokenResponseProto
-	(*commonpb.Token)(nil),                  // 14: stoke.hadoop.common.Token
+	(*GetBlockLocationsRequestProto)(nil),     // 0: stoke.hadoop.hdfs.GetBlockLocationsRequestProto
+	(*GetBlockLocationsResponseProto)(nil),    // 1: stoke.hadoop.hdfs.GetBlockLocationsResponseProto
+	(*LocatedBlocksProto)(nil),                // 2: stoke.hadoop.hdfs.LocatedBlocksProto
+	(*ExtendedBlockProto)(nil),                // 3: stoke.hadoop.hdfs.ExtendedBlockProto
+	(*LocatedBlockProto)(nil),                 // 4: stoke.hadoop.hdfs.LocatedBlockProto
+	(*DatanodeIDProto)(nil),                   // 5: stoke.hadoop.hdfs.DatanodeIDProto
+	(*DatanodeInfoProto)(nil),                 // 6: stoke.hadoop.hdfs.DatanodeInfoProto
+	(*SetQuotaRequestProto)(nil),              // 7: stoke.hadoop.hdfs.SetQuotaRequestProto
+	(*SetQuotaResponseProto)(nil),             // 8: stoke.hadoop.hdfs.SetQuotaResponseProto
+	(*FsPermissionProto)(nil),                 // 9: stoke.hadoop.hdfs.FsPermissionProto
+	(*MkdirsRequestProto)(nil),                // 10: stoke.hadoop.hdfs.MkdirsRequestProto
+	(*MkdirsResponseProto)(nil),               // 11: stoke.hadoop.hdfs.MkdirsResponseProto
+	(*GetDelegationTokenRequestProto)(nil),    // 12: stoke.hadoop.hdfs.GetDelegationTokenRequestProto
+	(*GetDelegationTokenResponseProto)(nil),   // 13: stoke.hadoop.hdfs.GetDelegationTokenResponseProto
+	(*RenewDelegationTokenRequestProto)(nil),  // 14: stoke.hadoop.hdfs.RenewDelegationTokenRequestProto
+	(*RenewDelegationTokenResponseProto)(nil), // 15: stoke.hadoop.hdfs.RenewDelegationTokenResponseProto
+	(*commonpb.Token)(nil),                    // 16: stoke.hadoop.common.Token
 }
 var file_hdfspb_hdfs_proto_depIdxs = []int32{
 	2,  // 0: stoke.hadoop.hdfs.GetBlockLocationsResponseProto.locations:type_name -> stoke.hadoop.hdfs.LocatedBlocksProto
@@ -881,12 +976,13 @@ var file_hdfspb_hdfs_proto_depIdxs = []int32{
 	6,  // 3: stoke.hadoop.hdfs.LocatedBlockProto.locs:type_name -> stoke.hadoop.hdfs.DatanodeInfoProto
 	5,  // 4: stoke.hadoop.hdfs.DatanodeInfoProto.id:type_name -> stoke.hadoop.hdfs.DatanodeIDProto
 	9,  // 5: stoke.hadoop.hdfs.MkdirsRequestProto.masked:type_name -> stoke.hadoop.hdfs.FsPermissionProto
-	14, // 6: stoke.hadoop.hdfs.GetDelegationTokenResponseProto.token:type_name -> stoke.hadoop.common.Token
-	7,  // [7:7] is the sub-list for method output_type
-	7,  // [7:7] is the sub-list for method input_type
-	7,  // [7:7] is the sub-list for extension type_name
-	7,  // [7:7] is the sub-list for extension extendee
-	0,  // [0:7] is the sub-list for field type_name
+	16, // 6: stoke.hadoop.hdfs.GetDelegationTokenResponseProto.token:type_name -> stoke.hadoop.common.Token
+	16, // 7: stoke.hadoop.hdfs.RenewDelegationTokenRequestProto.token:type_name -> stoke.hadoop.common.Token
+	8,  // [8:8] is the sub-list for method output_type
+	8,  // [8:8] is the sub-list for method input_type
+	8,  // [8:8] is the sub-list for extension type_name
+	8,  // [8:8] is the sub-list for extension extendee
+	0,  // [0:8] is the sub-list for field type_name
 }
 
 func init() { file_hdfspb_hdfs_proto_init() }
@@ -900,7 +996,7 @@ func file_hdfspb_hdfs_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_hdfspb_hdfs_proto_rawDesc), len(file_hdfspb_hdfs_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   14,
+			NumMessages:   16,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
