@@ -161,6 +161,10 @@ func RunIfExecutor() {
 		// custom Mesos executor on the agent's v1 executor API.
 		os.Exit(mesos.RunFineExecutor())
 	}
+	if err := yarn.ExecutorSecretFromTokens(); err != nil {
+		fmt.Fprintln(os.Stderr, "stoke executor:", err)
+		os.Exit(2)
+	}
 	cfg, err := executor.ConfigFromEnv()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "stoke executor:", err)

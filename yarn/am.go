@@ -495,10 +495,16 @@ func (m *am) launch(ctx context.Context, ec *execContainer, out chan<- launchRes
 		env[fsx.EnvKeytab] = "{{PWD}}/" + keytabName
 		env["KRB5_CONFIG"] = "{{PWD}}/" + krb5ConfName
 	}
-	// Executors get the application's tokens, never the AMRM token or the AM's secret.
+	// Executors get the application's tokens, never the AMRM token or the AM's secret. The
+	// driver's secret travels in the credentials too: a container's environment is visible to
+	// NodeManager administrators, its token file only to the application's user.
 	m.mu.Lock()
 	creds := &tokenfile.Credentials{Tokens: m.creds.Without(amRMTokenKind).Tokens}
 	m.mu.Unlock()
+	if s, ok := env[executor.EnvSecret]; ok {
+		delete(env, executor.EnvSecret)
+		creds.SetSecret(execSecretAlias, []byte(s))
+	}
 	clc := &yarnpb.ContainerLaunchContext{
 		LocalResources: m.resources,
 		Tokens:         creds.Marshal(),
@@ -769,4 +775,23 @@ func (m *am) driverConf() string {
 	c.Set("stoke.kerberos.principal", os.Getenv(fsx.EnvPrincipal), conf.SourceSubmit)
 	c.Set("stoke.kerberos.keytab", kt, conf.SourceSubmit)
 	return conf.EncodeSubmit(c.All())
+}
+
+// ExecutorSecretFromTokens sets the executor's secret (executor.EnvSecret) from the YARN
+// container's token file, where the AM puts it, when the environment does not carry it.
+// Outside a YARN container it does nothing.
+func ExecutorSecretFromTokens() error {
+	tf := os.Getenv(hadoopTokenEnv)
+	if os.Getenv(executor.EnvSecret) != "" || tf == "" || os.Getenv("CONTAINER_ID") == "" {
+		return nil
+	}
+	creds, err := tokenfile.Read(tf)
+	if err != nil {
+		return fmt.Errorf("reading the container's token file: %w", err)
+	}
+	s, ok := creds.Secrets[execSecretAlias]
+	if !ok {
+		return fmt.Errorf("the container's token file %s holds no %s secret", tf, execSecretAlias)
+	}
+	return os.Setenv(executor.EnvSecret, string(s))
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/sirupsen/logrus"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/stoke-run/stoke/executor"
 	"github.com/stoke-run/stoke/internal/hadoop/hadooppb/commonpb"
 	"github.com/stoke-run/stoke/internal/hadoop/tokenfile"
 )
@@ -106,5 +107,36 @@ func TestAMStartupNeedsItsEnvironment(t *testing.T) {
 				t.Fatalf("err = %v, want it to mention %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// Executors take the driver's secret from their token file, not their environment.
+func TestExecutorSecretFromTokens(t *testing.T) {
+	dir := t.TempDir()
+	with := &tokenfile.Credentials{}
+	with.SetSecret(execSecretAlias, []byte("s3cret"))
+	good := filepath.Join(dir, "good")
+	os.WriteFile(good, with.Marshal(), 0o600)
+	without := filepath.Join(dir, "without")
+	os.WriteFile(without, (&tokenfile.Credentials{}).Marshal(), 0o600)
+	bad := filepath.Join(dir, "bad")
+	os.WriteFile(bad, []byte("HDTS\x07junk"), 0o600)
+
+	t.Setenv(executor.EnvSecret, "")
+	t.Setenv("CONTAINER_ID", "")
+	t.Setenv(hadoopTokenEnv, good)
+	if err := ExecutorSecretFromTokens(); err != nil || os.Getenv(executor.EnvSecret) != "" {
+		t.Fatalf("outside a container: %v, secret %q", err, os.Getenv(executor.EnvSecret))
+	}
+	t.Setenv("CONTAINER_ID", "container_1_0001_01_000002")
+	if err := ExecutorSecretFromTokens(); err != nil || os.Getenv(executor.EnvSecret) != "s3cret" {
+		t.Fatalf("in a container: %v, secret %q", err, os.Getenv(executor.EnvSecret))
+	}
+	for _, f := range []string{without, bad, filepath.Join(dir, "missing")} {
+		t.Setenv(executor.EnvSecret, "")
+		t.Setenv(hadoopTokenEnv, f)
+		if err := ExecutorSecretFromTokens(); err == nil {
+			t.Errorf("%s: no error", filepath.Base(f))
+		}
 	}
 }

@@ -43,18 +43,19 @@ const (
 	confDirName   = "__stoke_conf__" // the staged Hadoop configuration, unpacked
 	stagingName   = ".stokeStaging"
 
-	EnvAM          = "STOKE_YARN_AM"         // "client" or "cluster": this container is the AM
-	EnvStaging     = "STOKE_YARN_STAGING"    // hdfs:// URI of the staging directory
-	EnvResources   = "STOKE_YARN_RESOURCES"  // the LocalResources, for executor containers
-	EnvArgs        = "STOKE_YARN_ARGS"       // cluster mode: the driver's arguments (JSON, base64)
-	EnvConf        = "STOKE_YARN_CONF"       // the application's settings (STOKE_SUBMIT_CONF, base64)
-	EnvAMAddress   = "STOKE_YARN_AM_ADDRESS" // cluster mode: the AM endpoint the driver uses
-	EnvAMSecret    = "STOKE_YARN_AM_SECRET"  // cluster mode: its secret
-	EnvAppID       = "STOKE_YARN_APP_ID"     // cluster mode: the application id
-	amSecretAlias  = "stoke.yarn.amSecret"   // credentials secret holding the AM endpoint secret
-	amRMTokenKind  = "YARN_AM_RM_TOKEN"      //
-	applicationTyp = "STOKE"                 // applicationType in reports
-	hadoopTokenEnv = "HADOOP_TOKEN_FILE_LOCATION"
+	EnvAM           = "STOKE_YARN_AM"             // "client" or "cluster": this container is the AM
+	EnvStaging      = "STOKE_YARN_STAGING"        // hdfs:// URI of the staging directory
+	EnvResources    = "STOKE_YARN_RESOURCES"      // the LocalResources, for executor containers
+	EnvArgs         = "STOKE_YARN_ARGS"           // cluster mode: the driver's arguments (JSON, base64)
+	EnvConf         = "STOKE_YARN_CONF"           // the application's settings (STOKE_SUBMIT_CONF, base64)
+	EnvAMAddress    = "STOKE_YARN_AM_ADDRESS"     // cluster mode: the AM endpoint the driver uses
+	EnvAMSecret     = "STOKE_YARN_AM_SECRET"      // cluster mode: its secret
+	EnvAppID        = "STOKE_YARN_APP_ID"         // cluster mode: the application id
+	amSecretAlias   = "stoke.yarn.amSecret"       // credentials secret holding the AM endpoint secret
+	execSecretAlias = "stoke.yarn.executorSecret" // credentials secret holding the driver's secret, for executors
+	amRMTokenKind   = "YARN_AM_RM_TOKEN"          //
+	applicationTyp  = "STOKE"                     // applicationType in reports
+	hadoopTokenEnv  = "HADOOP_TOKEN_FILE_LOCATION"
 )
 
 // Submission describes one application to submit.

@@ -248,12 +248,13 @@ func testConformance(t *testing.T, external bool) {
 // killExecutor kills the process of one executor container with SIGKILL.
 func killExecutor(t *testing.T, sc *stoke.Context, id string) {
 	t.Helper()
-	pids := findProcs(t, "STOKE_EXECUTOR_ID="+id+"\n", "STOKE_APP_SECRET=")
+	pids := findProcs(t, "STOKE_EXECUTOR_ID="+id+"\n", "CONTAINER_ID=container_"+appIDPart(sc.AppID()))
 	var mine []int
 	for _, p := range pids {
-		if strings.Contains(environ(p), "CONTAINER_ID=container_") && strings.Contains(environ(p), appIDPart(sc.AppID())) {
-			mine = append(mine, p)
+		if strings.Contains(environ(p), "STOKE_APP_SECRET=") {
+			t.Fatalf("executor %s's container environment carries the driver's secret", id)
 		}
+		mine = append(mine, p)
 	}
 	if len(mine) != 1 {
 		t.Fatalf("executor %s of %s: found processes %v", id, sc.AppID(), mine)
