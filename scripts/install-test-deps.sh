@@ -17,6 +17,8 @@ command -v ip >/dev/null || need_apt+=(iproute2)
 # A real MIT Kerberos KDC (krb5kdc, kdb5_util, kadmin.local) and kinit for the Kerberos tests.
 { [ -x /usr/sbin/krb5kdc ] && [ -x /usr/sbin/kadmin.local ]; } || need_apt+=(krb5-kdc krb5-admin-server)
 command -v kinit >/dev/null || need_apt+=(krb5-user)
+# libfaketime: the clock-skew test runs a KDC whose clock is ten minutes ahead.
+ls /usr/lib/*/faketime/libfaketime.so.1 >/dev/null 2>&1 || need_apt+=(faketime)
 
 if ((${#need_apt[@]})); then
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"

@@ -14,8 +14,8 @@ import (
 
 // TestClassifyKDCErrors: KDC error replies, bare and as gokrb5 wraps them
 // (its wrapping hides the KRBError from errors.As), map to the sentinel
-// errors. The KDC-side clock-skew reply cannot be provoked without moving a
-// clock, so it is built here.
+// errors. TestKDCClockSkew provokes the real clock-skew reply from a KDC
+// whose clock runs ahead.
 func TestClassifyKDCErrors(t *testing.T) {
 	sname := types.NewPrincipalName(nametype.KRB_NT_SRV_INST, "krbtgt/STOKE.TEST")
 	for _, tc := range []struct {

@@ -212,3 +212,16 @@ func TestExpiredTicketCache(t *testing.T) {
 		t.Fatalf("expired cache: %v", err)
 	}
 }
+
+// TestKDCClockSkew: a KDC whose clock runs ten minutes ahead (libfaketime) refuses the
+// client's pre-authentication timestamp itself; the login fails with ErrClockSkew and the
+// KDC's own error code.
+func TestKDCClockSkew(t *testing.T) {
+	k := krbtest.StartWith(t, krbtest.Options{ClockOffset: 10 * time.Minute})
+	kt := k.AddPrincipal(t, "gina@"+krbtest.Realm)
+	k.RequirePreauth(t, "gina@"+krbtest.Realm)
+	_, err := krb.NewLogin(krb.LoginOptions{Principal: "gina", Keytab: kt, Krb5Conf: k.Krb5Conf})
+	if !errors.Is(err, krb.ErrClockSkew) || !strings.Contains(err.Error(), "KRB_AP_ERR_SKEW") {
+		t.Fatalf("login against a KDC ten minutes ahead: %v; want ErrClockSkew from the KDC (KRB_AP_ERR_SKEW)", err)
+	}
+}

@@ -42,7 +42,26 @@ func (k *KDC) Stop() {
 }
 
 // Start starts a KDC and stops it when the test ends.
-func Start(t testing.TB) *KDC {
+func Start(t testing.TB) *KDC { t.Helper(); return StartWith(t, Options{}) }
+
+// Options vary the KDC.
+type Options struct {
+	// ClockOffset runs the KDC with its clock this far from the real one (through libfaketime,
+	// Debian's faketime package), to provoke the KDC's own clock-skew check.
+	ClockOffset time.Duration
+}
+
+// faketimeLib is libfaketime's preload library, "" when it is not installed.
+func faketimeLib() string {
+	m, _ := filepath.Glob("/usr/lib/*/faketime/libfaketime.so.1")
+	if len(m) == 0 {
+		return ""
+	}
+	return m[0]
+}
+
+// StartWith starts a KDC with options and stops it when the test ends.
+func StartWith(t testing.TB, opts Options) *KDC {
 	t.Helper()
 	if os.Getenv(EnvSkip) == "1" {
 		t.Skipf("%s=1: skipping a test that needs a Kerberos KDC", EnvSkip)
@@ -108,6 +127,13 @@ func Start(t testing.TB) *KDC {
 	k.run(t, "kdb5_util", "create", "-s", "-r", Realm, "-P", "stoke-master-password")
 	k.cmd = exec.Command(tool("krb5kdc"), "-n", "-r", Realm)
 	k.cmd.Env = k.env
+	if opts.ClockOffset != 0 {
+		lib := faketimeLib()
+		if lib == "" {
+			t.Fatalf("krbtest: a KDC clock offset needs libfaketime (apt-get install faketime)")
+		}
+		k.cmd.Env = append(append([]string(nil), k.env...), "LD_PRELOAD="+lib, fmt.Sprintf("FAKETIME=%+ds", int(opts.ClockOffset.Seconds())))
+	}
 	logf, _ := os.Create(filepath.Join(dir, "kdc.log"))
 	k.cmd.Stdout, k.cmd.Stderr = logf, logf
 	if err := k.cmd.Start(); err != nil {
@@ -185,4 +211,11 @@ func (k *KDC) AddPrincipalTo(t testing.TB, name, keytab string) {
 	t.Helper()
 	k.run(t, "kadmin.local", "-q", "addprinc -randkey "+name)
 	k.run(t, "kadmin.local", "-q", "ktadd -k "+keytab+" "+name)
+}
+
+// RequirePreauth makes the KDC insist on pre-authentication for a principal, so that it checks
+// the client's encrypted timestamp (and with it the clocks) before issuing a ticket.
+func (k *KDC) RequirePreauth(t testing.TB, name string) {
+	t.Helper()
+	k.run(t, "kadmin.local", "-r", Realm, "-q", "modprinc +requires_preauth "+name)
 }
