@@ -3,7 +3,6 @@ package mesos
 import (
 	"context"
 	"crypto/rand"
-	"crypto/subtle"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -444,7 +443,7 @@ func (d *Dispatcher) handler() http.Handler {
 	mux := http.NewServeMux()
 	auth := func(h http.HandlerFunc) http.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request) {
-			if d.opts.Secret != "" && subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), []byte("Bearer "+d.opts.Secret)) != 1 {
+			if d.opts.Secret != "" && !rpc.BearerOK(r, d.opts.Secret) {
 				http.Error(w, "unauthorized: wrong or missing secret (stoke.authenticate.secret)", http.StatusUnauthorized)
 				return
 			}
@@ -518,7 +517,7 @@ type DispatcherClient struct {
 
 func (c *DispatcherClient) do(req *http.Request) (DriverStatus, error) {
 	if c.Secret != "" {
-		req.Header.Set("Authorization", "Bearer "+c.Secret)
+		rpc.SetBearer(req, c.Secret)
 	}
 	hc := c.HTTP
 	if hc == nil {

@@ -29,6 +29,7 @@ import (
 	"github.com/stoke-run/stoke/internal/hadoop/hconf"
 	"github.com/stoke-run/stoke/internal/hadoop/ipc"
 	"github.com/stoke-run/stoke/internal/hadoop/tokenfile"
+	"github.com/stoke-run/stoke/internal/rpc"
 )
 
 // Remote exception classes the AM reacts to.
@@ -570,7 +571,7 @@ func (m *am) handler() http.Handler {
 	})
 	auth := func(h http.HandlerFunc) http.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request) {
-			if !authorized(r, m.secret) {
+			if !rpc.BearerOK(r, m.secret) {
 				http.Error(w, "unauthorized: wrong or missing application secret", http.StatusUnauthorized)
 				return
 			}

@@ -3,13 +3,14 @@ package yarn
 import (
 	"bytes"
 	"context"
-	"crypto/subtle"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/stoke-run/stoke/internal/rpc"
 )
 
 // The driver and the AM talk over a small authenticated HTTP/JSON API served by the AM:
@@ -66,7 +67,7 @@ func (c *amClient) do(ctx context.Context, method, path string, in, out any) err
 	if err != nil {
 		return err
 	}
-	req.Header.Set("Authorization", "Bearer "+c.secret)
+	rpc.SetBearer(req, c.secret)
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return fmt.Errorf("application master at %s: %w", c.base, err)
@@ -103,11 +104,4 @@ func (c *amClient) finish(ctx context.Context, r finishRequest) error {
 
 func (c *amClient) kill(ctx context.Context, ids []string) error {
 	return c.do(ctx, http.MethodPost, "/v1/kill", killRequest{Executors: ids}, nil)
-}
-
-// authorized checks the bearer secret in constant time.
-func authorized(r *http.Request, secret string) bool {
-	got := r.Header.Get("Authorization")
-	want := "Bearer " + secret
-	return subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
 }
