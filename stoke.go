@@ -170,6 +170,9 @@ func RunIfExecutor() {
 		fmt.Fprintln(os.Stderr, "stoke executor:", err)
 		os.Exit(2)
 	}
+	if yarn.InContainer() {
+		cfg.OnCredentials = yarn.UpdateContainerTokens
+	}
 	if err := executor.RunProcess(context.Background(), cfg); err != nil {
 		fmt.Fprintln(os.Stderr, "stoke executor:", err)
 		if errors.Is(err, executor.ErrRefused) {

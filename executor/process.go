@@ -52,6 +52,9 @@ type ProcessConfig struct {
 	// than the driver's stream (a Mesos fine-grained executor gets its tasks
 	// in the agent's LAUNCH events). Only Launch and Kill messages are taken.
 	Inbox <-chan *pb.DriverMessage
+	// OnCredentials, when set, takes credentials the driver sends afresh (on YARN: Hadoop
+	// delegation tokens for the container's token file). An error is logged.
+	OnCredentials func(hadoopTokens []byte) error
 }
 
 // ConfigFromEnv reads the executor's environment, naming what is missing.
@@ -222,6 +225,14 @@ func RunProcess(ctx context.Context, cfg ProcessConfig) error {
 		case *pb.DriverMessage_Release:
 			for _, id := range m.Release.ShuffleIds {
 				store.ReleaseShuffle(id)
+			}
+		case *pb.DriverMessage_Credentials:
+			if cfg.OnCredentials == nil {
+				log.Debug("credentials from the driver ignored: nothing here uses them")
+			} else if err := cfg.OnCredentials(m.Credentials.HadoopTokens); err != nil {
+				log.WithError(err).Warn("cannot use the credentials the driver sent")
+			} else {
+				log.Info("took new credentials from the driver")
 			}
 		case *pb.DriverMessage_Shutdown:
 			log.Debugf("shutdown: %s", m.Shutdown.Reason)

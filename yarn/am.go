@@ -83,6 +83,7 @@ type am struct {
 	maxAttempts int
 	nmHost      string
 	creds       *tokenfile.Credentials
+	credsVer    int // bumped when refreshTokens adds a token executors should take
 	secret      string
 	resources   []*yarnpb.StringLocalResourceMap
 	staging     string
@@ -490,13 +491,8 @@ func (m *am) launch(ctx context.Context, ec *execContainer, out chan<- launchRes
 	env["HADOOP_CONF_DIR"] = "{{PWD}}/" + confDirName
 	env["YARN_CONF_DIR"] = "{{PWD}}/" + confDirName
 	env["HADOOP_USER_NAME"] = hadoopUser()
-	if p := os.Getenv(fsx.EnvPrincipal); p != "" && os.Getenv(fsx.EnvKeytab) != "" {
-		// Executors log in to Kerberos from the shipped keytab, in their own container.
-		env[fsx.EnvPrincipal] = p
-		env[fsx.EnvKeytab] = "{{PWD}}/" + keytabName
-		env["KRB5_CONFIG"] = "{{PWD}}/" + krb5ConfName
-	}
-	// Executors get the application's tokens, never the AMRM token or the AM's secret. The
+	// Executors get the application's tokens, never the AMRM token, the AM's secret or the
+	// keytab: they reach HDFS with the delegation token, which the AM keeps fresh. The
 	// driver's secret travels in the credentials too: a container's environment is visible to
 	// NodeManager administrators, its token file only to the application's user.
 	m.mu.Lock()
@@ -507,7 +503,7 @@ func (m *am) launch(ctx context.Context, ec *execContainer, out chan<- launchRes
 		creds.SetSecret(execSecretAlias, []byte(s))
 	}
 	clc := &yarnpb.ContainerLaunchContext{
-		LocalResources: m.resources,
+		LocalResources: executorResources(m.resources),
 		Tokens:         creds.Marshal(),
 		Environment:    envList(env),
 		Command:        []string{"./" + appBinaryName, "1><LOG_DIR>/stdout", "2><LOG_DIR>/stderr"},
@@ -546,6 +542,11 @@ func (m *am) stopAll() {
 
 func (m *am) addEvent(ev exitEvent) {
 	m.events = append(m.events, ev)
+	m.notifyLocked()
+}
+
+// notifyLocked wakes the driver's events long-poll.
+func (m *am) notifyLocked() {
 	close(m.eventsCh)
 	m.eventsCh = make(chan struct{})
 }
@@ -617,26 +618,35 @@ func (m *am) handler() http.Handler {
 	mux.HandleFunc("GET /v1/events", auth(func(w http.ResponseWriter, r *http.Request) {
 		after, err1 := strconv.Atoi(r.URL.Query().Get("after"))
 		waitMS, err2 := strconv.Atoi(r.URL.Query().Get("wait"))
-		if err1 != nil || err2 != nil || after < 0 || waitMS < 0 {
-			http.Error(w, "after and wait must be non-negative integers", http.StatusBadRequest)
+		known, err3 := 0, error(nil)
+		if v := r.URL.Query().Get("creds"); v != "" {
+			known, err3 = strconv.Atoi(v)
+		}
+		if err1 != nil || err2 != nil || err3 != nil || after < 0 || waitMS < 0 || known < 0 {
+			http.Error(w, "after, creds and wait must be non-negative integers", http.StatusBadRequest)
 			return
 		}
 		deadline := time.After(time.Duration(waitMS) * time.Millisecond)
 		for {
 			m.mu.Lock()
-			evs, ch := m.events, m.eventsCh
+			evs, ch, ver := m.events, m.eventsCh, m.credsVer
+			var creds []byte
+			if ver > known {
+				creds = (&tokenfile.Credentials{Tokens: m.creds.Without(amRMTokenKind).Tokens}).Marshal()
+			}
 			m.mu.Unlock()
 			if after > len(evs) {
 				after = len(evs)
 			}
-			if after < len(evs) {
-				json.NewEncoder(w).Encode(eventsResponse{Events: evs[after:], Next: len(evs)})
+			resp := eventsResponse{Events: append([]exitEvent{}, evs[after:]...), Next: len(evs), Credentials: creds, CredentialsVersion: ver}
+			if after < len(evs) || creds != nil {
+				json.NewEncoder(w).Encode(resp)
 				return
 			}
 			select {
 			case <-ch:
 			case <-deadline:
-				json.NewEncoder(w).Encode(eventsResponse{Events: []exitEvent{}, Next: len(evs)})
+				json.NewEncoder(w).Encode(resp)
 				return
 			case <-r.Context().Done():
 				return
@@ -783,7 +793,7 @@ func (m *am) driverConf() string {
 // Outside a YARN container it does nothing.
 func ExecutorSecretFromTokens() error {
 	tf := os.Getenv(hadoopTokenEnv)
-	if os.Getenv(executor.EnvSecret) != "" || tf == "" || os.Getenv("CONTAINER_ID") == "" {
+	if os.Getenv(executor.EnvSecret) != "" || !InContainer() {
 		return nil
 	}
 	creds, err := tokenfile.Read(tf)
@@ -795,4 +805,47 @@ func ExecutorSecretFromTokens() error {
 		return fmt.Errorf("the container's token file %s holds no %s secret", tf, execSecretAlias)
 	}
 	return os.Setenv(executor.EnvSecret, string(s))
+}
+
+// executorResources are the application's files without the keytab: only the AM (and a
+// cluster-mode driver, its child) log in with it.
+func executorResources(all []*yarnpb.StringLocalResourceMap) []*yarnpb.StringLocalResourceMap {
+	out := make([]*yarnpb.StringLocalResourceMap, 0, len(all))
+	for _, r := range all {
+		if r.GetKey() != keytabName {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// UpdateContainerTokens puts the delegation tokens the driver sent (Writable credentials) into
+// this YARN container's token file, replacing those of the same service and keeping the rest,
+// so that new HDFS connections use them. The file is replaced atomically.
+func UpdateContainerTokens(hadoopTokens []byte) error {
+	tf := os.Getenv(hadoopTokenEnv)
+	if tf == "" {
+		return fmt.Errorf("%s is not set: not in a YARN container", hadoopTokenEnv)
+	}
+	fresh, err := tokenfile.Unmarshal(hadoopTokens)
+	if err != nil {
+		return fmt.Errorf("the driver's credentials: %w", err)
+	}
+	cur, err := tokenfile.Read(tf)
+	if err != nil {
+		return fmt.Errorf("reading the container's token file: %w", err)
+	}
+	for _, t := range fresh.Tokens {
+		cur.AddToken(t.Alias, t.Token)
+	}
+	tmp := tf + ".new"
+	if err := os.WriteFile(tmp, cur.Marshal(), 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, tf)
+}
+
+// InContainer reports whether this process runs in a YARN container with a token file.
+func InContainer() bool {
+	return os.Getenv("CONTAINER_ID") != "" && os.Getenv(hadoopTokenEnv) != ""
 }

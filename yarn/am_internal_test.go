@@ -1,12 +1,14 @@
 package yarn
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sirupsen/logrus"
 	"google.golang.org/protobuf/proto"
@@ -50,6 +52,8 @@ func TestAMAPIRejectsBadRequests(t *testing.T) {
 		{"POST", "/v1/finish", "s3cret", `[]`, 400, "malformed"},
 		{"GET", "/v1/events?after=x&wait=0", "s3cret", ``, 400, "non-negative"},
 		{"GET", "/v1/events?after=-1&wait=0", "s3cret", ``, 400, "non-negative"},
+		{"GET", "/v1/events?after=0&creds=z&wait=0", "s3cret", ``, 400, "non-negative"},
+		{"GET", "/v1/events?after=0&creds=-2&wait=0", "s3cret", ``, 400, "non-negative"},
 		{"POST", "/v1/kill", "s3cret", `{"executors":"1"}`, 400, "malformed"},
 	} {
 		code, body := do(tc.method, tc.path, tc.secret, tc.body)
@@ -138,5 +142,62 @@ func TestExecutorSecretFromTokens(t *testing.T) {
 		if err := ExecutorSecretFromTokens(); err == nil {
 			t.Errorf("%s: no error", filepath.Base(f))
 		}
+	}
+}
+
+// The events long-poll hands the driver the AM's newer tokens (never the AMRM token), at once
+// when the driver's version is older, and not at all when it is current.
+func TestAMEventsCarryNewCredentials(t *testing.T) {
+	creds := &tokenfile.Credentials{}
+	creds.AddToken("amrm", &commonpb.Token{Identifier: []byte{1}, Password: []byte{2}, Kind: proto.String(amRMTokenKind), Service: proto.String("")})
+	creds.AddToken("nn", &commonpb.Token{Identifier: []byte{3}, Password: []byte{4}, Kind: proto.String("HDFS_DELEGATION_TOKEN"), Service: proto.String("10.0.0.1:8020")})
+	m := &am{secret: "s3cret", wake: make(chan struct{}, 1), eventsCh: make(chan struct{}), creds: creds, credsVer: 2}
+	srv := httptest.NewServer(m.handler())
+	defer srv.Close()
+	c := newAMClient(srv.URL, "s3cret")
+	ctx := context.Background()
+	start := time.Now()
+	r, err := c.events(ctx, 0, 1, 5*time.Second)
+	if err != nil || r.CredentialsVersion != 2 || time.Since(start) > 2*time.Second {
+		t.Fatalf("events with older credentials: %+v, %v after %v", r, err, time.Since(start))
+	}
+	got, err := tokenfile.Unmarshal(r.Credentials)
+	if err != nil || len(got.Tokens) != 1 || got.Tokens[0].Token.GetKind() != "HDFS_DELEGATION_TOKEN" {
+		t.Fatalf("credentials sent: %+v, %v", got, err)
+	}
+	r, err = c.events(ctx, 0, 2, 0)
+	if err != nil || r.Credentials != nil || r.CredentialsVersion != 2 {
+		t.Fatalf("events with current credentials: %+v, %v", r, err)
+	}
+}
+
+// An executor takes the driver's tokens into its token file, keeping its secret; malformed
+// tokens leave the file as it was.
+func TestUpdateContainerTokens(t *testing.T) {
+	tf := filepath.Join(t.TempDir(), "container_tokens")
+	cur := &tokenfile.Credentials{}
+	cur.AddToken("10.0.0.1:8020", &commonpb.Token{Identifier: []byte("old"), Password: []byte{1}, Kind: proto.String("HDFS_DELEGATION_TOKEN"), Service: proto.String("10.0.0.1:8020")})
+	cur.SetSecret(execSecretAlias, []byte("s3cret"))
+	os.WriteFile(tf, cur.Marshal(), 0o600)
+	t.Setenv(hadoopTokenEnv, tf)
+	fresh := &tokenfile.Credentials{}
+	fresh.AddToken("10.0.0.1:8020", &commonpb.Token{Identifier: []byte("new"), Password: []byte{2}, Kind: proto.String("HDFS_DELEGATION_TOKEN"), Service: proto.String("10.0.0.1:8020")})
+	if err := UpdateContainerTokens(fresh.Marshal()); err != nil {
+		t.Fatal(err)
+	}
+	got, err := tokenfile.Read(tf)
+	if err != nil || len(got.Tokens) != 1 || string(got.Tokens[0].Token.GetIdentifier()) != "new" || string(got.Secrets[execSecretAlias]) != "s3cret" {
+		t.Fatalf("token file after the update: %+v, %v", got, err)
+	}
+	before, _ := os.ReadFile(tf)
+	if err := UpdateContainerTokens([]byte("HDTS\x00garbage")); err == nil {
+		t.Fatal("malformed tokens accepted")
+	}
+	if after, _ := os.ReadFile(tf); string(after) != string(before) {
+		t.Fatal("malformed tokens changed the token file")
+	}
+	t.Setenv(hadoopTokenEnv, "")
+	if err := UpdateContainerTokens(fresh.Marshal()); err == nil {
+		t.Fatal("no token file: no error")
 	}
 }

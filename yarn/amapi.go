@@ -30,6 +30,10 @@ type executorsRequest struct {
 type eventsResponse struct {
 	Events []exitEvent `json:"events"`
 	Next   int         `json:"next"`
+	// Credentials are the delegation tokens executors should use now (Writable format), sent
+	// when the AM has newer ones than the caller's CredentialsVersion.
+	Credentials        []byte `json:"credentials,omitempty"`
+	CredentialsVersion int    `json:"credentialsVersion"`
 }
 
 // finishRequest is POST /v1/finish (client mode).
@@ -92,9 +96,11 @@ func (c *amClient) executors(ctx context.Context, r executorsRequest) error {
 	return c.do(ctx, http.MethodPost, "/v1/executors", r, nil)
 }
 
-func (c *amClient) events(ctx context.Context, after int, wait time.Duration) (eventsResponse, error) {
+// events waits up to wait for executor exits after the first after ones, or for credentials
+// newer than version credsVersion.
+func (c *amClient) events(ctx context.Context, after, credsVersion int, wait time.Duration) (eventsResponse, error) {
 	var r eventsResponse
-	err := c.do(ctx, http.MethodGet, "/v1/events?after="+strconv.Itoa(after)+"&wait="+strconv.FormatInt(wait.Milliseconds(), 10), nil, &r)
+	err := c.do(ctx, http.MethodGet, "/v1/events?after="+strconv.Itoa(after)+"&creds="+strconv.Itoa(credsVersion)+"&wait="+strconv.FormatInt(wait.Milliseconds(), 10), nil, &r)
 	return r, err
 }
 

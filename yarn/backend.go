@@ -225,12 +225,13 @@ func (b *Backend) abort(why string) {
 	}
 }
 
-// followEvents turns executor container exits into executor-loss reasons.
+// followEvents turns executor container exits into executor-loss reasons, and passes the
+// AM's fresh delegation tokens on to the executors.
 func (b *Backend) followEvents(ctx context.Context) {
 	defer close(b.done)
-	next := 0
+	next, credsVersion := 0, 0
 	for ctx.Err() == nil {
-		r, err := b.am.events(ctx, next, 5*time.Second)
+		r, err := b.am.events(ctx, next, credsVersion, 5*time.Second)
 		if err != nil {
 			if ctx.Err() != nil {
 				return
@@ -248,6 +249,11 @@ func (b *Backend) followEvents(ctx context.Context) {
 			b.srv.ExecutorExited(ev.ExecID, ev.Reason)
 		}
 		next = r.Next
+		if r.CredentialsVersion > credsVersion && len(r.Credentials) > 0 {
+			b.log.Info("passing the application master's new delegation tokens to the executors")
+			b.srv.UpdateCredentials(r.Credentials)
+			credsVersion = r.CredentialsVersion
+		}
 	}
 }
 

@@ -155,8 +155,9 @@ func grepLog(path string, words ...string) string {
 }
 
 // TestSecureYARNOutlivesTokens: HDFS delegation tokens live 20 s; an application runs for
-// 50 s reading HDFS every second (its processes log in from the shipped keytab), and an
-// executor container killed after the first token expired is replaced, and gets a token the
+// 50 s reading HDFS every second. The AM logs in from the shipped keytab; executors use
+// tokens only: the running ones are sent the AM's new token through the driver, and an
+// executor container killed after the first token expired is replaced and gets a token the
 // AM obtained after the first expired, valid on its own. (Localization with that token is not
 // shown: a NodeManager that already localized the application's files for an earlier
 // container does not download them again.)
@@ -189,6 +190,21 @@ func TestSecureYARNOutlivesTokens(t *testing.T) {
 	if len(victims) != 1 {
 		t.Fatalf("executor 1 of %s: processes %v\n%s", appID, victims, out)
 	}
+	// Executors never get the keytab: they read HDFS with delegation tokens, and the running
+	// ones have by now been sent (through the driver) the token the AM obtained when the
+	// submission's neared its end.
+	if strings.Contains(environ(victims[0]), fsx.EnvKeytab+"=") {
+		t.Fatal("an executor's environment names the keytab")
+	}
+	survivor := findProcs(t, "STOKE_EXECUTOR_ID=2\n", "CONTAINER_ID=container_"+appIDPart(appID))
+	if len(survivor) != 1 {
+		t.Fatalf("executor 2 of %s: processes %v\n%s", appID, survivor, out)
+	}
+	if tf, issued := hdfsTokenOf(t, survivor[0]); !issued.After(started.Add(10 * time.Second)) {
+		t.Fatalf("executor 2 (started at submission) still has the token issued at %v, %v after submission; the AM's new one was not passed on", issued, issued.Sub(started))
+	} else if err := statWithToken(t, c, tf, dir+"/input.txt"); err != nil {
+		t.Fatalf("HDFS with executor 2's updated token file: %v", err)
+	}
 	if err := syscall.Kill(victims[0], syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
@@ -203,24 +219,7 @@ func TestSecureYARNOutlivesTokens(t *testing.T) {
 	}
 	// The replacement's container got a delegation token the AM obtained after the first one
 	// (issued at submission) expired, and that token alone opens HDFS now.
-	var execTokens string
-	for _, kv := range strings.Split(environ(replacement[0]), "\n") {
-		if v, ok := strings.CutPrefix(kv, "HADOOP_TOKEN_FILE_LOCATION="); ok {
-			execTokens = v
-		}
-	}
-	creds, err := tokenfile.Read(execTokens)
-	if err != nil {
-		t.Fatalf("the replacement executor's token file %q: %v", execTokens, err)
-	}
-	var issued time.Time
-	for _, tok := range creds.TokenList() {
-		if tok.GetKind() == "HDFS_DELEGATION_TOKEN" {
-			if issued, _, err = tokenfile.DelegationTokenTimes(tok); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
+	execTokens, issued := hdfsTokenOf(t, replacement[0])
 	if !issued.After(started.Add(10 * time.Second)) {
 		t.Fatalf("the replacement executor's HDFS token was issued at %v, %v after submission: not a refreshed token", issued, issued.Sub(started))
 	}
@@ -238,10 +237,35 @@ func TestSecureYARNOutlivesTokens(t *testing.T) {
 	if time.Since(started) < 40*time.Second {
 		t.Fatalf("the application ended after %v, before outliving its tokens", time.Since(started))
 	}
-	err = statWithToken(t, c, tokenFile, dir+"/input.txt")
+	err := statWithToken(t, c, tokenFile, dir+"/input.txt")
 	if err == nil || !strings.Contains(err.Error(), "expired") || !strings.Contains(err.Error(), "InvalidToken") {
 		t.Fatalf("HDFS with an expired delegation token: %v; want the NameNode's InvalidToken (expired)", err)
 	}
+}
+
+// hdfsTokenOf reads the token file of a container process and returns its path and when its
+// HDFS delegation token was issued.
+func hdfsTokenOf(t *testing.T, pid int) (string, time.Time) {
+	t.Helper()
+	var tf string
+	for _, kv := range strings.Split(environ(pid), "\n") {
+		if v, ok := strings.CutPrefix(kv, "HADOOP_TOKEN_FILE_LOCATION="); ok {
+			tf = v
+		}
+	}
+	creds, err := tokenfile.Read(tf)
+	if err != nil {
+		t.Fatalf("the token file %q of process %d: %v", tf, pid, err)
+	}
+	var issued time.Time
+	for _, tok := range creds.TokenList() {
+		if tok.GetKind() == "HDFS_DELEGATION_TOKEN" {
+			if issued, _, err = tokenfile.DelegationTokenTimes(tok); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	return tf, issued
 }
 
 // delegationTokenFile writes a token file with a fresh HDFS delegation token.

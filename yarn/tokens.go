@@ -26,9 +26,9 @@ func nextTokenStep(now, issued, max, expiry time.Time) (wake time.Time, obtain b
 	return wake, obtain
 }
 
-// refreshTokens keeps the HDFS delegation token for new executor containers valid, so that
-// containers started after the submission's token ended can still be localized. It runs with
-// a keytab. The submission's token is renewed by the RM until its maximum lifetime; near that,
+// refreshTokens keeps the HDFS delegation token of executors valid: new containers get it in
+// their launch context (so they can still be localized after the submission's token ended)
+// and running executors through the driver (the events API). It runs with a keytab. The submission's token is renewed by the RM until its maximum lifetime; near that,
 // the AM obtains a new token (renewer: its own user) and, since the RM does not know that
 // one, renews it itself before each renewal interval ends, until it too is replaced.
 func (m *am) refreshTokens(ctx context.Context) {
@@ -87,6 +87,8 @@ func (m *am) refreshTokens(ctx context.Context) {
 		}
 		m.mu.Lock()
 		m.creds.AddToken(tok.GetService(), tok)
+		m.credsVer++
+		m.notifyLocked() // the driver passes it on to running executors
 		m.mu.Unlock()
 		ours = true
 		m.log.Info("obtained a new HDFS delegation token for executor containers")

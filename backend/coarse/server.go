@@ -67,6 +67,7 @@ type Server struct {
 	driver   backend.Driver
 	execs    map[string]*execConn
 	exitInfo map[string]string // loss reasons reported by the cluster manager
+	creds    []byte            // the latest UpdateCredentials, for executors registering later
 	closed   bool
 	done     chan struct{}
 }
@@ -163,11 +164,15 @@ func (svc *service) Register(ctx context.Context, req *pb.RegisterRequest) (*pb.
 	if _, dup := s.execs[req.ExecutorId]; dup {
 		return nil, status.Errorf(codes.AlreadyExists, "executor %s is already registered", req.ExecutorId)
 	}
-	s.execs[req.ExecutorId] = &execConn{
+	ec := &execConn{
 		info: backend.ExecutorInfo{ID: req.ExecutorId, Host: req.Host, Cores: int(req.Cores), Address: req.BlockAddress, LogURL: req.LogUrl},
 		wake: make(chan struct{}, 1),
 		gone: make(chan struct{}),
 	}
+	if s.creds != nil {
+		ec.enqueue(credentialsMessage(s.creds)) // sent once the executor connects
+	}
+	s.execs[req.ExecutorId] = ec
 	return &pb.RegisterResponse{Conf: s.confKV}, nil
 }
 
@@ -456,6 +461,25 @@ func (svc *service) CanCommit(_ context.Context, req *pb.CommitRequest) (*pb.Com
 }
 
 // ReleaseShuffles tells every executor to drop the shuffles' output.
+// UpdateCredentials sends the executors credentials the cluster manager issued afresh (Hadoop
+// delegation tokens on YARN); executors that register later get them too.
+func (s *Server) UpdateCredentials(hadoopTokens []byte) {
+	s.mu.Lock()
+	s.creds = hadoopTokens
+	conns := make([]*execConn, 0, len(s.execs))
+	for _, ec := range s.execs {
+		conns = append(conns, ec)
+	}
+	s.mu.Unlock()
+	for _, ec := range conns {
+		ec.enqueue(credentialsMessage(hadoopTokens))
+	}
+}
+
+func credentialsMessage(b []byte) *pb.DriverMessage {
+	return &pb.DriverMessage{Msg: &pb.DriverMessage_Credentials{Credentials: &pb.Credentials{HadoopTokens: b}}}
+}
+
 func (s *Server) ReleaseShuffles(ids []int32) {
 	s.mu.Lock()
 	conns := make([]*execConn, 0, len(s.execs))

@@ -228,3 +228,37 @@ func TestSilentExecutorIsLost(t *testing.T) {
 		t.Fatalf("loss reason %q", d.lost[0])
 	}
 }
+
+// Fresh credentials reach the connected executors, and executors registering later get the
+// latest ones as their first message.
+func TestUpdateCredentials(t *testing.T) {
+	s, d := start(t)
+	c := client(t, s, "s3cret")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	connect := func(id string) pb.Driver_ConnectClient {
+		if _, err := c.Register(ctx, register(id)); err != nil {
+			t.Fatal(err)
+		}
+		stream, err := c.Connect(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stream.Send(&pb.ExecutorMessage{Msg: &pb.ExecutorMessage_Hello{Hello: &pb.Hello{ExecutorId: id}}})
+		return stream
+	}
+	first := connect("1")
+	waitUntil(t, func() bool { a, _, _ := d.snapshot(); return a == 1 })
+	s.UpdateCredentials([]byte("tokens-1"))
+	if msg, err := first.Recv(); err != nil || string(msg.GetCredentials().GetHadoopTokens()) != "tokens-1" {
+		t.Fatalf("connected executor got %v, %v", msg, err)
+	}
+	s.UpdateCredentials([]byte("tokens-2"))
+	if msg, err := first.Recv(); err != nil || string(msg.GetCredentials().GetHadoopTokens()) != "tokens-2" {
+		t.Fatalf("second update: %v, %v", msg, err)
+	}
+	later := connect("2")
+	if msg, err := later.Recv(); err != nil || string(msg.GetCredentials().GetHadoopTokens()) != "tokens-2" {
+		t.Fatalf("later executor got %v, %v; want the latest credentials", msg, err)
+	}
+}

@@ -798,6 +798,7 @@ type DriverMessage struct {
 	//	*DriverMessage_Kill
 	//	*DriverMessage_Shutdown
 	//	*DriverMessage_Release
+	//	*DriverMessage_Credentials
 	Msg           isDriverMessage_Msg `protobuf_oneof:"msg"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -876,6 +877,15 @@ func (x *DriverMessage) GetRelease() *ReleaseBlocks {
 	return nil
 }
 
+func (x *DriverMessage) GetCredentials() *Credentials {
+	if x != nil {
+		if x, ok := x.Msg.(*DriverMessage_Credentials); ok {
+			return x.Credentials
+		}
+	}
+	return nil
+}
+
 type isDriverMessage_Msg interface {
 	isDriverMessage_Msg()
 }
@@ -896,6 +906,10 @@ type DriverMessage_Release struct {
 	Release *ReleaseBlocks `protobuf:"bytes,4,opt,name=release,proto3,oneof"`
 }
 
+type DriverMessage_Credentials struct {
+	Credentials *Credentials `protobuf:"bytes,5,opt,name=credentials,proto3,oneof"`
+}
+
 func (*DriverMessage_Launch) isDriverMessage_Msg() {}
 
 func (*DriverMessage_Kill) isDriverMessage_Msg() {}
@@ -903,6 +917,54 @@ func (*DriverMessage_Kill) isDriverMessage_Msg() {}
 func (*DriverMessage_Shutdown) isDriverMessage_Msg() {}
 
 func (*DriverMessage_Release) isDriverMessage_Msg() {}
+
+func (*DriverMessage_Credentials) isDriverMessage_Msg() {}
+
+// Credentials the executor's cluster manager issued afresh (on YARN: Hadoop delegation
+// tokens, in Hadoop's Writable credentials format), for the executor to use from now on.
+type Credentials struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	HadoopTokens  []byte                 `protobuf:"bytes,1,opt,name=hadoop_tokens,json=hadoopTokens,proto3" json:"hadoop_tokens,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Credentials) Reset() {
+	*x = Credentials{}
+	mi := &file_stoke_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Credentials) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Credentials) ProtoMessage() {}
+
+func (x *Credentials) ProtoReflect() protoreflect.Message {
+	mi := &file_stoke_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Credentials.ProtoReflect.Descriptor instead.
+func (*Credentials) Descriptor() ([]byte, []int) {
+	return file_stoke_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *Credentials) GetHadoopTokens() []byte {
+	if x != nil {
+		return x.HadoopTokens
+	}
+	return nil
+}
 
 type LaunchBatch struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -913,7 +975,7 @@ type LaunchBatch struct {
 
 func (x *LaunchBatch) Reset() {
 	*x = LaunchBatch{}
-	mi := &file_stoke_proto_msgTypes[11]
+	mi := &file_stoke_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -925,7 +987,7 @@ func (x *LaunchBatch) String() string {
 func (*LaunchBatch) ProtoMessage() {}
 
 func (x *LaunchBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[11]
+	mi := &file_stoke_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -938,7 +1000,7 @@ func (x *LaunchBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LaunchBatch.ProtoReflect.Descriptor instead.
 func (*LaunchBatch) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{11}
+	return file_stoke_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *LaunchBatch) GetTasks() []*TaskDesc {
@@ -958,7 +1020,7 @@ type KillTask struct {
 
 func (x *KillTask) Reset() {
 	*x = KillTask{}
-	mi := &file_stoke_proto_msgTypes[12]
+	mi := &file_stoke_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -970,7 +1032,7 @@ func (x *KillTask) String() string {
 func (*KillTask) ProtoMessage() {}
 
 func (x *KillTask) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[12]
+	mi := &file_stoke_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -983,7 +1045,7 @@ func (x *KillTask) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use KillTask.ProtoReflect.Descriptor instead.
 func (*KillTask) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{12}
+	return file_stoke_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *KillTask) GetTaskId() int64 {
@@ -1009,7 +1071,7 @@ type Shutdown struct {
 
 func (x *Shutdown) Reset() {
 	*x = Shutdown{}
-	mi := &file_stoke_proto_msgTypes[13]
+	mi := &file_stoke_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1021,7 +1083,7 @@ func (x *Shutdown) String() string {
 func (*Shutdown) ProtoMessage() {}
 
 func (x *Shutdown) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[13]
+	mi := &file_stoke_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1034,7 +1096,7 @@ func (x *Shutdown) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Shutdown.ProtoReflect.Descriptor instead.
 func (*Shutdown) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{13}
+	return file_stoke_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Shutdown) GetReason() string {
@@ -1054,7 +1116,7 @@ type ReleaseBlocks struct {
 
 func (x *ReleaseBlocks) Reset() {
 	*x = ReleaseBlocks{}
-	mi := &file_stoke_proto_msgTypes[14]
+	mi := &file_stoke_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1066,7 +1128,7 @@ func (x *ReleaseBlocks) String() string {
 func (*ReleaseBlocks) ProtoMessage() {}
 
 func (x *ReleaseBlocks) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[14]
+	mi := &file_stoke_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1079,7 +1141,7 @@ func (x *ReleaseBlocks) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReleaseBlocks.ProtoReflect.Descriptor instead.
 func (*ReleaseBlocks) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{14}
+	return file_stoke_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ReleaseBlocks) GetShuffleIds() []int32 {
@@ -1113,7 +1175,7 @@ type TaskDesc struct {
 
 func (x *TaskDesc) Reset() {
 	*x = TaskDesc{}
-	mi := &file_stoke_proto_msgTypes[15]
+	mi := &file_stoke_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1125,7 +1187,7 @@ func (x *TaskDesc) String() string {
 func (*TaskDesc) ProtoMessage() {}
 
 func (x *TaskDesc) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[15]
+	mi := &file_stoke_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1138,7 +1200,7 @@ func (x *TaskDesc) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskDesc.ProtoReflect.Descriptor instead.
 func (*TaskDesc) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{15}
+	return file_stoke_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *TaskDesc) GetTaskId() int64 {
@@ -1219,7 +1281,7 @@ type Source struct {
 
 func (x *Source) Reset() {
 	*x = Source{}
-	mi := &file_stoke_proto_msgTypes[16]
+	mi := &file_stoke_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1231,7 +1293,7 @@ func (x *Source) String() string {
 func (*Source) ProtoMessage() {}
 
 func (x *Source) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[16]
+	mi := &file_stoke_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1244,7 +1306,7 @@ func (x *Source) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Source.ProtoReflect.Descriptor instead.
 func (*Source) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{16}
+	return file_stoke_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *Source) GetKind() isSource_Kind {
@@ -1321,7 +1383,7 @@ type TextSplit struct {
 
 func (x *TextSplit) Reset() {
 	*x = TextSplit{}
-	mi := &file_stoke_proto_msgTypes[17]
+	mi := &file_stoke_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1333,7 +1395,7 @@ func (x *TextSplit) String() string {
 func (*TextSplit) ProtoMessage() {}
 
 func (x *TextSplit) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[17]
+	mi := &file_stoke_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1346,7 +1408,7 @@ func (x *TextSplit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TextSplit.ProtoReflect.Descriptor instead.
 func (*TextSplit) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{17}
+	return file_stoke_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *TextSplit) GetPath() string {
@@ -1381,7 +1443,7 @@ type ShuffleInput struct {
 
 func (x *ShuffleInput) Reset() {
 	*x = ShuffleInput{}
-	mi := &file_stoke_proto_msgTypes[18]
+	mi := &file_stoke_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1393,7 +1455,7 @@ func (x *ShuffleInput) String() string {
 func (*ShuffleInput) ProtoMessage() {}
 
 func (x *ShuffleInput) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[18]
+	mi := &file_stoke_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1406,7 +1468,7 @@ func (x *ShuffleInput) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShuffleInput.ProtoReflect.Descriptor instead.
 func (*ShuffleInput) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{18}
+	return file_stoke_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ShuffleInput) GetOp() string {
@@ -1440,7 +1502,7 @@ type ShuffleSide struct {
 
 func (x *ShuffleSide) Reset() {
 	*x = ShuffleSide{}
-	mi := &file_stoke_proto_msgTypes[19]
+	mi := &file_stoke_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1452,7 +1514,7 @@ func (x *ShuffleSide) String() string {
 func (*ShuffleSide) ProtoMessage() {}
 
 func (x *ShuffleSide) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[19]
+	mi := &file_stoke_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1465,7 +1527,7 @@ func (x *ShuffleSide) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShuffleSide.ProtoReflect.Descriptor instead.
 func (*ShuffleSide) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{19}
+	return file_stoke_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ShuffleSide) GetShuffleId() int32 {
@@ -1495,7 +1557,7 @@ type MapOutput struct {
 
 func (x *MapOutput) Reset() {
 	*x = MapOutput{}
-	mi := &file_stoke_proto_msgTypes[20]
+	mi := &file_stoke_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1507,7 +1569,7 @@ func (x *MapOutput) String() string {
 func (*MapOutput) ProtoMessage() {}
 
 func (x *MapOutput) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[20]
+	mi := &file_stoke_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1520,7 +1582,7 @@ func (x *MapOutput) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MapOutput.ProtoReflect.Descriptor instead.
 func (*MapOutput) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{20}
+	return file_stoke_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *MapOutput) GetMapPartition() int32 {
@@ -1575,7 +1637,7 @@ type Sink struct {
 
 func (x *Sink) Reset() {
 	*x = Sink{}
-	mi := &file_stoke_proto_msgTypes[21]
+	mi := &file_stoke_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1587,7 +1649,7 @@ func (x *Sink) String() string {
 func (*Sink) ProtoMessage() {}
 
 func (x *Sink) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[21]
+	mi := &file_stoke_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1600,7 +1662,7 @@ func (x *Sink) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Sink.ProtoReflect.Descriptor instead.
 func (*Sink) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{21}
+	return file_stoke_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *Sink) GetKind() isSink_Kind {
@@ -1714,7 +1776,7 @@ type SaveText struct {
 
 func (x *SaveText) Reset() {
 	*x = SaveText{}
-	mi := &file_stoke_proto_msgTypes[22]
+	mi := &file_stoke_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1726,7 +1788,7 @@ func (x *SaveText) String() string {
 func (*SaveText) ProtoMessage() {}
 
 func (x *SaveText) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[22]
+	mi := &file_stoke_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1739,7 +1801,7 @@ func (x *SaveText) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SaveText.ProtoReflect.Descriptor instead.
 func (*SaveText) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{22}
+	return file_stoke_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *SaveText) GetDir() string {
@@ -1768,7 +1830,7 @@ type ShuffleOutput struct {
 
 func (x *ShuffleOutput) Reset() {
 	*x = ShuffleOutput{}
-	mi := &file_stoke_proto_msgTypes[23]
+	mi := &file_stoke_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1780,7 +1842,7 @@ func (x *ShuffleOutput) String() string {
 func (*ShuffleOutput) ProtoMessage() {}
 
 func (x *ShuffleOutput) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[23]
+	mi := &file_stoke_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1793,7 +1855,7 @@ func (x *ShuffleOutput) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShuffleOutput.ProtoReflect.Descriptor instead.
 func (*ShuffleOutput) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{23}
+	return file_stoke_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ShuffleOutput) GetShuffleId() int32 {
@@ -1836,7 +1898,7 @@ type CommitRequest struct {
 
 func (x *CommitRequest) Reset() {
 	*x = CommitRequest{}
-	mi := &file_stoke_proto_msgTypes[24]
+	mi := &file_stoke_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1848,7 +1910,7 @@ func (x *CommitRequest) String() string {
 func (*CommitRequest) ProtoMessage() {}
 
 func (x *CommitRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[24]
+	mi := &file_stoke_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1861,7 +1923,7 @@ func (x *CommitRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommitRequest.ProtoReflect.Descriptor instead.
 func (*CommitRequest) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{24}
+	return file_stoke_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *CommitRequest) GetStageId() int32 {
@@ -1901,7 +1963,7 @@ type CommitResponse struct {
 
 func (x *CommitResponse) Reset() {
 	*x = CommitResponse{}
-	mi := &file_stoke_proto_msgTypes[25]
+	mi := &file_stoke_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1913,7 +1975,7 @@ func (x *CommitResponse) String() string {
 func (*CommitResponse) ProtoMessage() {}
 
 func (x *CommitResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[25]
+	mi := &file_stoke_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1926,7 +1988,7 @@ func (x *CommitResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommitResponse.ProtoReflect.Descriptor instead.
 func (*CommitResponse) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{25}
+	return file_stoke_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *CommitResponse) GetAllowed() bool {
@@ -1945,7 +2007,7 @@ type FetchRequest struct {
 
 func (x *FetchRequest) Reset() {
 	*x = FetchRequest{}
-	mi := &file_stoke_proto_msgTypes[26]
+	mi := &file_stoke_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1957,7 +2019,7 @@ func (x *FetchRequest) String() string {
 func (*FetchRequest) ProtoMessage() {}
 
 func (x *FetchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[26]
+	mi := &file_stoke_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1970,7 +2032,7 @@ func (x *FetchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FetchRequest.ProtoReflect.Descriptor instead.
 func (*FetchRequest) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{26}
+	return file_stoke_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *FetchRequest) GetBlocks() []string {
@@ -1992,7 +2054,7 @@ type BlockChunk struct {
 
 func (x *BlockChunk) Reset() {
 	*x = BlockChunk{}
-	mi := &file_stoke_proto_msgTypes[27]
+	mi := &file_stoke_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2004,7 +2066,7 @@ func (x *BlockChunk) String() string {
 func (*BlockChunk) ProtoMessage() {}
 
 func (x *BlockChunk) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[27]
+	mi := &file_stoke_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2017,7 +2079,7 @@ func (x *BlockChunk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BlockChunk.ProtoReflect.Descriptor instead.
 func (*BlockChunk) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{27}
+	return file_stoke_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *BlockChunk) GetIndex() int32 {
@@ -2113,13 +2175,16 @@ const file_stoke_proto_rawDesc = "" +
 	"\x04size\x18\x03 \x01(\x03R\x04size\x12!\n" +
 	"\fbucket_sizes\x18\x04 \x03(\x03R\vbucketSizes\x12\x14\n" +
 	"\x05count\x18\x05 \x01(\x03R\x05count\x12\x14\n" +
-	"\x05empty\x18\x06 \x01(\bR\x05empty\"\xe8\x01\n" +
+	"\x05empty\x18\x06 \x01(\bR\x05empty\"\xa7\x02\n" +
 	"\rDriverMessage\x123\n" +
 	"\x06launch\x18\x01 \x01(\v2\x19.stoke.rpc.v1.LaunchBatchH\x00R\x06launch\x12,\n" +
 	"\x04kill\x18\x02 \x01(\v2\x16.stoke.rpc.v1.KillTaskH\x00R\x04kill\x124\n" +
 	"\bshutdown\x18\x03 \x01(\v2\x16.stoke.rpc.v1.ShutdownH\x00R\bshutdown\x127\n" +
-	"\arelease\x18\x04 \x01(\v2\x1b.stoke.rpc.v1.ReleaseBlocksH\x00R\areleaseB\x05\n" +
-	"\x03msg\";\n" +
+	"\arelease\x18\x04 \x01(\v2\x1b.stoke.rpc.v1.ReleaseBlocksH\x00R\arelease\x12=\n" +
+	"\vcredentials\x18\x05 \x01(\v2\x19.stoke.rpc.v1.CredentialsH\x00R\vcredentialsB\x05\n" +
+	"\x03msg\"2\n" +
+	"\vCredentials\x12#\n" +
+	"\rhadoop_tokens\x18\x01 \x01(\fR\fhadoopTokens\";\n" +
 	"\vLaunchBatch\x12,\n" +
 	"\x05tasks\x18\x01 \x03(\v2\x16.stoke.rpc.v1.TaskDescR\x05tasks\";\n" +
 	"\bKillTask\x12\x17\n" +
@@ -2228,7 +2293,7 @@ func file_stoke_proto_rawDescGZIP() []byte {
 }
 
 var file_stoke_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_stoke_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
+var file_stoke_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
 var file_stoke_proto_goTypes = []any{
 	(TaskState)(0),           // 0: stoke.rpc.v1.TaskState
 	(*RegisterRequest)(nil),  // 1: stoke.rpc.v1.RegisterRequest
@@ -2242,27 +2307,28 @@ var file_stoke_proto_goTypes = []any{
 	(*FetchFailure)(nil),     // 9: stoke.rpc.v1.FetchFailure
 	(*TaskResult)(nil),       // 10: stoke.rpc.v1.TaskResult
 	(*DriverMessage)(nil),    // 11: stoke.rpc.v1.DriverMessage
-	(*LaunchBatch)(nil),      // 12: stoke.rpc.v1.LaunchBatch
-	(*KillTask)(nil),         // 13: stoke.rpc.v1.KillTask
-	(*Shutdown)(nil),         // 14: stoke.rpc.v1.Shutdown
-	(*ReleaseBlocks)(nil),    // 15: stoke.rpc.v1.ReleaseBlocks
-	(*TaskDesc)(nil),         // 16: stoke.rpc.v1.TaskDesc
-	(*Source)(nil),           // 17: stoke.rpc.v1.Source
-	(*TextSplit)(nil),        // 18: stoke.rpc.v1.TextSplit
-	(*ShuffleInput)(nil),     // 19: stoke.rpc.v1.ShuffleInput
-	(*ShuffleSide)(nil),      // 20: stoke.rpc.v1.ShuffleSide
-	(*MapOutput)(nil),        // 21: stoke.rpc.v1.MapOutput
-	(*Sink)(nil),             // 22: stoke.rpc.v1.Sink
-	(*SaveText)(nil),         // 23: stoke.rpc.v1.SaveText
-	(*ShuffleOutput)(nil),    // 24: stoke.rpc.v1.ShuffleOutput
-	(*CommitRequest)(nil),    // 25: stoke.rpc.v1.CommitRequest
-	(*CommitResponse)(nil),   // 26: stoke.rpc.v1.CommitResponse
-	(*FetchRequest)(nil),     // 27: stoke.rpc.v1.FetchRequest
-	(*BlockChunk)(nil),       // 28: stoke.rpc.v1.BlockChunk
-	nil,                      // 29: stoke.rpc.v1.RegisterResponse.ConfEntry
+	(*Credentials)(nil),      // 12: stoke.rpc.v1.Credentials
+	(*LaunchBatch)(nil),      // 13: stoke.rpc.v1.LaunchBatch
+	(*KillTask)(nil),         // 14: stoke.rpc.v1.KillTask
+	(*Shutdown)(nil),         // 15: stoke.rpc.v1.Shutdown
+	(*ReleaseBlocks)(nil),    // 16: stoke.rpc.v1.ReleaseBlocks
+	(*TaskDesc)(nil),         // 17: stoke.rpc.v1.TaskDesc
+	(*Source)(nil),           // 18: stoke.rpc.v1.Source
+	(*TextSplit)(nil),        // 19: stoke.rpc.v1.TextSplit
+	(*ShuffleInput)(nil),     // 20: stoke.rpc.v1.ShuffleInput
+	(*ShuffleSide)(nil),      // 21: stoke.rpc.v1.ShuffleSide
+	(*MapOutput)(nil),        // 22: stoke.rpc.v1.MapOutput
+	(*Sink)(nil),             // 23: stoke.rpc.v1.Sink
+	(*SaveText)(nil),         // 24: stoke.rpc.v1.SaveText
+	(*ShuffleOutput)(nil),    // 25: stoke.rpc.v1.ShuffleOutput
+	(*CommitRequest)(nil),    // 26: stoke.rpc.v1.CommitRequest
+	(*CommitResponse)(nil),   // 27: stoke.rpc.v1.CommitResponse
+	(*FetchRequest)(nil),     // 28: stoke.rpc.v1.FetchRequest
+	(*BlockChunk)(nil),       // 29: stoke.rpc.v1.BlockChunk
+	nil,                      // 30: stoke.rpc.v1.RegisterResponse.ConfEntry
 }
 var file_stoke_proto_depIdxs = []int32{
-	29, // 0: stoke.rpc.v1.RegisterResponse.conf:type_name -> stoke.rpc.v1.RegisterResponse.ConfEntry
+	30, // 0: stoke.rpc.v1.RegisterResponse.conf:type_name -> stoke.rpc.v1.RegisterResponse.ConfEntry
 	4,  // 1: stoke.rpc.v1.ExecutorMessage.hello:type_name -> stoke.rpc.v1.Hello
 	6,  // 2: stoke.rpc.v1.ExecutorMessage.status:type_name -> stoke.rpc.v1.StatusBatch
 	5,  // 3: stoke.rpc.v1.ExecutorMessage.heartbeat:type_name -> stoke.rpc.v1.Heartbeat
@@ -2271,32 +2337,33 @@ var file_stoke_proto_depIdxs = []int32{
 	10, // 6: stoke.rpc.v1.TaskStatus.result:type_name -> stoke.rpc.v1.TaskResult
 	9,  // 7: stoke.rpc.v1.TaskStatus.fetch_failure:type_name -> stoke.rpc.v1.FetchFailure
 	8,  // 8: stoke.rpc.v1.TaskStatus.metrics:type_name -> stoke.rpc.v1.TaskMetrics
-	12, // 9: stoke.rpc.v1.DriverMessage.launch:type_name -> stoke.rpc.v1.LaunchBatch
-	13, // 10: stoke.rpc.v1.DriverMessage.kill:type_name -> stoke.rpc.v1.KillTask
-	14, // 11: stoke.rpc.v1.DriverMessage.shutdown:type_name -> stoke.rpc.v1.Shutdown
-	15, // 12: stoke.rpc.v1.DriverMessage.release:type_name -> stoke.rpc.v1.ReleaseBlocks
-	16, // 13: stoke.rpc.v1.LaunchBatch.tasks:type_name -> stoke.rpc.v1.TaskDesc
-	17, // 14: stoke.rpc.v1.TaskDesc.source:type_name -> stoke.rpc.v1.Source
-	22, // 15: stoke.rpc.v1.TaskDesc.sink:type_name -> stoke.rpc.v1.Sink
-	18, // 16: stoke.rpc.v1.Source.text:type_name -> stoke.rpc.v1.TextSplit
-	19, // 17: stoke.rpc.v1.Source.shuffle:type_name -> stoke.rpc.v1.ShuffleInput
-	20, // 18: stoke.rpc.v1.ShuffleInput.sides:type_name -> stoke.rpc.v1.ShuffleSide
-	21, // 19: stoke.rpc.v1.ShuffleSide.outputs:type_name -> stoke.rpc.v1.MapOutput
-	23, // 20: stoke.rpc.v1.Sink.save_text:type_name -> stoke.rpc.v1.SaveText
-	24, // 21: stoke.rpc.v1.Sink.shuffle:type_name -> stoke.rpc.v1.ShuffleOutput
-	1,  // 22: stoke.rpc.v1.Driver.Register:input_type -> stoke.rpc.v1.RegisterRequest
-	3,  // 23: stoke.rpc.v1.Driver.Connect:input_type -> stoke.rpc.v1.ExecutorMessage
-	25, // 24: stoke.rpc.v1.Driver.CanCommit:input_type -> stoke.rpc.v1.CommitRequest
-	27, // 25: stoke.rpc.v1.Executor.FetchBlocks:input_type -> stoke.rpc.v1.FetchRequest
-	2,  // 26: stoke.rpc.v1.Driver.Register:output_type -> stoke.rpc.v1.RegisterResponse
-	11, // 27: stoke.rpc.v1.Driver.Connect:output_type -> stoke.rpc.v1.DriverMessage
-	26, // 28: stoke.rpc.v1.Driver.CanCommit:output_type -> stoke.rpc.v1.CommitResponse
-	28, // 29: stoke.rpc.v1.Executor.FetchBlocks:output_type -> stoke.rpc.v1.BlockChunk
-	26, // [26:30] is the sub-list for method output_type
-	22, // [22:26] is the sub-list for method input_type
-	22, // [22:22] is the sub-list for extension type_name
-	22, // [22:22] is the sub-list for extension extendee
-	0,  // [0:22] is the sub-list for field type_name
+	13, // 9: stoke.rpc.v1.DriverMessage.launch:type_name -> stoke.rpc.v1.LaunchBatch
+	14, // 10: stoke.rpc.v1.DriverMessage.kill:type_name -> stoke.rpc.v1.KillTask
+	15, // 11: stoke.rpc.v1.DriverMessage.shutdown:type_name -> stoke.rpc.v1.Shutdown
+	16, // 12: stoke.rpc.v1.DriverMessage.release:type_name -> stoke.rpc.v1.ReleaseBlocks
+	12, // 13: stoke.rpc.v1.DriverMessage.credentials:type_name -> stoke.rpc.v1.Credentials
+	17, // 14: stoke.rpc.v1.LaunchBatch.tasks:type_name -> stoke.rpc.v1.TaskDesc
+	18, // 15: stoke.rpc.v1.TaskDesc.source:type_name -> stoke.rpc.v1.Source
+	23, // 16: stoke.rpc.v1.TaskDesc.sink:type_name -> stoke.rpc.v1.Sink
+	19, // 17: stoke.rpc.v1.Source.text:type_name -> stoke.rpc.v1.TextSplit
+	20, // 18: stoke.rpc.v1.Source.shuffle:type_name -> stoke.rpc.v1.ShuffleInput
+	21, // 19: stoke.rpc.v1.ShuffleInput.sides:type_name -> stoke.rpc.v1.ShuffleSide
+	22, // 20: stoke.rpc.v1.ShuffleSide.outputs:type_name -> stoke.rpc.v1.MapOutput
+	24, // 21: stoke.rpc.v1.Sink.save_text:type_name -> stoke.rpc.v1.SaveText
+	25, // 22: stoke.rpc.v1.Sink.shuffle:type_name -> stoke.rpc.v1.ShuffleOutput
+	1,  // 23: stoke.rpc.v1.Driver.Register:input_type -> stoke.rpc.v1.RegisterRequest
+	3,  // 24: stoke.rpc.v1.Driver.Connect:input_type -> stoke.rpc.v1.ExecutorMessage
+	26, // 25: stoke.rpc.v1.Driver.CanCommit:input_type -> stoke.rpc.v1.CommitRequest
+	28, // 26: stoke.rpc.v1.Executor.FetchBlocks:input_type -> stoke.rpc.v1.FetchRequest
+	2,  // 27: stoke.rpc.v1.Driver.Register:output_type -> stoke.rpc.v1.RegisterResponse
+	11, // 28: stoke.rpc.v1.Driver.Connect:output_type -> stoke.rpc.v1.DriverMessage
+	27, // 29: stoke.rpc.v1.Driver.CanCommit:output_type -> stoke.rpc.v1.CommitResponse
+	29, // 30: stoke.rpc.v1.Executor.FetchBlocks:output_type -> stoke.rpc.v1.BlockChunk
+	27, // [27:31] is the sub-list for method output_type
+	23, // [23:27] is the sub-list for method input_type
+	23, // [23:23] is the sub-list for extension type_name
+	23, // [23:23] is the sub-list for extension extendee
+	0,  // [0:23] is the sub-list for field type_name
 }
 
 func init() { file_stoke_proto_init() }
@@ -2314,13 +2381,14 @@ func file_stoke_proto_init() {
 		(*DriverMessage_Kill)(nil),
 		(*DriverMessage_Shutdown)(nil),
 		(*DriverMessage_Release)(nil),
+		(*DriverMessage_Credentials)(nil),
 	}
-	file_stoke_proto_msgTypes[16].OneofWrappers = []any{
+	file_stoke_proto_msgTypes[17].OneofWrappers = []any{
 		(*Source_Parallelize)(nil),
 		(*Source_Text)(nil),
 		(*Source_Shuffle)(nil),
 	}
-	file_stoke_proto_msgTypes[21].OneofWrappers = []any{
+	file_stoke_proto_msgTypes[22].OneofWrappers = []any{
 		(*Sink_Collect)(nil),
 		(*Sink_Count)(nil),
 		(*Sink_Reduce)(nil),
@@ -2334,7 +2402,7 @@ func file_stoke_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_stoke_proto_rawDesc), len(file_stoke_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   29,
+			NumMessages:   30,
 			NumExtensions: 0,
 			NumServices:   2,
 		},
