@@ -464,15 +464,23 @@ func (svc *service) CanCommit(_ context.Context, req *pb.CommitRequest) (*pb.Com
 // UpdateCredentials sends the executors credentials the cluster manager issued afresh (Hadoop
 // delegation tokens on YARN); executors that register later get them too.
 func (s *Server) UpdateCredentials(hadoopTokens []byte) {
+	s.broadcast(credentialsMessage(hadoopTokens), func() { s.creds = hadoopTokens })
+}
+
+// broadcast queues m for every registered executor; locked, when set, runs under the server's
+// lock first (so that executors registering meanwhile see its effect or get m).
+func (s *Server) broadcast(m *pb.DriverMessage, locked func()) {
 	s.mu.Lock()
-	s.creds = hadoopTokens
+	if locked != nil {
+		locked()
+	}
 	conns := make([]*execConn, 0, len(s.execs))
 	for _, ec := range s.execs {
 		conns = append(conns, ec)
 	}
 	s.mu.Unlock()
 	for _, ec := range conns {
-		ec.enqueue(credentialsMessage(hadoopTokens))
+		ec.enqueue(m)
 	}
 }
 
@@ -481,13 +489,5 @@ func credentialsMessage(b []byte) *pb.DriverMessage {
 }
 
 func (s *Server) ReleaseShuffles(ids []int32) {
-	s.mu.Lock()
-	conns := make([]*execConn, 0, len(s.execs))
-	for _, ec := range s.execs {
-		conns = append(conns, ec)
-	}
-	s.mu.Unlock()
-	for _, ec := range conns {
-		ec.enqueue(&pb.DriverMessage{Msg: &pb.DriverMessage_Release{Release: &pb.ReleaseBlocks{ShuffleIds: ids}}})
-	}
+	s.broadcast(&pb.DriverMessage{Msg: &pb.DriverMessage_Release{Release: &pb.ReleaseBlocks{ShuffleIds: ids}}}, nil)
 }
