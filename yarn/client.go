@@ -160,14 +160,9 @@ func (c *Client) hdfs() (*hdfs.Client, *url.URL, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("reading %s: %w", c.confDirs[0], err)
 	}
-	set, err := fsx.Options(hc, "")
+	fs, _, err := fsx.NewHDFSClient(hc, "")
 	if err != nil {
 		return nil, nil, err
-	}
-	opts := set.Client
-	fs, err := hdfs.NewClient(opts)
-	if err != nil {
-		return nil, nil, fmt.Errorf("connecting to HDFS at %v: %w", opts.Addresses, err)
 	}
 	c.fs, c.fsURL = fs, u
 	return fs, u, nil

@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/colinmarc/hdfs/v2"
 	"github.com/colinmarc/hdfs/v2/hadoopconf"
 
 	"github.com/stoke-run/stoke"
@@ -303,14 +302,10 @@ func statWithToken(t *testing.T, c *hadooptest.Cluster, tokenFile, p string) err
 	if err != nil {
 		t.Fatal(err)
 	}
-	set, err := fsx.Options(conf, "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	client, set, err := fsx.NewHDFSClient(conf, "")
 	if set.TokenFile == "" || set.Login != nil {
-		t.Fatalf("fsx.Options did not choose the delegation token: %+v", set)
+		t.Fatalf("fsx.Options did not choose the delegation token: %+v (%v)", set, err)
 	}
-	client, err := hdfs.NewClient(set.Client) // connects
 	if err != nil {
 		return err
 	}

@@ -33,11 +33,7 @@ func BenchmarkSecureHDFS(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			set, err := fsx.Options(conf, "")
-			if err != nil {
-				b.Fatal(err)
-			}
-			client, err := hdfs.NewClient(set.Client)
+			client, _, err := fsx.NewHDFSClient(conf, "")
 			if err != nil {
 				b.Fatal(err)
 			}

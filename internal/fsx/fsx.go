@@ -148,21 +148,11 @@ func hdfsFor(authority string) (*HDFS, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading the Hadoop configuration (HADOOP_CONF_DIR): %w", err)
 	}
-	set, err := Options(conf, authority)
+	client, set, err := NewHDFSClient(conf, authority)
 	if err != nil {
 		return nil, err
 	}
 	opts := set.Client
-	client, err := hdfs.NewClient(opts)
-	if err != nil {
-		return nil, fmt.Errorf("connecting to HDFS at %v: %w", opts.Addresses, err)
-	}
-	// colinmarc/hdfs caches the server defaults in its Client without a lock the first time
-	// a file is opened or created; fetching them now keeps parallel tasks from racing there.
-	if _, err := client.ServerDefaults(); err != nil {
-		client.Close()
-		return nil, fmt.Errorf("connecting to HDFS at %v: %w", opts.Addresses, err)
-	}
 	h := &HDFS{client: client, prefix: "hdfs://" + authority, addresses: opts.Addresses, settings: set, sasl: opts.DataTransferProtection != ""}
 	hdfsClients[authority] = h
 	return h, nil

@@ -42,6 +42,26 @@ func Options(conf hadoopconf.HadoopConf, authority string) (Settings, error) {
 	return Settings{Client: opts, Login: login, TokenFile: tokens, NameNodePrincipal: conf["dfs.namenode.kerberos.principal"]}, err
 }
 
+// NewHDFSClient connects a colinmarc/hdfs client to the NameNodes of authority ("" means
+// fs.defaultFS) with the Options of conf. The settings are returned even when connecting fails.
+func NewHDFSClient(conf hadoopconf.HadoopConf, authority string) (*hdfs.Client, Settings, error) {
+	set, err := Options(conf, authority)
+	if err != nil {
+		return nil, set, err
+	}
+	client, err := hdfs.NewClient(set.Client)
+	if err != nil {
+		return nil, set, fmt.Errorf("connecting to HDFS at %v: %w", set.Client.Addresses, err)
+	}
+	// colinmarc/hdfs caches the server defaults in its Client without a lock the first time
+	// a file is opened or created; fetching them now keeps parallel users from racing there.
+	if _, err := client.ServerDefaults(); err != nil {
+		client.Close()
+		return nil, set, fmt.Errorf("connecting to HDFS at %v: %w", set.Client.Addresses, err)
+	}
+	return client, set, nil
+}
+
 // Settings are how a process reaches one HDFS namespace.
 type Settings struct {
 	// Client are the colinmarc/hdfs options.
