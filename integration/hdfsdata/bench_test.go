@@ -5,6 +5,7 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/colinmarc/hdfs/v2"
 	"github.com/colinmarc/hdfs/v2/hadoopconf"
@@ -81,5 +82,6 @@ func closeReplicated(w *hdfs.FileWriter) error {
 		if !hdfs.IsErrReplicating(err) || i == 100 {
 			return err
 		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

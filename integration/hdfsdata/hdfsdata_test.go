@@ -88,7 +88,7 @@ func privacyHidesBlocks(t *testing.T, cluster *hadooptest.Cluster) {
 		t.Fatal(err)
 	}
 	io.WriteString(w, marker)
-	if err := w.Close(); err != nil {
+	if err := closeReplicated(w); err != nil {
 		t.Fatal(err)
 	}
 	r, err := client.Open(p)

@@ -38,7 +38,17 @@ func TestCustomExecutorFineGrained(t *testing.T) {
 	agent := c.Agents()[0].ID()
 	Eventually(t, 5*time.Second, "usage = overhead + one task", func() bool { return c.Used(f.ID(), agent).CPUs == 2 })
 
-	// another framework gets the freed CPU
+	// another framework gets the freed CPU; offers the first framework got meanwhile are
+	// declined for an hour so that they do not hold it (REVIVE below clears that filter)
+	for {
+		o, err := f.WaitOffer(300*time.Millisecond, nil)
+		if err != nil {
+			break
+		}
+		if err := f.Decline(time.Hour, o.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
 	other := StartFramework(t, c, mesos.FrameworkInfo{Name: "other"})
 	oo, err := other.WaitOffer(5*time.Second, nil)
 	if err != nil {
