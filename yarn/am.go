@@ -103,6 +103,7 @@ type am struct {
 	mu          sync.Mutex
 	alloc       *allocator
 	execEnv     map[string]string
+	execSecret  string // the driver's secret, for executors' credentials
 	execMem     int64
 	execCores   int
 	events      []exitEvent
@@ -496,12 +497,11 @@ func (m *am) launch(ctx context.Context, ec *execContainer, out chan<- launchRes
 	// driver's secret travels in the credentials too: a container's environment is visible to
 	// NodeManager administrators, its token file only to the application's user.
 	m.mu.Lock()
-	creds := &tokenfile.Credentials{Tokens: m.creds.Without(amRMTokenKind).Tokens}
-	m.mu.Unlock()
-	if s, ok := env[executor.EnvSecret]; ok {
-		delete(env, executor.EnvSecret)
-		creds.SetSecret(execSecretAlias, []byte(s))
+	creds := m.executorCredsLocked()
+	if m.execSecret != "" {
+		creds.SetSecret(execSecretAlias, []byte(m.execSecret))
 	}
+	m.mu.Unlock()
 	clc := &yarnpb.ContainerLaunchContext{
 		LocalResources: executorResources(m.resources),
 		Tokens:         creds.Marshal(),
@@ -543,6 +543,11 @@ func (m *am) stopAll() {
 func (m *am) addEvent(ev exitEvent) {
 	m.events = append(m.events, ev)
 	m.notifyLocked()
+}
+
+// executorCredsLocked are the application's tokens executors get: all but the AMRM token.
+func (m *am) executorCredsLocked() *tokenfile.Credentials {
+	return &tokenfile.Credentials{Tokens: m.creds.Without(amRMTokenKind).Tokens}
 }
 
 // notifyLocked wakes the driver's events long-poll.
@@ -608,7 +613,7 @@ func (m *am) handler() http.Handler {
 				}
 			}
 			m.alloc = newAllocator(&yarnpb.Resource{Memory: proto.Int64(req.MemoryMiB), VirtualCores: proto.Int32(int32(req.Cores))}, 1, max, m.maxPerNode)
-			m.execEnv, m.execMem, m.execCores = req.Env, req.MemoryMiB, req.Cores
+			m.execEnv, m.execSecret, m.execMem, m.execCores = req.Env, req.Secret, req.MemoryMiB, req.Cores
 		}
 		m.alloc.setTarget(req.Target)
 		m.mu.Unlock()
@@ -632,7 +637,7 @@ func (m *am) handler() http.Handler {
 			evs, ch, ver := m.events, m.eventsCh, m.credsVer
 			var creds []byte
 			if ver > known {
-				creds = (&tokenfile.Credentials{Tokens: m.creds.Without(amRMTokenKind).Tokens}).Marshal()
+				creds = m.executorCredsLocked().Marshal()
 			}
 			m.mu.Unlock()
 			if after > len(evs) {

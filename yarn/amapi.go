@@ -23,7 +23,10 @@ type executorsRequest struct {
 	Target    int               `json:"target"`
 	Cores     int               `json:"cores"`
 	MemoryMiB int64             `json:"memoryMiB"` // container memory, overhead included
-	Env       map[string]string `json:"env"`       // executor environment (driver address, secret)
+	Env       map[string]string `json:"env"`       // executor environment (driver address)
+	// Secret is the driver's secret; executors get it in their container's credentials, not
+	// their environment, which NodeManager administrators can see.
+	Secret string `json:"secret"`
 }
 
 // eventsResponse answers GET /v1/events?after=N.

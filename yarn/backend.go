@@ -151,7 +151,6 @@ func (b *Backend) Start(ctx context.Context, d backend.Driver) error {
 	env := map[string]string{
 		executor.EnvDriver:   srv.Address(),
 		executor.EnvCores:    fmt.Sprint(b.cores),
-		executor.EnvSecret:   b.secret,
 		executor.EnvLogLevel: logLevel,
 	}
 	for _, kv := range b.tls.Env() {
@@ -159,7 +158,7 @@ func (b *Backend) Start(ctx context.Context, d backend.Driver) error {
 			env[k] = v
 		}
 	}
-	if err := b.am.executors(ctx, executorsRequest{Target: b.instances, Cores: b.cores, MemoryMiB: b.execMem, Env: env}); err != nil {
+	if err := b.am.executors(ctx, executorsRequest{Target: b.instances, Cores: b.cores, MemoryMiB: b.execMem, Env: env, Secret: b.secret}); err != nil {
 		b.abort("the driver could not reach the application master: " + err.Error())
 		srv.Stop()
 		return err
