@@ -209,7 +209,10 @@ func (c *Conn) send(p []byte) error {
 		if err != nil {
 			return fmt.Errorf("datatransfer: wrapping for %s: %w", c.addr, err)
 		}
-		if _, err := c.nc.Write(append(binary.BigEndian.AppendUint32(make([]byte, 0, 4+len(w)), uint32(len(w))), w...)); err != nil {
+		var hdr [4]byte
+		binary.BigEndian.PutUint32(hdr[:], uint32(len(w)))
+		bufs := net.Buffers{hdr[:], w} // one writev, no copy of the chunk
+		if _, err := bufs.WriteTo(c.nc); err != nil {
 			return err
 		}
 		p = p[n:]

@@ -427,9 +427,9 @@ func newDigestPrivacy(ha1 [16]byte, cipher string) (*digestPrivacy, error) {
 }
 
 func (l *digestPrivacy) Wrap(p []byte) ([]byte, error) {
-	plain := append(append([]byte(nil), p...), digestMAC(l.kic[:], l.sendSeq, p)...)
-	out := make([]byte, len(plain), len(plain)+6)
-	l.enc.XORKeyStream(out, plain)
+	out := make([]byte, 0, len(p)+16)
+	out = append(append(out, p...), digestMAC(l.kic[:], l.sendSeq, p)...)
+	l.enc.XORKeyStream(out, out) // in place
 	out = append(out, 0, 1)
 	out = binary.BigEndian.AppendUint32(out, l.sendSeq)
 	l.sendSeq++
@@ -447,7 +447,7 @@ func (l *digestPrivacy) Unwrap(p []byte) ([]byte, error) {
 	if seq != l.rcvSeq {
 		return nil, fmt.Errorf("ipc: DIGEST-MD5 auth-conf: sequence number %d, want %d", seq, l.rcvSeq)
 	}
-	plain := make([]byte, len(body))
+	plain := make([]byte, len(body)) // body is the caller's: not decrypted in place
 	l.dec.XORKeyStream(plain, body)
 	msg, mac := plain[:len(plain)-10], plain[len(plain)-10:]
 	if !hmac.Equal(mac, digestMAC(l.kis[:], seq, msg)) {
