@@ -19,6 +19,7 @@ import (
 	"github.com/stoke-run/stoke/backend/backendtest"
 	"github.com/stoke-run/stoke/backend/local"
 	"github.com/stoke-run/stoke/internal/conf"
+	"github.com/stoke-run/stoke/internal/testutil"
 	"github.com/stoke-run/stoke/internal/ui"
 )
 
@@ -220,7 +221,7 @@ func TestUIAndEventLogOverRealHTTP(t *testing.T) {
 	succeeded := func() bool {
 		return len(jobs) == 1 && strings.EqualFold(fmt.Sprint(jobs[0]["status"]), "succeeded")
 	}
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(testutil.D(10 * time.Second))
 	for !succeeded() && time.Now().Before(deadline) {
 		getJSON(t, base+"/api/v1/applications/"+sc.AppID()+"/jobs", &jobs)
 		if !succeeded() {
@@ -286,7 +287,7 @@ func TestMismatchedExecutorBinaryIsRefused(t *testing.T) {
 	procs.WorkDir = t.TempDir()
 	sc := newContext(t, stoke.Config{"stoke.master": "local-cluster[1,1,512]"}, stoke.WithBackend(procs))
 	logPath := filepath.Join(procs.WorkDir, "executor-0.log")
-	deadline := time.Now().Add(60 * time.Second)
+	deadline := time.Now().Add(testutil.D(60 * time.Second))
 	for {
 		data, _ := os.ReadFile(logPath)
 		if strings.Contains(string(data), "functions missing on the executor") {

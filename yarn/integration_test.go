@@ -28,6 +28,7 @@ import (
 	"github.com/stoke-run/stoke/internal/hadoop/hadooppb/hdfspb"
 	"github.com/stoke-run/stoke/internal/hadoop/hadooppb/yarnpb"
 	"github.com/stoke-run/stoke/internal/hadoop/ipc"
+	"github.com/stoke-run/stoke/internal/testutil"
 	"github.com/stoke-run/stoke/yarn"
 )
 
@@ -442,7 +443,7 @@ func testWordCountCluster(t *testing.T, c *hadooptest.Cluster, killAM bool) {
 	yc := yarnClient(t)
 	if killAM {
 		// Wait for the first attempt's executors, then kill its AM (and with it the driver).
-		deadline := time.Now().Add(2 * time.Minute)
+		deadline := time.Now().Add(testutil.D(2 * time.Minute))
 		for len(findProcs(t, "STOKE_EXECUTOR_ID=", "CONTAINER_ID=container_"+appIDPart(appID)+"01_")) == 0 {
 			if time.Now().After(deadline) {
 				t.Fatalf("no executor of %s started", appID)
@@ -469,7 +470,7 @@ func testWordCountCluster(t *testing.T, c *hadooptest.Cluster, killAM bool) {
 			r, _ := yc.Report(context.Background(), appID)
 			t.Fatalf("%v\n%s\nreport: %v", err, out, r)
 		}
-	case <-time.After(4 * time.Minute):
+	case <-time.After(testutil.D(4 * time.Minute)):
 		t.Fatalf("%s did not end\n%s", appID, out)
 	}
 	r, err := yc.Report(context.Background(), appID)
@@ -545,7 +546,7 @@ func testExecutorKilled(t *testing.T) {
 		t.Fatalf("results %v", res)
 	}
 	// The AM asked for a replacement: executor 3 registers.
-	deadline := time.Now().Add(2 * time.Minute)
+	deadline := time.Now().Add(testutil.D(2 * time.Minute))
 	for {
 		ids := map[string]bool{}
 		for _, e := range sc.Driver().Executors() {
@@ -563,7 +564,7 @@ func testExecutorKilled(t *testing.T) {
 
 func waitExecutors(t *testing.T, sc *stoke.Context, n int) {
 	t.Helper()
-	deadline := time.Now().Add(2 * time.Minute)
+	deadline := time.Now().Add(testutil.D(2 * time.Minute))
 	for len(sc.Driver().Executors()) < n {
 		if time.Now().After(deadline) {
 			t.Fatalf("%d of %d executors registered", len(sc.Driver().Executors()), n)
@@ -581,7 +582,7 @@ func testFailingJob(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "exit code 1") {
 			t.Fatalf("submission of a failing job: %v\n%s", err, out)
 		}
-	case <-time.After(4 * time.Minute):
+	case <-time.After(testutil.D(4 * time.Minute)):
 		t.Fatalf("%s did not end", appID)
 	}
 	r, err := yarnClient(t).Report(context.Background(), appID)
@@ -605,7 +606,7 @@ func testUnknownQueue(t *testing.T) {
 		if err == nil {
 			t.Fatal("submission to an unknown queue succeeded")
 		}
-	case <-time.After(2 * time.Minute):
+	case <-time.After(testutil.D(2 * time.Minute)):
 		t.Fatal("no answer")
 	}
 	if !strings.Contains(out.String(), "no-such-queue") || !strings.Contains(out.String(), "FAILED") {

@@ -18,6 +18,7 @@ import (
 	"github.com/stoke-run/stoke/internal/registry"
 	"github.com/stoke-run/stoke/internal/rpc"
 	pb "github.com/stoke-run/stoke/internal/rpc/stokepb"
+	"github.com/stoke-run/stoke/internal/testutil"
 )
 
 type fakeDriver struct {
@@ -156,7 +157,7 @@ func TestSessionLaunchStatusAndLoss(t *testing.T) {
 
 func waitUntil(t *testing.T, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(testutil.D(10 * time.Second))
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatal("condition not reached")
@@ -185,7 +186,7 @@ func TestMalformedAndOversizedFrames(t *testing.T) {
 			t.Fatal(err)
 		}
 		conn.Write(junk)
-		conn.SetReadDeadline(time.Now().Add(2 * time.Second))
+		conn.SetReadDeadline(time.Now().Add(testutil.D(2 * time.Second)))
 		io.Copy(io.Discard, conn)
 		conn.Close()
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/stoke-run/stoke"
 	"github.com/stoke-run/stoke/backend/local"
+	"github.com/stoke-run/stoke/internal/testutil"
 )
 
 // Shuffle output no dataset can reach any more is forgotten by the driver
@@ -33,7 +34,7 @@ func TestUnreachableShuffleOutputIsReleased(t *testing.T) {
 			t.Fatalf("after the job: %d shuffles, %d bytes stored", sc.Driver().NumShuffles(), be.StoredBytes())
 		}
 	}()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(testutil.D(10 * time.Second))
 	for sc.Driver().NumShuffles() != 0 || be.StoredBytes() != 0 {
 		if time.Now().After(deadline) {
 			t.Fatalf("unreachable shuffle kept: %d shuffles, %d bytes", sc.Driver().NumShuffles(), be.StoredBytes())

@@ -19,6 +19,7 @@ import (
 	"github.com/stoke-run/stoke"
 	"github.com/stoke-run/stoke/backend/local"
 	"github.com/stoke-run/stoke/internal/conf"
+	"github.com/stoke-run/stoke/internal/testutil"
 )
 
 var tlsSquare = stoke.RegisterMap("localtest.square", func(n int) int { return n * n })
@@ -108,7 +109,7 @@ func TestPlaintextExecutorCannotJoinATLSDriver(t *testing.T) {
 	}
 	defer sc.Stop()
 	log := filepath.Join(procs.WorkDir, "executor-0.log")
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(testutil.D(30 * time.Second))
 	for {
 		data, _ := os.ReadFile(log)
 		if strings.Contains(string(data), "registration refused") || strings.Contains(string(data), "stoke executor:") {

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stoke-run/stoke/internal/testutil"
 	"github.com/stoke-run/stoke/mesos/mesostest"
 )
 
@@ -51,7 +52,7 @@ func TestMesosDispatcherSupervise(t *testing.T) {
 		disp.Process.Signal(syscall.SIGTERM)
 		select {
 		case <-exited:
-		case <-time.After(10 * time.Second):
+		case <-time.After(testutil.D(10 * time.Second)):
 			disp.Process.Kill()
 			<-exited
 		}
@@ -79,7 +80,7 @@ func TestMesosDispatcherSupervise(t *testing.T) {
 		addr = m[1]
 	case <-exited:
 		t.Fatalf("the dispatcher exited: %s", dispErr.String())
-	case <-time.After(60 * time.Second):
+	case <-time.After(testutil.D(60 * time.Second)):
 		t.Fatal("the dispatcher did not start")
 	}
 

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/stoke-run/stoke/internal/conf"
+	"github.com/stoke-run/stoke/internal/testutil"
 )
 
 // Binaries built once by TestMain: the test application and stoke itself.
@@ -476,7 +477,7 @@ func TestSubmitForwardsSignals(t *testing.T) {
 		go func() { waited <- cmd.Wait() }()
 		select {
 		case <-waited:
-		case <-time.After(20 * time.Second):
+		case <-time.After(testutil.D(20 * time.Second)):
 			cmd.Process.Kill()
 			t.Fatalf("stoke did not exit after %v", sig)
 		}
