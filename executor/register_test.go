@@ -57,7 +57,10 @@ func runAgainst(t *testing.T, addr, secret string) error {
 
 type testWriter struct{ t *testing.T }
 
-func (w testWriter) Write(p []byte) (int, error) { w.t.Log(strings.TrimSpace(string(p))); return len(p), nil }
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
 
 // Each way an executor can fail to join its driver has its own exit code
 // and a message saying what to check (issue 11, item 9).
