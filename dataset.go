@@ -313,7 +313,7 @@ func SaveAsTextFile[T any](ctx context.Context, d Dataset[T], dir string, opts .
 	if dir, err = fsx.Absolute(dir); err != nil {
 		return fmt.Errorf("SaveAsTextFile(%q): %w", dir, err)
 	}
-	token := fmt.Sprintf("job-%s-%d", d.sc.AppID(), d.sc.d.NewNodeID())
+	token := fmt.Sprintf("job-%s-%d", tokenSafe(d.sc.AppID()), d.sc.d.NewNodeID())
 	reused, err := prepareOutput(fsys, dir, "application "+d.sc.AppID()+", "+token)
 	if err != nil {
 		return err

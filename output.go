@@ -129,3 +129,14 @@ func abortOutput(fsys fsx.FS, dir string) error {
 	}
 	return nil
 }
+
+// tokenSafe keeps the characters executors accept in a job token (it names
+// a directory) and replaces the others with '_'.
+func tokenSafe(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '-' {
+			return r
+		}
+		return '_'
+	}, s)
+}

@@ -367,6 +367,9 @@ func saveText(ctx context.Context, env *Env, t *pb.TaskDesc, st *pb.SaveText, re
 	if err != nil {
 		return nil, err
 	}
+	if !validJobToken(st.JobToken) {
+		return nil, fmt.Errorf("invalid output job token %q (it names a directory: letters, digits, '.', '_' and '-' only)", st.JobToken)
+	}
 	if _, err := fsys.Stat(st.Dir); err != nil {
 		// The job ended and its output was removed: do not recreate it.
 		return nil, fmt.Errorf("output directory: %w", err)
@@ -424,4 +427,18 @@ func trimStack(s []byte) string {
 		lines = lines[:24]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// validJobToken: a SaveText job token becomes a directory name under
+// _temporary, so it may not hold separators or be "." or "..".
+func validJobToken(s string) bool {
+	if s == "" || s == "." || s == ".." || len(s) > 255 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
+			return false
+		}
+	}
+	return true
 }
