@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -300,7 +301,10 @@ func Foreach[T any](ctx context.Context, d Dataset[T], f ForeachFunc[T], opts ..
 
 // SaveAsTextFile writes one line per record (fmt.Sprint) into dir, one
 // part-NNNNN file per partition, and _SUCCESS when the job succeeded. Only
-// one attempt of each partition commits its file. dir must not exist.
+// one attempt of each partition commits its file. dir must not exist, or
+// hold only an unfinished Stoke save (its driver died mid-save: a
+// _STOKE_SAVE_IN_PROGRESS marker, part files and _temporary, no _SUCCESS),
+// which is cleaned and reused. A save that fails removes what it wrote.
 func SaveAsTextFile[T any](ctx context.Context, d Dataset[T], dir string, opts ...JobOption) error {
 	fsys, err := fsx.For(dir)
 	if err != nil {
@@ -309,21 +313,33 @@ func SaveAsTextFile[T any](ctx context.Context, d Dataset[T], dir string, opts .
 	if dir, err = fsx.Absolute(dir); err != nil {
 		return fmt.Errorf("SaveAsTextFile(%q): %w", dir, err)
 	}
-	if _, err := fsys.Stat(dir); err == nil {
-		return fmt.Errorf("SaveAsTextFile: output directory %s already exists", dir)
-	}
-	if err := fsys.MkdirAll(dir); err != nil {
-		return fmt.Errorf("SaveAsTextFile: %w", err)
-	}
-	token := fmt.Sprintf("job-%s-%d", d.sc.AppID(), d.sc.d.NewNodeID())
-	_, err = run(ctx, d, &pb.Sink{Kind: &pb.Sink_SaveText{SaveText: &pb.SaveText{Dir: dir, JobToken: token}}}, "saveAsTextFile", opts)
-	fsys.RemoveAll(fsys.Join(dir, "_temporary"))
+	token := fmt.Sprintf("job-%s-%d", tokenSafe(d.sc.AppID()), d.sc.d.NewNodeID())
+	reused, err := prepareOutput(fsys, dir, "application "+d.sc.AppID()+", "+token)
 	if err != nil {
 		return err
 	}
-	w, err := fsys.Create(fsys.Join(dir, "_SUCCESS"))
-	if err != nil {
-		return fmt.Errorf("SaveAsTextFile: writing _SUCCESS: %w", err)
+	if reused {
+		d.sc.d.Log().Warnf("SaveAsTextFile: %s held an unfinished save (its driver stopped mid-save); removed its part files and saving again", dir)
 	}
-	return w.Close()
+	_, err = run(ctx, d, &pb.Sink{Kind: &pb.Sink_SaveText{SaveText: &pb.SaveText{Dir: dir, JobToken: token}}}, "saveAsTextFile", opts)
+	fsys.RemoveAll(fsys.Join(dir, "_temporary"))
+	if err == nil {
+		var w io.WriteCloser
+		if w, err = fsys.Create(fsys.Join(dir, "_SUCCESS")); err == nil {
+			err = w.Close()
+		}
+		if err != nil {
+			err = fmt.Errorf("SaveAsTextFile: writing _SUCCESS: %w", err)
+		}
+	}
+	if err != nil {
+		if aerr := abortOutput(fsys, dir); aerr != nil {
+			d.sc.d.Log().WithError(aerr).Warnf("SaveAsTextFile: removing the failed save's files from %s; the next save into it cleans them", dir)
+		}
+		return err
+	}
+	if err := fsys.RemoveAll(fsys.Join(dir, saveMarker)); err != nil {
+		d.sc.d.Log().WithError(err).Warnf("SaveAsTextFile: removing %s from %s", saveMarker, dir)
+	}
+	return nil
 }

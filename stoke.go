@@ -2,7 +2,6 @@ package stoke
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"runtime"
@@ -163,22 +162,19 @@ func RunIfExecutor() {
 	}
 	if err := yarn.ExecutorSecretFromTokens(); err != nil {
 		fmt.Fprintln(os.Stderr, "stoke executor:", err)
-		os.Exit(2)
+		os.Exit(executor.ExitConfig)
 	}
 	cfg, err := executor.ConfigFromEnv()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "stoke executor:", err)
-		os.Exit(2)
+		os.Exit(executor.ExitConfig)
 	}
 	if yarn.InContainer() {
 		cfg.OnCredentials = yarn.UpdateContainerTokens
 	}
 	if err := executor.RunProcess(context.Background(), cfg); err != nil {
 		fmt.Fprintln(os.Stderr, "stoke executor:", err)
-		if errors.Is(err, executor.ErrRefused) {
-			os.Exit(3)
-		}
-		os.Exit(1)
+		os.Exit(executor.ExitCode(err))
 	}
 	os.Exit(0)
 }

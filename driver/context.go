@@ -54,6 +54,8 @@ type Context struct {
 	taskSets      map[sched.TaskSetID]*stage
 	tasks         map[int64]*taskRun
 	executors     map[string]backend.ExecutorInfo
+	unusable      map[string]bool // launch failed: no offers until re-registered or lost
+	launchWarns   warnLimiter
 	jobs          map[int]*job
 	nextJob       int
 	nextStage     int
@@ -145,6 +147,7 @@ func New(opts Options) (*Context, error) {
 		taskSets:      map[sched.TaskSetID]*stage{},
 		tasks:         map[int64]*taskRun{},
 		executors:     map[string]backend.ExecutorInfo{},
+		unusable:      map[string]bool{},
 		jobs:          map[int]*job{},
 		startTime:     opts.Clock.Now(),
 	}
@@ -537,15 +540,74 @@ func (c *Context) apply(a *actions) {
 	}
 	for exec, tds := range a.launches {
 		if err := c.be.LaunchTasks(exec, tds); err != nil {
-			c.log.WithError(err).Warnf("launching %d tasks on executor %s", len(tds), exec)
-			for _, td := range tds {
-				c.StatusUpdate(exec, &pb.TaskStatus{TaskId: td.TaskId, State: pb.TaskState_TASK_STATE_UNSPECIFIED, Error: "launch failed: " + err.Error()})
-			}
+			c.launchFailed(exec, tds, err)
 		}
 	}
 	if a.revive {
 		c.be.Revive()
 	}
+}
+
+// launchFailed: the backend could not carry tasks to an executor (its
+// connection is gone). The executor gets no more offers until it registers
+// again or the backend declares it lost, so its free slots cannot turn one
+// failure into a loop of launches; the tasks go back to their queues.
+func (c *Context) launchFailed(exec string, tds []*pb.TaskDesc, err error) {
+	a := &actions{}
+	c.mu.Lock()
+	now := c.clock.Now()
+	if n, ok := c.launchWarns.allow(now); ok {
+		msg := fmt.Sprintf("launching %d tasks on executor %s failed; no more tasks go to it until it registers again or is declared lost", len(tds), exec)
+		if n > 0 {
+			msg += fmt.Sprintf(" (%d similar warnings suppressed)", n)
+		}
+		c.log.WithError(err).Warn(msg)
+	}
+	reason := "launch failed: " + err.Error()
+	if _, known := c.executors[exec]; known && !c.unusable[exec] && !c.stopped {
+		c.unusable[exec] = true
+		c.dropTasksOn(exec, reason, now)
+		c.handle(c.core.RemoveExecutor(exec, reason, now), a)
+	}
+	// Launches not covered above (executor already unusable or unknown).
+	for _, td := range tds {
+		c.updateLocked(&pb.TaskStatus{TaskId: td.TaskId, State: pb.TaskState_TASK_STATE_UNSPECIFIED, Error: reason}, a)
+	}
+	if !c.stopped {
+		c.schedule(a)
+	}
+	c.mu.Unlock()
+	c.apply(a)
+}
+
+// dropTasksOn forgets the attempts running on an executor whose slots are
+// removed from the core, which requeues them.
+func (c *Context) dropTasksOn(id, reason string, now time.Time) {
+	for tid, tr := range c.tasks {
+		if tr.launch.ExecutorID == id {
+			delete(c.tasks, tid)
+			c.post(events.TaskEnd{StageID: tr.stage.id, StageAttempt: tr.launch.TaskSet.StageAttempt, TaskID: tid, Index: tr.launch.Index,
+				ExecutorID: id, Status: events.TaskLost, Reason: reason, Time: now, Duration: now.Sub(tr.launch.LaunchTime)})
+		}
+	}
+}
+
+// warnLimiter lets one warning through per window and counts the rest.
+type warnLimiter struct {
+	last       time.Time
+	suppressed int
+}
+
+const warnWindow = 10 * time.Second
+
+func (w *warnLimiter) allow(now time.Time) (suppressed int, ok bool) {
+	if !w.last.IsZero() && now.Sub(w.last) < warnWindow {
+		w.suppressed++
+		return 0, false
+	}
+	n := w.suppressed
+	w.last, w.suppressed = now, 0
+	return n, true
 }
 
 // StatusUpdate implements backend.Driver: the statuses are applied under
@@ -661,6 +723,7 @@ func (c *Context) ExecutorAdded(info backend.ExecutorInfo) {
 		return
 	}
 	c.executors[info.ID] = info
+	delete(c.unusable, info.ID)
 	now := c.clock.Now()
 	c.core.AddExecutor(info.ID, info.Host, info.Cores, now)
 	c.post(events.ExecutorAdded{ExecutorID: info.ID, Host: info.Host, Cores: info.Cores, LogURL: info.LogURL, Time: now})
@@ -679,17 +742,12 @@ func (c *Context) ExecutorLost(id, reason string) {
 		return
 	}
 	delete(c.executors, id)
+	delete(c.unusable, id)
 	now := c.clock.Now()
 	if !c.stopped {
 		c.log.WithField("executor", id).Warnf("executor lost: %s", reason)
 	}
-	for tid, tr := range c.tasks {
-		if tr.launch.ExecutorID == id {
-			delete(c.tasks, tid)
-			c.post(events.TaskEnd{StageID: tr.stage.id, StageAttempt: tr.launch.TaskSet.StageAttempt, TaskID: tid, Index: tr.launch.Index,
-				ExecutorID: id, Status: events.TaskLost, Reason: "executor lost: " + reason, Time: now, Duration: now.Sub(tr.launch.LaunchTime)})
-		}
-	}
+	c.dropTasksOn(id, "executor lost: "+reason, now)
 	c.post(events.ExecutorRemoved{ExecutorID: id, Reason: reason, Time: now})
 	c.removeOutputsOn(id)
 	c.handle(c.core.RemoveExecutor(id, reason, now), a)

@@ -88,9 +88,6 @@ func ConfigFromEnv() (ProcessConfig, error) {
 	return cfg, errors.Join(errs...)
 }
 
-// ErrRefused means the driver refused this executor's registration.
-var ErrRefused = errors.New("registration refused")
-
 // RunProcess joins the driver and runs its tasks until the driver shuts the
 // executor down (nil) or the connection is lost (an error).
 func RunProcess(ctx context.Context, cfg ProcessConfig) error {
@@ -133,7 +130,7 @@ func RunProcess(ctx context.Context, cfg ProcessConfig) error {
 	}
 	resp, err := register(ctx, client, req)
 	if err != nil {
-		return fmt.Errorf("%w by driver %s: %v", ErrRefused, cfg.DriverAddress, err)
+		return classifyRegister(cfg.DriverAddress, err)
 	}
 	appConf := conf.New()
 	for k, v := range resp.Conf {
@@ -264,6 +261,10 @@ func taskMessage(runner *Runner, msg *pb.DriverMessage) bool {
 
 // register retries while the driver is unreachable (it may be starting),
 // for about ten seconds; a refusal is final.
+// registerAttempts bounds the Register calls of an executor that cannot
+// reach its driver (backing off from 100ms, about 12s in all).
+var registerAttempts = 7
+
 func register(ctx context.Context, client pb.DriverClient, req *pb.RegisterRequest) (*pb.RegisterResponse, error) {
 	wait := 100 * time.Millisecond
 	for attempt := 1; ; attempt++ {
@@ -273,10 +274,7 @@ func register(ctx context.Context, client pb.DriverClient, req *pb.RegisterReque
 		if err == nil {
 			return resp, nil
 		}
-		if status.Code(err) != codes.Unavailable || attempt == 7 {
-			if status.Code(err) == codes.Unavailable {
-				err = fmt.Errorf("%v (is the driver reachable, and do both sides agree on TLS?)", err)
-			}
+		if status.Code(err) != codes.Unavailable || attempt >= registerAttempts {
 			return nil, err
 		}
 		select {

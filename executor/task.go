@@ -81,6 +81,10 @@ func Run(ctx context.Context, env *Env, t *pb.TaskDesc) *pb.TaskStatus {
 func runSafely(ctx context.Context, env *Env, t *pb.TaskDesc, m *pb.TaskMetrics) (res *pb.TaskResult, err error) {
 	defer func() {
 		if r := recover(); r != nil {
+			if se, ok := r.(sourceError); ok {
+				res, err = nil, se.err
+				return
+			}
 			err = fmt.Errorf("panic: %v\n%s", r, trimStack(debug.Stack()))
 		}
 	}()
@@ -187,10 +191,15 @@ func textLines(ctx context.Context, sp *pb.TextSplit, n *int64) iter.Seq[any] {
 			return yield(line)
 		})
 		if err != nil {
-			panic(fmt.Errorf("reading %s: %w", sp.Path, err))
+			panic(sourceError{fmt.Errorf("reading input file %s: %w", sp.Path, err)})
 		}
 	}
 }
+
+// sourceError stops a task whose input cannot be read. A record iterator
+// cannot return an error, so it panics with this value and runSafely turns
+// it back into the task's error, without a stack (it is not a bug).
+type sourceError struct{ err error }
 
 func readLines(sp *pb.TextSplit, fn func(string) bool) error {
 	fsys, err := fsx.For(sp.Path)
@@ -358,6 +367,13 @@ func saveText(ctx context.Context, env *Env, t *pb.TaskDesc, st *pb.SaveText, re
 	if err != nil {
 		return nil, err
 	}
+	if !validJobToken(st.JobToken) {
+		return nil, fmt.Errorf("invalid output job token %q (it names a directory: letters, digits, '.', '_' and '-' only)", st.JobToken)
+	}
+	if _, err := fsys.Stat(st.Dir); err != nil {
+		// The job ended and its output was removed: do not recreate it.
+		return nil, fmt.Errorf("output directory: %w", err)
+	}
 	tmpDir := fsys.Join(st.Dir, "_temporary", st.JobToken, fmt.Sprintf("task_%d", t.TaskId))
 	if err := fsys.MkdirAll(tmpDir); err != nil {
 		return nil, err
@@ -411,4 +427,18 @@ func trimStack(s []byte) string {
 		lines = lines[:24]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// validJobToken: a SaveText job token becomes a directory name under
+// _temporary, so it may not hold separators or be "." or "..".
+func validJobToken(s string) bool {
+	if s == "" || s == "." || s == ".." || len(s) > 255 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
+			return false
+		}
+	}
+	return true
 }

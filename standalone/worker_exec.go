@@ -14,10 +14,6 @@ import (
 	"github.com/stoke-run/stoke/executor"
 )
 
-// exitRefused is the exit code of an executor its driver refused (a
-// different binary): relaunching it cannot help.
-const exitRefused = 3
-
 type runningExecutor struct {
 	spec LaunchExecutor
 	dir  string
@@ -184,8 +180,8 @@ func exitReason(err error, killed bool) (state, reason string) {
 		return state, reason
 	}
 	reason = fmt.Sprintf("executor process exited with code %d", ee.ExitCode())
-	if ee.ExitCode() == exitRefused {
-		reason += " (refused by the driver: its binary differs)"
+	if d := executor.ExitDescription(ee.ExitCode()); d != "" {
+		reason += " (" + d + ")"
 	}
 	return state, reason
 }

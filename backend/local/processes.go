@@ -22,9 +22,6 @@ import (
 	pb "github.com/stoke-run/stoke/internal/rpc/stokepb"
 )
 
-// exitRefused is the exit code of an executor the driver refused.
-const exitRefused = 3
-
 // Processes runs N executor processes of Cores slots each on this machine:
 // the application's own binary re-executed in executor mode. Lost
 // executors are replaced while the application runs.
@@ -148,20 +145,12 @@ func (b *Processes) exited(id string, cmd *exec.Cmd, err error, logPath string) 
 	stopping := b.stop
 	replace := !stopping && len(b.procs) < b.want
 	b.mu.Unlock()
-	reason := "executor process exited with code 0"
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-			reason = fmt.Sprintf("executor process killed by signal %s", ws.Signal())
-		} else {
-			reason = fmt.Sprintf("executor process exited with code %d", ee.ExitCode())
-		}
-		if ee.ExitCode() == exitRefused {
-			// The driver refused it (a different binary): another
-			// process of the same binary would be refused too.
-			replace = false
-			b.Log.Errorf("executor %s was refused by the driver; not replacing it (log: %s)", id, logPath)
-		}
+	reason, joinFailed := exitReason(err)
+	if joinFailed {
+		// Another process of the same binary, secret and driver
+		// address would fail the same way.
+		replace = false
+		b.Log.Errorf("executor %s could not join the driver (%s); not replacing it (log: %s)", id, reason, logPath)
 	}
 	reason += " (log: " + logPath + ")"
 	if stopping {
@@ -248,3 +237,24 @@ func (b *Processes) KillExecutors(ids []string) error {
 
 func (b *Processes) DefaultParallelism() int { return max(2, b.N*b.Cores) }
 func (b *Processes) ApplicationID() string   { return b.appID }
+
+// exitReason describes how an executor process ended and whether it failed
+// to join its driver.
+func exitReason(err error) (reason string, joinFailed bool) {
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) {
+		if err != nil {
+			return "executor process: " + err.Error(), false
+		}
+		return "executor process exited with code 0", false
+	}
+	if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return fmt.Sprintf("executor process killed by signal %s", ws.Signal()), false
+	}
+	code := ee.ExitCode()
+	reason = fmt.Sprintf("executor process exited with code %d", code)
+	if d := executor.ExitDescription(code); d != "" {
+		reason += " (" + d + ")"
+	}
+	return reason, executor.IsRegistrationFailure(code)
+}

@@ -38,6 +38,9 @@ type FS interface {
 	// List returns the visible files of a directory (not starting with . or
 	// _), sorted.
 	List(dir string) ([]FileInfo, error)
+	// ListAll returns every entry of a directory, hidden ones and
+	// non-regular files too, sorted.
+	ListAll(dir string) ([]FileInfo, error)
 	Open(p string) (io.ReadSeekCloser, error)
 	Create(p string) (io.WriteCloser, error)
 	Rename(from, to string) error
@@ -84,21 +87,25 @@ func (Local) Stat(p string) (FileInfo, error) {
 	return FileInfo{Path: p, Size: st.Size(), IsDir: st.IsDir()}, nil
 }
 
-func (Local) List(dir string) ([]FileInfo, error) {
+func (l Local) List(dir string) ([]FileInfo, error) { return l.list(dir, false) }
+
+func (l Local) ListAll(dir string) ([]FileInfo, error) { return l.list(dir, true) }
+
+func (Local) list(dir string, all bool) ([]FileInfo, error) {
 	entries, err := os.ReadDir(localPath(dir))
 	if err != nil {
 		return nil, err
 	}
 	var out []FileInfo
 	for _, e := range entries {
-		if hidden(e.Name()) {
+		if hidden(e.Name()) && !all {
 			continue
 		}
 		info, err := e.Info()
 		if err != nil {
 			return nil, err
 		}
-		if info.Mode().Type()&fs.ModeType != 0 && !info.IsDir() {
+		if info.Mode().Type()&fs.ModeType != 0 && !info.IsDir() && !all {
 			continue
 		}
 		out = append(out, FileInfo{Path: filepath.Join(localPath(dir), e.Name()), Size: info.Size(), IsDir: info.IsDir()})
@@ -198,14 +205,18 @@ func (h *HDFS) Stat(p string) (FileInfo, error) {
 	return h.info(p, st), nil
 }
 
-func (h *HDFS) List(dir string) ([]FileInfo, error) {
+func (h *HDFS) List(dir string) ([]FileInfo, error) { return h.list(dir, false) }
+
+func (h *HDFS) ListAll(dir string) ([]FileInfo, error) { return h.list(dir, true) }
+
+func (h *HDFS) list(dir string, all bool) ([]FileInfo, error) {
 	entries, err := h.client.ReadDir(h.path(dir))
 	if err != nil {
 		return nil, err
 	}
 	var out []FileInfo
 	for _, e := range entries {
-		if hidden(e.Name()) {
+		if hidden(e.Name()) && !all {
 			continue
 		}
 		out = append(out, h.info(h.Join(dir, e.Name()), e))

@@ -11,6 +11,10 @@ import (
 // maxExpansionDepth matches Hadoop's limit on nested substitutions.
 const maxExpansionDepth = 20
 
+// maxExpandedLen bounds an expanded value, so that references repeated at
+// each level ("billion laughs") fail instead of exhausting memory.
+const maxExpandedLen = 1 << 20
+
 // expand replaces ${name} references in s. name is another property (expanded in turn),
 // env.NAME (optionally env.NAME:-default or env.NAME-default, as in Hadoop 3), or one of the JVM
 // system properties clients commonly reference (user.name, user.home, java.io.tmpdir).
@@ -45,6 +49,9 @@ func (c *Config) expand(s string, chain []string) (string, error) {
 			}
 			b.WriteString(v)
 			changed = true
+			if b.Len() > maxExpandedLen {
+				return "", fmt.Errorf("hconf: variable substitution makes a value longer than %d bytes: %s", maxExpandedLen, strings.Join(chain, " -> "))
+			}
 		}
 		b.WriteString(s[prev:])
 		s = b.String()
