@@ -128,14 +128,16 @@ func (b *Backend) Start(ctx context.Context, d backend.Driver) error {
 	b.srv = srv
 	b.driver = d
 	srv.Attach(d)
-	if b.set.executorURI == "" {
-		fs, err := serveFile(host, b.Binary)
-		if err != nil {
-			srv.Stop()
-			return err
-		}
-		b.files = fs
+	binary := b.Binary
+	if b.set.executorURI != "" {
+		binary = ""
 	}
+	fs, err := serveGrants(host, binary, newGrants(), b.log.Warnf)
+	if err != nil {
+		srv.Stop()
+		return err
+	}
+	b.files = fs
 	return b.startLoop(ctx)
 }
 
