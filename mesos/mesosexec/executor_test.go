@@ -159,6 +159,7 @@ func TestExecutorLifecycle(t *testing.T) {
 	f := subscribe(t, c)
 	shell := false
 	einfo := &mesos.ExecutorInfo{
+		Type:       mesos.ExecutorInfo_CUSTOM,
 		ExecutorID: mesos.ExecutorID{Value: "stoke-fine"},
 		Command: &mesos.CommandInfo{Shell: &shell, Value: &bin, Arguments: []string{bin},
 			Environment: &mesos.Environment{Variables: []mesos.Environment_Variable{{Name: envTestExecutor, Value: ptr("1")}}}},
