@@ -32,6 +32,8 @@ func testApp(args []string) int {
 	case "fail":
 		fmt.Fprintln(os.Stderr, "test app: failing on purpose")
 		return 4
+	case "holdsecrets":
+		return holdSecrets(args[1:])
 	case "sleep":
 		time.Sleep(time.Hour)
 		return 0

@@ -189,10 +189,12 @@ func EnvFromGrant() error {
 	if err := json.Unmarshal(body, &env); err != nil {
 		return fmt.Errorf("redeeming this process's secrets at %s: malformed reply: %v", req.URL.Host, err)
 	}
-	for k, v := range env {
+	for k := range env {
 		if !strings.HasPrefix(k, "STOKE_") {
 			return fmt.Errorf("redeeming this process's secrets at %s: the grant sets %q, not a STOKE_ variable", req.URL.Host, k)
 		}
+	}
+	for k, v := range env {
 		if err := os.Setenv(k, v); err != nil {
 			return fmt.Errorf("setting %s from the grant: %v", k, err)
 		}
