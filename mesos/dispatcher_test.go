@@ -11,6 +11,7 @@ import (
 
 	"github.com/stoke-run/stoke"
 	"github.com/stoke-run/stoke/internal/conf"
+	"github.com/stoke-run/stoke/internal/testutil"
 	"github.com/stoke-run/stoke/mesos"
 	"github.com/stoke-run/stoke/mesos/mesostest"
 )
@@ -77,7 +78,7 @@ func handOff() string {
 func waitDriver(t *testing.T, cl *mesos.DispatcherClient, id string, want ...string) mesos.DriverStatus {
 	t.Helper()
 	var st mesos.DriverStatus
-	mesostest.Eventually(t, 60*time.Second, fmt.Sprintf("driver %s in %v", id, want), func() bool {
+	testutil.Eventually(t, 60*time.Second, fmt.Sprintf("driver %s in %v", id, want), func() bool {
 		var err error
 		if st, err = cl.Status(context.Background(), id); err != nil {
 			t.Fatal(err)
