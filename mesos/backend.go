@@ -2,6 +2,7 @@ package mesos
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net/http"
@@ -132,7 +133,14 @@ func (b *Backend) Start(ctx context.Context, d backend.Driver) error {
 	if b.set.executorURI != "" {
 		binary = ""
 	}
-	fs, err := serveGrants(host, binary, newGrants(), b.log.Warnf)
+	var grantTLS *tls.Config
+	if b.tls.Enabled() {
+		if grantTLS, err = b.tls.ServerConfig(); err != nil {
+			srv.Stop()
+			return err
+		}
+	}
+	fs, err := serveGrants(host, binary, newGrants(), grantTLS, b.log.Warnf)
 	if err != nil {
 		srv.Stop()
 		return err

@@ -34,9 +34,11 @@ import (
 // HTTP at start. A redeemed or expired token is refused, so the token that
 // state endpoints show is useless once the process has started. The
 // application binary's URL works the same way: each executor gets its own
-// one-time token for it. A reader of state who redeems a grant before the
-// process does gets the secret, but the process then fails loudly (its
-// grant is refused) and the framework logs the second attempt.
+// one-time token for it. Without TLS, a reader of state who redeems a grant
+// before the process does gets the secret, but the process then fails
+// loudly (its grant is refused) and the framework logs the second attempt.
+// With stoke.rpc.tls the secrets are served over mutual TLS, so the token
+// alone is useless to whoever lacks a certificate the trust file signs.
 
 // EnvGrant names the grant URL a process started by Mesos redeems.
 const EnvGrant = "STOKE_MESOS_GRANT"
@@ -168,7 +170,18 @@ func EnvFromGrant() error {
 	if err != nil {
 		return fmt.Errorf("%s: %v", EnvGrant, err)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	client := http.DefaultClient
+	if strings.HasPrefix(u, "https://") {
+		// The driver serves secrets over mutual TLS with stoke.rpc.tls.
+		if t := rpc.TLSFromEnv(); t.Enabled() {
+			cfg, err := t.ClientConfig()
+			if err != nil {
+				return fmt.Errorf("redeeming this process's secrets: %v", err)
+			}
+			client = &http.Client{Transport: &http.Transport{TLSClientConfig: cfg}}
+		}
+	}
+	resp, err := client.Do(req)
 	if err != nil {
 		// The URL holds the token: name only the host.
 		return fmt.Errorf("redeeming this process's secrets at %s (%s): %v", req.URL.Host, EnvGrant, redactURLErr(err, u))

@@ -112,7 +112,7 @@ func TestAttackEnvFromGrant(t *testing.T) {
 func TestAttackBinaryURLOneTime(t *testing.T) {
 	bin := filepath.Join(t.TempDir(), "app")
 	os.WriteFile(bin, []byte("binary"), 0o755)
-	fs, err := serveGrants("127.0.0.1", bin, newGrants(), nil)
+	fs, err := serveGrants("127.0.0.1", bin, newGrants(), nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
