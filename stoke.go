@@ -58,6 +58,10 @@ func WithLogger(l *logrus.Logger) Option { return func(o *options) { o.log = l }
 // manager) it never returns: it runs the executor and exits.
 func New(cfg Config, opts ...Option) (*Context, error) {
 	RunIfExecutor()
+	// A driver the Mesos dispatcher started redeems its secret settings.
+	if err := mesos.EnvFromGrant(); err != nil {
+		return nil, err
+	}
 	var o options
 	for _, f := range opts {
 		f(&o)
@@ -155,6 +159,12 @@ func RunIfExecutor() {
 		return
 	}
 	registry.Freeze()
+	// Mesos shows task environments on its state endpoints: an executor it
+	// started redeems its secret from a one-time grant.
+	if err := mesos.EnvFromGrant(); err != nil {
+		fmt.Fprintln(os.Stderr, "stoke executor:", err)
+		os.Exit(2)
+	}
 	if mesos.IsFineExecutor() {
 		// A Mesos fine-grained executor: a Stoke executor that is also a
 		// custom Mesos executor on the agent's v1 executor API.

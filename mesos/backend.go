@@ -2,6 +2,7 @@ package mesos
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net/http"
@@ -128,14 +129,23 @@ func (b *Backend) Start(ctx context.Context, d backend.Driver) error {
 	b.srv = srv
 	b.driver = d
 	srv.Attach(d)
-	if b.set.executorURI == "" {
-		fs, err := serveFile(host, b.Binary)
-		if err != nil {
+	binary := b.Binary
+	if b.set.executorURI != "" {
+		binary = ""
+	}
+	var grantTLS *tls.Config
+	if b.tls.Enabled() {
+		if grantTLS, err = b.tls.ServerConfig(); err != nil {
 			srv.Stop()
 			return err
 		}
-		b.files = fs
 	}
+	fs, err := serveGrants(host, binary, newGrants(), grantTLS, b.log.Warnf)
+	if err != nil {
+		srv.Stop()
+		return err
+	}
+	b.files = fs
 	return b.startLoop(ctx)
 }
 

@@ -2,8 +2,6 @@ package mesos
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -92,13 +90,14 @@ type Dispatcher struct {
 	mu      sync.Mutex
 	drivers map[string]*driverRecord
 	seq     int
+	grants  *grants // one-time binary URLs and secret settings of driver tasks
 }
 
 type driverRecord struct {
 	DriverStatus
-	sub     DriverSubmission
+	sub     DriverSubmission // Conf without its secret settings
+	full    string           // the whole STOKE_SUBMIT_CONF, secrets included
 	binary  string
-	token   string
 	nextTry time.Time
 	killed  bool
 }
@@ -155,7 +154,7 @@ func StartDispatcher(ctx context.Context, opts DispatcherOptions) (*Dispatcher, 
 			advertise = net.JoinHostPort(hn, strconv.Itoa(lis.Addr().(*net.TCPAddr).Port))
 		}
 	}
-	d := &Dispatcher{opts: opts, b: b, master: m, lis: lis, advertise: advertise, log: opts.Log.WithField("role", "mesos-dispatcher"), drivers: map[string]*driverRecord{}}
+	d := &Dispatcher{opts: opts, b: b, master: m, lis: lis, advertise: advertise, log: opts.Log.WithField("role", "mesos-dispatcher"), drivers: map[string]*driverRecord{}, grants: newGrants()}
 	b.hooks = d
 	d.srv = &http.Server{Handler: d.handler()}
 	go d.srv.Serve(lis)
@@ -194,7 +193,17 @@ func (d *Dispatcher) Submit(sub DriverSubmission, binary io.Reader) (DriverStatu
 		c.Set(e.Key, e.Value, e.Source)
 	}
 	c.Set("stoke.master", d.opts.Master, conf.SourceSubmit)
-	sub.Conf = conf.EncodeSubmit(c.All())
+	full := conf.EncodeSubmit(c.All())
+	// Secret settings stay out of the task's environment, which Mesos
+	// shows on its state endpoints: the driver redeems them once from a
+	// grant (grant.go).
+	var public []conf.Entry
+	for _, e := range c.All() {
+		if !conf.IsSensitive(e.Key) {
+			public = append(public, e)
+		}
+	}
+	sub.Conf = conf.EncodeSubmit(public)
 
 	d.mu.Lock()
 	d.seq++
@@ -216,9 +225,7 @@ func (d *Dispatcher) Submit(sub DriverSubmission, binary io.Reader) (DriverStatu
 		}
 		return DriverStatus{}, fmt.Errorf("storing the application binary: %w", err)
 	}
-	tok := make([]byte, 16)
-	rand.Read(tok)
-	r := &driverRecord{DriverStatus: DriverStatus{ID: id, State: DriverQueued}, sub: sub, binary: path, token: hex.EncodeToString(tok)}
+	r := &driverRecord{DriverStatus: DriverStatus{ID: id, State: DriverQueued}, sub: sub, full: full, binary: path}
 	d.mu.Lock()
 	d.drivers[id] = r
 	st := r.DriverStatus
@@ -372,7 +379,9 @@ func (d *Dispatcher) driverTask(r *driverRecord, o *mesos.Offer, in offers.Offer
 	}
 	yes, no, shell := true, false, false
 	name := "stoke-app"
-	uri := fmt.Sprintf("http://%s/v1/binaries/%s/%s", d.advertise, r.ID, r.token)
+	// Each launch gets its own one-time binary URL and grant.
+	uri := fmt.Sprintf("http://%s/v1/binaries/%s/%s", d.advertise, r.ID, d.grants.issue(grant{file: r.binary, owner: r.TaskID}))
+	g := fmt.Sprintf("http://%s/v1/grants/%s", d.advertise, d.grants.issue(grant{env: map[string]string{conf.SubmitConfEnv: r.full}, owner: r.TaskID}))
 	value := "./" + name
 	return mesos.TaskInfo{
 		Name:      "stoke driver " + r.ID,
@@ -384,7 +393,7 @@ func (d *Dispatcher) driverTask(r *driverRecord, o *mesos.Offer, in offers.Offer
 			Shell:       &shell,
 			Value:       &value,
 			Arguments:   append([]string{name}, r.sub.Args...),
-			Environment: &mesos.Environment{Variables: []mesos.Environment_Variable{envVar(conf.SubmitConfEnv, r.sub.Conf)}},
+			Environment: &mesos.Environment{Variables: []mesos.Environment_Variable{envVar(conf.SubmitConfEnv, r.sub.Conf), envVar(EnvGrant, g)}},
 		},
 	}
 }
@@ -430,6 +439,7 @@ func (d *Dispatcher) update(ctx context.Context, caller calls.Caller, st mesos.T
 	newState := r.State
 	d.mu.Unlock()
 	if terminal(state) {
+		d.grants.revoke(id)
 		d.log.WithField("driver", r.ID).Infof("driver task %s ended: %s", id, newState)
 	}
 	if retry > 0 {
@@ -493,17 +503,13 @@ func (d *Dispatcher) handler() http.Handler {
 		}
 		reply(w, st)
 	}))
-	// The agents' fetchers cannot authenticate: each binary has its own
-	// unguessable token in its URL.
+	// The agents' fetchers and the drivers cannot authenticate: each
+	// launch has its own one-time tokens (grant.go).
 	mux.HandleFunc("GET /v1/binaries/{id}/{token}", func(w http.ResponseWriter, r *http.Request) {
-		d.mu.Lock()
-		rec := d.drivers[r.PathValue("id")]
-		d.mu.Unlock()
-		if rec == nil || rec.token != r.PathValue("token") {
-			http.NotFound(w, r)
-			return
-		}
-		http.ServeFile(w, r, rec.binary)
+		d.grants.serveFile(w, r, r.PathValue("token"), d.log.Warnf)
+	})
+	mux.HandleFunc("/v1/grants/{token}", func(w http.ResponseWriter, r *http.Request) {
+		d.grants.serveEnv(w, r, r.PathValue("token"), d.log.Warnf)
 	})
 	return mux
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/stoke-run/stoke"
 	"github.com/stoke-run/stoke/internal/conf"
+	"github.com/stoke-run/stoke/internal/testutil"
 	"github.com/stoke-run/stoke/mesos"
 	"github.com/stoke-run/stoke/mesos/mesostest"
 )
@@ -32,6 +33,8 @@ func testApp(args []string) int {
 	case "fail":
 		fmt.Fprintln(os.Stderr, "test app: failing on purpose")
 		return 4
+	case "holdsecrets":
+		return holdSecrets(args[1:])
 	case "sleep":
 		time.Sleep(time.Hour)
 		return 0
@@ -75,7 +78,7 @@ func handOff() string {
 func waitDriver(t *testing.T, cl *mesos.DispatcherClient, id string, want ...string) mesos.DriverStatus {
 	t.Helper()
 	var st mesos.DriverStatus
-	mesostest.Eventually(t, 60*time.Second, fmt.Sprintf("driver %s in %v", id, want), func() bool {
+	testutil.Eventually(t, 60*time.Second, fmt.Sprintf("driver %s in %v", id, want), func() bool {
 		var err error
 		if st, err = cl.Status(context.Background(), id); err != nil {
 			t.Fatal(err)

@@ -232,6 +232,9 @@ func (b *Backend) updateEvent(ctx context.Context, caller calls.Caller, st mesos
 		return
 	}
 	delete(b.tasks, id)
+	if b.files != nil {
+		b.files.grants.revoke(id) // its process will not redeem them now
+	}
 	if b.set.fine {
 		b.fineExecutorGoneLocked(id)
 	}

@@ -1,36 +1,85 @@
 package mesos
 
 import (
+	"crypto/tls"
 	"fmt"
 	"net"
 	"net/http"
 	"path/filepath"
-
-	"github.com/stoke-run/stoke/internal/rpc"
+	"time"
 )
 
-// fileServer serves the application binary for agents' fetchers. The
-// fetcher cannot send credentials, so the URL carries a random token: only
-// the task descriptions the framework sends name it.
+// fileServer serves the driver's one-time grants to the processes Mesos
+// starts (see grant.go): the application binary for agents' fetchers (the
+// fetcher cannot send credentials, so each executor's URL carries its own
+// one-time token) and each executor's secrets.
 type fileServer struct {
-	srv  *http.Server
-	lis  net.Listener
-	name string
+	srv    *http.Server
+	lis    net.Listener
+	binary string // "" with stoke.executor.uri
+	grants *grants
+	// With TLS, secrets are served on their own mutual-TLS listener: a
+	// token read from the state endpoints is not enough without a
+	// certificate the trust file signs. The fetcher cannot present one, so
+	// the binary stays on plain HTTP.
+	tsrv *http.Server
+	tlis net.Listener
 }
 
-func serveFile(host, path string) (*fileServer, error) {
+// serveGrants serves gs; tlsConf (nil without stoke.rpc.tls) guards the
+// secrets.
+func serveGrants(host, binary string, gs *grants, tlsConf *tls.Config, logf func(string, ...any)) (*fileServer, error) {
 	lis, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
 	if err != nil {
-		return nil, fmt.Errorf("serving the application binary to Mesos agents on %s: %w", host, err)
+		return nil, fmt.Errorf("serving executors' one-time grants (binary and secrets) to Mesos agents on %s: %w", host, err)
 	}
-	name := rpc.NewSecret() + "/" + filepath.Base(path)
-	mux := http.NewServeMux()
-	mux.HandleFunc("/"+name, func(w http.ResponseWriter, r *http.Request) { http.ServeFile(w, r, path) })
-	fs := &fileServer{srv: &http.Server{Handler: mux}, lis: lis, name: name}
+	files := http.NewServeMux()
+	files.HandleFunc("GET /b/{token}/{name}", func(w http.ResponseWriter, r *http.Request) {
+		gs.serveFile(w, r, r.PathValue("token"), logf)
+	})
+	secrets := files
+	fs := &fileServer{srv: &http.Server{Handler: files, ReadHeaderTimeout: 30 * time.Second}, lis: lis, binary: binary, grants: gs}
+	if tlsConf != nil {
+		tlis, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+		if err != nil {
+			lis.Close()
+			return nil, fmt.Errorf("serving executors' secrets over TLS on %s: %w", host, err)
+		}
+		secrets = http.NewServeMux()
+		fs.tlis = tls.NewListener(tlis, tlsConf)
+		fs.tsrv = &http.Server{Handler: secrets, ReadHeaderTimeout: 30 * time.Second}
+		go fs.tsrv.Serve(fs.tlis)
+	}
+	secrets.HandleFunc("/g/{token}", func(w http.ResponseWriter, r *http.Request) {
+		gs.serveEnv(w, r, r.PathValue("token"), logf)
+	})
 	go fs.srv.Serve(lis)
 	return fs, nil
 }
 
-func (fs *fileServer) url() string { return "http://" + fs.lis.Addr().String() + "/" + fs.name }
+func (fs *fileServer) base() string { return "http://" + fs.lis.Addr().String() }
 
-func (fs *fileServer) close() { fs.srv.Close() }
+func (fs *fileServer) secretsBase() string {
+	if fs.tlis != nil {
+		return "https://" + fs.tlis.Addr().String()
+	}
+	return fs.base()
+}
+
+// binaryURL is a one-time URL of the application binary for owner.
+func (fs *fileServer) binaryURL(owner string) string {
+	tok := fs.grants.issue(grant{file: fs.binary, owner: owner})
+	return fs.base() + "/b/" + tok + "/" + filepath.Base(fs.binary)
+}
+
+// envURL is a one-time URL of env for owner.
+func (fs *fileServer) envURL(owner string, env map[string]string) string {
+	return fs.secretsBase() + "/g/" + fs.grants.issue(grant{env: env, owner: owner})
+}
+
+func (fs *fileServer) close() {
+	fs.srv.Close()
+	if fs.tsrv != nil {
+		fs.tsrv.Close()
+	}
+}

@@ -247,6 +247,7 @@ func (b *Backend) fineExecutorInfo(id string, o *mesos.Offer, l offers.Launch) (
 	cmd.Environment.Variables = append(cmd.Environment.Variables, envVar(EnvFine, "1"))
 	fw := mesos.FrameworkID{Value: b.frameworkID}
 	info := mesos.ExecutorInfo{
+		Type:        mesos.ExecutorInfo_CUSTOM,
 		ExecutorID:  mesos.ExecutorID{Value: "stoke-" + id},
 		FrameworkID: &fw,
 		Name:        proto("stoke fine-grained executor " + id),

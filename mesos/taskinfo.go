@@ -40,7 +40,7 @@ func offerResources(o *mesos.Offer, uses []offers.Use) []mesos.Resource {
 func (b *Backend) command(id string, o *mesos.Offer, cores int) *mesos.CommandInfo {
 	uri, name := b.set.executorURI, "stoke-executor"
 	if uri == "" {
-		uri = b.files.url()
+		uri = b.files.binaryURL(id)
 	} else if base := path.Base(uri); base != "" && base != "/" && base != "." {
 		name = base
 	}
@@ -51,7 +51,9 @@ func (b *Backend) command(id string, o *mesos.Offer, cores int) *mesos.CommandIn
 		envVar(executor.EnvDriver, b.srv.Address()),
 		envVar(executor.EnvExecutorID, id),
 		envVar(executor.EnvCores, strconv.Itoa(cores)),
-		envVar(executor.EnvSecret, b.secret),
+		// The secret itself is behind a one-time grant (grant.go): Mesos
+		// shows every environment variable on its state endpoints.
+		envVar(EnvGrant, b.files.envURL(id, map[string]string{executor.EnvSecret: b.secret})),
 		envVar(executor.EnvHost, o.Hostname),
 		envVar(executor.EnvLogLevel, b.set.logLevel),
 	}

@@ -108,3 +108,22 @@ func (t TLS) DialOption() (grpc.DialOption, error) {
 		MinVersion:   tls.VersionTLS12,
 	})), nil
 }
+
+// ServerConfig is ServerOption's mutual TLS for an HTTP server.
+func (t TLS) ServerConfig() (*tls.Config, error) {
+	cert, pool, err := t.load()
+	if err != nil {
+		return nil, err
+	}
+	return &tls.Config{Certificates: []tls.Certificate{cert}, ClientCAs: pool,
+		ClientAuth: tls.RequireAndVerifyClientCert, MinVersion: tls.VersionTLS12}, nil
+}
+
+// ClientConfig is DialOption's TLS for an HTTP client.
+func (t TLS) ClientConfig() (*tls.Config, error) {
+	cert, pool, err := t.load()
+	if err != nil {
+		return nil, err
+	}
+	return &tls.Config{Certificates: []tls.Certificate{cert}, RootCAs: pool, MinVersion: tls.VersionTLS12}, nil
+}

@@ -16,6 +16,7 @@ import (
 	"github.com/mesos/mesos-go/api/v1/lib/scheduler"
 	"github.com/mesos/mesos-go/api/v1/lib/scheduler/calls"
 
+	"github.com/stoke-run/stoke/internal/testutil"
 	"github.com/stoke-run/stoke/mesos/mesosexec"
 	"github.com/stoke-run/stoke/mesos/mesostest"
 )
@@ -112,7 +113,7 @@ func subscribe(t *testing.T, c *mesostest.Cluster) *framework {
 
 func (f *framework) next(match func(*scheduler.Event) bool) *scheduler.Event {
 	f.t.Helper()
-	timeout := time.After(20 * time.Second)
+	timeout := time.After(testutil.D(20 * time.Second))
 	for {
 		select {
 		case ev, ok := <-f.events:
@@ -159,6 +160,7 @@ func TestExecutorLifecycle(t *testing.T) {
 	f := subscribe(t, c)
 	shell := false
 	einfo := &mesos.ExecutorInfo{
+		Type:       mesos.ExecutorInfo_CUSTOM,
 		ExecutorID: mesos.ExecutorID{Value: "stoke-fine"},
 		Command: &mesos.CommandInfo{Shell: &shell, Value: &bin, Arguments: []string{bin},
 			Environment: &mesos.Environment{Variables: []mesos.Environment_Variable{{Name: envTestExecutor, Value: ptr("1")}}}},
@@ -173,7 +175,7 @@ func TestExecutorLifecycle(t *testing.T) {
 	launch("t1", "100ms")
 	f.waitState("t1", mesos.TASK_RUNNING)
 	f.waitState("t1", mesos.TASK_FINISHED)
-	mesostest.Eventually(t, 5*time.Second, "only the executor's overhead held", func() bool {
+	testutil.Eventually(t, 5*time.Second, "only the executor's overhead held", func() bool {
 		return c.Used(f.id, "").CPUs == 1
 	})
 
@@ -198,7 +200,7 @@ func TestExecutorLifecycle(t *testing.T) {
 	f.waitState("t4", mesos.TASK_FINISHED)
 
 	f.call(calls.Shutdown("stoke-fine", c.Agents()[0].ID()))
-	mesostest.Eventually(t, 10*time.Second, "executor gone, nothing held", func() bool {
+	testutil.Eventually(t, 10*time.Second, "executor gone, nothing held", func() bool {
 		return c.Used(f.id, "").CPUs == 0
 	})
 	for _, v := range c.Tasks() {

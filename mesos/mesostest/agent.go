@@ -68,6 +68,9 @@ func (c *Cluster) AddAgent(spec AgentSpec) (*Agent, error) {
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/api/v1/executor", a.handleExecutor)
+	mux.HandleFunc("/state", a.handleState)
+	mux.HandleFunc("/slave(1)/state", a.handleState)
+	mux.HandleFunc("/api/v1", a.handleOperator)
 	mux.HandleFunc("/health", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
 	a.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = a.srv.Serve(ln) }()

@@ -198,6 +198,11 @@ func (m *Master) launchLocked(fw *framework, a *Agent, t mesos.TaskInfo, remaini
 	if (t.Command == nil) == (t.Executor == nil) {
 		return fail("Task should have at least one (but not both) of CommandInfo or ExecutorInfo present")
 	}
+	if t.Executor != nil && t.Executor.Type != mesos.ExecutorInfo_CUSTOM {
+		// As the real master does (validation.cpp): mesos-go always sends
+		// the type, UNKNOWN when not set.
+		return fail("'ExecutorInfo.type' must be 'CUSTOM'")
+	}
 	if t.Command != nil && t.Command.GetValue() == "" && t.Command.GetShell() {
 		return fail("Task's CommandInfo has no 'value' for a shell command")
 	}

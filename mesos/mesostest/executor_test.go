@@ -198,8 +198,8 @@ func TestExecutorAPIErrors(t *testing.T) {
 func TestExecutorThatNeverSubscribes(t *testing.T) {
 	c := Start(t, Options{ExecutorRegistrationTimeout: 300 * time.Millisecond})
 	f := StartFramework(t, c, mesos.FrameworkInfo{})
-	crash := &mesos.ExecutorInfo{ExecutorID: mesos.ExecutorID{Value: "crash"}, Command: &mesos.CommandInfo{Value: ptr("exit 3")}}
-	silent := &mesos.ExecutorInfo{ExecutorID: mesos.ExecutorID{Value: "silent"}, Command: &mesos.CommandInfo{Value: ptr("exec sleep 30")}}
+	crash := &mesos.ExecutorInfo{Type: mesos.ExecutorInfo_CUSTOM, ExecutorID: mesos.ExecutorID{Value: "crash"}, Command: &mesos.CommandInfo{Value: ptr("exit 3")}}
+	silent := &mesos.ExecutorInfo{Type: mesos.ExecutorInfo_CUSTOM, ExecutorID: mesos.ExecutorID{Value: "silent"}, Command: &mesos.CommandInfo{Value: ptr("exec sleep 30")}}
 	o, _ := f.WaitOffer(5*time.Second, nil)
 	if err := f.Launch(o, 0, executorTask("c1", o, crash, 1, ""), executorTask("s1", o, silent, 1, "")); err != nil {
 		t.Fatal(err)

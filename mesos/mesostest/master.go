@@ -40,6 +40,9 @@ func newMaster(c *Cluster, index int) (*Master, error) {
 	mux.HandleFunc("/api/v1/scheduler", m.handleScheduler)
 	mux.HandleFunc("/master/redirect", m.handleRedirect)
 	mux.HandleFunc("/redirect", m.handleRedirect)
+	mux.HandleFunc("/master/state", m.handleState(false))
+	mux.HandleFunc("/master/state.json", m.handleState(false))
+	mux.HandleFunc("/master/frameworks", m.handleState(true))
 	mux.HandleFunc("/health", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
 	m.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = m.srv.Serve(ln) }()

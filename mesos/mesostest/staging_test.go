@@ -104,7 +104,7 @@ func TestKillStagingExecutorTask(t *testing.T) {
 		t.Fatal(err)
 	}
 	shell := "exec sleep 60"
-	einfo := &mesos.ExecutorInfo{ExecutorID: mesos.ExecutorID{Value: "ex"}, Resources: Resources(0.5, 32),
+	einfo := &mesos.ExecutorInfo{Type: mesos.ExecutorInfo_CUSTOM, ExecutorID: mesos.ExecutorID{Value: "ex"}, Resources: Resources(0.5, 32),
 		Command: &mesos.CommandInfo{Value: &shell, URIs: []mesos.CommandInfo_URI{{Value: url}}}}
 	task := mesos.TaskInfo{Name: "q", TaskID: mesos.TaskID{Value: "q"}, AgentID: o.AgentID, Resources: Resources(1, 32), Executor: einfo}
 	if err := f.Launch(o, time.Hour, task); err != nil {
