@@ -129,11 +129,24 @@ func writeError(w http.ResponseWriter, status int, rep errorReply) {
 	_ = json.NewEncoder(w).Encode(rep)
 }
 
-// readJSON decodes a request body, answering 400 itself when it fails.
+// readJSON decodes a request body of at most maxRequestBytes and checks
+// its bounds (validator), answering 413 or 400 itself when it fails.
 func readJSON(w http.ResponseWriter, r *http.Request, v any) bool {
-	if err := json.NewDecoder(io.LimitReader(r.Body, 16<<20)).Decode(v); err != nil {
+	r.Body = http.MaxBytesReader(w, r.Body, maxRequestBytes)
+	if err := json.NewDecoder(r.Body).Decode(v); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			writeError(w, http.StatusRequestEntityTooLarge, errorReply{Error: fmt.Sprintf("%s request body is larger than the limit of %d bytes", r.URL.Path, tooBig.Limit)})
+			return false
+		}
 		writeError(w, http.StatusBadRequest, errorReply{Error: fmt.Sprintf("malformed %s request: %v", r.URL.Path, err)})
 		return false
+	}
+	if val, ok := v.(validator); ok {
+		if err := val.validate(); err != nil {
+			writeError(w, http.StatusBadRequest, errorReply{Error: fmt.Sprintf("%s request refused: %v", r.URL.Path, err)})
+			return false
+		}
 	}
 	return true
 }

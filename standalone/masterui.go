@@ -21,6 +21,8 @@ type MasterState struct {
 	Apps         []AppState     `json:"activeApps"`
 	Completed    []AppState     `json:"completedApps"`
 	Drivers      []DriverStatus `json:"drivers"`
+	// Warnings: problems an operator should know about (corrupt recovery state).
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // WorkerState describes one worker in MasterState.
@@ -115,6 +117,7 @@ func (m *Master) State() MasterState {
 		s.Drivers = append(s.Drivers, d.status())
 	}
 	sort.Slice(s.Drivers, func(i, j int) bool { return s.Drivers[i].DriverID < s.Drivers[j].DriverID })
+	s.Warnings = append(s.Warnings, m.recoveryWarnings...)
 	return s
 }
 
