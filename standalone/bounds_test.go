@@ -87,6 +87,11 @@ func testAPIMaster(t testing.TB) *Master {
 	}
 	bs.maxSize = 1 << 20
 	m.binaries = bs
+	// State (for /json) names the API address.
+	if m.api, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	m.api.Close()
 	return m
 }
 
@@ -365,7 +370,7 @@ func TestCorruptRecoveryFileRefused(t *testing.T) {
 			m.Stop()
 			t.Fatalf("master started with corrupt %s", name)
 		}
-		for _, want := range []string{"recovery file " + path + " is corrupt", "move the file(s) aside"} {
+		for _, want := range []string{"recovery file " + path + " is corrupt", "move it aside to start without it"} {
 			if !strings.Contains(err.Error(), want) {
 				t.Errorf("error %q does not contain %q", err, want)
 			}

@@ -24,6 +24,13 @@ type corruptEntry struct {
 
 func storedID(id string) string { return strings.ReplaceAll(id, "/", "_") }
 
+func unmarshalEntry(data []byte, v any) error {
+	if err := json.Unmarshal(data, v); err != nil {
+		return fmt.Errorf("not valid JSON (%d bytes): %w", len(data), err)
+	}
+	return nil
+}
+
 // parseRecovery parses what a persister loaded. Entries of unknown kinds
 // are ignored (not the master's); entries of known kinds that do not parse
 // or are not valid are returned as corrupt, sorted.
@@ -32,7 +39,7 @@ func parseRecovery(state map[string]map[string][]byte) (recoveredState, []corrup
 	var bad []corruptEntry
 	for id, data := range state["worker"] {
 		var reg WorkerRegistration
-		err := json.Unmarshal(data, &reg)
+		err := unmarshalEntry(data, &reg)
 		if err == nil {
 			err = reg.validate()
 		}
@@ -48,7 +55,7 @@ func parseRecovery(state map[string]map[string][]byte) (recoveredState, []corrup
 	}
 	for id, data := range state["app"] {
 		var d AppDescription
-		err := json.Unmarshal(data, &d)
+		err := unmarshalEntry(data, &d)
 		if err == nil {
 			err = d.validate()
 		}
@@ -64,7 +71,7 @@ func parseRecovery(state map[string]map[string][]byte) (recoveredState, []corrup
 	}
 	for id, data := range state["driver"] {
 		var s persistedDriver
-		err := json.Unmarshal(data, &s)
+		err := unmarshalEntry(data, &s)
 		if err == nil {
 			err = s.Sub.validate()
 		}
@@ -111,7 +118,7 @@ func checkRecoveryFiles(p persister) error {
 	}
 	var errs []error
 	for _, b := range bad {
-		errs = append(errs, fmt.Errorf("recovery file %s is corrupt: %v", fp.file(b.kind, b.id), b.err))
+		errs = append(errs, fmt.Errorf("recovery file %s is corrupt: %v; move it aside to start without it", fp.file(b.kind, b.id), b.err))
 	}
-	return fmt.Errorf("%w\nthe master does not start with corrupt recovery state; move the file(s) aside (out of %s) to start without them", errors.Join(errs...), filepath.Clean(fp.dir))
+	return fmt.Errorf("the master does not start with corrupt recovery state in %s (stoke.deploy.recoveryDirectory): %w", filepath.Clean(fp.dir), errors.Join(errs...))
 }
