@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -188,6 +189,11 @@ func (s *binaryStore) handlePut(w http.ResponseWriter, r *http.Request) {
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {
 		writeError(w, http.StatusRequestEntityTooLarge, errorReply{Error: fmt.Sprintf("binary is larger than the limit of %d bytes (stoke.deploy.maxBinarySize)", s.maxSize)})
+		return
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		writeError(w, http.StatusRequestTimeout, errorReply{Error: fmt.Sprintf("upload slower than %d bytes/s: %v", s.limits.withDefaults().MinRate, err)})
 		return
 	}
 	if err != nil {

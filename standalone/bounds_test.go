@@ -391,3 +391,65 @@ func TestCorruptRecoveryFileRefused(t *testing.T) {
 }
 
 func sha256Sum(b []byte) [32]byte { return sha256.Sum256(b) }
+
+// The leader removes uploaded binaries no driver refers to once they are
+// older than the grace period; uploads in progress are left alone.
+func TestBinaryStoreGC(t *testing.T) {
+	m := testAPIMaster(t)
+	dir := m.binaries.dir
+	shaOf := func(s string) string { return fmt.Sprintf("%x", sha256.Sum256([]byte(s))) }
+	old := time.Now().Add(-2 * binaryGrace)
+	files := map[string]time.Time{shaOf("used"): old, shaOf("unused"): old, shaOf("recent"): time.Now(), "upload-123": old}
+	for name, mod := range files {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte("x"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		os.Chtimes(p, mod, mod)
+	}
+	m.drivers["driver-1"] = &driverInfo{id: "driver-1", state: StateFinished, sub: DriverSubmission{SHA256: shaOf("used")}}
+	m.mu.Lock()
+	m.collectBinaries(time.Now())
+	m.mu.Unlock()
+	for name := range files {
+		_, err := os.Stat(filepath.Join(dir, name))
+		if gone := err != nil; gone != (name == shaOf("unused")) {
+			t.Errorf("%s: removed %v", name, gone)
+		}
+	}
+}
+
+// A large upload slower than the read timeout but faster than the minimum
+// rate gets through: its deadline is sized from its length.
+func TestBinaryUploadDeadlineBySize(t *testing.T) {
+	m := testAPIMaster(t)
+	m.binaries.maxSize = 4 << 20
+	m.binaries.limits = HTTPLimits{ReadTimeout: 300 * time.Millisecond, MinRate: 1 << 20}
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := m.binaries.limits.serve(lis, m.apiHandler())
+	defer srv.Close()
+	data := bytes.Repeat([]byte("z"), 2<<20) // 2 s allowed at 1 MiB/s, plus 0.3 s
+	// Sent in 8 pieces over about 0.8 s: longer than the read timeout.
+	pr, pw := io.Pipe()
+	go func() {
+		for i := 0; i < 8; i++ {
+			pw.Write(data[i*len(data)/8 : (i+1)*len(data)/8])
+			time.Sleep(100 * time.Millisecond)
+		}
+		pw.Close()
+	}()
+	req, _ := http.NewRequest(http.MethodPut, "http://"+lis.Addr().String()+pathBinary+fmt.Sprintf("%x", sha256.Sum256(data)), pr)
+	req.ContentLength = int64(len(data))
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("slow 2 MiB upload: %s %s", res.Status, body)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"sync"
 	"time"
@@ -137,6 +138,11 @@ func readJSON(w http.ResponseWriter, r *http.Request, v any) bool {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
 			writeError(w, http.StatusRequestEntityTooLarge, errorReply{Error: fmt.Sprintf("%s request body is larger than the limit of %d bytes", r.URL.Path, tooBig.Limit)})
+			return false
+		}
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			writeError(w, http.StatusRequestTimeout, errorReply{Error: fmt.Sprintf("%s request body not received within the read timeout (stoke.deploy.http.readTimeout)", r.URL.Path)})
 			return false
 		}
 		writeError(w, http.StatusBadRequest, errorReply{Error: fmt.Sprintf("malformed %s request: %v", r.URL.Path, err)})

@@ -79,6 +79,7 @@ type Master struct {
 
 	// recoveryWarnings name recovery entries that could not be recovered.
 	recoveryWarnings []string
+	lastBinaryGC     time.Time
 }
 
 // StartMaster listens and serves until Stop. With ZOOKEEPER recovery it
@@ -208,6 +209,7 @@ func (m *Master) tick() {
 		}
 		m.mu.Lock()
 		m.checkTimeouts(m.clock.Now())
+		m.collectBinaries(m.clock.Now())
 		m.mu.Unlock()
 	}
 }
