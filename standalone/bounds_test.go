@@ -453,3 +453,24 @@ func TestBinaryUploadDeadlineBySize(t *testing.T) {
 		t.Fatalf("slow 2 MiB upload: %s %s", res.Status, body)
 	}
 }
+
+// `stoke submit` of a binary above the master's limit fails with the
+// master's reason, and the master stores nothing.
+func TestSubmitOversizedBinary(t *testing.T) {
+	m, err := StartMaster(MasterOptions{Host: "127.0.0.1", WebUIPort: -1, MaxBinarySize: 1000, WorkDir: t.TempDir(), Log: newTestMaster(clock.Real{}).log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Stop()
+	bin := filepath.Join(t.TempDir(), "app")
+	if err := os.WriteFile(bin, bytes.Repeat([]byte("y"), 5000), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	_, err = NewSubmitClient([]string{m.Addr()}, "").Submit(t.Context(), bin, DriverSubmission{})
+	if err == nil || !strings.Contains(err.Error(), "larger than the limit of 1000 bytes") {
+		t.Fatalf("submitting a 5000-byte binary to a master with a 1000-byte limit: %v", err)
+	}
+	if ents, _ := os.ReadDir(m.binaries.dir); len(ents) != 0 {
+		t.Fatalf("master kept %d file(s)", len(ents))
+	}
+}

@@ -30,6 +30,10 @@ func isUnknown(err error) bool {
 	return errors.As(err, &ae) && ae.Reply.Unknown
 }
 
+// maxAnswerBytes bounds what a worker, driver or submitter reads back
+// from a master.
+const maxAnswerBytes = 64 << 20
+
 // masters talks to the leading master among several (stoke://m1,m2): it
 // keeps using the one that answered last and moves on to the next when a
 // master is unreachable or answers that it is a standby.
@@ -97,9 +101,12 @@ func (m *masters) callOne(ctx context.Context, addr, path string, body []byte, r
 		return fmt.Errorf("master %s: %w", addr, err)
 	}
 	defer res.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(res.Body, 64<<20))
+	data, err := io.ReadAll(io.LimitReader(res.Body, maxAnswerBytes+1))
 	if err != nil {
 		return fmt.Errorf("master %s: reading the answer: %w", addr, err)
+	}
+	if len(data) > maxAnswerBytes {
+		return fmt.Errorf("master %s: the answer to %s is larger than the limit of %d bytes", addr, path, maxAnswerBytes)
 	}
 	if res.StatusCode != http.StatusOK {
 		ae := &apiError{Status: res.StatusCode, Master: addr}
