@@ -294,7 +294,8 @@ func TestCleanupDecision(t *testing.T) {
 		{Name: "driver-old", Dir: true, Newest: old},
 		{Name: "cache", Dir: true, Newest: old},
 		{Name: "stray-file", Dir: false, Newest: old},
-		{Name: "link-to-dir", Dir: false, Newest: old}, // a symbolic link
+		{Name: "operator-notes", Dir: true, Newest: old}, // not an application's or a driver's
+		{Name: "link-to-dir", Dir: false, Newest: old},   // a symbolic link
 	}
 	cache := []workEntry{
 		{Name: "aaa", Newest: old}, {Name: "bbb", Newest: old}, {Name: "ccc", Newest: fresh}, {Name: "sub", Dir: true, Newest: old},

@@ -149,7 +149,8 @@ var masterPage = template.Must(template.New("master").Parse(`<!DOCTYPE html>
 <style>body{font-family:sans-serif;margin:1.5em}table{border-collapse:collapse;margin-bottom:1.5em}td,th{border:1px solid #ccc;padding:3px 8px;text-align:left}th{background:#eee}</style>
 </head><body>
 <h1>Stoke Master at {{.URL}}</h1>
-<ul>
+{{range .Warnings}}<p class="warning" style="color:#b00"><b>Warning:</b> {{.}}</p>
+{{end}}<ul>
 <li><b>Status:</b> {{.Status}}</li>
 <li><b>Recovery mode:</b> {{.RecoveryMode}}</li>
 <li><b>Workers:</b> {{len .Workers}}</li>

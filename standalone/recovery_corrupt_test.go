@@ -1,6 +1,8 @@
 package standalone_test
 
 import (
+	"io"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -40,7 +42,7 @@ func TestZooKeeperCorruptRecoveryState(t *testing.T) {
 		}
 	}
 	log, buf := bufferLogger()
-	m, err := standalone.StartMaster(standalone.MasterOptions{Host: "127.0.0.1", WebUIPort: -1, RecoveryMode: standalone.RecoveryZooKeeper,
+	m, err := standalone.StartMaster(standalone.MasterOptions{Host: "127.0.0.1", RecoveryMode: standalone.RecoveryZooKeeper,
 		ZooKeeperURL: addr, ZooKeeperDir: dir, ZooKeeperSession: 2 * time.Second, WorkerTimeout: time.Second, Log: log})
 	if err != nil {
 		t.Fatal(err)
@@ -57,6 +59,15 @@ func TestZooKeeperCorruptRecoveryState(t *testing.T) {
 	s := m.State()
 	if len(s.Warnings) != 1 || !strings.Contains(s.Warnings[0], bad) {
 		t.Fatalf("/json warnings = %q; want one naming %s", s.Warnings, bad)
+	}
+	res, err := http.Get("http://" + m.UIAddr() + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if !strings.Contains(string(page), "Warning:</b> recovery state znode "+bad) {
+		t.Errorf("the master's UI page does not show the warning:\n%s", page)
 	}
 	data, _, err := conn.Get(bad)
 	if err != nil || string(data) != `{"id":"app-bad","name":` {

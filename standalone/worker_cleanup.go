@@ -4,6 +4,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -38,16 +39,24 @@ type workEntry struct {
 	Newest time.Time
 }
 
+// isRunDirName says whether a work dir entry is named like an
+// application's or a driver's directory (the master makes these ids);
+// anything else an operator keeps in the work dir is left alone.
+func isRunDirName(name string) bool {
+	return strings.HasPrefix(name, "app-") || strings.HasPrefix(name, "driver-")
+}
+
 // cleanupDecision picks what to delete: top-level directories (an
 // application's or a driver's) that no running executor or driver uses
 // and in which nothing changed for ttl, and cached binaries no running
 // executor or driver uses, downloaded more than ttl ago. Names returned
 // are relative to the work dir. Files and symbolic links at the top level
-// are left alone.
+// and directories not named like an application's or a driver's are left
+// alone.
 func cleanupDecision(top, cache []workEntry, running, binaries map[string]bool, now time.Time, ttl time.Duration) []string {
 	var out []string
 	for _, e := range top {
-		if !e.Dir || e.Name == cacheDirName || running[e.Name] || now.Sub(e.Newest) <= ttl {
+		if !e.Dir || !isRunDirName(e.Name) || running[e.Name] || now.Sub(e.Newest) <= ttl {
 			continue
 		}
 		out = append(out, e.Name)
