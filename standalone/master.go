@@ -124,6 +124,7 @@ func StartMaster(opts MasterOptions) (*Master, error) {
 	}
 	if err := checkRecoveryFiles(m.persist); err != nil {
 		m.persist.close()
+		m.binaries.close()
 		return nil, err
 	}
 	m.api, err = net.Listen("tcp", net.JoinHostPort(opts.Host, strconv.Itoa(opts.Port)))

@@ -32,6 +32,8 @@ type WorkerOptions struct {
 	// DriverBackoff is the first wait before a supervised driver restarts
 	// (doubling up to a minute; default 1s).
 	DriverBackoff time.Duration
+	Log           logrus.FieldLogger
+
 	// HTTP bounds the web UI server (timeouts, connections).
 	HTTP HTTPLimits
 	// MaxBinarySize bounds a downloaded application binary
@@ -40,7 +42,6 @@ type WorkerOptions struct {
 	// Cleanup removes the work directories of ended applications and
 	// drivers (stoke.worker.cleanup.*).
 	Cleanup CleanupOptions
-	Log     logrus.FieldLogger
 }
 
 // Worker runs executors and cluster-mode drivers for the master.
