@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/stoke-run/stoke/internal/clock"
+	"github.com/stoke-run/stoke/internal/conf"
 	"github.com/stoke-run/stoke/internal/testutil"
 )
 
@@ -473,5 +474,47 @@ func TestSubmitOversizedBinary(t *testing.T) {
 	}
 	if ents, _ := os.ReadDir(m.binaries.dir); len(ents) != 0 {
 		t.Fatalf("master kept %d file(s)", len(ents))
+	}
+}
+
+// The stoke.* keys reach the master's and the worker's options, and the
+// master's API answers for longer than its long-poll wait.
+func TestBoundsFromConf(t *testing.T) {
+	c := conf.New()
+	for k, v := range map[string]string{
+		"stoke.deploy.maxBinarySize": "5m", "stoke.deploy.retainedApplications": "7", "stoke.deploy.retainedDrivers": "8",
+		"stoke.deploy.http.readHeaderTimeout": "2", "stoke.deploy.http.readTimeout": "3s", "stoke.deploy.http.idleTimeout": "4s",
+		"stoke.deploy.http.maxConnections": "9", "stoke.worker.cleanup.enabled": "false", "stoke.worker.cleanup.interval": "60",
+		"stoke.worker.cleanup.appDataTtl": "3600", "stoke.worker.timeout": "400s",
+	} {
+		c.Set(k, v, conf.SourceCode)
+	}
+	mo, err := MasterOptionsFromConf(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := HTTPLimits{ReadHeaderTimeout: 2 * time.Second, ReadTimeout: 3 * time.Second, IdleTimeout: 4 * time.Second, MaxConnections: 9}
+	if mo.MaxBinarySize != 5<<20 || mo.RetainedApps != 7 || mo.RetainedDrivers != 8 || mo.HTTP != want {
+		t.Fatalf("master options from conf: %+v", mo)
+	}
+	var wo WorkerOptions
+	if err := WorkerBoundsFromConf(c, &wo); err != nil {
+		t.Fatal(err)
+	}
+	if wo.MaxBinarySize != 5<<20 || wo.HTTP != want || wo.Cleanup != (CleanupOptions{Disabled: true, Interval: time.Minute, TTL: time.Hour}) {
+		t.Fatalf("worker options from conf: %+v", wo)
+	}
+	c.Set("stoke.deploy.retainedApplications", "0", conf.SourceCode)
+	if _, err := MasterOptionsFromConf(c); err == nil || !strings.Contains(err.Error(), "stoke.deploy.retainedApplications") {
+		t.Fatalf("retainedApplications=0: %v", err)
+	}
+	mo.Host, mo.WebUIPort, mo.RetainedApps = "127.0.0.1", -1, 7
+	m, err := StartMaster(mo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Stop()
+	if m.pollWait() != 100*time.Second || m.apiSrv.WriteTimeout <= m.pollWait()+mo.HTTP.ReadTimeout || m.apiSrv.ReadTimeout != 3*time.Second || m.apiSrv.IdleTimeout != 4*time.Second {
+		t.Fatalf("API server: poll wait %s, write timeout %s, read timeout %s, idle %s", m.pollWait(), m.apiSrv.WriteTimeout, m.apiSrv.ReadTimeout, m.apiSrv.IdleTimeout)
 	}
 }
