@@ -64,7 +64,7 @@ func checkMasterConsistent(t *testing.T, m *Master) {
 		for did, d := range w.drivers {
 			cores += d.sub.Cores
 			mem += d.sub.MemoryMiB
-			if m.drivers[did] != d {
+			if m.drivers[did] != d || d.workerID != id {
 				t.Fatalf("driver %s on worker %s unknown to the master", did, id)
 			}
 		}
@@ -108,27 +108,36 @@ func FuzzMasterAPI(f *testing.F) {
 	f.Add(uint8(3), []byte(`{"id":"app-1","memPerExecutorMiB":1,"driverAddress":"h","binary":{"url":"u","sha256":"s"}}`))
 	f.Add(uint8(5), []byte(`{"id":"app-1","total":-9223372036854775808}`))
 	f.Add(uint8(1), []byte(`[1,2,3]`))
+	// Found with this target's consistency check: a worker reporting an
+	// executor (or driver) that runs on another worker took it over.
+	f.Add(uint8(0), []byte(`{"id":"w2","host":"h2","cores":2,"memoryMiB":512,"executors":[{"appId":"app-1","executorId":"0","cores":1,"memoryMiB":100,"state":"RUNNING"}]}`))
+	f.Add(uint8(0), []byte(`{"id":"w2","host":"h2","cores":2,"memoryMiB":512,"drivers":[{"driverId":"driver-1","state":"RUNNING"}]}`))
 	f.Add(uint8(8), []byte(`{"sha256":"`+sha+`","cores":1000000,"memoryMiB":-5}`))
+	// Several requests in one input: the body is split at NUL bytes, and
+	// the n-th part goes to the path of the n-th byte of paths.
+	f.Add(uint8(0), []byte(seeds[pathWorkerRegister]+"\x00"+seeds[pathWorkerEvent]+"\x00"+seeds[pathAppKill]+"\x00"+seeds[pathWorkerRegister]))
 	f.Fuzz(func(t *testing.T, pi uint8, body []byte) {
 		m := fuzzMaster(t)
 		h := m.apiHandler()
-		path := fuzzPaths[int(pi)%len(fuzzPaths)]
-		var r *http.Request
-		if path == pathBinary {
-			s := sha256.Sum256(body)
-			r = httptest.NewRequest(http.MethodPut, path+hex.EncodeToString(s[:]), bytes.NewReader(body))
-		} else {
-			r = httptest.NewRequest(http.MethodPost, path, bytes.NewReader(body))
+		for i, part := range bytes.SplitN(body, []byte{0}, 6) {
+			path := fuzzPaths[(int(pi)+i*int(pi/16+1))%len(fuzzPaths)]
+			var r *http.Request
+			if path == pathBinary {
+				s := sha256.Sum256(part)
+				r = httptest.NewRequest(http.MethodPut, path+hex.EncodeToString(s[:]), bytes.NewReader(part))
+			} else {
+				r = httptest.NewRequest(http.MethodPost, path, bytes.NewReader(part))
+			}
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, r)
+			if rec.Code >= 500 {
+				t.Fatalf("%s %q: %d %s", path, part, rec.Code, rec.Body)
+			}
+			if rec.Code != http.StatusOK && !json.Valid(rec.Body.Bytes()) {
+				t.Fatalf("%s: error answer is not JSON: %q", path, rec.Body)
+			}
+			checkMasterConsistent(t, m)
 		}
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, r)
-		if rec.Code >= 500 {
-			t.Fatalf("%s %q: %d %s", path, body, rec.Code, rec.Body)
-		}
-		if rec.Code != http.StatusOK && !json.Valid(rec.Body.Bytes()) {
-			t.Fatalf("%s: error answer is not JSON: %q", path, rec.Body)
-		}
-		checkMasterConsistent(t, m)
 		// The cluster goes on: the worker polls, state is checked again.
 		post(h, pathWorkerPoll, []byte(`{"id":"w1","ack":0}`))
 		m.mu.Lock()
@@ -136,7 +145,7 @@ func FuzzMasterAPI(f *testing.F) {
 		m.mu.Unlock()
 		checkMasterConsistent(t, m)
 		if _, err := json.Marshal(m.State()); err != nil {
-			t.Fatalf("/json after %s %q: %v", path, body, err)
+			t.Fatalf("/json after %q: %v", body, err)
 		}
 	})
 }
