@@ -5,8 +5,10 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -16,6 +18,9 @@ import (
 )
 
 var sha256Hex = regexp.MustCompile(`^[0-9a-f]{64}$`)
+
+// defaultMaxBinarySize is stoke.deploy.maxBinarySize's default.
+const defaultMaxBinarySize = 1 << 30
 
 // fileSHA256 hashes a file.
 func fileSHA256(path string) (string, error) {
@@ -38,23 +43,27 @@ func serveFile(path, secret string) http.Handler {
 			http.Error(w, "wrong or missing secret", http.StatusUnauthorized)
 			return
 		}
+		if fi, err := os.Stat(path); err == nil {
+			HTTPLimits{}.allowWrite(w, fi.Size())
+		}
 		http.ServeFile(w, r, path)
 	})
 }
 
 // binaryCache downloads application binaries once per SHA-256 into dir.
 type binaryCache struct {
-	dir string
-	hc  *http.Client
-	mu  sync.Mutex
-	per map[string]*sync.Mutex
+	dir     string
+	maxSize int64 // a larger download is refused
+	hc      *http.Client
+	mu      sync.Mutex
+	per     map[string]*sync.Mutex
 }
 
 func newBinaryCache(dir string) (*binaryCache, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("binary cache %s: %w", dir, err)
 	}
-	return &binaryCache{dir: dir, hc: &http.Client{Timeout: 5 * time.Minute}, per: map[string]*sync.Mutex{}}, nil
+	return &binaryCache{dir: dir, maxSize: defaultMaxBinarySize, hc: &http.Client{Timeout: 5 * time.Minute}, per: map[string]*sync.Mutex{}}, nil
 }
 
 // get returns the path of the binary src names, downloading and verifying
@@ -91,15 +100,21 @@ func (c *binaryCache) get(ctx context.Context, src BinarySource) (string, error)
 	if res.StatusCode != http.StatusOK {
 		return "", fmt.Errorf("downloading the application binary from %s: HTTP %s", src.URL, res.Status)
 	}
+	if res.ContentLength > c.maxSize {
+		return "", fmt.Errorf("the application binary at %s is %d bytes, larger than the limit of %d (stoke.deploy.maxBinarySize)", src.URL, res.ContentLength, c.maxSize)
+	}
 	tmp, err := os.CreateTemp(c.dir, "download-*")
 	if err != nil {
 		return "", err
 	}
 	defer os.Remove(tmp.Name())
 	h := sha256.New()
-	_, err = io.Copy(io.MultiWriter(tmp, h), res.Body)
+	n, err := io.Copy(io.MultiWriter(tmp, h), io.LimitReader(res.Body, c.maxSize+1))
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
+	}
+	if err == nil && n > c.maxSize {
+		err = fmt.Errorf("larger than the limit of %d bytes (stoke.deploy.maxBinarySize)", c.maxSize)
 	}
 	if err != nil {
 		return "", fmt.Errorf("downloading the application binary from %s: %w", src.URL, err)
@@ -118,12 +133,14 @@ func (c *binaryCache) get(ctx context.Context, src BinarySource) (string, error)
 
 // binaryStore keeps binaries uploaded for cluster-mode drivers on the master.
 type binaryStore struct {
-	dir  string
-	temp string // a temporary directory to remove at close, if made here
+	dir     string
+	temp    string // a temporary directory to remove at close, if made here
+	maxSize int64  // larger uploads are refused
+	limits  HTTPLimits
 }
 
 func newBinaryStore(dir string) (*binaryStore, error) {
-	s := &binaryStore{}
+	s := &binaryStore{maxSize: defaultMaxBinarySize}
 	if dir == "" {
 		d, err := os.MkdirTemp("", "stoke-master-")
 		if err != nil {
@@ -150,6 +167,16 @@ func (s *binaryStore) handlePut(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, errorReply{Error: fmt.Sprintf("%q is not a SHA-256", sha)})
 		return
 	}
+	if r.ContentLength > s.maxSize {
+		writeError(w, http.StatusRequestEntityTooLarge, errorReply{Error: fmt.Sprintf("binary of %d bytes is larger than the limit of %d bytes (stoke.deploy.maxBinarySize)", r.ContentLength, s.maxSize)})
+		return
+	}
+	size := r.ContentLength
+	if size < 0 {
+		size = s.maxSize
+	}
+	s.limits.allowRead(w, size)
+	r.Body = http.MaxBytesReader(w, r.Body, s.maxSize)
 	tmp, err := os.CreateTemp(s.dir, "upload-*")
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, errorReply{Error: err.Error()})
@@ -159,6 +186,16 @@ func (s *binaryStore) handlePut(w http.ResponseWriter, r *http.Request) {
 	h := sha256.New()
 	_, err = io.Copy(io.MultiWriter(tmp, h), r.Body)
 	tmp.Close()
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		writeError(w, http.StatusRequestEntityTooLarge, errorReply{Error: fmt.Sprintf("binary is larger than the limit of %d bytes (stoke.deploy.maxBinarySize)", s.maxSize)})
+		return
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		writeError(w, http.StatusRequestTimeout, errorReply{Error: fmt.Sprintf("upload slower than %d bytes/s: %v", s.limits.withDefaults().MinRate, err)})
+		return
+	}
 	if err != nil {
 		writeError(w, http.StatusBadRequest, errorReply{Error: "upload: " + err.Error()})
 		return
@@ -184,6 +221,9 @@ func (s *binaryStore) handleGet(w http.ResponseWriter, r *http.Request) {
 	if !s.has(sha) {
 		http.Error(w, "no such binary", http.StatusNotFound)
 		return
+	}
+	if fi, err := os.Stat(filepath.Join(s.dir, sha)); err == nil {
+		s.limits.allowWrite(w, fi.Size())
 	}
 	http.ServeFile(w, r, filepath.Join(s.dir, sha))
 }

@@ -133,8 +133,7 @@ func (b *Client) Start(ctx context.Context, d backend.Driver) error {
 		b.srv = nil
 		return fmt.Errorf("serving the application binary on %s: %w", host, err)
 	}
-	b.binSrv = &http.Server{Handler: serveFile(b.Binary, secret), ReadHeaderTimeout: 10 * time.Second}
-	go b.binSrv.Serve(b.binLis)
+	b.binSrv = HTTPLimits{}.serve(b.binLis, serveFile(b.Binary, secret))
 	desc.DriverAddress = b.srv.Address()
 	desc.Binary = BinarySource{URL: "http://" + b.binLis.Addr().String() + "/binary", SHA256: sha, Secret: secret}
 	desc.Secret = secret

@@ -31,6 +31,26 @@ func init() {
 		Doc: "Standalone: port of the master's web UI."})
 	conf.Register(conf.Key{Name: "stoke.worker.ui.port", Default: "8081", Type: conf.TypeInt,
 		Doc: "Standalone: port of the worker's web UI."})
+	conf.Register(conf.Key{Name: "stoke.deploy.maxBinarySize", Default: "1g", Type: conf.TypeBytes, Unit: "b", Check: conf.AtLeast(1),
+		Doc: "Standalone: largest application binary a master accepts for upload and a worker downloads."})
+	conf.Register(conf.Key{Name: "stoke.deploy.retainedApplications", Default: "200", Type: conf.TypeInt, Check: conf.AtLeast(1),
+		Doc: "Standalone: ended applications the master keeps for its UI and /json; older ones are forgotten."})
+	conf.Register(conf.Key{Name: "stoke.deploy.retainedDrivers", Default: "200", Type: conf.TypeInt, Check: conf.AtLeast(1),
+		Doc: "Standalone: ended cluster-mode drivers the master keeps for its UI and /json; older ones are forgotten."})
+	conf.Register(conf.Key{Name: "stoke.deploy.http.readHeaderTimeout", Default: "10s", Type: conf.TypeDuration, Unit: "s", Check: conf.AtLeast(1),
+		Doc: "Standalone: time a client of the master's or a worker's HTTP servers has to send a request's headers."})
+	conf.Register(conf.Key{Name: "stoke.deploy.http.readTimeout", Default: "30s", Type: conf.TypeDuration, Unit: "s", Check: conf.AtLeast(1),
+		Doc: "Standalone: time a client of the master's or a worker's HTTP servers has to send a whole request (binary uploads get more, by size)."})
+	conf.Register(conf.Key{Name: "stoke.deploy.http.idleTimeout", Default: "120s", Type: conf.TypeDuration, Unit: "s", Check: conf.AtLeast(1),
+		Doc: "Standalone: an idle keep-alive connection to the master's or a worker's HTTP servers is closed after this long."})
+	conf.Register(conf.Key{Name: "stoke.deploy.http.maxConnections", Default: "4096", Type: conf.TypeInt, Check: conf.AtLeast(1),
+		Doc: "Standalone: connections the master's API and UI servers and a worker's UI server each serve at once; more wait."})
+	conf.Register(conf.Key{Name: "stoke.worker.cleanup.enabled", Default: "true", Type: conf.TypeBool,
+		Doc: "Standalone: the worker removes work directories of ended applications and drivers, and unused cached binaries, older than stoke.worker.cleanup.appDataTtl."})
+	conf.Register(conf.Key{Name: "stoke.worker.cleanup.interval", Default: "1800s", Type: conf.TypeDuration, Unit: "s", Check: conf.AtLeast(1),
+		Doc: "Standalone: how often the worker looks for old work directories."})
+	conf.Register(conf.Key{Name: "stoke.worker.cleanup.appDataTtl", Default: "604800s", Type: conf.TypeDuration, Unit: "s", Check: conf.AtLeast(1),
+		Doc: "Standalone: a work directory untouched this long, of an application or driver no longer running on the worker, is removed (7 days)."})
 }
 
 // MasterOptionsFromConf fills the master's settings from configuration.
@@ -54,5 +74,60 @@ func MasterOptionsFromConf(c *conf.Conf) (MasterOptions, error) {
 	if o.ZooKeeperSession, err = c.Duration("stoke.deploy.zookeeper.sessionTimeout"); err != nil {
 		return o, err
 	}
+	if o.HTTP, err = HTTPLimitsFromConf(c); err != nil {
+		return o, err
+	}
+	if o.MaxBinarySize, err = c.Bytes("stoke.deploy.maxBinarySize"); err != nil {
+		return o, err
+	}
+	if o.RetainedApps, err = c.Int("stoke.deploy.retainedApplications"); err != nil {
+		return o, err
+	}
+	if o.RetainedDrivers, err = c.Int("stoke.deploy.retainedDrivers"); err != nil {
+		return o, err
+	}
 	return o, nil
+}
+
+// HTTPLimitsFromConf reads stoke.deploy.http.*.
+func HTTPLimitsFromConf(c *conf.Conf) (HTTPLimits, error) {
+	var l HTTPLimits
+	var err error
+	if l.ReadHeaderTimeout, err = c.Duration("stoke.deploy.http.readHeaderTimeout"); err != nil {
+		return l, err
+	}
+	if l.ReadTimeout, err = c.Duration("stoke.deploy.http.readTimeout"); err != nil {
+		return l, err
+	}
+	if l.IdleTimeout, err = c.Duration("stoke.deploy.http.idleTimeout"); err != nil {
+		return l, err
+	}
+	if l.MaxConnections, err = c.Int("stoke.deploy.http.maxConnections"); err != nil {
+		return l, err
+	}
+	return l, nil
+}
+
+// WorkerBoundsFromConf fills a worker's HTTP limits, binary size bound and
+// work dir cleanup from configuration.
+func WorkerBoundsFromConf(c *conf.Conf, o *WorkerOptions) error {
+	var err error
+	if o.HTTP, err = HTTPLimitsFromConf(c); err != nil {
+		return err
+	}
+	if o.MaxBinarySize, err = c.Bytes("stoke.deploy.maxBinarySize"); err != nil {
+		return err
+	}
+	enabled, err := c.Bool("stoke.worker.cleanup.enabled")
+	if err != nil {
+		return err
+	}
+	o.Cleanup.Disabled = !enabled
+	if o.Cleanup.Interval, err = c.Duration("stoke.worker.cleanup.interval"); err != nil {
+		return err
+	}
+	if o.Cleanup.TTL, err = c.Duration("stoke.worker.cleanup.appDataTtl"); err != nil {
+		return err
+	}
+	return nil
 }

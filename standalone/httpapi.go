@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"sync"
 	"time"
@@ -28,6 +29,10 @@ func isUnknown(err error) bool {
 	var ae *apiError
 	return errors.As(err, &ae) && ae.Reply.Unknown
 }
+
+// maxAnswerBytes bounds what a worker, driver or submitter reads back
+// from a master.
+const maxAnswerBytes = 64 << 20
 
 // masters talks to the leading master among several (stoke://m1,m2): it
 // keeps using the one that answered last and moves on to the next when a
@@ -96,9 +101,12 @@ func (m *masters) callOne(ctx context.Context, addr, path string, body []byte, r
 		return fmt.Errorf("master %s: %w", addr, err)
 	}
 	defer res.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(res.Body, 64<<20))
+	data, err := io.ReadAll(io.LimitReader(res.Body, maxAnswerBytes+1))
 	if err != nil {
 		return fmt.Errorf("master %s: reading the answer: %w", addr, err)
+	}
+	if len(data) > maxAnswerBytes {
+		return fmt.Errorf("master %s: the answer to %s is larger than the limit of %d bytes", addr, path, maxAnswerBytes)
 	}
 	if res.StatusCode != http.StatusOK {
 		ae := &apiError{Status: res.StatusCode, Master: addr}
@@ -129,11 +137,29 @@ func writeError(w http.ResponseWriter, status int, rep errorReply) {
 	_ = json.NewEncoder(w).Encode(rep)
 }
 
-// readJSON decodes a request body, answering 400 itself when it fails.
+// readJSON decodes a request body of at most maxRequestBytes and checks
+// its bounds (validator), answering 413 or 400 itself when it fails.
 func readJSON(w http.ResponseWriter, r *http.Request, v any) bool {
-	if err := json.NewDecoder(io.LimitReader(r.Body, 16<<20)).Decode(v); err != nil {
+	r.Body = http.MaxBytesReader(w, r.Body, maxRequestBytes)
+	if err := json.NewDecoder(r.Body).Decode(v); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			writeError(w, http.StatusRequestEntityTooLarge, errorReply{Error: fmt.Sprintf("%s request body is larger than the limit of %d bytes", r.URL.Path, tooBig.Limit)})
+			return false
+		}
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			writeError(w, http.StatusRequestTimeout, errorReply{Error: fmt.Sprintf("%s request body not received within the read timeout (stoke.deploy.http.readTimeout)", r.URL.Path)})
+			return false
+		}
 		writeError(w, http.StatusBadRequest, errorReply{Error: fmt.Sprintf("malformed %s request: %v", r.URL.Path, err)})
 		return false
+	}
+	if val, ok := v.(validator); ok {
+		if err := val.validate(); err != nil {
+			writeError(w, http.StatusBadRequest, errorReply{Error: fmt.Sprintf("%s request refused: %v", r.URL.Path, err)})
+			return false
+		}
 	}
 	return true
 }

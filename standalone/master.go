@@ -38,6 +38,17 @@ type MasterOptions struct {
 	WorkDir          string // uploaded binaries of cluster-mode drivers
 	Clock            clock.Clock
 	Log              logrus.FieldLogger
+
+	// HTTP bounds the API and UI servers (timeouts, connections); the API's
+	// WriteTimeout defaults to above the long-poll wait.
+	HTTP HTTPLimits
+	// MaxBinarySize bounds an uploaded driver binary (stoke.deploy.maxBinarySize).
+	MaxBinarySize int64
+	// RetainedApps and RetainedDrivers: ended applications and drivers
+	// kept for the UI and /json (stoke.deploy.retainedApplications,
+	// stoke.deploy.retainedDrivers; 200).
+	RetainedApps    int
+	RetainedDrivers int
 }
 
 // Master is the standalone cluster's master daemon.
@@ -65,6 +76,10 @@ type Master struct {
 	nextApp       int
 	nextWorker    int
 	nextDriver    int
+
+	// recoveryWarnings name recovery entries that could not be recovered.
+	recoveryWarnings []string
+	lastBinaryGC     time.Time
 }
 
 // StartMaster listens and serves until Stop. With ZOOKEEPER recovery it
@@ -82,6 +97,16 @@ func StartMaster(opts MasterOptions) (*Master, error) {
 	if opts.Host == "" {
 		opts.Host = "0.0.0.0"
 	}
+	opts.HTTP = opts.HTTP.withDefaults()
+	if opts.MaxBinarySize <= 0 {
+		opts.MaxBinarySize = defaultMaxBinarySize
+	}
+	if opts.RetainedApps <= 0 {
+		opts.RetainedApps = defaultRetained
+	}
+	if opts.RetainedDrivers <= 0 {
+		opts.RetainedDrivers = defaultRetained
+	}
 	m := &Master{opts: opts, clock: opts.Clock, log: opts.Log.WithField("component", "master"),
 		stop: make(chan struct{}), workers: map[string]*workerInfo{}, apps: map[string]*appInfo{}, drivers: map[string]*driverInfo{}}
 	m.started = m.clock.Now()
@@ -93,7 +118,13 @@ func StartMaster(opts MasterOptions) (*Master, error) {
 	if m.binaries, err = newBinaryStore(m.opts.WorkDir); err != nil {
 		return nil, err
 	}
+	m.binaries.maxSize, m.binaries.limits = opts.MaxBinarySize, opts.HTTP
 	if m.persist, err = newPersister(opts); err != nil {
+		return nil, err
+	}
+	if err := checkRecoveryFiles(m.persist); err != nil {
+		m.persist.close()
+		m.binaries.close()
 		return nil, err
 	}
 	m.api, err = net.Listen("tcp", net.JoinHostPort(opts.Host, strconv.Itoa(opts.Port)))
@@ -101,8 +132,11 @@ func StartMaster(opts MasterOptions) (*Master, error) {
 		m.persist.close()
 		return nil, fmt.Errorf("master port %d on %s: %w", opts.Port, opts.Host, err)
 	}
-	m.apiSrv = &http.Server{Handler: m.apiHandler(), ReadHeaderTimeout: 10 * time.Second}
-	go m.apiSrv.Serve(m.api)
+	apiLimits := opts.HTTP
+	if apiLimits.WriteTimeout <= m.pollWait()+apiLimits.ReadTimeout {
+		apiLimits.WriteTimeout = m.pollWait() + apiLimits.ReadTimeout + 30*time.Second
+	}
+	m.apiSrv = apiLimits.serve(m.api, m.apiHandler())
 	if opts.WebUIPort >= 0 {
 		m.ui, err = net.Listen("tcp", net.JoinHostPort(opts.Host, strconv.Itoa(opts.WebUIPort)))
 		if err != nil {
@@ -110,8 +144,7 @@ func StartMaster(opts MasterOptions) (*Master, error) {
 			m.persist.close()
 			return nil, fmt.Errorf("master web UI port %d on %s: %w", opts.WebUIPort, opts.Host, err)
 		}
-		m.uiSrv = &http.Server{Handler: m.uiHandler(), ReadHeaderTimeout: 10 * time.Second}
-		go m.uiSrv.Serve(m.ui)
+		m.uiSrv = opts.HTTP.serve(m.ui, m.uiHandler())
 	}
 	m.wg.Add(2)
 	go m.elect()
@@ -177,6 +210,7 @@ func (m *Master) tick() {
 		}
 		m.mu.Lock()
 		m.checkTimeouts(m.clock.Now())
+		m.collectBinaries(m.clock.Now())
 		m.mu.Unlock()
 	}
 }

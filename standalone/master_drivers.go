@@ -185,6 +185,11 @@ func (m *Master) reconcileDrivers(wk *workerInfo, reports []DriverReport, now ti
 			wk.push(WorkerCommand{KillDriver: id})
 			continue
 		}
+		if w := m.workers[d.workerID]; w != nil && w != wk && w.drivers[id] == d {
+			// It already runs on another worker: this copy goes.
+			wk.push(WorkerCommand{KillDriver: id})
+			continue
+		}
 		d.state, d.workerID, d.restarts = StateRunning, wk.reg.ID, max(d.restarts, dr.Restarts)
 		wk.drivers[id] = d
 		wk.usedCores += d.sub.Cores

@@ -97,6 +97,11 @@ func (m *Master) registerWorker(reg WorkerRegistration) {
 			wk.push(WorkerCommand{KillExecutor: &ExecutorRef{AppID: rep.AppID, ExecutorID: rep.ExecutorID}})
 			continue
 		}
+		if other := a.executors[rep.ExecutorID]; other != nil && other.workerID != reg.ID {
+			// The id already runs on another worker: this copy goes.
+			wk.push(WorkerCommand{KillExecutor: &ExecutorRef{AppID: rep.AppID, ExecutorID: rep.ExecutorID}})
+			continue
+		}
 		e := &execInfo{appID: rep.AppID, id: rep.ExecutorID, workerID: reg.ID, cores: rep.Cores, mem: rep.MemoryMiB, state: StateRunning, pid: rep.PID, logPath: rep.LogPath}
 		a.executors[rep.ExecutorID] = e
 		if n, err := strconv.Atoi(rep.ExecutorID); err == nil && n >= a.nextExec {

@@ -153,6 +153,7 @@ func (m *Master) schedule() {
 	if !m.leader || m.recovering {
 		return
 	}
+	m.trimRetained()
 	m.scheduleDrivers()
 	var ws []placement.WorkerFree
 	for _, w := range m.workers {

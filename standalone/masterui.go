@@ -21,6 +21,8 @@ type MasterState struct {
 	Apps         []AppState     `json:"activeApps"`
 	Completed    []AppState     `json:"completedApps"`
 	Drivers      []DriverStatus `json:"drivers"`
+	// Warnings: problems an operator should know about (corrupt recovery state).
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // WorkerState describes one worker in MasterState.
@@ -115,6 +117,7 @@ func (m *Master) State() MasterState {
 		s.Drivers = append(s.Drivers, d.status())
 	}
 	sort.Slice(s.Drivers, func(i, j int) bool { return s.Drivers[i].DriverID < s.Drivers[j].DriverID })
+	s.Warnings = append(s.Warnings, m.recoveryWarnings...)
 	return s
 }
 
@@ -146,7 +149,8 @@ var masterPage = template.Must(template.New("master").Parse(`<!DOCTYPE html>
 <style>body{font-family:sans-serif;margin:1.5em}table{border-collapse:collapse;margin-bottom:1.5em}td,th{border:1px solid #ccc;padding:3px 8px;text-align:left}th{background:#eee}</style>
 </head><body>
 <h1>Stoke Master at {{.URL}}</h1>
-<ul>
+{{range .Warnings}}<p class="warning" style="color:#b00"><b>Warning:</b> {{.}}</p>
+{{end}}<ul>
 <li><b>Status:</b> {{.Status}}</li>
 <li><b>Recovery mode:</b> {{.RecoveryMode}}</li>
 <li><b>Workers:</b> {{len .Workers}}</li>

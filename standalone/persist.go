@@ -29,6 +29,8 @@ type persister interface {
 	remove(kind, id string) error
 	// load returns kind -> id -> data.
 	load() (map[string]map[string][]byte, error)
+	// describe names where an entry is kept, for error messages.
+	describe(kind, id string) string
 	close()
 }
 
@@ -58,6 +60,7 @@ func (nonePersister) save(string, string, []byte) error           { return nil }
 func (nonePersister) remove(string, string) error                 { return nil }
 func (nonePersister) load() (map[string]map[string][]byte, error) { return nil, nil }
 func (nonePersister) close()                                      {}
+func (nonePersister) describe(kind, id string) string             { return kind + " " + id }
 
 // fsPersister keeps one file per worker, application and driver.
 type fsPersister struct{ dir string }
@@ -69,6 +72,8 @@ func (fsPersister) close()                                {}
 func (p fsPersister) file(kind, id string) string {
 	return filepath.Join(p.dir, kind+"_"+strings.ReplaceAll(id, "/", "_"))
 }
+
+func (p fsPersister) describe(kind, id string) string { return "file " + p.file(kind, id) }
 
 func (p fsPersister) save(kind, id string, data []byte) error {
 	tmp := p.file(kind, id) + ".tmp"
@@ -94,7 +99,7 @@ func (p fsPersister) load() (map[string]map[string][]byte, error) {
 	out := map[string]map[string][]byte{}
 	for _, e := range ents {
 		kind, id, ok := strings.Cut(e.Name(), "_")
-		if !ok || strings.HasSuffix(e.Name(), ".tmp") {
+		if !ok || e.IsDir() || strings.HasSuffix(e.Name(), ".tmp") {
 			continue
 		}
 		data, err := os.ReadFile(filepath.Join(p.dir, e.Name()))
@@ -134,27 +139,21 @@ func (m *Master) recover() {
 		m.log.WithError(err).Error("reading recovery state; starting empty")
 		return
 	}
+	rs, bad := parseRecovery(state)
+	for _, b := range bad {
+		msg := fmt.Sprintf("recovery state %s is corrupt and was not recovered (it is kept as is; fix or delete it): %v", m.persist.describe(b.kind, b.id), b.err)
+		m.log.Error(msg)
+		m.recoveryWarnings = append(m.recoveryWarnings, msg)
+	}
 	now := m.clock.Now()
-	for id, data := range state["worker"] {
-		var reg WorkerRegistration
-		if json.Unmarshal(data, &reg) != nil {
-			continue
-		}
+	for id, reg := range rs.workers {
 		m.workers[id] = &workerInfo{reg: reg, state: StateUnknown, lastSeen: now, executors: map[string]*execInfo{}, drivers: map[string]*driverInfo{}, wake: newBroadcast()}
 	}
-	for id, data := range state["app"] {
-		var d AppDescription
-		if json.Unmarshal(data, &d) != nil {
-			continue
-		}
+	for id, d := range rs.apps {
 		m.apps[id] = &appInfo{desc: d, state: StateUnknown, submitted: now, lastSeen: now, executors: map[string]*execInfo{}, limit: -1, wake: newBroadcast()}
 		m.nextApp++
 	}
-	for id, data := range state["driver"] {
-		var s persistedDriver
-		if json.Unmarshal(data, &s) != nil {
-			continue
-		}
+	for id, s := range rs.drivers {
 		m.drivers[id] = &driverInfo{id: id, sub: s.Sub, state: s.State, restarts: s.Restarts, submitted: now}
 		m.nextDriver++
 	}

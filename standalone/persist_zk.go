@@ -155,6 +155,8 @@ func (p *zkPersister) node(kind, id string) string {
 	return p.dir + "/master_status/" + kind + "_" + strings.ReplaceAll(id, "/", "_")
 }
 
+func (p *zkPersister) describe(kind, id string) string { return "znode " + p.node(kind, id) }
+
 func (p *zkPersister) save(kind, id string, data []byte) error {
 	n := p.node(kind, id)
 	_, err := p.conn.Create(n, data, 0, zk.WorldACL(zk.PermAll))

@@ -2,8 +2,10 @@ package standalone
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"time"
@@ -64,6 +66,9 @@ func (c *SubmitClient) upload(ctx context.Context, binary, sha string) error {
 			f.Close()
 			return err
 		}
+		if fi, err := f.Stat(); err == nil {
+			req.ContentLength = fi.Size() // a master over its size limit refuses at once
+		}
 		if c.m.secret != "" {
 			req.Header.Set(SecretHeader, c.m.secret)
 		}
@@ -73,6 +78,8 @@ func (c *SubmitClient) upload(ctx context.Context, binary, sha string) error {
 			errs = append(errs, fmt.Errorf("master %s: %w", addr, err))
 			continue
 		}
+		var rep errorReply
+		_ = json.NewDecoder(io.LimitReader(res.Body, 64<<10)).Decode(&rep)
 		res.Body.Close()
 		switch res.StatusCode {
 		case http.StatusOK:
@@ -80,7 +87,7 @@ func (c *SubmitClient) upload(ctx context.Context, binary, sha string) error {
 		case http.StatusUnauthorized:
 			return fmt.Errorf("master %s refused the submission: wrong or missing cluster secret (set stoke.authenticate.secret)", addr)
 		default:
-			errs = append(errs, fmt.Errorf("master %s: uploading the binary: HTTP %s", addr, res.Status))
+			errs = append(errs, fmt.Errorf("master %s: uploading the binary: HTTP %s %s", addr, res.Status, rep.Error))
 		}
 	}
 	if stored == 0 {

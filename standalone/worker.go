@@ -33,6 +33,15 @@ type WorkerOptions struct {
 	// (doubling up to a minute; default 1s).
 	DriverBackoff time.Duration
 	Log           logrus.FieldLogger
+
+	// HTTP bounds the web UI server (timeouts, connections).
+	HTTP HTTPLimits
+	// MaxBinarySize bounds a downloaded application binary
+	// (stoke.deploy.maxBinarySize; 1 GiB).
+	MaxBinarySize int64
+	// Cleanup removes the work directories of ended applications and
+	// drivers (stoke.worker.cleanup.*).
+	Cleanup CleanupOptions
 }
 
 // Worker runs executors and cluster-mode drivers for the master.
@@ -94,6 +103,10 @@ func StartWorker(opts WorkerOptions) (*Worker, error) {
 	if err != nil {
 		return nil, err
 	}
+	if opts.MaxBinarySize > 0 {
+		cache.maxSize = opts.MaxBinarySize
+	}
+	opts.Cleanup = opts.Cleanup.withDefaults()
 	w := &Worker{opts: opts, masters: newMasters(opts.Masters, opts.Secret), cache: cache,
 		registered: make(chan struct{}), executors: map[string]*runningExecutor{}, drivers: map[string]*runningDriver{}}
 	if opts.WebUIPort >= 0 {
@@ -101,8 +114,7 @@ func StartWorker(opts WorkerOptions) (*Worker, error) {
 		if err != nil {
 			return nil, fmt.Errorf("worker web UI port %d on %s: %w", opts.WebUIPort, opts.Host, err)
 		}
-		w.uiSrv = &http.Server{Handler: w.uiHandler(), ReadHeaderTimeout: 10 * time.Second}
-		go w.uiSrv.Serve(w.ui)
+		w.uiSrv = opts.HTTP.serve(w.ui, w.uiHandler())
 	}
 	port := "0"
 	if w.ui != nil {
@@ -114,8 +126,9 @@ func StartWorker(opts WorkerOptions) (*Worker, error) {
 	}
 	w.log = opts.Log.WithField("worker", w.id)
 	w.ctx, w.cancel = context.WithCancel(context.Background())
-	w.wg.Add(1)
+	w.wg.Add(2)
 	go w.run()
+	go w.cleanupLoop()
 	return w, nil
 }
 

@@ -3,6 +3,7 @@ package standalone
 import (
 	"html/template"
 	"net/http"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -61,8 +62,12 @@ func (w *Worker) handleLog(rw http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	path := filepath.Join(append([]string{w.opts.WorkDir}, append(parts, file)...)...)
+	if fi, err := os.Stat(path); err == nil {
+		w.opts.HTTP.allowWrite(rw, fi.Size()) // a large log gets time to leave
+	}
 	rw.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	http.ServeFile(rw, r, filepath.Join(append([]string{w.opts.WorkDir}, append(parts, file)...)...))
+	http.ServeFile(rw, r, path)
 }
 
 var workerPage = template.Must(template.New("worker").Parse(`<!DOCTYPE html>

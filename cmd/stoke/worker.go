@@ -50,8 +50,12 @@ STOKE_WORKER_HOST, STOKE_WORKER_PORT, STOKE_WORKER_WEBUI_PORT.`,
 			if cmd.Flags().Changed("port") || port != 0 {
 				uiPort = port
 			}
-			w, err := standalone.StartWorker(standalone.WorkerOptions{Masters: m.Hosts, Host: host, Cores: cores, MemoryMiB: mem,
-				WorkDir: workDir, WebUIPort: uiPort, Secret: c.String("stoke.authenticate.secret"), Log: daemonLog(a, c)})
+			wo := standalone.WorkerOptions{Masters: m.Hosts, Host: host, Cores: cores, MemoryMiB: mem,
+				WorkDir: workDir, WebUIPort: uiPort, Secret: c.String("stoke.authenticate.secret"), Log: daemonLog(a, c)}
+			if err := standalone.WorkerBoundsFromConf(c, &wo); err != nil {
+				return err
+			}
+			w, err := standalone.StartWorker(wo)
 			if err != nil {
 				return err
 			}
