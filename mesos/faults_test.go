@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/stoke-run/stoke"
+	"github.com/stoke-run/stoke/internal/testutil"
 	"github.com/stoke-run/stoke/mesos"
 	"github.com/stoke-run/stoke/mesos/mesostest"
 )
@@ -47,7 +48,7 @@ func runWithFaultCfg(t *testing.T, c *mesostest.Cluster, cfg stoke.Config, injec
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), testutil.D(2*time.Minute))
 	defer cancel()
 	type result struct {
 		got []int

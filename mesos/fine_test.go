@@ -14,6 +14,7 @@ import (
 	"github.com/stoke-run/stoke"
 	"github.com/stoke-run/stoke/executor"
 	"github.com/stoke-run/stoke/internal/conf"
+	"github.com/stoke-run/stoke/internal/testutil"
 	"github.com/stoke-run/stoke/mesos"
 	"github.com/stoke-run/stoke/mesos/mesostest"
 )
@@ -69,7 +70,7 @@ func TestFineCPUTracksTasks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), testutil.D(time.Minute))
 	defer cancel()
 	done := make(chan error, 1)
 	go func() {
@@ -222,7 +223,7 @@ func TestFineKillExecutors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), testutil.D(time.Minute))
 	defer cancel()
 	got, err := stoke.Collect(ctx, stoke.Map(ds, identity))
 	if err != nil || len(got) != 4 {

@@ -11,6 +11,7 @@ import (
 	"github.com/stoke-run/stoke/backend"
 	"github.com/stoke-run/stoke/internal/conf"
 	pb "github.com/stoke-run/stoke/internal/rpc/stokepb"
+	"github.com/stoke-run/stoke/internal/testutil"
 	"github.com/stoke-run/stoke/mesos"
 	"github.com/stoke-run/stoke/mesos/mesostest"
 )
@@ -97,7 +98,7 @@ func TestWrongSecret(t *testing.T) {
 			cfg[k] = v
 		}
 		b := newBackend(t, cfg)
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), testutil.D(20*time.Second))
 		err := b.Start(ctx, nopDriver{})
 		cancel()
 		if err == nil || !strings.Contains(err.Error(), "refused SUBSCRIBE") {

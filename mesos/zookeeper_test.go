@@ -16,6 +16,7 @@ import (
 
 	"github.com/go-zookeeper/zk"
 
+	"github.com/stoke-run/stoke/internal/testutil"
 	"github.com/stoke-run/stoke/mesos/mesostest"
 )
 
@@ -58,7 +59,7 @@ func zooKeeper(t *testing.T) string {
 		}
 		defer c.Close()
 		fmt.Fprint(c, "srvr")
-		c.SetReadDeadline(time.Now().Add(2 * time.Second))
+		c.SetReadDeadline(time.Now().Add(testutil.D(2 * time.Second)))
 		out, _ := io.ReadAll(c)
 		return strings.Contains(string(out), "Mode:")
 	})
@@ -95,7 +96,7 @@ func TestZooKeeperLeaderDetection(t *testing.T) {
 	cfg := coarseConfig(c)
 	cfg["stoke.master"] = "mesos://zk://" + addr + "/mesos"
 	b := newBackend(t, cfg)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), testutil.D(30*time.Second))
 	defer cancel()
 	if err := b.Start(ctx, nopDriver{}); err != nil {
 		t.Fatal(err)

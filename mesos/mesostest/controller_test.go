@@ -16,6 +16,8 @@ import (
 	"github.com/mesos/mesos-go/api/v1/lib/scheduler"
 	"github.com/mesos/mesos-go/api/v1/lib/scheduler/calls"
 	"github.com/mesos/mesos-go/api/v1/lib/scheduler/events"
+
+	"github.com/stoke-run/stoke/internal/testutil"
 )
 
 // mesos-go's controller loop with its AckStatusUpdates rule runs a command
@@ -34,7 +36,7 @@ func TestMesosGoController(t *testing.T) {
 		mu.Unlock()
 		return base.Call(ctx, call)
 	})
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), testutil.D(20*time.Second))
 	defer cancel()
 	launched := false
 	var final mesos.TaskState

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
+
+	"github.com/stoke-run/stoke/internal/testutil"
 )
 
 // Usage is what a framework holds: executors' own resources plus its
@@ -247,14 +249,9 @@ func (c *Cluster) Counters() Counters {
 		UpdatesSent: s.updatesSent, Acks: s.acks, StaleAcks: s.staleAcks, DuplicateExecutorUpdates: s.duplicateUpdates}
 }
 
-// Eventually polls cond until it holds, failing the test after timeout.
+// Eventually polls cond until it holds, failing the test after timeout
+// scaled by testutil.Scale (STOKE_TEST_SCALE).
 func Eventually(tb testing.TB, timeout time.Duration, what string, cond func() bool) {
 	tb.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			tb.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testutil.Eventually(tb, timeout, what, cond)
 }

@@ -15,6 +15,8 @@ import (
 	"github.com/mesos/mesos-go/api/v1/lib/httpcli/httpsched"
 	"github.com/mesos/mesos-go/api/v1/lib/scheduler"
 	"github.com/mesos/mesos-go/api/v1/lib/scheduler/calls"
+
+	"github.com/stoke-run/stoke/internal/testutil"
 )
 
 // mgo is a framework on mesos-go's own scheduler client (httpsched over
@@ -65,7 +67,7 @@ func subscribeMesosGo(t *testing.T, endpoint string, info mesos.FrameworkInfo, o
 
 func (m *mgo) next(timeout time.Duration, match func(*scheduler.Event) bool) *scheduler.Event {
 	m.t.Helper()
-	deadline := time.After(timeout)
+	deadline := time.After(testutil.D(timeout))
 	for {
 		select {
 		case ev, ok := <-m.events:

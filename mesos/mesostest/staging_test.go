@@ -11,6 +11,8 @@ import (
 
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
 	"github.com/mesos/mesos-go/api/v1/lib/scheduler"
+
+	"github.com/stoke-run/stoke/internal/testutil"
 )
 
 // heldFetch serves a file whose download blocks until release is called:
@@ -53,7 +55,7 @@ func TestKillStagingCommandTask(t *testing.T) {
 	}
 	select {
 	case <-began:
-	case <-time.After(10 * time.Second):
+	case <-time.After(testutil.D(10 * time.Second)):
 		t.Fatal("the agent never began fetching")
 	}
 	if v, ok := c.Task(f.ID(), "staged"); !ok || v.State != mesos.TASK_STAGING {
@@ -112,7 +114,7 @@ func TestKillStagingExecutorTask(t *testing.T) {
 	}
 	select {
 	case <-began:
-	case <-time.After(10 * time.Second):
+	case <-time.After(testutil.D(10 * time.Second)):
 		t.Fatal("the agent never began fetching")
 	}
 	if err := f.Call(killCall("q")); err != nil {

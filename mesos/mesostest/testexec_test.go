@@ -15,6 +15,8 @@ import (
 	"github.com/mesos/mesos-go/api/v1/lib/executor/config"
 	"github.com/mesos/mesos-go/api/v1/lib/httpcli"
 	"github.com/mesos/mesos-go/api/v1/lib/httpcli/httpexec"
+
+	"github.com/stoke-run/stoke/internal/testutil"
 )
 
 const testExecutorEnv = "MESOSTEST_TEST_EXECUTOR"
@@ -120,7 +122,7 @@ func runTestExecutor() error {
 			for _, id := range ids {
 				update(mesos.TaskID{Value: id}, mesos.TASK_KILLED)
 			}
-			deadline := time.Now().Add(time.Second)
+			deadline := time.Now().Add(testutil.D(time.Second))
 			for time.Now().Before(deadline) {
 				mu.Lock()
 				n := len(unacked)
