@@ -28,12 +28,16 @@ const hdfsDelegationToken = "HDFS_DELEGATION_TOKEN"
 // fs.defaultFS) from a Hadoop configuration. On a Kerberos cluster the process
 // authenticates, in this order:
 //   - with the Kerberos login from a keytab, when one is configured (UseKerberos, or
-//     STOKE_KERBEROS_PRINCIPAL and STOKE_KERBEROS_KEYTAB);
+//     STOKE_KERBEROS_PRINCIPAL and STOKE_KERBEROS_KEYTAB): colinmarc/hdfs's NameNode
+//     connections run through an ipc.Tunnel that does the SASL GSSAPI exchange with it;
 //   - with an HDFS delegation token for the NameNode from the container's token file
 //     (HADOOP_TOKEN_FILE_LOCATION), as YARN containers of an application submitted from a
 //     ticket cache must: colinmarc/hdfs cannot use tokens, so its NameNode connections run
 //     through an ipc.Tunnel that authenticates with the token;
-//   - with the ticket cache (KRB5CCNAME).
+//   - with the ticket cache (KRB5CCNAME), through the same GSSAPI tunnel.
+//
+// Through a tunnel, every request and reply after the handshake is wrapped at the
+// negotiated protection (hadoop.rpc.protection integrity or privacy).
 //
 // With dfs.data.transfer.protection, DataNode connections run Stoke's SASL handshake and
 // security layer (package datatransfer) rather than colinmarc/hdfs's.
@@ -86,7 +90,7 @@ func (s Settings) RPCAuth() ([]ipc.Authenticator, error) {
 		}
 		return []ipc.Authenticator{&ipc.TokenAuth{Tokens: creds.TokenList(), Kind: hdfsDelegationToken}}, nil
 	case s.Login != nil:
-		return []ipc.Authenticator{&krb.GSSAPIAuth{Login: s.Login, ServerPrincipal: s.NameNodePrincipal}}, nil
+		return []ipc.Authenticator{gssapiAuth(s.Login, s.NameNodePrincipal)}, nil
 	}
 	return nil, nil
 }
@@ -130,8 +134,26 @@ func options(conf hadoopconf.HadoopConf, authority string) (hdfs.ClientOptions, 
 	if err != nil {
 		return opts, nil, "", fmt.Errorf("the Hadoop configuration asks for Kerberos (hadoop.security.authentication=kerberos): %w", err)
 	}
-	opts.KerberosClient = login.Client()
+	// colinmarc/hdfs's own Kerberos transport unwraps replies but sends requests in the
+	// clear, so its NameNode connections run through an ipc.Tunnel that authenticates with
+	// the login (SASL GSSAPI) and wraps both directions at integrity and privacy.
+	opts.KerberosClient = nil
+	opts.User = login.ShortName() // dropped by the tunnel: the login names the user
+	opts.NamenodeDialFunc = kerberosDialer(gssapiAuth(login, conf["dfs.namenode.kerberos.principal"]))
 	return opts, login, "", nil
+}
+
+// gssapiAuth authenticates NameNode connections as login; the NameNode must present
+// principal (dfs.namenode.kerberos.principal, _HOST expanded).
+func gssapiAuth(login *krb.Login, principal string) *krb.GSSAPIAuth {
+	return &krb.GSSAPIAuth{Login: login, ServerPrincipal: principal}
+}
+
+// kerberosDialer opens NameNode connections authenticated with a Kerberos login.
+func kerberosDialer(auth *krb.GSSAPIAuth) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	return func(ctx context.Context, _, addr string) (net.Conn, error) {
+		return ipc.Tunnel(ctx, addr, ipc.Config{Protocol: clientProtocol, Auth: []ipc.Authenticator{auth}})
+	}
 }
 
 // tokenFor is the delegation token for one of the NameNode addresses, nil if none.
