@@ -119,7 +119,17 @@ func attackHadoopPrivacy(t *testing.T, level string) {
 			unwrapped = append(unwrapped, fmt.Sprintf("connection %d: %v", i, err))
 		}
 	}
-	t.Logf("%s: %d NameNode connections through the proxy, %d bytes", level, len(conns), len(all))
+	// Both kinds of NameNode authentication passed the proxy: Kerberos (this process, the
+	// staging client, the AM and driver with the shipped keytab) and delegation tokens (the
+	// NodeManager's localization, the executors).
+	mechs := map[string]int{}
+	for _, cn := range conns {
+		mechs[cn.mechanism()]++
+	}
+	t.Logf("%s: %d NameNode connections through the proxy (mechanisms %v), %d bytes", level, len(conns), mechs, len(all))
+	if mechs["GSSAPI"] < 3 || mechs["DIGEST-MD5"] < 1 {
+		t.Errorf("mechanisms on the proxied connections: %v; want at least 3 GSSAPI and 1 DIGEST-MD5", mechs)
+	}
 	switch level {
 	case "authentication":
 		// The control: the recorder sees plaintext and unwrapped packets.
@@ -278,6 +288,37 @@ func (r *nnRecorder) all() []byte {
 		b.Write(c.down.Bytes())
 	}
 	return b.Bytes()
+}
+
+// mechanism is the SASL mechanism the client chose in its INITIATE (sent in the clear at
+// every level), "" when there is none in the recording.
+func (c *recordedConn) mechanism() string {
+	up := c.up.Bytes()
+	if len(up) < 7 {
+		return ""
+	}
+	up = up[7:]
+	for len(up) >= 4 {
+		size := binary.BigEndian.Uint32(up)
+		if uint64(len(up)-4) < uint64(size) {
+			return ""
+		}
+		pkt := up[4 : 4+size]
+		up = up[4+size:]
+		_, rest, err := delimited(pkt)
+		if err != nil {
+			return ""
+		}
+		body, _, err := delimited(rest)
+		if err != nil {
+			return ""
+		}
+		m := &commonpb.RpcSasl{}
+		if proto.Unmarshal(body, m) == nil && m.GetState() == commonpb.RpcSasl_INITIATE && len(m.GetAuths()) > 0 {
+			return m.GetAuths()[0].GetMechanism()
+		}
+	}
+	return ""
 }
 
 // Hadoop RPC framing of the recorded streams.
