@@ -21,6 +21,9 @@ import (
 // clientProtocol is the NameNode's client protocol, named in the connection context.
 const clientProtocol = "org.apache.hadoop.hdfs.protocol.ClientProtocol"
 
+// nnPrincipalKey names the NameNode's Kerberos principal (with _HOST for the host).
+const nnPrincipalKey = "dfs.namenode.kerberos.principal"
+
 // hdfsDelegationToken is the kind of an HDFS delegation token.
 const hdfsDelegationToken = "HDFS_DELEGATION_TOKEN"
 
@@ -43,7 +46,7 @@ const hdfsDelegationToken = "HDFS_DELEGATION_TOKEN"
 // security layer (package datatransfer) rather than colinmarc/hdfs's.
 func Options(conf hadoopconf.HadoopConf, authority string) (Settings, error) {
 	opts, login, tokens, err := options(conf, authority)
-	return Settings{Client: opts, Login: login, TokenFile: tokens, NameNodePrincipal: conf["dfs.namenode.kerberos.principal"]}, err
+	return Settings{Client: opts, Login: login, TokenFile: tokens, NameNodePrincipal: conf[nnPrincipalKey], NameNodePrincipalPattern: conf[nnPrincipalKey+".pattern"]}, err
 }
 
 // NewHDFSClient connects a colinmarc/hdfs client to the NameNodes of authority ("" means
@@ -77,6 +80,8 @@ type Settings struct {
 	TokenFile string
 	// NameNodePrincipal is dfs.namenode.kerberos.principal.
 	NameNodePrincipal string
+	// NameNodePrincipalPattern is dfs.namenode.kerberos.principal.pattern, "" when unset.
+	NameNodePrincipalPattern string
 }
 
 // RPCAuth is what Stoke's own NameNode calls (ipc) authenticate with: nothing (SIMPLE),
@@ -90,7 +95,7 @@ func (s Settings) RPCAuth() ([]ipc.Authenticator, error) {
 		}
 		return []ipc.Authenticator{&ipc.TokenAuth{Tokens: creds.TokenList(), Kind: hdfsDelegationToken}}, nil
 	case s.Login != nil:
-		return []ipc.Authenticator{gssapiAuth(s.Login, s.NameNodePrincipal)}, nil
+		return []ipc.Authenticator{gssapiAuth(s.Login, s.NameNodePrincipal, s.NameNodePrincipalPattern)}, nil
 	}
 	return nil, nil
 }
@@ -134,19 +139,22 @@ func options(conf hadoopconf.HadoopConf, authority string) (hdfs.ClientOptions, 
 	if err != nil {
 		return opts, nil, "", fmt.Errorf("the Hadoop configuration asks for Kerberos (hadoop.security.authentication=kerberos): %w", err)
 	}
+	if conf[nnPrincipalKey] == "" && conf[nnPrincipalKey+".pattern"] == "" {
+		return opts, nil, "", fmt.Errorf("the Hadoop configuration asks for Kerberos (hadoop.security.authentication=kerberos) but names no NameNode principal (%s): without it the NameNode cannot be authenticated", nnPrincipalKey)
+	}
 	// colinmarc/hdfs's own Kerberos transport unwraps replies but sends requests in the
 	// clear, so its NameNode connections run through an ipc.Tunnel that authenticates with
 	// the login (SASL GSSAPI) and wraps both directions at integrity and privacy.
 	opts.KerberosClient = nil
 	opts.User = login.ShortName() // dropped by the tunnel: the login names the user
-	opts.NamenodeDialFunc = kerberosDialer(gssapiAuth(login, conf["dfs.namenode.kerberos.principal"]))
+	opts.NamenodeDialFunc = kerberosDialer(gssapiAuth(login, conf[nnPrincipalKey], conf[nnPrincipalKey+".pattern"]))
 	return opts, login, "", nil
 }
 
 // gssapiAuth authenticates NameNode connections as login; the NameNode must present
-// principal (dfs.namenode.kerberos.principal, _HOST expanded).
-func gssapiAuth(login *krb.Login, principal string) *krb.GSSAPIAuth {
-	return &krb.GSSAPIAuth{Login: login, ServerPrincipal: principal}
+// principal (dfs.namenode.kerberos.principal, _HOST expanded), or match pattern when set.
+func gssapiAuth(login *krb.Login, principal, pattern string) *krb.GSSAPIAuth {
+	return &krb.GSSAPIAuth{Login: login, ServerPrincipal: principal, ServerPrincipalPattern: pattern}
 }
 
 // kerberosDialer opens NameNode connections authenticated with a Kerberos login.

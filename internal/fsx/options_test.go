@@ -159,4 +159,13 @@ func TestOptionsKerberosTunnel(t *testing.T) {
 	if err != nil || len(auth) != 1 || auth[0].Method() != ipc.MethodKerberos {
 		t.Fatalf("RPCAuth = %v, %v", auth, err)
 	}
+	// Without the NameNode's principal the server could not be authenticated: refused.
+	delete(conf, "dfs.namenode.kerberos.principal")
+	if _, err := Options(conf, ""); err == nil || !strings.Contains(err.Error(), "dfs.namenode.kerberos.principal") {
+		t.Fatalf("no NameNode principal: %v", err)
+	}
+	conf["dfs.namenode.kerberos.principal.pattern"] = "nn/*"
+	if set, err := Options(conf, ""); err != nil || set.NameNodePrincipalPattern != "nn/*" {
+		t.Fatalf("a principal pattern: %+v, %v", set, err)
+	}
 }
