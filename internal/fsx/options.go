@@ -21,6 +21,9 @@ import (
 // clientProtocol is the NameNode's client protocol, named in the connection context.
 const clientProtocol = "org.apache.hadoop.hdfs.protocol.ClientProtocol"
 
+// nnPrincipalKey names the NameNode's Kerberos principal (with _HOST for the host).
+const nnPrincipalKey = "dfs.namenode.kerberos.principal"
+
 // hdfsDelegationToken is the kind of an HDFS delegation token.
 const hdfsDelegationToken = "HDFS_DELEGATION_TOKEN"
 
@@ -28,18 +31,22 @@ const hdfsDelegationToken = "HDFS_DELEGATION_TOKEN"
 // fs.defaultFS) from a Hadoop configuration. On a Kerberos cluster the process
 // authenticates, in this order:
 //   - with the Kerberos login from a keytab, when one is configured (UseKerberos, or
-//     STOKE_KERBEROS_PRINCIPAL and STOKE_KERBEROS_KEYTAB);
+//     STOKE_KERBEROS_PRINCIPAL and STOKE_KERBEROS_KEYTAB): colinmarc/hdfs's NameNode
+//     connections run through an ipc.Tunnel that does the SASL GSSAPI exchange with it;
 //   - with an HDFS delegation token for the NameNode from the container's token file
 //     (HADOOP_TOKEN_FILE_LOCATION), as YARN containers of an application submitted from a
 //     ticket cache must: colinmarc/hdfs cannot use tokens, so its NameNode connections run
 //     through an ipc.Tunnel that authenticates with the token;
-//   - with the ticket cache (KRB5CCNAME).
+//   - with the ticket cache (KRB5CCNAME), through the same GSSAPI tunnel.
+//
+// Through a tunnel, every request and reply after the handshake is wrapped at the
+// negotiated protection (hadoop.rpc.protection integrity or privacy).
 //
 // With dfs.data.transfer.protection, DataNode connections run Stoke's SASL handshake and
 // security layer (package datatransfer) rather than colinmarc/hdfs's.
 func Options(conf hadoopconf.HadoopConf, authority string) (Settings, error) {
 	opts, login, tokens, err := options(conf, authority)
-	return Settings{Client: opts, Login: login, TokenFile: tokens, NameNodePrincipal: conf["dfs.namenode.kerberos.principal"]}, err
+	return Settings{Client: opts, Login: login, TokenFile: tokens, NameNodePrincipal: conf[nnPrincipalKey], NameNodePrincipalPattern: conf[nnPrincipalKey+".pattern"]}, err
 }
 
 // NewHDFSClient connects a colinmarc/hdfs client to the NameNodes of authority ("" means
@@ -73,6 +80,8 @@ type Settings struct {
 	TokenFile string
 	// NameNodePrincipal is dfs.namenode.kerberos.principal.
 	NameNodePrincipal string
+	// NameNodePrincipalPattern is dfs.namenode.kerberos.principal.pattern, "" when unset.
+	NameNodePrincipalPattern string
 }
 
 // RPCAuth is what Stoke's own NameNode calls (ipc) authenticate with: nothing (SIMPLE),
@@ -86,7 +95,7 @@ func (s Settings) RPCAuth() ([]ipc.Authenticator, error) {
 		}
 		return []ipc.Authenticator{&ipc.TokenAuth{Tokens: creds.TokenList(), Kind: hdfsDelegationToken}}, nil
 	case s.Login != nil:
-		return []ipc.Authenticator{&krb.GSSAPIAuth{Login: s.Login, ServerPrincipal: s.NameNodePrincipal}}, nil
+		return []ipc.Authenticator{gssapiAuth(s.Login, s.NameNodePrincipal, s.NameNodePrincipalPattern)}, nil
 	}
 	return nil, nil
 }
@@ -130,8 +139,29 @@ func options(conf hadoopconf.HadoopConf, authority string) (hdfs.ClientOptions, 
 	if err != nil {
 		return opts, nil, "", fmt.Errorf("the Hadoop configuration asks for Kerberos (hadoop.security.authentication=kerberos): %w", err)
 	}
-	opts.KerberosClient = login.Client()
+	if conf[nnPrincipalKey] == "" && conf[nnPrincipalKey+".pattern"] == "" {
+		return opts, nil, "", fmt.Errorf("the Hadoop configuration asks for Kerberos (hadoop.security.authentication=kerberos) but names no NameNode principal (%s): without it the NameNode cannot be authenticated", nnPrincipalKey)
+	}
+	// colinmarc/hdfs's own Kerberos transport unwraps replies but sends requests in the
+	// clear, so its NameNode connections run through an ipc.Tunnel that authenticates with
+	// the login (SASL GSSAPI) and wraps both directions at integrity and privacy.
+	opts.KerberosClient = nil
+	opts.User = login.ShortName() // dropped by the tunnel: the login names the user
+	opts.NamenodeDialFunc = kerberosDialer(gssapiAuth(login, conf[nnPrincipalKey], conf[nnPrincipalKey+".pattern"]))
 	return opts, login, "", nil
+}
+
+// gssapiAuth authenticates NameNode connections as login; the NameNode must present
+// principal (dfs.namenode.kerberos.principal, _HOST expanded), or match pattern when set.
+func gssapiAuth(login *krb.Login, principal, pattern string) *krb.GSSAPIAuth {
+	return &krb.GSSAPIAuth{Login: login, ServerPrincipal: principal, ServerPrincipalPattern: pattern}
+}
+
+// kerberosDialer opens NameNode connections authenticated with a Kerberos login.
+func kerberosDialer(auth *krb.GSSAPIAuth) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	return func(ctx context.Context, _, addr string) (net.Conn, error) {
+		return ipc.Tunnel(ctx, addr, ipc.Config{Protocol: clientProtocol, Auth: []ipc.Authenticator{auth}})
+	}
 }
 
 // tokenFor is the delegation token for one of the NameNode addresses, nil if none.

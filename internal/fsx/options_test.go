@@ -14,6 +14,8 @@ import (
 	"github.com/stoke-run/stoke/internal/hadoop/hadooppb/commonpb"
 	"github.com/stoke-run/stoke/internal/hadoop/ipc"
 	"github.com/stoke-run/stoke/internal/hadoop/ipc/ipctest"
+	"github.com/stoke-run/stoke/internal/hadoop/krb"
+	"github.com/stoke-run/stoke/internal/hadoop/krb/krbtest"
 	"github.com/stoke-run/stoke/internal/hadoop/tokenfile"
 )
 
@@ -125,5 +127,45 @@ func TestOptionsChoices(t *testing.T) {
 	set, err := Options(hadoopconf.HadoopConf{"fs.defaultFS": "hdfs://nn:8020", "dfs.data.transfer.protection": "privacy", "dfs.encrypt.data.transfer": "true"}, "")
 	if err != nil || set.Client.DatanodeDialFunc != nil || set.Client.DataTransferProtection != "privacy" {
 		t.Fatalf("encrypt data transfer: %+v, %v", set.Client, err)
+	}
+}
+
+// With a Kerberos login, colinmarc/hdfs's own Kerberos transport (which sends requests
+// unwrapped) is not used: its NameNode connections go through the GSSAPI tunnel, and
+// Stoke's own calls authenticate with the same login.
+func TestOptionsKerberosTunnel(t *testing.T) {
+	noKerberosEnv(t)
+	k := krbtest.Start(t)
+	kt := k.AddPrincipal(t, "alice@"+krbtest.Realm)
+	t.Setenv("KRB5_CONFIG", k.Krb5Conf)
+	UseKerberos(krb.LoginOptions{Principal: "alice@" + krbtest.Realm, Keytab: kt})
+	defer noKerberosEnv(t)
+	conf := hadoopconf.HadoopConf{
+		"fs.defaultFS":                    "hdfs://127.0.0.1:8020",
+		"hadoop.security.authentication":  "kerberos",
+		"dfs.namenode.kerberos.principal": "nn/_HOST@" + krbtest.Realm,
+	}
+	set, err := Options(conf, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if set.Login == nil || set.Client.KerberosClient != nil || set.Client.NamenodeDialFunc == nil || set.TokenFile != "" {
+		t.Fatalf("settings = %+v; want the Kerberos login through the tunnel, not colinmarc/hdfs's Kerberos", set)
+	}
+	if set.Client.User != "alice" {
+		t.Fatalf("colinmarc/hdfs user %q, want the login's short name", set.Client.User)
+	}
+	auth, err := set.RPCAuth()
+	if err != nil || len(auth) != 1 || auth[0].Method() != ipc.MethodKerberos {
+		t.Fatalf("RPCAuth = %v, %v", auth, err)
+	}
+	// Without the NameNode's principal the server could not be authenticated: refused.
+	delete(conf, "dfs.namenode.kerberos.principal")
+	if _, err := Options(conf, ""); err == nil || !strings.Contains(err.Error(), "dfs.namenode.kerberos.principal") {
+		t.Fatalf("no NameNode principal: %v", err)
+	}
+	conf["dfs.namenode.kerberos.principal.pattern"] = "nn/*"
+	if set, err := Options(conf, ""); err != nil || set.NameNodePrincipalPattern != "nn/*" {
+		t.Fatalf("a principal pattern: %+v, %v", set, err)
 	}
 }

@@ -14,12 +14,14 @@ import (
 	"github.com/stoke-run/stoke/internal/hadoop/hadooppb/commonpb"
 )
 
-// Tunnel dials addr, authenticates with cfg.Auth and sends the connection context, then
-// hands the connection to another Hadoop RPC client that speaks only SIMPLE, as if it had
-// just dialled: colinmarc/hdfs, which cannot authenticate with a delegation token, runs
-// its NameNode calls through it. That client's preamble and connection context are checked
-// and dropped (the server already has Stoke's); after that its request packets are wrapped,
-// and the server's responses unwrapped, when the negotiated QOP is integrity or privacy.
+// Tunnel dials addr, authenticates with cfg.Auth (a delegation token over DIGEST-MD5, or a
+// Kerberos login over GSSAPI) and sends the connection context, then hands the connection
+// to another Hadoop RPC client that speaks only SIMPLE, as if it had just dialled:
+// colinmarc/hdfs, which cannot authenticate with a token and whose Kerberos transport sends
+// its requests unwrapped, runs its NameNode calls through it. That client's preamble and
+// connection context are checked and dropped (the server already has Stoke's); after that
+// its request packets are wrapped, and the server's responses unwrapped, when the
+// negotiated QOP is integrity or privacy.
 func Tunnel(ctx context.Context, addr string, cfg Config) (net.Conn, error) {
 	c, err := Dial(ctx, addr, cfg)
 	if err != nil {
