@@ -20,6 +20,7 @@ import (
 	"github.com/stoke-run/stoke/internal/fsx"
 	"github.com/stoke-run/stoke/internal/hadoop/krb"
 	"github.com/stoke-run/stoke/internal/hadoop/tokenfile"
+	"github.com/stoke-run/stoke/internal/testutil"
 	"github.com/stoke-run/stoke/yarn"
 )
 
@@ -76,7 +77,7 @@ func testSecureYARN(t *testing.T, level string) {
 			if err != nil {
 				t.Fatalf("%s: %v\n%s\nharness log: %s", appID, err, out, grepLog(c.LogFile, "Localiz", "SASL", "Sasl"))
 			}
-		case <-time.After(4 * time.Minute):
+		case <-time.After(testutil.D(4 * time.Minute)):
 			t.Fatalf("%s did not end\n%s", appID, out)
 		}
 		got := readCounts(t, c, dir+"/out")
@@ -207,7 +208,7 @@ func TestSecureYARNOutlivesTokens(t *testing.T) {
 	if err := syscall.Kill(victims[0], syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(60 * time.Second)
+	deadline := time.Now().Add(testutil.D(60 * time.Second))
 	var replacement []int
 	for len(replacement) == 0 {
 		if time.Now().After(deadline) {
@@ -230,7 +231,7 @@ func TestSecureYARNOutlivesTokens(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v\n%s", appID, err, out)
 		}
-	case <-time.After(3 * time.Minute):
+	case <-time.After(testutil.D(3 * time.Minute)):
 		t.Fatalf("%s did not end\n%s", appID, out)
 	}
 	if time.Since(started) < 40*time.Second {
@@ -275,7 +276,7 @@ func delegationTokenFile(t *testing.T) string {
 		t.Fatal(err)
 	}
 	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), testutil.D(30*time.Second))
 	defer cancel()
 	tok, err := yarn.HDFSDelegationToken(cl, ctx)
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/stoke-run/stoke/internal/hadoop/hadooppb/commonpb"
 	"github.com/stoke-run/stoke/internal/hadoop/hadooppb/yarnpb"
 	"github.com/stoke-run/stoke/internal/hadoop/ipc"
+	"github.com/stoke-run/stoke/internal/testutil"
 )
 
 // unmanagedAM submits an unmanaged-AM application, takes its AMRM token from the application
@@ -19,7 +20,7 @@ import (
 // (DIGEST-MD5): the path every Stoke application master takes. It returns the negotiated QOP.
 func unmanagedAM(t *testing.T, c *hadooptest.Cluster) string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), testutil.D(2*time.Minute))
 	defer cancel()
 	rm, err := ipc.NewClient([]string{c.RM}, ipc.Config{Protocol: ipc.ApplicationClientProtocol})
 	if err != nil {

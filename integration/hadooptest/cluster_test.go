@@ -18,6 +18,7 @@ import (
 	"github.com/stoke-run/stoke/internal/hadoop/hadooppb/yarnpb"
 	"github.com/stoke-run/stoke/internal/hadoop/hconf"
 	"github.com/stoke-run/stoke/internal/hadoop/ipc"
+	"github.com/stoke-run/stoke/internal/testutil"
 )
 
 // TestMinicluster starts the harness once and checks, against the real Hadoop 3.5 servers, the
@@ -64,7 +65,7 @@ func TestMinicluster(t *testing.T) {
 		}
 		return out
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), testutil.D(2*time.Minute))
 	defer cancel()
 
 	t.Run("rm-simple", func(t *testing.T) {

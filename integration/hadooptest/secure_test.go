@@ -20,6 +20,7 @@ import (
 	"github.com/stoke-run/stoke/internal/hadoop/ipc"
 	"github.com/stoke-run/stoke/internal/hadoop/krb"
 	"github.com/stoke-run/stoke/internal/hadoop/krb/krbtest"
+	"github.com/stoke-run/stoke/internal/testutil"
 )
 
 // recorder is a TCP proxy that keeps every byte both ways.
@@ -96,7 +97,7 @@ func TestSecureRPC(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			ctx, cancel := context.WithTimeout(context.Background(), testutil.D(time.Minute))
 			defer cancel()
 			for name, login := range map[string]*krb.Login{"keytab": keytabLogin, "ccache": cacheLogin} {
 				rec := record(t, c.NameNode)

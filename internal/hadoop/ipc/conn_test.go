@@ -40,7 +40,7 @@ func echo(c ipctest.Call) (proto.Message, error) {
 func call(t *testing.T, cl *ipc.Client, user string) error {
 	t.Helper()
 	var out commonpb.UserInformation
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), testutil.D(10*time.Second))
 	defer cancel()
 	err := cl.Call(ctx, "echo", &commonpb.UserInformation{EffectiveUser: proto.String(user)}, &out)
 	if err == nil && out.GetEffectiveUser() != user {
@@ -203,7 +203,7 @@ func TestPingWhileWaiting(t *testing.T) {
 	}
 	// The fake server reads the pings only after it has answered, so wait for them a little.
 	pings := 0
-	for deadline := time.Now().Add(5 * time.Second); pings == 0 && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+	for deadline := time.Now().Add(testutil.D(5 * time.Second)); pings == 0 && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
 		for _, c := range s.Calls() {
 			if c.Ping {
 				pings++

@@ -10,6 +10,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/stoke-run/stoke/internal/hadoop/hadooppb/commonpb"
+	"github.com/stoke-run/stoke/internal/testutil"
 )
 
 // FuzzNegotiate feeds arbitrary server bytes to a client doing SASL TOKEN negotiation: it must
@@ -45,7 +46,7 @@ func FuzzNegotiate(f *testing.F) {
 		}()
 		select {
 		case <-done:
-		case <-time.After(5 * time.Second):
+		case <-time.After(testutil.D(5 * time.Second)):
 			t.Fatal("negotiation hung")
 		}
 	})

@@ -17,6 +17,7 @@ import (
 	"github.com/stoke-run/stoke/internal/hadoop/hadooppb/commonpb"
 	"github.com/stoke-run/stoke/internal/hadoop/hadooppb/hdfspb"
 	"github.com/stoke-run/stoke/internal/hadoop/ipc"
+	"github.com/stoke-run/stoke/internal/testutil"
 )
 
 // TestCaptureJavaWrapVectors regenerates javaVectorsFile from the secure
@@ -36,7 +37,7 @@ func TestCaptureJavaWrapVectors(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		ctx, cancel := context.WithTimeout(context.Background(), testutil.D(time.Minute))
 		var mk hdfspb.MkdirsResponseProto
 		if err := nn.Call(ctx, "mkdirs", &hdfspb.MkdirsRequestProto{Src: proto.String(capt.v.Secret), Masked: &hdfspb.FsPermissionProto{Perm: proto.Uint32(0o755)}, CreateParent: proto.Bool(true)}, &mk); err != nil {
 			t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/stoke-run/stoke/internal/hadoop/krb"
 	"github.com/stoke-run/stoke/internal/hadoop/krb/krbtest"
+	"github.com/stoke-run/stoke/internal/testutil"
 )
 
 func TestLogin(t *testing.T) {
@@ -193,7 +194,7 @@ func TestTGTLifetimeAndKeepFresh(t *testing.T) {
 		if !errors.Is(err, krb.ErrExpired) || !strings.Contains(err.Error(), "kinit") {
 			t.Fatalf("KeepFresh of a stale cache: %v", err)
 		}
-	case <-time.After(10 * time.Second):
+	case <-time.After(testutil.D(10 * time.Second)):
 		t.Fatal("KeepFresh did not report the expired cache")
 	}
 	if _, err := krb.NewLogin(krb.LoginOptions{CCache: cc, Krb5Conf: k.Krb5Conf}); !errors.Is(err, krb.ErrExpired) {
