@@ -76,6 +76,14 @@ type appInfo struct {
 	warning   string
 	failures  int // consecutive executor failures
 	ended     time.Time
+	// secret is the application's own secret, only in memory: it goes to
+	// the application's executors. secretHash is what is persisted and
+	// checked when a driver re-attaches.
+	secret, secretHash string
+	// polls counts open long polls; dropped is when the last one ended by
+	// the driver going away (zero when it polls normally).
+	polls   int
+	dropped time.Time
 }
 
 func (a *appInfo) grantedCores() int {
@@ -164,7 +172,7 @@ func (m *Master) schedule() {
 	}
 	var demands []placement.AppDemand
 	for _, a := range m.appOrder() {
-		if (a.state != StateWaiting && a.state != StateRunning) || a.failures >= maxExecutorFailures {
+		if (a.state != StateWaiting && a.state != StateRunning) || a.failures >= maxExecutorFailures || !a.dropped.IsZero() {
 			continue
 		}
 		on := map[string]int{}
@@ -202,7 +210,7 @@ func (m *Master) launchExecutor(l placement.Launch) {
 	m.log.WithField("app", a.desc.ID).Infof("launching executor %s on worker %s (%s) with %d core(s), %d MiB", id, w.reg.ID, w.reg.Host, l.Cores, l.MemoryMiB)
 	w.push(WorkerCommand{LaunchExecutor: &LaunchExecutor{
 		ExecutorRef: ExecutorRef{AppID: a.desc.ID, ExecutorID: id}, Cores: l.Cores, MemoryMiB: l.MemoryMiB,
-		DriverAddress: a.desc.DriverAddress, Binary: a.desc.Binary, Secret: a.desc.Secret, LogLevel: a.desc.LogLevel,
+		DriverAddress: a.desc.DriverAddress, Binary: a.desc.Binary, Secret: a.secret, LogLevel: a.desc.LogLevel,
 	}})
 	a.push(AppEvent{Kind: "added", ExecutorID: id, WorkerID: w.reg.ID, Host: w.reg.Host, Cores: l.Cores})
 }
@@ -288,8 +296,14 @@ func (m *Master) checkTimeouts(now time.Time) {
 		}
 	}
 	for _, a := range m.apps {
-		if (a.state == StateRunning || a.state == StateWaiting) && now.Sub(a.lastSeen) > timeout {
+		if a.state != StateRunning && a.state != StateWaiting {
+			continue
+		}
+		if now.Sub(a.lastSeen) > timeout {
 			m.log.WithField("app", a.desc.ID).Warnf("driver silent for more than %s", timeout)
+			m.removeApp(a, StateFailed)
+		} else if a.polls == 0 && !a.dropped.IsZero() && now.Sub(a.dropped) > m.opts.DriverGrace {
+			m.log.WithField("app", a.desc.ID).Warnf("the driver's connection dropped and it did not poll again within %s (stoke.deploy.driverDisconnectGrace): its process is gone", m.opts.DriverGrace)
 			m.removeApp(a, StateFailed)
 		}
 	}

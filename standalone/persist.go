@@ -137,22 +137,26 @@ func (m *Master) recover() {
 	now := m.clock.Now()
 	for id, data := range state["worker"] {
 		var reg WorkerRegistration
-		if json.Unmarshal(data, &reg) != nil {
+		if json.Unmarshal(data, &reg) != nil || !ValidWorkerID(id) {
+			m.log.Warnf("recovery state: skipping worker %s (malformed or not a worker id)", quoteID(id))
 			continue
 		}
 		m.workers[id] = &workerInfo{reg: reg, state: StateUnknown, lastSeen: now, executors: map[string]*execInfo{}, drivers: map[string]*driverInfo{}, wake: newBroadcast()}
 	}
 	for id, data := range state["app"] {
 		var d AppDescription
-		if json.Unmarshal(data, &d) != nil {
+		if json.Unmarshal(data, &d) != nil || !ValidAppID(id) {
+			m.log.Warnf("recovery state: skipping application %s (malformed or not an id this master makes)", quoteID(id))
 			continue
 		}
-		m.apps[id] = &appInfo{desc: d, state: StateUnknown, submitted: now, lastSeen: now, executors: map[string]*execInfo{}, limit: -1, wake: newBroadcast()}
+		d.ID = id
+		m.apps[id] = &appInfo{desc: d, secretHash: d.SecretHash, state: StateUnknown, submitted: now, lastSeen: now, executors: map[string]*execInfo{}, limit: -1, wake: newBroadcast()}
 		m.nextApp++
 	}
 	for id, data := range state["driver"] {
 		var s persistedDriver
-		if json.Unmarshal(data, &s) != nil {
+		if json.Unmarshal(data, &s) != nil || !ValidDriverID(id) {
+			m.log.Warnf("recovery state: skipping driver %s (malformed or not a driver id)", quoteID(id))
 			continue
 		}
 		m.drivers[id] = &driverInfo{id: id, sub: s.Sub, state: s.State, restarts: s.Restarts, submitted: now}

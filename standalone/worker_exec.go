@@ -77,6 +77,13 @@ func (e *runningExecutor) wait(d time.Duration) {
 }
 
 func (w *Worker) launchExecutor(spec LaunchExecutor) {
+	if !ValidAppID(spec.AppID) || !ValidExecutorID(spec.ExecutorID) {
+		// Nothing is created: the ids would become paths under the work dir.
+		reason := fmt.Sprintf("worker %s refuses to launch executor %s of application %s: not ids a master makes", w.id, quoteID(spec.ExecutorID), quoteID(spec.AppID))
+		w.log.Error(reason)
+		go w.event(WorkerEvent{Executor: &ExecutorReport{AppID: spec.AppID, ExecutorID: spec.ExecutorID, State: StateFailed, Reason: reason}})
+		return
+	}
 	key := spec.AppID + "/" + spec.ExecutorID
 	e := &runningExecutor{spec: spec, dir: filepath.Join(w.opts.WorkDir, spec.AppID, spec.ExecutorID), state: StateRunning, done: make(chan struct{})}
 	w.mu.Lock()
@@ -109,7 +116,7 @@ func (w *Worker) runExecutor(e *runningExecutor) {
 		fail(StateFailed, fmt.Sprintf("executor %s not started on worker %s: %v", e.spec.ExecutorID, w.id, err))
 		return
 	}
-	if err := os.MkdirAll(e.dir, 0o755); err != nil {
+	if err := os.MkdirAll(e.dir, 0o700); err != nil {
 		fail(StateFailed, fmt.Sprintf("executor %s not started on worker %s: work directory: %v", e.spec.ExecutorID, w.id, err))
 		return
 	}

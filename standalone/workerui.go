@@ -1,6 +1,7 @@
 package standalone
 
 import (
+	"fmt"
 	"html/template"
 	"net/http"
 	"path/filepath"
@@ -52,14 +53,13 @@ func (w *Worker) handleLog(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	parts := []string{q.Get("app"), q.Get("executor")}
+	ok := ValidAppID(parts[0]) && ValidExecutorID(parts[1])
 	if d := q.Get("driver"); d != "" {
-		parts = []string{d}
+		parts, ok = []string{d}, ValidDriverID(d)
 	}
-	for _, p := range parts {
-		if p == "" || p == "." || p == ".." || strings.ContainsAny(p, `/\`) {
-			http.Error(rw, "bad app, executor or driver id", http.StatusBadRequest)
-			return
-		}
+	if !ok {
+		http.Error(rw, fmt.Sprintf("bad app, executor or driver id %s: expected ids the master makes", quoteID(strings.Join(parts, "/"))), http.StatusBadRequest)
+		return
 	}
 	rw.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	http.ServeFile(rw, r, filepath.Join(append([]string{w.opts.WorkDir}, append(parts, file)...)...))
