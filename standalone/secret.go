@@ -41,8 +41,8 @@ func DefaultSecretFile() (string, error) {
 	return filepath.Join(home, ".stoke", SecretFileName), nil
 }
 
-// ReadSecretFile reads a cluster secret file: one line, at least 16
-// characters. It refuses a file others can read.
+// ReadSecretFile reads a cluster secret file: one non-empty line. It
+// refuses a file others can read.
 func ReadSecretFile(path string) (string, error) {
 	st, err := os.Stat(path)
 	if err != nil {
@@ -59,8 +59,8 @@ func ReadSecretFile(path string) (string, error) {
 		return "", fmt.Errorf("cluster secret file: %w", err)
 	}
 	s := strings.TrimSpace(string(data))
-	if len(s) < 16 || strings.ContainsAny(s, "\r\n") {
-		return "", fmt.Errorf("cluster secret file %s: expected one line of at least 16 characters", path)
+	if s == "" || strings.ContainsAny(s, "\r\n") {
+		return "", fmt.Errorf("cluster secret file %s: expected one non-empty line", path)
 	}
 	return s, nil
 }
