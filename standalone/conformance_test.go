@@ -15,6 +15,7 @@ import (
 
 func TestMain(m *testing.M) {
 	stoke.RunIfExecutor()
+	runTestDriverIfAsked()
 	code := m.Run()
 	if stokeBin != "" {
 		os.RemoveAll(filepath.Dir(stokeBin)) // the binaries the tests built

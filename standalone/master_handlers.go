@@ -45,7 +45,10 @@ func (m *Master) apiHandler() http.Handler {
 	return mux
 }
 
-func (m *Master) pollWait() time.Duration { return max(m.opts.WorkerTimeout/4, 20*time.Millisecond) }
+// pollWait bounds a long poll well under the callers' one-minute timeout.
+func (m *Master) pollWait() time.Duration {
+	return min(max(m.opts.WorkerTimeout/4, 20*time.Millisecond), 20*time.Second)
+}
 
 func (m *Master) handleWorkerRegister(w http.ResponseWriter, r *http.Request) {
 	var reg WorkerRegistration
