@@ -462,3 +462,25 @@ func TestAttackWrongSecretWorkerLogsError(t *testing.T) {
 		t.Errorf("a worker with a wrong secret registered: %+v", s.Workers)
 	}
 }
+
+// local-cluster makes its own cluster secret in memory: its master
+// refuses callers without it, and says it is not insecure.
+func TestAttackLocalClusterHasItsOwnSecret(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts executor processes")
+	}
+	sc, _ := runApp(t, "local-cluster[1,1,512]", 1, stoke.Config{"stoke.executor.memory": "256m"})
+	lc, ok := sc.Backend().(*standalone.LocalCluster)
+	if !ok {
+		t.Fatalf("backend %T", sc.Backend())
+	}
+	if lc.Master().State().Insecure {
+		t.Error("local-cluster's master runs without a secret")
+	}
+	if code, body := post(t, lc.Master().Addr(), "/v1/app/unregister", "", `{"id":"`+sc.AppID()+`"}`); code != http.StatusUnauthorized {
+		t.Errorf("unregister without local-cluster's secret: %d %s", code, body)
+	}
+	if code, body := post(t, lc.Master().Addr(), "/v1/app/unregister", randomSecret(t), `{"id":"`+sc.AppID()+`"}`); code != http.StatusUnauthorized {
+		t.Errorf("unregister with a made-up secret: %d %s", code, body)
+	}
+}

@@ -58,7 +58,7 @@ func (m *Master) handleDriverStatus(w http.ResponseWriter, r *http.Request) {
 	defer m.mu.Unlock()
 	d := m.drivers[ref.DriverID]
 	if d == nil {
-		writeError(w, http.StatusNotFound, errorReply{Error: fmt.Sprintf("no driver %q on this cluster", ref.DriverID)})
+		writeError(w, http.StatusNotFound, errorReply{Error: fmt.Sprintf("no driver %s on this cluster", quoteID(ref.DriverID))})
 		return
 	}
 	writeJSON(w, d.status())
@@ -72,7 +72,7 @@ func (m *Master) handleDriverKill(w http.ResponseWriter, r *http.Request) {
 	defer m.mu.Unlock()
 	d := m.drivers[ref.DriverID]
 	if d == nil {
-		writeError(w, http.StatusNotFound, errorReply{Error: fmt.Sprintf("no driver %q on this cluster", ref.DriverID)})
+		writeError(w, http.StatusNotFound, errorReply{Error: fmt.Sprintf("no driver %s on this cluster", quoteID(ref.DriverID))})
 		return
 	}
 	switch d.state {
