@@ -99,6 +99,11 @@ func TestDaemonsBeyondLoopbackNeedASecret(t *testing.T) {
 	if !strings.Contains(errb.String(), "process list") {
 		t.Errorf("no warning about a secret on the command line: %q", errb.String())
 	}
+	errb.Reset()
+	Execute([]string{"submit", "--master", "local[1]", "--conf", "stoke.authenticate.secret=visible-in-ps", "/no/such/binary"}, nil, &out, &errb)
+	if !strings.Contains(errb.String(), "process list") {
+		t.Errorf("stoke submit: no warning about a secret on the command line: %q", errb.String())
+	}
 
 	bin := buildStoke(t)
 	s, page, logs := runMaster(t, bin, []string{"STOKE_CONF_DIR=" + bad}, "--insecure")
