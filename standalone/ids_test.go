@@ -1,9 +1,12 @@
 package standalone
 
 import (
+	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -100,5 +103,34 @@ func TestSecretFile(t *testing.T) {
 		if IsLoopback(h) != want {
 			t.Errorf("IsLoopback(%q) = %v", h, !want)
 		}
+	}
+}
+
+// A binary still open for writing (by a child forked meanwhile) makes exec
+// fail with ETXTBSY until it is closed; the worker retries briefly.
+func TestStartRetriesBusyBinary(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "bin")
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY, 0o755)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString("#!/bin/sh\nexit 0\n")
+	if err := exec.Command(path).Start(); !errors.Is(err, syscall.ETXTBSY) {
+		f.Close()
+		t.Skipf("exec of a file open for writing: %v (no ETXTBSY here)", err)
+	}
+	closed := make(chan struct{})
+	go func() {
+		time.Sleep(30 * time.Millisecond)
+		f.Close()
+		close(closed)
+	}()
+	cmd := exec.Command(path)
+	if err := startRetryingBusy(cmd); err != nil {
+		t.Fatalf("start after the writer closed: %v", err)
+	}
+	<-closed
+	if err := cmd.Wait(); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -174,6 +174,9 @@ func (w *Worker) run() {
 	wait := 200 * time.Millisecond
 	var errs errorLog
 	backoff := func(err error, what string) bool {
+		if w.ctx.Err() != nil {
+			return false // stopping
+		}
 		var ae *apiError
 		if errors.As(err, &ae) && ae.Status == http.StatusUnauthorized {
 			if errs.should(ae.Reply.Error, time.Now()) {

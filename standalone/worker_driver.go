@@ -202,7 +202,7 @@ func (w *Worker) runDriverOnce(d *runningDriver, bin string) (int, string, error
 		d.mu.Unlock()
 		return 0, "", nil
 	}
-	err = cmd.Start()
+	err = startRetryingBusy(cmd)
 	d.cmd = cmd
 	d.state = StateRunning
 	d.mu.Unlock()

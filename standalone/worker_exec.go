@@ -150,7 +150,7 @@ func (w *Worker) runExecutor(e *runningExecutor) {
 		fail(StateExited, fmt.Sprintf("executor %s was killed before it started", e.spec.ExecutorID))
 		return
 	}
-	err = cmd.Start()
+	err = startRetryingBusy(cmd)
 	if err == nil {
 		e.cmd = cmd
 	}
@@ -167,6 +167,24 @@ func (w *Worker) runExecutor(e *runningExecutor) {
 	e.mu.Unlock()
 	state, reason := exitReason(err, killed)
 	fail(state, fmt.Sprintf("%s on worker %s (log: %s)", reason, w.id, filepath.Join(e.dir, "stderr")))
+}
+
+// startRetryingBusy starts cmd, retrying briefly on ETXTBSY: a binary just
+// written to the cache can still be open for writing in a process another
+// goroutine is forking (until that child's exec closes it).
+func startRetryingBusy(cmd *exec.Cmd) error {
+	wait := 10 * time.Millisecond
+	for i := 0; ; i++ {
+		err := cmd.Start()
+		if err == nil || !errors.Is(err, syscall.ETXTBSY) || i == 6 {
+			return err
+		}
+		time.Sleep(wait)
+		wait *= 2
+		path, args, env, dir, sys := cmd.Path, cmd.Args, cmd.Env, cmd.Dir, cmd.SysProcAttr
+		out, errOut := cmd.Stdout, cmd.Stderr
+		*cmd = exec.Cmd{Path: path, Args: args, Env: env, Dir: dir, SysProcAttr: sys, Stdout: out, Stderr: errOut}
+	}
 }
 
 // exitReason describes how a process ended; a non-zero end not asked for
