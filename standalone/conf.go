@@ -30,7 +30,7 @@ func init() {
 	conf.Register(conf.Key{Name: KeySecretFile, Type: conf.TypeString,
 		Doc: "File holding the cluster secret (one line, mode 0600), as Spark's spark.authenticate.secret.file. Standalone: `stoke master` creates $STOKE_CONF_DIR/cluster.secret (else ~/.stoke/cluster.secret) when no secret is given; workers and `stoke submit` read that file by default."})
 	conf.Register(conf.Key{Name: "stoke.deploy.driverDisconnectGrace", Default: "5s", Type: conf.TypeDuration, Unit: "s",
-		Doc: "Standalone: a driver whose connection to the master drops (its process died) and that does not poll again within this time has its application failed and its executors killed."})
+		Doc: "Standalone: a driver that has no poll open at the master for this long (a live driver polls again at once; a killed one does not) has its application failed and its executors killed."})
 	conf.Register(conf.Key{Name: "stoke.master.ui.port", Default: "8080", Type: conf.TypeInt,
 		Doc: "Standalone: port of the master's web UI."})
 	conf.Register(conf.Key{Name: "stoke.worker.ui.port", Default: "8081", Type: conf.TypeInt,

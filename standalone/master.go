@@ -28,8 +28,8 @@ type MasterOptions struct {
 	Insecure bool
 	// SecretFile is where Secret came from (shown in logs, never the secret).
 	SecretFile string
-	// DriverGrace: a driver whose long poll dropped (its process died) and
-	// that does not poll again this long has its application failed
+	// DriverGrace: a driver with no long poll open this long (it polls
+	// again at once, unless its process died) has its application failed
 	// (stoke.deploy.driverDisconnectGrace; default 5s).
 	DriverGrace time.Duration
 	SpreadOut   bool // stoke.deploy.spreadOut

@@ -229,7 +229,10 @@ func (m *Master) handleAppRegister(w http.ResponseWriter, r *http.Request) {
 	}
 	a.secret, a.secretHash = d.Secret, hash
 	d.Secret, d.SecretHash = "", ""
-	a.desc, a.lastSeen, a.dropped = d, now, time.Time{}
+	a.desc, a.lastSeen = d, now
+	if a.polls == 0 {
+		a.idleSince = now // its first poll follows at once
+	}
 	a.events, a.seq, a.warning = nil, 0, ""
 	a.wake.fire()
 	// The recovery state keeps only the secret's hash: a re-attaching
@@ -264,17 +267,20 @@ func (m *Master) handleAppPoll(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.lastSeen = m.clock.Now()
-	a.dropped = time.Time{}
 	a.ack(p.Ack)
+	wasPaused := a.paused()
+	a.polls++
+	a.idleSince = time.Time{}
+	if wasPaused {
+		m.schedule()
+	}
 	if len(a.events) == 0 {
-		a.polls++
 		m.awaitWake(r, a.wake.ch)
-		a.polls--
-		if r.Context().Err() != nil && m.apps[p.ID] == a {
-			// The driver hung up mid-poll: killed, or stopping. Unless it
-			// polls again within the grace, its application fails.
-			a.dropped = m.clock.Now()
-		}
+	}
+	// Unless the driver polls again within the grace (it does at once), its
+	// process is gone (killed) and its application fails.
+	if a.polls--; a.polls == 0 {
+		a.idleSince = m.clock.Now()
 	}
 	reply := AppPollReply{Events: append([]AppEvent(nil), a.events...)}
 	m.mu.Unlock()

@@ -80,10 +80,22 @@ type appInfo struct {
 	// the application's executors. secretHash is what is persisted and
 	// checked when a driver re-attaches.
 	secret, secretHash string
-	// polls counts open long polls; dropped is when the last one ended by
-	// the driver going away (zero when it polls normally).
-	polls   int
-	dropped time.Time
+	// polls counts open long polls; idleSince is when the last one ended
+	// (or the driver registered) while none is open: a driver polls again
+	// at once, so a long idle means its process is gone.
+	polls     int
+	idleSince time.Time
+}
+
+// paused says whether an application waits for its driver to poll again
+// before it gets executors: a dead driver's executors are not relaunched
+// while the master makes sure it is gone.
+func (a *appInfo) paused() bool { return a.polls == 0 && !a.idleSince.IsZero() }
+
+// driverGone says whether an application's driver has had no poll open
+// for longer than grace.
+func (a *appInfo) driverGone(now time.Time, grace time.Duration) bool {
+	return a.polls == 0 && !a.idleSince.IsZero() && now.Sub(a.idleSince) > grace
 }
 
 func (a *appInfo) grantedCores() int {
@@ -172,7 +184,7 @@ func (m *Master) schedule() {
 	}
 	var demands []placement.AppDemand
 	for _, a := range m.appOrder() {
-		if (a.state != StateWaiting && a.state != StateRunning) || a.failures >= maxExecutorFailures || !a.dropped.IsZero() {
+		if (a.state != StateWaiting && a.state != StateRunning) || a.failures >= maxExecutorFailures || a.paused() {
 			continue
 		}
 		on := map[string]int{}
@@ -302,8 +314,8 @@ func (m *Master) checkTimeouts(now time.Time) {
 		if now.Sub(a.lastSeen) > timeout {
 			m.log.WithField("app", a.desc.ID).Warnf("driver silent for more than %s", timeout)
 			m.removeApp(a, StateFailed)
-		} else if a.polls == 0 && !a.dropped.IsZero() && now.Sub(a.dropped) > m.opts.DriverGrace {
-			m.log.WithField("app", a.desc.ID).Warnf("the driver's connection dropped and it did not poll again within %s (stoke.deploy.driverDisconnectGrace): its process is gone", m.opts.DriverGrace)
+		} else if a.driverGone(now, m.opts.DriverGrace) {
+			m.log.WithField("app", a.desc.ID).Warnf("the driver has not polled for more than %s (stoke.deploy.driverDisconnectGrace): its process is gone", m.opts.DriverGrace)
 			m.removeApp(a, StateFailed)
 		}
 	}
