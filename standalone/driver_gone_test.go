@@ -16,8 +16,8 @@ func TestDriverGoneAfterGrace(t *testing.T) {
 	m.opts.DriverGrace = 5 * time.Second
 	idle := m.addTestApp("app-20260101000000-0001", 1, 64)
 	polling := m.addTestApp("app-20260101000000-0002", 1, 64)
-	idle.idleSince = clk.Now()
-	polling.polls = 1
+	idle.idleSince, idle.tracked = clk.Now(), true
+	polling.polls, polling.tracked = 1, true
 	clk.Advance(2 * time.Second)
 	m.checkTimeouts(clk.Now())
 	if idle.state != StateWaiting {
@@ -25,6 +25,13 @@ func TestDriverGoneAfterGrace(t *testing.T) {
 	}
 	if !idle.paused() || polling.paused() {
 		t.Error("scheduling pause: idle app not paused, or polling app paused")
+	}
+	// An executor of the polling app ends: no relaunch until its driver
+	// polls again.
+	polling.executors["0"] = &execInfo{appID: polling.desc.ID, id: "0"}
+	m.executorGone(polling.executors["0"], "exited", true)
+	if !polling.paused() {
+		t.Error("an executor ended and the app is not paused until its driver polls again")
 	}
 	clk.Advance(4 * time.Second)
 	m.checkTimeouts(clk.Now())

@@ -229,7 +229,7 @@ func (m *Master) handleAppRegister(w http.ResponseWriter, r *http.Request) {
 	}
 	a.secret, a.secretHash = d.Secret, hash
 	d.Secret, d.SecretHash = "", ""
-	a.desc, a.lastSeen = d, now
+	a.desc, a.lastSeen, a.tracked = d, now, true
 	if a.polls == 0 {
 		a.idleSince = now // its first poll follows at once
 	}
@@ -270,7 +270,7 @@ func (m *Master) handleAppPoll(w http.ResponseWriter, r *http.Request) {
 	a.ack(p.Ack)
 	wasPaused := a.paused()
 	a.polls++
-	a.idleSince = time.Time{}
+	a.idleSince, a.awaitPoll = time.Time{}, false
 	if wasPaused {
 		m.schedule()
 	}

@@ -85,17 +85,21 @@ type appInfo struct {
 	// at once, so a long idle means its process is gone.
 	polls     int
 	idleSince time.Time
+	// tracked: the driver registered over the API (its polls are watched);
+	// awaitPoll: an executor ended, so no relaunch until the driver polls
+	// again and so shows it is alive.
+	tracked, awaitPoll bool
 }
 
 // paused says whether an application waits for its driver to poll again
 // before it gets executors: a dead driver's executors are not relaunched
 // while the master makes sure it is gone.
-func (a *appInfo) paused() bool { return a.polls == 0 && !a.idleSince.IsZero() }
+func (a *appInfo) paused() bool { return a.tracked && (a.polls == 0 || a.awaitPoll) }
 
 // driverGone says whether an application's driver has had no poll open
 // for longer than grace.
 func (a *appInfo) driverGone(now time.Time, grace time.Duration) bool {
-	return a.polls == 0 && !a.idleSince.IsZero() && now.Sub(a.idleSince) > grace
+	return a.tracked && a.polls == 0 && !a.idleSince.IsZero() && now.Sub(a.idleSince) > grace
 }
 
 func (a *appInfo) grantedCores() int {
@@ -244,6 +248,7 @@ func (m *Master) executorGone(e *execInfo, reason string, failed bool) {
 		return
 	}
 	delete(a.executors, e.id)
+	a.awaitPoll = true
 	if failed && m.clock.Now().Sub(e.launched) >= healthyRun {
 		a.failures = 0 // it ran for a while: not a crash loop
 	}
