@@ -66,3 +66,10 @@ type Backend interface {
 type ShuffleReleaser interface {
 	ReleaseShuffles(ids []int32)
 }
+
+// ApplicationEnder is implemented by drivers that can be told the cluster
+// manager has ended their application for good (removed it, refuses it
+// back): they fail running jobs with err and refuse new ones.
+type ApplicationEnder interface {
+	ApplicationEnded(err error)
+}

@@ -65,6 +65,7 @@ type Context struct {
 	cur           *pb.TaskStatus // the status being handled, for its result
 	curRun        *taskRun       // and its attempt
 	stopped       bool
+	ended         error // the cluster manager ended the application
 	ticker        clock.Timer
 	startTime     time.Time
 }
@@ -252,6 +253,10 @@ func (c *Context) RunJob(ctx context.Context, n *plan.Node, sink *pb.Sink, opts 
 	if c.stopped {
 		c.mu.Unlock()
 		return nil, ErrStopped
+	}
+	if c.ended != nil {
+		c.mu.Unlock()
+		return nil, c.ended
 	}
 	j := &job{
 		id:      c.nextJob,
@@ -813,6 +818,21 @@ func (c *Context) Stop() error {
 	c.obs.close()
 	active.Add(-1)
 	return err
+}
+
+// ApplicationEnded fails the running jobs with err and refuses new ones:
+// the cluster manager has ended the application (backend.ApplicationEnder).
+func (c *Context) ApplicationEnded(err error) {
+	a := &actions{}
+	c.mu.Lock()
+	if c.ended == nil {
+		c.ended = fmt.Errorf("stoke: %w", err)
+	}
+	for _, j := range sortedJobs(c.jobs) {
+		c.finishJob(j, c.ended, a)
+	}
+	c.mu.Unlock()
+	c.apply(&actions{kills: a.kills})
 }
 
 type poolKey struct{}

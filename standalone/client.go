@@ -32,8 +32,12 @@ type Client struct {
 	// BinarySHA256, if set, is registered as the binary's hash instead of
 	// hashing Binary (a tool that ships a binary of known hash).
 	BinarySHA256 string
+	// ClusterSecret, if set, is presented to the master instead of the one
+	// the configuration names (local-cluster's own).
+	ClusterSecret string
 
 	srv     *coarse.Server
+	driver  backend.Driver
 	masters *masters
 	desc    AppDescription
 	binLis  net.Listener
@@ -114,20 +118,26 @@ func (b *Client) Start(ctx context.Context, d backend.Driver) error {
 	if err != nil {
 		return err
 	}
-	secret := b.Conf.String("stoke.authenticate.secret")
-	if secret == "" {
-		secret = rpc.NewSecret()
+	clusterSecret := b.ClusterSecret
+	if clusterSecret == "" {
+		if clusterSecret, _, err = ClientSecret(b.Conf); err != nil {
+			return err
+		}
 	}
+	// The application's own secret: only its executors receive it, so
+	// another application's executors cannot join this driver.
+	secret := rpc.NewSecret()
 	host := b.Conf.String("stoke.driver.host")
 	if host == "" {
 		host = rpc.OutboundHost(b.Masters[0])
 	}
-	b.masters = newMasters(b.Masters, b.Conf.String("stoke.authenticate.secret"))
+	b.masters = newMasters(b.Masters, clusterSecret)
 	b.srv, err = coarse.NewServer(coarse.Options{Host: host, Port: port, Secret: secret, Conf: b.Conf, Log: b.Log, NetworkTimeout: timeout})
 	if err != nil {
 		return err
 	}
 	b.srv.Attach(d)
+	b.driver = d
 	if b.binLis, err = net.Listen("tcp", net.JoinHostPort(host, "0")); err != nil {
 		b.srv.Stop()
 		b.srv = nil
@@ -159,6 +169,7 @@ func (b *Client) Start(ctx context.Context, d backend.Driver) error {
 func (b *Client) poll() {
 	defer b.wg.Done()
 	var ack int64
+	var errs errorLog
 	for b.ctx.Err() == nil {
 		var reply AppPollReply
 		err := b.masters.call(b.ctx, pathAppPoll, AppPoll{ID: b.ApplicationID(), Ack: ack}, &reply, time.Minute)
@@ -169,13 +180,21 @@ func (b *Client) poll() {
 			if isUnknown(err) {
 				desc := b.desc
 				desc.ID = b.ApplicationID()
-				if err := b.masters.call(b.ctx, pathAppRegister, desc, nil, 30*time.Second); err == nil {
+				err = b.masters.call(b.ctx, pathAppRegister, desc, nil, 30*time.Second)
+				if err == nil {
 					ack = 0
 					b.Log.Infof("application %s re-attached to the standalone master", desc.ID)
 					continue
 				}
+				var ae *apiError
+				if errors.As(err, &ae) && (ae.Status == http.StatusConflict || ae.Status == http.StatusForbidden) {
+					b.ended(fmt.Errorf("the standalone master removed application %s and refuses it back: %s", desc.ID, ae.Reply.Error))
+					return
+				}
 			}
-			b.Log.WithError(err).Debug("polling the standalone master")
+			if errs.should(err.Error(), time.Now()) {
+				b.Log.WithError(err).Warn("polling the standalone master")
+			}
 			select {
 			case <-b.ctx.Done():
 				return
@@ -190,6 +209,16 @@ func (b *Client) poll() {
 			ack = ev.Seq
 			b.apply(ev)
 		}
+	}
+}
+
+// ended is called when the master will not have the application back:
+// the driver fails its jobs at once instead of waiting for executors that
+// will never come.
+func (b *Client) ended(err error) {
+	b.Log.WithError(err).Error("the application has ended on the standalone master; its jobs fail")
+	if e, ok := b.driver.(backend.ApplicationEnder); ok {
+		e.ApplicationEnded(err)
 	}
 }
 

@@ -15,7 +15,16 @@ import (
 
 func TestMain(m *testing.M) {
 	stoke.RunIfExecutor()
+	runTestDriverIfAsked()
+	// Daemons and drivers started here never read or create the user's
+	// ~/.stoke/cluster.secret.
+	confDir, err := os.MkdirTemp("", "stoke-conf-")
+	if err != nil {
+		panic(err)
+	}
+	os.Setenv("STOKE_CONF_DIR", confDir)
 	code := m.Run()
+	os.RemoveAll(confDir)
 	if stokeBin != "" {
 		os.RemoveAll(filepath.Dir(stokeBin)) // the binaries the tests built
 	}

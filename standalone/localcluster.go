@@ -12,6 +12,7 @@ import (
 
 	"github.com/stoke-run/stoke/backend"
 	"github.com/stoke-run/stoke/internal/conf"
+	"github.com/stoke-run/stoke/internal/rpc"
 )
 
 // LocalCluster is local-cluster[N,C,M]: a real master and N workers of C
@@ -65,6 +66,10 @@ func (l *LocalCluster) Start(ctx context.Context, d backend.Driver) error {
 	daemonLog := quieter(l.Log)
 	opts.Host, opts.Port, opts.WebUIPort = "127.0.0.1", 0, -1
 	opts.RecoveryMode, opts.WorkDir, opts.Log = RecoveryNone, filepath.Join(dir, "master"), daemonLog
+	// Its own cluster secret, only in memory: nothing else on the machine
+	// can submit to this cluster.
+	opts.Secret, opts.SecretFile = rpc.NewSecret(), ""
+	l.Client.ClusterSecret = opts.Secret
 	if l.master, err = StartMaster(opts); err != nil {
 		l.cleanup()
 		return err

@@ -23,7 +23,16 @@ type MasterOptions struct {
 	Port      int    // API port for workers and drivers (7077; 0 picks one)
 	WebUIPort int    // web UI (8080; 0 picks one; -1 none)
 	Secret    string // required from workers, drivers and submissions when set
-	SpreadOut bool   // stoke.deploy.spreadOut
+	// Insecure allows listening beyond loopback without a secret; the
+	// master then says so in its log, UI and /json.
+	Insecure bool
+	// SecretFile is where Secret came from (shown in logs, never the secret).
+	SecretFile string
+	// DriverGrace: a driver with no long poll open this long (it polls
+	// again at once, unless its process died) has its application failed
+	// (stoke.deploy.driverDisconnectGrace; default 5s).
+	DriverGrace time.Duration
+	SpreadOut   bool // stoke.deploy.spreadOut
 	// WorkerTimeout: a worker or driver silent this long is dead
 	// (stoke.worker.timeout).
 	WorkerTimeout time.Duration
@@ -107,6 +116,14 @@ func StartMaster(opts MasterOptions) (*Master, error) {
 	if opts.RetainedDrivers <= 0 {
 		opts.RetainedDrivers = defaultRetained
 	}
+	if opts.DriverGrace <= 0 {
+		opts.DriverGrace = 5 * time.Second
+	}
+	if opts.Secret == "" && !opts.Insecure && !IsLoopback(opts.Host) {
+		return nil, fmt.Errorf("the master would listen on %s without a cluster secret, so anyone who reaches it could run code on every worker: "+
+			"give --secret-file (or stoke.authenticate.secret.file), let `stoke master` create its default secret file, listen on 127.0.0.1 only, "+
+			"or pass --insecure to run an open cluster on purpose", opts.Host)
+	}
 	m := &Master{opts: opts, clock: opts.Clock, log: opts.Log.WithField("component", "master"),
 		stop: make(chan struct{}), workers: map[string]*workerInfo{}, apps: map[string]*appInfo{}, drivers: map[string]*driverInfo{}}
 	m.started = m.clock.Now()
@@ -150,6 +167,14 @@ func StartMaster(opts MasterOptions) (*Master, error) {
 	go m.elect()
 	go m.tick()
 	m.log.Infof("master listening on %s (web UI %s), recovery mode %s", m.api.Addr(), m.UIAddr(), m.persist.mode())
+	switch {
+	case opts.Secret == "" && opts.Insecure:
+		m.log.Warn(insecureWarning)
+	case opts.Secret == "":
+		m.log.Warnf("no cluster secret: listening on loopback %s only, any local user can submit applications", opts.Host)
+	case opts.SecretFile != "":
+		m.log.Infof("workers, drivers and submitters authenticate with the cluster secret in %s", opts.SecretFile)
+	}
 	return m, nil
 }
 
@@ -172,34 +197,82 @@ func (m *Master) IsLeader() bool {
 }
 
 // elect waits to lead (at once without ZooKeeper), then recovers state.
+// A leader that loses its ZooKeeper session steps down and joins the
+// election again once a new session exists.
 func (m *Master) elect() {
 	defer m.wg.Done()
-	if err := m.persist.awaitLeadership(m.stop); err != nil {
-		if !errors.Is(err, errStopped) {
-			m.log.WithError(err).Error("leader election failed")
-		}
-		return
-	}
+	lost := make(chan struct{}, 1)
 	if zp, ok := m.persist.(*zkPersister); ok {
 		zp.onLost(func() {
-			m.mu.Lock()
-			defer m.mu.Unlock()
-			if m.leader {
-				m.leader = false
-				m.log.Error("lost the ZooKeeper session: this master no longer leads and serves as a standby; restart it to rejoin the election")
+			select {
+			case lost <- struct{}{}:
+			default:
 			}
 		})
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.leader = true
-	m.recover()
-	m.log.Info("this master is the leader")
+	for {
+		err := m.persist.awaitLeadership(m.stop)
+		if errors.Is(err, errStopped) {
+			return
+		}
+		if err != nil {
+			m.log.WithError(err).Error("leader election failed; trying again")
+			select {
+			case <-m.stop:
+				return
+			case <-time.After(time.Second):
+			}
+			continue
+		}
+		for len(lost) > 0 { // a loss before this election is stale
+			<-lost
+		}
+		var session int64
+		if zp, ok := m.persist.(*zkPersister); ok {
+			session = zp.conn.SessionID()
+		}
+		m.mu.Lock()
+		m.leader = true
+		m.workers, m.apps, m.drivers = map[string]*workerInfo{}, map[string]*appInfo{}, map[string]*driverInfo{}
+		m.recover()
+		m.log.Info("this master is the leader")
+		m.mu.Unlock()
+		if _, ok := m.persist.(*zkPersister); !ok {
+			return
+		}
+		m.awaitLoss(lost, session)
+	}
+}
+
+// awaitLoss returns when the ZooKeeper session this master was elected in
+// is gone (or the master stops).
+func (m *Master) awaitLoss(lost <-chan struct{}, session int64) {
+	zp := m.persist.(*zkPersister)
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-m.stop:
+			return
+		case <-lost:
+		case <-t.C:
+			if zp.conn.SessionID() == session {
+				continue
+			}
+		}
+		m.mu.Lock()
+		if m.leader {
+			m.leader = false
+			m.log.Error("lost the ZooKeeper session: this master no longer leads; it joins the election again")
+		}
+		m.mu.Unlock()
+		return
+	}
 }
 
 func (m *Master) tick() {
 	defer m.wg.Done()
-	every := max(m.opts.WorkerTimeout/4, 50*time.Millisecond)
+	every := max(min(m.opts.WorkerTimeout, m.opts.DriverGrace)/4, 50*time.Millisecond)
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
@@ -233,16 +306,18 @@ func (m *Master) Stop() {
 	})
 }
 
-// authorized checks the cluster secret.
+const insecureWarning = "INSECURE: this master runs without a cluster secret (--insecure): anyone who reaches its port can run code on every worker"
+
+// authorized checks the cluster secret; it runs before any body is read.
 func (m *Master) authorized(w http.ResponseWriter, r *http.Request) bool {
 	if m.opts.Secret == "" {
 		return true
 	}
 	got := r.Header.Get(SecretHeader)
 	if subtle.ConstantTimeCompare([]byte(got), []byte(m.opts.Secret)) != 1 {
-		msg := "wrong cluster secret (set stoke.authenticate.secret to the master's secret)"
+		msg := "wrong cluster secret: use the master's secret file (--secret-file or stoke.authenticate.secret.file)"
 		if got == "" {
-			msg = "this master requires the cluster secret (set stoke.authenticate.secret)"
+			msg = "this master requires the cluster secret: copy the master's secret file and give it with --secret-file or stoke.authenticate.secret.file"
 		}
 		writeError(w, http.StatusUnauthorized, errorReply{Error: msg})
 		return false

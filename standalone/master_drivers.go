@@ -17,13 +17,24 @@ func (m *Master) handleDriverSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	sub.Cores, sub.MemoryMiB = max(sub.Cores, 1), max(sub.MemoryMiB, 1)
+	// Defense in depth: a submitter strips secrets itself; whatever is left
+	// would reach the recovery state and the worker.
+	env, removed, err := StripSecrets(sub.SubmitEnv)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, errorReply{Error: fmt.Sprintf("driver submission: %v", err)})
+		return
+	}
+	if len(removed) > 0 {
+		m.log.Warnf("driver submission carried secret configuration %v; dropped (the worker hands the driver the cluster secret itself)", removed)
+	}
+	sub.SubmitEnv = env
 	if !m.lockLeader(w) {
 		return
 	}
 	defer m.mu.Unlock()
 	now := m.clock.Now()
 	m.nextDriver++
-	d := &driverInfo{id: fmt.Sprintf("driver-%s-%04d", now.UTC().Format("20060102150405"), m.nextDriver), sub: sub, state: StateSubmitted, submitted: now}
+	d := &driverInfo{id: newDriverID(now, m.nextDriver), sub: sub, state: StateSubmitted, submitted: now}
 	m.drivers[d.id] = d
 	m.saveDriver(d)
 	m.log.Infof("driver %s submitted (%d core(s), %d MiB, supervise=%v)", d.id, sub.Cores, sub.MemoryMiB, sub.Supervise)
@@ -47,7 +58,7 @@ func (m *Master) handleDriverStatus(w http.ResponseWriter, r *http.Request) {
 	defer m.mu.Unlock()
 	d := m.drivers[ref.DriverID]
 	if d == nil {
-		writeError(w, http.StatusNotFound, errorReply{Error: fmt.Sprintf("no driver %q on this cluster", ref.DriverID)})
+		writeError(w, http.StatusNotFound, errorReply{Error: fmt.Sprintf("no driver %s on this cluster", quoteID(ref.DriverID))})
 		return
 	}
 	writeJSON(w, d.status())
@@ -61,7 +72,7 @@ func (m *Master) handleDriverKill(w http.ResponseWriter, r *http.Request) {
 	defer m.mu.Unlock()
 	d := m.drivers[ref.DriverID]
 	if d == nil {
-		writeError(w, http.StatusNotFound, errorReply{Error: fmt.Sprintf("no driver %q on this cluster", ref.DriverID)})
+		writeError(w, http.StatusNotFound, errorReply{Error: fmt.Sprintf("no driver %s on this cluster", quoteID(ref.DriverID))})
 		return
 	}
 	switch d.state {
@@ -105,7 +116,7 @@ func (m *Master) scheduleDrivers() {
 		best.usedCores += d.sub.Cores
 		best.usedMem += d.sub.MemoryMiB
 		best.push(WorkerCommand{LaunchDriver: &LaunchDriver{DriverID: d.id,
-			Binary: BinarySource{URL: pathBinary + d.sub.SHA256, SHA256: d.sub.SHA256, Secret: m.opts.Secret},
+			Binary: BinarySource{URL: pathBinary + d.sub.SHA256, SHA256: d.sub.SHA256}, // the worker presents its own secret
 			Args:   d.sub.Args, SubmitEnv: d.sub.SubmitEnv, Supervise: d.sub.Supervise}})
 		m.saveDriver(d)
 		m.log.Infof("launching driver %s on worker %s", d.id, best.reg.ID)

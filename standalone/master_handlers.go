@@ -1,6 +1,7 @@
 package standalone
 
 import (
+	"crypto/hmac"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -44,14 +45,33 @@ func (m *Master) apiHandler() http.Handler {
 	return mux
 }
 
-func (m *Master) pollWait() time.Duration { return max(m.opts.WorkerTimeout/4, 20*time.Millisecond) }
+// pollWait bounds a long poll well under the callers' one-minute timeout.
+func (m *Master) pollWait() time.Duration {
+	return min(max(m.opts.WorkerTimeout/4, 20*time.Millisecond), 20*time.Second)
+}
 
 func (m *Master) handleWorkerRegister(w http.ResponseWriter, r *http.Request) {
 	var reg WorkerRegistration
 	if !readJSON(w, r, &reg) {
 		return
 	}
-	if reg.ID == "" || reg.Cores < 1 || reg.MemoryMiB < 1 {
+	if !ValidWorkerID(reg.ID) {
+		writeError(w, http.StatusBadRequest, errorReply{Error: fmt.Sprintf("worker id %s is not a worker id (worker-<start time>-<host>-<port>)", quoteID(reg.ID))})
+		return
+	}
+	for _, e := range reg.Executors {
+		if !ValidAppID(e.AppID) || !ValidExecutorID(e.ExecutorID) {
+			writeError(w, http.StatusBadRequest, errorReply{Error: fmt.Sprintf("worker %s reports executor %s of application %s: not ids this master makes", reg.ID, quoteID(e.ExecutorID), quoteID(e.AppID))})
+			return
+		}
+	}
+	for _, d := range reg.Drivers {
+		if !ValidDriverID(d.DriverID) {
+			writeError(w, http.StatusBadRequest, errorReply{Error: fmt.Sprintf("worker %s reports driver %s: not an id this master makes", reg.ID, quoteID(d.DriverID))})
+			return
+		}
+	}
+	if reg.Cores < 1 || reg.MemoryMiB < 1 {
 		writeError(w, http.StatusBadRequest, errorReply{Error: fmt.Sprintf("worker registration %q with %d cores and %d MiB is not valid", reg.ID, reg.Cores, reg.MemoryMiB)})
 		return
 	}
@@ -181,20 +201,30 @@ func (m *Master) handleAppRegister(w http.ResponseWriter, r *http.Request) {
 	}
 	defer m.mu.Unlock()
 	now := m.clock.Now()
+	if d.Secret == "" {
+		writeError(w, http.StatusBadRequest, errorReply{Error: fmt.Sprintf("application registration %q carries no application secret", d.Name)})
+		return
+	}
+	hash := appSecretHash(m.opts.Secret, d.Secret)
 	if d.ID == "" {
 		m.nextApp++
-		d.ID = fmt.Sprintf("app-%s-%04d", now.UTC().Format("20060102150405"), m.nextApp)
+		d.ID = newAppID(now, m.nextApp)
+	} else if !ValidAppID(d.ID) {
+		writeError(w, http.StatusBadRequest, errorReply{Error: fmt.Sprintf("application id %s is not one this master makes (app-<time>-<number>); register without an id", quoteID(d.ID))})
+		return
 	}
 	a := m.apps[d.ID]
-	if a != nil && (a.state == StateFinished || a.state == StateKilled) {
-		writeError(w, http.StatusConflict, errorReply{Error: fmt.Sprintf("application %s has already %s", d.ID, strings.ToLower(a.state))})
+	if a != nil && a.secretHash != "" && !hmac.Equal([]byte(a.secretHash), []byte(hash)) {
+		writeError(w, http.StatusForbidden, errorReply{Error: fmt.Sprintf("application %s was registered with another application secret: only its own driver can re-attach", d.ID)})
+		return
+	}
+	if a != nil && (a.state == StateFinished || a.state == StateKilled || a.state == StateFailed) {
+		writeError(w, http.StatusConflict, errorReply{Error: fmt.Sprintf("application %s has already ended (%s): the master removed it", d.ID, strings.ToLower(a.state))})
 		return
 	}
 	if a == nil {
 		a = &appInfo{state: StateWaiting, submitted: now, executors: map[string]*execInfo{}, limit: -1, wake: newBroadcast()}
 		m.apps[d.ID] = a
-	} else if a.state != StateRunning && a.state != StateUnknown && a.state != StateWaiting {
-		a.state, a.failures = StateWaiting, 0
 	}
 	if a.state == StateUnknown {
 		a.state = StateWaiting
@@ -202,13 +232,18 @@ func (m *Master) handleAppRegister(w http.ResponseWriter, r *http.Request) {
 	if len(a.executors) > 0 {
 		a.state = StateRunning
 	}
-	a.desc, a.lastSeen = d, now
+	a.secret, a.secretHash = d.Secret, hash
+	d.Secret, d.SecretHash = "", ""
+	a.desc, a.lastSeen, a.tracked = d, now, true
+	if a.polls == 0 {
+		a.idleSince = now // its first poll follows at once
+	}
 	a.events, a.seq, a.warning = nil, 0, ""
 	a.wake.fire()
-	// Secrets stay out of the recovery state: a re-attaching driver sends
-	// them again.
+	// The recovery state keeps only the secret's hash: a re-attaching
+	// driver sends the secret again and must match it.
 	stored := d
-	stored.Secret, stored.Binary.Secret = "", ""
+	stored.Binary.Secret, stored.SecretHash = "", hash
 	m.persistValue("app", d.ID, stored)
 	m.log.WithField("app", d.ID).Infof("application %q registered (driver %s)", d.Name, d.DriverAddress)
 	m.maybeFinishRecovery()
@@ -238,8 +273,19 @@ func (m *Master) handleAppPoll(w http.ResponseWriter, r *http.Request) {
 	}
 	a.lastSeen = m.clock.Now()
 	a.ack(p.Ack)
+	wasPaused := a.paused()
+	a.polls++
+	a.idleSince, a.awaitPoll = time.Time{}, false
+	if wasPaused {
+		m.schedule()
+	}
 	if len(a.events) == 0 {
 		m.awaitWake(r, a.wake.ch)
+	}
+	// Unless the driver polls again within the grace (it does at once), its
+	// process is gone (killed) and its application fails.
+	if a.polls--; a.polls == 0 {
+		a.idleSince = m.clock.Now()
 	}
 	reply := AppPollReply{Events: append([]AppEvent(nil), a.events...)}
 	m.mu.Unlock()

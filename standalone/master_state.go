@@ -76,6 +76,30 @@ type appInfo struct {
 	warning   string
 	failures  int // consecutive executor failures
 	ended     time.Time
+	// secret is the application's own secret, only in memory: it goes to
+	// the application's executors. secretHash is what is persisted and
+	// checked when a driver re-attaches.
+	secret, secretHash string
+	// polls counts open long polls; idleSince is when the last one ended
+	// (or the driver registered) while none is open: a driver polls again
+	// at once, so a long idle means its process is gone.
+	polls     int
+	idleSince time.Time
+	// tracked: the driver registered over the API (its polls are watched);
+	// awaitPoll: an executor ended, so no relaunch until the driver polls
+	// again and so shows it is alive.
+	tracked, awaitPoll bool
+}
+
+// paused says whether an application waits for its driver to poll again
+// before it gets executors: a dead driver's executors are not relaunched
+// while the master makes sure it is gone.
+func (a *appInfo) paused() bool { return a.tracked && (a.polls == 0 || a.awaitPoll) }
+
+// driverGone says whether an application's driver has had no poll open
+// for longer than grace.
+func (a *appInfo) driverGone(now time.Time, grace time.Duration) bool {
+	return a.tracked && a.polls == 0 && !a.idleSince.IsZero() && now.Sub(a.idleSince) > grace
 }
 
 func (a *appInfo) grantedCores() int {
@@ -165,7 +189,7 @@ func (m *Master) schedule() {
 	}
 	var demands []placement.AppDemand
 	for _, a := range m.appOrder() {
-		if (a.state != StateWaiting && a.state != StateRunning) || a.failures >= maxExecutorFailures {
+		if (a.state != StateWaiting && a.state != StateRunning) || a.failures >= maxExecutorFailures || a.paused() {
 			continue
 		}
 		on := map[string]int{}
@@ -203,7 +227,7 @@ func (m *Master) launchExecutor(l placement.Launch) {
 	m.log.WithField("app", a.desc.ID).Infof("launching executor %s on worker %s (%s) with %d core(s), %d MiB", id, w.reg.ID, w.reg.Host, l.Cores, l.MemoryMiB)
 	w.push(WorkerCommand{LaunchExecutor: &LaunchExecutor{
 		ExecutorRef: ExecutorRef{AppID: a.desc.ID, ExecutorID: id}, Cores: l.Cores, MemoryMiB: l.MemoryMiB,
-		DriverAddress: a.desc.DriverAddress, Binary: a.desc.Binary, Secret: a.desc.Secret, LogLevel: a.desc.LogLevel,
+		DriverAddress: a.desc.DriverAddress, Binary: a.desc.Binary, Secret: a.secret, LogLevel: a.desc.LogLevel,
 	}})
 	a.push(AppEvent{Kind: "added", ExecutorID: id, WorkerID: w.reg.ID, Host: w.reg.Host, Cores: l.Cores})
 }
@@ -225,6 +249,7 @@ func (m *Master) executorGone(e *execInfo, reason string, failed bool) {
 		return
 	}
 	delete(a.executors, e.id)
+	a.awaitPoll = true
 	if failed && m.clock.Now().Sub(e.launched) >= healthyRun {
 		a.failures = 0 // it ran for a while: not a crash loop
 	}
@@ -289,8 +314,14 @@ func (m *Master) checkTimeouts(now time.Time) {
 		}
 	}
 	for _, a := range m.apps {
-		if (a.state == StateRunning || a.state == StateWaiting) && now.Sub(a.lastSeen) > timeout {
+		if a.state != StateRunning && a.state != StateWaiting {
+			continue
+		}
+		if now.Sub(a.lastSeen) > timeout {
 			m.log.WithField("app", a.desc.ID).Warnf("driver silent for more than %s", timeout)
+			m.removeApp(a, StateFailed)
+		} else if a.driverGone(now, m.opts.DriverGrace) {
+			m.log.WithField("app", a.desc.ID).Warnf("the driver has not polled for more than %s (stoke.deploy.driverDisconnectGrace): its process is gone", m.opts.DriverGrace)
 			m.removeApp(a, StateFailed)
 		}
 	}

@@ -23,6 +23,10 @@ type MasterState struct {
 	Drivers      []DriverStatus `json:"drivers"`
 	// Warnings: problems an operator should know about (corrupt recovery state).
 	Warnings []string `json:"warnings,omitempty"`
+	// Insecure is true when the master runs without a cluster secret
+	// (--insecure, or loopback only); Warning then says what that means.
+	Insecure bool   `json:"insecure"`
+	Warning  string `json:"warning,omitempty"`
 }
 
 // WorkerState describes one worker in MasterState.
@@ -71,6 +75,13 @@ func (m *Master) State() MasterState {
 	defer m.mu.Unlock()
 	s := MasterState{Status: "ALIVE", URL: "stoke://" + m.Addr(), RecoveryMode: m.persist.mode(),
 		Workers: []WorkerState{}, Apps: []AppState{}, Completed: []AppState{}, Drivers: []DriverStatus{}}
+	if m.opts.Secret == "" {
+		s.Insecure = true
+		s.Warning = insecureWarning
+		if !m.opts.Insecure {
+			s.Warning = "no cluster secret: this master listens on loopback only; any local user can submit applications"
+		}
+	}
 	switch {
 	case !m.leader:
 		s.Status = "STANDBY"
@@ -148,6 +159,7 @@ var masterPage = template.Must(template.New("master").Parse(`<!DOCTYPE html>
 <html><head><meta charset="utf-8"><title>Stoke Master {{.URL}}</title>
 <style>body{font-family:sans-serif;margin:1.5em}table{border-collapse:collapse;margin-bottom:1.5em}td,th{border:1px solid #ccc;padding:3px 8px;text-align:left}th{background:#eee}</style>
 </head><body>
+{{if .Insecure}}<div id="insecure" style="background:#c00;color:#fff;padding:8px;font-weight:bold">{{.Warning}}</div>{{end}}
 <h1>Stoke Master at {{.URL}}</h1>
 {{range .Warnings}}<p class="warning" style="color:#b00"><b>Warning:</b> {{.}}</p>
 {{end}}<ul>

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -81,6 +82,10 @@ func TestWorkersInNetworkNamespaces(t *testing.T) {
 		t.Skip("starts daemons")
 	}
 	world := newNetnsWorld(t, 2)
+	// Beyond loopback with no secret given, the master creates the default
+	// secret file; the workers and the driver find it there.
+	confDir := t.TempDir()
+	t.Setenv("STOKE_CONF_DIR", confDir)
 	port, ui := freePort(t), freePort(t)
 	masterAddr := world.hostIP(1) + ":" + strconv.Itoa(port)
 	pc := &processCluster{addr: masterAddr, confArgs: []string{"--conf", "stoke.worker.timeout=5s"}}
@@ -90,6 +95,9 @@ func TestWorkersInNetworkNamespaces(t *testing.T) {
 		pc.addWorker(t, "stoke://"+masterAddr, 2, 1024, world.exec(i), world.nsIP(i))
 	}
 	s := waitState(t, masterAddr, 30*time.Second, "2 workers", func(s standalone.MasterState) bool { return aliveWorkers(s) == 2 })
+	if fi, err := os.Stat(filepath.Join(confDir, standalone.SecretFileName)); err != nil || fi.Mode().Perm() != 0o600 || s.Insecure {
+		t.Fatalf("default secret file: %v, %v; master insecure %v", fi, err, s.Insecure)
+	}
 	hosts := map[string]bool{}
 	for _, w := range s.Workers {
 		hosts[w.Host] = true

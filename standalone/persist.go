@@ -150,7 +150,7 @@ func (m *Master) recover() {
 		m.workers[id] = &workerInfo{reg: reg, state: StateUnknown, lastSeen: now, executors: map[string]*execInfo{}, drivers: map[string]*driverInfo{}, wake: newBroadcast()}
 	}
 	for id, d := range rs.apps {
-		m.apps[id] = &appInfo{desc: d, state: StateUnknown, submitted: now, lastSeen: now, executors: map[string]*execInfo{}, limit: -1, wake: newBroadcast()}
+		m.apps[id] = &appInfo{desc: d, secretHash: d.SecretHash, state: StateUnknown, submitted: now, lastSeen: now, executors: map[string]*execInfo{}, limit: -1, wake: newBroadcast()}
 		m.nextApp++
 	}
 	for id, s := range rs.drivers {

@@ -1,6 +1,9 @@
 package standalone
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"path"
@@ -22,8 +25,20 @@ type zkPersister struct {
 	dir    string
 	self   string // this master's election znode
 	log    logrus.FieldLogger
+	acl    []zk.ACL
 	lostMu sync.Mutex
-	lost   func() // called when the session expires while leading
+	lost   func() // called when the session expires
+}
+
+// zkDigestUser is the ZooKeeper digest user of the masters; its password is
+// derived from the cluster secret (never the secret itself).
+const zkDigestUser = "stoke-master"
+
+// ZooKeeperPassword is the digest password derived from the cluster secret.
+func ZooKeeperPassword(clusterSecret string) string {
+	mac := hmac.New(sha256.New, []byte(clusterSecret))
+	mac.Write([]byte("stoke zookeeper digest acl"))
+	return hex.EncodeToString(mac.Sum(nil))
 }
 
 func newZKPersister(o MasterOptions) (persister, error) {
@@ -50,10 +65,20 @@ func newZKPersister(o MasterOptions) (persister, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ZooKeeper %s: %w", o.ZooKeeperURL, err)
 	}
-	p := &zkPersister{conn: conn, dir: dir, log: log}
+	p := &zkPersister{conn: conn, dir: dir, log: log, acl: zk.WorldACL(zk.PermAll)}
 	if err := p.waitSession(events, 15*time.Second); err != nil {
 		conn.Close()
 		return nil, fmt.Errorf("ZooKeeper %s: %w", o.ZooKeeperURL, err)
+	}
+	if o.Secret != "" {
+		pw := ZooKeeperPassword(o.Secret)
+		if err := conn.AddAuth("digest", []byte(zkDigestUser+":"+pw)); err != nil {
+			conn.Close()
+			return nil, fmt.Errorf("ZooKeeper %s: authenticating: %w", o.ZooKeeperURL, err)
+		}
+		p.acl = zk.DigestACL(zk.PermAll, zkDigestUser, pw)
+	} else {
+		log.Warnf("ZooKeeper: no cluster secret, so the state under %s is created readable and writable by anyone who reaches ZooKeeper", dir)
 	}
 	go p.watchSession(events)
 	for _, d := range []string{dir, dir + "/leader_election", dir + "/master_status"} {
@@ -103,7 +128,7 @@ func (p *zkPersister) ensure(node string) error {
 	cur := ""
 	for _, part := range strings.Split(strings.TrimPrefix(node, "/"), "/") {
 		cur += "/" + part
-		_, err := p.conn.Create(cur, nil, 0, zk.WorldACL(zk.PermAll))
+		_, err := p.conn.Create(cur, nil, 0, p.acl)
 		if err != nil && !errors.Is(err, zk.ErrNodeExists) {
 			return err
 		}
@@ -116,7 +141,7 @@ func (p *zkPersister) mode() string { return RecoveryZooKeeper }
 func (p *zkPersister) awaitLeadership(stop <-chan struct{}) error {
 	election := p.dir + "/leader_election"
 	var err error
-	p.self, err = p.conn.Create(election+"/latch-", nil, zk.FlagEphemeral|zk.FlagSequence, zk.WorldACL(zk.PermAll))
+	p.self, err = p.conn.Create(election+"/latch-", nil, zk.FlagEphemeral|zk.FlagSequence, p.acl)
 	if err != nil {
 		return fmt.Errorf("joining the leader election: %w", err)
 	}
@@ -159,7 +184,7 @@ func (p *zkPersister) describe(kind, id string) string { return "znode " + p.nod
 
 func (p *zkPersister) save(kind, id string, data []byte) error {
 	n := p.node(kind, id)
-	_, err := p.conn.Create(n, data, 0, zk.WorldACL(zk.PermAll))
+	_, err := p.conn.Create(n, data, 0, p.acl)
 	if errors.Is(err, zk.ErrNodeExists) {
 		_, err = p.conn.Set(n, data, -1)
 	}

@@ -43,6 +43,9 @@ func parseRecovery(state map[string]map[string][]byte) (recoveredState, []corrup
 		if err == nil {
 			err = reg.validate()
 		}
+		if err == nil && !ValidWorkerID(id) {
+			err = fmt.Errorf("%s is not a worker id", quoteID(id))
+		}
 		if err == nil && (reg.ID == "" || storedID(reg.ID) != id || reg.Cores < 1 || reg.MemoryMiB < 1) {
 			err = fmt.Errorf("worker %q with %d cores and %d MiB is not a valid registration for entry %q", reg.ID, reg.Cores, reg.MemoryMiB, id)
 		}
@@ -58,6 +61,9 @@ func parseRecovery(state map[string]map[string][]byte) (recoveredState, []corrup
 		err := unmarshalEntry(data, &d)
 		if err == nil {
 			err = d.validate()
+		}
+		if err == nil && !ValidAppID(id) {
+			err = fmt.Errorf("%s is not an application id this master makes", quoteID(id))
 		}
 		if err == nil && (d.ID == "" || storedID(d.ID) != id) {
 			err = fmt.Errorf("application id %q does not match entry %q", d.ID, id)
@@ -81,6 +87,9 @@ func parseRecovery(state map[string]map[string][]byte) (recoveredState, []corrup
 			default:
 				err = fmt.Errorf("driver state %q: expected %s, %s or %s", s.State, StateSubmitted, StateRunning, StateRelaunch)
 			}
+		}
+		if err == nil && !ValidDriverID(id) {
+			err = fmt.Errorf("%s is not a driver id this master makes", quoteID(id))
 		}
 		if err == nil && s.Restarts < 0 {
 			err = fmt.Errorf("driver restarts %d is negative", s.Restarts)

@@ -85,7 +85,7 @@ func (c *SubmitClient) upload(ctx context.Context, binary, sha string) error {
 		case http.StatusOK:
 			stored++
 		case http.StatusUnauthorized:
-			return fmt.Errorf("master %s refused the submission: wrong or missing cluster secret (set stoke.authenticate.secret)", addr)
+			return fmt.Errorf("master %s refused the submission: wrong or missing cluster secret (give the master's secret file with stoke.authenticate.secret.file)", addr)
 		default:
 			errs = append(errs, fmt.Errorf("master %s: uploading the binary: HTTP %s %s", addr, res.Status, rep.Error))
 		}

@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -26,6 +25,8 @@ type WorkerOptions struct {
 	WorkDir   string // executors' and drivers' directories and logs, binary cache
 	WebUIPort int    // 8081; 0 picks one; -1 none
 	Secret    string // the cluster secret
+	// Insecure allows a worker beyond loopback without a cluster secret.
+	Insecure bool
 	// SkipMemoryCheck allows offering more memory than the machine has
 	// (local-cluster with many small workers).
 	SkipMemoryCheck bool
@@ -91,6 +92,10 @@ func StartWorker(opts WorkerOptions) (*Worker, error) {
 	if opts.Host == "" {
 		opts.Host = rpc.OutboundHost(opts.Masters[0])
 	}
+	if opts.Secret == "" && !opts.Insecure && !IsLoopback(opts.Host) {
+		return nil, fmt.Errorf("worker: it would serve on %s without a cluster secret: copy the master's secret file here and give --secret-file "+
+			"(or stoke.authenticate.secret.file), or pass --insecure to join an open cluster on purpose", opts.Host)
+	}
 	if opts.WorkDir == "" {
 		opts.WorkDir = "work"
 	}
@@ -120,11 +125,14 @@ func StartWorker(opts WorkerOptions) (*Worker, error) {
 	if w.ui != nil {
 		port = strconv.Itoa(w.ui.Addr().(*net.TCPAddr).Port)
 	}
-	w.id = fmt.Sprintf("worker-%s-%s-%s", time.Now().UTC().Format("20060102150405"), strings.NewReplacer(":", "_", ".", "_").Replace(opts.Host), port)
 	if w.ui == nil {
-		w.id += fmt.Sprintf("-%d", os.Getpid())
+		port += "-" + strconv.Itoa(os.Getpid())
 	}
+	w.id = newWorkerID(time.Now(), opts.Host, port)
 	w.log = opts.Log.WithField("worker", w.id)
+	if opts.Secret == "" && opts.Insecure {
+		w.log.Warn("INSECURE: this worker runs without a cluster secret (--insecure): whoever poses as the master can run code here")
+	}
 	w.ctx, w.cancel = context.WithCancel(context.Background())
 	w.wg.Add(2)
 	go w.run()
@@ -176,24 +184,43 @@ func (w *Worker) run() {
 	defer w.wg.Done()
 	var ack int64
 	registered := false
-	backoff := func() bool {
+	wait := 200 * time.Millisecond
+	var errs errorLog
+	backoff := func(err error, what string) bool {
+		if w.ctx.Err() != nil {
+			return false // stopping
+		}
+		var ae *apiError
+		if errors.As(err, &ae) && ae.Status == http.StatusUnauthorized {
+			if errs.should(ae.Reply.Error, time.Now()) {
+				w.log.Errorf("the master refuses this worker's cluster secret (%s): give the worker the master's secret file with --secret-file "+
+					"or stoke.authenticate.secret.file; retrying", ae.Reply.Error)
+			}
+			wait = min(2*wait, 10*time.Second)
+		} else {
+			if errs.should(err.Error(), time.Now()) {
+				w.log.WithError(err).Warn(what)
+			} else {
+				w.log.WithError(err).Debug(what)
+			}
+			wait = min(2*wait, 2*time.Second)
+		}
 		select {
 		case <-w.ctx.Done():
 			return false
-		case <-time.After(200 * time.Millisecond):
+		case <-time.After(wait):
 			return true
 		}
 	}
 	for w.ctx.Err() == nil {
 		if !registered {
 			if err := w.masters.call(w.ctx, pathWorkerRegister, w.registration(), nil, 10*time.Second); err != nil {
-				w.log.WithError(err).Debug("registering with the master")
-				if !backoff() {
+				if !backoff(err, "registering with the master") {
 					return
 				}
 				continue
 			}
-			registered, ack = true, 0
+			registered, ack, wait, errs = true, 0, 200*time.Millisecond, errorLog{}
 			w.regOnce.Do(func() { close(w.registered) })
 			w.log.Infof("registered with master %v", w.masters.addrs)
 		}
@@ -204,12 +231,12 @@ func (w *Worker) run() {
 				registered = false
 				continue
 			}
-			w.log.WithError(err).Debug("polling the master")
-			if !backoff() {
+			if !backoff(err, "polling the master") {
 				return
 			}
 			continue
 		}
+		wait = 200 * time.Millisecond
 		for _, c := range reply.Commands {
 			if c.Seq <= ack {
 				continue
@@ -231,6 +258,20 @@ func (w *Worker) handle(c WorkerCommand) {
 	case c.KillDriver != "":
 		w.killDriver(c.KillDriver)
 	}
+}
+
+// errorLog lets a repeated error through once a minute, or when it changes.
+type errorLog struct {
+	last string
+	at   time.Time
+}
+
+func (l *errorLog) should(msg string, now time.Time) bool {
+	if msg == l.last && now.Sub(l.at) < time.Minute {
+		return false
+	}
+	l.last, l.at = msg, now
+	return true
 }
 
 // event reports a change to the master, retrying briefly; if it never

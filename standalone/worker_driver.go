@@ -54,6 +54,12 @@ func (d *runningDriver) kill() {
 }
 
 func (w *Worker) launchDriver(spec LaunchDriver) {
+	if !ValidDriverID(spec.DriverID) {
+		reason := fmt.Sprintf("worker %s refuses to launch driver %s: not an id a master makes", w.id, quoteID(spec.DriverID))
+		w.log.Error(reason)
+		go w.event(WorkerEvent{Driver: &DriverReport{DriverID: spec.DriverID, State: StateFailed, ExitCode: -1, Reason: reason}})
+		return
+	}
 	d := &runningDriver{spec: spec, dir: filepath.Join(w.opts.WorkDir, spec.DriverID), state: StateRunning, kicked: make(chan struct{})}
 	w.mu.Lock()
 	if _, dup := w.drivers[spec.DriverID]; dup {
@@ -72,6 +78,35 @@ func (w *Worker) killDriver(id string) {
 	if d != nil {
 		d.kill()
 	}
+}
+
+// driverEnv is the driver's STOKE_SUBMIT_CONF: the submission's, without
+// any secret, plus stoke.authenticate.secret.file naming a 0600 file in
+// the driver's directory that holds this worker's cluster secret (so the
+// driver can register its application).
+func (w *Worker) driverEnv(d *runningDriver) (string, error) {
+	env, _, err := StripSecrets(d.spec.SubmitEnv)
+	if err != nil {
+		return "", fmt.Errorf("driver %s: %w", d.spec.DriverID, err)
+	}
+	if w.opts.Secret == "" {
+		return env, nil
+	}
+	var entries []conf.Entry
+	if env != "" {
+		if entries, err = conf.DecodeSubmit(env); err != nil {
+			return "", fmt.Errorf("driver %s: %w", d.spec.DriverID, err)
+		}
+	}
+	path := filepath.Join(d.dir, SecretFileName)
+	if err := os.WriteFile(path, []byte(w.opts.Secret+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("driver %s: writing its secret file: %w", d.spec.DriverID, err)
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		return "", err
+	}
+	entries = append(entries, conf.Entry{Key: KeySecretFile, Value: path, Source: conf.SourceSubmit})
+	return conf.EncodeSubmit(entries), nil
 }
 
 // runDriver runs the driver until it succeeds, is killed, or (without
@@ -94,16 +129,23 @@ func (w *Worker) runDriver(d *runningDriver) {
 		w.masters.mu.Lock()
 		src.URL = "http://" + w.masters.addrs[w.masters.cur] + src.URL
 		w.masters.mu.Unlock()
+		src.Secret = w.opts.Secret // the master's store takes the cluster secret
 	}
 	bin, err := w.cache.get(w.ctx, src)
 	if err != nil {
 		end(StateFailed, -1, err.Error())
 		return
 	}
-	if err := os.MkdirAll(d.dir, 0o755); err != nil {
+	if err := os.MkdirAll(d.dir, 0o700); err != nil {
 		end(StateFailed, -1, err.Error())
 		return
 	}
+	env, err := w.driverEnv(d)
+	if err != nil {
+		end(StateFailed, -1, err.Error())
+		return
+	}
+	d.spec.SubmitEnv = env
 	backoff := w.opts.DriverBackoff
 	for {
 		code, reason, err := w.runDriverOnce(d, bin)
@@ -160,7 +202,7 @@ func (w *Worker) runDriverOnce(d *runningDriver, bin string) (int, string, error
 		d.mu.Unlock()
 		return 0, "", nil
 	}
-	err = cmd.Start()
+	err = startRetryingBusy(cmd)
 	d.cmd = cmd
 	d.state = StateRunning
 	d.mu.Unlock()

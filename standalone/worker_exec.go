@@ -73,6 +73,13 @@ func (e *runningExecutor) wait(d time.Duration) {
 }
 
 func (w *Worker) launchExecutor(spec LaunchExecutor) {
+	if !ValidAppID(spec.AppID) || !ValidExecutorID(spec.ExecutorID) {
+		// Nothing is created: the ids would become paths under the work dir.
+		reason := fmt.Sprintf("worker %s refuses to launch executor %s of application %s: not ids a master makes", w.id, quoteID(spec.ExecutorID), quoteID(spec.AppID))
+		w.log.Error(reason)
+		go w.event(WorkerEvent{Executor: &ExecutorReport{AppID: spec.AppID, ExecutorID: spec.ExecutorID, State: StateFailed, Reason: reason}})
+		return
+	}
 	key := spec.AppID + "/" + spec.ExecutorID
 	e := &runningExecutor{spec: spec, dir: filepath.Join(w.opts.WorkDir, spec.AppID, spec.ExecutorID), state: StateRunning, done: make(chan struct{})}
 	w.mu.Lock()
@@ -105,7 +112,7 @@ func (w *Worker) runExecutor(e *runningExecutor) {
 		fail(StateFailed, fmt.Sprintf("executor %s not started on worker %s: %v", e.spec.ExecutorID, w.id, err))
 		return
 	}
-	if err := os.MkdirAll(e.dir, 0o755); err != nil {
+	if err := os.MkdirAll(e.dir, 0o700); err != nil {
 		fail(StateFailed, fmt.Sprintf("executor %s not started on worker %s: work directory: %v", e.spec.ExecutorID, w.id, err))
 		return
 	}
@@ -139,7 +146,7 @@ func (w *Worker) runExecutor(e *runningExecutor) {
 		fail(StateExited, fmt.Sprintf("executor %s was killed before it started", e.spec.ExecutorID))
 		return
 	}
-	err = cmd.Start()
+	err = startRetryingBusy(cmd)
 	if err == nil {
 		e.cmd = cmd
 	}
@@ -156,6 +163,24 @@ func (w *Worker) runExecutor(e *runningExecutor) {
 	e.mu.Unlock()
 	state, reason := exitReason(err, killed)
 	fail(state, fmt.Sprintf("%s on worker %s (log: %s)", reason, w.id, filepath.Join(e.dir, "stderr")))
+}
+
+// startRetryingBusy starts cmd, retrying briefly on ETXTBSY: a binary just
+// written to the cache can still be open for writing in a process another
+// goroutine is forking (until that child's exec closes it).
+func startRetryingBusy(cmd *exec.Cmd) error {
+	wait := 10 * time.Millisecond
+	for i := 0; ; i++ {
+		err := cmd.Start()
+		if err == nil || !errors.Is(err, syscall.ETXTBSY) || i == 6 {
+			return err
+		}
+		time.Sleep(wait)
+		wait *= 2
+		path, args, env, dir, sys := cmd.Path, cmd.Args, cmd.Env, cmd.Dir, cmd.SysProcAttr
+		out, errOut := cmd.Stdout, cmd.Stderr
+		*cmd = exec.Cmd{Path: path, Args: args, Env: env, Dir: dir, SysProcAttr: sys, Stdout: out, Stderr: errOut}
+	}
 }
 
 // exitReason describes how a process ended; a non-zero end not asked for

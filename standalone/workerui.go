@@ -1,6 +1,7 @@
 package standalone
 
 import (
+	"fmt"
 	"html/template"
 	"net/http"
 	"os"
@@ -53,14 +54,13 @@ func (w *Worker) handleLog(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	parts := []string{q.Get("app"), q.Get("executor")}
+	ok := ValidAppID(parts[0]) && ValidExecutorID(parts[1])
 	if d := q.Get("driver"); d != "" {
-		parts = []string{d}
+		parts, ok = []string{d}, ValidDriverID(d)
 	}
-	for _, p := range parts {
-		if p == "" || p == "." || p == ".." || strings.ContainsAny(p, `/\`) {
-			http.Error(rw, "bad app, executor or driver id", http.StatusBadRequest)
-			return
-		}
+	if !ok {
+		http.Error(rw, fmt.Sprintf("bad app, executor or driver id %s: expected ids the master makes", quoteID(strings.Join(parts, "/"))), http.StatusBadRequest)
+		return
 	}
 	path := filepath.Join(append([]string{w.opts.WorkDir}, append(parts, file)...)...)
 	if fi, err := os.Stat(path); err == nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/stoke-run/stoke/internal/conf"
+	"github.com/stoke-run/stoke/standalone"
 )
 
 // daemonFlags are the configuration flags `stoke master` and `stoke worker`
@@ -109,4 +110,68 @@ func untilSignal(ctx context.Context) {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	<-ctx.Done()
+}
+
+// secretFlags are --secret-file and --insecure of `stoke master` and
+// `stoke worker`.
+type secretFlags struct {
+	file     string
+	insecure bool
+}
+
+func (f *secretFlags) define(fs *pflag.FlagSet) {
+	fs.StringVar(&f.file, "secret-file", "", "`FILE` with the cluster secret (default: stoke.authenticate.secret.file, else $STOKE_CONF_DIR/"+standalone.SecretFileName+", else ~/.stoke/"+standalone.SecretFileName+")")
+	fs.BoolVar(&f.insecure, "insecure", false, "run without a cluster secret even when listening beyond loopback: anyone who reaches the port can run code on the workers")
+}
+
+// warnSecretOnCommandLine warns when the secret is in the process's
+// arguments, where every local user can read it.
+func (f *daemonFlags) warnSecretOnCommandLine(a *app) {
+	for _, kv := range f.confs {
+		if strings.HasPrefix(strings.TrimSpace(kv), standalone.KeySecret+"=") {
+			fmt.Fprintf(a.stderr, "stoke: warning: --conf %s=... puts the cluster secret in the process list, readable by every local user; use --secret-file FILE (mode 0600) instead\n", standalone.KeySecret)
+		}
+	}
+}
+
+// masterSecret picks the master's cluster secret: --secret-file (created
+// if missing), stoke.authenticate.secret, stoke.authenticate.secret.file,
+// none with --insecure or on loopback, else the default secret file,
+// created on first start.
+func (f *secretFlags) masterSecret(c *conf.Conf, host string, log logrus.FieldLogger) (secret, file string, err error) {
+	file = f.file
+	if file == "" && c.String(standalone.KeySecret) != "" {
+		return c.String(standalone.KeySecret), "", nil
+	}
+	if file == "" {
+		file = c.String(standalone.KeySecretFile)
+	}
+	if file == "" {
+		if f.insecure || standalone.IsLoopback(host) {
+			return "", "", nil
+		}
+		if file, err = standalone.DefaultSecretFile(); err != nil {
+			return "", "", err
+		}
+	}
+	secret, created, err := standalone.EnsureSecretFile(file)
+	if err != nil {
+		return "", "", fmt.Errorf("%w (give another --secret-file, or --insecure to run an open cluster on purpose)", err)
+	}
+	if created {
+		log.Warnf("created the cluster secret file %s (mode 0600). Copy it to every worker and submitter machine "+
+			"(same path, or give its path with --secret-file / stoke.authenticate.secret.file); never pass the secret on a command line", file)
+	}
+	return secret, file, nil
+}
+
+// workerSecret picks a worker's cluster secret: --secret-file, else
+// stoke.authenticate.secret, stoke.authenticate.secret.file, or the
+// default secret file if it exists.
+func (f *secretFlags) workerSecret(c *conf.Conf) (string, error) {
+	if f.file != "" {
+		return standalone.ReadSecretFile(f.file)
+	}
+	s, _, err := standalone.ClientSecret(c)
+	return s, err
 }

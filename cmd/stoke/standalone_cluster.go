@@ -21,8 +21,18 @@ func submitStandaloneCluster(ctx context.Context, req clusterRequest) (int, erro
 	if err != nil {
 		return 0, err
 	}
-	client := standalone.NewSubmitClient(req.Master.Hosts, c.String("stoke.authenticate.secret"))
-	st, err := client.Submit(ctx, req.Binary, standalone.DriverSubmission{Args: req.Args, SubmitEnv: req.HandOff(),
+	secret, _, err := standalone.ClientSecret(c)
+	if err != nil {
+		return 0, err
+	}
+	// The driver gets no secret from here: the worker hands it the cluster
+	// secret through a 0600 file, and the application makes its own.
+	env, _, err := standalone.StripSecrets(req.HandOff())
+	if err != nil {
+		return 0, err
+	}
+	client := standalone.NewSubmitClient(req.Master.Hosts, secret)
+	st, err := client.Submit(ctx, req.Binary, standalone.DriverSubmission{Args: req.Args, SubmitEnv: env,
 		Cores: d.cores, MemoryMiB: int(d.memory >> 20), Supervise: d.supervise})
 	if err != nil {
 		return 0, fmt.Errorf("submitting to %s: %w", req.Master.Raw, err)
@@ -86,7 +96,11 @@ func driverRequest(ctx context.Context, out io.Writer, o *submitOptions) error {
 	if m.Kind != conf.Standalone {
 		return fmt.Errorf("--status and --kill need a standalone master (--master stoke://host:7077), yarn or a Mesos dispatcher (mesos://host:7077), not %q", m.Raw)
 	}
-	client := standalone.NewSubmitClient(m.Hosts, c.String("stoke.authenticate.secret"))
+	secret, _, err := standalone.ClientSecret(c)
+	if err != nil {
+		return err
+	}
+	client := standalone.NewSubmitClient(m.Hosts, secret)
 	var st standalone.DriverStatus
 	switch {
 	case o.status != "" && o.kill != "":

@@ -125,12 +125,14 @@ func resolveSubmit(o *submitOptions, args []string) (*submitPlan, error) {
 	for _, e := range entries {
 		c.Set(e.Key, e.Value, e.Source)
 	}
+	secretOnCommandLine := false
 	for _, kv := range o.confs {
 		k, v, err := parseConfFlag(kv)
 		if err != nil {
 			return nil, err
 		}
 		c.Set(k, v, conf.SourceConfFlag)
+		secretOnCommandLine = secretOnCommandLine || k == "stoke.authenticate.secret"
 	}
 	for _, f := range submitFlagKeys {
 		if o.changed[f.flag] {
@@ -143,6 +145,9 @@ func resolveSubmit(o *submitOptions, args []string) (*submitPlan, error) {
 
 	warnings, err := c.Validate()
 	p.warnings = warnings
+	if secretOnCommandLine {
+		p.warnings = append(p.warnings, "--conf stoke.authenticate.secret=... puts the secret in the process list, readable by every local user; use stoke.authenticate.secret.file (a 0600 file) instead")
+	}
 	if err != nil {
 		return p, &configError{err}
 	}

@@ -18,6 +18,7 @@ func isSet(c *conf.Conf, key string) bool { _, ok := c.Get(key); return ok }
 // stoke worker runs a standalone cluster worker.
 func newWorkerCmd(a *app) *cobra.Command {
 	var df daemonFlags
+	var sf secretFlags
 	var host, memory, workDir string
 	var cores, port, uiPort int
 	cmd := &cobra.Command{
@@ -50,8 +51,13 @@ STOKE_WORKER_HOST, STOKE_WORKER_PORT, STOKE_WORKER_WEBUI_PORT.`,
 			if cmd.Flags().Changed("port") || port != 0 {
 				uiPort = port
 			}
+			df.warnSecretOnCommandLine(a)
+			secret, err := sf.workerSecret(c)
+			if err != nil {
+				return err
+			}
 			wo := standalone.WorkerOptions{Masters: m.Hosts, Host: host, Cores: cores, MemoryMiB: mem,
-				WorkDir: workDir, WebUIPort: uiPort, Secret: c.String("stoke.authenticate.secret"), Log: daemonLog(a, c)}
+				WorkDir: workDir, WebUIPort: uiPort, Secret: secret, Insecure: sf.insecure, Log: daemonLog(a, c)}
 			if err := standalone.WorkerBoundsFromConf(c, &wo); err != nil {
 				return err
 			}
@@ -66,6 +72,7 @@ STOKE_WORKER_HOST, STOKE_WORKER_PORT, STOKE_WORKER_WEBUI_PORT.`,
 		},
 	}
 	df.define(cmd.Flags())
+	sf.define(cmd.Flags())
 	cmd.Flags().StringVar(&host, "host", envDefault("STOKE_WORKER_HOST", ""), "address to advertise and listen on (default: the one that reaches the master)")
 	cmd.Flags().IntVar(&cores, "cores", envInt("STOKE_WORKER_CORES", runtime.NumCPU()), "cores to offer")
 	cmd.Flags().StringVar(&memory, "memory", envDefault("STOKE_WORKER_MEMORY", defaultWorkerMemory()), "memory to offer, e.g. 4g or 4096 (MiB)")
