@@ -359,6 +359,7 @@ func TestWorkerCleanupOnce(t *testing.T) {
 func TestCorruptRecoveryFileRefused(t *testing.T) {
 	for name, content := range map[string]string{
 		"app_app-1":       `{"id":"app-1","name":`,
+		"app_..":          `{"id":"..","name":"x","memPerExecutorMiB":1,"driverAddress":"d:1","binary":{"url":"u","sha256":"s"}}`,
 		"worker_w1":       `{"id":"w1","cores":-3,"memoryMiB":10}`,
 		"driver_driver-1": `{"sub":{},"state":"BOGUS"}`,
 	} {
@@ -384,7 +385,7 @@ func TestCorruptRecoveryFileRefused(t *testing.T) {
 	}
 	// Valid state next to the master's binaries directory starts.
 	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "worker_w1"), []byte(`{"id":"w1","host":"h","cores":1,"memoryMiB":10}`), 0o600)
+	os.WriteFile(filepath.Join(dir, "worker_worker-20261203000000-h_1"), []byte(`{"id":"worker-20261203000000-h_1","host":"h","cores":1,"memoryMiB":10}`), 0o600)
 	m, err := StartMaster(MasterOptions{Host: "127.0.0.1", WebUIPort: -1, RecoveryMode: RecoveryFilesystem, RecoveryDir: dir})
 	if err != nil {
 		t.Fatal(err)

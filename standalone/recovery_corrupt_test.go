@@ -35,7 +35,7 @@ func TestZooKeeperCorruptRecoveryState(t *testing.T) {
 	}{
 		{dir, ""}, {dir + "/master_status", ""},
 		{bad, `{"id":"app-bad","name":`},
-		{dir + "/master_status/worker_w-good", `{"id":"w-good","host":"h","cores":1,"memoryMiB":64}`},
+		{dir + "/master_status/worker_worker-20261203000000-h_1", `{"id":"worker-20261203000000-h_1","host":"h","cores":1,"memoryMiB":64}`},
 	} {
 		if _, err := conn.Create(n.path, []byte(n.data), 0, zk.WorldACL(zk.PermAll)); err != nil {
 			t.Fatalf("creating %s: %v", n.path, err)
