@@ -197,7 +197,7 @@ func TestAttackBoundsSlowBodies(t *testing.T) {
 	}
 	t.Logf("%d slow connections open", n)
 	start := time.Now()
-	code, msg, err := postRaw(addr, "/v1/worker/register", []byte(`{"id":"w-legit","host":"h","cores":1,"memoryMiB":64}`))
+	code, msg, err := postRaw(addr, "/v1/worker/register", []byte(`{"id":"worker-20261203000000-legit","host":"h","cores":1,"memoryMiB":64}`))
 	if err != nil || code != http.StatusOK {
 		t.Fatalf("legitimate registration behind %d slow connections: %d %s %v", n, code, msg, err)
 	}
@@ -225,7 +225,7 @@ func TestAttackBoundsRetainedApps(t *testing.T) {
 	var ids []string
 	for i := range 12 {
 		body, _ := json.Marshal(standalone.AppDescription{Name: fmt.Sprintf("a%d", i), MemPerExecutor: 64, DriverAddress: "127.0.0.1:1",
-			Binary: standalone.BinarySource{URL: "http://127.0.0.1:1/b", SHA256: strings.Repeat("a", 64)}})
+			Binary: standalone.BinarySource{URL: "http://127.0.0.1:1/b", SHA256: strings.Repeat("a", 64)}, Secret: fmt.Sprintf("app-secret-%d", i)})
 		code, msg, err := postRaw(addr, "/v1/app/register", body)
 		if err != nil || code != http.StatusOK {
 			t.Fatalf("registering application %d: %d %s %v", i, code, msg, err)
