@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -38,13 +39,32 @@ func freeTCPPort(t *testing.T) int {
 }
 
 // runMaster starts `stoke master` on 0.0.0.0 and returns its /json.
-func runMaster(t *testing.T, bin string, env []string, args ...string) (standalone.MasterState, string, *bytes.Buffer) {
+// syncBuffer is a log buffer that the process's output copier writes
+// while the test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func runMaster(t *testing.T, bin string, env []string, args ...string) (standalone.MasterState, string, *syncBuffer) {
 	t.Helper()
 	port, ui := freeTCPPort(t), freeTCPPort(t)
-	var logs bytes.Buffer
+	logs := &syncBuffer{}
 	cmd := exec.Command(bin, append([]string{"master", "--host", "0.0.0.0", "--port", strconv.Itoa(port), "--webui-port", strconv.Itoa(ui)}, args...)...)
 	cmd.Env = append(os.Environ(), env...)
-	cmd.Stdout, cmd.Stderr = &logs, &logs
+	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +85,7 @@ func runMaster(t *testing.T, bin string, env []string, args ...string) (standalo
 	}
 	page, _ := io.ReadAll(res.Body)
 	res.Body.Close()
-	return s, string(page), &logs
+	return s, string(page), logs
 }
 
 // A master or worker beyond loopback without a secret refuses to start
