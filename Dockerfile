@@ -14,12 +14,14 @@ RUN CGO_ENABLED=0 go build -trimpath -o /out/stoke ./cmd/stoke \
 
 FROM debian:bookworm-slim
 RUN useradd --create-home --uid 1000 stoke \
- && mkdir -p /var/lib/stoke/work && chown -R stoke /var/lib/stoke
+ && mkdir -p /var/lib/stoke/work /etc/stoke && chown -R stoke /var/lib/stoke /etc/stoke \
+ && chmod 700 /etc/stoke
 COPY --from=build /out/ /usr/local/bin/
 COPY examples/wordcount/sample.txt /opt/stoke/examples/sample.txt
 USER stoke
 WORKDIR /var/lib/stoke
 ENV STOKE_WORKER_DIR=/var/lib/stoke/work
+# /etc/stoke holds the cluster secret (compose mounts a volume there).
 # 7077: master API; 8080: master UI; 8081: worker UI and executor logs.
 EXPOSE 7077 8080 8081
 ENTRYPOINT ["stoke"]

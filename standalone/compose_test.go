@@ -28,7 +28,15 @@ func TestComposeStandaloneProfile(t *testing.T) {
 	if got := profileServices(cfg, "standalone"); strings.Join(got, " ") != "stoke-master stoke-worker-1 stoke-worker-2" {
 		t.Errorf("standalone profile services = %v; want a master and two workers", got)
 	}
-	for _, want := range []string{"- master", "- worker", "- stoke://stoke-master:7077", "7077", "8080", "8081", "STOKE_WORKER_CORES", "STOKE_WORKER_MEMORY"} {
+	// Every daemon shares the master's secret file: without it the workers,
+	// listening beyond loopback, would refuse to start.
+	if n := strings.Count(cfg, "--secret-file"); n != 3 {
+		t.Errorf("%d of the master and two workers are given --secret-file; want 3", n)
+	}
+	if n := strings.Count(cfg, "- stoke-secret:/etc/stoke"); n < 3 {
+		t.Errorf("the stoke-secret volume is mounted %d times; want the master, two workers and the client", n)
+	}
+	for _, want := range []string{"- master", "- worker", "- stoke://stoke-master:7077", "7077", "8080", "8081", "STOKE_WORKER_CORES", "STOKE_WORKER_MEMORY", "/etc/stoke/cluster.secret"} {
 		if !strings.Contains(cfg, want) {
 			t.Errorf("resolved compose file lacks %q:\n%s", want, cfg)
 		}
