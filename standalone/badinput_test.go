@@ -13,6 +13,7 @@ import (
 
 	"github.com/stoke-run/stoke"
 	"github.com/stoke-run/stoke/internal/conf"
+	"github.com/stoke-run/stoke/internal/testutil"
 	"github.com/stoke-run/stoke/standalone"
 )
 
@@ -70,7 +71,7 @@ func TestApplicationThatDoesNotFitWaits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), testutil.D(time.Minute))
 	defer cancel()
 	if n, err := stoke.Count(ctx, ds); err != nil || n != 4 {
 		t.Fatalf("count once a worker fits = %d, %v", n, err)

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stoke-run/stoke/internal/testutil"
 	"github.com/stoke-run/stoke/standalone"
 )
 
@@ -84,7 +85,7 @@ func startDaemon(t testing.TB, prefix []string, args ...string) *daemon {
 		d.signal(syscall.SIGTERM)
 		select {
 		case <-d.done:
-		case <-time.After(10 * time.Second):
+		case <-time.After(testutil.D(10 * time.Second)):
 			d.signal(syscall.SIGKILL)
 			<-d.done
 		}
@@ -128,7 +129,7 @@ func masterState(addr string) (standalone.MasterState, error) {
 // waitState polls a master's /json until cond holds.
 func waitState(t testing.TB, addr string, timeout time.Duration, what string, cond func(standalone.MasterState) bool) standalone.MasterState {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
+	deadline := time.Now().Add(testutil.D(timeout))
 	for {
 		s, err := masterState(addr)
 		if err == nil && cond(s) {

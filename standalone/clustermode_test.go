@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stoke-run/stoke/internal/testutil"
 	"github.com/stoke-run/stoke/standalone"
 )
 
@@ -44,7 +45,7 @@ var submittedRE = regexp.MustCompile(`submitted driver (driver-\S+)`)
 
 func waitDriver(t *testing.T, master, id, secret string, cond func(string) bool) string {
 	t.Helper()
-	deadline := time.Now().Add(90 * time.Second)
+	deadline := time.Now().Add(testutil.D(90 * time.Second))
 	for {
 		out, err := stokeCmd(t, "submit", "--master", master, "--conf", "stoke.authenticate.secret="+secret, "--status", id)
 		if err == nil && cond(out) {

@@ -7,11 +7,12 @@ import (
 
 	"github.com/stoke-run/stoke"
 	"github.com/stoke-run/stoke/internal/events"
+	"github.com/stoke-run/stoke/internal/testutil"
 )
 
 func waitExecCount(t *testing.T, sc *stoke.Context, n int) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(testutil.D(30 * time.Second))
 	for len(sc.Driver().Executors()) != n {
 		if time.Now().After(deadline) {
 			t.Fatalf("%d executors; want %d", len(sc.Driver().Executors()), n)

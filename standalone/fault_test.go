@@ -11,6 +11,7 @@ import (
 	"github.com/stoke-run/stoke"
 	"github.com/stoke-run/stoke/backend/backendtest"
 	"github.com/stoke-run/stoke/internal/events"
+	"github.com/stoke-run/stoke/internal/testutil"
 	"github.com/stoke-run/stoke/standalone"
 )
 
@@ -35,7 +36,7 @@ func runApp(t *testing.T, master string, n int, extra stoke.Config) (*stoke.Cont
 		t.Fatalf("stoke.New: %v", err)
 	}
 	t.Cleanup(func() { sc.Stop() })
-	deadline := time.Now().Add(60 * time.Second)
+	deadline := time.Now().Add(testutil.D(60 * time.Second))
 	for len(sc.Driver().Executors()) < n {
 		if time.Now().After(deadline) {
 			t.Fatalf("only %d of %d executors registered", len(sc.Driver().Executors()), n)
@@ -58,7 +59,7 @@ func slowSumJob(t *testing.T, sc *stoke.Context, n int) (<-chan error, *[]stoke.
 	done := make(chan error, 1)
 	var got []stoke.KV[string, int]
 	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		ctx, cancel := context.WithTimeout(context.Background(), testutil.D(3*time.Minute))
 		defer cancel()
 		var err error
 		got, err = stoke.Collect(ctx, stoke.ReduceByKey(stoke.Map(ds, slowKey), sumInt, 4))
@@ -88,7 +89,7 @@ func checkSums(t *testing.T, got []stoke.KV[string, int], n int) {
 
 func waitTaskEnds(t *testing.T, rec *backendtest.Recorder, n int) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), testutil.D(time.Minute))
 	defer cancel()
 	if !rec.Wait(ctx.Done(), func(es []events.Event) bool {
 		c := 0
@@ -152,7 +153,7 @@ func TestExitCodeReachesDriverAndAppFreesResources(t *testing.T) {
 	if err := syscallKill(pid); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), testutil.D(30*time.Second))
 	defer cancel()
 	if !rec.Wait(ctx.Done(), func(es []events.Event) bool {
 		for _, e := range es {
@@ -165,7 +166,7 @@ func TestExitCodeReachesDriverAndAppFreesResources(t *testing.T) {
 		t.Fatalf("the executor's exit did not reach the driver as its loss reason: %v", rec.Events())
 	}
 	// The master replaces it.
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(testutil.D(30 * time.Second))
 	for len(sc.Driver().Executors()) < 1 {
 		if time.Now().After(deadline) {
 			t.Fatal("no replacement executor")

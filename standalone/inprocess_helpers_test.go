@@ -10,6 +10,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/stoke-run/stoke/internal/testutil"
 	"github.com/stoke-run/stoke/standalone"
 )
 
@@ -42,7 +43,7 @@ func bufferLogger() (*logrus.Logger, *syncBuffer) {
 // waitLog waits until the log holds s.
 func waitLog(t *testing.T, buf *syncBuffer, s string, timeout time.Duration) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
+	deadline := time.Now().Add(testutil.D(timeout))
 	for !strings.Contains(buf.String(), s) {
 		if time.Now().After(deadline) {
 			t.Fatalf("log never said %q:\n%s", s, buf.String())
@@ -73,7 +74,7 @@ func inProcessWorker(t *testing.T, m *standalone.Master, cores, mem int, secret 
 		t.Fatal(err)
 	}
 	t.Cleanup(w.Stop)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), testutil.D(10*time.Second))
 	defer cancel()
 	if err := w.WaitRegistered(ctx); err != nil {
 		t.Fatal(err)

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stoke-run/stoke/internal/testutil"
 	"github.com/stoke-run/stoke/standalone"
 )
 
@@ -50,13 +51,13 @@ func startZooKeeper(t *testing.T) string {
 		logf.Close()
 	})
 	addr := "127.0.0.1:" + strconv.Itoa(port)
-	deadline := time.Now().Add(60 * time.Second)
+	deadline := time.Now().Add(testutil.D(60 * time.Second))
 	for {
 		c, err := net.DialTimeout("tcp", addr, time.Second)
 		if err == nil {
 			// srvr is the four-letter command ZooKeeper allows by default.
 			fmt.Fprint(c, "srvr")
-			c.SetReadDeadline(time.Now().Add(2 * time.Second))
+			c.SetReadDeadline(time.Now().Add(testutil.D(2 * time.Second)))
 			out, _ := io.ReadAll(c)
 			c.Close()
 			if strings.Contains(string(out), "Mode:") {
