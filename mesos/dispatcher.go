@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -69,6 +70,8 @@ type DispatcherOptions struct {
 	Port    int    // 0: any
 	WorkDir string // where submitted binaries are kept
 	Secret  string // bearer secret for submissions ("" for none)
+	// Insecure allows listening beyond loopback without a Secret.
+	Insecure bool
 	// RetryBackoff is the first wait before a supervised driver is
 	// relaunched; it doubles per restart up to MaxBackoff (1 s and 60 s).
 	RetryBackoff, MaxBackoff time.Duration
@@ -143,9 +146,18 @@ func StartDispatcher(ctx context.Context, opts DispatcherOptions) (*Dispatcher, 
 			opts.Host = rpc.OutboundHost(m.Hosts[0])
 		}
 	}
+	// Submissions are binaries the cluster runs: never open to whoever can
+	// reach the port unless asked for.
+	if opts.Secret == "" && !opts.Insecure && !loopbackHost(opts.Host) {
+		return nil, fmt.Errorf("dispatcher: it would accept submissions on %s without a secret: set stoke.authenticate.secret "+
+			"(in a properties file, not on the command line), listen on 127.0.0.1, or pass --insecure to run an open dispatcher on purpose", opts.Host)
+	}
 	lis, err := net.Listen("tcp", net.JoinHostPort(opts.Host, strconv.Itoa(opts.Port)))
 	if err != nil {
 		return nil, fmt.Errorf("dispatcher: %w", err)
+	}
+	if opts.Secret == "" && !loopbackHost(opts.Host) {
+		opts.Log.Warnf("INSECURE: the dispatcher accepts submissions on %s without a secret (--insecure): whoever reaches the port runs code on the cluster", lis.Addr())
 	}
 	advertise := lis.Addr().String()
 	if ip := net.ParseIP(opts.Host); ip != nil && ip.IsUnspecified() {
@@ -163,6 +175,15 @@ func StartDispatcher(ctx context.Context, opts DispatcherOptions) (*Dispatcher, 
 		return nil, err
 	}
 	return d, nil
+}
+
+// loopbackHost says whether a listen host reaches only this machine.
+func loopbackHost(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(strings.Trim(host, "[]"))
+	return ip != nil && ip.IsLoopback()
 }
 
 // Address is host:port of the dispatcher's API.
