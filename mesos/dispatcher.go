@@ -72,6 +72,9 @@ type DispatcherOptions struct {
 	Secret  string // bearer secret for submissions ("" for none)
 	// Insecure allows listening beyond loopback without a Secret.
 	Insecure bool
+	// MaxBinarySize bounds a submitted binary (default 1 GiB, as
+	// stoke.deploy.maxBinarySize).
+	MaxBinarySize int64
 	// RetryBackoff is the first wait before a supervised driver is
 	// relaunched; it doubles per restart up to MaxBackoff (1 s and 60 s).
 	RetryBackoff, MaxBackoff time.Duration
@@ -126,6 +129,9 @@ func StartDispatcher(ctx context.Context, opts DispatcherOptions) (*Dispatcher, 
 	if opts.MaxBackoff <= 0 {
 		opts.MaxBackoff = time.Minute
 	}
+	if opts.MaxBinarySize <= 0 {
+		opts.MaxBinarySize = 1 << 30
+	}
 	if opts.Log == nil {
 		opts.Log = logrus.StandardLogger()
 	}
@@ -168,7 +174,9 @@ func StartDispatcher(ctx context.Context, opts DispatcherOptions) (*Dispatcher, 
 	}
 	d := &Dispatcher{opts: opts, b: b, master: m, lis: lis, advertise: advertise, log: opts.Log.WithField("role", "mesos-dispatcher"), drivers: map[string]*driverRecord{}, grants: newGrants()}
 	b.hooks = d
-	d.srv = &http.Server{Handler: d.handler()}
+	// Uploads may be long, so no read timeout; headers and idle
+	// connections are bounded, bodies by MaxBinarySize.
+	d.srv = &http.Server{Handler: d.handler(), ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10}
 	go d.srv.Serve(lis)
 	if err := b.startLoop(ctx); err != nil {
 		d.srv.Close()
@@ -486,7 +494,14 @@ func (d *Dispatcher) handler() http.Handler {
 		json.NewEncoder(w).Encode(v)
 	}
 	mux.HandleFunc("POST /v1/submissions", auth(func(w http.ResponseWriter, r *http.Request) {
+		// The binary and a small submission field; the form's overhead is
+		// far under 1 MiB.
+		r.Body = http.MaxBytesReader(w, r.Body, d.opts.MaxBinarySize+1<<20)
 		if err := r.ParseMultipartForm(32 << 20); err != nil {
+			if mb := (*http.MaxBytesError)(nil); errors.As(err, &mb) {
+				http.Error(w, fmt.Sprintf("submission too large: the binary may have at most %d bytes (stoke.deploy.maxBinarySize)", d.opts.MaxBinarySize), http.StatusRequestEntityTooLarge)
+				return
+			}
 			http.Error(w, "malformed submission: want multipart/form-data with a submission field and a binary file: "+err.Error(), http.StatusBadRequest)
 			return
 		}
@@ -501,6 +516,10 @@ func (d *Dispatcher) handler() http.Handler {
 			return
 		}
 		defer f.Close()
+		if fh := r.MultipartForm.File["binary"]; len(fh) > 0 && fh[0].Size > d.opts.MaxBinarySize {
+			http.Error(w, fmt.Sprintf("submission too large: the binary has %d bytes, at most %d are accepted (stoke.deploy.maxBinarySize)", fh[0].Size, d.opts.MaxBinarySize), http.StatusRequestEntityTooLarge)
+			return
+		}
 		st, err := d.Submit(sub, f)
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -59,4 +61,41 @@ func TestAttackDispatcherOpenByDefault(t *testing.T) {
 	if _, err := open(mesos.DispatcherOptions{Host: "127.0.0.1"}); err != nil {
 		t.Errorf("loopback dispatcher without a secret: %v", err)
 	}
+}
+
+// TestAttackDispatcherBinaryBound: an authenticated submitter cannot fill
+// the dispatcher's disk: a binary over MaxBinarySize is refused with 413 and
+// nothing is kept; one within it (the control) is queued.
+func TestAttackDispatcherBinaryBound(t *testing.T) {
+	c := mesostest.Start(t, mesostest.Options{})
+	work := t.TempDir()
+	d, err := mesos.StartDispatcher(context.Background(), mesos.DispatcherOptions{
+		Master: c.Leader().MesosURL(), Host: "127.0.0.1", WorkDir: work, Secret: "d1sp", MaxBinarySize: 4 << 10,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(d.Stop)
+	cl := &mesos.DispatcherClient{Addr: d.Address(), Secret: "d1sp"}
+	bin := func(n int) string {
+		p := filepath.Join(t.TempDir(), "app")
+		if err := os.WriteFile(p, make([]byte, n), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), testutil.D(30*time.Second))
+	defer cancel()
+	sub := mesos.DriverSubmission{Args: []string{"sleep"}, Conf: handOff(), CPUs: 0.1, MemMB: 64}
+	if _, err := cl.Submit(ctx, bin(1<<20), sub); err == nil || !strings.Contains(err.Error(), "413") || !strings.Contains(err.Error(), "4096") {
+		t.Errorf("a 1 MiB binary over a 4 KiB bound: %v, want 413 naming the bound", err)
+	}
+	if ents, _ := os.ReadDir(work); len(ents) != 0 {
+		t.Errorf("the refused binary left %d file(s) in the work dir", len(ents))
+	}
+	st, err := cl.Submit(ctx, bin(1<<10), sub)
+	if err != nil {
+		t.Fatalf("a 1 KiB binary (control): %v", err)
+	}
+	cl.Kill(ctx, st.ID)
 }

@@ -57,8 +57,12 @@ dispatcher to Mesos.`,
 			if err != nil {
 				return err
 			}
+			maxBinary, err := c.Bytes("stoke.deploy.maxBinarySize")
+			if err != nil {
+				return err
+			}
 			d, err := mesos.StartDispatcher(cmd.Context(), mesos.DispatcherOptions{
-				Master: master, Host: host, Port: port, WorkDir: workDir, Secret: secret, Insecure: insecure,
+				Master: master, Host: host, Port: port, WorkDir: workDir, Secret: secret, Insecure: insecure, MaxBinarySize: maxBinary,
 				RetryBackoff: backoff, MaxBackoff: maxBackoff, Conf: c, Log: daemonLog(a, c),
 			})
 			if err != nil {
