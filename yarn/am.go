@@ -178,6 +178,16 @@ func newAM(log logrus.FieldLogger) (*am, error) {
 			m.stokeConf.Set(e.Key, e.Value, e.Source)
 		}
 	}
+	if raw, ok := m.creds.Secrets[confSecretAlias]; ok {
+		entries, err := conf.DecodeSubmit(string(raw))
+		if err != nil {
+			return nil, fmt.Errorf("the token file %s: secret %s: %v", tf, confSecretAlias, err)
+		}
+		for _, e := range entries {
+			m.stokeConf.Set(e.Key, e.Value, e.Source)
+		}
+		m.submitConf = conf.EncodeSubmit(m.stokeConf.All())
+	}
 	c := m.stokeConf
 	if m.preserve, err = c.Bool("stoke.yarn.preserveStagingFiles"); err != nil {
 		return nil, err
