@@ -75,6 +75,10 @@ type DispatcherOptions struct {
 	// MaxBinarySize bounds a submitted binary (default 1 GiB, as
 	// stoke.deploy.maxBinarySize).
 	MaxBinarySize int64
+	// RetainedDrivers is how many ended drivers the dispatcher remembers
+	// (default 200, as stoke.deploy.retainedDrivers); an ended driver's
+	// binary is removed at once.
+	RetainedDrivers int
 	// RetryBackoff is the first wait before a supervised driver is
 	// relaunched; it doubles per restart up to MaxBackoff (1 s and 60 s).
 	RetryBackoff, MaxBackoff time.Duration
@@ -97,6 +101,7 @@ type Dispatcher struct {
 	drivers map[string]*driverRecord
 	seq     int
 	grants  *grants // one-time binary URLs and secret settings of driver tasks
+	ended   []string // ids of ended drivers, oldest first
 }
 
 type driverRecord struct {
@@ -131,6 +136,9 @@ func StartDispatcher(ctx context.Context, opts DispatcherOptions) (*Dispatcher, 
 	}
 	if opts.MaxBinarySize <= 0 {
 		opts.MaxBinarySize = 1 << 30
+	}
+	if opts.RetainedDrivers <= 0 {
+		opts.RetainedDrivers = 200
 	}
 	if opts.Log == nil {
 		opts.Log = logrus.StandardLogger()
@@ -288,6 +296,7 @@ func (d *Dispatcher) Kill(id string) (DriverStatus, error) {
 	switch r.State {
 	case DriverQueued, DriverRetrying:
 		r.State, r.Message = DriverKilled, "killed before it ran"
+		d.endedLocked(r)
 	}
 	st := r.DriverStatus
 	d.mu.Unlock()
@@ -303,6 +312,29 @@ func (d *Dispatcher) Kill(id string) (DriverStatus, error) {
 		}
 	}
 	return st, nil
+}
+
+// endedLocked removes the binary and the secret settings of a driver that
+// ended for good, and forgets the oldest ended drivers beyond
+// RetainedDrivers (d.mu held).
+func (d *Dispatcher) endedLocked(r *driverRecord) {
+	switch r.State {
+	case DriverFinished, DriverFailed, DriverKilled:
+	default:
+		return
+	}
+	if r.binary == "" {
+		return
+	}
+	if err := os.Remove(r.binary); err != nil && !os.IsNotExist(err) {
+		d.log.WithField("driver", r.ID).Warnf("removing the binary of an ended driver: %v", err)
+	}
+	r.binary, r.full = "", ""
+	d.ended = append(d.ended, r.ID)
+	for len(d.ended) > d.opts.RetainedDrivers {
+		delete(d.drivers, d.ended[0])
+		d.ended = d.ended[1:]
+	}
 }
 
 // want implements frameworkHooks: offers while a driver waits to launch.
@@ -466,6 +498,7 @@ func (d *Dispatcher) update(ctx context.Context, caller calls.Caller, st mesos.T
 		r.State, r.Message = DriverFailed, msg
 	}
 	newState := r.State
+	d.endedLocked(r)
 	d.mu.Unlock()
 	if terminal(state) {
 		d.grants.revoke(id)

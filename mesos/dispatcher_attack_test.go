@@ -99,3 +99,50 @@ func TestAttackDispatcherBinaryBound(t *testing.T) {
 	}
 	cl.Kill(ctx, st.ID)
 }
+
+// TestAttackDispatcherRetention: submissions cannot pile up without bound:
+// an ended driver's binary leaves the work dir at once, and only the last
+// RetainedDrivers ended drivers are remembered (the control: a queued
+// driver's binary is there, and the last ended driver is still known).
+func TestAttackDispatcherRetention(t *testing.T) {
+	c := mesostest.Start(t, mesostest.Options{}) // no agents: drivers stay queued
+	work := t.TempDir()
+	d, err := mesos.StartDispatcher(context.Background(), mesos.DispatcherOptions{
+		Master: c.Leader().MesosURL(), Host: "127.0.0.1", WorkDir: work, Secret: "d1sp", RetainedDrivers: 1,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(d.Stop)
+	cl := &mesos.DispatcherClient{Addr: d.Address(), Secret: "d1sp"}
+	bin := filepath.Join(t.TempDir(), "app")
+	if err := os.WriteFile(bin, []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), testutil.D(30*time.Second))
+	defer cancel()
+	files := func() int { ents, _ := os.ReadDir(work); return len(ents) }
+	var ids []string
+	for i := 0; i < 2; i++ {
+		st, err := cl.Submit(ctx, bin, mesos.DriverSubmission{Args: []string{"x"}, Conf: handOff(), CPUs: 0.1, MemMB: 64})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if files() != 1 {
+			t.Fatalf("control: the queued driver's binary is not in the work dir (%d files)", files())
+		}
+		if st, err = cl.Kill(ctx, st.ID); err != nil || st.State != mesos.DriverKilled {
+			t.Fatalf("killing queued driver %s: %+v %v", st.ID, st, err)
+		}
+		if files() != 0 {
+			t.Errorf("the killed driver %s left its binary in the work dir", st.ID)
+		}
+		ids = append(ids, st.ID)
+	}
+	if _, err := cl.Status(ctx, ids[0]); err == nil || !strings.Contains(err.Error(), "404") {
+		t.Errorf("the older ended driver beyond RetainedDrivers=1 is still kept: %v", err)
+	}
+	if st, err := cl.Status(ctx, ids[1]); err != nil || st.State != mesos.DriverKilled {
+		t.Errorf("control: the last ended driver: %+v %v", st, err)
+	}
+}

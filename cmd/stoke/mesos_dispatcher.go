@@ -61,8 +61,12 @@ dispatcher to Mesos.`,
 			if err != nil {
 				return err
 			}
+			retained, err := c.Int("stoke.deploy.retainedDrivers")
+			if err != nil {
+				return err
+			}
 			d, err := mesos.StartDispatcher(cmd.Context(), mesos.DispatcherOptions{
-				Master: master, Host: host, Port: port, WorkDir: workDir, Secret: secret, Insecure: insecure, MaxBinarySize: maxBinary,
+				Master: master, Host: host, Port: port, WorkDir: workDir, Secret: secret, Insecure: insecure, MaxBinarySize: maxBinary, RetainedDrivers: retained,
 				RetryBackoff: backoff, MaxBackoff: maxBackoff, Conf: c, Log: daemonLog(a, c),
 			})
 			if err != nil {
