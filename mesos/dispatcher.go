@@ -100,7 +100,7 @@ type Dispatcher struct {
 	mu      sync.Mutex
 	drivers map[string]*driverRecord
 	seq     int
-	grants  *grants // one-time binary URLs and secret settings of driver tasks
+	grants  *grants  // one-time binary URLs and secret settings of driver tasks
 	ended   []string // ids of ended drivers, oldest first
 }
 
