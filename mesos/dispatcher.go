@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -69,6 +70,15 @@ type DispatcherOptions struct {
 	Port    int    // 0: any
 	WorkDir string // where submitted binaries are kept
 	Secret  string // bearer secret for submissions ("" for none)
+	// Insecure allows listening beyond loopback without a Secret.
+	Insecure bool
+	// MaxBinarySize bounds a submitted binary (default 1 GiB, as
+	// stoke.deploy.maxBinarySize).
+	MaxBinarySize int64
+	// RetainedDrivers is how many ended drivers the dispatcher remembers
+	// (default 200, as stoke.deploy.retainedDrivers); an ended driver's
+	// binary is removed at once.
+	RetainedDrivers int
 	// RetryBackoff is the first wait before a supervised driver is
 	// relaunched; it doubles per restart up to MaxBackoff (1 s and 60 s).
 	RetryBackoff, MaxBackoff time.Duration
@@ -90,7 +100,8 @@ type Dispatcher struct {
 	mu      sync.Mutex
 	drivers map[string]*driverRecord
 	seq     int
-	grants  *grants // one-time binary URLs and secret settings of driver tasks
+	grants  *grants  // one-time binary URLs and secret settings of driver tasks
+	ended   []string // ids of ended drivers, oldest first
 }
 
 type driverRecord struct {
@@ -123,6 +134,12 @@ func StartDispatcher(ctx context.Context, opts DispatcherOptions) (*Dispatcher, 
 	if opts.MaxBackoff <= 0 {
 		opts.MaxBackoff = time.Minute
 	}
+	if opts.MaxBinarySize <= 0 {
+		opts.MaxBinarySize = 1 << 30
+	}
+	if opts.RetainedDrivers <= 0 {
+		opts.RetainedDrivers = 200
+	}
 	if opts.Log == nil {
 		opts.Log = logrus.StandardLogger()
 	}
@@ -143,9 +160,18 @@ func StartDispatcher(ctx context.Context, opts DispatcherOptions) (*Dispatcher, 
 			opts.Host = rpc.OutboundHost(m.Hosts[0])
 		}
 	}
+	// Submissions are binaries the cluster runs: never open to whoever can
+	// reach the port unless asked for.
+	if opts.Secret == "" && !opts.Insecure && !loopbackHost(opts.Host) {
+		return nil, fmt.Errorf("dispatcher: it would accept submissions on %s without a secret: set stoke.authenticate.secret "+
+			"(in a properties file, not on the command line), listen on 127.0.0.1, or pass --insecure to run an open dispatcher on purpose", opts.Host)
+	}
 	lis, err := net.Listen("tcp", net.JoinHostPort(opts.Host, strconv.Itoa(opts.Port)))
 	if err != nil {
 		return nil, fmt.Errorf("dispatcher: %w", err)
+	}
+	if opts.Secret == "" && !loopbackHost(opts.Host) {
+		opts.Log.Warnf("INSECURE: the dispatcher accepts submissions on %s without a secret (--insecure): whoever reaches the port runs code on the cluster", lis.Addr())
 	}
 	advertise := lis.Addr().String()
 	if ip := net.ParseIP(opts.Host); ip != nil && ip.IsUnspecified() {
@@ -156,13 +182,24 @@ func StartDispatcher(ctx context.Context, opts DispatcherOptions) (*Dispatcher, 
 	}
 	d := &Dispatcher{opts: opts, b: b, master: m, lis: lis, advertise: advertise, log: opts.Log.WithField("role", "mesos-dispatcher"), drivers: map[string]*driverRecord{}, grants: newGrants()}
 	b.hooks = d
-	d.srv = &http.Server{Handler: d.handler()}
+	// Uploads may be long, so no read timeout; headers and idle
+	// connections are bounded, bodies by MaxBinarySize.
+	d.srv = &http.Server{Handler: d.handler(), ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10}
 	go d.srv.Serve(lis)
 	if err := b.startLoop(ctx); err != nil {
 		d.srv.Close()
 		return nil, err
 	}
 	return d, nil
+}
+
+// loopbackHost says whether a listen host reaches only this machine.
+func loopbackHost(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(strings.Trim(host, "[]"))
+	return ip != nil && ip.IsLoopback()
 }
 
 // Address is host:port of the dispatcher's API.
@@ -259,6 +296,7 @@ func (d *Dispatcher) Kill(id string) (DriverStatus, error) {
 	switch r.State {
 	case DriverQueued, DriverRetrying:
 		r.State, r.Message = DriverKilled, "killed before it ran"
+		d.endedLocked(r)
 	}
 	st := r.DriverStatus
 	d.mu.Unlock()
@@ -274,6 +312,29 @@ func (d *Dispatcher) Kill(id string) (DriverStatus, error) {
 		}
 	}
 	return st, nil
+}
+
+// endedLocked removes the binary and the secret settings of a driver that
+// ended for good, and forgets the oldest ended drivers beyond
+// RetainedDrivers (d.mu held).
+func (d *Dispatcher) endedLocked(r *driverRecord) {
+	switch r.State {
+	case DriverFinished, DriverFailed, DriverKilled:
+	default:
+		return
+	}
+	if r.binary == "" {
+		return
+	}
+	if err := os.Remove(r.binary); err != nil && !os.IsNotExist(err) {
+		d.log.WithField("driver", r.ID).Warnf("removing the binary of an ended driver: %v", err)
+	}
+	r.binary, r.full = "", ""
+	d.ended = append(d.ended, r.ID)
+	for len(d.ended) > d.opts.RetainedDrivers {
+		delete(d.drivers, d.ended[0])
+		d.ended = d.ended[1:]
+	}
 }
 
 // want implements frameworkHooks: offers while a driver waits to launch.
@@ -437,6 +498,7 @@ func (d *Dispatcher) update(ctx context.Context, caller calls.Caller, st mesos.T
 		r.State, r.Message = DriverFailed, msg
 	}
 	newState := r.State
+	d.endedLocked(r)
 	d.mu.Unlock()
 	if terminal(state) {
 		d.grants.revoke(id)
@@ -465,7 +527,14 @@ func (d *Dispatcher) handler() http.Handler {
 		json.NewEncoder(w).Encode(v)
 	}
 	mux.HandleFunc("POST /v1/submissions", auth(func(w http.ResponseWriter, r *http.Request) {
+		// The binary and a small submission field; the form's overhead is
+		// far under 1 MiB.
+		r.Body = http.MaxBytesReader(w, r.Body, d.opts.MaxBinarySize+1<<20)
 		if err := r.ParseMultipartForm(32 << 20); err != nil {
+			if mb := (*http.MaxBytesError)(nil); errors.As(err, &mb) {
+				http.Error(w, fmt.Sprintf("submission too large: the binary may have at most %d bytes (stoke.deploy.maxBinarySize)", d.opts.MaxBinarySize), http.StatusRequestEntityTooLarge)
+				return
+			}
 			http.Error(w, "malformed submission: want multipart/form-data with a submission field and a binary file: "+err.Error(), http.StatusBadRequest)
 			return
 		}
@@ -480,6 +549,10 @@ func (d *Dispatcher) handler() http.Handler {
 			return
 		}
 		defer f.Close()
+		if fh := r.MultipartForm.File["binary"]; len(fh) > 0 && fh[0].Size > d.opts.MaxBinarySize {
+			http.Error(w, fmt.Sprintf("submission too large: the binary has %d bytes, at most %d are accepted (stoke.deploy.maxBinarySize)", fh[0].Size, d.opts.MaxBinarySize), http.StatusRequestEntityTooLarge)
+			return
+		}
 		st, err := d.Submit(sub, f)
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)

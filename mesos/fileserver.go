@@ -26,6 +26,10 @@ type fileServer struct {
 	tlis net.Listener
 }
 
+// grantIdleTimeout drops kept-alive connections that send nothing more
+// (the grant server is reachable by anyone who reaches the driver).
+var grantIdleTimeout = 2 * time.Minute
+
 // serveGrants serves gs; tlsConf (nil without stoke.rpc.tls) guards the
 // secrets.
 func serveGrants(host, binary string, gs *grants, tlsConf *tls.Config, logf func(string, ...any)) (*fileServer, error) {
@@ -38,7 +42,7 @@ func serveGrants(host, binary string, gs *grants, tlsConf *tls.Config, logf func
 		gs.serveFile(w, r, r.PathValue("token"), logf)
 	})
 	secrets := files
-	fs := &fileServer{srv: &http.Server{Handler: files, ReadHeaderTimeout: 30 * time.Second}, lis: lis, binary: binary, grants: gs}
+	fs := &fileServer{srv: &http.Server{Handler: files, ReadHeaderTimeout: 30 * time.Second, IdleTimeout: grantIdleTimeout}, lis: lis, binary: binary, grants: gs}
 	if tlsConf != nil {
 		tlis, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
 		if err != nil {
@@ -47,7 +51,7 @@ func serveGrants(host, binary string, gs *grants, tlsConf *tls.Config, logf func
 		}
 		secrets = http.NewServeMux()
 		fs.tlis = tls.NewListener(tlis, tlsConf)
-		fs.tsrv = &http.Server{Handler: secrets, ReadHeaderTimeout: 30 * time.Second}
+		fs.tsrv = &http.Server{Handler: secrets, ReadHeaderTimeout: 30 * time.Second, IdleTimeout: grantIdleTimeout}
 		go fs.tsrv.Serve(fs.tlis)
 	}
 	secrets.HandleFunc("/g/{token}", func(w http.ResponseWriter, r *http.Request) {

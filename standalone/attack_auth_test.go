@@ -358,7 +358,8 @@ func TestAttackCrossApplicationExecutor(t *testing.T) {
 			t.Fatal("application B accepted an executor with application A's secret")
 		}
 	}
-	scan := secretScan{dirs: []string{sc.root(), recovery}, urls: sc.pages(t), pids: []int{sc.master.cmd.Process.Pid, sc.workers[0].cmd.Process.Pid}}
+	scan := secretScan{dirs: []string{sc.root(), recovery}, urls: sc.pages(t), pids: []int{sc.master.cmd.Process.Pid, sc.workers[0].cmd.Process.Pid, sc.workers[1].cmd.Process.Pid,
+		pidOf(a.AppID()), pidOf(b.AppID())}}
 	assertNoSecret(t, secretA, scan)
 	assertNoSecret(t, secretB, scan)
 	assertNoSecret(t, sc.secret, scan)

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"io"
@@ -30,16 +31,32 @@ type secretScan struct {
 	pids []int
 }
 
-// assertNoSecret fails if secret appears in a file (other than a 0600
-// cluster secret file), an HTTP page or a process's arguments.
-func assertNoSecret(t *testing.T, secret string, s secretScan) {
+// assertNoSecret fails if secret appears, as is or hex- or base64-encoded,
+// in a file (other than a 0600 cluster secret file), an HTTP page or a
+// process's arguments. Every dir must hold at least one file.
+func assertNoSecret(t testing.TB, secret string, s secretScan) {
 	t.Helper()
 	if len(secret) < 8 {
 		t.Fatalf("assertNoSecret: secret too short to search for reliably")
+		return
 	}
-	needle := []byte(secret)
-	scanned := 0
+	forms := map[string][]byte{"": []byte(secret), " (hex)": []byte(hex.EncodeToString([]byte(secret)))}
+	// A base64 encoding of a longer text holds the secret's own encoding
+	// at one of three alignments; the middle part is stable for each.
+	for pad := 0; pad < 3; pad++ {
+		enc := base64.StdEncoding.EncodeToString(append(bytes.Repeat([]byte{0}, pad), secret...))
+		forms[fmt.Sprintf(" (base64/%d)", pad)] = []byte(enc[4 : len(enc)-4])
+	}
+	found := func(data []byte) string {
+		for name, f := range forms {
+			if bytes.Contains(data, f) {
+				return "found" + name
+			}
+		}
+		return ""
+	}
 	for _, dir := range s.dirs {
+		scanned := 0
 		_ = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 			if err != nil || !d.Type().IsRegular() {
 				return nil
@@ -49,18 +66,19 @@ func assertNoSecret(t *testing.T, secret string, s secretScan) {
 				return nil
 			}
 			scanned++
-			if !bytes.Contains(data, needle) {
+			how := found(data)
+			if how == "" {
 				return nil
 			}
-			if st, err := os.Stat(path); err == nil && st.Mode().Perm() == 0o600 && filepath.Base(path) == standalone.SecretFileName {
+			if st, err := os.Stat(path); err == nil && st.Mode().Perm() == 0o600 && filepath.Base(path) == standalone.SecretFileName && how == "found" {
 				return nil // a secret file is where the secret belongs
 			}
-			t.Errorf("the secret is written in plain text in %s", path)
+			t.Errorf("the secret is written in plain text in %s (%s)", path, how)
 			return nil
 		})
-	}
-	if scanned == 0 && len(s.dirs) > 0 {
-		t.Errorf("assertNoSecret: no files under %v", s.dirs)
+		if scanned == 0 {
+			t.Errorf("assertNoSecret: no files under %s: nothing was checked there", dir)
+		}
 	}
 	for _, u := range s.urls {
 		res, err := http.Get(u)
@@ -73,8 +91,8 @@ func assertNoSecret(t *testing.T, secret string, s secretScan) {
 		if res.StatusCode != http.StatusOK {
 			t.Errorf("GET %s: %s", u, res.Status)
 		}
-		if bytes.Contains(body, needle) {
-			t.Errorf("the secret appears in %s", u)
+		if how := found(body); how != "" {
+			t.Errorf("the secret appears in %s (%s)", u, how)
 		}
 	}
 	for _, pid := range s.pids {
@@ -83,8 +101,8 @@ func assertNoSecret(t *testing.T, secret string, s secretScan) {
 			t.Errorf("reading the command line of pid %d: %v", pid, err)
 			continue
 		}
-		if bytes.Contains(data, needle) {
-			t.Errorf("the secret is in the arguments of pid %d: %q", pid, bytes.ReplaceAll(data, []byte{0}, []byte{' '}))
+		if how := found(data); how != "" {
+			t.Errorf("the secret is in the arguments of pid %d (%s): %q", pid, how, bytes.ReplaceAll(data, []byte{0}, []byte{' '}))
 		}
 	}
 }

@@ -178,6 +178,16 @@ func newAM(log logrus.FieldLogger) (*am, error) {
 			m.stokeConf.Set(e.Key, e.Value, e.Source)
 		}
 	}
+	if raw, ok := m.creds.Secrets[confSecretAlias]; ok {
+		entries, err := conf.DecodeSubmit(string(raw))
+		if err != nil {
+			return nil, fmt.Errorf("the token file %s: secret %s: %v", tf, confSecretAlias, err)
+		}
+		for _, e := range entries {
+			m.stokeConf.Set(e.Key, e.Value, e.Source)
+		}
+		m.submitConf = conf.EncodeSubmit(m.stokeConf.All())
+	}
 	c := m.stokeConf
 	if m.preserve, err = c.Bool("stoke.yarn.preserveStagingFiles"); err != nil {
 		return nil, err
@@ -222,7 +232,7 @@ func (m *am) run(ctx context.Context) int {
 		m.log.WithError(err).Error("cannot listen for the driver")
 		return 1
 	}
-	srv := &http.Server{Handler: m.handler()}
+	srv := amServer(m.handler())
 	go srv.Serve(lis)
 	defer srv.Close()
 	port := lis.Addr().(*net.TCPAddr).Port
@@ -563,6 +573,18 @@ func (m *am) poke() {
 	}
 }
 
+// Bounds of the driver API's server, which anyone on the cluster network
+// can reach: a client that never finishes its headers or idles is dropped,
+// and a long poll ends well within the driver's 30 s request timeout.
+var (
+	amHeaderTimeout = 10 * time.Second
+	maxEventsWait   = 20 * time.Second
+)
+
+func amServer(h http.Handler) *http.Server {
+	return &http.Server{Handler: h, ReadHeaderTimeout: amHeaderTimeout, ReadTimeout: time.Minute, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10}
+}
+
 // handler serves the driver API.
 func (m *am) handler() http.Handler {
 	mux := http.NewServeMux()
@@ -631,7 +653,7 @@ func (m *am) handler() http.Handler {
 			http.Error(w, "after, creds and wait must be non-negative integers", http.StatusBadRequest)
 			return
 		}
-		deadline := time.After(time.Duration(waitMS) * time.Millisecond)
+		deadline := time.After(min(time.Duration(waitMS)*time.Millisecond, maxEventsWait))
 		for {
 			m.mu.Lock()
 			evs, ch, ver := m.events, m.eventsCh, m.credsVer

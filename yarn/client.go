@@ -52,6 +52,7 @@ const (
 	EnvAMSecret     = "STOKE_YARN_AM_SECRET"      // cluster mode: its secret
 	EnvAppID        = "STOKE_YARN_APP_ID"         // cluster mode: the application id
 	amSecretAlias   = "stoke.yarn.amSecret"       // credentials secret holding the AM endpoint secret
+	confSecretAlias = "stoke.yarn.secretConf"     // credentials secret holding the secret settings (STOKE_SUBMIT_CONF)
 	execSecretAlias = "stoke.yarn.executorSecret" // credentials secret holding the driver's secret, for executors
 	amRMTokenKind   = "YARN_AM_RM_TOKEN"          //
 	applicationTyp  = "STOKE"                     // applicationType in reports
@@ -229,7 +230,10 @@ func (c *Client) Submit(ctx context.Context, s *Submission) (string, error) {
 	// The NodeManager writes the environment into a shell script without escaping quotes,
 	// so values that may hold any character travel base64-encoded.
 	if v, ok := s.Env[conf.SubmitConfEnv]; ok {
-		env[EnvConf] = base64.StdEncoding.EncodeToString([]byte(v))
+		if env[EnvConf], err = confForAM(v, creds); err != nil {
+			c.removeStaging(staging)
+			return "", fmt.Errorf("%s: %w", appID, err)
+		}
 	}
 	if c.keytabShipped {
 		env[fsx.EnvPrincipal] = c.login.Principal()
@@ -616,4 +620,27 @@ func (c *Client) hdfsDelegationTokenFor(ctx context.Context, renewer string) (*c
 	}
 	tok.Service = proto.String(net.JoinHostPort(host, port))
 	return tok, nil
+}
+
+// confForAM is the AM's EnvConf value for a STOKE_SUBMIT_CONF: the settings
+// whose values are secrets go into creds instead (the container environment
+// is written to the NodeManager's launch script and kept by the
+// ResourceManager), the rest base64-encoded.
+func confForAM(submitConf string, creds *tokenfile.Credentials) (string, error) {
+	entries, err := conf.DecodeSubmit(submitConf)
+	if err != nil {
+		return "", err
+	}
+	var public, secret []conf.Entry
+	for _, e := range entries {
+		if conf.IsSensitive(e.Key) {
+			secret = append(secret, e)
+		} else {
+			public = append(public, e)
+		}
+	}
+	if len(secret) > 0 {
+		creds.SetSecret(confSecretAlias, []byte(conf.EncodeSubmit(secret)))
+	}
+	return base64.StdEncoding.EncodeToString([]byte(conf.EncodeSubmit(public))), nil
 }

@@ -5,12 +5,14 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/stoke-run/stoke/internal/conf"
 	"github.com/stoke-run/stoke/mesos"
+	"github.com/stoke-run/stoke/standalone"
 )
 
 func init() {
@@ -23,6 +25,7 @@ func newMesosDispatcherCmd(a *app) *cobra.Command {
 	var df daemonFlags
 	var master, host, workDir string
 	var port int
+	var insecure bool
 	var backoff, maxBackoff time.Duration
 	cmd := &cobra.Command{
 		Use:   "mesos-dispatcher",
@@ -33,13 +36,21 @@ application's driver as a Mesos task on the cluster named by --master; the drive
 then runs its executors as a framework of its own. With --supervise a driver that
 fails is launched again, after a backoff doubling from --retry-backoff up to
 --max-retry-backoff. Submissions are authenticated with stoke.authenticate.secret
-when it is set; stoke.mesos.principal and .secret authenticate the dispatcher to Mesos.`,
+(or the file named by stoke.authenticate.secret.file); listening beyond loopback
+without one needs --insecure. stoke.mesos.principal and .secret authenticate the
+dispatcher to Mesos.`,
 		Example: "  stoke mesos-dispatcher --master mesos://zk://zk1:2181/mesos --port 7077 --work-dir /var/lib/stoke-dispatcher",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, err := df.resolve(a)
 			if err != nil {
 				return err
+			}
+			for _, kv := range df.confs {
+				if strings.HasPrefix(strings.TrimSpace(kv), standalone.KeySecret+"=") {
+					fmt.Fprintf(a.stderr, "stoke: warning: --conf %s=... puts the dispatcher's secret in the process list, readable by every local user; "+
+						"set %s to a file of mode 0600 (in a --properties-file) instead\n", standalone.KeySecret, standalone.KeySecretFile)
+				}
 			}
 			if master == "" {
 				return fmt.Errorf("--master mesos://HOST:5050 (or mesos://zk://...) is required")
@@ -49,8 +60,20 @@ when it is set; stoke.mesos.principal and .secret authenticate the dispatcher to
 					return err
 				}
 			}
+			secret, err := dispatcherSecret(c)
+			if err != nil {
+				return err
+			}
+			maxBinary, err := c.Bytes("stoke.deploy.maxBinarySize")
+			if err != nil {
+				return err
+			}
+			retained, err := c.Int("stoke.deploy.retainedDrivers")
+			if err != nil {
+				return err
+			}
 			d, err := mesos.StartDispatcher(cmd.Context(), mesos.DispatcherOptions{
-				Master: master, Host: host, Port: port, WorkDir: workDir, Secret: c.String("stoke.authenticate.secret"),
+				Master: master, Host: host, Port: port, WorkDir: workDir, Secret: secret, Insecure: insecure, MaxBinarySize: maxBinary, RetainedDrivers: retained,
 				RetryBackoff: backoff, MaxBackoff: maxBackoff, Conf: c, Log: daemonLog(a, c),
 			})
 			if err != nil {
@@ -67,6 +90,7 @@ when it is set; stoke.mesos.principal and .secret authenticate the dispatcher to
 	cmd.Flags().StringVar(&host, "host", envDefault("STOKE_DISPATCHER_HOST", ""), "address to listen on, reachable by agents (default: the address routing to the master)")
 	cmd.Flags().IntVar(&port, "port", envInt("STOKE_DISPATCHER_PORT", 7077), "port for submissions")
 	cmd.Flags().StringVar(&workDir, "work-dir", envDefault("STOKE_DISPATCHER_DIR", ""), "directory for submitted binaries (default: a temporary one)")
+	cmd.Flags().BoolVar(&insecure, "insecure", false, "accept submissions without a secret even when listening beyond loopback: anyone who reaches the port runs code on the cluster")
 	cmd.Flags().DurationVar(&backoff, "retry-backoff", time.Second, "first wait before a supervised driver is relaunched")
 	cmd.Flags().DurationVar(&maxBackoff, "max-retry-backoff", time.Minute, "longest wait between relaunches")
 	return cmd
@@ -83,7 +107,11 @@ func submitMesosCluster(ctx context.Context, req clusterRequest) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	cl := &mesos.DispatcherClient{Addr: req.Master.Hosts[0], Secret: c.String("stoke.authenticate.secret")}
+	secret, err := dispatcherSecret(c)
+	if err != nil {
+		return 0, err
+	}
+	cl := &mesos.DispatcherClient{Addr: req.Master.Hosts[0], Secret: secret}
 	st, err := cl.Submit(ctx, req.Binary, mesos.DriverSubmission{Args: req.Args, Conf: req.HandOff(), CPUs: float64(d.cores), MemMB: float64(d.memory>>20) + 384, Supervise: d.supervise})
 	if err != nil {
 		return 0, err
@@ -91,6 +119,19 @@ func submitMesosCluster(ctx context.Context, req clusterRequest) (int, error) {
 	fmt.Fprintf(req.Stdout, "submitted driver %s (state %s)\n", st.ID, st.State)
 	fmt.Fprintf(req.Stderr, "stoke: follow it with: stoke submit --master %s --status %s\n", req.Master.Raw, st.ID)
 	return 0, nil
+}
+
+// dispatcherSecret is the dispatcher's submission secret:
+// stoke.authenticate.secret, else the file stoke.authenticate.secret.file
+// names, else none.
+func dispatcherSecret(c *conf.Conf) (string, error) {
+	if s := c.String(standalone.KeySecret); s != "" {
+		return s, nil
+	}
+	if f := c.String(standalone.KeySecretFile); f != "" {
+		return standalone.ReadSecretFile(f)
+	}
+	return "", nil
 }
 
 // mesosDriverRequest answers --status and --kill against a dispatcher.

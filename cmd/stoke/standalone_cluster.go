@@ -91,7 +91,11 @@ func driverRequest(ctx context.Context, out io.Writer, o *submitOptions) error {
 		return yarnRequest(ctx, out, o)
 	}
 	if m.Kind == conf.Mesos {
-		return mesosDriverRequest(ctx, out, m, c.String("stoke.authenticate.secret"), o)
+		secret, err := dispatcherSecret(c)
+		if err != nil {
+			return err
+		}
+		return mesosDriverRequest(ctx, out, m, secret, o)
 	}
 	if m.Kind != conf.Standalone {
 		return fmt.Errorf("--status and --kill need a standalone master (--master stoke://host:7077), yarn or a Mesos dispatcher (mesos://host:7077), not %q", m.Raw)

@@ -8,9 +8,11 @@ import (
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/hex"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 )
@@ -36,11 +38,19 @@ func check(ctx context.Context, secret string) error {
 	return nil
 }
 
-// ServerOptions authenticate every call with secret and bound message sizes.
+// maxConnIdle closes a connection without a call for that long: anyone
+// who reaches the port can open one, and without it idle (even
+// unauthenticated) connections were kept forever. Clients reconnect
+// transparently.
+var maxConnIdle = 5 * time.Minute
+
+// ServerOptions authenticate every call with secret and bound message sizes
+// and idle connections.
 func ServerOptions(secret string, maxMsg int) []grpc.ServerOption {
 	return []grpc.ServerOption{
 		grpc.MaxRecvMsgSize(maxMsg),
 		grpc.MaxSendMsgSize(maxMsg),
+		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: maxConnIdle}),
 		grpc.UnaryInterceptor(func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
 			if err := check(ctx, secret); err != nil {
 				return nil, err

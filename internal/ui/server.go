@@ -109,7 +109,7 @@ func (s *Server) Listen(host string, port, maxRetries int) error {
 		return fmt.Errorf("ui: ports %d to %d are all taken (raise stoke.ui.port or the retry count): %w",
 			port, min(port+maxRetries, 65535), err)
 	}
-	srv := &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: idleTimeout, MaxHeaderBytes: 64 << 10}
 	s.mu.Lock()
 	s.ln, s.srv, s.done = ln, srv, make(chan struct{})
 	s.mu.Unlock()
@@ -122,6 +122,11 @@ func (s *Server) Listen(host string, port, maxRetries int) error {
 	s.log.WithField("url", s.URL()).Info("ui: serving")
 	return nil
 }
+
+// idleTimeout drops a kept-alive connection that sends nothing more: the
+// UI's port is open to the network, and without it idle connections were
+// kept forever.
+var idleTimeout = 2 * time.Minute
 
 // Addr is the address listened on ("" before Listen).
 func (s *Server) Addr() string {
