@@ -60,7 +60,7 @@ type binaryCache struct {
 }
 
 func newBinaryCache(dir string) (*binaryCache, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("binary cache %s: %w", dir, err)
 	}
 	return &binaryCache{dir: dir, maxSize: defaultMaxBinarySize, hc: &http.Client{Timeout: 5 * time.Minute}, per: map[string]*sync.Mutex{}}, nil
@@ -122,7 +122,8 @@ func (c *binaryCache) get(ctx context.Context, src BinarySource) (string, error)
 	if got := hex.EncodeToString(h.Sum(nil)); got != src.SHA256 {
 		return "", fmt.Errorf("the application binary from %s is corrupted or not the one registered: SHA-256 %s, expected %s", src.URL, got, src.SHA256)
 	}
-	if err := os.Chmod(tmp.Name(), 0o755); err != nil {
+	// Only the worker's user (who runs the executors) may read application code.
+	if err := os.Chmod(tmp.Name(), 0o700); err != nil {
 		return "", err
 	}
 	if err := os.Rename(tmp.Name(), path); err != nil {
@@ -149,7 +150,7 @@ func newBinaryStore(dir string) (*binaryStore, error) {
 		dir, s.temp = d, d
 	}
 	s.dir = filepath.Join(dir, "binaries")
-	if err := os.MkdirAll(s.dir, 0o755); err != nil {
+	if err := os.MkdirAll(s.dir, 0o700); err != nil {
 		return nil, fmt.Errorf("master binary store %s: %w", s.dir, err)
 	}
 	return s, nil

@@ -1,6 +1,7 @@
 package standalone
 
 import (
+	"errors"
 	"fmt"
 	"html/template"
 	"net/http"
@@ -8,6 +9,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 )
 
 // WorkerStatus is the worker's /json document.
@@ -63,11 +65,34 @@ func (w *Worker) handleLog(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	path := filepath.Join(append([]string{w.opts.WorkDir}, append(parts, file)...)...)
-	if fi, err := os.Stat(path); err == nil {
-		w.opts.HTTP.allowWrite(rw, fi.Size()) // a large log gets time to leave
+	f, fi, err := openLog(path)
+	if err != nil {
+		http.Error(rw, fmt.Sprintf("log %s/%s: %v", strings.Join(parts, "/"), file, err), http.StatusNotFound)
+		return
 	}
+	defer f.Close()
+	w.opts.HTTP.allowWrite(rw, fi.Size()) // a large log gets time to leave
 	rw.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	http.ServeFile(rw, r, path)
+	http.ServeContent(rw, r, file, fi.ModTime(), f)
+}
+
+// openLog opens a log file without following a symbolic link: executors
+// run application code as the worker's user, which could otherwise point
+// its stdout at any file the worker may read and have the UI serve it.
+func openLog(path string) (*os.File, os.FileInfo, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+	if err != nil {
+		if errors.Is(err, syscall.ELOOP) {
+			return nil, nil, errors.New("is a symbolic link; not served")
+		}
+		return nil, nil, errors.New("no such log")
+	}
+	fi, err := f.Stat()
+	if err != nil || !fi.Mode().IsRegular() {
+		f.Close()
+		return nil, nil, errors.New("not a regular file; not served")
+	}
+	return f, fi, nil
 }
 
 var workerPage = template.Must(template.New("worker").Parse(`<!DOCTYPE html>
