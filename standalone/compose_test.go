@@ -112,6 +112,13 @@ func TestComposeMesosProfile(t *testing.T) {
 	if got := profileServices(cfg, "mesos"); strings.Join(got, " ") != "mesos-agent mesos-master stoke-mesos-client stoke-mesos-dispatcher zookeeper" {
 		t.Errorf("mesos profile services = %v", got)
 	}
+	// The dispatcher listens beyond loopback: it needs its secret file, which
+	// its entrypoint makes on the first start.
+	for _, want := range []string{"stoke.authenticate.secret.file=/etc/stoke/cluster.secret", "umask 077", "exec stoke"} {
+		if !strings.Contains(cfg, want) {
+			t.Errorf("the dispatcher's secret: resolved compose file lacks %q", want)
+		}
+	}
 	for _, want := range []string{"zk://zookeeper:2181/mesos", "mesosphere/mesos-master", "mesosphere/mesos-slave", "mesos-dispatcher"} {
 		if !strings.Contains(cfg, want) {
 			t.Errorf("resolved compose file lacks %q", want)
