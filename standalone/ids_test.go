@@ -134,3 +134,9 @@ func TestStartRetriesBusyBinary(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestIsSecretKeyKeepsKeytabPath(t *testing.T) {
+	if IsSecretKey("stoke.kerberos.keytab") || !IsSecretKey("fs.s3a.access.key") || !IsSecretKey("stoke.authenticate.secret") {
+		t.Fatal("IsSecretKey: a keytab path is kept; access keys and secrets are stripped")
+	}
+}

@@ -11,7 +11,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 
 	"github.com/stoke-run/stoke/internal/conf"
@@ -139,11 +138,12 @@ func appSecretHash(clusterSecret, appSecret string) string {
 	return hex.EncodeToString(mac.Sum(nil))
 }
 
-// secretKey matches configuration keys whose values are secrets.
-var secretKey = regexp.MustCompile(`(?i)secret|password|token|credential`)
-
-// IsSecretKey says whether a configuration key holds a secret.
-func IsSecretKey(key string) bool { return secretKey.MatchString(key) }
+// IsSecretKey says whether a configuration key holds a secret that a
+// cluster-mode submission must not carry: conf.IsSensitive's keys, except a
+// keytab's path (the file itself stays on the submitting side's paths).
+func IsSecretKey(key string) bool {
+	return conf.IsSensitive(key) && !strings.Contains(strings.ToLower(key), "keytab")
+}
 
 // StripSecrets removes every secret entry from a STOKE_SUBMIT_CONF value,
 // returning it re-encoded and the keys removed.

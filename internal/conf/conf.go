@@ -152,16 +152,20 @@ func (c *Conf) Redacted() []Entry {
 }
 
 // IsSensitive reports whether the value of key must not be shown: keys whose
-// name contains "secret", "password", "token" or "keytab", in any case.
+// name contains "secret", "password", "token", "keytab", "credential" or an
+// access key's name (fs.s3a.access.key, fs.azure.account.key.*), in any case.
 func IsSensitive(key string) bool {
 	k := strings.ToLower(key)
-	for _, w := range []string{"secret", "password", "token", "keytab"} {
+	for _, w := range SensitiveWords {
 		if strings.Contains(k, w) {
 			return true
 		}
 	}
 	return false
 }
+
+// SensitiveWords are the parts of a key's name that make its value secret.
+var SensitiveWords = []string{"secret", "password", "token", "keytab", "credential", "access.key", "account.key"}
 
 // ValueError is a configuration value that does not parse or is out of range.
 type ValueError struct {

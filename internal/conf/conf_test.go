@@ -297,3 +297,17 @@ func TestRegisteredDefaults(t *testing.T) {
 		t.Errorf("defaults do not validate: %v", err)
 	}
 }
+
+func TestIsSensitive(t *testing.T) {
+	for _, k := range []string{"stoke.authenticate.secret", "stoke.mesos.secret.file", "STOKE.SSL.KEYPASSWORD", "stoke.kerberos.keytab",
+		"fs.s3a.access.key", "fs.s3a.secret.key", "fs.azure.account.key.acct.blob.core.windows.net", "hadoop.security.credential.provider.path", "x.token"} {
+		if !IsSensitive(k) {
+			t.Errorf("IsSensitive(%q) = false", k)
+		}
+	}
+	for _, k := range []string{"stoke.app.name", "stoke.executor.memory", "stoke.master", "fs.defaultFS", "stoke.keys"} {
+		if IsSensitive(k) {
+			t.Errorf("IsSensitive(%q) = true", k)
+		}
+	}
+}
