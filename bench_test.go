@@ -12,6 +12,7 @@ import (
 
 	"github.com/stoke-run/stoke"
 	"github.com/stoke-run/stoke/backend/local"
+	"github.com/stoke-run/stoke/standalone"
 )
 
 func TestMain(m *testing.M) {
@@ -128,14 +129,32 @@ func BenchmarkExecutorIdleRSS(b *testing.B) {
 		b.Fatal(err)
 	}
 	time.Sleep(2 * time.Second)
+	var pids []int
+	switch be := sc.Backend().(type) {
+	case *local.Processes:
+		for _, pid := range be.ExecutorPIDs() {
+			pids = append(pids, pid)
+		}
+	case *standalone.LocalCluster: // what local-cluster[N,C,M] is
+		for _, w := range be.Workers() {
+			for _, pid := range w.ExecutorPIDs() {
+				pids = append(pids, pid)
+			}
+		}
+	default:
+		b.Fatalf("backend %T runs no executor processes", be)
+	}
+	if len(pids) == 0 {
+		b.Fatal("no executor process found")
+	}
 	var rss float64
 	for i := 0; i < b.N; i++ {
-		for _, pid := range sc.Backend().(*local.Processes).ExecutorPIDs() {
+		for _, pid := range pids {
 			kb, err := vmRSS(pid)
 			if err != nil {
 				b.Fatal(err)
 			}
-			rss = float64(kb) / 1024
+			rss = max(rss, float64(kb)/1024)
 		}
 	}
 	b.ReportMetric(rss, "RSS-MiB")
