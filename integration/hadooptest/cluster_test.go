@@ -257,9 +257,15 @@ func TestMinicluster(t *testing.T) {
 		if _, err := w.Write([]byte("hello from stoke\n")); err != nil {
 			t.Fatal(err)
 		}
-		if err := w.Close(); err != nil {
-			t.Fatal(err)
-		}
+		// The NameNode may not have heard from the DataNode about the last
+		// block yet: colinmarc/hdfs then answers ErrReplicating, which passes.
+		testutil.Eventually(t, 30*time.Second, "the file to close (its block replicated)", func() bool {
+			err := w.Close()
+			if err != nil && !hdfs.IsErrReplicating(err) {
+				t.Fatal(err)
+			}
+			return err == nil
+		})
 		entries, err := fs.ReadDir("/")
 		if err != nil {
 			t.Fatal(err)
