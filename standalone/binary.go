@@ -36,10 +36,15 @@ func fileSHA256(path string) (string, error) {
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
+// secretOK says whether r carries secret in SecretHeader (constant time).
+func secretOK(r *http.Request, secret string) bool {
+	return subtle.ConstantTimeCompare([]byte(r.Header.Get(SecretHeader)), []byte(secret)) == 1
+}
+
 // serveFile serves one file to callers presenting secret.
 func serveFile(path, secret string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if secret != "" && subtle.ConstantTimeCompare([]byte(r.Header.Get(SecretHeader)), []byte(secret)) != 1 {
+		if secret != "" && !secretOK(r, secret) {
 			http.Error(w, "wrong or missing secret", http.StatusUnauthorized)
 			return
 		}

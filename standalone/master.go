@@ -2,7 +2,6 @@ package standalone
 
 import (
 	"context"
-	"crypto/subtle"
 	"errors"
 	"fmt"
 	"net"
@@ -313,8 +312,8 @@ func (m *Master) authorized(w http.ResponseWriter, r *http.Request) bool {
 	if m.opts.Secret == "" {
 		return true
 	}
-	got := r.Header.Get(SecretHeader)
-	if subtle.ConstantTimeCompare([]byte(got), []byte(m.opts.Secret)) != 1 {
+	if !secretOK(r, m.opts.Secret) {
+		got := r.Header.Get(SecretHeader)
 		msg := "wrong cluster secret: use the master's secret file (--secret-file or stoke.authenticate.secret.file)"
 		if got == "" {
 			msg = "this master requires the cluster secret: copy the master's secret file and give it with --secret-file or stoke.authenticate.secret.file"
