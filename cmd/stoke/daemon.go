@@ -124,15 +124,19 @@ func (f *secretFlags) define(fs *pflag.FlagSet) {
 	fs.BoolVar(&f.insecure, "insecure", false, "run without a cluster secret even when listening beyond loopback: anyone who reaches the port can run code on the workers")
 }
 
-// warnSecretOnCommandLine warns when the secret is in the process's
-// arguments, where every local user can read it.
-func (f *daemonFlags) warnSecretOnCommandLine(a *app) {
+// warnSecretOnCommandLine warns when the secret (whose: "the cluster
+// secret") is in the process's arguments, where every local user can read
+// it, saying what to do instead.
+func (f *daemonFlags) warnSecretOnCommandLine(a *app, whose, instead string) {
 	for _, kv := range f.confs {
 		if strings.HasPrefix(strings.TrimSpace(kv), standalone.KeySecret+"=") {
-			fmt.Fprintf(a.stderr, "stoke: warning: --conf %s=... puts the cluster secret in the process list, readable by every local user; use --secret-file FILE (mode 0600) instead\n", standalone.KeySecret)
+			fmt.Fprintf(a.stderr, "stoke: warning: --conf %s=... puts %s in the process list, readable by every local user; %s\n", standalone.KeySecret, whose, instead)
 		}
 	}
 }
+
+// daemonSecretAdvice is what master and worker users do instead.
+const daemonSecretAdvice = "use --secret-file FILE (mode 0600) instead"
 
 // masterSecret picks the master's cluster secret: --secret-file (created
 // if missing), stoke.authenticate.secret, stoke.authenticate.secret.file,

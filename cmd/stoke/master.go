@@ -47,7 +47,7 @@ Environment: STOKE_MASTER_HOST, STOKE_MASTER_PORT, STOKE_MASTER_WEBUI_PORT, STOK
 			}
 			log := daemonLog(a, c)
 			opts.Log = log
-			df.warnSecretOnCommandLine(a)
+			df.warnSecretOnCommandLine(a, "the cluster secret", daemonSecretAdvice)
 			if opts.Secret, opts.SecretFile, err = sf.masterSecret(c, host, log); err != nil {
 				return err
 			}

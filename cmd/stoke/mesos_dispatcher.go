@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -46,12 +45,7 @@ dispatcher to Mesos.`,
 			if err != nil {
 				return err
 			}
-			for _, kv := range df.confs {
-				if strings.HasPrefix(strings.TrimSpace(kv), standalone.KeySecret+"=") {
-					fmt.Fprintf(a.stderr, "stoke: warning: --conf %s=... puts the dispatcher's secret in the process list, readable by every local user; "+
-						"set %s to a file of mode 0600 (in a --properties-file) instead\n", standalone.KeySecret, standalone.KeySecretFile)
-				}
-			}
+			df.warnSecretOnCommandLine(a, "the dispatcher's secret", "set "+standalone.KeySecretFile+" to a file of mode 0600 (in a --properties-file) instead")
 			if master == "" {
 				return fmt.Errorf("--master mesos://HOST:5050 (or mesos://zk://...) is required")
 			}

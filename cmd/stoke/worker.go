@@ -51,7 +51,7 @@ STOKE_WORKER_HOST, STOKE_WORKER_PORT, STOKE_WORKER_WEBUI_PORT.`,
 			if cmd.Flags().Changed("port") || port != 0 {
 				uiPort = port
 			}
-			df.warnSecretOnCommandLine(a)
+			df.warnSecretOnCommandLine(a, "the cluster secret", daemonSecretAdvice)
 			secret, err := sf.workerSecret(c)
 			if err != nil {
 				return err
