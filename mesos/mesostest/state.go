@@ -3,8 +3,9 @@ package mesostest
 import (
 	"encoding/json"
 	"io"
+	"maps"
 	"net/http"
-	"sort"
+	"slices"
 	"strings"
 
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
@@ -160,12 +161,7 @@ func queuedTaskJSON(t *task, agentID string) obj {
 func (m *Master) stateLocked(frameworksOnly bool) obj {
 	c := m.c
 	fws := []obj{}
-	ids := make([]string, 0, len(m.frameworks))
-	for id := range m.frameworks {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
-	for _, id := range ids {
+	for _, id := range slices.Sorted(maps.Keys(m.frameworks)) {
 		fw := m.frameworks[id]
 		tasks, completed, execs := []obj{}, []obj{}, []obj{}
 		for _, a := range c.agents {
@@ -250,12 +246,7 @@ func (m *Master) handleState(frameworksOnly bool) http.HandlerFunc {
 // agentStateLocked is the agent's /state.
 func (a *Agent) stateLocked() obj {
 	fws := []obj{}
-	ids := make([]string, 0, len(a.frameworks))
-	for id := range a.frameworks {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
-	for _, id := range ids {
+	for _, id := range slices.Sorted(maps.Keys(a.frameworks)) {
 		info := a.frameworks[id]
 		execs := []obj{}
 		for _, e := range a.executorsOfLocked(id) {
