@@ -63,14 +63,15 @@ func RegisterType[T any]() { registry.AddType[T]() }
 func RegisterMap[T, U any](name string, f func(T) U) MapFunc[T, U] {
 	in, out := registry.AddType[T](), registry.AddType[U]()
 	registry.AddFunc(&registry.Func{Name: name, Kind: registry.Map, In: in, Out: out,
-		Apply: func(src iter.Seq[any]) iter.Seq[any] {
-			return func(yield func(any) bool) {
-				for r := range src {
-					if !yield(f(r.(T))) {
+		Apply: func(src any) any {
+			s := src.(iter.Seq[T])
+			return iter.Seq[U](func(yield func(U) bool) {
+				for r := range s {
+					if !yield(f(r)) {
 						return
 					}
 				}
-			}
+			})
 		}})
 	return MapFunc[T, U]{name}
 }
@@ -79,16 +80,17 @@ func RegisterMap[T, U any](name string, f func(T) U) MapFunc[T, U] {
 func RegisterFlatMap[T, U any](name string, f func(T) []U) FlatMapFunc[T, U] {
 	in, out := registry.AddType[T](), registry.AddType[U]()
 	registry.AddFunc(&registry.Func{Name: name, Kind: registry.FlatMap, In: in, Out: out,
-		Apply: func(src iter.Seq[any]) iter.Seq[any] {
-			return func(yield func(any) bool) {
-				for r := range src {
-					for _, u := range f(r.(T)) {
+		Apply: func(src any) any {
+			s := src.(iter.Seq[T])
+			return iter.Seq[U](func(yield func(U) bool) {
+				for r := range s {
+					for _, u := range f(r) {
 						if !yield(u) {
 							return
 						}
 					}
 				}
-			}
+			})
 		}})
 	return FlatMapFunc[T, U]{name}
 }
@@ -97,14 +99,15 @@ func RegisterFlatMap[T, U any](name string, f func(T) []U) FlatMapFunc[T, U] {
 func RegisterFilter[T any](name string, f func(T) bool) FilterFunc[T] {
 	in := registry.AddType[T]()
 	registry.AddFunc(&registry.Func{Name: name, Kind: registry.Filter, In: in, Out: in,
-		Apply: func(src iter.Seq[any]) iter.Seq[any] {
-			return func(yield func(any) bool) {
-				for r := range src {
-					if f(r.(T)) && !yield(r) {
+		Apply: func(src any) any {
+			s := src.(iter.Seq[T])
+			return iter.Seq[T](func(yield func(T) bool) {
+				for r := range s {
+					if f(r) && !yield(r) {
 						return
 					}
 				}
-			}
+			})
 		}})
 	return FilterFunc[T]{name}
 }
@@ -113,22 +116,7 @@ func RegisterFilter[T any](name string, f func(T) bool) FilterFunc[T] {
 func RegisterMapPartitions[T, U any](name string, f func(iter.Seq[T]) iter.Seq[U]) MapPartitionsFunc[T, U] {
 	in, out := registry.AddType[T](), registry.AddType[U]()
 	registry.AddFunc(&registry.Func{Name: name, Kind: registry.MapPartitions, In: in, Out: out,
-		Apply: func(src iter.Seq[any]) iter.Seq[any] {
-			typed := func(yield func(T) bool) {
-				for r := range src {
-					if !yield(r.(T)) {
-						return
-					}
-				}
-			}
-			return func(yield func(any) bool) {
-				for u := range f(typed) {
-					if !yield(u) {
-						return
-					}
-				}
-			}
-		}})
+		Apply: func(src any) any { return f(src.(iter.Seq[T])) }})
 	return MapPartitionsFunc[T, U]{name}
 }
 
@@ -136,7 +124,22 @@ func RegisterMapPartitions[T, U any](name string, f func(iter.Seq[T]) iter.Seq[U
 func RegisterReduce[T any](name string, f func(T, T) T) ReduceFunc[T] {
 	in := registry.AddType[T]()
 	registry.AddFunc(&registry.Func{Name: name, Kind: registry.Reduce, In: in, Out: in,
-		Combine: func(a, b any) any { return f(a.(T), b.(T)) }})
+		Reduce: func(src any) ([]byte, bool, error) {
+			var acc T
+			have := false
+			for r := range src.(iter.Seq[T]) {
+				if have {
+					acc = f(acc, r)
+				} else {
+					acc, have = r, true
+				}
+			}
+			if !have {
+				return nil, true, nil
+			}
+			data, err := registry.EncodeSlice([]T{acc})
+			return data, false, err
+		}})
 	return ReduceFunc[T]{name, f}
 }
 
@@ -144,167 +147,10 @@ func RegisterReduce[T any](name string, f func(T, T) T) ReduceFunc[T] {
 func RegisterForeach[T any](name string, f func(T)) ForeachFunc[T] {
 	in := registry.AddType[T]()
 	registry.AddFunc(&registry.Func{Name: name, Kind: registry.Foreach, In: in, Out: in,
-		Each: func(r any) { f(r.(T)) }})
+		Each: func(src any) {
+			for r := range src.(iter.Seq[T]) {
+				f(r)
+			}
+		}})
 	return ForeachFunc[T]{name}
-}
-
-// RegisterReduceByKey registers a ReduceByKey operator merging values with f
-// (associative and commutative: it also combines on the map side).
-func RegisterReduceByKey[K comparable, V any](name string, f func(V, V) V) ReduceByKeyFunc[K, V] {
-	t := registry.AddType[KV[K, V]]()
-	registry.AddShuffle(&registry.Shuffle{Name: name, Sides: 1, In: []string{t}, Out: t,
-		Write: func(_ int, src iter.Seq[any], n int) ([][]byte, int64, error) {
-			type bucket struct {
-				idx  map[K]int
-				recs []KV[K, V]
-			}
-			bs := make([]bucket, n)
-			var count int64
-			for r := range src {
-				kv := r.(KV[K, V])
-				count++
-				b := &bs[registry.Partition(kv.Key, n)]
-				if b.idx == nil {
-					b.idx = map[K]int{}
-				}
-				if i, ok := b.idx[kv.Key]; ok {
-					b.recs[i].Value = f(b.recs[i].Value, kv.Value)
-				} else {
-					b.idx[kv.Key] = len(b.recs)
-					b.recs = append(b.recs, kv)
-				}
-			}
-			return encodeBuckets(bs, func(b bucket) []KV[K, V] { return b.recs }, count)
-		},
-		Read: func(sides [][][]byte) (iter.Seq[any], error) {
-			idx := map[K]int{}
-			var out []KV[K, V]
-			for _, block := range sides[0] {
-				recs, err := registry.DecodeSlice[KV[K, V]](block)
-				if err != nil {
-					return nil, err
-				}
-				for _, kv := range recs {
-					if i, ok := idx[kv.Key]; ok {
-						out[i].Value = f(out[i].Value, kv.Value)
-					} else {
-						idx[kv.Key] = len(out)
-						out = append(out, kv)
-					}
-				}
-			}
-			return seqOf(out), nil
-		}})
-	return ReduceByKeyFunc[K, V]{name}
-}
-
-// RegisterGroupByKey registers a GroupByKey operator for KV[K,V].
-func RegisterGroupByKey[K comparable, V any](name string) GroupByKeyOp[K, V] {
-	in := registry.AddType[KV[K, V]]()
-	out := registry.AddType[KV[K, []V]]()
-	registry.AddShuffle(&registry.Shuffle{Name: name, Sides: 1, In: []string{in}, Out: out,
-		Write: partitionWriter[K, V](),
-		Read: func(sides [][][]byte) (iter.Seq[any], error) {
-			idx := map[K]int{}
-			var groups []KV[K, []V]
-			for _, block := range sides[0] {
-				recs, err := registry.DecodeSlice[KV[K, V]](block)
-				if err != nil {
-					return nil, err
-				}
-				for _, kv := range recs {
-					i, ok := idx[kv.Key]
-					if !ok {
-						i = len(groups)
-						idx[kv.Key] = i
-						groups = append(groups, KV[K, []V]{Key: kv.Key})
-					}
-					groups[i].Value = append(groups[i].Value, kv.Value)
-				}
-			}
-			return seqOf(groups), nil
-		}})
-	return GroupByKeyOp[K, V]{name}
-}
-
-// RegisterJoin registers an inner join of KV[K,V] with KV[K,W].
-func RegisterJoin[K comparable, V, W any](name string) JoinOp[K, V, W] {
-	left := registry.AddType[KV[K, V]]()
-	right := registry.AddType[KV[K, W]]()
-	out := registry.AddType[KV[K, Joined[V, W]]]()
-	writeLeft, writeRight := partitionWriter[K, V](), partitionWriter[K, W]()
-	registry.AddShuffle(&registry.Shuffle{Name: name, Sides: 2, In: []string{left, right}, Out: out,
-		Write: func(side int, src iter.Seq[any], n int) ([][]byte, int64, error) {
-			if side == 0 {
-				return writeLeft(0, src, n)
-			}
-			return writeRight(1, src, n)
-		},
-		Read: func(sides [][][]byte) (iter.Seq[any], error) {
-			lefts := map[K][]V{}
-			for _, block := range sides[0] {
-				recs, err := registry.DecodeSlice[KV[K, V]](block)
-				if err != nil {
-					return nil, err
-				}
-				for _, kv := range recs {
-					lefts[kv.Key] = append(lefts[kv.Key], kv.Value)
-				}
-			}
-			var joined []KV[K, Joined[V, W]]
-			for _, block := range sides[1] {
-				recs, err := registry.DecodeSlice[KV[K, W]](block)
-				if err != nil {
-					return nil, err
-				}
-				for _, kv := range recs {
-					for _, v := range lefts[kv.Key] {
-						joined = append(joined, KV[K, Joined[V, W]]{Key: kv.Key, Value: Joined[V, W]{Left: v, Right: kv.Value}})
-					}
-				}
-			}
-			return seqOf(joined), nil
-		}})
-	return JoinOp[K, V, W]{name}
-}
-
-// partitionWriter splits KV records into n buckets by key, without combining.
-func partitionWriter[K comparable, V any]() func(int, iter.Seq[any], int) ([][]byte, int64, error) {
-	return func(_ int, src iter.Seq[any], n int) ([][]byte, int64, error) {
-		bs := make([][]KV[K, V], n)
-		var count int64
-		for r := range src {
-			kv := r.(KV[K, V])
-			count++
-			p := registry.Partition(kv.Key, n)
-			bs[p] = append(bs[p], kv)
-		}
-		return encodeBuckets(bs, func(b []KV[K, V]) []KV[K, V] { return b }, count)
-	}
-}
-
-func encodeBuckets[B any, R any](bs []B, recs func(B) []R, count int64) ([][]byte, int64, error) {
-	out := make([][]byte, len(bs))
-	for i, b := range bs {
-		rs := recs(b)
-		if len(rs) == 0 {
-			continue
-		}
-		data, err := registry.EncodeSlice(rs)
-		if err != nil {
-			return nil, 0, err
-		}
-		out[i] = data
-	}
-	return out, count, nil
-}
-
-func seqOf[T any](recs []T) iter.Seq[any] {
-	return func(yield func(any) bool) {
-		for _, r := range recs {
-			if !yield(r) {
-				return
-			}
-		}
-	}
 }

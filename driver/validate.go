@@ -55,7 +55,7 @@ func validate(n *plan.Node, sink *pb.Sink) error {
 	case *pb.Sink_Reduce:
 		if f, err := registry.LookupFunc(k.Reduce); err != nil {
 			return fmt.Errorf("stoke: job refused: %w", err)
-		} else if f.Combine == nil {
+		} else if f.Reduce == nil {
 			return fmt.Errorf("stoke: job refused: function %q is a %s function, not a reduce function", k.Reduce, f.Kind)
 		}
 	case *pb.Sink_Foreach:

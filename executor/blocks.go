@@ -106,3 +106,8 @@ func (s *BlockStore) Bytes() int64 {
 	}
 	return n
 }
+
+// PutMapOutput keeps a map task's finished output.
+func (s *BlockStore) PutMapOutput(shuffle int32, mapTask int64, out *mapOutput) {
+	s.PutShuffle(shuffle, mapTask, out.buckets)
+}

@@ -81,14 +81,16 @@ func Run(ctx context.Context, env *Env, t *pb.TaskDesc) *pb.TaskStatus {
 func runSafely(ctx context.Context, env *Env, t *pb.TaskDesc, m *pb.TaskMetrics) (res *pb.TaskResult, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			if se, ok := r.(sourceError); ok {
-				res, err = nil, se.err
+			if se, ok := r.(registry.AbortError); ok {
+				res, err = nil, se.Err
 				return
 			}
 			err = fmt.Errorf("panic: %v\n%s", r, trimStack(debug.Stack()))
 		}
 	}()
-	records, err := openSource(ctx, env, t, m)
+	tenv := env.taskEnv(t, m)
+	defer tenv.close()
+	records, typeName, err := openSource(ctx, env, tenv, t, m)
 	if err != nil {
 		return nil, err
 	}
@@ -100,106 +102,104 @@ func runSafely(ctx context.Context, env *Env, t *pb.TaskDesc, m *pb.TaskMetrics)
 		if f.Apply == nil {
 			return nil, fmt.Errorf("function %q is a %s function and cannot transform records", name, f.Kind)
 		}
-		records = f.Apply(records)
-	}
-	return runSink(ctx, env, t, counting(ctx, records, &m.RecordsOut), m)
-}
-
-// counting counts records and stops early when the task is killed.
-func counting(ctx context.Context, in iter.Seq[any], n *int64) iter.Seq[any] {
-	return func(yield func(any) bool) {
-		for r := range in {
-			*n++
-			if *n&1023 == 0 && ctx.Err() != nil {
-				return
-			}
-			if !yield(r) {
-				return
-			}
+		if f.In != typeName {
+			return nil, fmt.Errorf("function %q takes %s but its input holds %s", name, f.In, typeName)
 		}
+		records, typeName = f.Apply(records), f.Out
 	}
+	typ, err := registry.LookupType(typeName)
+	if err != nil {
+		return nil, err
+	}
+	records = typ.Watch(records, func() bool { return ctx.Err() != nil }, &m.RecordsOut)
+	return runSink(ctx, env, tenv, t, typ, records, m)
 }
 
-func openSource(ctx context.Context, env *Env, t *pb.TaskDesc, m *pb.TaskMetrics) (iter.Seq[any], error) {
+// openSource returns the partition the task starts from (an iter.Seq of
+// its element type) and that type's name.
+func openSource(ctx context.Context, env *Env, tenv *taskEnv, t *pb.TaskDesc, m *pb.TaskMetrics) (any, string, error) {
 	src := t.Source
 	if src == nil {
-		return nil, errors.New("task has no source")
+		return nil, "", errors.New("task has no source")
 	}
 	switch k := src.Kind.(type) {
 	case *pb.Source_Parallelize:
 		typ, err := registry.LookupType(src.Type)
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
-		recs, err := typ.Decode(k.Parallelize)
+		recs, n, err := typ.Decode(k.Parallelize)
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
-		m.RecordsIn = int64(len(recs))
-		return sliceSeq(recs), nil
+		m.RecordsIn = n
+		return recs, src.Type, nil
 	case *pb.Source_Text:
-		return textLines(ctx, k.Text, &m.RecordsIn), nil
+		return textLines(k.Text, &m.RecordsIn), registry.TypeName[string](), nil
 	case *pb.Source_Shuffle:
 		op, err := registry.LookupShuffle(k.Shuffle.Op)
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
-		sides := make([][][]byte, len(k.Shuffle.Sides))
+		if len(k.Shuffle.Sides) != op.Sides {
+			return nil, "", fmt.Errorf("keyed operator %q reads %d sides, the task names %d", op.Name, op.Sides, len(k.Shuffle.Sides))
+		}
+		sides := make([]registry.BlockIter, len(k.Shuffle.Sides))
 		for i, side := range k.Shuffle.Sides {
-			for _, out := range side.Outputs {
-				if out.Size == 0 {
-					continue
-				}
-				if out.Size < 0 {
-					return nil, &FetchError{Shuffle: side.ShuffleId, MapPartition: out.MapPartition, ExecutorID: out.ExecutorId, Err: errors.New("map output is lost")}
-				}
-				name := ShuffleBlockName(side.ShuffleId, out.TaskId, k.Shuffle.ReducePartition)
-				data, err := env.Fetch(ctx, out, name)
-				if err != nil {
-					if ctx.Err() != nil {
-						return nil, errKilled
-					}
-					return nil, &FetchError{Shuffle: side.ShuffleId, MapPartition: out.MapPartition, ExecutorID: out.ExecutorId, Err: err}
-				}
-				m.ShuffleReadBytes += int64(len(data))
-				sides[i] = append(sides[i], data)
-			}
+			sides[i] = fetchSide(ctx, env, side, k.Shuffle.ReducePartition, m)
 		}
-		return op.Read(sides)
+		recs, err := op.Read(tenv.shuffle, sides, k.Shuffle.Params)
+		if err != nil {
+			return nil, "", err
+		}
+		return recs, op.Out, nil
 	default:
-		return nil, fmt.Errorf("unknown source kind %T", k)
+		return nil, "", fmt.Errorf("unknown source kind %T", k)
 	}
 }
 
-func sliceSeq(recs []any) iter.Seq[any] {
-	return func(yield func(any) bool) {
-		for _, r := range recs {
-			if !yield(r) {
-				return
+// fetchSide yields the blocks of one side of a shuffle for one reduce
+// partition, fetching each when the reader wants it, so that only one is
+// held at a time.
+func fetchSide(ctx context.Context, env *Env, side *pb.ShuffleSide, reduce int32, m *pb.TaskMetrics) registry.BlockIter {
+	return func(yield func([]byte) bool) error {
+		for _, out := range side.Outputs {
+			if out.Size == 0 {
+				continue
+			}
+			if out.Size < 0 {
+				return &FetchError{Shuffle: side.ShuffleId, MapPartition: out.MapPartition, ExecutorID: out.ExecutorId, Err: errors.New("map output is lost")}
+			}
+			data, err := env.Fetch(ctx, out, ShuffleBlockName(side.ShuffleId, out.TaskId, reduce))
+			if err != nil {
+				if ctx.Err() != nil {
+					return errKilled
+				}
+				return &FetchError{Shuffle: side.ShuffleId, MapPartition: out.MapPartition, ExecutorID: out.ExecutorId, Err: err}
+			}
+			m.ShuffleReadBytes += int64(len(data))
+			if !yield(data) {
+				return nil
 			}
 		}
+		return nil
 	}
 }
 
 // textLines reads the lines whose first byte lies in the split: a split that
 // does not start at 0 skips the line it starts inside (its previous split
 // owns it), and the last line may run past the split's end.
-func textLines(ctx context.Context, sp *pb.TextSplit, n *int64) iter.Seq[any] {
-	return func(yield func(any) bool) {
+func textLines(sp *pb.TextSplit, n *int64) iter.Seq[string] {
+	return func(yield func(string) bool) {
 		err := readLines(sp, func(line string) bool {
 			*n++
 			return yield(line)
 		})
 		if err != nil {
-			panic(sourceError{fmt.Errorf("reading input file %s: %w", sp.Path, err)})
+			registry.Abort(fmt.Errorf("reading input file %s: %w", sp.Path, err))
 		}
 	}
 }
-
-// sourceError stops a task whose input cannot be read. A record iterator
-// cannot return an error, so it panics with this value and runSafely turns
-// it back into the task's error, without a stack (it is not a bug).
-type sourceError struct{ err error }
 
 func readLines(sp *pb.TextSplit, fn func(string) bool) error {
 	fsys, err := fsx.For(sp.Path)
@@ -247,36 +247,28 @@ func readLines(sp *pb.TextSplit, fn func(string) bool) error {
 	return nil
 }
 
-func runSink(ctx context.Context, env *Env, t *pb.TaskDesc, records iter.Seq[any], m *pb.TaskMetrics) (*pb.TaskResult, error) {
+func runSink(ctx context.Context, env *Env, tenv *taskEnv, t *pb.TaskDesc, typ *registry.Type, records any, m *pb.TaskMetrics) (*pb.TaskResult, error) {
 	sink := t.Sink
 	if sink == nil {
 		return nil, errors.New("task has no sink")
 	}
 	switch k := sink.Kind.(type) {
 	case *pb.Sink_Count:
-		var c int64
-		for range records {
-			c++
-		}
+		c := typ.Count(records)
 		if ctx.Err() != nil {
 			return nil, errKilled
 		}
 		return &pb.TaskResult{Count: c}, nil
 	case *pb.Sink_Collect:
-		typ, err := registry.LookupType(k.Collect)
+		if k.Collect != typ.Name {
+			return nil, fmt.Errorf("collect of %s but the partition holds %s", k.Collect, typ.Name)
+		}
+		data, err := typ.Encode(records)
 		if err != nil {
 			return nil, err
-		}
-		var recs []any
-		for r := range records {
-			recs = append(recs, r)
 		}
 		if ctx.Err() != nil {
 			return nil, errKilled
-		}
-		data, err := typ.Encode(recs)
-		if err != nil {
-			return nil, err
 		}
 		return result(env, t, data), nil
 	case *pb.Sink_Reduce:
@@ -284,31 +276,21 @@ func runSink(ctx context.Context, env *Env, t *pb.TaskDesc, records iter.Seq[any
 		if err != nil {
 			return nil, err
 		}
-		if f.Combine == nil {
+		if f.Reduce == nil {
 			return nil, fmt.Errorf("function %q is a %s function, not a reduce function", k.Reduce, f.Kind)
 		}
-		var acc any
-		have := false
-		for r := range records {
-			if !have {
-				acc, have = r, true
-			} else {
-				acc = f.Combine(acc, r)
-			}
+		if f.In != typ.Name {
+			return nil, fmt.Errorf("reduce function %q takes %s but the partition holds %s", k.Reduce, f.In, typ.Name)
+		}
+		data, empty, err := f.Reduce(records)
+		if err != nil {
+			return nil, err
 		}
 		if ctx.Err() != nil {
 			return nil, errKilled
 		}
-		if !have {
+		if empty {
 			return &pb.TaskResult{Empty: true}, nil
-		}
-		typ, err := registry.LookupType(f.In)
-		if err != nil {
-			return nil, err
-		}
-		data, err := typ.Encode([]any{acc})
-		if err != nil {
-			return nil, err
 		}
 		return result(env, t, data), nil
 	case *pb.Sink_Foreach:
@@ -319,9 +301,10 @@ func runSink(ctx context.Context, env *Env, t *pb.TaskDesc, records iter.Seq[any
 		if f.Each == nil {
 			return nil, fmt.Errorf("function %q is a %s function, not a foreach function", k.Foreach, f.Kind)
 		}
-		for r := range records {
-			f.Each(r)
+		if f.In != typ.Name {
+			return nil, fmt.Errorf("foreach function %q takes %s but the partition holds %s", k.Foreach, f.In, typ.Name)
 		}
+		f.Each(records)
 		if ctx.Err() != nil {
 			return nil, errKilled
 		}
@@ -331,22 +314,35 @@ func runSink(ctx context.Context, env *Env, t *pb.TaskDesc, records iter.Seq[any
 		if err != nil {
 			return nil, err
 		}
-		buckets, _, err := op.Write(int(k.Shuffle.Side), records, int(k.Shuffle.NumPartitions))
-		if err != nil {
+		side := int(k.Shuffle.Side)
+		if side < 0 || side >= op.Sides || op.In[side] != typ.Name {
+			return nil, fmt.Errorf("keyed operator %q cannot take side %d of %s", op.Name, side, typ.Name)
+		}
+		n := int(k.Shuffle.NumPartitions)
+		if n <= 0 {
+			return nil, fmt.Errorf("shuffle into %d partitions", n)
+		}
+		out := tenv.newMapOutput(n)
+		tenv.shuffle.Out = out
+		if _, err := op.Write(tenv.shuffle, side, records, n, k.Shuffle.Params); err != nil {
+			out.discard()
 			return nil, err
 		}
 		if ctx.Err() != nil {
+			out.discard()
 			return nil, errKilled
 		}
-		sizes := make([]int64, len(buckets))
-		for i, b := range buckets {
-			sizes[i] = int64(len(b))
-			m.ShuffleWriteBytes += int64(len(b))
+		sizes, err := out.finish()
+		if err != nil {
+			return nil, err
 		}
-		env.Blocks.PutShuffle(k.Shuffle.ShuffleId, t.TaskId, buckets)
+		for _, sz := range sizes {
+			m.ShuffleWriteBytes += sz
+		}
+		env.Blocks.PutMapOutput(k.Shuffle.ShuffleId, t.TaskId, out)
 		return &pb.TaskResult{BucketSizes: sizes}, nil
 	case *pb.Sink_SaveText:
-		return saveText(ctx, env, t, k.SaveText, records)
+		return saveText(ctx, env, t, k.SaveText, typ, records)
 	default:
 		return nil, fmt.Errorf("unknown sink kind %T", k)
 	}
@@ -362,7 +358,7 @@ func result(env *Env, t *pb.TaskDesc, data []byte) *pb.TaskResult {
 // saveText writes the partition to a temporary file, asks the driver for the
 // right to commit, and renames it into place: only one attempt per
 // partition commits, whatever speculation or retries ran.
-func saveText(ctx context.Context, env *Env, t *pb.TaskDesc, st *pb.SaveText, records iter.Seq[any]) (*pb.TaskResult, error) {
+func saveText(ctx context.Context, env *Env, t *pb.TaskDesc, st *pb.SaveText, typ *registry.Type, records any) (*pb.TaskResult, error) {
 	fsys, err := fsx.For(st.Dir)
 	if err != nil {
 		return nil, err
@@ -385,14 +381,10 @@ func saveText(ctx context.Context, env *Env, t *pb.TaskDesc, st *pb.SaveText, re
 		return nil, err
 	}
 	w := bufio.NewWriterSize(f, 64<<10)
-	var size int64
-	for r := range records {
-		n, err := fmt.Fprintln(w, r)
-		if err != nil {
-			f.Close()
-			return nil, err
-		}
-		size += int64(n)
+	size, err := typ.WriteText(records, w)
+	if err != nil {
+		f.Close()
+		return nil, err
 	}
 	if err := w.Flush(); err != nil {
 		f.Close()

@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"bufio"
 	"fmt"
 	"iter"
 	"reflect"
@@ -24,18 +25,29 @@ func (k Kind) String() string {
 	return [...]string{"map", "flatMap", "filter", "mapPartitions", "reduce", "foreach"}[k]
 }
 
+// Records stay in their Go types inside a stage. A partition is an
+// iter.Seq[T] of its element type; the registry holds it in an `any` only
+// to pass it between type-erased pieces (once per task, never per record),
+// so a stage's functions fuse into nested loops over typed values.
+
 // Func is a registered function in type-erased form.
 type Func struct {
 	Name    string
 	Kind    Kind
 	In, Out string // element type names
-	// Apply transforms a partition (Map, FlatMap, Filter, MapPartitions).
-	Apply func(in iter.Seq[any]) iter.Seq[any]
-	// Combine merges two values (Reduce).
-	Combine func(a, b any) any
-	// Each consumes one value (Foreach).
-	Each func(any)
+	// Apply transforms a partition (Map, FlatMap, Filter, MapPartitions):
+	// an iter.Seq[In] in, an iter.Seq[Out] out.
+	Apply func(in any) any
+	// Reduce folds a partition (an iter.Seq[In]) with the function and
+	// returns the encoded result, or empty for a partition without records.
+	Reduce func(in any) (data []byte, empty bool, err error)
+	// Each runs the function on every record of a partition (Foreach).
+	Each func(in any)
 }
+
+// BlockIter yields the fetched blocks of one side of a shuffle, one at a
+// time, and returns the error that stopped it (a fetch failure).
+type BlockIter func(yield func(block []byte) bool) error
 
 // Shuffle is a registered keyed operator: its map side splits records into
 // buckets by key (combining where it can), its reduce side merges buckets.
@@ -44,18 +56,77 @@ type Shuffle struct {
 	Sides int      // 1, or 2 for a join
 	In    []string // element type of each side
 	Out   string
-	// Write splits one side's records into n encoded buckets.
-	Write func(side int, in iter.Seq[any], n int) (buckets [][]byte, records int64, err error)
-	// Read merges the decoded buckets of every side into the output records.
-	Read func(sides [][][]byte) (iter.Seq[any], error)
+	// Write splits one side's records (an iter.Seq[In[side]]) into n
+	// buckets, appending encoded frames to env.Out. params are the
+	// operator's parameters from the driver (for example range bounds).
+	Write func(env *ShuffleEnv, side int, in any, n int, params []byte) (records int64, err error)
+	// Read merges the blocks of every side into the output records (an
+	// iter.Seq[Out]).
+	Read func(env *ShuffleEnv, sides []BlockIter, params []byte) (any, error)
 }
 
-// Type is a registered element type with its codec.
+// ShuffleEnv is what a shuffle's map or reduce side may use of its task:
+// execution memory and the spill directory. A nil Env means unbounded
+// memory and no spilling (tests).
+type ShuffleEnv struct {
+	// Acquire asks for execution memory and returns what was granted.
+	Acquire func(want int64) int64
+	// Release gives execution memory back.
+	Release func(n int64)
+	// Spill is where sorted runs go when memory runs out; nil: no spill.
+	Spill Spiller
+	// Spilled counts bytes written to disk by spills (task metrics).
+	Spilled *int64
+	// Out receives the map side's buckets.
+	Out BucketWriter
+}
+
+// BucketWriter receives a map task's output: frames of one bucket, in any
+// order of buckets; a bucket is the concatenation of its frames in the
+// order appended.
+type BucketWriter interface {
+	Append(bucket int, frames []byte) error
+}
+
+// Spiller creates and reads spill files (internal/spill behind an
+// interface so the registry does not depend on it).
+type Spiller interface {
+	Create() (SpillWriter, error)
+}
+
+// SpillWriter is one spill run being written.
+type SpillWriter interface {
+	Write(frame []byte) error
+	// Close finishes the run; frames come back from Open in order.
+	Close() (SpillRun, error)
+}
+
+// SpillRun is one finished run on disk.
+type SpillRun interface {
+	// Frames yields the frames in the order written.
+	Frames() iter.Seq2[[]byte, error]
+	Remove() error
+	Bytes() int64
+}
+
+// Type is a registered element type with its codec and the typed
+// operations the executor runs over a partition of it (each seq is an
+// iter.Seq[T]).
 type Type struct {
-	Name   string
-	RType  reflect.Type
-	Encode func(records []any) ([]byte, error)
-	Decode func(data []byte) ([]any, error)
+	Name  string
+	RType reflect.Type
+	// Decode reads an encoded block as a partition and its record count.
+	Decode func(data []byte) (seq any, n int64, err error)
+	// Encode encodes a whole partition (Collect).
+	Encode func(seq any) ([]byte, error)
+	// Count counts a partition's records.
+	Count func(seq any) int64
+	// Watch counts records into n and ends the partition early once stop
+	// reports true (checked every 1024 records).
+	Watch func(seq any, stop func() bool, n *int64) any
+	// WriteText writes one line per record (fmt.Sprint) and returns the
+	// bytes written.
+	WriteText func(seq any, w *bufio.Writer) (int64, error)
 }
 
 var (

@@ -76,18 +76,29 @@ func TestCodecRoundTripAndGarbage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	data, err := typ.Encode([]any{point{1, 2}, point{3, 4}})
+	data, err := typ.Encode(SliceSeq([]point{{1, 2}, {3, 4}}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	recs, err := typ.Decode(data)
-	if err != nil || len(recs) != 2 || recs[1].(point) != (point{3, 4}) {
-		t.Fatalf("round trip: %v %v", recs, err)
+	seq, n, err := typ.Decode(data)
+	if err != nil || n != 2 {
+		t.Fatalf("round trip: %d records, %v", n, err)
 	}
-	if _, err := typ.Encode([]any{"not a point"}); err == nil {
-		t.Error("encoding a record of the wrong type succeeded")
+	recs, err := Seq[point](seq)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if _, err := typ.Decode([]byte{0xff, 0x00, 0x13}); err == nil {
+	var got []point
+	for r := range recs {
+		got = append(got, r)
+	}
+	if len(got) != 2 || got[1] != (point{3, 4}) || typ.Count(seq) != 2 {
+		t.Fatalf("round trip: %v", got)
+	}
+	if _, err := Seq[string](seq); err == nil {
+		t.Error("a partition of points passed as strings")
+	}
+	if _, _, err := typ.Decode([]byte{0xff, 0x00, 0x13}); err == nil {
 		t.Error("decoding garbage succeeded")
 	}
 	if _, err := LookupType("no.such.Type"); err == nil || !strings.Contains(err.Error(), "RegisterType") {

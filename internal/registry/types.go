@@ -27,37 +27,8 @@ func AddType[T any]() string {
 	if frozen {
 		panic(fmt.Sprintf("stoke: element type %s registered after the Context started; use it in a function registered at init or call stoke.RegisterType in a package-level variable", name))
 	}
-	types[name] = &Type{
-		Name:   name,
-		RType:  rt,
-		Encode: encodeAs[T],
-		Decode: decodeAs[T],
-	}
+	types[name] = newType[T](name, rt)
 	return name
-}
-
-func encodeAs[T any](records []any) ([]byte, error) {
-	typed := make([]T, len(records))
-	for i, r := range records {
-		v, ok := r.(T)
-		if !ok {
-			return nil, fmt.Errorf("record %d is %T, want %s", i, r, reflect.TypeFor[T]())
-		}
-		typed[i] = v
-	}
-	return EncodeSlice(typed)
-}
-
-func decodeAs[T any](data []byte) ([]any, error) {
-	typed, err := DecodeSlice[T](data)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]any, len(typed))
-	for i := range typed {
-		out[i] = typed[i]
-	}
-	return out, nil
 }
 
 // EncodeSlice encodes records: no bytes for none, a compact binary form

@@ -560,14 +560,16 @@ func (x *TaskStatus) GetMetrics() *TaskMetrics {
 }
 
 type TaskMetrics struct {
-	state             protoimpl.MessageState `protogen:"open.v1"`
-	DurationNs        int64                  `protobuf:"varint,1,opt,name=duration_ns,json=durationNs,proto3" json:"duration_ns,omitempty"`
-	RecordsIn         int64                  `protobuf:"varint,2,opt,name=records_in,json=recordsIn,proto3" json:"records_in,omitempty"`
-	RecordsOut        int64                  `protobuf:"varint,3,opt,name=records_out,json=recordsOut,proto3" json:"records_out,omitempty"`
-	ShuffleWriteBytes int64                  `protobuf:"varint,4,opt,name=shuffle_write_bytes,json=shuffleWriteBytes,proto3" json:"shuffle_write_bytes,omitempty"`
-	ShuffleReadBytes  int64                  `protobuf:"varint,5,opt,name=shuffle_read_bytes,json=shuffleReadBytes,proto3" json:"shuffle_read_bytes,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	state               protoimpl.MessageState `protogen:"open.v1"`
+	DurationNs          int64                  `protobuf:"varint,1,opt,name=duration_ns,json=durationNs,proto3" json:"duration_ns,omitempty"`
+	RecordsIn           int64                  `protobuf:"varint,2,opt,name=records_in,json=recordsIn,proto3" json:"records_in,omitempty"`
+	RecordsOut          int64                  `protobuf:"varint,3,opt,name=records_out,json=recordsOut,proto3" json:"records_out,omitempty"`
+	ShuffleWriteBytes   int64                  `protobuf:"varint,4,opt,name=shuffle_write_bytes,json=shuffleWriteBytes,proto3" json:"shuffle_write_bytes,omitempty"`
+	ShuffleReadBytes    int64                  `protobuf:"varint,5,opt,name=shuffle_read_bytes,json=shuffleReadBytes,proto3" json:"shuffle_read_bytes,omitempty"`
+	SpilledBytes        int64                  `protobuf:"varint,6,opt,name=spilled_bytes,json=spilledBytes,proto3" json:"spilled_bytes,omitempty"` // bytes written to local disk by spills
+	PeakExecutionMemory int64                  `protobuf:"varint,7,opt,name=peak_execution_memory,json=peakExecutionMemory,proto3" json:"peak_execution_memory,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
 }
 
 func (x *TaskMetrics) Reset() {
@@ -631,6 +633,20 @@ func (x *TaskMetrics) GetShuffleWriteBytes() int64 {
 func (x *TaskMetrics) GetShuffleReadBytes() int64 {
 	if x != nil {
 		return x.ShuffleReadBytes
+	}
+	return 0
+}
+
+func (x *TaskMetrics) GetSpilledBytes() int64 {
+	if x != nil {
+		return x.SpilledBytes
+	}
+	return 0
+}
+
+func (x *TaskMetrics) GetPeakExecutionMemory() int64 {
+	if x != nil {
+		return x.PeakExecutionMemory
 	}
 	return 0
 }
@@ -1436,7 +1452,8 @@ type ShuffleInput struct {
 	state           protoimpl.MessageState `protogen:"open.v1"`
 	Op              string                 `protobuf:"bytes,1,opt,name=op,proto3" json:"op,omitempty"` // registered shuffle operator
 	ReducePartition int32                  `protobuf:"varint,2,opt,name=reduce_partition,json=reducePartition,proto3" json:"reduce_partition,omitempty"`
-	Sides           []*ShuffleSide         `protobuf:"bytes,3,rep,name=sides,proto3" json:"sides,omitempty"` // one per parent (two for a join)
+	Sides           []*ShuffleSide         `protobuf:"bytes,3,rep,name=sides,proto3" json:"sides,omitempty"`   // one per parent (two for a join)
+	Params          []byte                 `protobuf:"bytes,4,opt,name=params,proto3" json:"params,omitempty"` // the operator's parameters (for example range bounds)
 	unknownFields   protoimpl.UnknownFields
 	sizeCache       protoimpl.SizeCache
 }
@@ -1488,6 +1505,13 @@ func (x *ShuffleInput) GetReducePartition() int32 {
 func (x *ShuffleInput) GetSides() []*ShuffleSide {
 	if x != nil {
 		return x.Sides
+	}
+	return nil
+}
+
+func (x *ShuffleInput) GetParams() []byte {
+	if x != nil {
+		return x.Params
 	}
 	return nil
 }
@@ -1824,6 +1848,7 @@ type ShuffleOutput struct {
 	Op            string                 `protobuf:"bytes,2,opt,name=op,proto3" json:"op,omitempty"`
 	Side          int32                  `protobuf:"varint,3,opt,name=side,proto3" json:"side,omitempty"`
 	NumPartitions int32                  `protobuf:"varint,4,opt,name=num_partitions,json=numPartitions,proto3" json:"num_partitions,omitempty"`
+	Params        []byte                 `protobuf:"bytes,5,opt,name=params,proto3" json:"params,omitempty"` // the operator's parameters (for example range bounds)
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1884,6 +1909,13 @@ func (x *ShuffleOutput) GetNumPartitions() int32 {
 		return x.NumPartitions
 	}
 	return 0
+}
+
+func (x *ShuffleOutput) GetParams() []byte {
+	if x != nil {
+		return x.Params
+	}
+	return nil
 }
 
 type CommitRequest struct {
@@ -2151,7 +2183,7 @@ const file_stoke_proto_rawDesc = "" +
 	"\x05error\x18\x03 \x01(\tR\x05error\x120\n" +
 	"\x06result\x18\x04 \x01(\v2\x18.stoke.rpc.v1.TaskResultR\x06result\x12?\n" +
 	"\rfetch_failure\x18\x05 \x01(\v2\x1a.stoke.rpc.v1.FetchFailureR\ffetchFailure\x123\n" +
-	"\ametrics\x18\x06 \x01(\v2\x19.stoke.rpc.v1.TaskMetricsR\ametrics\"\xcc\x01\n" +
+	"\ametrics\x18\x06 \x01(\v2\x19.stoke.rpc.v1.TaskMetricsR\ametrics\"\xa5\x02\n" +
 	"\vTaskMetrics\x12\x1f\n" +
 	"\vduration_ns\x18\x01 \x01(\x03R\n" +
 	"durationNs\x12\x1d\n" +
@@ -2160,7 +2192,9 @@ const file_stoke_proto_rawDesc = "" +
 	"\vrecords_out\x18\x03 \x01(\x03R\n" +
 	"recordsOut\x12.\n" +
 	"\x13shuffle_write_bytes\x18\x04 \x01(\x03R\x11shuffleWriteBytes\x12,\n" +
-	"\x12shuffle_read_bytes\x18\x05 \x01(\x03R\x10shuffleReadBytes\"\x8d\x01\n" +
+	"\x12shuffle_read_bytes\x18\x05 \x01(\x03R\x10shuffleReadBytes\x12#\n" +
+	"\rspilled_bytes\x18\x06 \x01(\x03R\fspilledBytes\x122\n" +
+	"\x15peak_execution_memory\x18\a \x01(\x03R\x13peakExecutionMemory\"\x8d\x01\n" +
 	"\fFetchFailure\x12\x1d\n" +
 	"\n" +
 	"shuffle_id\x18\x01 \x01(\x05R\tshuffleId\x12#\n" +
@@ -2216,11 +2250,12 @@ const file_stoke_proto_rawDesc = "" +
 	"\tTextSplit\x12\x12\n" +
 	"\x04path\x18\x01 \x01(\tR\x04path\x12\x14\n" +
 	"\x05start\x18\x02 \x01(\x03R\x05start\x12\x16\n" +
-	"\x06length\x18\x03 \x01(\x03R\x06length\"z\n" +
+	"\x06length\x18\x03 \x01(\x03R\x06length\"\x92\x01\n" +
 	"\fShuffleInput\x12\x0e\n" +
 	"\x02op\x18\x01 \x01(\tR\x02op\x12)\n" +
 	"\x10reduce_partition\x18\x02 \x01(\x05R\x0freducePartition\x12/\n" +
-	"\x05sides\x18\x03 \x03(\v2\x19.stoke.rpc.v1.ShuffleSideR\x05sides\"_\n" +
+	"\x05sides\x18\x03 \x03(\v2\x19.stoke.rpc.v1.ShuffleSideR\x05sides\x12\x16\n" +
+	"\x06params\x18\x04 \x01(\fR\x06params\"_\n" +
 	"\vShuffleSide\x12\x1d\n" +
 	"\n" +
 	"shuffle_id\x18\x01 \x01(\x05R\tshuffleId\x121\n" +
@@ -2242,13 +2277,14 @@ const file_stoke_proto_rawDesc = "" +
 	"\x04kind\"9\n" +
 	"\bSaveText\x12\x10\n" +
 	"\x03dir\x18\x01 \x01(\tR\x03dir\x12\x1b\n" +
-	"\tjob_token\x18\x02 \x01(\tR\bjobToken\"y\n" +
+	"\tjob_token\x18\x02 \x01(\tR\bjobToken\"\x91\x01\n" +
 	"\rShuffleOutput\x12\x1d\n" +
 	"\n" +
 	"shuffle_id\x18\x01 \x01(\x05R\tshuffleId\x12\x0e\n" +
 	"\x02op\x18\x02 \x01(\tR\x02op\x12\x12\n" +
 	"\x04side\x18\x03 \x01(\x05R\x04side\x12%\n" +
-	"\x0enum_partitions\x18\x04 \x01(\x05R\rnumPartitions\"\x86\x01\n" +
+	"\x0enum_partitions\x18\x04 \x01(\x05R\rnumPartitions\x12\x16\n" +
+	"\x06params\x18\x05 \x01(\fR\x06params\"\x86\x01\n" +
 	"\rCommitRequest\x12\x19\n" +
 	"\bstage_id\x18\x01 \x01(\x05R\astageId\x12#\n" +
 	"\rstage_attempt\x18\x02 \x01(\x05R\fstageAttempt\x12\x1c\n" +
