@@ -173,7 +173,9 @@ func addAll[K comparable, V, C any](agg *shuffle.Aggregator[K, V, C], blocks reg
 	return ferr
 }
 
-func entryKV[K comparable, C any](e *shuffle.Entry[K, C]) KV[K, C] { return KV[K, C]{Key: e.Key, Value: e.Val} }
+func entryKV[K comparable, C any](e *shuffle.Entry[K, C]) KV[K, C] {
+	return KV[K, C]{Key: e.Key, Value: e.Val}
+}
 
 // entriesSeq yields an aggregation's result as records and frees it at the
 // end; an error reading its spill runs fails the task.

@@ -291,7 +291,7 @@ func (h *cursorHeap[K, C]) Less(i, j int) bool {
 	return h.cs[i].src < h.cs[j].src
 }
 func (h *cursorHeap[K, C]) Swap(i, j int) { h.cs[i], h.cs[j] = h.cs[j], h.cs[i] }
-func (h *cursorHeap[K, C]) Push(x any)   { h.cs = append(h.cs, x.(*cursor[K, C])) }
+func (h *cursorHeap[K, C]) Push(x any)    { h.cs = append(h.cs, x.(*cursor[K, C])) }
 func (h *cursorHeap[K, C]) Pop() any {
 	c := h.cs[len(h.cs)-1]
 	h.cs = h.cs[:len(h.cs)-1]
