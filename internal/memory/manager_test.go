@@ -3,6 +3,7 @@ package memory
 import (
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 
 	"pgregory.net/rapid"
@@ -537,4 +538,71 @@ func checkStats(t *rapid.T, s Stats, held map[int64]int64, blocks []int64) {
 	if cached != s.StorageUsed {
 		t.Fatalf("storage used %d, cached blocks %d", s.StorageUsed, cached)
 	}
+}
+
+func TestConcurrentUse(t *testing.T) {
+	m := New(testConfig)
+	var cached atomicBlocks
+	m.SetEvictor(cached.evict)
+	done := make(chan struct{})
+	for task := range int64(4) {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for i := range int64(2000) {
+				got := m.AcquireExecution(task, 1+i%300)
+				if i%3 == 0 {
+					m.ReleaseExecution(task, got)
+				}
+				if i%7 == 0 {
+					m.ReleaseAllExecution(task)
+				}
+				if i%5 == 0 && m.AcquireStorage(10) {
+					cached.add(10)
+				}
+				if i%11 == 0 && cached.take(10) {
+					m.ReleaseStorage(10)
+				}
+			}
+			m.ReleaseAllExecution(task)
+		}()
+	}
+	for range 4 {
+		<-done
+	}
+	s := m.Stats()
+	if s.ExecutionUsed != 0 || s.ActiveTasks != 0 || s.StorageUsed != cached.total() {
+		t.Errorf("after all tasks ended: %+v, cached %d", s, cached.total())
+	}
+	if s.ExecutionPool+s.StoragePool != s.Unified {
+		t.Errorf("pools do not add up: %+v", s)
+	}
+}
+
+// atomicBlocks is a cache of equal blocks shared by goroutines. The
+// evictor runs under the Manager's lock, so it only takes this one.
+type atomicBlocks struct {
+	mu sync.Mutex
+	n  int64
+}
+
+func (c *atomicBlocks) add(n int64) { c.mu.Lock(); c.n += n; c.mu.Unlock() }
+
+func (c *atomicBlocks) take(n int64) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n < n {
+		return false
+	}
+	c.n -= n
+	return true
+}
+
+func (c *atomicBlocks) total() int64 { c.mu.Lock(); defer c.mu.Unlock(); return c.n }
+
+func (c *atomicBlocks) evict(need int64) int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	freed := min(need, c.n)
+	c.n -= freed
+	return freed
 }
