@@ -37,7 +37,8 @@ type stage struct {
 type shuffleDep struct {
 	id        int32
 	op        string // the keyed operator
-	nodeID    int    // the shuffle node (held weakly: see shuffleNodeGone)
+	params    []byte
+	nodeID    int // the shuffle node (held weakly: see shuffleNodeGone)
 	side      int
 	numReduce int
 	outputs   []*mapOutput
@@ -98,6 +99,7 @@ func (c *Context) shuffleStage(shuffleNode *plan.Node, side int, parent *plan.No
 	dep := &shuffleDep{
 		id:        c.nextShuffle,
 		op:        shuffleNode.Op,
+		params:    shuffleNode.Params,
 		nodeID:    shuffleNode.ID,
 		side:      side,
 		numReduce: shuffleNode.NumPartitions,
@@ -256,7 +258,7 @@ func (c *Context) taskDesc(l *sched.Launch, s *stage) *pb.TaskDesc {
 		sp := src.Splits[p]
 		t.Source = &pb.Source{Kind: &pb.Source_Text{Text: &pb.TextSplit{Path: sp.Path, Start: sp.Start, Length: sp.Length}}, Type: src.Type}
 	case plan.Shuffle:
-		in := &pb.ShuffleInput{Op: src.Op, ReducePartition: int32(p)}
+		in := &pb.ShuffleInput{Op: src.Op, ReducePartition: int32(p), Params: src.Params}
 		for _, ps := range s.parents {
 			dep := ps.shuffle
 			side := &pb.ShuffleSide{ShuffleId: dep.id, Outputs: make([]*pb.MapOutput, len(dep.outputs))}
@@ -276,6 +278,7 @@ func (c *Context) taskDesc(l *sched.Launch, s *stage) *pb.TaskDesc {
 	if s.shuffle != nil {
 		t.Sink = &pb.Sink{Kind: &pb.Sink_Shuffle{Shuffle: &pb.ShuffleOutput{
 			ShuffleId: s.shuffle.id, Op: s.shuffle.op, Side: int32(s.shuffle.side), NumPartitions: int32(s.shuffle.numReduce),
+			Params: s.shuffle.params,
 		}}}
 	} else {
 		t.Sink = s.job.sink

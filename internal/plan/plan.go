@@ -24,6 +24,9 @@ type Node struct {
 	Name          string      // for the UI
 	Data          [][]byte    // Parallelize: encoded records per partition
 	Splits        []TextSplit // TextFile
+	// Params are a keyed operator's parameters, given to both sides of
+	// its shuffle (for example the range bounds of a sort).
+	Params []byte
 	// NoSpeculation turns speculative execution off for the stage that
 	// computes this node.
 	NoSpeculation bool
