@@ -230,6 +230,9 @@ type JobOptions struct {
 	Pool          string
 	Description   string
 	NoSpeculation bool
+	// Partitions limits the job to these partitions (nil: all); the
+	// results of the others are nil.
+	Partitions []int
 }
 
 // RunJob computes every partition of n into sink and returns the result of
@@ -268,6 +271,23 @@ func (c *Context) RunJob(ctx context.Context, n *plan.Node, sink *pb.Sink, opts 
 		done:    make([]bool, n.NumPartitions),
 		doneCh:  make(chan struct{}),
 	}
+	if opts.Partitions != nil {
+		// Only these partitions: the others count as done from the start.
+		for p := range j.done {
+			j.done[p] = true
+		}
+		j.numDone = len(j.done)
+		for _, p := range opts.Partitions {
+			if p < 0 || p >= len(j.done) {
+				c.mu.Unlock()
+				return nil, fmt.Errorf("stoke: job refused: partition %d of a dataset of %d", p, len(j.done))
+			}
+			if j.done[p] {
+				j.done[p] = false
+				j.numDone--
+			}
+		}
+	}
 	c.nextJob++
 	c.jobs[j.id] = j
 	j.final = c.newResultStage(j, n)
@@ -277,7 +297,7 @@ func (c *Context) RunJob(ctx context.Context, n *plan.Node, sink *pb.Sink, opts 
 	}
 	sort.Ints(ids)
 	c.post(events.JobStart{JobID: j.id, Description: j.desc, Pool: j.pool, StageIDs: ids, Time: c.clock.Now()})
-	if n.NumPartitions == 0 {
+	if j.numDone == len(j.done) {
 		c.finishJob(j, nil, a)
 	} else {
 		c.submitStage(j.final, j, a)

@@ -17,8 +17,7 @@ type stage struct {
 	id            int
 	name          string
 	tail          *plan.Node
-	source        *plan.Node
-	ops           []string
+	sources       []*plan.Node // the source nodes its pipelines read
 	noSpec        bool
 	numPartitions int
 	parents       []*stage
@@ -69,22 +68,23 @@ func (c *Context) newResultStage(j *job, n *plan.Node) *stage {
 }
 
 func (c *Context) newStage(n *plan.Node) *stage {
-	src, ops, noSpec := plan.Pipeline(n)
+	sources, noSpec := plan.StageSources(n)
 	s := &stage{
 		id:            c.nextStage,
 		name:          n.Name,
 		tail:          n,
-		source:        src,
-		ops:           ops,
+		sources:       sources,
 		noSpec:        noSpec,
 		numPartitions: n.NumPartitions,
 		jobs:          map[int]*job{},
 	}
 	c.nextStage++
 	c.stages[s.id] = s
-	if src.Kind == plan.Shuffle {
-		for side, p := range src.Parents {
-			s.parents = append(s.parents, c.shuffleStage(src, side, p))
+	for _, src := range sources {
+		if src.Kind == plan.Shuffle {
+			for side, p := range src.Parents {
+				s.parents = append(s.parents, c.shuffleStage(src, side, p))
+			}
 		}
 	}
 	return s
@@ -199,13 +199,25 @@ func (c *Context) submitTasks(s *stage, j *job, a *actions) {
 }
 
 func (c *Context) preferred(s *stage, p int) []sched.Location {
-	if s.source.Kind != plan.TextFile || p >= len(s.source.Splits) {
-		return nil
-	}
 	var locs []sched.Location
-	for _, h := range s.source.Splits[p].Hosts {
-		locs = append(locs, sched.Location{Host: h})
+	seen := map[string]bool{}
+	var walk func(part plan.Part)
+	walk = func(part plan.Part) {
+		for _, sub := range part.Concat {
+			walk(sub)
+		}
+		src := part.Source
+		if src == nil || src.Kind != plan.TextFile || part.Partition >= len(src.Splits) {
+			return
+		}
+		for _, h := range src.Splits[part.Partition].Hosts {
+			if !seen[h] {
+				seen[h] = true
+				locs = append(locs, sched.Location{Host: h})
+			}
+		}
 	}
+	walk(plan.PartOf(s.tail, p))
 	return locs
 }
 
@@ -248,33 +260,8 @@ func (c *Context) taskDesc(l *sched.Launch, s *stage) *pb.TaskDesc {
 		StageAttempt: int32(l.TaskSet.StageAttempt),
 		Partition:    int32(p),
 		Attempt:      int32(l.Attempt),
-		Ops:          s.ops,
 	}
-	src := s.source
-	switch src.Kind {
-	case plan.Parallelize:
-		t.Source = &pb.Source{Kind: &pb.Source_Parallelize{Parallelize: src.Data[p]}, Type: src.Type}
-	case plan.TextFile:
-		sp := src.Splits[p]
-		t.Source = &pb.Source{Kind: &pb.Source_Text{Text: &pb.TextSplit{Path: sp.Path, Start: sp.Start, Length: sp.Length}}, Type: src.Type}
-	case plan.Shuffle:
-		in := &pb.ShuffleInput{Op: src.Op, ReducePartition: int32(p), Params: src.Params}
-		for _, ps := range s.parents {
-			dep := ps.shuffle
-			side := &pb.ShuffleSide{ShuffleId: dep.id, Outputs: make([]*pb.MapOutput, len(dep.outputs))}
-			for mp, o := range dep.outputs {
-				if o == nil {
-					// Lost since the stage was submitted: make the fetch
-					// fail so the map stage is recomputed.
-					side.Outputs[mp] = &pb.MapOutput{MapPartition: int32(mp), Size: -1, ExecutorId: "(lost)"}
-					continue
-				}
-				side.Outputs[mp] = &pb.MapOutput{MapPartition: int32(mp), TaskId: o.taskID, ExecutorId: o.execID, Address: o.address, Size: o.sizes[p]}
-			}
-			in.Sides = append(in.Sides, side)
-		}
-		t.Source = &pb.Source{Kind: &pb.Source_Shuffle{Shuffle: in}, Type: src.Type}
-	}
+	t.Source, t.Steps = c.pipeline(plan.PartOf(s.tail, p))
 	if s.shuffle != nil {
 		t.Sink = &pb.Sink{Kind: &pb.Sink_Shuffle{Shuffle: &pb.ShuffleOutput{
 			ShuffleId: s.shuffle.id, Op: s.shuffle.op, Side: int32(s.shuffle.side), NumPartitions: int32(s.shuffle.numReduce),
@@ -284,6 +271,69 @@ func (c *Context) taskDesc(l *sched.Launch, s *stage) *pb.TaskDesc {
 		t.Sink = s.job.sink
 	}
 	return t
+}
+
+// pipeline describes one part of a stage for the executor.
+func (c *Context) pipeline(part plan.Part) (*pb.Source, []*pb.Step) {
+	var src *pb.Source
+	if part.Source != nil {
+		src = c.sourceDesc(part.Source, part.Partition)
+	} else {
+		cc := &pb.Concat{}
+		for _, sub := range part.Concat {
+			ssrc, ssteps := c.pipeline(sub)
+			cc.Parts = append(cc.Parts, &pb.Pipeline{Source: ssrc, Steps: ssteps})
+		}
+		src = &pb.Source{Kind: &pb.Source_Concat{Concat: cc}, Type: part.Type()}
+		if n := part.Persisted; n != nil {
+			src.Persist = &pb.Persist{Node: int32(n.ID), Level: int32(n.Persist), Partition: int32(part.PersistedPart)}
+		}
+	}
+	steps := make([]*pb.Step, len(part.Steps))
+	for i, st := range part.Steps {
+		n := st.Node
+		steps[i] = &pb.Step{Func: n.Op}
+		if st.Partition < len(n.StepParams) {
+			steps[i].Params = n.StepParams[st.Partition]
+		}
+		if n.Persist != 0 {
+			steps[i].Persist = &pb.Persist{Node: int32(n.ID), Level: int32(n.Persist), Partition: int32(st.Partition)}
+		}
+	}
+	return src, steps
+}
+
+// sourceDesc describes partition p of a source node.
+func (c *Context) sourceDesc(src *plan.Node, p int) *pb.Source {
+	var out *pb.Source
+	switch src.Kind {
+	case plan.Parallelize:
+		out = &pb.Source{Kind: &pb.Source_Parallelize{Parallelize: src.Data[p]}, Type: src.Type}
+	case plan.TextFile:
+		sp := src.Splits[p]
+		out = &pb.Source{Kind: &pb.Source_Text{Text: &pb.TextSplit{Path: sp.Path, Start: sp.Start, Length: sp.Length}}, Type: src.Type}
+	case plan.Shuffle:
+		in := &pb.ShuffleInput{Op: src.Op, ReducePartition: int32(p), Params: src.Params}
+		for side := range src.Parents {
+			dep := c.shuffleStages[shuffleKey{src.ID, side}].shuffle
+			sd := &pb.ShuffleSide{ShuffleId: dep.id, Outputs: make([]*pb.MapOutput, len(dep.outputs))}
+			for mp, o := range dep.outputs {
+				if o == nil {
+					// Lost since the stage was submitted: make the fetch
+					// fail so the map stage is recomputed.
+					sd.Outputs[mp] = &pb.MapOutput{MapPartition: int32(mp), Size: -1, ExecutorId: "(lost)"}
+					continue
+				}
+				sd.Outputs[mp] = &pb.MapOutput{MapPartition: int32(mp), TaskId: o.taskID, ExecutorId: o.execID, Address: o.address, Size: o.sizes[p]}
+			}
+			in.Sides = append(in.Sides, sd)
+		}
+		out = &pb.Source{Kind: &pb.Source_Shuffle{Shuffle: in}, Type: src.Type}
+	}
+	if src.Persist != 0 {
+		out.Persist = &pb.Persist{Node: int32(src.ID), Level: int32(src.Persist), Partition: int32(p)}
+	}
+	return out
 }
 
 // removeOutputsOn forgets every map output held by a lost executor.

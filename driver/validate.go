@@ -40,6 +40,28 @@ func validate(n *plan.Node, sink *pb.Sink) error {
 			if _, err := registry.LookupType(n.Type); err != nil {
 				return err
 			}
+		case plan.Union:
+			total := 0
+			for _, p := range n.Parents {
+				if p.Type != n.Type {
+					return fmt.Errorf("union of %s with %s", n.Type, p.Type)
+				}
+				total += p.NumPartitions
+			}
+			if total != n.NumPartitions {
+				return fmt.Errorf("union of %d partitions claims %d", total, n.NumPartitions)
+			}
+		case plan.Coalesce:
+			if len(n.Parents) != 1 || len(n.Groups) != n.NumPartitions {
+				return fmt.Errorf("coalesce into %d partitions has %d groups", n.NumPartitions, len(n.Groups))
+			}
+			for _, g := range n.Groups {
+				for _, q := range g {
+					if q < 0 || q >= n.Parents[0].NumPartitions {
+						return fmt.Errorf("coalesce reads partition %d of %d", q, n.Parents[0].NumPartitions)
+					}
+				}
+			}
 		}
 		for _, p := range n.Parents {
 			if err := walk(p); err != nil {

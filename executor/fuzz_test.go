@@ -65,7 +65,7 @@ func taskSeeds() []*pb.TaskDesc {
 		{TaskId: 3, Source: &pb.Source{Kind: &pb.Source_Shuffle{Shuffle: &pb.ShuffleInput{Op: "reduceByKey", Sides: []*pb.ShuffleSide{{ShuffleId: 1, Outputs: []*pb.MapOutput{{TaskId: 4, Size: 10, ExecutorId: "e"}}}}}}}, Sink: &pb.Sink{Kind: &pb.Sink_Count{Count: true}}},
 		{TaskId: 4, Partition: 3, Source: &pb.Source{Kind: &pb.Source_Text{Text: &pb.TextSplit{Path: "x", Length: 100}}, Type: "string"}, Sink: &pb.Sink{Kind: &pb.Sink_SaveText{SaveText: &pb.SaveText{Dir: "x", JobToken: "job-app-1"}}}},
 		{TaskId: 5, Source: &pb.Source{Kind: &pb.Source_Text{Text: &pb.TextSplit{Path: "x", Length: 100}}}, Sink: &pb.Sink{Kind: &pb.Sink_SaveText{SaveText: &pb.SaveText{Dir: "x", JobToken: "../../escape"}}}},
-		{TaskId: 6, Source: &pb.Source{Kind: &pb.Source_Parallelize{}, Type: "string"}, Ops: []string{"no.such"}, Sink: &pb.Sink{Kind: &pb.Sink_Reduce{Reduce: "r"}}},
+		{TaskId: 6, Source: &pb.Source{Kind: &pb.Source_Parallelize{}, Type: "string"}, Steps: []*pb.Step{{Func: "no.such"}}, Sink: &pb.Sink{Kind: &pb.Sink_Reduce{Reduce: "r"}}},
 		{TaskId: 7, Source: &pb.Source{Kind: &pb.Source_Text{Text: &pb.TextSplit{Length: 9}}}, Sink: &pb.Sink{Kind: &pb.Sink_Shuffle{Shuffle: &pb.ShuffleOutput{Op: "groupByKey", NumPartitions: 3}}}},
 		{TaskId: 8, Source: &pb.Source{Kind: &pb.Source_Text{Text: &pb.TextSplit{Length: 9}}}, Sink: &pb.Sink{Kind: &pb.Sink_SaveText{}}},
 		{TaskId: 9},

@@ -90,22 +90,9 @@ func runSafely(ctx context.Context, env *Env, t *pb.TaskDesc, m *pb.TaskMetrics)
 	}()
 	tenv := env.taskEnv(t, m)
 	defer tenv.close()
-	records, typeName, err := openSource(ctx, env, tenv, t, m)
+	records, typeName, err := openPipeline(ctx, env, tenv, t.Source, t.Steps, m)
 	if err != nil {
 		return nil, err
-	}
-	for _, name := range t.Ops {
-		f, err := registry.LookupFunc(name)
-		if err != nil {
-			return nil, err
-		}
-		if f.Apply == nil {
-			return nil, fmt.Errorf("function %q is a %s function and cannot transform records", name, f.Kind)
-		}
-		if f.In != typeName {
-			return nil, fmt.Errorf("function %q takes %s but its input holds %s", name, f.In, typeName)
-		}
-		records, typeName = f.Apply(records), f.Out
 	}
 	typ, err := registry.LookupType(typeName)
 	if err != nil {
@@ -115,10 +102,38 @@ func runSafely(ctx context.Context, env *Env, t *pb.TaskDesc, m *pb.TaskMetrics)
 	return runSink(ctx, env, tenv, t, typ, records, m)
 }
 
-// openSource returns the partition the task starts from (an iter.Seq of
+// openPipeline returns the partition a pipeline computes (an iter.Seq of
 // its element type) and that type's name.
-func openSource(ctx context.Context, env *Env, tenv *taskEnv, t *pb.TaskDesc, m *pb.TaskMetrics) (any, string, error) {
-	src := t.Source
+func openPipeline(ctx context.Context, env *Env, tenv *taskEnv, src *pb.Source, steps []*pb.Step, m *pb.TaskMetrics) (any, string, error) {
+	records, typeName, err := openSource(ctx, env, tenv, src, m)
+	if err != nil {
+		return nil, "", err
+	}
+	for _, step := range steps {
+		f, err := registry.LookupFunc(step.Func)
+		if err != nil {
+			return nil, "", err
+		}
+		if f.In != typeName {
+			return nil, "", fmt.Errorf("function %q takes %s but its input holds %s", step.Func, f.In, typeName)
+		}
+		switch {
+		case f.ApplyParams != nil:
+			if records, err = f.ApplyParams(records, step.Params); err != nil {
+				return nil, "", fmt.Errorf("function %q: %w", step.Func, err)
+			}
+		case f.Apply != nil:
+			records = f.Apply(records)
+		default:
+			return nil, "", fmt.Errorf("function %q is a %s function and cannot transform records", step.Func, f.Kind)
+		}
+		typeName = f.Out
+	}
+	return records, typeName, nil
+}
+
+// openSource returns the partition a pipeline starts from.
+func openSource(ctx context.Context, env *Env, tenv *taskEnv, src *pb.Source, m *pb.TaskMetrics) (any, string, error) {
 	if src == nil {
 		return nil, "", errors.New("task has no source")
 	}
@@ -153,6 +168,22 @@ func openSource(ctx context.Context, env *Env, tenv *taskEnv, t *pb.TaskDesc, m 
 			return nil, "", err
 		}
 		return recs, op.Out, nil
+	case *pb.Source_Concat:
+		typ, err := registry.LookupType(src.Type)
+		if err != nil {
+			return nil, "", err
+		}
+		parts := make([]func() (any, error), len(k.Concat.Parts))
+		for i, part := range k.Concat.Parts {
+			parts[i] = func() (any, error) {
+				recs, name, err := openPipeline(ctx, env, tenv, part.Source, part.Steps, m)
+				if err == nil && name != typ.Name {
+					err = fmt.Errorf("part %d of a concatenation holds %s, not %s", i, name, typ.Name)
+				}
+				return recs, err
+			}
+		}
+		return typ.Concat(parts), typ.Name, nil
 	default:
 		return nil, "", fmt.Errorf("unknown source kind %T", k)
 	}

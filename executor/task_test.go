@@ -119,7 +119,7 @@ func TestRunReportsPanicsAndUnknownFunctions(t *testing.T) {
 	st := Run(context.Background(), env, &pb.TaskDesc{
 		TaskId: 1,
 		Source: &pb.Source{Kind: &pb.Source_Parallelize{}, Type: "string"},
-		Ops:    []string{"no.such.function"},
+		Steps:  []*pb.Step{{Func: "no.such.function"}},
 		Sink:   &pb.Sink{Kind: &pb.Sink_Count{Count: true}},
 	})
 	if st.State != pb.TaskState_FAILED || !strings.Contains(st.Error, `function "no.such.function" is not registered`) {

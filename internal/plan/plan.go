@@ -11,6 +11,8 @@ const (
 	TextFile                // lines of files, split by byte ranges
 	Narrow                  // a registered function applied to each partition
 	Shuffle                 // a registered keyed operator over 1 or 2 parents
+	Union                   // the partitions of every parent, in order
+	Coalesce                // each partition concatenates a group of the parent's
 )
 
 // Node is one dataset in the lineage.
@@ -27,9 +29,19 @@ type Node struct {
 	// Params are a keyed operator's parameters, given to both sides of
 	// its shuffle (for example the range bounds of a sort).
 	Params []byte
+	// Groups are, for a Coalesce node, the parent partitions each
+	// partition reads, in order.
+	Groups [][]int
+	// StepParams are per-partition parameters of a Narrow node's function
+	// (for example the first index of each partition for zipWithIndex);
+	// nil for most.
+	StepParams [][]byte
 	// NoSpeculation turns speculative execution off for the stage that
 	// computes this node.
 	NoSpeculation bool
+	// Persist is the storage level the dataset is cached at (0: not
+	// cached); set on a copy of the node by Persist.
+	Persist int
 }
 
 // TextSplit is a byte range of one file and the hosts that hold it.
@@ -40,20 +52,99 @@ type TextSplit struct {
 	Hosts  []string
 }
 
-// Pipeline walks from n back to the start of its stage: the source node (a
-// Parallelize, TextFile or Shuffle node) and the narrow functions applied
-// after it, in order.
-func Pipeline(n *Node) (source *Node, ops []string, noSpec bool) {
-	var rev []string
-	for n.Kind == Narrow {
-		rev = append(rev, n.Op)
+// Part is what computes one partition within a stage: a partition of a
+// source node (Parallelize, TextFile or Shuffle), or a concatenation of
+// parts (Coalesce), followed by the Narrow nodes applied after it.
+type Part struct {
+	Source    *Node
+	Partition int    // of Source
+	Concat    []Part // instead of Source
+	Steps     []Step
+	// Persisted is the Union or Coalesce node whose cached output the
+	// concatenation is (nil when not cached), at partition PersistedPart;
+	// steps carry their own Persist.
+	Persisted     *Node
+	PersistedPart int
+}
+
+// Step is a Narrow node applied to one of its partitions.
+type Step struct {
+	Node      *Node
+	Partition int
+}
+
+// PartOf walks from partition p of n back to the start of its stage.
+func PartOf(n *Node, p int) Part {
+	switch n.Kind {
+	case Narrow:
+		part := PartOf(n.Parents[0], p)
+		part.Steps = append(part.Steps[:len(part.Steps):len(part.Steps)], Step{n, p})
+		return part
+	case Union:
+		p0 := p
+		for _, parent := range n.Parents {
+			if p < parent.NumPartitions {
+				part := PartOf(parent, p)
+				if n.Persist != 0 {
+					return Part{Concat: []Part{part}, Persisted: n, PersistedPart: p0}
+				}
+				return part
+			}
+			p -= parent.NumPartitions
+		}
+		panic("plan: union partition out of range")
+	case Coalesce:
+		part := Part{}
+		if n.Persist != 0 {
+			part.Persisted, part.PersistedPart = n, p
+		}
+		for _, q := range n.Groups[p] {
+			part.Concat = append(part.Concat, PartOf(n.Parents[0], q))
+		}
+		return part
+	default:
+		return Part{Source: n, Partition: p}
+	}
+}
+
+// StageSources lists the source nodes a stage ending at n reads (through
+// Narrow, Union and Coalesce nodes), and whether any node on the way turns
+// speculation off.
+func StageSources(n *Node) (sources []*Node, noSpec bool) {
+	seen := map[int]bool{}
+	var walk func(*Node)
+	walk = func(n *Node) {
+		if seen[n.ID] {
+			return
+		}
+		seen[n.ID] = true
 		noSpec = noSpec || n.NoSpeculation
-		n = n.Parents[0]
+		switch n.Kind {
+		case Narrow, Union, Coalesce:
+			for _, p := range n.Parents {
+				walk(p)
+			}
+		default:
+			sources = append(sources, n)
+		}
 	}
-	noSpec = noSpec || n.NoSpeculation
-	ops = make([]string, len(rev))
-	for i := range rev {
-		ops[i] = rev[len(rev)-1-i]
+	walk(n)
+	return sources, noSpec
+}
+
+// Type is the element type a part produces.
+func (p Part) Type() string {
+	if len(p.Steps) > 0 {
+		return p.Steps[len(p.Steps)-1].Node.Type
 	}
-	return n, ops, noSpec
+	if p.Persisted != nil {
+		return p.Persisted.Type
+	}
+	if p.Source != nil {
+		return p.Source.Type
+	}
+	if len(p.Concat) > 0 {
+		return p.Concat[0].Type()
+	}
+	return ""
 }

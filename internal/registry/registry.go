@@ -38,6 +38,9 @@ type Func struct {
 	// Apply transforms a partition (Map, FlatMap, Filter, MapPartitions):
 	// an iter.Seq[In] in, an iter.Seq[Out] out.
 	Apply func(in any) any
+	// ApplyParams is Apply for functions that take per-partition
+	// parameters from the driver (built-in operators such as sample).
+	ApplyParams func(in any, params []byte) (any, error)
 	// Reduce folds a partition (an iter.Seq[In]) with the function and
 	// returns the encoded result, or empty for a partition without records.
 	Reduce func(in any) (data []byte, empty bool, err error)
@@ -127,6 +130,9 @@ type Type struct {
 	// WriteText writes one line per record (fmt.Sprint) and returns the
 	// bytes written.
 	WriteText func(seq any, w *bufio.Writer) (int64, error)
+	// Concat is the partition made of parts in order; each part is opened
+	// only when the previous one is done.
+	Concat func(parts []func() (any, error)) any
 }
 
 var (

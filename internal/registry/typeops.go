@@ -51,6 +51,25 @@ func newType[T any](name string, rt reflect.Type) *Type {
 			})
 		},
 		WriteText: writeText[T],
+		Concat: func(parts []func() (any, error)) any {
+			return iter.Seq[T](func(yield func(T) bool) {
+				for _, open := range parts {
+					seq, err := open()
+					if err != nil {
+						Abort(err)
+					}
+					s, err := Seq[T](seq)
+					if err != nil {
+						Abort(err)
+					}
+					for r := range s {
+						if !yield(r) {
+							return
+						}
+					}
+				}
+			})
+		},
 	}
 }
 

@@ -1183,8 +1183,8 @@ type TaskDesc struct {
 	Partition     int32                  `protobuf:"varint,5,opt,name=partition,proto3" json:"partition,omitempty"`
 	Attempt       int32                  `protobuf:"varint,6,opt,name=attempt,proto3" json:"attempt,omitempty"`
 	Source        *Source                `protobuf:"bytes,7,opt,name=source,proto3" json:"source,omitempty"`
-	Ops           []string               `protobuf:"bytes,8,rep,name=ops,proto3" json:"ops,omitempty"` // narrow functions applied in order
 	Sink          *Sink                  `protobuf:"bytes,9,opt,name=sink,proto3" json:"sink,omitempty"`
+	Steps         []*Step                `protobuf:"bytes,10,rep,name=steps,proto3" json:"steps,omitempty"` // narrow functions applied in order
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1268,16 +1268,236 @@ func (x *TaskDesc) GetSource() *Source {
 	return nil
 }
 
-func (x *TaskDesc) GetOps() []string {
+func (x *TaskDesc) GetSink() *Sink {
 	if x != nil {
-		return x.Ops
+		return x.Sink
 	}
 	return nil
 }
 
-func (x *TaskDesc) GetSink() *Sink {
+func (x *TaskDesc) GetSteps() []*Step {
 	if x != nil {
-		return x.Sink
+		return x.Steps
+	}
+	return nil
+}
+
+// Step is one narrow function of a pipeline.
+type Step struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Func          string                 `protobuf:"bytes,1,opt,name=func,proto3" json:"func,omitempty"`       // registered function
+	Params        []byte                 `protobuf:"bytes,2,opt,name=params,proto3" json:"params,omitempty"`   // this partition's parameters, if the function takes any
+	Persist       *Persist               `protobuf:"bytes,3,opt,name=persist,proto3" json:"persist,omitempty"` // the step's output is cached
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Step) Reset() {
+	*x = Step{}
+	mi := &file_stoke_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Step) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Step) ProtoMessage() {}
+
+func (x *Step) ProtoReflect() protoreflect.Message {
+	mi := &file_stoke_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Step.ProtoReflect.Descriptor instead.
+func (*Step) Descriptor() ([]byte, []int) {
+	return file_stoke_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *Step) GetFunc() string {
+	if x != nil {
+		return x.Func
+	}
+	return ""
+}
+
+func (x *Step) GetParams() []byte {
+	if x != nil {
+		return x.Params
+	}
+	return nil
+}
+
+func (x *Step) GetPersist() *Persist {
+	if x != nil {
+		return x.Persist
+	}
+	return nil
+}
+
+// Persist names a cached dataset: its partitions are blocks rdd_<node>_<partition>.
+type Persist struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Node          int32                  `protobuf:"varint,1,opt,name=node,proto3" json:"node,omitempty"`
+	Level         int32                  `protobuf:"varint,2,opt,name=level,proto3" json:"level,omitempty"` // storage level (see the stoke package)
+	Partition     int32                  `protobuf:"varint,3,opt,name=partition,proto3" json:"partition,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Persist) Reset() {
+	*x = Persist{}
+	mi := &file_stoke_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Persist) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Persist) ProtoMessage() {}
+
+func (x *Persist) ProtoReflect() protoreflect.Message {
+	mi := &file_stoke_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Persist.ProtoReflect.Descriptor instead.
+func (*Persist) Descriptor() ([]byte, []int) {
+	return file_stoke_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *Persist) GetNode() int32 {
+	if x != nil {
+		return x.Node
+	}
+	return 0
+}
+
+func (x *Persist) GetLevel() int32 {
+	if x != nil {
+		return x.Level
+	}
+	return 0
+}
+
+func (x *Persist) GetPartition() int32 {
+	if x != nil {
+		return x.Partition
+	}
+	return 0
+}
+
+// Pipeline computes one partition: a source and the steps after it.
+type Pipeline struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Source        *Source                `protobuf:"bytes,1,opt,name=source,proto3" json:"source,omitempty"`
+	Steps         []*Step                `protobuf:"bytes,2,rep,name=steps,proto3" json:"steps,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Pipeline) Reset() {
+	*x = Pipeline{}
+	mi := &file_stoke_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Pipeline) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Pipeline) ProtoMessage() {}
+
+func (x *Pipeline) ProtoReflect() protoreflect.Message {
+	mi := &file_stoke_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Pipeline.ProtoReflect.Descriptor instead.
+func (*Pipeline) Descriptor() ([]byte, []int) {
+	return file_stoke_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *Pipeline) GetSource() *Source {
+	if x != nil {
+		return x.Source
+	}
+	return nil
+}
+
+func (x *Pipeline) GetSteps() []*Step {
+	if x != nil {
+		return x.Steps
+	}
+	return nil
+}
+
+// Concat is a partition made of other partitions in order (union, coalesce).
+type Concat struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Parts         []*Pipeline            `protobuf:"bytes,1,rep,name=parts,proto3" json:"parts,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Concat) Reset() {
+	*x = Concat{}
+	mi := &file_stoke_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Concat) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Concat) ProtoMessage() {}
+
+func (x *Concat) ProtoReflect() protoreflect.Message {
+	mi := &file_stoke_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Concat.ProtoReflect.Descriptor instead.
+func (*Concat) Descriptor() ([]byte, []int) {
+	return file_stoke_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *Concat) GetParts() []*Pipeline {
+	if x != nil {
+		return x.Parts
 	}
 	return nil
 }
@@ -1289,15 +1509,17 @@ type Source struct {
 	//	*Source_Parallelize
 	//	*Source_Text
 	//	*Source_Shuffle
+	//	*Source_Concat
 	Kind          isSource_Kind `protobuf_oneof:"kind"`
-	Type          string        `protobuf:"bytes,10,opt,name=type,proto3" json:"type,omitempty"` // element type the source produces
+	Type          string        `protobuf:"bytes,10,opt,name=type,proto3" json:"type,omitempty"`       // element type the source produces
+	Persist       *Persist      `protobuf:"bytes,11,opt,name=persist,proto3" json:"persist,omitempty"` // the source's output is cached
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Source) Reset() {
 	*x = Source{}
-	mi := &file_stoke_proto_msgTypes[17]
+	mi := &file_stoke_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1309,7 +1531,7 @@ func (x *Source) String() string {
 func (*Source) ProtoMessage() {}
 
 func (x *Source) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[17]
+	mi := &file_stoke_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1322,7 +1544,7 @@ func (x *Source) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Source.ProtoReflect.Descriptor instead.
 func (*Source) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{17}
+	return file_stoke_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *Source) GetKind() isSource_Kind {
@@ -1359,11 +1581,27 @@ func (x *Source) GetShuffle() *ShuffleInput {
 	return nil
 }
 
+func (x *Source) GetConcat() *Concat {
+	if x != nil {
+		if x, ok := x.Kind.(*Source_Concat); ok {
+			return x.Concat
+		}
+	}
+	return nil
+}
+
 func (x *Source) GetType() string {
 	if x != nil {
 		return x.Type
 	}
 	return ""
+}
+
+func (x *Source) GetPersist() *Persist {
+	if x != nil {
+		return x.Persist
+	}
+	return nil
 }
 
 type isSource_Kind interface {
@@ -1382,11 +1620,17 @@ type Source_Shuffle struct {
 	Shuffle *ShuffleInput `protobuf:"bytes,3,opt,name=shuffle,proto3,oneof"`
 }
 
+type Source_Concat struct {
+	Concat *Concat `protobuf:"bytes,4,opt,name=concat,proto3,oneof"`
+}
+
 func (*Source_Parallelize) isSource_Kind() {}
 
 func (*Source_Text) isSource_Kind() {}
 
 func (*Source_Shuffle) isSource_Kind() {}
+
+func (*Source_Concat) isSource_Kind() {}
 
 type TextSplit struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1399,7 +1643,7 @@ type TextSplit struct {
 
 func (x *TextSplit) Reset() {
 	*x = TextSplit{}
-	mi := &file_stoke_proto_msgTypes[18]
+	mi := &file_stoke_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1411,7 +1655,7 @@ func (x *TextSplit) String() string {
 func (*TextSplit) ProtoMessage() {}
 
 func (x *TextSplit) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[18]
+	mi := &file_stoke_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1424,7 +1668,7 @@ func (x *TextSplit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TextSplit.ProtoReflect.Descriptor instead.
 func (*TextSplit) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{18}
+	return file_stoke_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *TextSplit) GetPath() string {
@@ -1460,7 +1704,7 @@ type ShuffleInput struct {
 
 func (x *ShuffleInput) Reset() {
 	*x = ShuffleInput{}
-	mi := &file_stoke_proto_msgTypes[19]
+	mi := &file_stoke_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1472,7 +1716,7 @@ func (x *ShuffleInput) String() string {
 func (*ShuffleInput) ProtoMessage() {}
 
 func (x *ShuffleInput) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[19]
+	mi := &file_stoke_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1485,7 +1729,7 @@ func (x *ShuffleInput) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShuffleInput.ProtoReflect.Descriptor instead.
 func (*ShuffleInput) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{19}
+	return file_stoke_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ShuffleInput) GetOp() string {
@@ -1526,7 +1770,7 @@ type ShuffleSide struct {
 
 func (x *ShuffleSide) Reset() {
 	*x = ShuffleSide{}
-	mi := &file_stoke_proto_msgTypes[20]
+	mi := &file_stoke_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1538,7 +1782,7 @@ func (x *ShuffleSide) String() string {
 func (*ShuffleSide) ProtoMessage() {}
 
 func (x *ShuffleSide) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[20]
+	mi := &file_stoke_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1551,7 +1795,7 @@ func (x *ShuffleSide) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShuffleSide.ProtoReflect.Descriptor instead.
 func (*ShuffleSide) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{20}
+	return file_stoke_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ShuffleSide) GetShuffleId() int32 {
@@ -1581,7 +1825,7 @@ type MapOutput struct {
 
 func (x *MapOutput) Reset() {
 	*x = MapOutput{}
-	mi := &file_stoke_proto_msgTypes[21]
+	mi := &file_stoke_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1593,7 +1837,7 @@ func (x *MapOutput) String() string {
 func (*MapOutput) ProtoMessage() {}
 
 func (x *MapOutput) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[21]
+	mi := &file_stoke_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1606,7 +1850,7 @@ func (x *MapOutput) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MapOutput.ProtoReflect.Descriptor instead.
 func (*MapOutput) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{21}
+	return file_stoke_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *MapOutput) GetMapPartition() int32 {
@@ -1661,7 +1905,7 @@ type Sink struct {
 
 func (x *Sink) Reset() {
 	*x = Sink{}
-	mi := &file_stoke_proto_msgTypes[22]
+	mi := &file_stoke_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1673,7 +1917,7 @@ func (x *Sink) String() string {
 func (*Sink) ProtoMessage() {}
 
 func (x *Sink) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[22]
+	mi := &file_stoke_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1686,7 +1930,7 @@ func (x *Sink) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Sink.ProtoReflect.Descriptor instead.
 func (*Sink) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{22}
+	return file_stoke_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *Sink) GetKind() isSink_Kind {
@@ -1800,7 +2044,7 @@ type SaveText struct {
 
 func (x *SaveText) Reset() {
 	*x = SaveText{}
-	mi := &file_stoke_proto_msgTypes[23]
+	mi := &file_stoke_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1812,7 +2056,7 @@ func (x *SaveText) String() string {
 func (*SaveText) ProtoMessage() {}
 
 func (x *SaveText) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[23]
+	mi := &file_stoke_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1825,7 +2069,7 @@ func (x *SaveText) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SaveText.ProtoReflect.Descriptor instead.
 func (*SaveText) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{23}
+	return file_stoke_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *SaveText) GetDir() string {
@@ -1855,7 +2099,7 @@ type ShuffleOutput struct {
 
 func (x *ShuffleOutput) Reset() {
 	*x = ShuffleOutput{}
-	mi := &file_stoke_proto_msgTypes[24]
+	mi := &file_stoke_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1867,7 +2111,7 @@ func (x *ShuffleOutput) String() string {
 func (*ShuffleOutput) ProtoMessage() {}
 
 func (x *ShuffleOutput) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[24]
+	mi := &file_stoke_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1880,7 +2124,7 @@ func (x *ShuffleOutput) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShuffleOutput.ProtoReflect.Descriptor instead.
 func (*ShuffleOutput) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{24}
+	return file_stoke_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *ShuffleOutput) GetShuffleId() int32 {
@@ -1930,7 +2174,7 @@ type CommitRequest struct {
 
 func (x *CommitRequest) Reset() {
 	*x = CommitRequest{}
-	mi := &file_stoke_proto_msgTypes[25]
+	mi := &file_stoke_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1942,7 +2186,7 @@ func (x *CommitRequest) String() string {
 func (*CommitRequest) ProtoMessage() {}
 
 func (x *CommitRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[25]
+	mi := &file_stoke_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1955,7 +2199,7 @@ func (x *CommitRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommitRequest.ProtoReflect.Descriptor instead.
 func (*CommitRequest) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{25}
+	return file_stoke_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *CommitRequest) GetStageId() int32 {
@@ -1995,7 +2239,7 @@ type CommitResponse struct {
 
 func (x *CommitResponse) Reset() {
 	*x = CommitResponse{}
-	mi := &file_stoke_proto_msgTypes[26]
+	mi := &file_stoke_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2007,7 +2251,7 @@ func (x *CommitResponse) String() string {
 func (*CommitResponse) ProtoMessage() {}
 
 func (x *CommitResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[26]
+	mi := &file_stoke_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2020,7 +2264,7 @@ func (x *CommitResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommitResponse.ProtoReflect.Descriptor instead.
 func (*CommitResponse) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{26}
+	return file_stoke_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *CommitResponse) GetAllowed() bool {
@@ -2039,7 +2283,7 @@ type FetchRequest struct {
 
 func (x *FetchRequest) Reset() {
 	*x = FetchRequest{}
-	mi := &file_stoke_proto_msgTypes[27]
+	mi := &file_stoke_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2051,7 +2295,7 @@ func (x *FetchRequest) String() string {
 func (*FetchRequest) ProtoMessage() {}
 
 func (x *FetchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[27]
+	mi := &file_stoke_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2064,7 +2308,7 @@ func (x *FetchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FetchRequest.ProtoReflect.Descriptor instead.
 func (*FetchRequest) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{27}
+	return file_stoke_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *FetchRequest) GetBlocks() []string {
@@ -2086,7 +2330,7 @@ type BlockChunk struct {
 
 func (x *BlockChunk) Reset() {
 	*x = BlockChunk{}
-	mi := &file_stoke_proto_msgTypes[28]
+	mi := &file_stoke_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2098,7 +2342,7 @@ func (x *BlockChunk) String() string {
 func (*BlockChunk) ProtoMessage() {}
 
 func (x *BlockChunk) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[28]
+	mi := &file_stoke_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2111,7 +2355,7 @@ func (x *BlockChunk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BlockChunk.ProtoReflect.Descriptor instead.
 func (*BlockChunk) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{28}
+	return file_stoke_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *BlockChunk) GetIndex() int32 {
@@ -2229,7 +2473,7 @@ const file_stoke_proto_rawDesc = "" +
 	"\rReleaseBlocks\x12\x1f\n" +
 	"\vshuffle_ids\x18\x01 \x03(\x05R\n" +
 	"shuffleIds\x12\x16\n" +
-	"\x06blocks\x18\x02 \x03(\tR\x06blocks\"\x9a\x02\n" +
+	"\x06blocks\x18\x02 \x03(\tR\x06blocks\"\xb8\x02\n" +
 	"\bTaskDesc\x12\x17\n" +
 	"\atask_id\x18\x01 \x01(\x03R\x06taskId\x12\x15\n" +
 	"\x06job_id\x18\x02 \x01(\x05R\x05jobId\x12\x19\n" +
@@ -2237,15 +2481,31 @@ const file_stoke_proto_rawDesc = "" +
 	"\rstage_attempt\x18\x04 \x01(\x05R\fstageAttempt\x12\x1c\n" +
 	"\tpartition\x18\x05 \x01(\x05R\tpartition\x12\x18\n" +
 	"\aattempt\x18\x06 \x01(\x05R\aattempt\x12,\n" +
-	"\x06source\x18\a \x01(\v2\x14.stoke.rpc.v1.SourceR\x06source\x12\x10\n" +
-	"\x03ops\x18\b \x03(\tR\x03ops\x12&\n" +
-	"\x04sink\x18\t \x01(\v2\x12.stoke.rpc.v1.SinkR\x04sink\"\xaf\x01\n" +
+	"\x06source\x18\a \x01(\v2\x14.stoke.rpc.v1.SourceR\x06source\x12&\n" +
+	"\x04sink\x18\t \x01(\v2\x12.stoke.rpc.v1.SinkR\x04sink\x12(\n" +
+	"\x05steps\x18\n" +
+	" \x03(\v2\x12.stoke.rpc.v1.StepR\x05stepsJ\x04\b\b\x10\t\"c\n" +
+	"\x04Step\x12\x12\n" +
+	"\x04func\x18\x01 \x01(\tR\x04func\x12\x16\n" +
+	"\x06params\x18\x02 \x01(\fR\x06params\x12/\n" +
+	"\apersist\x18\x03 \x01(\v2\x15.stoke.rpc.v1.PersistR\apersist\"Q\n" +
+	"\aPersist\x12\x12\n" +
+	"\x04node\x18\x01 \x01(\x05R\x04node\x12\x14\n" +
+	"\x05level\x18\x02 \x01(\x05R\x05level\x12\x1c\n" +
+	"\tpartition\x18\x03 \x01(\x05R\tpartition\"b\n" +
+	"\bPipeline\x12,\n" +
+	"\x06source\x18\x01 \x01(\v2\x14.stoke.rpc.v1.SourceR\x06source\x12(\n" +
+	"\x05steps\x18\x02 \x03(\v2\x12.stoke.rpc.v1.StepR\x05steps\"6\n" +
+	"\x06Concat\x12,\n" +
+	"\x05parts\x18\x01 \x03(\v2\x16.stoke.rpc.v1.PipelineR\x05parts\"\x90\x02\n" +
 	"\x06Source\x12\"\n" +
 	"\vparallelize\x18\x01 \x01(\fH\x00R\vparallelize\x12-\n" +
 	"\x04text\x18\x02 \x01(\v2\x17.stoke.rpc.v1.TextSplitH\x00R\x04text\x126\n" +
-	"\ashuffle\x18\x03 \x01(\v2\x1a.stoke.rpc.v1.ShuffleInputH\x00R\ashuffle\x12\x12\n" +
+	"\ashuffle\x18\x03 \x01(\v2\x1a.stoke.rpc.v1.ShuffleInputH\x00R\ashuffle\x12.\n" +
+	"\x06concat\x18\x04 \x01(\v2\x14.stoke.rpc.v1.ConcatH\x00R\x06concat\x12\x12\n" +
 	"\x04type\x18\n" +
-	" \x01(\tR\x04typeB\x06\n" +
+	" \x01(\tR\x04type\x12/\n" +
+	"\apersist\x18\v \x01(\v2\x15.stoke.rpc.v1.PersistR\apersistB\x06\n" +
 	"\x04kind\"M\n" +
 	"\tTextSplit\x12\x12\n" +
 	"\x04path\x18\x01 \x01(\tR\x04path\x12\x14\n" +
@@ -2329,7 +2589,7 @@ func file_stoke_proto_rawDescGZIP() []byte {
 }
 
 var file_stoke_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_stoke_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
+var file_stoke_proto_msgTypes = make([]protoimpl.MessageInfo, 34)
 var file_stoke_proto_goTypes = []any{
 	(TaskState)(0),           // 0: stoke.rpc.v1.TaskState
 	(*RegisterRequest)(nil),  // 1: stoke.rpc.v1.RegisterRequest
@@ -2349,22 +2609,26 @@ var file_stoke_proto_goTypes = []any{
 	(*Shutdown)(nil),         // 15: stoke.rpc.v1.Shutdown
 	(*ReleaseBlocks)(nil),    // 16: stoke.rpc.v1.ReleaseBlocks
 	(*TaskDesc)(nil),         // 17: stoke.rpc.v1.TaskDesc
-	(*Source)(nil),           // 18: stoke.rpc.v1.Source
-	(*TextSplit)(nil),        // 19: stoke.rpc.v1.TextSplit
-	(*ShuffleInput)(nil),     // 20: stoke.rpc.v1.ShuffleInput
-	(*ShuffleSide)(nil),      // 21: stoke.rpc.v1.ShuffleSide
-	(*MapOutput)(nil),        // 22: stoke.rpc.v1.MapOutput
-	(*Sink)(nil),             // 23: stoke.rpc.v1.Sink
-	(*SaveText)(nil),         // 24: stoke.rpc.v1.SaveText
-	(*ShuffleOutput)(nil),    // 25: stoke.rpc.v1.ShuffleOutput
-	(*CommitRequest)(nil),    // 26: stoke.rpc.v1.CommitRequest
-	(*CommitResponse)(nil),   // 27: stoke.rpc.v1.CommitResponse
-	(*FetchRequest)(nil),     // 28: stoke.rpc.v1.FetchRequest
-	(*BlockChunk)(nil),       // 29: stoke.rpc.v1.BlockChunk
-	nil,                      // 30: stoke.rpc.v1.RegisterResponse.ConfEntry
+	(*Step)(nil),             // 18: stoke.rpc.v1.Step
+	(*Persist)(nil),          // 19: stoke.rpc.v1.Persist
+	(*Pipeline)(nil),         // 20: stoke.rpc.v1.Pipeline
+	(*Concat)(nil),           // 21: stoke.rpc.v1.Concat
+	(*Source)(nil),           // 22: stoke.rpc.v1.Source
+	(*TextSplit)(nil),        // 23: stoke.rpc.v1.TextSplit
+	(*ShuffleInput)(nil),     // 24: stoke.rpc.v1.ShuffleInput
+	(*ShuffleSide)(nil),      // 25: stoke.rpc.v1.ShuffleSide
+	(*MapOutput)(nil),        // 26: stoke.rpc.v1.MapOutput
+	(*Sink)(nil),             // 27: stoke.rpc.v1.Sink
+	(*SaveText)(nil),         // 28: stoke.rpc.v1.SaveText
+	(*ShuffleOutput)(nil),    // 29: stoke.rpc.v1.ShuffleOutput
+	(*CommitRequest)(nil),    // 30: stoke.rpc.v1.CommitRequest
+	(*CommitResponse)(nil),   // 31: stoke.rpc.v1.CommitResponse
+	(*FetchRequest)(nil),     // 32: stoke.rpc.v1.FetchRequest
+	(*BlockChunk)(nil),       // 33: stoke.rpc.v1.BlockChunk
+	nil,                      // 34: stoke.rpc.v1.RegisterResponse.ConfEntry
 }
 var file_stoke_proto_depIdxs = []int32{
-	30, // 0: stoke.rpc.v1.RegisterResponse.conf:type_name -> stoke.rpc.v1.RegisterResponse.ConfEntry
+	34, // 0: stoke.rpc.v1.RegisterResponse.conf:type_name -> stoke.rpc.v1.RegisterResponse.ConfEntry
 	4,  // 1: stoke.rpc.v1.ExecutorMessage.hello:type_name -> stoke.rpc.v1.Hello
 	6,  // 2: stoke.rpc.v1.ExecutorMessage.status:type_name -> stoke.rpc.v1.StatusBatch
 	5,  // 3: stoke.rpc.v1.ExecutorMessage.heartbeat:type_name -> stoke.rpc.v1.Heartbeat
@@ -2379,27 +2643,34 @@ var file_stoke_proto_depIdxs = []int32{
 	16, // 12: stoke.rpc.v1.DriverMessage.release:type_name -> stoke.rpc.v1.ReleaseBlocks
 	12, // 13: stoke.rpc.v1.DriverMessage.credentials:type_name -> stoke.rpc.v1.Credentials
 	17, // 14: stoke.rpc.v1.LaunchBatch.tasks:type_name -> stoke.rpc.v1.TaskDesc
-	18, // 15: stoke.rpc.v1.TaskDesc.source:type_name -> stoke.rpc.v1.Source
-	23, // 16: stoke.rpc.v1.TaskDesc.sink:type_name -> stoke.rpc.v1.Sink
-	19, // 17: stoke.rpc.v1.Source.text:type_name -> stoke.rpc.v1.TextSplit
-	20, // 18: stoke.rpc.v1.Source.shuffle:type_name -> stoke.rpc.v1.ShuffleInput
-	21, // 19: stoke.rpc.v1.ShuffleInput.sides:type_name -> stoke.rpc.v1.ShuffleSide
-	22, // 20: stoke.rpc.v1.ShuffleSide.outputs:type_name -> stoke.rpc.v1.MapOutput
-	24, // 21: stoke.rpc.v1.Sink.save_text:type_name -> stoke.rpc.v1.SaveText
-	25, // 22: stoke.rpc.v1.Sink.shuffle:type_name -> stoke.rpc.v1.ShuffleOutput
-	1,  // 23: stoke.rpc.v1.Driver.Register:input_type -> stoke.rpc.v1.RegisterRequest
-	3,  // 24: stoke.rpc.v1.Driver.Connect:input_type -> stoke.rpc.v1.ExecutorMessage
-	26, // 25: stoke.rpc.v1.Driver.CanCommit:input_type -> stoke.rpc.v1.CommitRequest
-	28, // 26: stoke.rpc.v1.Executor.FetchBlocks:input_type -> stoke.rpc.v1.FetchRequest
-	2,  // 27: stoke.rpc.v1.Driver.Register:output_type -> stoke.rpc.v1.RegisterResponse
-	11, // 28: stoke.rpc.v1.Driver.Connect:output_type -> stoke.rpc.v1.DriverMessage
-	27, // 29: stoke.rpc.v1.Driver.CanCommit:output_type -> stoke.rpc.v1.CommitResponse
-	29, // 30: stoke.rpc.v1.Executor.FetchBlocks:output_type -> stoke.rpc.v1.BlockChunk
-	27, // [27:31] is the sub-list for method output_type
-	23, // [23:27] is the sub-list for method input_type
-	23, // [23:23] is the sub-list for extension type_name
-	23, // [23:23] is the sub-list for extension extendee
-	0,  // [0:23] is the sub-list for field type_name
+	22, // 15: stoke.rpc.v1.TaskDesc.source:type_name -> stoke.rpc.v1.Source
+	27, // 16: stoke.rpc.v1.TaskDesc.sink:type_name -> stoke.rpc.v1.Sink
+	18, // 17: stoke.rpc.v1.TaskDesc.steps:type_name -> stoke.rpc.v1.Step
+	19, // 18: stoke.rpc.v1.Step.persist:type_name -> stoke.rpc.v1.Persist
+	22, // 19: stoke.rpc.v1.Pipeline.source:type_name -> stoke.rpc.v1.Source
+	18, // 20: stoke.rpc.v1.Pipeline.steps:type_name -> stoke.rpc.v1.Step
+	20, // 21: stoke.rpc.v1.Concat.parts:type_name -> stoke.rpc.v1.Pipeline
+	23, // 22: stoke.rpc.v1.Source.text:type_name -> stoke.rpc.v1.TextSplit
+	24, // 23: stoke.rpc.v1.Source.shuffle:type_name -> stoke.rpc.v1.ShuffleInput
+	21, // 24: stoke.rpc.v1.Source.concat:type_name -> stoke.rpc.v1.Concat
+	19, // 25: stoke.rpc.v1.Source.persist:type_name -> stoke.rpc.v1.Persist
+	25, // 26: stoke.rpc.v1.ShuffleInput.sides:type_name -> stoke.rpc.v1.ShuffleSide
+	26, // 27: stoke.rpc.v1.ShuffleSide.outputs:type_name -> stoke.rpc.v1.MapOutput
+	28, // 28: stoke.rpc.v1.Sink.save_text:type_name -> stoke.rpc.v1.SaveText
+	29, // 29: stoke.rpc.v1.Sink.shuffle:type_name -> stoke.rpc.v1.ShuffleOutput
+	1,  // 30: stoke.rpc.v1.Driver.Register:input_type -> stoke.rpc.v1.RegisterRequest
+	3,  // 31: stoke.rpc.v1.Driver.Connect:input_type -> stoke.rpc.v1.ExecutorMessage
+	30, // 32: stoke.rpc.v1.Driver.CanCommit:input_type -> stoke.rpc.v1.CommitRequest
+	32, // 33: stoke.rpc.v1.Executor.FetchBlocks:input_type -> stoke.rpc.v1.FetchRequest
+	2,  // 34: stoke.rpc.v1.Driver.Register:output_type -> stoke.rpc.v1.RegisterResponse
+	11, // 35: stoke.rpc.v1.Driver.Connect:output_type -> stoke.rpc.v1.DriverMessage
+	31, // 36: stoke.rpc.v1.Driver.CanCommit:output_type -> stoke.rpc.v1.CommitResponse
+	33, // 37: stoke.rpc.v1.Executor.FetchBlocks:output_type -> stoke.rpc.v1.BlockChunk
+	34, // [34:38] is the sub-list for method output_type
+	30, // [30:34] is the sub-list for method input_type
+	30, // [30:30] is the sub-list for extension type_name
+	30, // [30:30] is the sub-list for extension extendee
+	0,  // [0:30] is the sub-list for field type_name
 }
 
 func init() { file_stoke_proto_init() }
@@ -2419,12 +2690,13 @@ func file_stoke_proto_init() {
 		(*DriverMessage_Release)(nil),
 		(*DriverMessage_Credentials)(nil),
 	}
-	file_stoke_proto_msgTypes[17].OneofWrappers = []any{
+	file_stoke_proto_msgTypes[21].OneofWrappers = []any{
 		(*Source_Parallelize)(nil),
 		(*Source_Text)(nil),
 		(*Source_Shuffle)(nil),
+		(*Source_Concat)(nil),
 	}
-	file_stoke_proto_msgTypes[22].OneofWrappers = []any{
+	file_stoke_proto_msgTypes[26].OneofWrappers = []any{
 		(*Sink_Collect)(nil),
 		(*Sink_Count)(nil),
 		(*Sink_Reduce)(nil),
@@ -2438,7 +2710,7 @@ func file_stoke_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_stoke_proto_rawDesc), len(file_stoke_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   30,
+			NumMessages:   34,
 			NumExtensions: 0,
 			NumServices:   2,
 		},
