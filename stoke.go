@@ -114,7 +114,15 @@ func backendFor(c *conf.Conf, log *logrus.Logger) (backend.Backend, error) {
 		if slots == 0 {
 			slots = runtime.NumCPU()
 		}
-		return local.NewInProcess(slots), nil
+		b := local.NewInProcess(slots)
+		// One executor inside the driver process: its memory is the
+		// driver's.
+		mem, err := c.Bytes("stoke.driver.memory")
+		if err != nil {
+			return nil, err
+		}
+		b.Resources = func(id string) (*executor.Resources, error) { return executor.NewResources(c.Get, id, mem) }
+		return b, nil
 	case conf.LocalCluster:
 		// A real standalone master and N workers for the application's
 		// lifetime; executors are processes.

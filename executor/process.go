@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"sync"
 	"time"
@@ -144,6 +145,20 @@ func RunProcess(ctx context.Context, cfg ProcessConfig) error {
 	if n, err := appConf.Bytes("stoke.task.maxDirectResultSize"); err == nil && n > 0 {
 		maxDirect = int(n)
 	}
+	memBytes, err := appConf.Bytes("stoke.executor.memory")
+	if err != nil {
+		return fmt.Errorf("executor configuration: %w", err)
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		// The executor's memory is a bound, not a hint: the Go runtime
+		// collects harder as the heap nears it.
+		debug.SetMemoryLimit(memBytes)
+	}
+	res, err := NewResources(appConf.Get, cfg.ExecutorID, memBytes)
+	if err != nil {
+		return fmt.Errorf("executor configuration: %w", err)
+	}
+	defer res.Close()
 
 	streamCtx, stop := context.WithCancel(ctx)
 	defer stop()
@@ -175,6 +190,7 @@ func RunProcess(ctx context.Context, cfg ProcessConfig) error {
 			return r.Allowed, nil
 		},
 	}
+	res.Apply(env)
 	report := out.status
 	if cfg.OnStatus != nil {
 		report = func(st *pb.TaskStatus) {

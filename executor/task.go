@@ -12,7 +12,9 @@ import (
 	"time"
 
 	"github.com/stoke-run/stoke/internal/fsx"
+	"github.com/stoke-run/stoke/internal/memory"
 	"github.com/stoke-run/stoke/internal/registry"
+	"github.com/stoke-run/stoke/internal/spill"
 	pb "github.com/stoke-run/stoke/internal/rpc/stokepb"
 )
 
@@ -27,6 +29,13 @@ type Env struct {
 	// MaxDirectResult is the largest result sent inline; larger ones are
 	// stored and fetched by the driver.
 	MaxDirectResult int
+	// Memory divides the executor's memory between execution and storage
+	// (nil: unbounded, nothing spills).
+	Memory *memory.Manager
+	// Spill holds the executor's spill files and on-disk shuffle output
+	// (nil: everything stays in memory).
+	Spill            *spill.Dirs
+	SpillCompression spill.Compression
 }
 
 // FetchError is a shuffle input that could not be read.
