@@ -51,7 +51,18 @@ type encoder struct {
 type decoder struct {
 	b     []byte // what is left to read
 	depth int
+	// strs holds the bytes of short strings decoded so far: they share
+	// chunks instead of taking one allocation each. A chunk is only
+	// appended to, so strings made from it never change.
+	strs []byte
 }
+
+// Short strings share chunks of strChunk bytes; a string kept alive keeps
+// at most its chunk alive.
+const (
+	maxSharedString = 64
+	strChunk        = 2048
+)
 
 // codec encodes and decodes one type's values in place.
 type codec struct {
@@ -416,7 +427,19 @@ func decString(d *decoder, p unsafe.Pointer) error {
 	if err != nil {
 		return err
 	}
-	*(*string)(p) = string(d.b[:n])
+	switch {
+	case n == 0:
+		*(*string)(p) = ""
+	case n > maxSharedString:
+		*(*string)(p) = string(d.b[:n])
+	default:
+		if cap(d.strs)-len(d.strs) < n {
+			d.strs = make([]byte, 0, strChunk)
+		}
+		at := len(d.strs)
+		d.strs = append(d.strs, d.b[:n]...)
+		*(*string)(p) = unsafe.String(&d.strs[at], n)
+	}
 	d.b = d.b[n:]
 	return nil
 }
@@ -710,4 +733,30 @@ func buildMarshaler(c *codec, t reflect.Type) {
 		d.b = d.b[n:]
 		return nil
 	}
+}
+
+// CodecInfo says whether the registered type typeName uses the typed codec
+// (fast) or gob, and why gob.
+func CodecInfo(typeName string) (fast bool, why string) {
+	t, err := LookupType(typeName)
+	if err != nil {
+		return false, err.Error()
+	}
+	tc := codecOf(t.RType)
+	return tc.c != nil, tc.why
+}
+
+// CodecReport lists every registered type with its codec, sorted by name:
+// "KV[string,int]: fast" or "main.Event: gob (field Payload is an interface)".
+func CodecReport() []string {
+	names := TypeNames()
+	out := make([]string, 0, len(names))
+	for _, n := range names {
+		if fast, why := CodecInfo(n); fast {
+			out = append(out, n+": fast")
+		} else {
+			out = append(out, n+": gob ("+why+")")
+		}
+	}
+	return out
 }
