@@ -321,6 +321,8 @@ func TestDecodeRefusesMalformedInput(t *testing.T) {
 		{"too deep", typedBlock[node](1, deepPtrs...), decodeAs2[node], errDepth},
 		{"bad time bytes", typedBlock[time.Time](1, 2, 0xff, 0xff), decodeAs2[time.Time], nil},
 		{"gob garbage", []byte{tagGob, 0xff, 0x00, 0x13}, decodeAs2[event], nil},
+		{"gob message longer than block", []byte{tagGob, 0xfe, 0x10, 0x00, 1, 2}, decodeAs2[event], nil},
+		{"gob length of 9 bytes", []byte{tagGob, 0xf7, 1, 2, 3, 4, 5, 6, 7, 8, 9}, decodeAs2[event], nil},
 		{"typed block for a gob type", mustEncode(t, []string{"a"}), decodeAs2[event], nil},
 		{"typed block without shape", []byte{tagTyped, 1}, decodeAs2[point], errTruncated},
 	}
@@ -362,6 +364,7 @@ func TestHostileCountsDoNotAllocate(t *testing.T) {
 		typedBlock[[]int](1, binary.AppendUvarint(nil, 1<<30)...),
 		typedBlock[map[string]string](1, binary.AppendUvarint(nil, 1<<30)...),
 		typedBlock[[1 << 20]int](1 << 10),
+		{tagGob, 0xfc, 0x3f, 0xff, 0xff, 0xff, 1, 2}, // gob message of 1 GiB
 	}
 	for i, b := range blocks {
 		var before, after runtime.MemStats

@@ -131,6 +131,9 @@ func decodeBlock[T any](data []byte, dst []T) ([]T, error) {
 	tag := data[0]
 	data = data[1:]
 	if tag == tagGob {
+		if err := checkGobFraming(data); err != nil {
+			return nil, err
+		}
 		var recs []T
 		if err := gob.NewDecoder(bytes.NewReader(data)).Decode(&recs); err != nil {
 			return nil, err
@@ -176,6 +179,37 @@ func decodeBlock[T any](data []byte, dst []T) ([]T, error) {
 		return nil, errTrailing
 	}
 	return dst, nil
+}
+
+// checkGobFraming walks the length-prefixed messages of a gob stream and
+// refuses one that claims more bytes than the data holds: gob would
+// allocate a buffer of the claimed size (up to 1 GiB) before reading.
+func checkGobFraming(b []byte) error {
+	for len(b) > 0 {
+		n, k := gobUint(b)
+		if k == 0 || n > uint64(len(b)-k) {
+			return fmt.Errorf("gob message claims more bytes than the block holds")
+		}
+		b = b[k+int(n):]
+	}
+	return nil
+}
+
+// gobUint reads gob's unsigned integer: one byte below 128, else a byte
+// holding minus the length, then that many big-endian bytes. k is 0 when
+// the data is malformed.
+func gobUint(b []byte) (v uint64, k int) {
+	if b[0] < 0x80 {
+		return uint64(b[0]), 1
+	}
+	n := -int(int8(b[0]))
+	if n > 8 || len(b) < 1+n {
+		return 0, 0
+	}
+	for _, c := range b[1 : 1+n] {
+		v = v<<8 | uint64(c)
+	}
+	return v, 1 + n
 }
 
 func tagContents(tag byte) string {
