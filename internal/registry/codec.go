@@ -32,6 +32,9 @@ import (
 // A codec is compiled once per type with reflect and works on memory through
 // unsafe field offsets. Types it cannot encode (interfaces, channels,
 // functions, unsafe pointers, GobEncoders) use gob for the whole block.
+// Pointers are followed, not shared: two fields pointing at one value decode
+// as two copies (as with gob). Strings of up to 64 bytes decoded from one
+// block share 2 KiB chunks, so a kept string may keep its chunk alive.
 
 // maxDepth bounds how deeply pointers, slices and maps may nest in one
 // record, so hostile input cannot exhaust the stack and a cyclic value
