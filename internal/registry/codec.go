@@ -105,10 +105,10 @@ func codecOf(t reflect.Type) *typeCodec {
 	c, why := comp.compile(t, "")
 	tc := &typeCodec{c: c, why: why, tag: tagGob}
 	if why == "" {
-		switch t.Kind() {
-		case reflect.String:
+		switch c.shape { // not the kind: a string type may be a BinaryMarshaler
+		case "s":
 			tc.tag = tagStrings
-		case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		case "i":
 			tc.tag = tagInts
 		default:
 			tc.tag = tagTyped

@@ -501,3 +501,25 @@ func BenchmarkDecodeKV(b *testing.B) {
 		}
 	})
 }
+
+// upper is a string type with its own binary form.
+type upper string
+
+func (u upper) MarshalBinary() ([]byte, error) { return []byte(strings.ToUpper(string(u))), nil }
+func (u *upper) UnmarshalBinary(b []byte) error {
+	*u = upper(strings.ToLower(string(b)))
+	return nil
+}
+
+func TestMarshalerStringTypeIsNotAPlainStringBlock(t *testing.T) {
+	b := mustEncode(t, []upper{"abc"})
+	if b[0] != tagTyped {
+		t.Fatalf("tag %q, want %q", b[0], tagTyped)
+	}
+	if got, err := DecodeSlice[upper](b); err != nil || got[0] != "abc" {
+		t.Fatalf("round trip: %q %v", got, err)
+	}
+	if _, err := DecodeSlice[string](b); err == nil {
+		t.Error("a BinaryMarshaler block decoded as plain strings")
+	}
+}
