@@ -14,7 +14,9 @@ import (
 )
 
 var (
-	spillKey   = stoke.RegisterMap("test.spill.key", func(n int) stoke.KV[string, int] { return stoke.KV[string, int]{Key: fmt.Sprintf("key-%07d", n%75000), Value: n} })
+	spillKey = stoke.RegisterMap("test.spill.key", func(n int) stoke.KV[string, int] {
+		return stoke.KV[string, int]{Key: fmt.Sprintf("key-%07d", n%75000), Value: n}
+	})
 	spillSum   = stoke.RegisterReduceByKey[string, int]("test.spill.sum", func(a, b int) int { return a + b })
 	spillGroup = stoke.RegisterGroupByKey[string, int]("test.spill.group")
 	spillJoin  = stoke.RegisterJoin[string, int, int]("test.spill.join")

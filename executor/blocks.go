@@ -119,4 +119,3 @@ func (s *BlockStore) Bytes() int64 {
 	}
 	return n
 }
-

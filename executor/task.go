@@ -14,8 +14,8 @@ import (
 	"github.com/stoke-run/stoke/internal/fsx"
 	"github.com/stoke-run/stoke/internal/memory"
 	"github.com/stoke-run/stoke/internal/registry"
-	"github.com/stoke-run/stoke/internal/spill"
 	pb "github.com/stoke-run/stoke/internal/rpc/stokepb"
+	"github.com/stoke-run/stoke/internal/spill"
 )
 
 // Env is what a running task may use of its executor.

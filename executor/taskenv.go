@@ -7,9 +7,9 @@ import (
 
 	"github.com/stoke-run/stoke/internal/memory"
 	"github.com/stoke-run/stoke/internal/registry"
+	pb "github.com/stoke-run/stoke/internal/rpc/stokepb"
 	"github.com/stoke-run/stoke/internal/shuffle"
 	"github.com/stoke-run/stoke/internal/spill"
-	pb "github.com/stoke-run/stoke/internal/rpc/stokepb"
 )
 
 // taskEnv is what one running task holds of its executor's memory and disk:
