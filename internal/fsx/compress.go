@@ -71,7 +71,7 @@ func NewDecompressor(codec string, r io.Reader) (io.ReadCloser, error) {
 	case Gzip:
 		zr, err := gzip.NewReader(r)
 		if err != nil {
-			return nil, fmt.Errorf("gzip: %w", err)
+			return nil, err // says "gzip: ..." already
 		}
 		return zr, nil
 	case Zstd:
