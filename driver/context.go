@@ -230,6 +230,9 @@ type JobOptions struct {
 	Pool          string
 	Description   string
 	NoSpeculation bool
+	// OutputCodec is the codec SaveAsTextFile compresses its part files
+	// with (stoke.Compress); RunJob itself does not read it.
+	OutputCodec string
 }
 
 // RunJob computes every partition of n into sink and returns the result of

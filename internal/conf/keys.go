@@ -152,6 +152,15 @@ func quantile(v any) error {
 	return nil
 }
 
+// outputCodec accepts the codec names internal/fsx.ParseCodec knows ("" is
+// none too); a test in package stoke keeps the two lists the same.
+func outputCodec(v any) error {
+	if s, _ := v.(string); s == "" || OneOf("none", "gzip", "zstd")(v) == nil {
+		return nil
+	}
+	return errors.New("unknown compression codec (valid: none, gzip, zstd)")
+}
+
 // masterURL keeps ParseMaster's whole message, so the refusal reads
 // `cannot parse master URL "..."` with the accepted forms (SPEC §2).
 func masterURL(v any) error {
@@ -208,6 +217,7 @@ func init() {
 		{Name: "stoke.log.level", Default: "info", Type: TypeString, Check: OneOf("trace", "debug", "info", "warn", "error"), Doc: "Log level: trace, debug, info, warn or error."},
 		{Name: "stoke.authenticate.secret", Type: TypeString, Doc: "Shared secret of the application (generated when unset)."},
 		{Name: "stoke.default.parallelism", Type: TypeInt, Check: atLeast1, Doc: "Default number of partitions (total executor cores when unset)."},
+		{Name: "stoke.output.compression.codec", Type: TypeString, Check: outputCodec, Doc: "Codec of the part files SaveAsTextFile writes: none, gzip (part-00000.gz) or zstd (.zst); stoke.Compress overrides it for one save."},
 		{Name: "stoke.local.dir", Type: TypeString, Doc: "Scratch directory for shuffle files and spills (system temp dir when unset)."},
 		{Name: "stoke.rpc.message.maxSize", Default: "128m", Type: TypeBytes, Unit: "m", Check: positive, Doc: "Largest RPC message (bare number: MiB)."},
 		{Name: "stoke.port.maxRetries", Default: "16", Type: TypeInt, Check: AtLeast(0), Doc: "How many successive ports to try when a port is taken."},
