@@ -233,6 +233,9 @@ type JobOptions struct {
 	// Partitions limits the job to these partitions (nil: all); the
 	// results of the others are nil.
 	Partitions []int
+	// OutputCodec is the codec SaveAsTextFile compresses its part files
+	// with (stoke.Compress); RunJob itself does not read it.
+	OutputCodec string
 }
 
 // RunJob computes every partition of n into sink and returns the result of

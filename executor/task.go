@@ -251,6 +251,9 @@ func readLines(sp *pb.TextSplit, fn func(string) bool) error {
 		return err
 	}
 	defer f.Close()
+	if codec := fsx.CodecForPath(sp.Path); codec != "" {
+		return readCompressedLines(codec, sp, f, fn)
+	}
 	pos := sp.Start
 	if pos > 0 {
 		pos--
@@ -403,6 +406,10 @@ func saveText(ctx context.Context, env *Env, t *pb.TaskDesc, st *pb.SaveText, ty
 	if err != nil {
 		return nil, err
 	}
+	codec, err := fsx.ParseCodec(st.Codec)
+	if err != nil {
+		return nil, fmt.Errorf("output: %w", err)
+	}
 	if !validJobToken(st.JobToken) {
 		return nil, fmt.Errorf("invalid output job token %q (it names a directory: letters, digits, '.', '_' and '-' only)", st.JobToken)
 	}
@@ -414,23 +421,17 @@ func saveText(ctx context.Context, env *Env, t *pb.TaskDesc, st *pb.SaveText, ty
 	if err := fsys.MkdirAll(tmpDir); err != nil {
 		return nil, err
 	}
-	name := fmt.Sprintf("part-%05d", t.Partition)
+	name := fmt.Sprintf("part-%05d", t.Partition) + fsx.CodecExt(codec)
 	tmp := fsys.Join(tmpDir, name)
 	f, err := fsys.Create(tmp)
 	if err != nil {
 		return nil, err
 	}
-	w := bufio.NewWriterSize(f, 64<<10)
-	size, err := typ.WriteText(records, w)
+	size, err := writeLines(f, codec, typ, records)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
 	if err != nil {
-		f.Close()
-		return nil, err
-	}
-	if err := w.Flush(); err != nil {
-		f.Close()
-		return nil, err
-	}
-	if err := f.Close(); err != nil {
 		return nil, err
 	}
 	if ctx.Err() != nil {

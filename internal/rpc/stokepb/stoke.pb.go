@@ -2038,6 +2038,7 @@ type SaveText struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Dir           string                 `protobuf:"bytes,1,opt,name=dir,proto3" json:"dir,omitempty"`
 	JobToken      string                 `protobuf:"bytes,2,opt,name=job_token,json=jobToken,proto3" json:"job_token,omitempty"`
+	Codec         string                 `protobuf:"bytes,3,opt,name=codec,proto3" json:"codec,omitempty"` // "" (plain text), "gzip" or "zstd"
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2082,6 +2083,13 @@ func (x *SaveText) GetDir() string {
 func (x *SaveText) GetJobToken() string {
 	if x != nil {
 		return x.JobToken
+	}
+	return ""
+}
+
+func (x *SaveText) GetCodec() string {
+	if x != nil {
+		return x.Codec
 	}
 	return ""
 }
@@ -2534,10 +2542,11 @@ const file_stoke_proto_rawDesc = "" +
 	"\aforeach\x18\x04 \x01(\tH\x00R\aforeach\x125\n" +
 	"\tsave_text\x18\x05 \x01(\v2\x16.stoke.rpc.v1.SaveTextH\x00R\bsaveText\x127\n" +
 	"\ashuffle\x18\x06 \x01(\v2\x1b.stoke.rpc.v1.ShuffleOutputH\x00R\ashuffleB\x06\n" +
-	"\x04kind\"9\n" +
+	"\x04kind\"O\n" +
 	"\bSaveText\x12\x10\n" +
 	"\x03dir\x18\x01 \x01(\tR\x03dir\x12\x1b\n" +
-	"\tjob_token\x18\x02 \x01(\tR\bjobToken\"\x91\x01\n" +
+	"\tjob_token\x18\x02 \x01(\tR\bjobToken\x12\x14\n" +
+	"\x05codec\x18\x03 \x01(\tR\x05codec\"\x91\x01\n" +
 	"\rShuffleOutput\x12\x1d\n" +
 	"\n" +
 	"shuffle_id\x18\x01 \x01(\x05R\tshuffleId\x12\x0e\n" +
