@@ -271,3 +271,34 @@ func TestDetermineBounds(t *testing.T) {
 		}
 	}
 }
+
+// A reservoir keeps at most its size of the task's keys, counts every
+// record, and is the same on every attempt over the same records.
+func TestReservoirSample(t *testing.T) {
+	recs := make([]KV[int, int], 1000)
+	for i := range recs {
+		recs[i] = KV[int, int]{i, 0}
+	}
+	s := reservoir(registry.SliceSeq(recs), 10)
+	if s.Count != 1000 || len(s.Keys) != 10 {
+		t.Fatalf("count %d, %d keys; want 1000 and 10", s.Count, len(s.Keys))
+	}
+	if again := reservoir(registry.SliceSeq(recs), 10); !slices.Equal(again.Keys, s.Keys) {
+		t.Errorf("two samples of the same records differ: %v and %v", s.Keys, again.Keys)
+	}
+	late := 0
+	for _, k := range s.Keys {
+		if k >= 10 {
+			late++
+		}
+	}
+	if late == 0 {
+		t.Errorf("sample %v holds only the first keys", s.Keys)
+	}
+	if small := reservoir(registry.SliceSeq(recs[:3]), 10); small.Count != 3 || !slices.Equal(small.Keys, []int{0, 1, 2}) {
+		t.Errorf("3 records sampled into %+v, want all of them", small)
+	}
+	if empty := reservoir(registry.SliceSeq[KV[int, int]](nil), 10); empty.Count != 0 || len(empty.Keys) != 0 {
+		t.Errorf("no records sampled into %+v", empty)
+	}
+}
