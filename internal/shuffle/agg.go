@@ -70,14 +70,20 @@ func (a *Aggregator[K, V, C]) Add(k K, v V) error {
 		if !a.grows {
 			return nil
 		}
-		a.mem.est += a.sizeV(&v)
+		a.mem.est += a.sizeOfV(v)
 	} else {
 		a.idx[k] = int32(len(a.ents))
 		a.ents = append(a.ents, Entry[K, C]{H: a.hash(k), Key: k, Val: a.create(v)})
-		a.mem.est += a.sizeK(&k) + a.sizeV(&v) + entryOverhead
+		a.mem.est += a.sizeOfK(k) + a.sizeOfV(v) + entryOverhead
 	}
 	return a.reserve()
 }
+
+// sizeOfK and sizeOfV take copies, so that Add's own arguments never
+// escape: taking their address for the sizer would move them to the heap on
+// every call, not only for new keys.
+func (a *Aggregator[K, V, C]) sizeOfK(k K) int64 { return a.sizeK(&k) }
+func (a *Aggregator[K, V, C]) sizeOfV(v V) int64 { return a.sizeV(&v) }
 
 // AddCombined merges an already combined value (the reduce side of a
 // map-side-combined shuffle).
@@ -92,7 +98,7 @@ func (a *Aggregator[K, V, C]) AddCombined(k K, c C, size int64) error {
 	} else {
 		a.idx[k] = int32(len(a.ents))
 		a.ents = append(a.ents, Entry[K, C]{H: a.hash(k), Key: k, Val: c})
-		a.mem.est += a.sizeK(&k) + size + entryOverhead
+		a.mem.est += a.sizeOfK(k) + size + entryOverhead
 	}
 	return a.reserve()
 }
