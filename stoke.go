@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"strings"
 
 	"github.com/sirupsen/logrus"
 
@@ -82,6 +83,13 @@ func New(cfg Config, opts ...Option) (*Context, error) {
 		log.Warn(w)
 	}
 	registry.Freeze()
+	for _, line := range registry.CodecReport() {
+		if i := strings.Index(line, ": gob ("); i >= 0 {
+			// Records of these types cross shuffles and results through
+			// gob, several times slower than the typed codec.
+			log.Infof("element type %s is encoded with gob%s", line[:i], line[i+len(": gob"):])
+		}
+	}
 	if p, kt := c.String("stoke.kerberos.principal"), c.String("stoke.kerberos.keytab"); p != "" || kt != "" {
 		if p == "" || kt == "" {
 			return nil, fmt.Errorf("stoke.kerberos.principal and stoke.kerberos.keytab go together (--principal and --keytab); without both, the ticket cache (KRB5CCNAME) is used")
