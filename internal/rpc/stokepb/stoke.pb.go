@@ -476,13 +476,16 @@ func (x *StatusBatch) GetUpdates() []*TaskStatus {
 }
 
 type TaskStatus struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	TaskId        int64                  `protobuf:"varint,1,opt,name=task_id,json=taskId,proto3" json:"task_id,omitempty"`
-	State         TaskState              `protobuf:"varint,2,opt,name=state,proto3,enum=stoke.rpc.v1.TaskState" json:"state,omitempty"`
-	Error         string                 `protobuf:"bytes,3,opt,name=error,proto3" json:"error,omitempty"`
-	Result        *TaskResult            `protobuf:"bytes,4,opt,name=result,proto3" json:"result,omitempty"`
-	FetchFailure  *FetchFailure          `protobuf:"bytes,5,opt,name=fetch_failure,json=fetchFailure,proto3" json:"fetch_failure,omitempty"`
-	Metrics       *TaskMetrics           `protobuf:"bytes,6,opt,name=metrics,proto3" json:"metrics,omitempty"`
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	TaskId       int64                  `protobuf:"varint,1,opt,name=task_id,json=taskId,proto3" json:"task_id,omitempty"`
+	State        TaskState              `protobuf:"varint,2,opt,name=state,proto3,enum=stoke.rpc.v1.TaskState" json:"state,omitempty"`
+	Error        string                 `protobuf:"bytes,3,opt,name=error,proto3" json:"error,omitempty"`
+	Result       *TaskResult            `protobuf:"bytes,4,opt,name=result,proto3" json:"result,omitempty"`
+	FetchFailure *FetchFailure          `protobuf:"bytes,5,opt,name=fetch_failure,json=fetchFailure,proto3" json:"fetch_failure,omitempty"`
+	Metrics      *TaskMetrics           `protobuf:"bytes,6,opt,name=metrics,proto3" json:"metrics,omitempty"`
+	// The attempt's accumulator updates; the driver merges them only for the
+	// attempt it accepts as the partition's success.
+	AccumUpdates  []*AccumUpdate `protobuf:"bytes,7,rep,name=accum_updates,json=accumUpdates,proto3" json:"accum_updates,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -559,6 +562,65 @@ func (x *TaskStatus) GetMetrics() *TaskMetrics {
 	return nil
 }
 
+func (x *TaskStatus) GetAccumUpdates() []*AccumUpdate {
+	if x != nil {
+		return x.AccumUpdates
+	}
+	return nil
+}
+
+type AccumUpdate struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`   // registered accumulator
+	Value         []byte                 `protobuf:"bytes,2,opt,name=value,proto3" json:"value,omitempty"` // the attempt's partial value (registry encoding of one record)
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AccumUpdate) Reset() {
+	*x = AccumUpdate{}
+	mi := &file_stoke_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AccumUpdate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AccumUpdate) ProtoMessage() {}
+
+func (x *AccumUpdate) ProtoReflect() protoreflect.Message {
+	mi := &file_stoke_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AccumUpdate.ProtoReflect.Descriptor instead.
+func (*AccumUpdate) Descriptor() ([]byte, []int) {
+	return file_stoke_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *AccumUpdate) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *AccumUpdate) GetValue() []byte {
+	if x != nil {
+		return x.Value
+	}
+	return nil
+}
+
 type TaskMetrics struct {
 	state               protoimpl.MessageState `protogen:"open.v1"`
 	DurationNs          int64                  `protobuf:"varint,1,opt,name=duration_ns,json=durationNs,proto3" json:"duration_ns,omitempty"`
@@ -574,7 +636,7 @@ type TaskMetrics struct {
 
 func (x *TaskMetrics) Reset() {
 	*x = TaskMetrics{}
-	mi := &file_stoke_proto_msgTypes[7]
+	mi := &file_stoke_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -586,7 +648,7 @@ func (x *TaskMetrics) String() string {
 func (*TaskMetrics) ProtoMessage() {}
 
 func (x *TaskMetrics) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[7]
+	mi := &file_stoke_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -599,7 +661,7 @@ func (x *TaskMetrics) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskMetrics.ProtoReflect.Descriptor instead.
 func (*TaskMetrics) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{7}
+	return file_stoke_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *TaskMetrics) GetDurationNs() int64 {
@@ -663,7 +725,7 @@ type FetchFailure struct {
 
 func (x *FetchFailure) Reset() {
 	*x = FetchFailure{}
-	mi := &file_stoke_proto_msgTypes[8]
+	mi := &file_stoke_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -675,7 +737,7 @@ func (x *FetchFailure) String() string {
 func (*FetchFailure) ProtoMessage() {}
 
 func (x *FetchFailure) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[8]
+	mi := &file_stoke_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -688,7 +750,7 @@ func (x *FetchFailure) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FetchFailure.ProtoReflect.Descriptor instead.
 func (*FetchFailure) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{8}
+	return file_stoke_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *FetchFailure) GetShuffleId() int32 {
@@ -736,7 +798,7 @@ type TaskResult struct {
 
 func (x *TaskResult) Reset() {
 	*x = TaskResult{}
-	mi := &file_stoke_proto_msgTypes[9]
+	mi := &file_stoke_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -748,7 +810,7 @@ func (x *TaskResult) String() string {
 func (*TaskResult) ProtoMessage() {}
 
 func (x *TaskResult) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[9]
+	mi := &file_stoke_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -761,7 +823,7 @@ func (x *TaskResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskResult.ProtoReflect.Descriptor instead.
 func (*TaskResult) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{9}
+	return file_stoke_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *TaskResult) GetValue() []byte {
@@ -822,7 +884,7 @@ type DriverMessage struct {
 
 func (x *DriverMessage) Reset() {
 	*x = DriverMessage{}
-	mi := &file_stoke_proto_msgTypes[10]
+	mi := &file_stoke_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -834,7 +896,7 @@ func (x *DriverMessage) String() string {
 func (*DriverMessage) ProtoMessage() {}
 
 func (x *DriverMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[10]
+	mi := &file_stoke_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -847,7 +909,7 @@ func (x *DriverMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DriverMessage.ProtoReflect.Descriptor instead.
 func (*DriverMessage) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{10}
+	return file_stoke_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *DriverMessage) GetMsg() isDriverMessage_Msg {
@@ -947,7 +1009,7 @@ type Credentials struct {
 
 func (x *Credentials) Reset() {
 	*x = Credentials{}
-	mi := &file_stoke_proto_msgTypes[11]
+	mi := &file_stoke_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -959,7 +1021,7 @@ func (x *Credentials) String() string {
 func (*Credentials) ProtoMessage() {}
 
 func (x *Credentials) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[11]
+	mi := &file_stoke_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -972,7 +1034,7 @@ func (x *Credentials) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Credentials.ProtoReflect.Descriptor instead.
 func (*Credentials) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{11}
+	return file_stoke_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Credentials) GetHadoopTokens() []byte {
@@ -991,7 +1053,7 @@ type LaunchBatch struct {
 
 func (x *LaunchBatch) Reset() {
 	*x = LaunchBatch{}
-	mi := &file_stoke_proto_msgTypes[12]
+	mi := &file_stoke_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1003,7 +1065,7 @@ func (x *LaunchBatch) String() string {
 func (*LaunchBatch) ProtoMessage() {}
 
 func (x *LaunchBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[12]
+	mi := &file_stoke_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1016,7 +1078,7 @@ func (x *LaunchBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LaunchBatch.ProtoReflect.Descriptor instead.
 func (*LaunchBatch) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{12}
+	return file_stoke_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *LaunchBatch) GetTasks() []*TaskDesc {
@@ -1036,7 +1098,7 @@ type KillTask struct {
 
 func (x *KillTask) Reset() {
 	*x = KillTask{}
-	mi := &file_stoke_proto_msgTypes[13]
+	mi := &file_stoke_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1048,7 +1110,7 @@ func (x *KillTask) String() string {
 func (*KillTask) ProtoMessage() {}
 
 func (x *KillTask) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[13]
+	mi := &file_stoke_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1061,7 +1123,7 @@ func (x *KillTask) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use KillTask.ProtoReflect.Descriptor instead.
 func (*KillTask) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{13}
+	return file_stoke_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *KillTask) GetTaskId() int64 {
@@ -1087,7 +1149,7 @@ type Shutdown struct {
 
 func (x *Shutdown) Reset() {
 	*x = Shutdown{}
-	mi := &file_stoke_proto_msgTypes[14]
+	mi := &file_stoke_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1099,7 +1161,7 @@ func (x *Shutdown) String() string {
 func (*Shutdown) ProtoMessage() {}
 
 func (x *Shutdown) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[14]
+	mi := &file_stoke_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1112,7 +1174,7 @@ func (x *Shutdown) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Shutdown.ProtoReflect.Descriptor instead.
 func (*Shutdown) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{14}
+	return file_stoke_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *Shutdown) GetReason() string {
@@ -1126,13 +1188,14 @@ type ReleaseBlocks struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	ShuffleIds    []int32                `protobuf:"varint,1,rep,packed,name=shuffle_ids,json=shuffleIds,proto3" json:"shuffle_ids,omitempty"`
 	Blocks        []string               `protobuf:"bytes,2,rep,name=blocks,proto3" json:"blocks,omitempty"`
+	Broadcasts    []string               `protobuf:"bytes,3,rep,name=broadcasts,proto3" json:"broadcasts,omitempty"` // broadcast variables to drop from the executor's cache
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ReleaseBlocks) Reset() {
 	*x = ReleaseBlocks{}
-	mi := &file_stoke_proto_msgTypes[15]
+	mi := &file_stoke_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1144,7 +1207,7 @@ func (x *ReleaseBlocks) String() string {
 func (*ReleaseBlocks) ProtoMessage() {}
 
 func (x *ReleaseBlocks) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[15]
+	mi := &file_stoke_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1157,7 +1220,7 @@ func (x *ReleaseBlocks) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReleaseBlocks.ProtoReflect.Descriptor instead.
 func (*ReleaseBlocks) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{15}
+	return file_stoke_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ReleaseBlocks) GetShuffleIds() []int32 {
@@ -1170,6 +1233,13 @@ func (x *ReleaseBlocks) GetShuffleIds() []int32 {
 func (x *ReleaseBlocks) GetBlocks() []string {
 	if x != nil {
 		return x.Blocks
+	}
+	return nil
+}
+
+func (x *ReleaseBlocks) GetBroadcasts() []string {
+	if x != nil {
+		return x.Broadcasts
 	}
 	return nil
 }
@@ -1191,7 +1261,7 @@ type TaskDesc struct {
 
 func (x *TaskDesc) Reset() {
 	*x = TaskDesc{}
-	mi := &file_stoke_proto_msgTypes[16]
+	mi := &file_stoke_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1203,7 +1273,7 @@ func (x *TaskDesc) String() string {
 func (*TaskDesc) ProtoMessage() {}
 
 func (x *TaskDesc) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[16]
+	mi := &file_stoke_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1216,7 +1286,7 @@ func (x *TaskDesc) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskDesc.ProtoReflect.Descriptor instead.
 func (*TaskDesc) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{16}
+	return file_stoke_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *TaskDesc) GetTaskId() int64 {
@@ -1297,7 +1367,7 @@ type Source struct {
 
 func (x *Source) Reset() {
 	*x = Source{}
-	mi := &file_stoke_proto_msgTypes[17]
+	mi := &file_stoke_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1309,7 +1379,7 @@ func (x *Source) String() string {
 func (*Source) ProtoMessage() {}
 
 func (x *Source) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[17]
+	mi := &file_stoke_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1322,7 +1392,7 @@ func (x *Source) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Source.ProtoReflect.Descriptor instead.
 func (*Source) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{17}
+	return file_stoke_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *Source) GetKind() isSource_Kind {
@@ -1399,7 +1469,7 @@ type TextSplit struct {
 
 func (x *TextSplit) Reset() {
 	*x = TextSplit{}
-	mi := &file_stoke_proto_msgTypes[18]
+	mi := &file_stoke_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1411,7 +1481,7 @@ func (x *TextSplit) String() string {
 func (*TextSplit) ProtoMessage() {}
 
 func (x *TextSplit) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[18]
+	mi := &file_stoke_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1424,7 +1494,7 @@ func (x *TextSplit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TextSplit.ProtoReflect.Descriptor instead.
 func (*TextSplit) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{18}
+	return file_stoke_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *TextSplit) GetPath() string {
@@ -1460,7 +1530,7 @@ type ShuffleInput struct {
 
 func (x *ShuffleInput) Reset() {
 	*x = ShuffleInput{}
-	mi := &file_stoke_proto_msgTypes[19]
+	mi := &file_stoke_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1472,7 +1542,7 @@ func (x *ShuffleInput) String() string {
 func (*ShuffleInput) ProtoMessage() {}
 
 func (x *ShuffleInput) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[19]
+	mi := &file_stoke_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1485,7 +1555,7 @@ func (x *ShuffleInput) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShuffleInput.ProtoReflect.Descriptor instead.
 func (*ShuffleInput) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{19}
+	return file_stoke_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ShuffleInput) GetOp() string {
@@ -1526,7 +1596,7 @@ type ShuffleSide struct {
 
 func (x *ShuffleSide) Reset() {
 	*x = ShuffleSide{}
-	mi := &file_stoke_proto_msgTypes[20]
+	mi := &file_stoke_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1538,7 +1608,7 @@ func (x *ShuffleSide) String() string {
 func (*ShuffleSide) ProtoMessage() {}
 
 func (x *ShuffleSide) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[20]
+	mi := &file_stoke_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1551,7 +1621,7 @@ func (x *ShuffleSide) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShuffleSide.ProtoReflect.Descriptor instead.
 func (*ShuffleSide) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{20}
+	return file_stoke_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ShuffleSide) GetShuffleId() int32 {
@@ -1581,7 +1651,7 @@ type MapOutput struct {
 
 func (x *MapOutput) Reset() {
 	*x = MapOutput{}
-	mi := &file_stoke_proto_msgTypes[21]
+	mi := &file_stoke_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1593,7 +1663,7 @@ func (x *MapOutput) String() string {
 func (*MapOutput) ProtoMessage() {}
 
 func (x *MapOutput) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[21]
+	mi := &file_stoke_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1606,7 +1676,7 @@ func (x *MapOutput) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MapOutput.ProtoReflect.Descriptor instead.
 func (*MapOutput) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{21}
+	return file_stoke_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *MapOutput) GetMapPartition() int32 {
@@ -1661,7 +1731,7 @@ type Sink struct {
 
 func (x *Sink) Reset() {
 	*x = Sink{}
-	mi := &file_stoke_proto_msgTypes[22]
+	mi := &file_stoke_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1673,7 +1743,7 @@ func (x *Sink) String() string {
 func (*Sink) ProtoMessage() {}
 
 func (x *Sink) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[22]
+	mi := &file_stoke_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1686,7 +1756,7 @@ func (x *Sink) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Sink.ProtoReflect.Descriptor instead.
 func (*Sink) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{22}
+	return file_stoke_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *Sink) GetKind() isSink_Kind {
@@ -1800,7 +1870,7 @@ type SaveText struct {
 
 func (x *SaveText) Reset() {
 	*x = SaveText{}
-	mi := &file_stoke_proto_msgTypes[23]
+	mi := &file_stoke_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1812,7 +1882,7 @@ func (x *SaveText) String() string {
 func (*SaveText) ProtoMessage() {}
 
 func (x *SaveText) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[23]
+	mi := &file_stoke_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1825,7 +1895,7 @@ func (x *SaveText) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SaveText.ProtoReflect.Descriptor instead.
 func (*SaveText) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{23}
+	return file_stoke_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *SaveText) GetDir() string {
@@ -1855,7 +1925,7 @@ type ShuffleOutput struct {
 
 func (x *ShuffleOutput) Reset() {
 	*x = ShuffleOutput{}
-	mi := &file_stoke_proto_msgTypes[24]
+	mi := &file_stoke_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1867,7 +1937,7 @@ func (x *ShuffleOutput) String() string {
 func (*ShuffleOutput) ProtoMessage() {}
 
 func (x *ShuffleOutput) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[24]
+	mi := &file_stoke_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1880,7 +1950,7 @@ func (x *ShuffleOutput) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShuffleOutput.ProtoReflect.Descriptor instead.
 func (*ShuffleOutput) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{24}
+	return file_stoke_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ShuffleOutput) GetShuffleId() int32 {
@@ -1930,7 +2000,7 @@ type CommitRequest struct {
 
 func (x *CommitRequest) Reset() {
 	*x = CommitRequest{}
-	mi := &file_stoke_proto_msgTypes[25]
+	mi := &file_stoke_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1942,7 +2012,7 @@ func (x *CommitRequest) String() string {
 func (*CommitRequest) ProtoMessage() {}
 
 func (x *CommitRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[25]
+	mi := &file_stoke_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1955,7 +2025,7 @@ func (x *CommitRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommitRequest.ProtoReflect.Descriptor instead.
 func (*CommitRequest) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{25}
+	return file_stoke_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *CommitRequest) GetStageId() int32 {
@@ -1995,7 +2065,7 @@ type CommitResponse struct {
 
 func (x *CommitResponse) Reset() {
 	*x = CommitResponse{}
-	mi := &file_stoke_proto_msgTypes[26]
+	mi := &file_stoke_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2007,7 +2077,7 @@ func (x *CommitResponse) String() string {
 func (*CommitResponse) ProtoMessage() {}
 
 func (x *CommitResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[26]
+	mi := &file_stoke_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2020,7 +2090,7 @@ func (x *CommitResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommitResponse.ProtoReflect.Descriptor instead.
 func (*CommitResponse) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{26}
+	return file_stoke_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *CommitResponse) GetAllowed() bool {
@@ -2039,7 +2109,7 @@ type FetchRequest struct {
 
 func (x *FetchRequest) Reset() {
 	*x = FetchRequest{}
-	mi := &file_stoke_proto_msgTypes[27]
+	mi := &file_stoke_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2051,7 +2121,7 @@ func (x *FetchRequest) String() string {
 func (*FetchRequest) ProtoMessage() {}
 
 func (x *FetchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[27]
+	mi := &file_stoke_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2064,7 +2134,7 @@ func (x *FetchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FetchRequest.ProtoReflect.Descriptor instead.
 func (*FetchRequest) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{27}
+	return file_stoke_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *FetchRequest) GetBlocks() []string {
@@ -2086,7 +2156,7 @@ type BlockChunk struct {
 
 func (x *BlockChunk) Reset() {
 	*x = BlockChunk{}
-	mi := &file_stoke_proto_msgTypes[28]
+	mi := &file_stoke_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2098,7 +2168,7 @@ func (x *BlockChunk) String() string {
 func (*BlockChunk) ProtoMessage() {}
 
 func (x *BlockChunk) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[28]
+	mi := &file_stoke_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2111,7 +2181,7 @@ func (x *BlockChunk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BlockChunk.ProtoReflect.Descriptor instead.
 func (*BlockChunk) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{28}
+	return file_stoke_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *BlockChunk) GetIndex() int32 {
@@ -2140,6 +2210,144 @@ func (x *BlockChunk) GetError() string {
 		return x.Error
 	}
 	return ""
+}
+
+type BroadcastRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"` // registered broadcast variable
+	ExecutorId    string                 `protobuf:"bytes,2,opt,name=executor_id,json=executorId,proto3" json:"executor_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BroadcastRequest) Reset() {
+	*x = BroadcastRequest{}
+	mi := &file_stoke_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BroadcastRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BroadcastRequest) ProtoMessage() {}
+
+func (x *BroadcastRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_stoke_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BroadcastRequest.ProtoReflect.Descriptor instead.
+func (*BroadcastRequest) Descriptor() ([]byte, []int) {
+	return file_stoke_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *BroadcastRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *BroadcastRequest) GetExecutorId() string {
+	if x != nil {
+		return x.ExecutorId
+	}
+	return ""
+}
+
+// Every chunk repeats the value's header, so that a receiver can check each
+// against the first.
+type BroadcastChunk struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Version       int64                  `protobuf:"varint,1,opt,name=version,proto3" json:"version,omitempty"`                      // changes with every Set of the variable
+	Index         int32                  `protobuf:"varint,2,opt,name=index,proto3" json:"index,omitempty"`                          // 0-based, in order
+	Count         int32                  `protobuf:"varint,3,opt,name=count,proto3" json:"count,omitempty"`                          // chunks in all
+	TotalSize     int64                  `protobuf:"varint,4,opt,name=total_size,json=totalSize,proto3" json:"total_size,omitempty"` // bytes of the encoded value
+	Crc32C        uint32                 `protobuf:"varint,5,opt,name=crc32c,proto3" json:"crc32c,omitempty"`                        // CRC-32C (Castagnoli) of the whole encoded value
+	Data          []byte                 `protobuf:"bytes,6,opt,name=data,proto3" json:"data,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BroadcastChunk) Reset() {
+	*x = BroadcastChunk{}
+	mi := &file_stoke_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BroadcastChunk) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BroadcastChunk) ProtoMessage() {}
+
+func (x *BroadcastChunk) ProtoReflect() protoreflect.Message {
+	mi := &file_stoke_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BroadcastChunk.ProtoReflect.Descriptor instead.
+func (*BroadcastChunk) Descriptor() ([]byte, []int) {
+	return file_stoke_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *BroadcastChunk) GetVersion() int64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *BroadcastChunk) GetIndex() int32 {
+	if x != nil {
+		return x.Index
+	}
+	return 0
+}
+
+func (x *BroadcastChunk) GetCount() int32 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
+func (x *BroadcastChunk) GetTotalSize() int64 {
+	if x != nil {
+		return x.TotalSize
+	}
+	return 0
+}
+
+func (x *BroadcastChunk) GetCrc32C() uint32 {
+	if x != nil {
+		return x.Crc32C
+	}
+	return 0
+}
+
+func (x *BroadcastChunk) GetData() []byte {
+	if x != nil {
+		return x.Data
+	}
+	return nil
 }
 
 var File_stoke_proto protoreflect.FileDescriptor
@@ -2175,7 +2383,7 @@ const file_stoke_proto_rawDesc = "" +
 	"\trss_bytes\x18\x01 \x01(\x03R\brssBytes\x12#\n" +
 	"\rrunning_tasks\x18\x02 \x01(\x05R\frunningTasks\"A\n" +
 	"\vStatusBatch\x122\n" +
-	"\aupdates\x18\x01 \x03(\v2\x18.stoke.rpc.v1.TaskStatusR\aupdates\"\x92\x02\n" +
+	"\aupdates\x18\x01 \x03(\v2\x18.stoke.rpc.v1.TaskStatusR\aupdates\"\xd2\x02\n" +
 	"\n" +
 	"TaskStatus\x12\x17\n" +
 	"\atask_id\x18\x01 \x01(\x03R\x06taskId\x12-\n" +
@@ -2183,7 +2391,11 @@ const file_stoke_proto_rawDesc = "" +
 	"\x05error\x18\x03 \x01(\tR\x05error\x120\n" +
 	"\x06result\x18\x04 \x01(\v2\x18.stoke.rpc.v1.TaskResultR\x06result\x12?\n" +
 	"\rfetch_failure\x18\x05 \x01(\v2\x1a.stoke.rpc.v1.FetchFailureR\ffetchFailure\x123\n" +
-	"\ametrics\x18\x06 \x01(\v2\x19.stoke.rpc.v1.TaskMetricsR\ametrics\"\xa5\x02\n" +
+	"\ametrics\x18\x06 \x01(\v2\x19.stoke.rpc.v1.TaskMetricsR\ametrics\x12>\n" +
+	"\raccum_updates\x18\a \x03(\v2\x19.stoke.rpc.v1.AccumUpdateR\faccumUpdates\"7\n" +
+	"\vAccumUpdate\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\fR\x05value\"\xa5\x02\n" +
 	"\vTaskMetrics\x12\x1f\n" +
 	"\vduration_ns\x18\x01 \x01(\x03R\n" +
 	"durationNs\x12\x1d\n" +
@@ -2225,11 +2437,14 @@ const file_stoke_proto_rawDesc = "" +
 	"\atask_id\x18\x01 \x01(\x03R\x06taskId\x12\x16\n" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\"\"\n" +
 	"\bShutdown\x12\x16\n" +
-	"\x06reason\x18\x01 \x01(\tR\x06reason\"H\n" +
+	"\x06reason\x18\x01 \x01(\tR\x06reason\"h\n" +
 	"\rReleaseBlocks\x12\x1f\n" +
 	"\vshuffle_ids\x18\x01 \x03(\x05R\n" +
 	"shuffleIds\x12\x16\n" +
-	"\x06blocks\x18\x02 \x03(\tR\x06blocks\"\x9a\x02\n" +
+	"\x06blocks\x18\x02 \x03(\tR\x06blocks\x12\x1e\n" +
+	"\n" +
+	"broadcasts\x18\x03 \x03(\tR\n" +
+	"broadcasts\"\x9a\x02\n" +
 	"\bTaskDesc\x12\x17\n" +
 	"\atask_id\x18\x01 \x01(\x03R\x06taskId\x12\x15\n" +
 	"\x06job_id\x18\x02 \x01(\x05R\x05jobId\x12\x19\n" +
@@ -2299,7 +2514,19 @@ const file_stoke_proto_rawDesc = "" +
 	"\x05index\x18\x01 \x01(\x05R\x05index\x12\x12\n" +
 	"\x04data\x18\x02 \x01(\fR\x04data\x12\x12\n" +
 	"\x04last\x18\x03 \x01(\bR\x04last\x12\x14\n" +
-	"\x05error\x18\x04 \x01(\tR\x05error*m\n" +
+	"\x05error\x18\x04 \x01(\tR\x05error\"G\n" +
+	"\x10BroadcastRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1f\n" +
+	"\vexecutor_id\x18\x02 \x01(\tR\n" +
+	"executorId\"\xa1\x01\n" +
+	"\x0eBroadcastChunk\x12\x18\n" +
+	"\aversion\x18\x01 \x01(\x03R\aversion\x12\x14\n" +
+	"\x05index\x18\x02 \x01(\x05R\x05index\x12\x14\n" +
+	"\x05count\x18\x03 \x01(\x05R\x05count\x12\x1d\n" +
+	"\n" +
+	"total_size\x18\x04 \x01(\x03R\ttotalSize\x12\x16\n" +
+	"\x06crc32c\x18\x05 \x01(\rR\x06crc32c\x12\x12\n" +
+	"\x04data\x18\x06 \x01(\fR\x04data*m\n" +
 	"\tTaskState\x12\x1a\n" +
 	"\x16TASK_STATE_UNSPECIFIED\x10\x00\x12\v\n" +
 	"\aRUNNING\x10\x01\x12\r\n" +
@@ -2308,11 +2535,12 @@ const file_stoke_proto_rawDesc = "" +
 	"\x06FAILED\x10\x03\x12\n" +
 	"\n" +
 	"\x06KILLED\x10\x04\x12\x10\n" +
-	"\fFETCH_FAILED\x10\x052\xe6\x01\n" +
+	"\fFETCH_FAILED\x10\x052\xb8\x02\n" +
 	"\x06Driver\x12I\n" +
 	"\bRegister\x12\x1d.stoke.rpc.v1.RegisterRequest\x1a\x1e.stoke.rpc.v1.RegisterResponse\x12I\n" +
 	"\aConnect\x12\x1d.stoke.rpc.v1.ExecutorMessage\x1a\x1b.stoke.rpc.v1.DriverMessage(\x010\x01\x12F\n" +
-	"\tCanCommit\x12\x1b.stoke.rpc.v1.CommitRequest\x1a\x1c.stoke.rpc.v1.CommitResponse2Q\n" +
+	"\tCanCommit\x12\x1b.stoke.rpc.v1.CommitRequest\x1a\x1c.stoke.rpc.v1.CommitResponse\x12P\n" +
+	"\x0eFetchBroadcast\x12\x1e.stoke.rpc.v1.BroadcastRequest\x1a\x1c.stoke.rpc.v1.BroadcastChunk0\x012Q\n" +
 	"\bExecutor\x12E\n" +
 	"\vFetchBlocks\x12\x1a.stoke.rpc.v1.FetchRequest\x1a\x18.stoke.rpc.v1.BlockChunk0\x01B1Z/github.com/stoke-run/stoke/internal/rpc/stokepbb\x06proto3"
 
@@ -2329,7 +2557,7 @@ func file_stoke_proto_rawDescGZIP() []byte {
 }
 
 var file_stoke_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_stoke_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
+var file_stoke_proto_msgTypes = make([]protoimpl.MessageInfo, 33)
 var file_stoke_proto_goTypes = []any{
 	(TaskState)(0),           // 0: stoke.rpc.v1.TaskState
 	(*RegisterRequest)(nil),  // 1: stoke.rpc.v1.RegisterRequest
@@ -2339,67 +2567,73 @@ var file_stoke_proto_goTypes = []any{
 	(*Heartbeat)(nil),        // 5: stoke.rpc.v1.Heartbeat
 	(*StatusBatch)(nil),      // 6: stoke.rpc.v1.StatusBatch
 	(*TaskStatus)(nil),       // 7: stoke.rpc.v1.TaskStatus
-	(*TaskMetrics)(nil),      // 8: stoke.rpc.v1.TaskMetrics
-	(*FetchFailure)(nil),     // 9: stoke.rpc.v1.FetchFailure
-	(*TaskResult)(nil),       // 10: stoke.rpc.v1.TaskResult
-	(*DriverMessage)(nil),    // 11: stoke.rpc.v1.DriverMessage
-	(*Credentials)(nil),      // 12: stoke.rpc.v1.Credentials
-	(*LaunchBatch)(nil),      // 13: stoke.rpc.v1.LaunchBatch
-	(*KillTask)(nil),         // 14: stoke.rpc.v1.KillTask
-	(*Shutdown)(nil),         // 15: stoke.rpc.v1.Shutdown
-	(*ReleaseBlocks)(nil),    // 16: stoke.rpc.v1.ReleaseBlocks
-	(*TaskDesc)(nil),         // 17: stoke.rpc.v1.TaskDesc
-	(*Source)(nil),           // 18: stoke.rpc.v1.Source
-	(*TextSplit)(nil),        // 19: stoke.rpc.v1.TextSplit
-	(*ShuffleInput)(nil),     // 20: stoke.rpc.v1.ShuffleInput
-	(*ShuffleSide)(nil),      // 21: stoke.rpc.v1.ShuffleSide
-	(*MapOutput)(nil),        // 22: stoke.rpc.v1.MapOutput
-	(*Sink)(nil),             // 23: stoke.rpc.v1.Sink
-	(*SaveText)(nil),         // 24: stoke.rpc.v1.SaveText
-	(*ShuffleOutput)(nil),    // 25: stoke.rpc.v1.ShuffleOutput
-	(*CommitRequest)(nil),    // 26: stoke.rpc.v1.CommitRequest
-	(*CommitResponse)(nil),   // 27: stoke.rpc.v1.CommitResponse
-	(*FetchRequest)(nil),     // 28: stoke.rpc.v1.FetchRequest
-	(*BlockChunk)(nil),       // 29: stoke.rpc.v1.BlockChunk
-	nil,                      // 30: stoke.rpc.v1.RegisterResponse.ConfEntry
+	(*AccumUpdate)(nil),      // 8: stoke.rpc.v1.AccumUpdate
+	(*TaskMetrics)(nil),      // 9: stoke.rpc.v1.TaskMetrics
+	(*FetchFailure)(nil),     // 10: stoke.rpc.v1.FetchFailure
+	(*TaskResult)(nil),       // 11: stoke.rpc.v1.TaskResult
+	(*DriverMessage)(nil),    // 12: stoke.rpc.v1.DriverMessage
+	(*Credentials)(nil),      // 13: stoke.rpc.v1.Credentials
+	(*LaunchBatch)(nil),      // 14: stoke.rpc.v1.LaunchBatch
+	(*KillTask)(nil),         // 15: stoke.rpc.v1.KillTask
+	(*Shutdown)(nil),         // 16: stoke.rpc.v1.Shutdown
+	(*ReleaseBlocks)(nil),    // 17: stoke.rpc.v1.ReleaseBlocks
+	(*TaskDesc)(nil),         // 18: stoke.rpc.v1.TaskDesc
+	(*Source)(nil),           // 19: stoke.rpc.v1.Source
+	(*TextSplit)(nil),        // 20: stoke.rpc.v1.TextSplit
+	(*ShuffleInput)(nil),     // 21: stoke.rpc.v1.ShuffleInput
+	(*ShuffleSide)(nil),      // 22: stoke.rpc.v1.ShuffleSide
+	(*MapOutput)(nil),        // 23: stoke.rpc.v1.MapOutput
+	(*Sink)(nil),             // 24: stoke.rpc.v1.Sink
+	(*SaveText)(nil),         // 25: stoke.rpc.v1.SaveText
+	(*ShuffleOutput)(nil),    // 26: stoke.rpc.v1.ShuffleOutput
+	(*CommitRequest)(nil),    // 27: stoke.rpc.v1.CommitRequest
+	(*CommitResponse)(nil),   // 28: stoke.rpc.v1.CommitResponse
+	(*FetchRequest)(nil),     // 29: stoke.rpc.v1.FetchRequest
+	(*BlockChunk)(nil),       // 30: stoke.rpc.v1.BlockChunk
+	(*BroadcastRequest)(nil), // 31: stoke.rpc.v1.BroadcastRequest
+	(*BroadcastChunk)(nil),   // 32: stoke.rpc.v1.BroadcastChunk
+	nil,                      // 33: stoke.rpc.v1.RegisterResponse.ConfEntry
 }
 var file_stoke_proto_depIdxs = []int32{
-	30, // 0: stoke.rpc.v1.RegisterResponse.conf:type_name -> stoke.rpc.v1.RegisterResponse.ConfEntry
+	33, // 0: stoke.rpc.v1.RegisterResponse.conf:type_name -> stoke.rpc.v1.RegisterResponse.ConfEntry
 	4,  // 1: stoke.rpc.v1.ExecutorMessage.hello:type_name -> stoke.rpc.v1.Hello
 	6,  // 2: stoke.rpc.v1.ExecutorMessage.status:type_name -> stoke.rpc.v1.StatusBatch
 	5,  // 3: stoke.rpc.v1.ExecutorMessage.heartbeat:type_name -> stoke.rpc.v1.Heartbeat
 	7,  // 4: stoke.rpc.v1.StatusBatch.updates:type_name -> stoke.rpc.v1.TaskStatus
 	0,  // 5: stoke.rpc.v1.TaskStatus.state:type_name -> stoke.rpc.v1.TaskState
-	10, // 6: stoke.rpc.v1.TaskStatus.result:type_name -> stoke.rpc.v1.TaskResult
-	9,  // 7: stoke.rpc.v1.TaskStatus.fetch_failure:type_name -> stoke.rpc.v1.FetchFailure
-	8,  // 8: stoke.rpc.v1.TaskStatus.metrics:type_name -> stoke.rpc.v1.TaskMetrics
-	13, // 9: stoke.rpc.v1.DriverMessage.launch:type_name -> stoke.rpc.v1.LaunchBatch
-	14, // 10: stoke.rpc.v1.DriverMessage.kill:type_name -> stoke.rpc.v1.KillTask
-	15, // 11: stoke.rpc.v1.DriverMessage.shutdown:type_name -> stoke.rpc.v1.Shutdown
-	16, // 12: stoke.rpc.v1.DriverMessage.release:type_name -> stoke.rpc.v1.ReleaseBlocks
-	12, // 13: stoke.rpc.v1.DriverMessage.credentials:type_name -> stoke.rpc.v1.Credentials
-	17, // 14: stoke.rpc.v1.LaunchBatch.tasks:type_name -> stoke.rpc.v1.TaskDesc
-	18, // 15: stoke.rpc.v1.TaskDesc.source:type_name -> stoke.rpc.v1.Source
-	23, // 16: stoke.rpc.v1.TaskDesc.sink:type_name -> stoke.rpc.v1.Sink
-	19, // 17: stoke.rpc.v1.Source.text:type_name -> stoke.rpc.v1.TextSplit
-	20, // 18: stoke.rpc.v1.Source.shuffle:type_name -> stoke.rpc.v1.ShuffleInput
-	21, // 19: stoke.rpc.v1.ShuffleInput.sides:type_name -> stoke.rpc.v1.ShuffleSide
-	22, // 20: stoke.rpc.v1.ShuffleSide.outputs:type_name -> stoke.rpc.v1.MapOutput
-	24, // 21: stoke.rpc.v1.Sink.save_text:type_name -> stoke.rpc.v1.SaveText
-	25, // 22: stoke.rpc.v1.Sink.shuffle:type_name -> stoke.rpc.v1.ShuffleOutput
-	1,  // 23: stoke.rpc.v1.Driver.Register:input_type -> stoke.rpc.v1.RegisterRequest
-	3,  // 24: stoke.rpc.v1.Driver.Connect:input_type -> stoke.rpc.v1.ExecutorMessage
-	26, // 25: stoke.rpc.v1.Driver.CanCommit:input_type -> stoke.rpc.v1.CommitRequest
-	28, // 26: stoke.rpc.v1.Executor.FetchBlocks:input_type -> stoke.rpc.v1.FetchRequest
-	2,  // 27: stoke.rpc.v1.Driver.Register:output_type -> stoke.rpc.v1.RegisterResponse
-	11, // 28: stoke.rpc.v1.Driver.Connect:output_type -> stoke.rpc.v1.DriverMessage
-	27, // 29: stoke.rpc.v1.Driver.CanCommit:output_type -> stoke.rpc.v1.CommitResponse
-	29, // 30: stoke.rpc.v1.Executor.FetchBlocks:output_type -> stoke.rpc.v1.BlockChunk
-	27, // [27:31] is the sub-list for method output_type
-	23, // [23:27] is the sub-list for method input_type
-	23, // [23:23] is the sub-list for extension type_name
-	23, // [23:23] is the sub-list for extension extendee
-	0,  // [0:23] is the sub-list for field type_name
+	11, // 6: stoke.rpc.v1.TaskStatus.result:type_name -> stoke.rpc.v1.TaskResult
+	10, // 7: stoke.rpc.v1.TaskStatus.fetch_failure:type_name -> stoke.rpc.v1.FetchFailure
+	9,  // 8: stoke.rpc.v1.TaskStatus.metrics:type_name -> stoke.rpc.v1.TaskMetrics
+	8,  // 9: stoke.rpc.v1.TaskStatus.accum_updates:type_name -> stoke.rpc.v1.AccumUpdate
+	14, // 10: stoke.rpc.v1.DriverMessage.launch:type_name -> stoke.rpc.v1.LaunchBatch
+	15, // 11: stoke.rpc.v1.DriverMessage.kill:type_name -> stoke.rpc.v1.KillTask
+	16, // 12: stoke.rpc.v1.DriverMessage.shutdown:type_name -> stoke.rpc.v1.Shutdown
+	17, // 13: stoke.rpc.v1.DriverMessage.release:type_name -> stoke.rpc.v1.ReleaseBlocks
+	13, // 14: stoke.rpc.v1.DriverMessage.credentials:type_name -> stoke.rpc.v1.Credentials
+	18, // 15: stoke.rpc.v1.LaunchBatch.tasks:type_name -> stoke.rpc.v1.TaskDesc
+	19, // 16: stoke.rpc.v1.TaskDesc.source:type_name -> stoke.rpc.v1.Source
+	24, // 17: stoke.rpc.v1.TaskDesc.sink:type_name -> stoke.rpc.v1.Sink
+	20, // 18: stoke.rpc.v1.Source.text:type_name -> stoke.rpc.v1.TextSplit
+	21, // 19: stoke.rpc.v1.Source.shuffle:type_name -> stoke.rpc.v1.ShuffleInput
+	22, // 20: stoke.rpc.v1.ShuffleInput.sides:type_name -> stoke.rpc.v1.ShuffleSide
+	23, // 21: stoke.rpc.v1.ShuffleSide.outputs:type_name -> stoke.rpc.v1.MapOutput
+	25, // 22: stoke.rpc.v1.Sink.save_text:type_name -> stoke.rpc.v1.SaveText
+	26, // 23: stoke.rpc.v1.Sink.shuffle:type_name -> stoke.rpc.v1.ShuffleOutput
+	1,  // 24: stoke.rpc.v1.Driver.Register:input_type -> stoke.rpc.v1.RegisterRequest
+	3,  // 25: stoke.rpc.v1.Driver.Connect:input_type -> stoke.rpc.v1.ExecutorMessage
+	27, // 26: stoke.rpc.v1.Driver.CanCommit:input_type -> stoke.rpc.v1.CommitRequest
+	31, // 27: stoke.rpc.v1.Driver.FetchBroadcast:input_type -> stoke.rpc.v1.BroadcastRequest
+	29, // 28: stoke.rpc.v1.Executor.FetchBlocks:input_type -> stoke.rpc.v1.FetchRequest
+	2,  // 29: stoke.rpc.v1.Driver.Register:output_type -> stoke.rpc.v1.RegisterResponse
+	12, // 30: stoke.rpc.v1.Driver.Connect:output_type -> stoke.rpc.v1.DriverMessage
+	28, // 31: stoke.rpc.v1.Driver.CanCommit:output_type -> stoke.rpc.v1.CommitResponse
+	32, // 32: stoke.rpc.v1.Driver.FetchBroadcast:output_type -> stoke.rpc.v1.BroadcastChunk
+	30, // 33: stoke.rpc.v1.Executor.FetchBlocks:output_type -> stoke.rpc.v1.BlockChunk
+	29, // [29:34] is the sub-list for method output_type
+	24, // [24:29] is the sub-list for method input_type
+	24, // [24:24] is the sub-list for extension type_name
+	24, // [24:24] is the sub-list for extension extendee
+	0,  // [0:24] is the sub-list for field type_name
 }
 
 func init() { file_stoke_proto_init() }
@@ -2412,19 +2646,19 @@ func file_stoke_proto_init() {
 		(*ExecutorMessage_Status)(nil),
 		(*ExecutorMessage_Heartbeat)(nil),
 	}
-	file_stoke_proto_msgTypes[10].OneofWrappers = []any{
+	file_stoke_proto_msgTypes[11].OneofWrappers = []any{
 		(*DriverMessage_Launch)(nil),
 		(*DriverMessage_Kill)(nil),
 		(*DriverMessage_Shutdown)(nil),
 		(*DriverMessage_Release)(nil),
 		(*DriverMessage_Credentials)(nil),
 	}
-	file_stoke_proto_msgTypes[17].OneofWrappers = []any{
+	file_stoke_proto_msgTypes[18].OneofWrappers = []any{
 		(*Source_Parallelize)(nil),
 		(*Source_Text)(nil),
 		(*Source_Shuffle)(nil),
 	}
-	file_stoke_proto_msgTypes[22].OneofWrappers = []any{
+	file_stoke_proto_msgTypes[23].OneofWrappers = []any{
 		(*Sink_Collect)(nil),
 		(*Sink_Count)(nil),
 		(*Sink_Reduce)(nil),
@@ -2438,7 +2672,7 @@ func file_stoke_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_stoke_proto_rawDesc), len(file_stoke_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   30,
+			NumMessages:   33,
 			NumExtensions: 0,
 			NumServices:   2,
 		},
