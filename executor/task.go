@@ -14,6 +14,7 @@ import (
 	"github.com/stoke-run/stoke/internal/fsx"
 	"github.com/stoke-run/stoke/internal/registry"
 	pb "github.com/stoke-run/stoke/internal/rpc/stokepb"
+	"github.com/stoke-run/stoke/internal/shared"
 )
 
 // Env is what a running task may use of its executor.
@@ -51,6 +52,8 @@ var ErrCommitDenied = errors.New("commit denied: another attempt of this partiti
 // panic in user code becomes a failed task with the panic's message.
 func Run(ctx context.Context, env *Env, t *pb.TaskDesc) *pb.TaskStatus {
 	start := time.Now()
+	task := shared.NewTask(t, env.ExecutorID)
+	ctx = shared.WithTask(ctx, task)
 	st := &pb.TaskStatus{TaskId: t.TaskId}
 	m := &pb.TaskMetrics{}
 	res, err := runSafely(ctx, env, t, m)
@@ -75,6 +78,7 @@ func Run(ctx context.Context, env *Env, t *pb.TaskDesc) *pb.TaskStatus {
 		st.State = pb.TaskState_FAILED
 		st.Error = err.Error()
 	}
+	withAccumUpdates(st, task)
 	return st
 }
 
@@ -105,7 +109,7 @@ func runSafely(ctx context.Context, env *Env, t *pb.TaskDesc, m *pb.TaskMetrics)
 		if f.In != typeName {
 			return nil, fmt.Errorf("function %q takes %s but its input holds %s", name, f.In, typeName)
 		}
-		records, typeName = f.Apply(records), f.Out
+		records, typeName = applyFunc(ctx, f, records), f.Out
 	}
 	typ, err := registry.LookupType(typeName)
 	if err != nil {
@@ -304,7 +308,7 @@ func runSink(ctx context.Context, env *Env, tenv *taskEnv, t *pb.TaskDesc, typ *
 		if f.In != typ.Name {
 			return nil, fmt.Errorf("foreach function %q takes %s but the partition holds %s", k.Foreach, f.In, typ.Name)
 		}
-		f.Each(records)
+		eachFunc(ctx, f, records)
 		if ctx.Err() != nil {
 			return nil, errKilled
 		}
