@@ -269,3 +269,16 @@ func TestAccumulatorAddNeedsATask(t *testing.T) {
 	accSum.Add(nil, 1)
 }
 
+
+func TestBroadcastBlockSizeIsChecked(t *testing.T) {
+	for _, v := range []string{"0", "-4k", "1g", "lots"} {
+		sc, err := stoke.New(stoke.Config{"stoke.master": "local", "stoke.ui.enabled": "false", "stoke.broadcast.blockSize": v})
+		if err == nil {
+			sc.Stop()
+			t.Fatalf("stoke.broadcast.blockSize=%s accepted", v)
+		}
+		if !strings.Contains(err.Error(), "stoke.broadcast.blockSize") {
+			t.Fatalf("blockSize %s: error %q does not name the key", v, err)
+		}
+	}
+}
