@@ -269,7 +269,6 @@ func TestAccumulatorAddNeedsATask(t *testing.T) {
 	accSum.Add(nil, 1)
 }
 
-
 func TestBroadcastBlockSizeIsChecked(t *testing.T) {
 	for _, v := range []string{"0", "-4k", "1g", "lots"} {
 		sc, err := stoke.New(stoke.Config{"stoke.master": "local", "stoke.ui.enabled": "false", "stoke.broadcast.blockSize": v})

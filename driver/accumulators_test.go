@@ -204,4 +204,3 @@ func TestAccumulatorBadUpdatesAreSkipped(t *testing.T) {
 		t.Fatalf("total %d after one good update of 5", got)
 	}
 }
-
