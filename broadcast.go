@@ -83,23 +83,19 @@ func (b *BroadcastVar[T]) Name() string { return b.name }
 // Set makes v the variable's value, on the driver: it is encoded once here
 // and served to executors as they first read it. Setting it again replaces
 // the value: executors drop their copy, and tasks launched afterwards read
-// the new one. A destroyed variable cannot be set.
+// the new one (this also gives a destroyed variable a new value).
 func (b *BroadcastVar[T]) Set(sc *Context, v T) error {
 	data, err := registry.EncodeSlice([]T{v})
 	if err != nil {
 		return fmt.Errorf("broadcast variable %q: %w", b.name, err)
 	}
 	b.mu.Lock()
-	if b.destroyed {
-		b.mu.Unlock()
-		return fmt.Errorf("broadcast variable %q was destroyed; it cannot be set again (register another name)", b.name)
-	}
 	if _, err := shared.Publish(b.name, data); err != nil {
 		b.mu.Unlock()
 		return err
 	}
-	replaced := b.set
-	b.v, b.set, b.sc = v, true, sc
+	replaced := b.set || b.destroyed
+	b.v, b.set, b.sc, b.destroyed = v, true, sc, false
 	b.mu.Unlock()
 	if replaced {
 		releaseBroadcast(sc, b.name)
@@ -158,7 +154,8 @@ func (b *BroadcastVar[T]) Unpersist() {
 
 // Destroy removes the value everywhere, for good: executors drop their
 // copies, the driver forgets it, and Value panics from then on (a task that
-// reads it fails, saying the variable was destroyed).
+// reads it fails, saying the variable was destroyed) until a later Set
+// gives the name a new value.
 func (b *BroadcastVar[T]) Destroy() {
 	b.mu.Lock()
 	var zero T

@@ -107,11 +107,17 @@ func TestBroadcastToExecutorProcesses(t *testing.T) {
 	}
 	probe(t, sc, table2)
 
-	// Destroy: gone for good, on the driver and on the executors.
-	bcastTable.Destroy()
+	// Destroy: gone, on the driver and on the executors, until set again.
+	if err := bcastDoomed.Set(sc, 7); err != nil {
+		t.Fatal(err)
+	}
 	ds := must(stoke.Parallelize(sc, ints(4), 2))
-	_, err := stoke.Collect(context.Background(), stoke.Map(ds, probeBroadcast))
-	if err == nil || !strings.Contains(err.Error(), `broadcast variable "test.bcastTable" was destroyed`) {
+	if got, err := stoke.Collect(context.Background(), stoke.Map(ds, readDoomed)); err != nil || fmt.Sprint(got) != "[7 7 7 7]" {
+		t.Fatalf("before Destroy: %v, %v", got, err)
+	}
+	bcastDoomed.Destroy()
+	_, err := stoke.Collect(context.Background(), stoke.Map(ds, readDoomed))
+	if err == nil || !strings.Contains(err.Error(), `broadcast variable "test.bcastDoomed" was destroyed`) {
 		t.Fatalf("job after Destroy: err = %v", err)
 	}
 	func() {
@@ -121,12 +127,23 @@ func TestBroadcastToExecutorProcesses(t *testing.T) {
 				t.Fatalf("driver Value after Destroy: recovered %v", r)
 			}
 		}()
-		bcastTable.Value()
+		bcastDoomed.Value()
 	}()
-	if err := bcastTable.Set(sc, table); err == nil {
-		t.Fatal("Set after Destroy succeeded")
+	if err := bcastDoomed.Set(sc, 8); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := stoke.Collect(context.Background(), stoke.Map(ds, readDoomed)); err != nil || fmt.Sprint(got) != "[8 8 8 8]" {
+		t.Fatalf("set again after Destroy: %v, %v", got, err)
 	}
 }
+
+var (
+	bcastDoomed = stoke.RegisterBroadcast[int]("test.bcastDoomed")
+	readDoomed  = stoke.RegisterMap("test.readDoomed", func(int) int { return bcastDoomed.Value() })
+	// bcastNever is never set.
+	bcastNever = stoke.RegisterBroadcast[int]("test.bcastNever")
+	readNever  = stoke.RegisterMap("test.readNever", func(int) int { return bcastNever.Value() })
+)
 
 // In-process executors (local[N]) read the driver's copy; nothing is fetched.
 var bcastLocal = stoke.RegisterBroadcast[map[string]int]("test.bcastLocal")
@@ -135,10 +152,11 @@ var lookupLocal = stoke.RegisterMap("test.lookupLocal", func(k string) int { ret
 
 func TestBroadcastInProcess(t *testing.T) {
 	sc := newContext(t, stoke.Config{"stoke.task.maxFailures": "1"})
-	ds := must(stoke.Parallelize(sc, []string{"a", "b", "c"}, 3))
-	if _, err := stoke.Collect(context.Background(), stoke.Map(ds, lookupLocal)); err == nil || !strings.Contains(err.Error(), "has no value") {
-		t.Fatalf("job before Set: err = %v", err)
+	never := must(stoke.Parallelize(sc, []int{1}, 1))
+	if _, err := stoke.Collect(context.Background(), stoke.Map(never, readNever)); err == nil || !strings.Contains(err.Error(), `broadcast variable "test.bcastNever" has no value`) {
+		t.Fatalf("job reading a variable never set: err = %v", err)
 	}
+	ds := must(stoke.Parallelize(sc, []string{"a", "b", "c"}, 3))
 	if err := bcastLocal.Set(sc, map[string]int{"a": 1, "b": 2, "c": 3}); err != nil {
 		t.Fatal(err)
 	}
@@ -244,6 +262,10 @@ func TestAccumulatorCountsOnceUnderSpeculation(t *testing.T) {
 	for i := range recs {
 		recs[i] = straggleRec{N: i, Marker: marker}
 	}
+	// Should speculation never come, the straggler ends after a minute and
+	// the check for a speculative attempt below fails (rather than hanging).
+	watchdog := time.AfterFunc(testutil.D(60*time.Second), func() { os.WriteFile(marker, nil, 0o644) })
+	defer watchdog.Stop()
 	ds := must(stoke.Parallelize(sc, recs, 4))
 	// The job ends when the copy of partition 0 succeeds; the straggler is
 	// still waiting then (the marker does not exist yet).

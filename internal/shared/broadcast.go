@@ -79,25 +79,23 @@ var drv = struct {
 var ErrDestroyed = errors.New("destroyed")
 
 // Publish makes data the value of the named broadcast variable, served to
-// executors from now on, and returns its version. A destroyed variable
-// cannot be published again.
+// executors from now on, and returns its version (a destroyed variable
+// gets a new value).
 func Publish(name string, data []byte) (int64, error) {
 	drv.Lock()
 	defer drv.Unlock()
 	p := drv.vars[name]
-	if p != nil && p.destroyed {
-		return 0, fmt.Errorf("broadcast variable %q was destroyed; it cannot be set again (register another name)", name)
-	}
 	if p == nil {
 		p = &published{}
 		drv.vars[name] = p
 	}
 	drv.version++
-	p.version, p.data, p.crc = drv.version, data, Checksum(data)
+	p.version, p.data, p.crc, p.destroyed = drv.version, data, Checksum(data), false
 	return p.version, nil
 }
 
-// Destroy forgets the named variable's value for good.
+// Destroy forgets the named variable's value for good: it is not served
+// again (until Publish gives the name a new value).
 func Destroy(name string) {
 	drv.Lock()
 	defer drv.Unlock()

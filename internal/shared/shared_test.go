@@ -43,7 +43,7 @@ func replay(chunks []*pb.BroadcastChunk) func() (*pb.BroadcastChunk, error) {
 }
 
 // Any value served in any chunk size comes back whole.
-func TestServeReceiveRoundTrip(t *testing.T) {
+func TestBroadcastServeReceiveRoundTrip(t *testing.T) {
 	rapid.Check(t, func(rt *rapid.T) {
 		value := rapid.SliceOfN(rapid.Byte(), 0, 5000).Draw(rt, "value")
 		block := rapid.IntRange(1, 2000).Draw(rt, "block")
@@ -60,7 +60,7 @@ func TestServeReceiveRoundTrip(t *testing.T) {
 }
 
 // Every corruption of a served stream is refused.
-func TestReceiveRefusesMalformedStreams(t *testing.T) {
+func TestBroadcastReceiveRefusesMalformedStreams(t *testing.T) {
 	value := bytes.Repeat([]byte("abcdefgh"), 100)                                                 // 800 bytes
 	fresh := func() []*pb.BroadcastChunk { return served(t, "shared.test.malformed", value, 100) } // 8 chunks
 	cases := []struct {
@@ -128,7 +128,7 @@ func TestReceiveRefusesMalformedStreams(t *testing.T) {
 	}
 }
 
-func TestServeRefusesUnknownAndDestroyed(t *testing.T) {
+func TestBroadcastServeRefusesUnknownAndDestroyed(t *testing.T) {
 	send := func(*pb.BroadcastChunk) error { t.Fatal("a chunk was sent"); return nil }
 	if err := Serve("shared.test.never", 10, send); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("unknown: %v", err)
@@ -145,7 +145,7 @@ func TestServeRefusesUnknownAndDestroyed(t *testing.T) {
 
 // An executor fetches each value once for all its concurrent readers,
 // again after Drop, and again after a failed fetch.
-func TestCacheFetchesOnce(t *testing.T) {
+func TestBroadcastCacheFetchesOnce(t *testing.T) {
 	var fetches atomic.Int32
 	fail := atomic.Bool{}
 	gate := make(chan struct{})
@@ -208,16 +208,21 @@ func TestCacheFetchesOnce(t *testing.T) {
 	}
 }
 
-func TestTaskUpdatesAndMerge(t *testing.T) {
-	var total int
+var testTotal int
+
+func init() {
 	RegisterAccum(&Accum{Name: "shared.test.sum", MergeEncoded: func(b []byte) error {
 		if len(b) != 1 {
 			return fmt.Errorf("want one byte, got %d", len(b))
 		}
-		total += int(b[0])
+		testTotal += int(b[0])
 		return nil
 	}})
 	RegisterAccum(&Accum{Name: "shared.test.panics", MergeEncoded: func([]byte) error { panic("user merge bug") }})
+}
+
+func TestAccumTaskUpdatesAndMerge(t *testing.T) {
+	testTotal = 0
 	tk := NewTask(&pb.TaskDesc{TaskId: 3, Partition: 1, Attempt: 2}, "e1")
 	fold := func(add int) func(any, bool) any {
 		return func(old any, have bool) any {
@@ -240,8 +245,8 @@ func TestTaskUpdatesAndMerge(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "user merge bug") {
 		t.Fatalf("a panicking merge: %v", err)
 	}
-	if total != 10 {
-		t.Fatalf("total %d, want 10", total)
+	if testTotal != 10 {
+		t.Fatalf("total %d, want 10", testTotal)
 	}
 	tk.Add("shared.test.bad", fold(1), func(any) ([]byte, error) { return nil, errors.New("cannot encode") })
 	if _, err := tk.Updates(); err == nil || !strings.Contains(err.Error(), "shared.test.bad") {
