@@ -40,9 +40,10 @@ import (
 // that merge leaves unchanged. T is encoded like records (gob for most
 // types).
 type Accumulator[T any] struct {
-	name  string
-	zero  func() T
-	merge func(T, T) T
+	name       string
+	zero       func() T
+	merge      func(T, T) T
+	newPartial func() shared.Partial
 
 	mu    sync.Mutex
 	total T
@@ -55,6 +56,7 @@ func RegisterAccumulator[T any](name string, zero func() T, merge func(T, T) T) 
 		panic(fmt.Sprintf("stoke: accumulator %q needs a zero and a merge function", name))
 	}
 	a := &Accumulator[T]{name: name, zero: zero, merge: merge, total: zero()}
+	a.newPartial = func() shared.Partial { return &partial[T]{v: zero()} }
 	shared.RegisterAccum(&shared.Accum{Name: name, MergeEncoded: a.mergeEncoded})
 	return a
 }
@@ -69,12 +71,22 @@ func (a *Accumulator[T]) Add(tc *TaskContext, v T) {
 	if tc == nil || tc.t == nil {
 		panic(fmt.Sprintf("stoke: accumulator %q: Add needs the task's TaskContext (register the function with RegisterMapWithContext or its kin); on the driver use AddOnDriver", a.name))
 	}
-	tc.t.Add(a.name, func(old any, have bool) any {
-		if !have {
-			return a.merge(a.zero(), v)
-		}
-		return a.merge(old.(T), v)
-	}, func(p any) ([]byte, error) { return registry.EncodeSlice([]T{p.(T)}) })
+	p := tc.t.Partial(a.name, a.newPartial).(*partial[T])
+	p.mu.Lock()
+	p.v = a.merge(p.v, v)
+	p.mu.Unlock()
+}
+
+// partial is an accumulator's value in one task attempt.
+type partial[T any] struct {
+	mu sync.Mutex
+	v  T
+}
+
+func (p *partial[T]) Encode() ([]byte, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return registry.EncodeSlice([]T{p.v})
 }
 
 // AddOnDriver adds v to the driver's total directly.

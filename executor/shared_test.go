@@ -22,13 +22,13 @@ import (
 
 var testTimeout = testutil.D(10 * time.Second)
 
+// countPartial counts the records a task saw.
+type countPartial struct{ n int }
+
+func (p *countPartial) Encode() ([]byte, error) { return registry.EncodeSlice([]int{p.n}) }
+
 func addOne(task any) {
-	task.(*shared.Task).Add("executor.test.count", func(old any, have bool) any {
-		if !have {
-			return 1
-		}
-		return old.(int) + 1
-	}, func(v any) ([]byte, error) { return registry.EncodeSlice([]int{v.(int)}) })
+	task.(*shared.Task).Partial("executor.test.count", func() shared.Partial { return &countPartial{} }).(*countPartial).n++
 }
 
 func init() {

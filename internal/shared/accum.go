@@ -78,12 +78,14 @@ type Task struct {
 	ExecutorID   string
 
 	mu      sync.Mutex
-	partial map[string]*partial
+	partial map[string]Partial
 }
 
-type partial struct {
-	value  any
-	encode func(any) ([]byte, error)
+// Partial is one accumulator's partial value in one attempt: the typed
+// holder its Add folds updates into (safely for concurrent use).
+type Partial interface {
+	// Encode encodes the partial value for the driver's MergeEncoded.
+	Encode() ([]byte, error)
 }
 
 // NewTask describes the attempt t running on executor execID.
@@ -91,21 +93,20 @@ func NewTask(t *pb.TaskDesc, execID string) *Task {
 	return &Task{TaskID: t.TaskId, StageID: t.StageId, StageAttempt: t.StageAttempt, Partition: t.Partition, Attempt: t.Attempt, ExecutorID: execID}
 }
 
-// Add folds an update into the attempt's partial value of the named
-// accumulator: fold receives the partial value so far (have false for the
-// first update) and returns the new one; encode encodes the final one.
-func (t *Task) Add(name string, fold func(old any, have bool) any, encode func(any) ([]byte, error)) {
+// Partial returns the attempt's partial value of the named accumulator,
+// made by create on first use.
+func (t *Task) Partial(name string, create func() Partial) Partial {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.partial == nil {
-		t.partial = map[string]*partial{}
+		t.partial = map[string]Partial{}
 	}
 	p := t.partial[name]
 	if p == nil {
-		t.partial[name] = &partial{value: fold(nil, false), encode: encode}
-		return
+		p = create()
+		t.partial[name] = p
 	}
-	p.value = fold(p.value, true)
+	return p
 }
 
 // Updates encodes the attempt's partial values, sorted by name.
@@ -119,7 +120,7 @@ func (t *Task) Updates() ([]*pb.AccumUpdate, error) {
 	sort.Strings(names)
 	out := make([]*pb.AccumUpdate, 0, len(names))
 	for _, n := range names {
-		data, err := t.partial[n].encode(t.partial[n].value)
+		data, err := t.partial[n].Encode()
 		if err != nil {
 			return nil, fmt.Errorf("encoding the update of accumulator %q: %w", n, err)
 		}

@@ -224,19 +224,14 @@ func init() {
 func TestAccumTaskUpdatesAndMerge(t *testing.T) {
 	testTotal = 0
 	tk := NewTask(&pb.TaskDesc{TaskId: 3, Partition: 1, Attempt: 2}, "e1")
-	fold := func(add int) func(any, bool) any {
-		return func(old any, have bool) any {
-			if !have {
-				return add
-			}
-			return old.(int) + add
-		}
+	add := func(name string, n int) {
+		p := tk.Partial(name, func() Partial { return &bytePartial{} }).(*bytePartial)
+		p.v += n
 	}
-	enc := func(v any) ([]byte, error) { return []byte{byte(v.(int))}, nil }
 	for i := 1; i <= 4; i++ {
-		tk.Add("shared.test.sum", fold(i), enc)
+		add("shared.test.sum", i)
 	}
-	tk.Add("shared.test.panics", fold(1), enc)
+	add("shared.test.panics", 1)
 	ups, err := tk.Updates()
 	if err != nil || len(ups) != 2 || ups[0].Name != "shared.test.panics" || ups[1].Name != "shared.test.sum" {
 		t.Fatalf("updates %v, err %v", ups, err)
@@ -248,7 +243,7 @@ func TestAccumTaskUpdatesAndMerge(t *testing.T) {
 	if testTotal != 10 {
 		t.Fatalf("total %d, want 10", testTotal)
 	}
-	tk.Add("shared.test.bad", fold(1), func(any) ([]byte, error) { return nil, errors.New("cannot encode") })
+	tk.Partial("shared.test.bad", func() Partial { return &bytePartial{fail: true} })
 	if _, err := tk.Updates(); err == nil || !strings.Contains(err.Error(), "shared.test.bad") {
 		t.Fatalf("unencodable update: %v", err)
 	}
@@ -258,4 +253,17 @@ func TestAccumTaskUpdatesAndMerge(t *testing.T) {
 		}
 	}()
 	RegisterAccum(&Accum{Name: "shared.test.sum", MergeEncoded: func([]byte) error { return nil }})
+}
+
+// bytePartial is a partial value that encodes as one byte (or fails).
+type bytePartial struct {
+	v    int
+	fail bool
+}
+
+func (p *bytePartial) Encode() ([]byte, error) {
+	if p.fail {
+		return nil, errors.New("cannot encode")
+	}
+	return []byte{byte(p.v)}, nil
 }
