@@ -49,7 +49,7 @@ import (
 type BroadcastVar[T any] struct {
 	name string
 
-	mu        sync.Mutex
+	mu        sync.RWMutex
 	sc        *Context // of the last Set: whose executors to tell
 	v         T
 	set       bool
@@ -132,8 +132,8 @@ func (b *BroadcastVar[T]) Value() T {
 		}
 		return v.(T)
 	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
+	b.mu.RLock()
+	defer b.mu.RUnlock()
 	switch {
 	case b.destroyed:
 		panic(fmt.Sprintf("stoke: broadcast variable %q was destroyed; it cannot be used after Destroy", b.name))

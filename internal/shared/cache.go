@@ -3,6 +3,7 @@ package shared
 import (
 	"fmt"
 	"sync"
+	"sync/atomic"
 )
 
 // Fetcher reads the current encoded value of a named broadcast variable
@@ -17,10 +18,13 @@ type cached struct {
 	err   error
 }
 
+// installed is a fetcher with the identity of the SetFetcher call that
+// installed it.
+type installed struct{ fetch Fetcher }
+
 var ex = struct {
-	sync.Mutex
-	fetch   Fetcher
-	owner   *byte // which SetFetcher call installed fetch
+	sync.RWMutex
+	cur     atomic.Pointer[installed] // nil: not an executor process
 	entries map[string]*cached
 }{entries: map[string]*cached{}}
 
@@ -29,15 +33,14 @@ var ex = struct {
 // returned func removes f (if no later SetFetcher replaced it) and drops the
 // cache. One executor runs per process; a second SetFetcher replaces the first.
 func SetFetcher(f Fetcher) (remove func()) {
-	owner := new(byte)
+	in := &installed{f}
 	ex.Lock()
-	ex.fetch, ex.owner = f, owner
+	ex.cur.Store(in)
 	ex.entries = map[string]*cached{}
 	ex.Unlock()
 	return func() {
 		ex.Lock()
-		if ex.owner == owner {
-			ex.fetch, ex.owner = nil, nil
+		if ex.cur.CompareAndSwap(in, nil) {
 			ex.entries = map[string]*cached{}
 		}
 		ex.Unlock()
@@ -46,19 +49,23 @@ func SetFetcher(f Fetcher) (remove func()) {
 
 // InExecutor says whether a fetcher is installed: broadcast values must be
 // fetched from the driver rather than read from this process's copy.
-func InExecutor() bool {
-	ex.Lock()
-	defer ex.Unlock()
-	return ex.fetch != nil
-}
+func InExecutor() bool { return ex.cur.Load() != nil }
 
 // Get returns the decoded value of the named variable: the cached one, or
 // else it is fetched and decoded once while concurrent callers wait for the
 // same fetch. A failed fetch is not cached (the next Get tries again).
 func Get(name string, decode func([]byte) (any, error)) (any, error) {
+	// The common case, a value already here: a shared lock only.
+	ex.RLock()
+	if e := ex.entries[name]; e != nil {
+		ex.RUnlock()
+		<-e.done
+		return e.value, e.err
+	}
+	ex.RUnlock()
 	ex.Lock()
-	fetch := ex.fetch
-	if fetch == nil {
+	in := ex.cur.Load()
+	if in == nil {
 		ex.Unlock()
 		return nil, fmt.Errorf("broadcast variable %q: this process is not an executor", name)
 	}
@@ -71,7 +78,7 @@ func Get(name string, decode func([]byte) (any, error)) (any, error) {
 	ex.entries[name] = e
 	ex.Unlock()
 
-	_, data, err := fetch(name)
+	_, data, err := in.fetch(name)
 	if err == nil {
 		e.value, err = decode(data)
 	}
@@ -100,7 +107,7 @@ func Drop(names []string) {
 
 // Cached says whether the executor holds a value of name (tests).
 func Cached(name string) bool {
-	ex.Lock()
-	defer ex.Unlock()
+	ex.RLock()
+	defer ex.RUnlock()
 	return ex.entries[name] != nil
 }
