@@ -446,6 +446,7 @@ func (c *Context) taskSucceeded(su sched.Success, a *actions) {
 			s.shuffle.available++
 		}
 		s.shuffle.outputs[su.Partition] = &mapOutput{taskID: su.TaskID, execID: execID, address: info.Address, sizes: res.BucketSizes}
+		c.acceptAccumUpdates()
 		return
 	}
 	j := s.job
@@ -459,6 +460,7 @@ func (c *Context) taskSucceeded(su sched.Success, a *actions) {
 	}
 	j.done[su.Partition] = true
 	j.results[su.Partition] = res
+	c.acceptAccumUpdates()
 	j.numDone++
 	if j.numDone == len(j.done) {
 		c.finishJob(j, nil, a)

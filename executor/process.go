@@ -22,6 +22,7 @@ import (
 	"github.com/stoke-run/stoke/internal/registry"
 	"github.com/stoke-run/stoke/internal/rpc"
 	pb "github.com/stoke-run/stoke/internal/rpc/stokepb"
+	"github.com/stoke-run/stoke/internal/shared"
 )
 
 // Environment of an executor process, set by whoever starts it.
@@ -172,6 +173,12 @@ func RunProcess(ctx context.Context, cfg ProcessConfig) error {
 	}
 	blocks := NewBlockClient(cfg.Secret, maxMsg, cfg.TLS)
 	defer blocks.Close()
+	fetchTimeout, err := appConf.Duration("stoke.network.timeout")
+	if err != nil || fetchTimeout <= 0 {
+		fetchTimeout = 120 * time.Second
+	}
+	// One executor per process: broadcast values come from this driver.
+	defer shared.SetFetcher(broadcastFetcher(client, cfg.ExecutorID, fetchTimeout))()
 	env := &Env{
 		ExecutorID:      cfg.ExecutorID,
 		Blocks:          store,
@@ -239,6 +246,7 @@ func RunProcess(ctx context.Context, cfg ProcessConfig) error {
 			for _, id := range m.Release.ShuffleIds {
 				store.ReleaseShuffle(id)
 			}
+			shared.Drop(m.Release.Broadcasts)
 		case *pb.DriverMessage_Credentials:
 			if cfg.OnCredentials == nil {
 				log.Debug("credentials from the driver ignored: nothing here uses them")

@@ -15,6 +15,7 @@ import (
 	"github.com/stoke-run/stoke/internal/memory"
 	"github.com/stoke-run/stoke/internal/registry"
 	pb "github.com/stoke-run/stoke/internal/rpc/stokepb"
+	"github.com/stoke-run/stoke/internal/shared"
 	"github.com/stoke-run/stoke/internal/spill"
 )
 
@@ -60,6 +61,8 @@ var ErrCommitDenied = errors.New("commit denied: another attempt of this partiti
 // panic in user code becomes a failed task with the panic's message.
 func Run(ctx context.Context, env *Env, t *pb.TaskDesc) *pb.TaskStatus {
 	start := time.Now()
+	task := shared.NewTask(t, env.ExecutorID)
+	ctx = shared.WithTask(ctx, task)
 	st := &pb.TaskStatus{TaskId: t.TaskId}
 	m := &pb.TaskMetrics{}
 	res, err := runSafely(ctx, env, t, m)
@@ -84,6 +87,7 @@ func Run(ctx context.Context, env *Env, t *pb.TaskDesc) *pb.TaskStatus {
 		st.State = pb.TaskState_FAILED
 		st.Error = err.Error()
 	}
+	withAccumUpdates(st, task)
 	return st
 }
 
@@ -127,6 +131,8 @@ func openPipeline(ctx context.Context, env *Env, tenv *taskEnv, src *pb.Source, 
 			return nil, "", fmt.Errorf("function %q takes %s but its input holds %s", step.Func, f.In, typeName)
 		}
 		switch {
+		case f.ApplyTask != nil:
+			records = f.ApplyTask(shared.TaskFrom(ctx), records)
 		case f.ApplyParams != nil:
 			if records, err = f.ApplyParams(records, step.Params); err != nil {
 				return nil, "", fmt.Errorf("function %q: %w", step.Func, err)
@@ -347,7 +353,7 @@ func runSink(ctx context.Context, env *Env, tenv *taskEnv, t *pb.TaskDesc, typ *
 		if f.In != typ.Name {
 			return nil, fmt.Errorf("foreach function %q takes %s but the partition holds %s", k.Foreach, f.In, typ.Name)
 		}
-		f.Each(records)
+		eachFunc(ctx, f, records)
 		if ctx.Err() != nil {
 			return nil, errKilled
 		}

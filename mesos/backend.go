@@ -226,6 +226,9 @@ func (b *Backend) FetchResult(ctx context.Context, id, block string) ([]byte, er
 // ReleaseShuffles tells the executors to drop the shuffles' output.
 func (b *Backend) ReleaseShuffles(ids []int32) { b.srv.ReleaseShuffles(ids) }
 
+// ReleaseBroadcasts tells the executors to drop their broadcast copies.
+func (b *Backend) ReleaseBroadcasts(names []string) { b.srv.ReleaseBroadcasts(names) }
+
 // Revive asks for offers again when more executors are wanted.
 func (b *Backend) Revive() { b.updateOffers(false) }
 
