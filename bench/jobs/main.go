@@ -14,6 +14,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -64,7 +65,7 @@ var (
 // job is one subcommand: its arguments and what it runs.
 type job struct {
 	args string
-	run  func(ctx context.Context, sc *stoke.Context, partitions int, args []string) error
+	run  func(ctx context.Context, sc *stoke.Context, partitions int, args []string) (string, error)
 }
 
 // jobs are the subcommands; sort.go adds "sort" when built with -tags
@@ -117,55 +118,56 @@ func run(sc *stoke.Context) int {
 		fmt.Fprintf(os.Stderr, "jobs: -p must be 0 (the default parallelism) or more, got %d\n", *partitions)
 		return 2
 	}
-	if err := j.run(context.Background(), sc, *partitions, flag.Args()[1:]); err != nil {
+	out, err := j.run(context.Background(), sc, *partitions, flag.Args()[1:])
+	if err != nil {
 		fmt.Fprintf(os.Stderr, "jobs %s: %v\n", flag.Arg(0), err)
 		return 1
 	}
+	fmt.Println(out)
 	return 0
 }
 
 // wordcount counts words and prints how many distinct, how many in all and
 // the hash sum of "word\tcount".
-func wordcount(ctx context.Context, sc *stoke.Context, p int, args []string) error {
+func wordcount(ctx context.Context, sc *stoke.Context, p int, args []string) (string, error) {
 	lines, err := stoke.TextFile(sc, args[0], 0)
 	if err != nil {
-		return err
+		return "", err
 	}
 	counts := stoke.ReduceByKey(stoke.Map(stoke.FlatMap(lines, tokenize), one), sumCounts, p)
-	return printSum(ctx, "wordcount", stoke.Map(counts, wordSum))
+	return sumLine(ctx, "wordcount", stoke.Map(counts, wordSum))
 }
 
 // group groups the values of each key and prints the number of keys, of
 // values, and the hash sum of "key\tvalue".
-func group(ctx context.Context, sc *stoke.Context, p int, args []string) error {
+func group(ctx context.Context, sc *stoke.Context, p int, args []string) (string, error) {
 	lines, err := stoke.TextFile(sc, args[0], 0)
 	if err != nil {
-		return err
+		return "", err
 	}
-	return printSum(ctx, "group", stoke.Map(stoke.GroupByKey(stoke.Map(lines, parseKV), groupOp, p), groupSum))
+	return sumLine(ctx, "group", stoke.Map(stoke.GroupByKey(stoke.Map(lines, parseKV), groupOp, p), groupSum))
 }
 
 // join joins SMALL with BIG on the key and prints the number of joined
 // records, the bytes of their values and the hash sum of
 // "key\tsmallValue\tbigValue".
-func join(ctx context.Context, sc *stoke.Context, p int, args []string) error {
+func join(ctx context.Context, sc *stoke.Context, p int, args []string) (string, error) {
 	small, err := stoke.TextFile(sc, args[0], 0)
 	if err != nil {
-		return err
+		return "", err
 	}
 	big, err := stoke.TextFile(sc, args[1], 0)
 	if err != nil {
-		return err
+		return "", err
 	}
-	return printSum(ctx, "join", stoke.Map(stoke.Join(stoke.Map(small, parseKV), stoke.Map(big, parseKV), joinOp, p), joinSum))
+	return sumLine(ctx, "join", stoke.Map(stoke.Join(stoke.Map(small, parseKV), stoke.Map(big, parseKV), joinOp, p), joinSum))
 }
 
-// printSum reduces per-record summaries to one and prints its checksum line.
-func printSum(ctx context.Context, name string, sums stoke.Dataset[check.Sum]) error {
+// sumLine reduces per-record summaries to one and returns its checksum line.
+func sumLine(ctx context.Context, name string, sums stoke.Dataset[check.Sum]) (string, error) {
 	s, err := stoke.Reduce(ctx, sums, addSums)
-	if err != nil && err != stoke.ErrEmpty {
-		return err
+	if err != nil && !errors.Is(err, stoke.ErrEmpty) {
+		return "", err
 	}
-	fmt.Println(check.Line(name, s))
-	return nil
+	return check.Line(name, s), nil
 }

@@ -21,18 +21,17 @@ func init() { jobs["sort"] = job{"IN OUT", sortJob} }
 // sortJob sorts the "key\tvalue" lines of IN by key, ascending, and saves
 // them into the directory OUT (which must not exist) as "key\tvalue" lines,
 // part-00000 holding the smallest keys. bench/checksort checks the output.
-func sortJob(ctx context.Context, sc *stoke.Context, p int, args []string) error {
+func sortJob(ctx context.Context, sc *stoke.Context, p int, args []string) (string, error) {
 	lines, err := stoke.TextFile(sc, args[0], 0)
 	if err != nil {
-		return err
+		return "", err
 	}
 	sorted, err := stoke.SortByKey(ctx, stoke.Map(lines, parseKV), sortOp, true, p)
 	if err != nil {
-		return err
+		return "", err
 	}
 	if err := stoke.SaveAsTextFile(ctx, stoke.Map(sorted, joinLine), args[1]); err != nil {
-		return err
+		return "", err
 	}
-	fmt.Printf("sorted %s into %s\n", args[0], args[1])
-	return nil
+	return fmt.Sprintf("sorted %s into %s", args[0], args[1]), nil
 }

@@ -7,11 +7,13 @@
 // It samples /proc every -interval: the peak of the summed resident memory
 // (VmRSS) of the tree's live processes is rss_peak_mib; each process's own
 // peak (VmHWM, kept by the kernel, read at the last sample before it ended)
-// summed over all processes seen is hwm_sum_mib, an upper bound of rss_peak.
-// Processes that live shorter than one interval are missed. cpu_s is the
-// user+system time of the command and the descendants it waited for. The
-// report is one line of key=value fields; measure exits with the command's
-// exit code.
+// summed over all processes seen is hwm_sum_mib, an upper bound of rss_peak;
+// hwm_max_mib is the largest of one process (also from wait4's rusage), a
+// lower bound of rss_peak. Processes that live shorter than one interval are
+// missed. A child that shares its parent's memory (between vfork and exec)
+// is not counted twice. cpu_s is the user+system time of the command and the
+// descendants it waited for. The report is one line of key=value fields;
+// measure exits with the command's exit code.
 package main
 
 import (
@@ -108,12 +110,17 @@ func measure(cmd *exec.Cmd, interval time.Duration) (result, error) {
 	sample := func() {
 		var rss int64
 		for _, pid := range tree(cmd.Process.Pid) {
-			cur, high, ok := memory(pid)
+			if pid.parent != 0 && sharesMemory(pid.pid, pid.parent) {
+				// A child between vfork (or posix_spawn) and exec shows its
+				// parent's memory, which must not count twice.
+				continue
+			}
+			cur, high, ok := memory(pid.pid)
 			if !ok {
 				continue // ended since the scan
 			}
 			rss += cur
-			hwm[pid] = max(hwm[pid], high)
+			hwm[pid.pid] = max(hwm[pid.pid], high)
 		}
 		r.rssPeak = max(r.rssPeak, rss)
 	}
@@ -149,16 +156,22 @@ loop:
 	// The command's own peak, from the kernel, even if it ended between
 	// two samples.
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		r.hwmMax = max(r.hwmMax, ru.Maxrss*1024)
+		r.hwmMax = max(r.hwmMax, int64(ru.Maxrss)*1024)
 	}
+	// The tree held at least its largest process's peak, even if no sample
+	// caught it (a run shorter than the interval).
+	r.rssPeak = max(r.rssPeak, r.hwmMax)
 	return r, nil
 }
 
+// proc is a process of the tree and its parent (0 for the root).
+type proc struct{ pid, parent int }
+
 // tree returns root and its live descendants, from one scan of /proc.
-func tree(root int) []int {
+func tree(root int) []proc {
 	entries, err := os.ReadDir("/proc")
 	if err != nil {
-		return []int{root}
+		return []proc{{root, 0}}
 	}
 	children := map[int][]int{}
 	for _, e := range entries {
@@ -170,11 +183,25 @@ func tree(root int) []int {
 			children[ppid] = append(children[ppid], pid)
 		}
 	}
-	out := []int{root}
+	out := []proc{{root, 0}}
 	for i := 0; i < len(out); i++ {
-		out = append(out, children[out[i]]...)
+		for _, c := range children[out[i].pid] {
+			out = append(out, proc{c, out[i].pid})
+		}
 	}
 	return out
+}
+
+// sharesMemory reports whether two processes share one address space
+// (kcmp(2) with KCMP_VM).
+func sharesMemory(a, b int) bool {
+	if sysKcmp < 0 {
+		return false
+	}
+	const kcmpVM = 1
+	nr := sysKcmp // a variable: the constant -1 of other architectures is no uintptr
+	r, _, errno := syscall.Syscall6(uintptr(nr), uintptr(a), uintptr(b), kcmpVM, 0, 0, 0)
+	return errno == 0 && r == 0
 }
 
 // parent reads the parent pid from /proc/PID/stat.

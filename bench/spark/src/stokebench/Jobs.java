@@ -86,6 +86,25 @@ public final class Jobs {
         return h;
     }
 
+    /** utf8Length is the length of s in UTF-8 bytes, as len(s) in Go. */
+    static long utf8Length(String s) {
+        long n = 0;
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c < 0x80) {
+                n++;
+            } else if (c < 0x800) {
+                n += 2;
+            } else if (Character.isHighSurrogate(c) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
+                n += 4;
+                i++;
+            } else {
+                n += 3;
+            }
+        }
+        return n;
+    }
+
     /**
      * The word count's tokenizer, as Go's
      * strings.FieldsFunc(strings.ToLower(line), func(r) bool { return !unicode.IsLetter(r) && r != '\'' }).
@@ -191,7 +210,7 @@ public final class Jobs {
                     JavaPairRDD<String, String> small = sc.textFile(args.get(1)).mapToPair(Jobs::parseKV);
                     JavaPairRDD<String, String> big = sc.textFile(args.get(2)).mapToPair(Jobs::parseKV);
                     JavaPairRDD<String, Tuple2<String, String>> joined = parts > 0 ? small.join(big, parts) : small.join(big);
-                    print(job, joined.map(kv -> new Sum(1, kv._2._1.length() + kv._2._2.length(), hash(kv._1, kv._2._1, kv._2._2))));
+                    print(job, joined.map(kv -> new Sum(1, utf8Length(kv._2._1) + utf8Length(kv._2._2), hash(kv._1, kv._2._1, kv._2._2))));
                     break;
                 }
                 case "sort": {
