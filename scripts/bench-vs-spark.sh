@@ -98,11 +98,7 @@ for p in gen plainwc measure checksort; do
 	go build -o "$bin/$p" "./bench/$p"
 done
 have_sort=1
-if ! go build -tags stokesort -o "$bin/jobs" ./bench/jobs 2>"$WORK/jobs-stokesort-build.log"; then
-	have_sort=0
-	echo "note: bench/jobs does not build with -tags stokesort (no stoke.SortByKey in this tree?); sort is skipped for Stoke; see $WORK/jobs-stokesort-build.log" >&2
-	go build -o "$bin/jobs" ./bench/jobs
-fi
+go build -o "$bin/jobs" ./bench/jobs
 
 if [[ -z ${SPARK_HOME:-} ]]; then
 	if [[ ! -x $venv/bin/python ]] || ! "$venv/bin/python" -c 'import pyspark' 2>/dev/null; then

@@ -7,7 +7,7 @@
 //	stoke submit --master 'local[2]' ./jobs wordcount words.txt
 //	stoke submit --master 'local-cluster[2,1,2048]' ./jobs join small.txt big.txt
 //	stoke submit --master 'local[2]' ./jobs group kv.txt
-//	stoke submit --master 'local[2]' ./jobs sort kv.txt out-dir   # built with -tags stokesort
+//	stoke submit --master 'local[2]' ./jobs sort kv.txt out-dir
 //
 // -p N sets the partitions of the shuffles (0: Stoke's default parallelism).
 package main
@@ -68,9 +68,9 @@ type job struct {
 	run  func(ctx context.Context, sc *stoke.Context, partitions int, args []string) (string, error)
 }
 
-// jobs are the subcommands; sort.go adds "sort" when built with -tags
-// stokesort.
+// jobs are the subcommands.
 var jobs = map[string]job{
+	"sort":      {"IN OUT", sortJob},
 	"wordcount": {"IN", wordcount},
 	"group":     {"IN", group},
 	"join":      {"SMALL BIG", join},
@@ -108,9 +108,6 @@ func run(sc *stoke.Context) int {
 	}
 	j, ok := jobs[flag.Arg(0)]
 	if !ok || flag.NArg()-1 != len(strings.Fields(j.args)) {
-		if !ok && flag.Arg(0) == "sort" {
-			fmt.Fprintln(os.Stderr, "jobs: sort needs stoke.SortByKey: build with -tags stokesort")
-		}
 		usage()
 		return 2
 	}

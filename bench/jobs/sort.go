@@ -1,5 +1,3 @@
-//go:build stokesort
-
 package main
 
 import (
@@ -9,14 +7,10 @@ import (
 	"github.com/stoke-run/stoke"
 )
 
-// sort needs stoke.SortByKey, which is not in every build of Stoke yet:
-// build with -tags stokesort where it is.
 var (
 	sortOp   = stoke.RegisterSortByKey[string, string]("jobs.sort")
 	joinLine = stoke.RegisterMap("jobs.joinLine", func(kv stoke.KV[string, string]) string { return kv.Key + "\t" + kv.Value })
 )
-
-func init() { jobs["sort"] = job{"IN OUT", sortJob} }
 
 // sortJob sorts the "key\tvalue" lines of IN by key, ascending, and saves
 // them into the directory OUT (which must not exist) as "key\tvalue" lines,
