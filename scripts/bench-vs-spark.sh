@@ -119,12 +119,14 @@ echo "- Spark: $spark_version ($SPARK_HOME), $(java -version 2>&1 | head -1)"
 # --- Inputs --------------------------------------------------------------
 text=$DATA/words-$size.txt
 kv=$DATA/kv-$size.txt
+kv2=$DATA/kv-$((2 * size)).txt
 join_small=$DATA/join-small-$small_size.txt
 join_big=$DATA/join-big-$size-$small_size.txt
 need() { [[ " $CASES " == *" $1 "* ]]; }
 {
 	if need wc-local2 || need wc-cluster || need wc-local1; then "$bin/gen" text -size "$size" -out "$text"; fi
-	if need sort || need group; then "$bin/gen" kv -size "$size" -out "$kv"; fi
+	if need sort; then "$bin/gen" kv -size "$size" -out "$kv"; fi
+	if need group; then "$bin/gen" kv -size "$((2 * size))" -out "$kv2"; fi
 	if need join; then "$bin/gen" join -small-size "$small_size" -small "$join_small" -big-size "$size" -big "$join_big"; fi
 } >&2
 
@@ -138,21 +140,23 @@ if [[ $PARTITIONS != 0 ]]; then p_args=(-p "$PARTITIONS"); fi
 # stoke or other (Spark, or plain Go for wc-local1).
 command_for() {
 	local c=$1 side=$2 run=$3 master job
-	local -a args
+	local -a args mem=()
 	case $c in
 	wc-local2) master='local[2]' job=wordcount args=("$text") ;;
 	wc-cluster) master='local-cluster[2,1,2048]' job=wordcount args=("$text") ;;
 	wc-local1) master='local[1]' job=wordcount args=("$text") ;;
 	sort) master='local[2]' job=sort args=("$kv" "$WORK/runs/sort-$side-$run.out") ;;
-	group) master='local[2]' job=group args=("$kv") ;;
+	# GroupByKey of 2 x SIZE in executors of 512 MiB: more than memory, so
+	# both systems spill.
+	group) master='local-cluster[2,1,1024]' job=group args=("$kv2") mem=(--executor-memory 512m) ;;
 	join) master='local[2]' job=join args=("$join_small" "$join_big") ;;
 	esac
 	if [[ $side == stoke ]]; then
-		cmd=("$bin/stoke" submit --master "$master" "${stoke_opts[@]}" "$bin/jobs" "${p_args[@]}" "$job" "${args[@]}")
+		cmd=("$bin/stoke" submit --master "$master" "${mem[@]}" "${stoke_opts[@]}" "$bin/jobs" "${p_args[@]}" "$job" "${args[@]}")
 	elif [[ $c == wc-local1 ]]; then
 		cmd=("$bin/plainwc" "$text")
 	else
-		cmd=("$SPARK_HOME/bin/spark-submit" --master "$master" "${spark_opts[@]}" --class stokebench.Jobs "$bin/spark-jobs.jar" "${p_args[@]}" "$job" "${args[@]}")
+		cmd=("$SPARK_HOME/bin/spark-submit" --master "$master" "${mem[@]}" "${spark_opts[@]}" --class stokebench.Jobs "$bin/spark-jobs.jar" "${p_args[@]}" "$job" "${args[@]}")
 	fi
 }
 
@@ -207,7 +211,7 @@ label() {
 	wc-cluster) echo "wordcount | local-cluster[2,1,2048]" ;;
 	wc-local1) echo "wordcount | local[1] vs plain Go" ;;
 	sort) echo "sort (SortByKey, save) | local[2]" ;;
-	group) echo "group (GroupByKey) | local[2]" ;;
+	group) echo "group (GroupByKey of 2×SIZE, executors of 512 MiB) | local-cluster[2,1,1024]" ;;
 	join) echo "join | local[2]" ;;
 	esac
 }
@@ -215,17 +219,17 @@ label() {
 echo
 echo "## Results (best of $RUNS by wall time; peak RSS of the whole process tree in that run)"
 echo
-echo "| job | master | Stoke wall s | Stoke peak RSS MiB | Stoke CPU s | other | other wall s | other peak RSS MiB | other CPU s | wall other/Stoke | RSS other/Stoke | checksums |"
-echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
+echo "| job | master | Stoke wall s | Stoke peak RSS MiB | Stoke largest process MiB | Stoke CPU s | other | other wall s | other peak RSS MiB | other largest process MiB | other CPU s | wall other/Stoke | RSS other/Stoke | checksums |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 for c in $CASES; do
 	other=Spark
 	[[ $c == wc-local1 ]] && other="plain Go"
 	s=$(best "$c" stoke)
 	o=$(best "$c" other)
-	sw=- sr=- sc=- ow=- or=- oc=- rw=- rr=-
+	sw=- sr=- sc=- sm=- ow=- or=- oc=- om=- rw=- rr=-
 	if [[ -n $s ]]; then
 		f=$WORK/runs/$c.stoke.$s.report
-		sw=$(field "$f" wall_s) sr=$(field "$f" rss_peak_mib) sc=$(field "$f" cpu_s)
+		sw=$(field "$f" wall_s) sr=$(field "$f" rss_peak_mib) sc=$(field "$f" cpu_s) sm=$(field "$f" hwm_max_mib)
 	elif [[ $c == sort && $have_sort == 0 ]]; then
 		sw="not built (no SortByKey)"
 	else
@@ -233,7 +237,7 @@ for c in $CASES; do
 	fi
 	if [[ -n $o ]]; then
 		f=$WORK/runs/$c.other.$o.report
-		ow=$(field "$f" wall_s) or=$(field "$f" rss_peak_mib) oc=$(field "$f" cpu_s)
+		ow=$(field "$f" wall_s) or=$(field "$f" rss_peak_mib) oc=$(field "$f" cpu_s) om=$(field "$f" hwm_max_mib)
 	else
 		ow=FAILED
 	fi
@@ -251,13 +255,13 @@ for c in $CASES; do
 		check="MISMATCH"
 		failed=1
 	fi
-	echo "| $(label "$c") | $sw | $sr | $sc | $other | $ow | $or | $oc | $rw | $rr | $check |"
+	echo "| $(label "$c") | $sw | $sr | $sm | $sc | $other | $ow | $or | $om | $oc | $rw | $rr | $check |"
 done
 
 echo
 echo "- load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "- wall: from start to exit of \`stoke submit\` / \`spark-submit\` (JVM and executor start included); CPU: user+system of the process tree (descendants that were waited for)"
-echo "- peak RSS: the largest sum of VmRSS over the driver and its executor processes at one 50 ms sample"
+echo "- peak RSS: the largest sum of VmRSS over the driver and its executor processes at one 50 ms sample; largest process: the highest VmHWM of one process (for local-cluster, the driver or an executor)"
 echo
 echo "## Command lines"
 echo
