@@ -208,6 +208,7 @@ func init() {
 		{Name: "stoke.log.level", Default: "info", Type: TypeString, Check: OneOf("trace", "debug", "info", "warn", "error"), Doc: "Log level: trace, debug, info, warn or error."},
 		{Name: "stoke.authenticate.secret", Type: TypeString, Doc: "Shared secret of the application (generated when unset)."},
 		{Name: "stoke.default.parallelism", Type: TypeInt, Check: atLeast1, Doc: "Default number of partitions (total executor cores when unset)."},
+		{Name: "stoke.rdd.limit.scaleUpFactor", Default: "4", Type: TypeInt, Check: AtLeast(2), Doc: "Take and First: how many times more partitions each round scans than all earlier rounds."},
 		{Name: "stoke.local.dir", Type: TypeString, Doc: "Scratch directory for shuffle files and spills (system temp dir when unset)."},
 		{Name: "stoke.rpc.message.maxSize", Default: "128m", Type: TypeBytes, Unit: "m", Check: positive, Doc: "Largest RPC message (bare number: MiB)."},
 		{Name: "stoke.port.maxRetries", Default: "16", Type: TypeInt, Check: AtLeast(0), Doc: "How many successive ports to try when a port is taken."},
