@@ -238,7 +238,10 @@ func TestRepartitionReadFailsOnGarbageAndFetchErrors(t *testing.T) {
 		want   string
 	}{
 		{func(yield func([]byte) bool) error { yield([]byte{0x05, 'i'}); return nil }, "frame length runs past the end"},
-		{func(yield func([]byte) bool) error { yield(append([]byte{byte(len(good))}, good[:len(good)-1]...)); return nil }, "frame length"},
+		{func(yield func([]byte) bool) error {
+			yield(append([]byte{byte(len(good))}, good[:len(good)-1]...))
+			return nil
+		}, "frame length"},
 		{func(yield func([]byte) bool) error { yield([]byte{0x02, 's', 0x09}); return nil }, "malformed shuffle block"},
 		{func(yield func([]byte) bool) error { return fetch }, "fetch failed"},
 	} {
