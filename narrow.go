@@ -49,7 +49,7 @@ func Union[T any](ds ...Dataset[T]) Dataset[T] {
 		if d.sc != sc {
 			panic(fmt.Sprintf("stoke.Union: dataset %d belongs to another Context", i))
 		}
-		if d.node.Kind == plan.Union && d.node.Persist == 0 && d.node.Err == nil {
+		if n := d.node; n.Kind == plan.Union && n.Persist == 0 && !n.NoSpeculation && n.Err == nil {
 			parents = append(parents, d.node.Parents...)
 		} else {
 			parents = append(parents, d.node)

@@ -454,10 +454,27 @@ func TestEmptyDatasets(t *testing.T) {
 	if err != nil || len(collect(t, z)) != 0 {
 		t.Errorf("ZipWithIndex of nothing: %v", err)
 	}
-	// No partitions at all: a coalesce or a distinct keeps none.
-	zero := stoke.Coalesce(stoke.Union(empty), 1)
-	if zero.NumPartitions() != 1 || len(collect(t, zero)) != 0 {
-		t.Errorf("coalesce of an empty dataset: %d partitions", zero.NumPartitions())
+	// No partitions at all (an empty directory).
+	zero, err := stoke.TextFile(sc, t.TempDir(), 0)
+	if err != nil || zero.NumPartitions() != 0 {
+		t.Fatalf("TextFile of an empty directory: %d partitions, %v", zero.NumPartitions(), err)
+	}
+	for name, d := range map[string]stoke.Dataset[string]{
+		"union":       stoke.Union(zero, zero),
+		"coalesce":    stoke.Coalesce(zero, 1),
+		"repartition": stoke.Repartition(zero, 2),
+		"distinct":    stoke.Distinct(zero, 0),
+		"sample":      stoke.Sample(zero, false, 0.5, 1),
+	} {
+		if got := collect(t, d); len(got) != 0 {
+			t.Errorf("%s of no partitions = %v", name, got)
+		}
+	}
+	if got, err := stoke.Take(ctx, zero, 1); err != nil || len(got) != 0 {
+		t.Errorf("Take of no partitions = %v, %v", got, err)
+	}
+	if z, err := stoke.ZipWithIndex(ctx, zero); err != nil || z.NumPartitions() != 0 || len(collect(t, z)) != 0 {
+		t.Errorf("ZipWithIndex of no partitions: %v", err)
 	}
 }
 
@@ -520,5 +537,53 @@ func TestInvalidArgumentsFailWithClearErrors(t *testing.T) {
 			}()
 			f()
 		}()
+	}
+}
+
+// In executor processes: the built-ins exist there without registration,
+// and equal records from different executors meet in one partition.
+func TestDistinctRepartitionTakeZipAcrossExecutorProcesses(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts executor processes")
+	}
+	rec := backendtest.NewRecorder()
+	sc := newContext(t, stoke.Config{"stoke.master": "local-cluster[2,1,1024]", "stoke.log.level": "warn"}, stoke.WithListener(rec))
+	testutil.Eventually(t, time.Minute, "two executors", func() bool { return len(sc.Driver().Executors()) >= 2 })
+	ctx := context.Background()
+	data := ints(600)
+	d := parallelize(t, sc, data, 6)
+	points := collect(t, stoke.Distinct(stoke.Map(d, toPoint), 4))
+	if len(points) != 6 {
+		t.Fatalf("distinct points across executors: %v", points)
+	}
+	if got := collect(t, stoke.Repartition(d, 5)); !slices.Equal(sorted(got), data) {
+		t.Fatalf("repartition across executors lost or duplicated records")
+	}
+	if got, err := stoke.Take(ctx, stoke.Filter(d, over1900), 1); err != nil || len(got) != 0 {
+		t.Fatalf("Take of nothing across executors: %v %v", got, err)
+	}
+	if got, err := stoke.Take(ctx, stoke.Coalesce(d, 4), 250); err != nil || !slices.Equal(got, data[:250]) {
+		t.Fatalf("Take(250): %d records, %v", len(got), err)
+	}
+	z, err := stoke.ZipWithIndex(ctx, stoke.Union(d, d))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range collect(t, z) {
+		if r.Index != int64(i) || r.Value != i%600 {
+			t.Fatalf("zip record %d = %+v", i, r)
+		}
+	}
+	s := stoke.Sample(d, true, 0.5, 3)
+	if a, b := collect(t, s), collect(t, s); !slices.Equal(a, b) {
+		t.Fatal("a sample differs between runs")
+	}
+	tasksOfJobs(t, rec, 8)
+	execs := map[string]bool{}
+	for _, ts := range rec.TaskStarts() {
+		execs[ts.ExecutorID] = true
+	}
+	if len(execs) < 2 {
+		t.Fatalf("tasks ran on executors %v only", execs)
 	}
 }
