@@ -63,25 +63,23 @@ func Union[T any](ds ...Dataset[T]) Dataset[T] {
 }
 
 // Coalesce reduces the number of partitions to n without a shuffle: each
-// new partition reads a run of adjacent partitions of d (so the order of
-// records is kept), the runs as even as they can be. When d has n
-// partitions or fewer, it is d itself (Repartition makes more). n < 1 gives
-// a dataset whose jobs fail (see Err).
+// new partition reads a group of d's partitions, one after the other. The
+// groups are runs of adjacent partitions, as even as they can be, so the
+// order of records is kept, unless d's partitions prefer hosts (splits of
+// HDFS files): then partitions that prefer a common host are grouped, the
+// groups balanced in size, and records keep their order within each
+// partition of d only. When d has n partitions or fewer, it is d itself
+// (Repartition makes more). n < 1 gives a dataset whose jobs fail (see
+// Err).
 func Coalesce[T any](d Dataset[T], n int) Dataset[T] {
 	if n < 1 {
 		return invalid(d, fmt.Errorf("Coalesce into %d partitions: the number of partitions must be at least 1", n))
 	}
-	m := d.node.NumPartitions
-	if n >= m {
+	if n >= d.node.NumPartitions {
 		return d
 	}
-	groups := make([][]int, n)
-	for i := range groups {
-		for q := i * m / n; q < (i+1)*m/n; q++ {
-			groups[i] = append(groups[i], q)
-		}
-	}
-	return Dataset[T]{d.sc, d.sc.node(&plan.Node{Kind: plan.Coalesce, Parents: []*plan.Node{d.node}, NumPartitions: n, Type: d.node.Type, Groups: groups, Name: "coalesce"})}
+	return Dataset[T]{d.sc, d.sc.node(&plan.Node{Kind: plan.Coalesce, Parents: []*plan.Node{d.node}, NumPartitions: n, Type: d.node.Type,
+		Groups: plan.CoalesceGroups(d.node, n), Name: "coalesce"})}
 }
 
 // Repartition shuffles d into n partitions of nearly equal sizes: each
