@@ -587,3 +587,37 @@ func TestDistinctRepartitionTakeZipAcrossExecutorProcesses(t *testing.T) {
 		t.Fatalf("tasks ran on executors %v only", execs)
 	}
 }
+
+func TestTakeScaleUpFactor(t *testing.T) {
+	for _, bad := range []string{"1", "0", "-4", "four"} {
+		sc, err := stoke.New(stoke.Config{"stoke.master": "local[2]", "stoke.ui.enabled": "false", "stoke.rdd.limit.scaleUpFactor": bad})
+		if err == nil {
+			sc.Stop()
+			t.Fatalf("scaleUpFactor %q accepted", bad)
+		}
+		if !strings.Contains(err.Error(), "stoke.rdd.limit.scaleUpFactor") {
+			t.Errorf("scaleUpFactor %q: error %q does not name the key", bad, err)
+		}
+	}
+	rec := backendtest.NewRecorder()
+	sc := newContext(t, stoke.Config{"stoke.master": "local[2]", "stoke.rdd.limit.scaleUpFactor": "2"}, stoke.WithListener(rec))
+	d := stoke.Filter(parallelize(t, sc, ints(2000), 20), over1900)
+	got, err := stoke.Take(context.Background(), d, 2)
+	if err != nil || !slices.Equal(got, []int{1901, 1902}) {
+		t.Fatalf("Take(2) = %v, %v", got, err)
+	}
+	// Rounds of 1, 2 (2 × 1 scanned), 6 (2 × 3) and the 11 left.
+	jobs := 0
+	tasksOfJobs(t, rec, 4)
+	for _, e := range rec.Events() {
+		if s, ok := e.(events.StageSubmitted); ok {
+			jobs++
+			if want := []int{1, 2, 6, 11}[min(jobs, 4)-1]; s.NumTasks != want {
+				t.Errorf("round %d ran %d tasks, want %d", jobs, s.NumTasks, want)
+			}
+		}
+	}
+	if jobs != 4 {
+		t.Errorf("Take ran %d rounds, want 4", jobs)
+	}
+}
