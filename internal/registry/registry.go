@@ -137,6 +137,8 @@ type Type struct {
 	// Concat is the partition made of parts in order; each part is opened
 	// only when the previous one is done.
 	Concat func(parts []func() (any, error)) any
+
+	level int // which built-ins are registered (levelType..levelFull)
 }
 
 var (
@@ -175,6 +177,10 @@ func checkName(kind, name string) {
 func AddFunc(f *Func) {
 	mu.Lock()
 	defer mu.Unlock()
+	addFuncLocked(f)
+}
+
+func addFuncLocked(f *Func) {
 	checkName("function", f.Name)
 	funcs[f.Name] = f
 }
@@ -183,6 +189,10 @@ func AddFunc(f *Func) {
 func AddShuffle(s *Shuffle) {
 	mu.Lock()
 	defer mu.Unlock()
+	addShuffleLocked(s)
+}
+
+func addShuffleLocked(s *Shuffle) {
 	checkName("keyed operator", s.Name)
 	shuffles[s.Name] = s
 }
