@@ -67,6 +67,12 @@ type ShuffleReleaser interface {
 	ReleaseShuffles(ids []int32)
 }
 
+// CacheReleaser is implemented by backends that can tell executors to drop
+// the cached partitions of unpersisted datasets (plan node ids).
+type CacheReleaser interface {
+	ReleaseCached(rddIDs []int32)
+}
+
 // ApplicationEnder is implemented by drivers that can be told the cluster
 // manager has ended their application for good (removed it, refuses it
 // back): they fail running jobs with err and refuse new ones.

@@ -203,6 +203,17 @@ func (c *Context) preferred(s *stage, p int) []sched.Location {
 	seen := map[string]bool{}
 	var walk func(part plan.Part)
 	walk = func(part plan.Part) {
+		if cached := c.cachedPreferred(part); len(cached) > 0 {
+			// Where the part's cached partition is: its task skips the
+			// work before it there.
+			for _, l := range cached {
+				if !seen["exec "+l.ExecutorID] {
+					seen["exec "+l.ExecutorID] = true
+					locs = append(locs, l)
+				}
+			}
+			return
+		}
 		for _, sub := range part.Concat {
 			walk(sub)
 		}

@@ -44,6 +44,14 @@ type Node struct {
 	Persist int
 }
 
+// Storage levels of a persisted node (Node.Persist); the stoke package's
+// StorageLevel values are these.
+const (
+	MemoryOnly    = 1 // encoded block in memory; dropped when evicted
+	MemoryAndDisk = 2 // encoded block in memory; written to disk when evicted
+	DiskOnly      = 3 // encoded block on local disk
+)
+
 // TextSplit is a byte range of one file and the hosts that hold it.
 type TextSplit struct {
 	Path   string

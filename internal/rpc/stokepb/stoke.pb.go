@@ -476,13 +476,16 @@ func (x *StatusBatch) GetUpdates() []*TaskStatus {
 }
 
 type TaskStatus struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	TaskId        int64                  `protobuf:"varint,1,opt,name=task_id,json=taskId,proto3" json:"task_id,omitempty"`
-	State         TaskState              `protobuf:"varint,2,opt,name=state,proto3,enum=stoke.rpc.v1.TaskState" json:"state,omitempty"`
-	Error         string                 `protobuf:"bytes,3,opt,name=error,proto3" json:"error,omitempty"`
-	Result        *TaskResult            `protobuf:"bytes,4,opt,name=result,proto3" json:"result,omitempty"`
-	FetchFailure  *FetchFailure          `protobuf:"bytes,5,opt,name=fetch_failure,json=fetchFailure,proto3" json:"fetch_failure,omitempty"`
-	Metrics       *TaskMetrics           `protobuf:"bytes,6,opt,name=metrics,proto3" json:"metrics,omitempty"`
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	TaskId       int64                  `protobuf:"varint,1,opt,name=task_id,json=taskId,proto3" json:"task_id,omitempty"`
+	State        TaskState              `protobuf:"varint,2,opt,name=state,proto3,enum=stoke.rpc.v1.TaskState" json:"state,omitempty"`
+	Error        string                 `protobuf:"bytes,3,opt,name=error,proto3" json:"error,omitempty"`
+	Result       *TaskResult            `protobuf:"bytes,4,opt,name=result,proto3" json:"result,omitempty"`
+	FetchFailure *FetchFailure          `protobuf:"bytes,5,opt,name=fetch_failure,json=fetchFailure,proto3" json:"fetch_failure,omitempty"`
+	Metrics      *TaskMetrics           `protobuf:"bytes,6,opt,name=metrics,proto3" json:"metrics,omitempty"`
+	// Cached blocks this executor stored, moved or dropped since its last
+	// status (from any task: evictions happen on behalf of others).
+	BlockUpdates  []*BlockUpdate `protobuf:"bytes,8,rep,name=block_updates,json=blockUpdates,proto3" json:"block_updates,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -559,6 +562,83 @@ func (x *TaskStatus) GetMetrics() *TaskMetrics {
 	return nil
 }
 
+func (x *TaskStatus) GetBlockUpdates() []*BlockUpdate {
+	if x != nil {
+		return x.BlockUpdates
+	}
+	return nil
+}
+
+// BlockUpdate is the state of one cached block rdd_<node>_<partition> on the
+// reporting executor; both sizes 0: the executor no longer holds it.
+type BlockUpdate struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Node          int32                  `protobuf:"varint,1,opt,name=node,proto3" json:"node,omitempty"`
+	Partition     int32                  `protobuf:"varint,2,opt,name=partition,proto3" json:"partition,omitempty"`
+	MemSize       int64                  `protobuf:"varint,3,opt,name=mem_size,json=memSize,proto3" json:"mem_size,omitempty"`
+	DiskSize      int64                  `protobuf:"varint,4,opt,name=disk_size,json=diskSize,proto3" json:"disk_size,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BlockUpdate) Reset() {
+	*x = BlockUpdate{}
+	mi := &file_stoke_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BlockUpdate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BlockUpdate) ProtoMessage() {}
+
+func (x *BlockUpdate) ProtoReflect() protoreflect.Message {
+	mi := &file_stoke_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BlockUpdate.ProtoReflect.Descriptor instead.
+func (*BlockUpdate) Descriptor() ([]byte, []int) {
+	return file_stoke_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *BlockUpdate) GetNode() int32 {
+	if x != nil {
+		return x.Node
+	}
+	return 0
+}
+
+func (x *BlockUpdate) GetPartition() int32 {
+	if x != nil {
+		return x.Partition
+	}
+	return 0
+}
+
+func (x *BlockUpdate) GetMemSize() int64 {
+	if x != nil {
+		return x.MemSize
+	}
+	return 0
+}
+
+func (x *BlockUpdate) GetDiskSize() int64 {
+	if x != nil {
+		return x.DiskSize
+	}
+	return 0
+}
+
 type TaskMetrics struct {
 	state               protoimpl.MessageState `protogen:"open.v1"`
 	DurationNs          int64                  `protobuf:"varint,1,opt,name=duration_ns,json=durationNs,proto3" json:"duration_ns,omitempty"`
@@ -574,7 +654,7 @@ type TaskMetrics struct {
 
 func (x *TaskMetrics) Reset() {
 	*x = TaskMetrics{}
-	mi := &file_stoke_proto_msgTypes[7]
+	mi := &file_stoke_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -586,7 +666,7 @@ func (x *TaskMetrics) String() string {
 func (*TaskMetrics) ProtoMessage() {}
 
 func (x *TaskMetrics) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[7]
+	mi := &file_stoke_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -599,7 +679,7 @@ func (x *TaskMetrics) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskMetrics.ProtoReflect.Descriptor instead.
 func (*TaskMetrics) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{7}
+	return file_stoke_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *TaskMetrics) GetDurationNs() int64 {
@@ -663,7 +743,7 @@ type FetchFailure struct {
 
 func (x *FetchFailure) Reset() {
 	*x = FetchFailure{}
-	mi := &file_stoke_proto_msgTypes[8]
+	mi := &file_stoke_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -675,7 +755,7 @@ func (x *FetchFailure) String() string {
 func (*FetchFailure) ProtoMessage() {}
 
 func (x *FetchFailure) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[8]
+	mi := &file_stoke_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -688,7 +768,7 @@ func (x *FetchFailure) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FetchFailure.ProtoReflect.Descriptor instead.
 func (*FetchFailure) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{8}
+	return file_stoke_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *FetchFailure) GetShuffleId() int32 {
@@ -736,7 +816,7 @@ type TaskResult struct {
 
 func (x *TaskResult) Reset() {
 	*x = TaskResult{}
-	mi := &file_stoke_proto_msgTypes[9]
+	mi := &file_stoke_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -748,7 +828,7 @@ func (x *TaskResult) String() string {
 func (*TaskResult) ProtoMessage() {}
 
 func (x *TaskResult) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[9]
+	mi := &file_stoke_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -761,7 +841,7 @@ func (x *TaskResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskResult.ProtoReflect.Descriptor instead.
 func (*TaskResult) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{9}
+	return file_stoke_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *TaskResult) GetValue() []byte {
@@ -822,7 +902,7 @@ type DriverMessage struct {
 
 func (x *DriverMessage) Reset() {
 	*x = DriverMessage{}
-	mi := &file_stoke_proto_msgTypes[10]
+	mi := &file_stoke_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -834,7 +914,7 @@ func (x *DriverMessage) String() string {
 func (*DriverMessage) ProtoMessage() {}
 
 func (x *DriverMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[10]
+	mi := &file_stoke_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -847,7 +927,7 @@ func (x *DriverMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DriverMessage.ProtoReflect.Descriptor instead.
 func (*DriverMessage) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{10}
+	return file_stoke_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *DriverMessage) GetMsg() isDriverMessage_Msg {
@@ -947,7 +1027,7 @@ type Credentials struct {
 
 func (x *Credentials) Reset() {
 	*x = Credentials{}
-	mi := &file_stoke_proto_msgTypes[11]
+	mi := &file_stoke_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -959,7 +1039,7 @@ func (x *Credentials) String() string {
 func (*Credentials) ProtoMessage() {}
 
 func (x *Credentials) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[11]
+	mi := &file_stoke_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -972,7 +1052,7 @@ func (x *Credentials) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Credentials.ProtoReflect.Descriptor instead.
 func (*Credentials) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{11}
+	return file_stoke_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Credentials) GetHadoopTokens() []byte {
@@ -991,7 +1071,7 @@ type LaunchBatch struct {
 
 func (x *LaunchBatch) Reset() {
 	*x = LaunchBatch{}
-	mi := &file_stoke_proto_msgTypes[12]
+	mi := &file_stoke_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1003,7 +1083,7 @@ func (x *LaunchBatch) String() string {
 func (*LaunchBatch) ProtoMessage() {}
 
 func (x *LaunchBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[12]
+	mi := &file_stoke_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1016,7 +1096,7 @@ func (x *LaunchBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LaunchBatch.ProtoReflect.Descriptor instead.
 func (*LaunchBatch) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{12}
+	return file_stoke_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *LaunchBatch) GetTasks() []*TaskDesc {
@@ -1036,7 +1116,7 @@ type KillTask struct {
 
 func (x *KillTask) Reset() {
 	*x = KillTask{}
-	mi := &file_stoke_proto_msgTypes[13]
+	mi := &file_stoke_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1048,7 +1128,7 @@ func (x *KillTask) String() string {
 func (*KillTask) ProtoMessage() {}
 
 func (x *KillTask) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[13]
+	mi := &file_stoke_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1061,7 +1141,7 @@ func (x *KillTask) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use KillTask.ProtoReflect.Descriptor instead.
 func (*KillTask) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{13}
+	return file_stoke_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *KillTask) GetTaskId() int64 {
@@ -1087,7 +1167,7 @@ type Shutdown struct {
 
 func (x *Shutdown) Reset() {
 	*x = Shutdown{}
-	mi := &file_stoke_proto_msgTypes[14]
+	mi := &file_stoke_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1099,7 +1179,7 @@ func (x *Shutdown) String() string {
 func (*Shutdown) ProtoMessage() {}
 
 func (x *Shutdown) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[14]
+	mi := &file_stoke_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1112,7 +1192,7 @@ func (x *Shutdown) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Shutdown.ProtoReflect.Descriptor instead.
 func (*Shutdown) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{14}
+	return file_stoke_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *Shutdown) GetReason() string {
@@ -1126,13 +1206,14 @@ type ReleaseBlocks struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	ShuffleIds    []int32                `protobuf:"varint,1,rep,packed,name=shuffle_ids,json=shuffleIds,proto3" json:"shuffle_ids,omitempty"`
 	Blocks        []string               `protobuf:"bytes,2,rep,name=blocks,proto3" json:"blocks,omitempty"`
+	RddIds        []int32                `protobuf:"varint,4,rep,packed,name=rdd_ids,json=rddIds,proto3" json:"rdd_ids,omitempty"` // cached datasets (plan node ids) to drop every block of
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ReleaseBlocks) Reset() {
 	*x = ReleaseBlocks{}
-	mi := &file_stoke_proto_msgTypes[15]
+	mi := &file_stoke_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1144,7 +1225,7 @@ func (x *ReleaseBlocks) String() string {
 func (*ReleaseBlocks) ProtoMessage() {}
 
 func (x *ReleaseBlocks) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[15]
+	mi := &file_stoke_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1157,7 +1238,7 @@ func (x *ReleaseBlocks) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReleaseBlocks.ProtoReflect.Descriptor instead.
 func (*ReleaseBlocks) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{15}
+	return file_stoke_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ReleaseBlocks) GetShuffleIds() []int32 {
@@ -1170,6 +1251,13 @@ func (x *ReleaseBlocks) GetShuffleIds() []int32 {
 func (x *ReleaseBlocks) GetBlocks() []string {
 	if x != nil {
 		return x.Blocks
+	}
+	return nil
+}
+
+func (x *ReleaseBlocks) GetRddIds() []int32 {
+	if x != nil {
+		return x.RddIds
 	}
 	return nil
 }
@@ -1191,7 +1279,7 @@ type TaskDesc struct {
 
 func (x *TaskDesc) Reset() {
 	*x = TaskDesc{}
-	mi := &file_stoke_proto_msgTypes[16]
+	mi := &file_stoke_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1203,7 +1291,7 @@ func (x *TaskDesc) String() string {
 func (*TaskDesc) ProtoMessage() {}
 
 func (x *TaskDesc) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[16]
+	mi := &file_stoke_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1216,7 +1304,7 @@ func (x *TaskDesc) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskDesc.ProtoReflect.Descriptor instead.
 func (*TaskDesc) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{16}
+	return file_stoke_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *TaskDesc) GetTaskId() int64 {
@@ -1294,7 +1382,7 @@ type Step struct {
 
 func (x *Step) Reset() {
 	*x = Step{}
-	mi := &file_stoke_proto_msgTypes[17]
+	mi := &file_stoke_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1306,7 +1394,7 @@ func (x *Step) String() string {
 func (*Step) ProtoMessage() {}
 
 func (x *Step) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[17]
+	mi := &file_stoke_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1319,7 +1407,7 @@ func (x *Step) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Step.ProtoReflect.Descriptor instead.
 func (*Step) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{17}
+	return file_stoke_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *Step) GetFunc() string {
@@ -1355,7 +1443,7 @@ type Persist struct {
 
 func (x *Persist) Reset() {
 	*x = Persist{}
-	mi := &file_stoke_proto_msgTypes[18]
+	mi := &file_stoke_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1367,7 +1455,7 @@ func (x *Persist) String() string {
 func (*Persist) ProtoMessage() {}
 
 func (x *Persist) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[18]
+	mi := &file_stoke_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1380,7 +1468,7 @@ func (x *Persist) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Persist.ProtoReflect.Descriptor instead.
 func (*Persist) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{18}
+	return file_stoke_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *Persist) GetNode() int32 {
@@ -1415,7 +1503,7 @@ type Pipeline struct {
 
 func (x *Pipeline) Reset() {
 	*x = Pipeline{}
-	mi := &file_stoke_proto_msgTypes[19]
+	mi := &file_stoke_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1427,7 +1515,7 @@ func (x *Pipeline) String() string {
 func (*Pipeline) ProtoMessage() {}
 
 func (x *Pipeline) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[19]
+	mi := &file_stoke_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1440,7 +1528,7 @@ func (x *Pipeline) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Pipeline.ProtoReflect.Descriptor instead.
 func (*Pipeline) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{19}
+	return file_stoke_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *Pipeline) GetSource() *Source {
@@ -1467,7 +1555,7 @@ type Concat struct {
 
 func (x *Concat) Reset() {
 	*x = Concat{}
-	mi := &file_stoke_proto_msgTypes[20]
+	mi := &file_stoke_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1479,7 +1567,7 @@ func (x *Concat) String() string {
 func (*Concat) ProtoMessage() {}
 
 func (x *Concat) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[20]
+	mi := &file_stoke_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1492,7 +1580,7 @@ func (x *Concat) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Concat.ProtoReflect.Descriptor instead.
 func (*Concat) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{20}
+	return file_stoke_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *Concat) GetParts() []*Pipeline {
@@ -1519,7 +1607,7 @@ type Source struct {
 
 func (x *Source) Reset() {
 	*x = Source{}
-	mi := &file_stoke_proto_msgTypes[21]
+	mi := &file_stoke_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1531,7 +1619,7 @@ func (x *Source) String() string {
 func (*Source) ProtoMessage() {}
 
 func (x *Source) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[21]
+	mi := &file_stoke_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1544,7 +1632,7 @@ func (x *Source) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Source.ProtoReflect.Descriptor instead.
 func (*Source) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{21}
+	return file_stoke_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *Source) GetKind() isSource_Kind {
@@ -1643,7 +1731,7 @@ type TextSplit struct {
 
 func (x *TextSplit) Reset() {
 	*x = TextSplit{}
-	mi := &file_stoke_proto_msgTypes[22]
+	mi := &file_stoke_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1655,7 +1743,7 @@ func (x *TextSplit) String() string {
 func (*TextSplit) ProtoMessage() {}
 
 func (x *TextSplit) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[22]
+	mi := &file_stoke_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1668,7 +1756,7 @@ func (x *TextSplit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TextSplit.ProtoReflect.Descriptor instead.
 func (*TextSplit) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{22}
+	return file_stoke_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *TextSplit) GetPath() string {
@@ -1704,7 +1792,7 @@ type ShuffleInput struct {
 
 func (x *ShuffleInput) Reset() {
 	*x = ShuffleInput{}
-	mi := &file_stoke_proto_msgTypes[23]
+	mi := &file_stoke_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1716,7 +1804,7 @@ func (x *ShuffleInput) String() string {
 func (*ShuffleInput) ProtoMessage() {}
 
 func (x *ShuffleInput) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[23]
+	mi := &file_stoke_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1729,7 +1817,7 @@ func (x *ShuffleInput) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShuffleInput.ProtoReflect.Descriptor instead.
 func (*ShuffleInput) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{23}
+	return file_stoke_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ShuffleInput) GetOp() string {
@@ -1770,7 +1858,7 @@ type ShuffleSide struct {
 
 func (x *ShuffleSide) Reset() {
 	*x = ShuffleSide{}
-	mi := &file_stoke_proto_msgTypes[24]
+	mi := &file_stoke_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1782,7 +1870,7 @@ func (x *ShuffleSide) String() string {
 func (*ShuffleSide) ProtoMessage() {}
 
 func (x *ShuffleSide) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[24]
+	mi := &file_stoke_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1795,7 +1883,7 @@ func (x *ShuffleSide) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShuffleSide.ProtoReflect.Descriptor instead.
 func (*ShuffleSide) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{24}
+	return file_stoke_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ShuffleSide) GetShuffleId() int32 {
@@ -1825,7 +1913,7 @@ type MapOutput struct {
 
 func (x *MapOutput) Reset() {
 	*x = MapOutput{}
-	mi := &file_stoke_proto_msgTypes[25]
+	mi := &file_stoke_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1837,7 +1925,7 @@ func (x *MapOutput) String() string {
 func (*MapOutput) ProtoMessage() {}
 
 func (x *MapOutput) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[25]
+	mi := &file_stoke_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1850,7 +1938,7 @@ func (x *MapOutput) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MapOutput.ProtoReflect.Descriptor instead.
 func (*MapOutput) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{25}
+	return file_stoke_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *MapOutput) GetMapPartition() int32 {
@@ -1905,7 +1993,7 @@ type Sink struct {
 
 func (x *Sink) Reset() {
 	*x = Sink{}
-	mi := &file_stoke_proto_msgTypes[26]
+	mi := &file_stoke_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1917,7 +2005,7 @@ func (x *Sink) String() string {
 func (*Sink) ProtoMessage() {}
 
 func (x *Sink) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[26]
+	mi := &file_stoke_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1930,7 +2018,7 @@ func (x *Sink) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Sink.ProtoReflect.Descriptor instead.
 func (*Sink) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{26}
+	return file_stoke_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *Sink) GetKind() isSink_Kind {
@@ -2044,7 +2132,7 @@ type SaveText struct {
 
 func (x *SaveText) Reset() {
 	*x = SaveText{}
-	mi := &file_stoke_proto_msgTypes[27]
+	mi := &file_stoke_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2056,7 +2144,7 @@ func (x *SaveText) String() string {
 func (*SaveText) ProtoMessage() {}
 
 func (x *SaveText) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[27]
+	mi := &file_stoke_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2069,7 +2157,7 @@ func (x *SaveText) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SaveText.ProtoReflect.Descriptor instead.
 func (*SaveText) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{27}
+	return file_stoke_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *SaveText) GetDir() string {
@@ -2099,7 +2187,7 @@ type ShuffleOutput struct {
 
 func (x *ShuffleOutput) Reset() {
 	*x = ShuffleOutput{}
-	mi := &file_stoke_proto_msgTypes[28]
+	mi := &file_stoke_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2111,7 +2199,7 @@ func (x *ShuffleOutput) String() string {
 func (*ShuffleOutput) ProtoMessage() {}
 
 func (x *ShuffleOutput) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[28]
+	mi := &file_stoke_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2124,7 +2212,7 @@ func (x *ShuffleOutput) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShuffleOutput.ProtoReflect.Descriptor instead.
 func (*ShuffleOutput) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{28}
+	return file_stoke_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ShuffleOutput) GetShuffleId() int32 {
@@ -2174,7 +2262,7 @@ type CommitRequest struct {
 
 func (x *CommitRequest) Reset() {
 	*x = CommitRequest{}
-	mi := &file_stoke_proto_msgTypes[29]
+	mi := &file_stoke_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2186,7 +2274,7 @@ func (x *CommitRequest) String() string {
 func (*CommitRequest) ProtoMessage() {}
 
 func (x *CommitRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[29]
+	mi := &file_stoke_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2199,7 +2287,7 @@ func (x *CommitRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommitRequest.ProtoReflect.Descriptor instead.
 func (*CommitRequest) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{29}
+	return file_stoke_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *CommitRequest) GetStageId() int32 {
@@ -2239,7 +2327,7 @@ type CommitResponse struct {
 
 func (x *CommitResponse) Reset() {
 	*x = CommitResponse{}
-	mi := &file_stoke_proto_msgTypes[30]
+	mi := &file_stoke_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2251,7 +2339,7 @@ func (x *CommitResponse) String() string {
 func (*CommitResponse) ProtoMessage() {}
 
 func (x *CommitResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[30]
+	mi := &file_stoke_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2264,7 +2352,7 @@ func (x *CommitResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommitResponse.ProtoReflect.Descriptor instead.
 func (*CommitResponse) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{30}
+	return file_stoke_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *CommitResponse) GetAllowed() bool {
@@ -2283,7 +2371,7 @@ type FetchRequest struct {
 
 func (x *FetchRequest) Reset() {
 	*x = FetchRequest{}
-	mi := &file_stoke_proto_msgTypes[31]
+	mi := &file_stoke_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2295,7 +2383,7 @@ func (x *FetchRequest) String() string {
 func (*FetchRequest) ProtoMessage() {}
 
 func (x *FetchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[31]
+	mi := &file_stoke_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2308,7 +2396,7 @@ func (x *FetchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FetchRequest.ProtoReflect.Descriptor instead.
 func (*FetchRequest) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{31}
+	return file_stoke_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *FetchRequest) GetBlocks() []string {
@@ -2330,7 +2418,7 @@ type BlockChunk struct {
 
 func (x *BlockChunk) Reset() {
 	*x = BlockChunk{}
-	mi := &file_stoke_proto_msgTypes[32]
+	mi := &file_stoke_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2342,7 +2430,7 @@ func (x *BlockChunk) String() string {
 func (*BlockChunk) ProtoMessage() {}
 
 func (x *BlockChunk) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[32]
+	mi := &file_stoke_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2355,7 +2443,7 @@ func (x *BlockChunk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BlockChunk.ProtoReflect.Descriptor instead.
 func (*BlockChunk) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{32}
+	return file_stoke_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *BlockChunk) GetIndex() int32 {
@@ -2419,7 +2507,7 @@ const file_stoke_proto_rawDesc = "" +
 	"\trss_bytes\x18\x01 \x01(\x03R\brssBytes\x12#\n" +
 	"\rrunning_tasks\x18\x02 \x01(\x05R\frunningTasks\"A\n" +
 	"\vStatusBatch\x122\n" +
-	"\aupdates\x18\x01 \x03(\v2\x18.stoke.rpc.v1.TaskStatusR\aupdates\"\x92\x02\n" +
+	"\aupdates\x18\x01 \x03(\v2\x18.stoke.rpc.v1.TaskStatusR\aupdates\"\xd2\x02\n" +
 	"\n" +
 	"TaskStatus\x12\x17\n" +
 	"\atask_id\x18\x01 \x01(\x03R\x06taskId\x12-\n" +
@@ -2427,7 +2515,13 @@ const file_stoke_proto_rawDesc = "" +
 	"\x05error\x18\x03 \x01(\tR\x05error\x120\n" +
 	"\x06result\x18\x04 \x01(\v2\x18.stoke.rpc.v1.TaskResultR\x06result\x12?\n" +
 	"\rfetch_failure\x18\x05 \x01(\v2\x1a.stoke.rpc.v1.FetchFailureR\ffetchFailure\x123\n" +
-	"\ametrics\x18\x06 \x01(\v2\x19.stoke.rpc.v1.TaskMetricsR\ametrics\"\xa5\x02\n" +
+	"\ametrics\x18\x06 \x01(\v2\x19.stoke.rpc.v1.TaskMetricsR\ametrics\x12>\n" +
+	"\rblock_updates\x18\b \x03(\v2\x19.stoke.rpc.v1.BlockUpdateR\fblockUpdates\"w\n" +
+	"\vBlockUpdate\x12\x12\n" +
+	"\x04node\x18\x01 \x01(\x05R\x04node\x12\x1c\n" +
+	"\tpartition\x18\x02 \x01(\x05R\tpartition\x12\x19\n" +
+	"\bmem_size\x18\x03 \x01(\x03R\amemSize\x12\x1b\n" +
+	"\tdisk_size\x18\x04 \x01(\x03R\bdiskSize\"\xa5\x02\n" +
 	"\vTaskMetrics\x12\x1f\n" +
 	"\vduration_ns\x18\x01 \x01(\x03R\n" +
 	"durationNs\x12\x1d\n" +
@@ -2469,11 +2563,12 @@ const file_stoke_proto_rawDesc = "" +
 	"\atask_id\x18\x01 \x01(\x03R\x06taskId\x12\x16\n" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\"\"\n" +
 	"\bShutdown\x12\x16\n" +
-	"\x06reason\x18\x01 \x01(\tR\x06reason\"H\n" +
+	"\x06reason\x18\x01 \x01(\tR\x06reason\"a\n" +
 	"\rReleaseBlocks\x12\x1f\n" +
 	"\vshuffle_ids\x18\x01 \x03(\x05R\n" +
 	"shuffleIds\x12\x16\n" +
-	"\x06blocks\x18\x02 \x03(\tR\x06blocks\"\xb8\x02\n" +
+	"\x06blocks\x18\x02 \x03(\tR\x06blocks\x12\x17\n" +
+	"\ardd_ids\x18\x04 \x03(\x05R\x06rddIds\"\xb8\x02\n" +
 	"\bTaskDesc\x12\x17\n" +
 	"\atask_id\x18\x01 \x01(\x03R\x06taskId\x12\x15\n" +
 	"\x06job_id\x18\x02 \x01(\x05R\x05jobId\x12\x19\n" +
@@ -2589,7 +2684,7 @@ func file_stoke_proto_rawDescGZIP() []byte {
 }
 
 var file_stoke_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_stoke_proto_msgTypes = make([]protoimpl.MessageInfo, 34)
+var file_stoke_proto_msgTypes = make([]protoimpl.MessageInfo, 35)
 var file_stoke_proto_goTypes = []any{
 	(TaskState)(0),           // 0: stoke.rpc.v1.TaskState
 	(*RegisterRequest)(nil),  // 1: stoke.rpc.v1.RegisterRequest
@@ -2599,78 +2694,80 @@ var file_stoke_proto_goTypes = []any{
 	(*Heartbeat)(nil),        // 5: stoke.rpc.v1.Heartbeat
 	(*StatusBatch)(nil),      // 6: stoke.rpc.v1.StatusBatch
 	(*TaskStatus)(nil),       // 7: stoke.rpc.v1.TaskStatus
-	(*TaskMetrics)(nil),      // 8: stoke.rpc.v1.TaskMetrics
-	(*FetchFailure)(nil),     // 9: stoke.rpc.v1.FetchFailure
-	(*TaskResult)(nil),       // 10: stoke.rpc.v1.TaskResult
-	(*DriverMessage)(nil),    // 11: stoke.rpc.v1.DriverMessage
-	(*Credentials)(nil),      // 12: stoke.rpc.v1.Credentials
-	(*LaunchBatch)(nil),      // 13: stoke.rpc.v1.LaunchBatch
-	(*KillTask)(nil),         // 14: stoke.rpc.v1.KillTask
-	(*Shutdown)(nil),         // 15: stoke.rpc.v1.Shutdown
-	(*ReleaseBlocks)(nil),    // 16: stoke.rpc.v1.ReleaseBlocks
-	(*TaskDesc)(nil),         // 17: stoke.rpc.v1.TaskDesc
-	(*Step)(nil),             // 18: stoke.rpc.v1.Step
-	(*Persist)(nil),          // 19: stoke.rpc.v1.Persist
-	(*Pipeline)(nil),         // 20: stoke.rpc.v1.Pipeline
-	(*Concat)(nil),           // 21: stoke.rpc.v1.Concat
-	(*Source)(nil),           // 22: stoke.rpc.v1.Source
-	(*TextSplit)(nil),        // 23: stoke.rpc.v1.TextSplit
-	(*ShuffleInput)(nil),     // 24: stoke.rpc.v1.ShuffleInput
-	(*ShuffleSide)(nil),      // 25: stoke.rpc.v1.ShuffleSide
-	(*MapOutput)(nil),        // 26: stoke.rpc.v1.MapOutput
-	(*Sink)(nil),             // 27: stoke.rpc.v1.Sink
-	(*SaveText)(nil),         // 28: stoke.rpc.v1.SaveText
-	(*ShuffleOutput)(nil),    // 29: stoke.rpc.v1.ShuffleOutput
-	(*CommitRequest)(nil),    // 30: stoke.rpc.v1.CommitRequest
-	(*CommitResponse)(nil),   // 31: stoke.rpc.v1.CommitResponse
-	(*FetchRequest)(nil),     // 32: stoke.rpc.v1.FetchRequest
-	(*BlockChunk)(nil),       // 33: stoke.rpc.v1.BlockChunk
-	nil,                      // 34: stoke.rpc.v1.RegisterResponse.ConfEntry
+	(*BlockUpdate)(nil),      // 8: stoke.rpc.v1.BlockUpdate
+	(*TaskMetrics)(nil),      // 9: stoke.rpc.v1.TaskMetrics
+	(*FetchFailure)(nil),     // 10: stoke.rpc.v1.FetchFailure
+	(*TaskResult)(nil),       // 11: stoke.rpc.v1.TaskResult
+	(*DriverMessage)(nil),    // 12: stoke.rpc.v1.DriverMessage
+	(*Credentials)(nil),      // 13: stoke.rpc.v1.Credentials
+	(*LaunchBatch)(nil),      // 14: stoke.rpc.v1.LaunchBatch
+	(*KillTask)(nil),         // 15: stoke.rpc.v1.KillTask
+	(*Shutdown)(nil),         // 16: stoke.rpc.v1.Shutdown
+	(*ReleaseBlocks)(nil),    // 17: stoke.rpc.v1.ReleaseBlocks
+	(*TaskDesc)(nil),         // 18: stoke.rpc.v1.TaskDesc
+	(*Step)(nil),             // 19: stoke.rpc.v1.Step
+	(*Persist)(nil),          // 20: stoke.rpc.v1.Persist
+	(*Pipeline)(nil),         // 21: stoke.rpc.v1.Pipeline
+	(*Concat)(nil),           // 22: stoke.rpc.v1.Concat
+	(*Source)(nil),           // 23: stoke.rpc.v1.Source
+	(*TextSplit)(nil),        // 24: stoke.rpc.v1.TextSplit
+	(*ShuffleInput)(nil),     // 25: stoke.rpc.v1.ShuffleInput
+	(*ShuffleSide)(nil),      // 26: stoke.rpc.v1.ShuffleSide
+	(*MapOutput)(nil),        // 27: stoke.rpc.v1.MapOutput
+	(*Sink)(nil),             // 28: stoke.rpc.v1.Sink
+	(*SaveText)(nil),         // 29: stoke.rpc.v1.SaveText
+	(*ShuffleOutput)(nil),    // 30: stoke.rpc.v1.ShuffleOutput
+	(*CommitRequest)(nil),    // 31: stoke.rpc.v1.CommitRequest
+	(*CommitResponse)(nil),   // 32: stoke.rpc.v1.CommitResponse
+	(*FetchRequest)(nil),     // 33: stoke.rpc.v1.FetchRequest
+	(*BlockChunk)(nil),       // 34: stoke.rpc.v1.BlockChunk
+	nil,                      // 35: stoke.rpc.v1.RegisterResponse.ConfEntry
 }
 var file_stoke_proto_depIdxs = []int32{
-	34, // 0: stoke.rpc.v1.RegisterResponse.conf:type_name -> stoke.rpc.v1.RegisterResponse.ConfEntry
+	35, // 0: stoke.rpc.v1.RegisterResponse.conf:type_name -> stoke.rpc.v1.RegisterResponse.ConfEntry
 	4,  // 1: stoke.rpc.v1.ExecutorMessage.hello:type_name -> stoke.rpc.v1.Hello
 	6,  // 2: stoke.rpc.v1.ExecutorMessage.status:type_name -> stoke.rpc.v1.StatusBatch
 	5,  // 3: stoke.rpc.v1.ExecutorMessage.heartbeat:type_name -> stoke.rpc.v1.Heartbeat
 	7,  // 4: stoke.rpc.v1.StatusBatch.updates:type_name -> stoke.rpc.v1.TaskStatus
 	0,  // 5: stoke.rpc.v1.TaskStatus.state:type_name -> stoke.rpc.v1.TaskState
-	10, // 6: stoke.rpc.v1.TaskStatus.result:type_name -> stoke.rpc.v1.TaskResult
-	9,  // 7: stoke.rpc.v1.TaskStatus.fetch_failure:type_name -> stoke.rpc.v1.FetchFailure
-	8,  // 8: stoke.rpc.v1.TaskStatus.metrics:type_name -> stoke.rpc.v1.TaskMetrics
-	13, // 9: stoke.rpc.v1.DriverMessage.launch:type_name -> stoke.rpc.v1.LaunchBatch
-	14, // 10: stoke.rpc.v1.DriverMessage.kill:type_name -> stoke.rpc.v1.KillTask
-	15, // 11: stoke.rpc.v1.DriverMessage.shutdown:type_name -> stoke.rpc.v1.Shutdown
-	16, // 12: stoke.rpc.v1.DriverMessage.release:type_name -> stoke.rpc.v1.ReleaseBlocks
-	12, // 13: stoke.rpc.v1.DriverMessage.credentials:type_name -> stoke.rpc.v1.Credentials
-	17, // 14: stoke.rpc.v1.LaunchBatch.tasks:type_name -> stoke.rpc.v1.TaskDesc
-	22, // 15: stoke.rpc.v1.TaskDesc.source:type_name -> stoke.rpc.v1.Source
-	27, // 16: stoke.rpc.v1.TaskDesc.sink:type_name -> stoke.rpc.v1.Sink
-	18, // 17: stoke.rpc.v1.TaskDesc.steps:type_name -> stoke.rpc.v1.Step
-	19, // 18: stoke.rpc.v1.Step.persist:type_name -> stoke.rpc.v1.Persist
-	22, // 19: stoke.rpc.v1.Pipeline.source:type_name -> stoke.rpc.v1.Source
-	18, // 20: stoke.rpc.v1.Pipeline.steps:type_name -> stoke.rpc.v1.Step
-	20, // 21: stoke.rpc.v1.Concat.parts:type_name -> stoke.rpc.v1.Pipeline
-	23, // 22: stoke.rpc.v1.Source.text:type_name -> stoke.rpc.v1.TextSplit
-	24, // 23: stoke.rpc.v1.Source.shuffle:type_name -> stoke.rpc.v1.ShuffleInput
-	21, // 24: stoke.rpc.v1.Source.concat:type_name -> stoke.rpc.v1.Concat
-	19, // 25: stoke.rpc.v1.Source.persist:type_name -> stoke.rpc.v1.Persist
-	25, // 26: stoke.rpc.v1.ShuffleInput.sides:type_name -> stoke.rpc.v1.ShuffleSide
-	26, // 27: stoke.rpc.v1.ShuffleSide.outputs:type_name -> stoke.rpc.v1.MapOutput
-	28, // 28: stoke.rpc.v1.Sink.save_text:type_name -> stoke.rpc.v1.SaveText
-	29, // 29: stoke.rpc.v1.Sink.shuffle:type_name -> stoke.rpc.v1.ShuffleOutput
-	1,  // 30: stoke.rpc.v1.Driver.Register:input_type -> stoke.rpc.v1.RegisterRequest
-	3,  // 31: stoke.rpc.v1.Driver.Connect:input_type -> stoke.rpc.v1.ExecutorMessage
-	30, // 32: stoke.rpc.v1.Driver.CanCommit:input_type -> stoke.rpc.v1.CommitRequest
-	32, // 33: stoke.rpc.v1.Executor.FetchBlocks:input_type -> stoke.rpc.v1.FetchRequest
-	2,  // 34: stoke.rpc.v1.Driver.Register:output_type -> stoke.rpc.v1.RegisterResponse
-	11, // 35: stoke.rpc.v1.Driver.Connect:output_type -> stoke.rpc.v1.DriverMessage
-	31, // 36: stoke.rpc.v1.Driver.CanCommit:output_type -> stoke.rpc.v1.CommitResponse
-	33, // 37: stoke.rpc.v1.Executor.FetchBlocks:output_type -> stoke.rpc.v1.BlockChunk
-	34, // [34:38] is the sub-list for method output_type
-	30, // [30:34] is the sub-list for method input_type
-	30, // [30:30] is the sub-list for extension type_name
-	30, // [30:30] is the sub-list for extension extendee
-	0,  // [0:30] is the sub-list for field type_name
+	11, // 6: stoke.rpc.v1.TaskStatus.result:type_name -> stoke.rpc.v1.TaskResult
+	10, // 7: stoke.rpc.v1.TaskStatus.fetch_failure:type_name -> stoke.rpc.v1.FetchFailure
+	9,  // 8: stoke.rpc.v1.TaskStatus.metrics:type_name -> stoke.rpc.v1.TaskMetrics
+	8,  // 9: stoke.rpc.v1.TaskStatus.block_updates:type_name -> stoke.rpc.v1.BlockUpdate
+	14, // 10: stoke.rpc.v1.DriverMessage.launch:type_name -> stoke.rpc.v1.LaunchBatch
+	15, // 11: stoke.rpc.v1.DriverMessage.kill:type_name -> stoke.rpc.v1.KillTask
+	16, // 12: stoke.rpc.v1.DriverMessage.shutdown:type_name -> stoke.rpc.v1.Shutdown
+	17, // 13: stoke.rpc.v1.DriverMessage.release:type_name -> stoke.rpc.v1.ReleaseBlocks
+	13, // 14: stoke.rpc.v1.DriverMessage.credentials:type_name -> stoke.rpc.v1.Credentials
+	18, // 15: stoke.rpc.v1.LaunchBatch.tasks:type_name -> stoke.rpc.v1.TaskDesc
+	23, // 16: stoke.rpc.v1.TaskDesc.source:type_name -> stoke.rpc.v1.Source
+	28, // 17: stoke.rpc.v1.TaskDesc.sink:type_name -> stoke.rpc.v1.Sink
+	19, // 18: stoke.rpc.v1.TaskDesc.steps:type_name -> stoke.rpc.v1.Step
+	20, // 19: stoke.rpc.v1.Step.persist:type_name -> stoke.rpc.v1.Persist
+	23, // 20: stoke.rpc.v1.Pipeline.source:type_name -> stoke.rpc.v1.Source
+	19, // 21: stoke.rpc.v1.Pipeline.steps:type_name -> stoke.rpc.v1.Step
+	21, // 22: stoke.rpc.v1.Concat.parts:type_name -> stoke.rpc.v1.Pipeline
+	24, // 23: stoke.rpc.v1.Source.text:type_name -> stoke.rpc.v1.TextSplit
+	25, // 24: stoke.rpc.v1.Source.shuffle:type_name -> stoke.rpc.v1.ShuffleInput
+	22, // 25: stoke.rpc.v1.Source.concat:type_name -> stoke.rpc.v1.Concat
+	20, // 26: stoke.rpc.v1.Source.persist:type_name -> stoke.rpc.v1.Persist
+	26, // 27: stoke.rpc.v1.ShuffleInput.sides:type_name -> stoke.rpc.v1.ShuffleSide
+	27, // 28: stoke.rpc.v1.ShuffleSide.outputs:type_name -> stoke.rpc.v1.MapOutput
+	29, // 29: stoke.rpc.v1.Sink.save_text:type_name -> stoke.rpc.v1.SaveText
+	30, // 30: stoke.rpc.v1.Sink.shuffle:type_name -> stoke.rpc.v1.ShuffleOutput
+	1,  // 31: stoke.rpc.v1.Driver.Register:input_type -> stoke.rpc.v1.RegisterRequest
+	3,  // 32: stoke.rpc.v1.Driver.Connect:input_type -> stoke.rpc.v1.ExecutorMessage
+	31, // 33: stoke.rpc.v1.Driver.CanCommit:input_type -> stoke.rpc.v1.CommitRequest
+	33, // 34: stoke.rpc.v1.Executor.FetchBlocks:input_type -> stoke.rpc.v1.FetchRequest
+	2,  // 35: stoke.rpc.v1.Driver.Register:output_type -> stoke.rpc.v1.RegisterResponse
+	12, // 36: stoke.rpc.v1.Driver.Connect:output_type -> stoke.rpc.v1.DriverMessage
+	32, // 37: stoke.rpc.v1.Driver.CanCommit:output_type -> stoke.rpc.v1.CommitResponse
+	34, // 38: stoke.rpc.v1.Executor.FetchBlocks:output_type -> stoke.rpc.v1.BlockChunk
+	35, // [35:39] is the sub-list for method output_type
+	31, // [31:35] is the sub-list for method input_type
+	31, // [31:31] is the sub-list for extension type_name
+	31, // [31:31] is the sub-list for extension extendee
+	0,  // [0:31] is the sub-list for field type_name
 }
 
 func init() { file_stoke_proto_init() }
@@ -2683,20 +2780,20 @@ func file_stoke_proto_init() {
 		(*ExecutorMessage_Status)(nil),
 		(*ExecutorMessage_Heartbeat)(nil),
 	}
-	file_stoke_proto_msgTypes[10].OneofWrappers = []any{
+	file_stoke_proto_msgTypes[11].OneofWrappers = []any{
 		(*DriverMessage_Launch)(nil),
 		(*DriverMessage_Kill)(nil),
 		(*DriverMessage_Shutdown)(nil),
 		(*DriverMessage_Release)(nil),
 		(*DriverMessage_Credentials)(nil),
 	}
-	file_stoke_proto_msgTypes[21].OneofWrappers = []any{
+	file_stoke_proto_msgTypes[22].OneofWrappers = []any{
 		(*Source_Parallelize)(nil),
 		(*Source_Text)(nil),
 		(*Source_Shuffle)(nil),
 		(*Source_Concat)(nil),
 	}
-	file_stoke_proto_msgTypes[26].OneofWrappers = []any{
+	file_stoke_proto_msgTypes[27].OneofWrappers = []any{
 		(*Sink_Collect)(nil),
 		(*Sink_Count)(nil),
 		(*Sink_Reduce)(nil),
@@ -2710,7 +2807,7 @@ func file_stoke_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_stoke_proto_rawDesc), len(file_stoke_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   34,
+			NumMessages:   35,
 			NumExtensions: 0,
 			NumServices:   2,
 		},
