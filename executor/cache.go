@@ -25,11 +25,15 @@ type rddKey struct{ node, part int32 }
 type cachedBlock struct {
 	typ   string // element type name
 	level int32
-	size  int64
-	data  []byte        // nil when not in memory
+	size  int64         // storage memory it takes: len(data) + blockOverhead
+	data  []byte        // the encoded records while in memory
 	path  string        // "" when not on disk
-	elem  *list.Element // position in the LRU list while in memory
+	elem  *list.Element // position in the LRU list; nil when not in memory
 }
+
+// blockOverhead is the storage memory charged per block besides its bytes
+// (its bookkeeping), so that even an empty partition has a size.
+const blockOverhead = 64
 
 // blockCache holds an executor's cached partitions. Memory blocks are
 // charged to the executor's memory manager as storage memory and evicted in
@@ -142,11 +146,11 @@ func readDiskBlock(path string) ([]byte, error) {
 func (c *blockCache) noteLocked(k rddKey, b *cachedBlock) {
 	u := &pb.BlockUpdate{Node: k.node, Partition: k.part}
 	if b != nil {
-		if b.data != nil {
+		if b.elem != nil {
 			u.MemSize = b.size
 		}
 		if b.path != "" {
-			u.DiskSize = b.size + diskHeader
+			u.DiskSize = b.diskSize()
 		}
 	}
 	c.updates = append(c.updates, u)
@@ -163,7 +167,7 @@ func (c *blockCache) put(k rddKey, typ string, level int32, data []byte) bool {
 	if dup {
 		return true
 	}
-	size := int64(len(data))
+	size := int64(len(data)) + blockOverhead
 	inMemory := level == plan.MemoryOnly || level == plan.MemoryAndDisk
 	if inMemory && mem != nil && !mem.AcquireStorage(size) {
 		if level == plan.MemoryOnly {
@@ -205,7 +209,7 @@ func (c *blockCache) get(k rddKey) (data []byte, typ string, ok bool) {
 		c.mu.Unlock()
 		return nil, "", false
 	}
-	if b.data != nil {
+	if b.elem != nil {
 		c.lru.MoveToBack(b.elem)
 		data, typ = b.data, b.typ
 		c.mu.Unlock()
@@ -270,7 +274,7 @@ func (c *blockCache) release(nodes []int32) {
 		if !drop[k.node] {
 			continue
 		}
-		if b.data != nil {
+		if b.elem != nil {
 			freed += b.size
 			c.lru.Remove(b.elem)
 		}
@@ -321,11 +325,11 @@ func (c *blockCache) sizes() (mem, disk int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, b := range c.blocks {
-		if b.data != nil {
+		if b.elem != nil {
 			mem += b.size
 		}
 		if b.path != "" {
-			disk += b.size + diskHeader
+			disk += b.diskSize()
 		}
 	}
 	return mem, disk
@@ -338,7 +342,7 @@ func (c *blockCache) release1(k rddKey) {
 	mem := c.mem
 	var freed int64
 	if b != nil {
-		if b.data != nil {
+		if b.elem != nil {
 			freed = b.size
 			c.lru.Remove(b.elem)
 		}
@@ -353,3 +357,5 @@ func (c *blockCache) release1(k rddKey) {
 		mem.ReleaseStorage(freed)
 	}
 }
+
+func (b *cachedBlock) diskSize() int64 { return b.size - blockOverhead + diskHeader }
