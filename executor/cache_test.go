@@ -5,6 +5,7 @@ import (
 	"iter"
 	"os"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -367,5 +368,56 @@ func TestPipelineStartsAtTheLastCachedStep(t *testing.T) {
 	}
 	if ups := env.Blocks.TakeBlockUpdates(); len(ups) != 1 || ups[0].Node != 51 {
 		t.Fatalf("third run updates %v", ups)
+	}
+}
+
+// Tasks caching and reading concurrently while execution memory evicts
+// blocks: every task gets its partition's records, and the memory manager's
+// storage accounting matches what the cache holds (run with -race).
+func TestConcurrentCachingUnderEviction(t *testing.T) {
+	in := span(0, 400)
+	size := int64(len(mustEncode(t, tripled(in)))) + blockOverhead
+	mem := memory.New(memory.Config{Total: 6 * size, Fraction: 1, StorageFraction: 0.25})
+	env := newCacheEnv(t, mem)
+	want := tripled(in)
+	var wg sync.WaitGroup
+	errs := make(chan string, 64)
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 30 {
+				p := int32((g + i) % 10)
+				level := int32(plan.MemoryOnly)
+				if p%2 == 0 {
+					level = plan.MemoryAndDisk
+				}
+				st := Run(context.Background(), env, cacheTask(t, int64(g*100+i), p, in, level))
+				if st.State != pb.TaskState_SUCCEEDED {
+					errs <- st.Error
+					return
+				}
+				if got, _ := registry.DecodeSlice[int](st.Result.Value); !slices.Equal(got, want) {
+					errs <- "wrong records"
+					return
+				}
+				// Execution memory borrowing storage evicts blocks.
+				task := int64(1000 + g)
+				mem.AcquireExecution(task, 3*size)
+				mem.ReleaseAllExecution(task)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Fatal(e)
+	}
+	m, _ := env.Blocks.CachedBytes()
+	if used := mem.Stats().StorageUsed; used != m {
+		t.Fatalf("manager charges %d bytes of storage, the cache holds %d in memory", used, m)
+	}
+	if mem.Stats().Evicted == 0 {
+		t.Fatal("nothing was evicted; the test did not exercise eviction")
 	}
 }
