@@ -1,6 +1,7 @@
 package driver
 
 import (
+	"slices"
 	"sort"
 
 	"github.com/stoke-run/stoke/backend"
@@ -73,11 +74,14 @@ func (c *Context) blocksUpdated(execID string, ups []*pb.BlockUpdate) (stale []i
 	for _, u := range ups {
 		held := u.MemSize > 0 || u.DiskSize > 0
 		r := c.cached[int(u.Node)]
-		if r == nil || u.Partition < 0 || int(u.Partition) >= len(r.locs) {
-			if held {
+		if r == nil {
+			if held && !slices.Contains(stale, u.Node) {
 				stale = append(stale, u.Node)
 			}
 			continue
+		}
+		if u.Partition < 0 || int(u.Partition) >= len(r.locs) {
+			continue // not a partition of the dataset: ignored
 		}
 		p := int(u.Partition)
 		if held {
