@@ -421,3 +421,35 @@ func TestConcurrentCachingUnderEviction(t *testing.T) {
 		t.Fatal("nothing was evicted; the test did not exercise eviction")
 	}
 }
+
+// A persisted concatenation (union, coalesce) is cached as one block and
+// read from it without opening its parts.
+func TestPersistedConcatIsReadWhole(t *testing.T) {
+	env := newCacheEnv(t, nil)
+	part := func(in []int) *pb.Pipeline {
+		return &pb.Pipeline{
+			Source: &pb.Source{Kind: &pb.Source_Parallelize{Parallelize: mustEncode(t, in)}, Type: "int"},
+			Steps:  []*pb.Step{{Func: "executor.test.cacheTriple"}},
+		}
+	}
+	td := func(id int64) *pb.TaskDesc {
+		return &pb.TaskDesc{
+			TaskId: id,
+			Source: &pb.Source{Kind: &pb.Source_Concat{Concat: &pb.Concat{Parts: []*pb.Pipeline{part(span(0, 50)), part(span(50, 50))}}}, Type: "int",
+				Persist: &pb.Persist{Node: 60, Level: plan.MemoryAndDisk, Partition: 2}},
+			Sink: &pb.Sink{Kind: &pb.Sink_Collect{Collect: "int"}},
+		}
+	}
+	before := cacheCalls.Load()
+	first := run1(t, env, td(1))
+	second := run1(t, env, td(2))
+	if n := cacheCalls.Load() - before; n != 100 {
+		t.Fatalf("%d calls over two tasks, want 100", n)
+	}
+	if !slices.Equal(first, tripled(span(0, 100))) || !slices.Equal(second, first) {
+		t.Fatal("records differ")
+	}
+	if ups := env.Blocks.TakeBlockUpdates(); len(ups) != 1 || ups[0].Node != 60 || ups[0].Partition != 2 {
+		t.Fatalf("updates %v", ups)
+	}
+}
