@@ -85,7 +85,9 @@ const maxLocalSplit = 32 << 20
 // TextFile reads the lines of a file, of every visible file of a directory,
 // or of the files a glob matches (local paths), in at least minPartitions
 // partitions (0: the default parallelism). Paths may be local, file:// or
-// hdfs://namenode:port/path (hdfs:///path uses fs.defaultFS).
+// hdfs://namenode:port/path (hdfs:///path uses fs.defaultFS). Files named
+// *.gz (gzip) and *.zst or *.zstd (zstd) are decompressed; each is read
+// whole by one partition, as a compressed stream cannot be split.
 func TextFile(sc *Context, path string, minPartitions int) (Dataset[string], error) {
 	if minPartitions <= 0 {
 		minPartitions = min(sc.DefaultParallelism(), 2)
@@ -121,6 +123,11 @@ func TextFile(sc *Context, path string, minPartitions int) (Dataset[string], err
 			if blocks, err = bl.Blocks(f.Path, f.Size); err != nil {
 				sc.d.Log().WithError(err).Warn("TextFile: no block locations; tasks will not prefer the data's hosts")
 			}
+		}
+		if fsx.CodecForPath(f.Path) != "" {
+			// A compressed stream cannot be read from the middle: the
+			// whole file is one split (Hadoop reads gzip the same way).
+			split = max(f.Size, 1)
 		}
 		for off := int64(0); off < f.Size; off += split {
 			n := min(split, f.Size-off)
@@ -220,10 +227,29 @@ func Describe(s string) JobOption { return func(o *driver.JobOptions) { o.Descri
 // WithoutSpeculation turns speculative execution off for this job.
 func WithoutSpeculation() JobOption { return func(o *driver.JobOptions) { o.NoSpeculation = true } }
 
-func run[T any](ctx context.Context, d Dataset[T], sink *pb.Sink, action string, opts []JobOption) ([]*pb.TaskResult, error) {
+// Compress makes SaveAsTextFile compress its part files with codec: "gzip"
+// (part-00000.gz), "zstd" (part-00000.zst) or "none" (also ""). It
+// overrides stoke.output.compression.codec for that save; other actions
+// refuse it.
+func Compress(codec string) JobOption {
+	if codec == "" {
+		codec = "none" // set, so it overrides the configured default
+	}
+	return func(o *driver.JobOptions) { o.OutputCodec = codec }
+}
+
+func jobOptions(opts []JobOption) driver.JobOptions {
 	var o driver.JobOptions
 	for _, f := range opts {
 		f(&o)
+	}
+	return o
+}
+
+func run[T any](ctx context.Context, d Dataset[T], sink *pb.Sink, action string, opts []JobOption) ([]*pb.TaskResult, error) {
+	o := jobOptions(opts)
+	if _, save := sink.Kind.(*pb.Sink_SaveText); o.OutputCodec != "" && !save {
+		return nil, fmt.Errorf("%s: stoke.Compress applies to SaveAsTextFile only", action)
 	}
 	if o.Description == "" {
 		o.Description = action + " of " + d.node.Name
@@ -300,7 +326,10 @@ func Foreach[T any](ctx context.Context, d Dataset[T], f ForeachFunc[T], opts ..
 }
 
 // SaveAsTextFile writes one line per record (fmt.Sprint) into dir, one
-// part-NNNNN file per partition, and _SUCCESS when the job succeeded. Only
+// part-NNNNN file per partition, and _SUCCESS when the job succeeded. The
+// part files are compressed, and named with the codec's extension
+// (part-00000.gz), when stoke.Compress or stoke.output.compression.codec
+// says so; TextFile reads them back. Only
 // one attempt of each partition commits its file. dir must not exist, or
 // hold only an unfinished Stoke save (its driver died mid-save: a
 // _STOKE_SAVE_IN_PROGRESS marker, part files and _temporary, no _SUCCESS),
@@ -313,6 +342,10 @@ func SaveAsTextFile[T any](ctx context.Context, d Dataset[T], dir string, opts .
 	if dir, err = fsx.Absolute(dir); err != nil {
 		return fmt.Errorf("SaveAsTextFile(%q): %w", dir, err)
 	}
+	codec, err := outputCodec(d.sc, jobOptions(opts))
+	if err != nil {
+		return fmt.Errorf("SaveAsTextFile(%q): %w", dir, err)
+	}
 	token := fmt.Sprintf("job-%s-%d", tokenSafe(d.sc.AppID()), d.sc.d.NewNodeID())
 	reused, err := prepareOutput(fsys, dir, "application "+d.sc.AppID()+", "+token)
 	if err != nil {
@@ -321,7 +354,7 @@ func SaveAsTextFile[T any](ctx context.Context, d Dataset[T], dir string, opts .
 	if reused {
 		d.sc.d.Log().Warnf("SaveAsTextFile: %s held an unfinished save (its driver stopped mid-save); removed its part files and saving again", dir)
 	}
-	_, err = run(ctx, d, &pb.Sink{Kind: &pb.Sink_SaveText{SaveText: &pb.SaveText{Dir: dir, JobToken: token}}}, "saveAsTextFile", opts)
+	_, err = run(ctx, d, &pb.Sink{Kind: &pb.Sink_SaveText{SaveText: &pb.SaveText{Dir: dir, JobToken: token, Codec: codec}}}, "saveAsTextFile", opts)
 	fsys.RemoveAll(fsys.Join(dir, "_temporary"))
 	if err == nil {
 		var w io.WriteCloser

@@ -10,9 +10,16 @@ import (
 // RegisterReduceByKey registers a ReduceByKey operator merging values with f
 // (associative and commutative: it also combines on the map side).
 func RegisterReduceByKey[K comparable, V any](name string, f func(V, V) V) ReduceByKeyFunc[K, V] {
-	t := registry.AddType[KV[K, V]]()
-	ops := shuffle.AggOps[V, V]{Create: func(v V) V { return v }, Merge: f, Combine: f}
-	registry.AddShuffle(&registry.Shuffle{Name: name, Sides: 1, In: []string{t}, Out: t,
+	registerCombining[K](name, shuffle.AggOps[V, V]{Create: func(v V) V { return v }, Merge: f, Combine: f})
+	return ReduceByKeyFunc[K, V]{name}
+}
+
+// registerCombining registers a shuffle of KV[K,V] into KV[K,C] that
+// combines on both sides with ops.
+func registerCombining[K comparable, V, C any](name string, ops shuffle.AggOps[V, C]) {
+	in, out := registry.AddType[KV[K, V]](), registry.AddType[KV[K, C]]()
+	sizeC := shuffle.Sizer[C]()
+	registry.AddShuffle(&registry.Shuffle{Name: name, Sides: 1, In: []string{in}, Out: out,
 		Write: func(env *registry.ShuffleEnv, _ int, in any, n int, _ []byte) (int64, error) {
 			agg := shuffle.NewAggregator[K](env, ops, n)
 			defer agg.Close()
@@ -23,26 +30,29 @@ func RegisterReduceByKey[K comparable, V any](name string, f func(V, V) V) Reduc
 					return count, err
 				}
 			}
-			return count, shuffle.WriteEntries(env, agg.Entries(), n, entryKV[K, V])
+			return count, shuffle.WriteEntries(env, agg.Entries(), n, entryKV[K, C])
 		},
 		Read: func(env *registry.ShuffleEnv, sides []registry.BlockIter, _ []byte) (any, error) {
 			agg := shuffle.NewAggregator[K](env, ops, 0)
 			var err error
-			if ferr := shuffle.ForEachRecord(sides[0], func(r *KV[K, V]) {
+			ferr := shuffle.ForEachRecord(sides[0], func(r *KV[K, C]) {
 				if err == nil {
-					err = agg.AddCombined(r.Key, r.Value, 0)
+					var size int64
+					if ops.Grows {
+						size = sizeC(&r.Value)
+					}
+					err = agg.AddCombined(r.Key, r.Value, size)
 				}
-			}); ferr != nil {
+			})
+			if ferr == nil {
+				ferr = err
+			}
+			if ferr != nil {
 				agg.Close()
 				return nil, ferr
 			}
-			if err != nil {
-				agg.Close()
-				return nil, err
-			}
-			return entriesSeq(agg, entryKV[K, V]), nil
+			return entriesSeq(agg, entryKV[K, C]), nil
 		}})
-	return ReduceByKeyFunc[K, V]{name}
 }
 
 // RegisterGroupByKey registers a GroupByKey operator for KV[K,V].
@@ -69,86 +79,6 @@ func groupOps[V any]() shuffle.AggOps[V, []V] {
 		Combine: func(a, b []V) []V { return append(a, b...) },
 		Grows:   true,
 	}
-}
-
-// RegisterJoin registers an inner join of KV[K,V] with KV[K,W].
-func RegisterJoin[K comparable, V, W any](name string) JoinOp[K, V, W] {
-	left := registry.AddType[KV[K, V]]()
-	right := registry.AddType[KV[K, W]]()
-	out := registry.AddType[KV[K, Joined[V, W]]]()
-	ops := shuffle.AggOps[cogroupValue[V, W], cogrouped[V, W]]{
-		Create: func(v cogroupValue[V, W]) cogrouped[V, W] { return cogrouped[V, W]{}.add(v) },
-		Merge:  func(c cogrouped[V, W], v cogroupValue[V, W]) cogrouped[V, W] { return c.add(v) },
-		Combine: func(a, b cogrouped[V, W]) cogrouped[V, W] {
-			return cogrouped[V, W]{L: append(a.L, b.L...), R: append(a.R, b.R...)}
-		},
-		Grows: true,
-	}
-	registry.AddShuffle(&registry.Shuffle{Name: name, Sides: 2, In: []string{left, right}, Out: out,
-		Write: func(env *registry.ShuffleEnv, side int, in any, n int, params []byte) (int64, error) {
-			if side == 0 {
-				return writeByKey[K, V](env, 0, in, n, params)
-			}
-			return writeByKey[K, W](env, 1, in, n, params)
-		},
-		Read: func(env *registry.ShuffleEnv, sides []registry.BlockIter, _ []byte) (any, error) {
-			agg := shuffle.NewAggregator[K](env, ops, 0)
-			var err error
-			add := func(k K, v cogroupValue[V, W]) {
-				if err == nil {
-					err = agg.Add(k, v)
-				}
-			}
-			ferr := shuffle.ForEachRecord(sides[0], func(r *KV[K, V]) { add(r.Key, cogroupValue[V, W]{Left: true, L: r.Value}) })
-			if ferr == nil {
-				ferr = shuffle.ForEachRecord(sides[1], func(r *KV[K, W]) { add(r.Key, cogroupValue[V, W]{R: r.Value}) })
-			}
-			if ferr == nil {
-				ferr = err
-			}
-			if ferr != nil {
-				agg.Close()
-				return nil, ferr
-			}
-			return iter.Seq[KV[K, Joined[V, W]]](func(yield func(KV[K, Joined[V, W]]) bool) {
-				defer agg.Close()
-				for e, err := range agg.Entries() {
-					if err != nil {
-						registry.Abort(err)
-					}
-					for _, l := range e.Val.L {
-						for _, r := range e.Val.R {
-							if !yield(KV[K, Joined[V, W]]{Key: e.Key, Value: Joined[V, W]{Left: l, Right: r}}) {
-								return
-							}
-						}
-					}
-				}
-			}), nil
-		}})
-	return JoinOp[K, V, W]{name}
-}
-
-// cogroupValue is one value of either side of a cogroup.
-type cogroupValue[V, W any] struct {
-	Left bool
-	L    V
-	R    W
-}
-
-// cogrouped holds the values of one key from both sides.
-type cogrouped[V, W any] struct {
-	L []V
-	R []W
-}
-
-func (c cogrouped[V, W]) add(v cogroupValue[V, W]) cogrouped[V, W] {
-	if v.Left {
-		c.L = append(c.L, v.L)
-	} else {
-		c.R = append(c.R, v.R)
-	}
-	return c
 }
 
 // writeByKey is the map side of the shuffles that do not combine.

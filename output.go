@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/stoke-run/stoke/driver"
 	"github.com/stoke-run/stoke/internal/fsx"
 )
 
@@ -19,7 +20,25 @@ import (
 // save (its driver died), which a later save may clean and reuse.
 const saveMarker = "_STOKE_SAVE_IN_PROGRESS"
 
-var partFile = regexp.MustCompile(`^part-[0-9]{5,}$`)
+// partFile matches the part files a save writes, plain or compressed.
+var partFile = regexp.MustCompile(`^part-[0-9]{5,}(\.gz|\.zst)?$`)
+
+// outputCodecKey is the configured codec of SaveAsTextFile's part files.
+const outputCodecKey = "stoke.output.compression.codec"
+
+// outputCodec is the canonical codec of a save: stoke.Compress's, else the
+// configured default ("" for plain text).
+func outputCodec(sc *Context, o driver.JobOptions) (string, error) {
+	name, from := o.OutputCodec, "stoke.Compress"
+	if name == "" {
+		name, from = sc.d.Conf().String(outputCodecKey), outputCodecKey
+	}
+	codec, err := fsx.ParseCodec(name)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", from, err)
+	}
+	return codec, nil
+}
 
 // prepareOutput makes dir ready for a save: a missing directory is created;
 // one that holds only an unfinished Stoke save (the marker, part files and

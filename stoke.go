@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"strings"
 
 	"github.com/sirupsen/logrus"
 
@@ -82,6 +83,13 @@ func New(cfg Config, opts ...Option) (*Context, error) {
 		log.Warn(w)
 	}
 	registry.Freeze()
+	for _, line := range registry.CodecReport() {
+		if i := strings.Index(line, ": gob ("); i >= 0 {
+			// Records of these types cross shuffles and results through
+			// gob, several times slower than the typed codec.
+			log.Infof("element type %s is encoded with gob%s", line[:i], line[i+len(": gob"):])
+		}
+	}
 	if p, kt := c.String("stoke.kerberos.principal"), c.String("stoke.kerberos.keytab"); p != "" || kt != "" {
 		if p == "" || kt == "" {
 			return nil, fmt.Errorf("stoke.kerberos.principal and stoke.kerberos.keytab go together (--principal and --keytab); without both, the ticket cache (KRB5CCNAME) is used")
@@ -114,7 +122,15 @@ func backendFor(c *conf.Conf, log *logrus.Logger) (backend.Backend, error) {
 		if slots == 0 {
 			slots = runtime.NumCPU()
 		}
-		return local.NewInProcess(slots), nil
+		b := local.NewInProcess(slots)
+		// One executor inside the driver process: its memory is the
+		// driver's.
+		mem, err := c.Bytes("stoke.driver.memory")
+		if err != nil {
+			return nil, err
+		}
+		b.Resources = func(id string) (*executor.Resources, error) { return executor.NewResources(c.Get, id, mem) }
+		return b, nil
 	case conf.LocalCluster:
 		// A real standalone master and N workers for the application's
 		// lifetime; executors are processes.

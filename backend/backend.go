@@ -73,6 +73,14 @@ type CacheReleaser interface {
 	ReleaseCached(rddIDs []int32)
 }
 
+// BroadcastReleaser is implemented by backends that can tell executors to
+// drop their cached copies of broadcast variables (the driver set a new
+// value, unpersisted or destroyed them). Executor processes fetch the
+// variable again on its next use.
+type BroadcastReleaser interface {
+	ReleaseBroadcasts(names []string)
+}
+
 // ApplicationEnder is implemented by drivers that can be told the cluster
 // manager has ended their application for good (removed it, refuses it
 // back): they fail running jobs with err and refuse new ones.

@@ -234,6 +234,9 @@ type JobOptions struct {
 	// Partitions limits the job to these partitions (nil: all); the
 	// results of the others are nil.
 	Partitions []int
+	// OutputCodec is the codec SaveAsTextFile compresses its part files
+	// with (stoke.Compress); RunJob itself does not read it.
+	OutputCodec string
 }
 
 // RunJob computes every partition of n into sink and returns the result of
@@ -444,6 +447,7 @@ func (c *Context) taskSucceeded(su sched.Success, a *actions) {
 			s.shuffle.available++
 		}
 		s.shuffle.outputs[su.Partition] = &mapOutput{taskID: su.TaskID, execID: execID, address: info.Address, sizes: res.BucketSizes}
+		c.acceptAccumUpdates()
 		return
 	}
 	j := s.job
@@ -457,6 +461,7 @@ func (c *Context) taskSucceeded(su sched.Success, a *actions) {
 	}
 	j.done[su.Partition] = true
 	j.results[su.Partition] = res
+	c.acceptAccumUpdates()
 	j.numDone++
 	if j.numDone == len(j.done) {
 		c.finishJob(j, nil, a)
@@ -735,6 +740,7 @@ func (c *Context) updateLocked(st *pb.TaskStatus, a *actions) {
 	}
 	if m := st.Metrics; m != nil {
 		ev.RecordsIn, ev.RecordsOut, ev.ShuffleWrite, ev.ShuffleRead = m.RecordsIn, m.RecordsOut, m.ShuffleWriteBytes, m.ShuffleReadBytes
+		ev.Spilled, ev.PeakMemory = m.SpilledBytes, m.PeakExecutionMemory
 	}
 	if st.Result != nil {
 		ev.ResultBytes = st.Result.Size

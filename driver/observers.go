@@ -66,8 +66,12 @@ func (d *deferredLog) close() {
 
 func startObservers(c *Context, extra []events.Listener) (*observers, error) {
 	o := &observers{bus: events.NewBus(c.log)}
-	o.store = ui.NewStore()
-	o.bus.Subscribe(o.store)
+	uiOn, _ := c.conf.Bool("stoke.ui.enabled")
+	if uiOn {
+		// Only the UI reads the store: without it, tasks feed nothing.
+		o.store = ui.NewStore()
+		o.bus.Subscribe(o.store)
+	}
 	for _, l := range extra {
 		o.bus.Subscribe(l)
 	}
@@ -79,7 +83,7 @@ func startObservers(c *Context, extra []events.Listener) (*observers, error) {
 		o.bar = progress.New(os.Stderr, 200*time.Millisecond, 80)
 		o.bus.Subscribe(o.bar)
 	}
-	if on, _ := c.conf.Bool("stoke.ui.enabled"); on {
+	if uiOn {
 		port, err := c.conf.Int("stoke.ui.port")
 		if err != nil {
 			o.close()

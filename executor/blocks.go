@@ -14,7 +14,7 @@ import (
 // persisted datasets (see cache.go).
 type BlockStore struct {
 	mu      sync.RWMutex
-	shuffle map[shuffleKey][][]byte // (shuffle, map task) -> buckets
+	shuffle map[shuffleKey]*mapOutput // (shuffle, map task) -> its buckets
 	results map[int64][]byte
 	cache   *blockCache
 }
@@ -25,7 +25,7 @@ type shuffleKey struct {
 }
 
 func NewBlockStore() *BlockStore {
-	return &BlockStore{shuffle: map[shuffleKey][][]byte{}, results: map[int64][]byte{}, cache: newBlockCache()}
+	return &BlockStore{shuffle: map[shuffleKey]*mapOutput{}, results: map[int64][]byte{}, cache: newBlockCache()}
 }
 
 // ShuffleBlockName names one reduce bucket of one map task's output.
@@ -36,10 +36,20 @@ func ShuffleBlockName(shuffle int32, mapTask int64, reduce int32) string {
 // ResultBlockName names a task result kept on the executor.
 func ResultBlockName(task int64) string { return fmt.Sprintf("result_%d", task) }
 
+// PutShuffle keeps a map task's buckets, held in memory.
 func (s *BlockStore) PutShuffle(shuffle int32, mapTask int64, buckets [][]byte) {
+	s.PutMapOutput(shuffle, mapTask, &mapOutput{buckets: buckets, n: len(buckets)})
+}
+
+// PutMapOutput keeps a map task's finished output.
+func (s *BlockStore) PutMapOutput(shuffle int32, mapTask int64, out *mapOutput) {
 	s.mu.Lock()
-	s.shuffle[shuffleKey{shuffle, mapTask}] = buckets
+	old := s.shuffle[shuffleKey{shuffle, mapTask}]
+	s.shuffle[shuffleKey{shuffle, mapTask}] = out
 	s.mu.Unlock()
+	if old != nil {
+		old.discard()
+	}
 }
 
 func (s *BlockStore) PutResult(task int64, data []byte) string {
@@ -61,12 +71,12 @@ func (s *BlockStore) Get(name string) ([]byte, error) {
 			break
 		}
 		s.mu.RLock()
-		buckets, ok := s.shuffle[shuffleKey{int32(sh), task}]
+		out, ok := s.shuffle[shuffleKey{int32(sh), task}]
 		s.mu.RUnlock()
-		if !ok || int(red) >= len(buckets) || red < 0 {
+		if !ok || red < 0 || int(red) >= out.numBuckets() {
 			return nil, fmt.Errorf("block %s is not on this executor", name)
 		}
-		return buckets[red], nil
+		return out.bucket(int(red))
 	case len(parts) == 2 && parts[0] == "result":
 		task, err := strconv.ParseInt(parts[1], 10, 64)
 		if err != nil {
@@ -86,13 +96,18 @@ func (s *BlockStore) Get(name string) ([]byte, error) {
 
 // ReleaseShuffle drops every bucket of a shuffle.
 func (s *BlockStore) ReleaseShuffle(shuffle int32) {
+	var gone []*mapOutput
 	s.mu.Lock()
-	for k := range s.shuffle {
+	for k, out := range s.shuffle {
 		if k.shuffle == shuffle {
+			gone = append(gone, out)
 			delete(s.shuffle, k)
 		}
 	}
 	s.mu.Unlock()
+	for _, out := range gone {
+		out.discard()
+	}
 }
 
 // Bytes reports how much the store holds.
@@ -100,20 +115,13 @@ func (s *BlockStore) Bytes() int64 {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	var n int64
-	for _, b := range s.shuffle {
-		for _, x := range b {
-			n += int64(len(x))
-		}
+	for _, out := range s.shuffle {
+		n += out.memBytes()
 	}
 	for _, r := range s.results {
 		n += int64(len(r))
 	}
 	return n
-}
-
-// PutMapOutput keeps a map task's finished output.
-func (s *BlockStore) PutMapOutput(shuffle int32, mapTask int64, out *mapOutput) {
-	s.PutShuffle(shuffle, mapTask, out.buckets)
 }
 
 // ReleaseCached drops every cached partition of the given datasets (plan

@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"sync"
 	"time"
@@ -21,6 +22,7 @@ import (
 	"github.com/stoke-run/stoke/internal/registry"
 	"github.com/stoke-run/stoke/internal/rpc"
 	pb "github.com/stoke-run/stoke/internal/rpc/stokepb"
+	"github.com/stoke-run/stoke/internal/shared"
 )
 
 // Environment of an executor process, set by whoever starts it.
@@ -145,6 +147,20 @@ func RunProcess(ctx context.Context, cfg ProcessConfig) error {
 	if n, err := appConf.Bytes("stoke.task.maxDirectResultSize"); err == nil && n > 0 {
 		maxDirect = int(n)
 	}
+	memBytes, err := appConf.Bytes("stoke.executor.memory")
+	if err != nil {
+		return fmt.Errorf("executor configuration: %w", err)
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		// The executor's memory is a bound, not a hint: the Go runtime
+		// collects harder as the heap nears it.
+		debug.SetMemoryLimit(memBytes)
+	}
+	res, err := NewResources(appConf.Get, cfg.ExecutorID, memBytes)
+	if err != nil {
+		return fmt.Errorf("executor configuration: %w", err)
+	}
+	defer res.Close()
 
 	streamCtx, stop := context.WithCancel(ctx)
 	defer stop()
@@ -158,6 +174,12 @@ func RunProcess(ctx context.Context, cfg ProcessConfig) error {
 	}
 	blocks := NewBlockClient(cfg.Secret, maxMsg, cfg.TLS)
 	defer blocks.Close()
+	fetchTimeout, err := appConf.Duration("stoke.network.timeout")
+	if err != nil || fetchTimeout <= 0 {
+		fetchTimeout = 120 * time.Second
+	}
+	// One executor per process: broadcast values come from this driver.
+	defer shared.SetFetcher(broadcastFetcher(client, cfg.ExecutorID, fetchTimeout))()
 	env := &Env{
 		ExecutorID:      cfg.ExecutorID,
 		Blocks:          store,
@@ -176,6 +198,7 @@ func RunProcess(ctx context.Context, cfg ProcessConfig) error {
 			return r.Allowed, nil
 		},
 	}
+	res.Apply(env)
 	report := out.status
 	if cfg.OnStatus != nil {
 		report = func(st *pb.TaskStatus) {
@@ -227,6 +250,7 @@ func RunProcess(ctx context.Context, cfg ProcessConfig) error {
 			if len(m.Release.RddIds) > 0 {
 				store.ReleaseCached(m.Release.RddIds)
 			}
+			shared.Drop(m.Release.Broadcasts)
 		case *pb.DriverMessage_Credentials:
 			if cfg.OnCredentials == nil {
 				log.Debug("credentials from the driver ignored: nothing here uses them")

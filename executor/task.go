@@ -16,6 +16,7 @@ import (
 	"github.com/stoke-run/stoke/internal/plan"
 	"github.com/stoke-run/stoke/internal/registry"
 	pb "github.com/stoke-run/stoke/internal/rpc/stokepb"
+	"github.com/stoke-run/stoke/internal/shared"
 	"github.com/stoke-run/stoke/internal/spill"
 )
 
@@ -30,12 +31,13 @@ type Env struct {
 	// MaxDirectResult is the largest result sent inline; larger ones are
 	// stored and fetched by the driver.
 	MaxDirectResult int
-	// Memory is the executor's memory manager: cached partitions take
-	// storage memory from it (nil: unbounded).
+	// Memory divides the executor's memory between execution and storage
+	// (nil: unbounded, nothing spills).
 	Memory *memory.Manager
-	// Spill holds the executor's local directories, where disk-level
-	// cached partitions go (nil: a private temporary directory).
-	Spill *spill.Dirs
+	// Spill holds the executor's spill files and on-disk shuffle output
+	// (nil: everything stays in memory).
+	Spill            *spill.Dirs
+	SpillCompression spill.Compression
 }
 
 // FetchError is a shuffle input that could not be read.
@@ -60,6 +62,8 @@ var ErrCommitDenied = errors.New("commit denied: another attempt of this partiti
 // panic in user code becomes a failed task with the panic's message.
 func Run(ctx context.Context, env *Env, t *pb.TaskDesc) *pb.TaskStatus {
 	start := time.Now()
+	task := shared.NewTask(t, env.ExecutorID)
+	ctx = shared.WithTask(ctx, task)
 	st := &pb.TaskStatus{TaskId: t.TaskId}
 	m := &pb.TaskMetrics{}
 	res, err := runSafely(ctx, env, t, m)
@@ -84,6 +88,7 @@ func Run(ctx context.Context, env *Env, t *pb.TaskDesc) *pb.TaskStatus {
 		st.State = pb.TaskState_FAILED
 		st.Error = err.Error()
 	}
+	withAccumUpdates(st, task)
 	return st
 }
 
@@ -146,6 +151,8 @@ func openPipeline(ctx context.Context, env *Env, tenv *taskEnv, src *pb.Source, 
 			return nil, "", fmt.Errorf("function %q takes %s but its input holds %s", step.Func, f.In, typeName)
 		}
 		switch {
+		case f.ApplyTask != nil:
+			records = f.ApplyTask(shared.TaskFrom(ctx), records)
 		case f.ApplyParams != nil:
 			if records, err = f.ApplyParams(records, step.Params); err != nil {
 				return nil, "", fmt.Errorf("function %q: %w", step.Func, err)
@@ -324,6 +331,9 @@ func readLines(sp *pb.TextSplit, fn func(string) bool) error {
 		return err
 	}
 	defer f.Close()
+	if codec := fsx.CodecForPath(sp.Path); codec != "" {
+		return readCompressedLines(codec, sp, f, fn)
+	}
 	pos := sp.Start
 	if pos > 0 {
 		pos--
@@ -417,7 +427,7 @@ func runSink(ctx context.Context, env *Env, tenv *taskEnv, t *pb.TaskDesc, typ *
 		if f.In != typ.Name {
 			return nil, fmt.Errorf("foreach function %q takes %s but the partition holds %s", k.Foreach, f.In, typ.Name)
 		}
-		f.Each(records)
+		eachFunc(ctx, f, records)
 		if ctx.Err() != nil {
 			return nil, errKilled
 		}
@@ -476,6 +486,10 @@ func saveText(ctx context.Context, env *Env, t *pb.TaskDesc, st *pb.SaveText, ty
 	if err != nil {
 		return nil, err
 	}
+	codec, err := fsx.ParseCodec(st.Codec)
+	if err != nil {
+		return nil, fmt.Errorf("output: %w", err)
+	}
 	if !validJobToken(st.JobToken) {
 		return nil, fmt.Errorf("invalid output job token %q (it names a directory: letters, digits, '.', '_' and '-' only)", st.JobToken)
 	}
@@ -487,23 +501,17 @@ func saveText(ctx context.Context, env *Env, t *pb.TaskDesc, st *pb.SaveText, ty
 	if err := fsys.MkdirAll(tmpDir); err != nil {
 		return nil, err
 	}
-	name := fmt.Sprintf("part-%05d", t.Partition)
+	name := fmt.Sprintf("part-%05d", t.Partition) + fsx.CodecExt(codec)
 	tmp := fsys.Join(tmpDir, name)
 	f, err := fsys.Create(tmp)
 	if err != nil {
 		return nil, err
 	}
-	w := bufio.NewWriterSize(f, 64<<10)
-	size, err := typ.WriteText(records, w)
+	size, err := writeLines(f, codec, typ, records)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
 	if err != nil {
-		f.Close()
-		return nil, err
-	}
-	if err := w.Flush(); err != nil {
-		f.Close()
-		return nil, err
-	}
-	if err := f.Close(); err != nil {
 		return nil, err
 	}
 	if ctx.Err() != nil {

@@ -229,6 +229,9 @@ func (b *Backend) ReleaseCached(ids []int32) { b.srv.ReleaseCached(ids) }
 // ReleaseShuffles tells the executors to drop the shuffles' output.
 func (b *Backend) ReleaseShuffles(ids []int32) { b.srv.ReleaseShuffles(ids) }
 
+// ReleaseBroadcasts tells the executors to drop their broadcast copies.
+func (b *Backend) ReleaseBroadcasts(names []string) { b.srv.ReleaseBroadcasts(names) }
+
 // Revive asks for offers again when more executors are wanted.
 func (b *Backend) Revive() { b.updateOffers(false) }
 

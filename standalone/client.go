@@ -264,6 +264,14 @@ func (b *Client) Stop(ctx context.Context) error {
 	return nil
 }
 
+// ReleaseBroadcasts tells the executors to drop their broadcast copies
+// (backend.BroadcastReleaser).
+func (b *Client) ReleaseBroadcasts(names []string) {
+	if b.srv != nil {
+		b.srv.ReleaseBroadcasts(names)
+	}
+}
+
 func (b *Client) LaunchTasks(id string, tasks []*pb.TaskDesc) error {
 	return b.srv.LaunchTasks(id, tasks)
 }

@@ -306,6 +306,9 @@ func (b *Backend) ReleaseCached(ids []int32) { b.srv.ReleaseCached(ids) }
 // ReleaseShuffles tells the executors to drop the shuffles' output.
 func (b *Backend) ReleaseShuffles(ids []int32) { b.srv.ReleaseShuffles(ids) }
 
+// ReleaseBroadcasts tells the executors to drop their broadcast copies.
+func (b *Backend) ReleaseBroadcasts(names []string) { b.srv.ReleaseBroadcasts(names) }
+
 // Revive does nothing: YARN containers are asked for by count, not offered.
 func (b *Backend) Revive() {}
 

@@ -20,6 +20,7 @@ import (
 	"github.com/stoke-run/stoke/internal/registry"
 	"github.com/stoke-run/stoke/internal/rpc"
 	pb "github.com/stoke-run/stoke/internal/rpc/stokepb"
+	"github.com/stoke-run/stoke/internal/shared"
 )
 
 func init() {
@@ -62,6 +63,9 @@ type Server struct {
 	grpc   *grpc.Server
 	blocks *executor.BlockClient
 	confKV map[string]string
+	// bcastBlock is stoke.broadcast.blockSize: the chunk size of
+	// FetchBroadcast.
+	bcastBlock int
 
 	mu       sync.Mutex
 	driver   backend.Driver
@@ -103,6 +107,10 @@ func NewServer(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	bcastBlock, err := shared.BlockSize(opts.Conf)
+	if err != nil {
+		return nil, err
+	}
 	lis, err := net.Listen("tcp", net.JoinHostPort(opts.Host, fmt.Sprint(opts.Port)))
 	if err != nil {
 		return nil, fmt.Errorf("driver endpoint for executors on %s:%d: %w", opts.Host, opts.Port, err)
@@ -116,6 +124,8 @@ func NewServer(opts Options) (*Server, error) {
 		exitInfo: map[string]string{},
 		confKV:   map[string]string{},
 		done:     make(chan struct{}),
+
+		bcastBlock: bcastBlock,
 	}
 	if opts.Conf != nil {
 		for _, e := range opts.Conf.All() {
@@ -495,4 +505,24 @@ func (s *Server) ReleaseCached(ids []int32) {
 
 func (s *Server) ReleaseShuffles(ids []int32) {
 	s.broadcast(&pb.DriverMessage{Msg: &pb.DriverMessage_Release{Release: &pb.ReleaseBlocks{ShuffleIds: ids}}}, nil)
+}
+
+// FetchBroadcast streams the current value of a broadcast variable in
+// chunks of stoke.broadcast.blockSize (the secret was checked by the
+// server's interceptor, as for every call).
+func (svc *service) FetchBroadcast(req *pb.BroadcastRequest, stream pb.Driver_FetchBroadcastServer) error {
+	if req.Name == "" {
+		return status.Error(codes.InvalidArgument, "FetchBroadcast needs the name of a broadcast variable")
+	}
+	err := shared.Serve(req.Name, svc.s.bcastBlock, stream.Send)
+	if errors.Is(err, shared.ErrNotFound) {
+		return status.Error(codes.NotFound, err.Error())
+	}
+	return err
+}
+
+// ReleaseBroadcasts tells every executor to drop its copies of the named
+// broadcast variables (backend.BroadcastReleaser).
+func (s *Server) ReleaseBroadcasts(names []string) {
+	s.broadcast(&pb.DriverMessage{Msg: &pb.DriverMessage_Release{Release: &pb.ReleaseBlocks{Broadcasts: names}}}, nil)
 }

@@ -28,11 +28,16 @@ type InProcess struct {
 
 	mu    sync.Mutex
 	execs map[string]*inprocExec
+
+	// Resources gives each executor its memory manager and spill
+	// directories (nil: unbounded memory, nothing spills).
+	Resources func(execID string) (*executor.Resources, error)
 }
 
 type inprocExec struct {
 	store  *executor.BlockStore
 	runner *executor.Runner
+	res    *executor.Resources
 	lost   atomic.Bool
 	out    *reporter
 }
@@ -120,6 +125,14 @@ func (b *InProcess) Start(_ context.Context, d backend.Driver) error {
 				return d.CanCommit(req), nil
 			},
 		}
+		if b.Resources != nil {
+			res, err := b.Resources(id)
+			if err != nil {
+				return err
+			}
+			ex.res = res
+			res.Apply(env)
+		}
 		ex.out = newReporter(func(batch []*pb.TaskStatus) {
 			if !ex.lost.Load() {
 				d.StatusUpdate(id, batch...)
@@ -181,6 +194,7 @@ func (b *InProcess) Stop(context.Context) error {
 		ex.runner.Close()
 		ex.out.close()
 		ex.store.Close()
+		ex.res.Close()
 	}
 	return nil
 }

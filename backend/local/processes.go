@@ -212,6 +212,9 @@ func (b *Processes) ReleaseCached(ids []int32) { b.srv.ReleaseCached(ids) }
 // ReleaseShuffles tells the executors to drop the shuffles' output.
 func (b *Processes) ReleaseShuffles(ids []int32) { b.srv.ReleaseShuffles(ids) }
 
+// ReleaseBroadcasts tells the executors to drop their broadcast copies.
+func (b *Processes) ReleaseBroadcasts(names []string) { b.srv.ReleaseBroadcasts(names) }
+
 func (b *Processes) RequestTotalExecutors(n int) error {
 	b.mu.Lock()
 	b.want = n

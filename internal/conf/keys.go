@@ -83,6 +83,22 @@ func Keys() []Key {
 	return out
 }
 
+// fractionOpen accepts a float in (0, 1].
+func fractionOpen(v any) error {
+	if f := v.(float64); !(f > 0 && f <= 1) {
+		return fmt.Errorf("must be in (0, 1], got %v", f)
+	}
+	return nil
+}
+
+// fractionClosed accepts a float in [0, 1].
+func fractionClosed(v any) error {
+	if f := v.(float64); !(f >= 0 && f <= 1) {
+		return fmt.Errorf("must be in [0, 1], got %v", f)
+	}
+	return nil
+}
+
 // OneOf returns a Check accepting only the given values, compared without
 // regard to case.
 func OneOf(values ...string) func(any) error {
@@ -152,6 +168,15 @@ func quantile(v any) error {
 	return nil
 }
 
+// outputCodec accepts the codec names internal/fsx.ParseCodec knows ("" is
+// none too); a test in package stoke keeps the two lists the same.
+func outputCodec(v any) error {
+	if s, _ := v.(string); s == "" || OneOf("none", "gzip", "zstd")(v) == nil {
+		return nil
+	}
+	return errors.New("unknown compression codec (valid: none, gzip, zstd)")
+}
+
 // masterURL keeps ParseMaster's whole message, so the refusal reads
 // `cannot parse master URL "..."` with the accepted forms (SPEC §2).
 func masterURL(v any) error {
@@ -208,6 +233,12 @@ func init() {
 		{Name: "stoke.log.level", Default: "info", Type: TypeString, Check: OneOf("trace", "debug", "info", "warn", "error"), Doc: "Log level: trace, debug, info, warn or error."},
 		{Name: "stoke.authenticate.secret", Type: TypeString, Doc: "Shared secret of the application (generated when unset)."},
 		{Name: "stoke.default.parallelism", Type: TypeInt, Check: atLeast1, Doc: "Default number of partitions (total executor cores when unset)."},
+		{Name: "stoke.memory.fraction", Default: "0.6", Type: TypeFloat, Check: fractionOpen, Doc: "Fraction of (executor memory - reserved) shared by execution (shuffles, aggregation, sort) and storage (cached partitions)."},
+		{Name: "stoke.memory.storageFraction", Default: "0.5", Type: TypeFloat, Check: fractionClosed, Doc: "Part of the unified memory where cached partitions are safe from eviction by execution."},
+		{Name: "stoke.memory.reserved", Type: TypeBytes, Unit: "b", Check: AtLeast(0), Doc: "Memory set aside outside the unified region (default min(300 MiB, a quarter of executor memory))."},
+		{Name: "stoke.shuffle.spill.compress", Default: "true", Type: TypeBool, Doc: "Compress spill runs."},
+		{Name: "stoke.io.compression.codec", Default: "zstd", Type: TypeString, Check: OneOf("zstd", "gzip", "none"), Doc: "Codec of spill runs: zstd, gzip or none."},
+		{Name: "stoke.output.compression.codec", Type: TypeString, Check: outputCodec, Doc: "Codec of the part files SaveAsTextFile writes: none, gzip (part-00000.gz) or zstd (.zst); stoke.Compress overrides it for one save."},
 		{Name: "stoke.local.dir", Type: TypeString, Doc: "Scratch directory for shuffle files and spills (system temp dir when unset)."},
 		{Name: "stoke.rpc.message.maxSize", Default: "128m", Type: TypeBytes, Unit: "m", Check: positive, Doc: "Largest RPC message (bare number: MiB)."},
 		{Name: "stoke.port.maxRetries", Default: "16", Type: TypeInt, Check: AtLeast(0), Doc: "How many successive ports to try when a port is taken."},

@@ -106,6 +106,8 @@ type TaskEnd struct {
 	RecordsOut   int64         `json:"recordsOut"`
 	ShuffleWrite int64         `json:"shuffleWriteBytes"`
 	ShuffleRead  int64         `json:"shuffleReadBytes"`
+	Spilled      int64         `json:"spilledBytes,omitempty"`
+	PeakMemory   int64         `json:"peakExecutionMemory,omitempty"`
 	Time         time.Time     `json:"time"`
 }
 

@@ -46,6 +46,10 @@ type Func struct {
 	Reduce func(in any) (data []byte, empty bool, err error)
 	// Each runs the function on every record of a partition (Foreach).
 	Each func(in any)
+	// ApplyTask and EachTask replace Apply and Each for functions that take
+	// their task's context: task is the running attempt (a *shared.Task).
+	ApplyTask func(task any, in any) any
+	EachTask  func(task any, in any)
 }
 
 // BlockIter yields the fetched blocks of one side of a shuffle, one at a

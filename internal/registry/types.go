@@ -6,6 +6,8 @@ import (
 	"encoding/gob"
 	"fmt"
 	"reflect"
+	"slices"
+	"unsafe"
 )
 
 // TypeName is the name under which T is registered: its Go type string.
@@ -31,136 +33,165 @@ func AddType[T any]() string {
 	return name
 }
 
-// EncodeSlice encodes records: no bytes for none, a compact binary form
-// for strings and integers, gob for everything else.
+// EncodeSlice encodes records as one block: no bytes for none, the typed
+// codec (see codec.go) for every type it supports, gob for the others.
 func EncodeSlice[T any](records []T) ([]byte, error) {
 	if len(records) == 0 {
 		return nil, nil
 	}
-	switch rs := any(records).(type) {
-	case []string:
-		return encodeStrings(rs), nil
-	case []int:
-		return encodeInts(rs), nil
-	case []int64:
-		return encodeInts(rs), nil
+	return AppendSlice(nil, records)
+}
+
+// AppendSlice appends the block EncodeSlice would return to dst. On an error
+// it returns dst as it was.
+func AppendSlice[T any](dst []byte, records []T) ([]byte, error) {
+	if len(records) == 0 {
+		return dst, nil
 	}
-	var buf bytes.Buffer
-	buf.WriteByte(tagGob)
-	if err := gob.NewEncoder(&buf).Encode(records); err != nil {
-		return nil, fmt.Errorf("encoding %d records of %s: %w", len(records), reflect.TypeFor[T](), err)
+	tc := codecOf(reflect.TypeFor[T]())
+	if tc.c == nil {
+		buf := bytes.NewBuffer(dst)
+		buf.WriteByte(tagGob)
+		if err := gob.NewEncoder(buf).Encode(records); err != nil {
+			return dst, fmt.Errorf("encoding %d records of %s with gob (%s): %w", len(records), reflect.TypeFor[T](), tc.why, err)
+		}
+		return buf.Bytes(), nil
 	}
-	return buf.Bytes(), nil
+	e := encoder{b: slices.Grow(dst, 1+4+binary.MaxVarintLen64+len(records)*max(tc.c.min, 1))}
+	e.b = append(e.b, tc.tag)
+	if tc.tag == tagTyped {
+		e.b = binary.LittleEndian.AppendUint32(e.b, tc.shape)
+	}
+	e.b = binary.AppendUvarint(e.b, uint64(len(records)))
+	enc := tc.c.enc
+	for i := range records {
+		enc(&e, unsafe.Pointer(&records[i]))
+		if e.err != nil {
+			return dst, fmt.Errorf("encoding record %d of %s: %w", i, reflect.TypeFor[T](), e.err)
+		}
+	}
+	return e.b, nil
 }
 
 // DecodeSlice decodes what EncodeSlice wrote; an empty input is no records.
 func DecodeSlice[T any](data []byte) ([]T, error) {
+	return DecodeSliceInto[T](data, nil)
+}
+
+// DecodeSliceInto decodes a block and appends its records to dst, reusing
+// dst's capacity. Malformed, truncated or hostile data is an error, never a
+// panic; on an error dst is returned as it was.
+func DecodeSliceInto[T any](data []byte, dst []T) (out []T, err error) {
 	if len(data) == 0 {
-		return nil, nil
+		return dst, nil
 	}
-	var out []T
-	var err error
-	switch data[0] {
-	case tagGob:
-		err = gob.NewDecoder(bytes.NewReader(data[1:])).Decode(&out)
-	case tagStrings:
-		if p, ok := any(&out).(*[]string); ok {
-			*p, err = decodeStrings(data[1:])
-		} else {
-			err = fmt.Errorf("the data holds strings")
+	defer func() {
+		// A user's UnmarshalBinary may panic on bad bytes.
+		if r := recover(); r != nil {
+			out, err = dst, fmt.Errorf("decoding records of %s: %v", reflect.TypeFor[T](), r)
 		}
-	case tagInts:
-		switch p := any(&out).(type) {
-		case *[]int:
-			*p, err = decodeInts[int](data[1:])
-		case *[]int64:
-			*p, err = decodeInts[int64](data[1:])
-		default:
-			err = fmt.Errorf("the data holds integers")
-		}
-	default:
-		err = fmt.Errorf("unknown encoding tag %#x", data[0])
-	}
+	}()
+	out, err = decodeBlock(data, dst)
 	if err != nil {
-		return nil, fmt.Errorf("decoding records of %s: %w", reflect.TypeFor[T](), err)
+		return dst, fmt.Errorf("decoding records of %s: %w", reflect.TypeFor[T](), err)
 	}
 	return out, nil
 }
 
-const (
-	tagGob     = 'g'
-	tagStrings = 's'
-	tagInts    = 'i'
-)
-
-func encodeStrings(rs []string) []byte {
-	n := 1 + binary.MaxVarintLen64
-	for _, r := range rs {
-		n += len(r) + binary.MaxVarintLen32
-	}
-	b := make([]byte, 0, n)
-	b = append(b, tagStrings)
-	b = binary.AppendUvarint(b, uint64(len(rs)))
-	for _, r := range rs {
-		b = binary.AppendUvarint(b, uint64(len(r)))
-		b = append(b, r...)
-	}
-	return b
-}
-
-func decodeStrings(b []byte) ([]string, error) {
-	n, k := binary.Uvarint(b)
-	if k <= 0 || n > uint64(len(b)) {
-		return nil, errMalformed
-	}
-	b = b[k:]
-	out := make([]string, n)
-	for i := range out {
-		l, k := binary.Uvarint(b)
-		if k <= 0 || l > uint64(len(b)-k) {
-			return nil, errMalformed
+func decodeBlock[T any](data []byte, dst []T) ([]T, error) {
+	tag := data[0]
+	data = data[1:]
+	if tag == tagGob {
+		if err := checkGobFraming(data); err != nil {
+			return nil, err
 		}
-		out[i] = string(b[k : k+int(l)])
-		b = b[k+int(l):]
-	}
-	if len(b) != 0 {
-		return nil, errMalformed
-	}
-	return out, nil
-}
-
-func encodeInts[I int | int64](rs []I) []byte {
-	b := make([]byte, 0, 1+binary.MaxVarintLen64*(len(rs)+1))
-	b = append(b, tagInts)
-	b = binary.AppendUvarint(b, uint64(len(rs)))
-	for _, r := range rs {
-		b = binary.AppendVarint(b, int64(r))
-	}
-	return b
-}
-
-func decodeInts[I int | int64](b []byte) ([]I, error) {
-	n, k := binary.Uvarint(b)
-	if k <= 0 || n > uint64(len(b)) {
-		return nil, errMalformed
-	}
-	b = b[k:]
-	out := make([]I, n)
-	for i := range out {
-		v, k := binary.Varint(b)
-		if k <= 0 {
-			return nil, errMalformed
+		var recs []T
+		if err := gob.NewDecoder(bytes.NewReader(data)).Decode(&recs); err != nil {
+			return nil, err
 		}
-		out[i] = I(v)
-		b = b[k:]
+		return append(dst, recs...), nil
 	}
-	if len(b) != 0 {
-		return nil, errMalformed
+	if tag != tagStrings && tag != tagInts && tag != tagTyped {
+		return nil, fmt.Errorf("unknown block tag %#x (not a block of records, or written by another version)", tag)
 	}
-	return out, nil
+	tc := codecOf(reflect.TypeFor[T]())
+	if tc.c == nil {
+		return nil, fmt.Errorf("the block was written with the typed codec, but this type needs gob (%s)", tc.why)
+	}
+	if tag != tc.tag {
+		return nil, fmt.Errorf("the block holds %s, not this type", tagContents(tag))
+	}
+	if tag == tagTyped {
+		if len(data) < 4 {
+			return nil, errTruncated
+		}
+		if got := binary.LittleEndian.Uint32(data); got != tc.shape {
+			return nil, fmt.Errorf("the block holds records of another type (layout hash %#x, want %#x)", got, tc.shape)
+		}
+		data = data[4:]
+	}
+	d := decoder{b: data}
+	n, err := d.count(tc.c.min)
+	if err != nil {
+		return nil, err
+	}
+	at := len(dst)
+	dst = slices.Grow(dst, n)[:at+n]
+	dec := tc.c.dec
+	var zero T
+	if unsafe.Sizeof(zero) > 0 {
+		for i := at; i < len(dst); i++ {
+			if err := dec(&d, unsafe.Pointer(&dst[i])); err != nil {
+				return nil, fmt.Errorf("record %d: %w", i-at, err)
+			}
+		}
+	}
+	if len(d.b) != 0 {
+		return nil, errTrailing
+	}
+	return dst, nil
 }
 
-var errMalformed = fmt.Errorf("malformed or truncated data")
+// checkGobFraming walks the length-prefixed messages of a gob stream and
+// refuses one that claims more bytes than the data holds: gob would
+// allocate a buffer of the claimed size (up to 1 GiB) before reading.
+func checkGobFraming(b []byte) error {
+	for len(b) > 0 {
+		n, k := gobUint(b)
+		if k == 0 || n > uint64(len(b)-k) {
+			return fmt.Errorf("gob message claims more bytes than the block holds")
+		}
+		b = b[k+int(n):]
+	}
+	return nil
+}
+
+// gobUint reads gob's unsigned integer: one byte below 128, else a byte
+// holding minus the length, then that many big-endian bytes. k is 0 when
+// the data is malformed.
+func gobUint(b []byte) (v uint64, k int) {
+	if b[0] < 0x80 {
+		return uint64(b[0]), 1
+	}
+	n := -int(int8(b[0]))
+	if n > 8 || len(b) < 1+n {
+		return 0, 0
+	}
+	for _, c := range b[1 : 1+n] {
+		v = v<<8 | uint64(c)
+	}
+	return v, 1 + n
+}
+
+func tagContents(tag byte) string {
+	switch tag {
+	case tagStrings:
+		return "strings"
+	case tagInts:
+		return "integers"
+	}
+	return "records of a typed codec"
+}
 
 func init() {
 	// Element types every application may use without registering them.

@@ -2,8 +2,6 @@ package shuffle
 
 import (
 	"cmp"
-	"container/heap"
-	"fmt"
 	"iter"
 	"slices"
 
@@ -33,12 +31,11 @@ type Aggregator[K comparable, V, C any] struct {
 	sizeK   func(*K) int64
 	sizeV   func(*V) int64
 
-	idx     map[K]int32
-	ents    []Entry[K, C]
-	est     int64 // estimated bytes held
-	granted int64 // execution memory acquired
-	runs    []registry.SpillRun
-	sorted  bool
+	idx    map[K]int32
+	ents   []Entry[K, C]
+	mem    budget
+	runs   []registry.SpillRun
+	sorted bool
 }
 
 // AggOps are the functions that combine values (Spark's Aggregator).
@@ -56,8 +53,8 @@ type AggOps[V, C any] struct {
 func NewAggregator[K comparable, V, C any](env *registry.ShuffleEnv, ops AggOps[V, C], parts int) *Aggregator[K, V, C] {
 	return &Aggregator[K, V, C]{
 		create: ops.Create, merge: ops.Merge, combine: ops.Combine, grows: ops.Grows, parts: parts,
-		env: env, hash: registry.KeyHasher[K](), sizeK: sizer[K](), sizeV: sizer[V](),
-		idx: map[K]int32{},
+		env: env, hash: registry.KeyHasher[K](), sizeK: Sizer[K](), sizeV: Sizer[V](),
+		idx: map[K]int32{}, mem: budget{env: env},
 	}
 }
 
@@ -73,17 +70,20 @@ func (a *Aggregator[K, V, C]) Add(k K, v V) error {
 		if !a.grows {
 			return nil
 		}
-		a.est += a.sizeV(&v)
+		a.mem.est += a.sizeOfV(v)
 	} else {
 		a.idx[k] = int32(len(a.ents))
 		a.ents = append(a.ents, Entry[K, C]{H: a.hash(k), Key: k, Val: a.create(v)})
-		a.est += a.sizeK(&k) + a.sizeV(&v) + entryOverhead
+		a.mem.est += a.sizeOfK(k) + a.sizeOfV(v) + entryOverhead
 	}
-	if a.est > a.granted {
-		return a.reserve()
-	}
-	return nil
+	return a.reserve()
 }
+
+// sizeOfK and sizeOfV take copies, so that Add's own arguments never
+// escape: taking their address for the sizer would move them to the heap on
+// every call, not only for new keys.
+func (a *Aggregator[K, V, C]) sizeOfK(k K) int64 { return a.sizeK(&k) }
+func (a *Aggregator[K, V, C]) sizeOfV(v V) int64 { return a.sizeV(&v) }
 
 // AddCombined merges an already combined value (the reduce side of a
 // map-side-combined shuffle).
@@ -94,27 +94,19 @@ func (a *Aggregator[K, V, C]) AddCombined(k K, c C, size int64) error {
 		if !a.grows {
 			return nil
 		}
-		a.est += size
+		a.mem.est += size
 	} else {
 		a.idx[k] = int32(len(a.ents))
 		a.ents = append(a.ents, Entry[K, C]{H: a.hash(k), Key: k, Val: c})
-		a.est += a.sizeK(&k) + size + entryOverhead
+		a.mem.est += a.sizeOfK(k) + size + entryOverhead
 	}
-	if a.est > a.granted {
-		return a.reserve()
-	}
-	return nil
+	return a.reserve()
 }
 
 // reserve asks for memory to cover what is held with room to grow, and
 // spills when the answer falls short.
 func (a *Aggregator[K, V, C]) reserve() error {
-	if a.env == nil || a.env.Acquire == nil {
-		a.granted = 1 << 62
-		return nil
-	}
-	a.granted += a.env.Acquire(2*a.est - a.granted)
-	if a.est <= a.granted || a.env.Spill == nil {
+	if a.mem.fits() || !a.mem.canSpill() {
 		return nil
 	}
 	return a.spill()
@@ -137,34 +129,15 @@ func (a *Aggregator[K, V, C]) sortHeld() {
 // spill writes what is held, sorted, as a run and frees the memory.
 func (a *Aggregator[K, V, C]) spill() error {
 	a.sortHeld()
-	w, err := a.env.Spill.Create()
+	run, err := writeRun(a.env, a.ents)
 	if err != nil {
-		return fmt.Errorf("spilling: %w", err)
-	}
-	var frame []byte
-	for lo := 0; lo < len(a.ents); lo += batchSize {
-		if frame, err = registry.AppendSlice(frame[:0], a.ents[lo:min(lo+batchSize, len(a.ents))]); err == nil {
-			err = w.Write(frame)
-		}
-		if err != nil {
-			w.Close()
-			return fmt.Errorf("spilling: %w", err)
-		}
-	}
-	run, err := w.Close()
-	if err != nil {
-		return fmt.Errorf("spilling: %w", err)
-	}
-	if a.env.Spilled != nil {
-		*a.env.Spilled += run.Bytes()
+		return err
 	}
 	a.runs = append(a.runs, run)
-	clear(a.idx)
 	a.ents = a.ents[:0:0]
 	a.idx = map[K]int32{}
-	a.est, a.sorted = 0, false
-	a.env.Release(a.granted)
-	a.granted = 0
+	a.sorted = false
+	a.mem.release()
 	return nil
 }
 
@@ -201,133 +174,42 @@ func (a *Aggregator[K, V, C]) Close() {
 	}
 	a.runs = nil
 	a.ents, a.idx = nil, nil
-	if a.env != nil && a.env.Release != nil && a.granted > 0 && a.granted < 1<<62 {
-		a.env.Release(a.granted)
-	}
-	a.granted = 0
+	a.mem.release()
 }
 
-// cursor walks one sorted source of entries: a run on disk or the held
-// entries.
-type cursor[K comparable, C any] struct {
-	batch []Entry[K, C]
-	i     int
-	next  func() ([]Entry[K, C], error, bool)
-	src   int
-}
-
+// mergeRuns merges the runs with the held entries, combining the values
+// of equal keys: entries of one key are adjacent among those of equal
+// order (partition, hash), so each such group is combined and yielded.
 func (a *Aggregator[K, V, C]) mergeRuns(yield func(*Entry[K, C], error) bool) {
-	h := &cursorHeap[K, C]{less: func(x, y *Entry[K, C]) bool { return a.order(x, y) < 0 }}
-	var stops []func()
-	defer func() {
-		for _, s := range stops {
-			s()
-		}
-	}()
-	for i, r := range a.runs {
-		next, stop := iter.Pull2(r.Frames())
-		stops = append(stops, stop)
-		c := &cursor[K, C]{src: i, next: func() ([]Entry[K, C], error, bool) {
-			frame, err, ok := next()
-			if !ok || err != nil {
-				return nil, err, ok
-			}
-			ents, err := registry.DecodeSlice[Entry[K, C]](frame)
-			return ents, err, true
-		}}
-		if err := h.fill(c); err != nil {
-			yield(nil, fmt.Errorf("reading spill run: %w", err))
-			return
-		}
-	}
-	held := a.ents
-	if len(held) > 0 {
-		h.push(&cursor[K, C]{batch: held, src: len(a.runs), next: func() ([]Entry[K, C], error, bool) { return nil, nil, false }})
-	}
 	var group []Entry[K, C]
-	for h.Len() > 0 {
-		group = group[:0]
-		first := *h.top()
-		for h.Len() > 0 && a.order(h.top(), &first) == 0 {
-			e := *h.top()
-			if err := h.advance(); err != nil {
-				yield(nil, fmt.Errorf("reading spill run: %w", err))
-				return
-			}
-			merged := false
-			for j := range group {
-				if group[j].Key == e.Key {
-					group[j].Val = a.combine(group[j].Val, e.Val)
-					merged = true
-					break
-				}
-			}
-			if !merged {
-				group = append(group, e)
-			}
-		}
+	flush := func() bool {
 		for j := range group {
 			if !yield(&group[j], nil) {
-				return
+				return false
 			}
 		}
-	}
-}
-
-type cursorHeap[K comparable, C any] struct {
-	cs   []*cursor[K, C]
-	less func(x, y *Entry[K, C]) bool
-}
-
-func (h *cursorHeap[K, C]) Len() int { return len(h.cs) }
-func (h *cursorHeap[K, C]) Less(i, j int) bool {
-	x, y := &h.cs[i].batch[h.cs[i].i], &h.cs[j].batch[h.cs[j].i]
-	if h.less(x, y) {
+		group = group[:0]
 		return true
 	}
-	if h.less(y, x) {
-		return false
-	}
-	return h.cs[i].src < h.cs[j].src
-}
-func (h *cursorHeap[K, C]) Swap(i, j int) { h.cs[i], h.cs[j] = h.cs[j], h.cs[i] }
-func (h *cursorHeap[K, C]) Push(x any)    { h.cs = append(h.cs, x.(*cursor[K, C])) }
-func (h *cursorHeap[K, C]) Pop() any {
-	c := h.cs[len(h.cs)-1]
-	h.cs = h.cs[:len(h.cs)-1]
-	return c
-}
-func (h *cursorHeap[K, C]) top() *Entry[K, C] { c := h.cs[0]; return &c.batch[c.i] }
-func (h *cursorHeap[K, C]) push(c *cursor[K, C]) {
-	if c.i < len(c.batch) {
-		heap.Push(h, c)
-	}
-}
-
-// fill loads the cursor's first non-empty batch and adds it to the heap.
-func (h *cursorHeap[K, C]) fill(c *cursor[K, C]) error {
-	for c.i >= len(c.batch) {
-		b, err, ok := c.next()
+	for e, err := range mergeRuns(a.runs, a.ents, a.order) {
 		if err != nil {
-			return err
+			yield(nil, err)
+			return
 		}
-		if !ok {
-			return nil
+		if len(group) > 0 && a.order(&group[0], &e) != 0 && !flush() {
+			return
 		}
-		c.batch, c.i = b, 0
+		merged := false
+		for j := range group {
+			if group[j].Key == e.Key {
+				group[j].Val = a.combine(group[j].Val, e.Val)
+				merged = true
+				break
+			}
+		}
+		if !merged {
+			group = append(group, e)
+		}
 	}
-	heap.Push(h, c)
-	return nil
-}
-
-// advance moves the top cursor past its current entry.
-func (h *cursorHeap[K, C]) advance() error {
-	c := h.cs[0]
-	c.i++
-	if c.i < len(c.batch) {
-		heap.Fix(h, 0)
-		return nil
-	}
-	heap.Pop(h)
-	return h.fill(c)
+	flush()
 }

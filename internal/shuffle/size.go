@@ -5,12 +5,12 @@ import (
 	"unsafe"
 )
 
-// sizer estimates the memory a record holds: its fixed size plus the bytes
+// Sizer estimates the memory a record holds: its fixed size plus the bytes
 // of the strings and slices it points to (one level deep, which covers
 // keys and values made of strings, numbers and slices of them). Other
 // pointers count a fixed guess. It is an estimate for spill decisions, not
 // an accounting.
-func sizer[T any]() func(*T) int64 {
+func Sizer[T any]() func(*T) int64 {
 	t := reflect.TypeFor[T]()
 	base := int64(t.Size())
 	f := dynamicSize(t)
@@ -85,3 +85,7 @@ type sliceHeader struct {
 	len  int
 	cap  int
 }
+
+// HoldsReferences reports whether a T points to memory outside itself
+// (strings, slices, maps, pointers), so that values of it may grow.
+func HoldsReferences[T any]() bool { return dynamicSize(reflect.TypeFor[T]()) != nil }

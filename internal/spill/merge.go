@@ -17,25 +17,39 @@ func Merge[T any](readers []*RunReader[T], cmp func(a, b *T) int) iter.Seq2[T, e
 // by cmp (typically the records not yet spilled). Being the newest data, it
 // comes after all runs among equal records. The slice is not modified.
 func MergeWithSorted[T any](readers []*RunReader[T], sorted []T, cmp func(a, b *T) int) iter.Seq2[T, error] {
+	sources := make([]func() ([]T, error), 0, len(readers)+1)
+	for _, r := range readers {
+		sources = append(sources, r.Next)
+	}
+	if len(sorted) > 0 {
+		sources = append(sources, SliceSource(sorted))
+	}
+	return MergeBatches(sources, cmp)
+}
+
+// SliceSource is a merge source of one sorted batch held in memory.
+func SliceSource[T any](sorted []T) func() ([]T, error) {
+	done := false
+	return func() ([]T, error) {
+		if done {
+			return nil, io.EOF
+		}
+		done = true
+		return sorted, nil
+	}
+}
+
+// MergeBatches merges sources into one sequence sorted by cmp. Each source
+// returns its records batch by batch, sorted by cmp across batches, and
+// io.EOF after the last; a batch needs to stay valid only until the
+// source's next call. Records that compare equal come out in source order
+// (sources[0] first). On an error from a source it yields the zero T and
+// the error, then stops.
+func MergeBatches[T any](sources []func() ([]T, error), cmp func(a, b *T) int) iter.Seq2[T, error] {
 	return func(yield func(T, error) bool) {
 		m := merger[T]{cmp: cmp}
-		for i, r := range readers {
-			if err := m.add(i, r.Next); err != nil {
-				var zero T
-				yield(zero, err)
-				return
-			}
-		}
-		if len(sorted) > 0 {
-			done := false
-			next := func() ([]T, error) {
-				if done {
-					return nil, io.EOF
-				}
-				done = true
-				return sorted, nil
-			}
-			if err := m.add(len(readers), next); err != nil {
+		for i, next := range sources {
+			if err := m.add(i, next); err != nil {
 				var zero T
 				yield(zero, err)
 				return

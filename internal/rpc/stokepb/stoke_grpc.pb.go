@@ -25,9 +25,10 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	Driver_Register_FullMethodName  = "/stoke.rpc.v1.Driver/Register"
-	Driver_Connect_FullMethodName   = "/stoke.rpc.v1.Driver/Connect"
-	Driver_CanCommit_FullMethodName = "/stoke.rpc.v1.Driver/CanCommit"
+	Driver_Register_FullMethodName       = "/stoke.rpc.v1.Driver/Register"
+	Driver_Connect_FullMethodName        = "/stoke.rpc.v1.Driver/Connect"
+	Driver_CanCommit_FullMethodName      = "/stoke.rpc.v1.Driver/CanCommit"
+	Driver_FetchBroadcast_FullMethodName = "/stoke.rpc.v1.Driver/FetchBroadcast"
 )
 
 // DriverClient is the client API for Driver service.
@@ -38,6 +39,9 @@ type DriverClient interface {
 	// Connect is the executor's session: the first message must be a Hello.
 	Connect(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[ExecutorMessage, DriverMessage], error)
 	CanCommit(ctx context.Context, in *CommitRequest, opts ...grpc.CallOption) (*CommitResponse, error)
+	// FetchBroadcast streams the current value of a broadcast variable in
+	// chunks of stoke.broadcast.blockSize; an executor fetches each value once.
+	FetchBroadcast(ctx context.Context, in *BroadcastRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[BroadcastChunk], error)
 }
 
 type driverClient struct {
@@ -81,6 +85,25 @@ func (c *driverClient) CanCommit(ctx context.Context, in *CommitRequest, opts ..
 	return out, nil
 }
 
+func (c *driverClient) FetchBroadcast(ctx context.Context, in *BroadcastRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[BroadcastChunk], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &Driver_ServiceDesc.Streams[1], Driver_FetchBroadcast_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[BroadcastRequest, BroadcastChunk]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Driver_FetchBroadcastClient = grpc.ServerStreamingClient[BroadcastChunk]
+
 // DriverServer is the server API for Driver service.
 // All implementations must embed UnimplementedDriverServer
 // for forward compatibility.
@@ -89,6 +112,9 @@ type DriverServer interface {
 	// Connect is the executor's session: the first message must be a Hello.
 	Connect(grpc.BidiStreamingServer[ExecutorMessage, DriverMessage]) error
 	CanCommit(context.Context, *CommitRequest) (*CommitResponse, error)
+	// FetchBroadcast streams the current value of a broadcast variable in
+	// chunks of stoke.broadcast.blockSize; an executor fetches each value once.
+	FetchBroadcast(*BroadcastRequest, grpc.ServerStreamingServer[BroadcastChunk]) error
 	mustEmbedUnimplementedDriverServer()
 }
 
@@ -107,6 +133,9 @@ func (UnimplementedDriverServer) Connect(grpc.BidiStreamingServer[ExecutorMessag
 }
 func (UnimplementedDriverServer) CanCommit(context.Context, *CommitRequest) (*CommitResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method CanCommit not implemented")
+}
+func (UnimplementedDriverServer) FetchBroadcast(*BroadcastRequest, grpc.ServerStreamingServer[BroadcastChunk]) error {
+	return status.Error(codes.Unimplemented, "method FetchBroadcast not implemented")
 }
 func (UnimplementedDriverServer) mustEmbedUnimplementedDriverServer() {}
 func (UnimplementedDriverServer) testEmbeddedByValue()                {}
@@ -172,6 +201,17 @@ func _Driver_CanCommit_Handler(srv interface{}, ctx context.Context, dec func(in
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Driver_FetchBroadcast_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(BroadcastRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(DriverServer).FetchBroadcast(m, &grpc.GenericServerStream[BroadcastRequest, BroadcastChunk]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Driver_FetchBroadcastServer = grpc.ServerStreamingServer[BroadcastChunk]
+
 // Driver_ServiceDesc is the grpc.ServiceDesc for Driver service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -194,6 +234,11 @@ var Driver_ServiceDesc = grpc.ServiceDesc{
 			Handler:       _Driver_Connect_Handler,
 			ServerStreams: true,
 			ClientStreams: true,
+		},
+		{
+			StreamName:    "FetchBroadcast",
+			Handler:       _Driver_FetchBroadcast_Handler,
+			ServerStreams: true,
 		},
 	},
 	Metadata: "stoke.proto",
