@@ -17,6 +17,7 @@ import (
 	"github.com/stoke-run/stoke"
 	"github.com/stoke-run/stoke/backend/backendtest"
 	"github.com/stoke-run/stoke/internal/events"
+	"github.com/stoke-run/stoke/internal/registry"
 	"github.com/stoke-run/stoke/internal/testutil"
 	"github.com/stoke-run/stoke/internal/ui"
 	"github.com/stoke-run/stoke/standalone"
@@ -254,5 +255,59 @@ func TestCachedPartitionLostWithItsExecutorIsRecomputed(t *testing.T) {
 	}
 	if n := countLines(t, touched) - parts; n != lost {
 		t.Fatalf("after losing an executor that held %d partitions, %d were recomputed", lost, n)
+	}
+}
+
+// With storage memory for about one partition, MemoryOnly partitions are
+// evicted and recomputed, MemoryAndDisk ones go to disk and are read back:
+// both give the same records.
+func TestEvictionUnderTinyStorageMemory(t *testing.T) {
+	const n, parts = 40000, 4
+	// Storage memory for one and a half of the largest partition's block.
+	block, err := registry.EncodeSlice(doubles(n)[n-n/parts:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	memory := fmt.Sprintf("%dk", (len(block)+64)*3/2/1024)
+	for _, tc := range []struct {
+		level      stoke.StorageLevel
+		recomputed bool
+	}{{stoke.MemoryOnly, true}, {stoke.MemoryAndDisk, false}} {
+		t.Run(tc.level.String(), func(t *testing.T) {
+			store := ui.NewStore()
+			sc := newContext(t, stoke.Config{
+				"stoke.master": "local[2]", "stoke.driver.memory": memory,
+				"stoke.memory.reserved": "0", "stoke.memory.fraction": "1", "stoke.memory.storageFraction": "1",
+			}, stoke.WithListener(store))
+			ctx := context.Background()
+			cached := stoke.Map(must(stoke.Parallelize(sc, ints(n), parts)), persistDouble).Persist(tc.level)
+			persistCalls.Store(0)
+			for range 2 {
+				got, err := stoke.Collect(ctx, cached)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !slices.Equal(got, doubles(n)) {
+					t.Fatal("records differ")
+				}
+			}
+			calls := persistCalls.Load()
+			if tc.recomputed && calls <= n {
+				t.Fatalf("%d calls: evicted MemoryOnly partitions must be recomputed", calls)
+			}
+			if !tc.recomputed && calls != n {
+				t.Fatalf("%d calls, want %d: evicted MemoryAndDisk partitions are read from disk", calls, n)
+			}
+			testutil.Eventually(t, testutil.D(10*time.Second), "the UI sees the blocks", func() bool {
+				s := store.Storage()
+				if len(s) != 1 {
+					return false
+				}
+				if tc.recomputed {
+					return s[0].NumCachedPartitions > 0 && s[0].NumCachedPartitions < parts && s[0].DiskUsed == 0
+				}
+				return s[0].NumCachedPartitions == parts && s[0].DiskUsed > 0 && s[0].MemoryUsed > 0
+			})
+		})
 	}
 }
