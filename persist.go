@@ -45,6 +45,7 @@ func (d Dataset[T]) Persist(level StorageLevel) Dataset[T] {
 	n := *d.node
 	n.ID = d.sc.d.NewNodeID()
 	n.Persist = int(level)
+	n.CopyOf = d.node
 	d.sc.d.Persisted(&n)
 	return Dataset[T]{d.sc, &n}
 }

@@ -311,3 +311,26 @@ func TestEvictionUnderTinyStorageMemory(t *testing.T) {
 		})
 	}
 }
+
+// Persisting a keyed result reuses the shuffle already computed for it.
+func TestPersistedShuffleReusesItsShuffle(t *testing.T) {
+	rec := backendtest.NewRecorder()
+	sc := newContext(t, stoke.Config{"stoke.master": "local[2]"}, stoke.WithListener(rec))
+	ctx := context.Background()
+	reduced := stoke.ReduceByKey(stoke.Map(must(stoke.Parallelize(sc, ints(30), 3)), byMod), plus, 2)
+	want, err := stoke.Collect(ctx, reduced)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cached := reduced.Cache()
+	for range 2 {
+		got, err := stoke.Collect(ctx, cached)
+		if err != nil || fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("cached reduce: %v, %v; want %v", got, err, want)
+		}
+	}
+	rec.Wait(ctx.Done(), func(es []stoke.Event) bool { return countEnds(es) == 3 })
+	if tasks := len(rec.TaskStarts()); tasks != 3+2+2+2 {
+		t.Fatalf("%d tasks ran; want 3 map + 2 reduce, then 2 reduce twice (map output reused)", tasks)
+	}
+}

@@ -42,6 +42,17 @@ type Node struct {
 	// Persist is the storage level the dataset is cached at (0: not
 	// cached); set on a copy of the node by Persist.
 	Persist int
+	// CopyOf is the node this one is a marked copy of (Persist), nil for
+	// most: a copy of a Shuffle node reads its original's shuffle.
+	CopyOf *Node
+}
+
+// Origin is the node n copies (following CopyOf), or n.
+func (n *Node) Origin() *Node {
+	for n.CopyOf != nil {
+		n = n.CopyOf
+	}
+	return n
 }
 
 // Storage levels of a persisted node (Node.Persist); the stoke package's
