@@ -334,3 +334,25 @@ func TestPersistedShuffleReusesItsShuffle(t *testing.T) {
 		t.Fatalf("%d tasks ran; want 3 map + 2 reduce, then 2 reduce twice (map output reused)", tasks)
 	}
 }
+
+func TestPersistRefusesUnknownLevelsAndKeepsTheFirst(t *testing.T) {
+	sc := newContext(t, stoke.Config{"stoke.master": "local[2]"})
+	ds := must(stoke.Parallelize(sc, ints(10), 2))
+	for _, bad := range []stoke.StorageLevel{0, -1, 4} {
+		func() {
+			defer func() {
+				if r := recover(); r == nil || !strings.Contains(fmt.Sprint(r), "MemoryOnly, MemoryAndDisk or DiskOnly") {
+					t.Errorf("Persist(%d): recovered %v", bad, r)
+				}
+			}()
+			ds.Persist(bad)
+		}()
+	}
+	disk := ds.Persist(stoke.DiskOnly)
+	if again := disk.Persist(stoke.MemoryOnly); again.StorageLevel() != stoke.DiskOnly {
+		t.Fatalf("level changed to %v without Unpersist", again.StorageLevel())
+	}
+	if stoke.StorageLevel(0).String() != "NONE" || stoke.MemoryAndDisk.String() != "MEMORY_AND_DISK" {
+		t.Fatal("level names")
+	}
+}
