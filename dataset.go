@@ -287,8 +287,8 @@ func Count[T any](ctx context.Context, d Dataset[T], opts ...JobOption) (int64, 
 	return n, nil
 }
 
-// ErrEmpty is returned by Reduce on a dataset without records.
-var ErrEmpty = errors.New("stoke: reduce of an empty dataset")
+// ErrEmpty is returned by Reduce and First on a dataset without records.
+var ErrEmpty = errors.New("stoke: the dataset has no records")
 
 // Reduce combines every record with f.
 func Reduce[T any](ctx context.Context, d Dataset[T], f ReduceFunc[T], opts ...JobOption) (T, error) {

@@ -56,7 +56,9 @@ type JoinOp[K comparable, V, W any] struct{ name string }
 func (f MapFunc[T, U]) Name() string { return f.name }
 
 // RegisterType registers an element type that no registered function
-// mentions (for example one only parallelized and collected).
+// mentions (for example one only parallelized and collected), with the
+// built-in operators every registered type has (Sample, Take, ZipWithIndex
+// and Repartition use them).
 func RegisterType[T any]() { registry.AddType[T]() }
 
 // RegisterMap registers f under name.

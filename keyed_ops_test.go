@@ -59,20 +59,12 @@ func genIKV(keys int) *rapid.Generator[ikv] {
 	})
 }
 
-func parallelize[T any](t *rapid.T, sc *stoke.Context, recs []T) stoke.Dataset[T] {
+func parallelizeRandom[T any](t *rapid.T, sc *stoke.Context, recs []T) stoke.Dataset[T] {
 	ds, err := stoke.Parallelize(sc, recs, rapid.IntRange(1, 4).Draw(t, "slices"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	return ds
-}
-
-func collect[T any](t interface{ Fatalf(string, ...any) }, ds stoke.Dataset[T]) []T {
-	out, err := stoke.Collect(context.Background(), ds)
-	if err != nil {
-		t.Fatalf("collect: %v", err)
-	}
-	return out
 }
 
 // sortedStrings renders records to compare them as multisets.
@@ -102,7 +94,7 @@ func TestSortByKeyOrdersLikeSlicesSort(t *testing.T) {
 		recs := rapid.SliceOfN(genIKV(rapid.IntRange(0, 60).Draw(rt, "keys")), 0, 150).Draw(rt, "recs")
 		parts := rapid.IntRange(0, 5).Draw(rt, "parts")
 		asc := rapid.Bool().Draw(rt, "ascending")
-		ds := parallelize(rt, sc, recs)
+		ds := parallelizeRandom(rt, sc, recs)
 		sorted, err := stoke.SortByKey(context.Background(), ds, sortInts, asc, parts)
 		if err != nil {
 			rt.Fatal(err)
@@ -202,7 +194,7 @@ func TestAggregateByKeyMatchesALoop(t *testing.T) {
 	rapid.Check(t, func(rt *rapid.T) {
 		recs := rapid.SliceOfN(genIKV(12), 0, 150).Draw(rt, "recs")
 		parts := rapid.IntRange(0, 4).Draw(rt, "parts")
-		ds := parallelize(rt, sc, recs)
+		ds := parallelizeRandom(rt, sc, recs)
 		wantAvg, wantList := map[int]avg{}, map[int][]int{}
 		for _, r := range recs {
 			a := wantAvg[r.Key]
@@ -263,7 +255,7 @@ func TestCoGroupMatchesMaps(t *testing.T) {
 	sc := keyedContext(t)
 	rapid.Check(t, func(rt *rapid.T) {
 		l, r := genSides(rt)
-		got := collect(rt, stoke.CoGroup(parallelize(rt, sc, l), parallelize(rt, sc, r), cogroupOp, rapid.IntRange(0, 4).Draw(rt, "parts")))
+		got := collect(rt, stoke.CoGroup(parallelizeRandom(rt, sc, l), parallelizeRandom(rt, sc, r), cogroupOp, rapid.IntRange(0, 4).Draw(rt, "parts")))
 		want := reference(l, r)
 		if len(got) != len(want) {
 			rt.Fatalf("%d keys, want %d: %v", len(got), len(want), got)
@@ -289,7 +281,7 @@ func TestOuterJoinsMatchNestedLoops(t *testing.T) {
 	rapid.Check(t, func(rt *rapid.T) {
 		l, r := genSides(rt)
 		parts := rapid.IntRange(0, 4).Draw(rt, "parts")
-		ld, rd := parallelize(rt, sc, l), parallelize(rt, sc, r)
+		ld, rd := parallelizeRandom(rt, sc, l), parallelizeRandom(rt, sc, r)
 		var inner []stoke.KV[int, stoke.Joined[int, string]]
 		var left []stoke.KV[int, stoke.Joined[int, stoke.Opt[string]]]
 		var right []stoke.KV[int, stoke.Joined[stoke.Opt[int], string]]
@@ -347,7 +339,7 @@ func TestCountByKeyMatchesAMap(t *testing.T) {
 		for _, r := range recs {
 			want[r.Key]++
 		}
-		got, err := stoke.CountByKey(context.Background(), parallelize(rt, sc, recs), countByKey)
+		got, err := stoke.CountByKey(context.Background(), parallelizeRandom(rt, sc, recs), countByKey)
 		if err != nil {
 			rt.Fatal(err)
 		}

@@ -19,14 +19,20 @@ func validate(n *plan.Node, sink *pb.Sink) error {
 			return nil
 		}
 		seen[n.ID] = true
+		if n.Err != nil {
+			return n.Err
+		}
 		switch n.Kind {
 		case plan.Narrow:
 			f, err := registry.LookupFunc(n.Op)
 			if err != nil {
 				return err
 			}
-			if f.Apply == nil {
+			if f.Apply == nil && f.ApplyParams == nil {
 				return fmt.Errorf("function %q is a %s function and cannot transform a dataset", n.Op, f.Kind)
+			}
+			if f.ApplyParams != nil && len(n.StepParams) != n.NumPartitions {
+				return fmt.Errorf("function %q takes parameters per partition: %d for %d partitions", n.Op, len(n.StepParams), n.NumPartitions)
 			}
 		case plan.Shuffle:
 			s, err := registry.LookupShuffle(n.Op)
@@ -55,7 +61,10 @@ func validate(n *plan.Node, sink *pb.Sink) error {
 			if len(n.Parents) != 1 || len(n.Groups) != n.NumPartitions {
 				return fmt.Errorf("coalesce into %d partitions has %d groups", n.NumPartitions, len(n.Groups))
 			}
-			for _, g := range n.Groups {
+			for i, g := range n.Groups {
+				if len(g) == 0 {
+					return fmt.Errorf("coalesce partition %d reads no partition", i)
+				}
 				for _, q := range g {
 					if q < 0 || q >= n.Parents[0].NumPartitions {
 						return fmt.Errorf("coalesce reads partition %d of %d", q, n.Parents[0].NumPartitions)

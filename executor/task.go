@@ -236,7 +236,7 @@ func openSource(ctx context.Context, env *Env, tenv *taskEnv, src *pb.Source, m 
 		if err != nil {
 			return nil, "", err
 		}
-		m.RecordsIn = n
+		m.RecordsIn += n // a concatenation reads several sources
 		return recs, src.Type, nil
 	case *pb.Source_Text:
 		return textLines(k.Text, &m.RecordsIn), registry.TypeName[string](), nil

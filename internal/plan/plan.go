@@ -45,6 +45,32 @@ type Node struct {
 	// CopyOf is the node this one is a marked copy of (Persist), nil for
 	// most: a copy of a Shuffle node reads its original's shuffle.
 	CopyOf *Node
+	// Err, when set, is why the dataset cannot be computed (an operator
+	// was given an invalid argument): every job over it is refused with
+	// this error.
+	Err error
+}
+
+// FirstErr is the Err of n or of the first of its ancestors that has one.
+func FirstErr(n *Node) error {
+	seen := map[int]bool{}
+	var walk func(*Node) error
+	walk = func(n *Node) error {
+		if n == nil || seen[n.ID] {
+			return nil
+		}
+		seen[n.ID] = true
+		if n.Err != nil {
+			return n.Err
+		}
+		for _, p := range n.Parents {
+			if err := walk(p); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return walk(n)
 }
 
 // Origin is the node n copies (following CopyOf), or n.

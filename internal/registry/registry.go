@@ -141,6 +141,8 @@ type Type struct {
 	// read to its end (not when the reader stops early), calls done with
 	// the records encoded as one block (the executor caches it).
 	Cache func(seq any, done func(block []byte, err error)) any
+
+	level int // which built-ins are registered (levelType..levelFull)
 }
 
 var (
@@ -179,6 +181,10 @@ func checkName(kind, name string) {
 func AddFunc(f *Func) {
 	mu.Lock()
 	defer mu.Unlock()
+	addFuncLocked(f)
+}
+
+func addFuncLocked(f *Func) {
 	checkName("function", f.Name)
 	funcs[f.Name] = f
 }
@@ -187,6 +193,10 @@ func AddFunc(f *Func) {
 func AddShuffle(s *Shuffle) {
 	mu.Lock()
 	defer mu.Unlock()
+	addShuffleLocked(s)
+}
+
+func addShuffleLocked(s *Shuffle) {
 	checkName("keyed operator", s.Name)
 	shuffles[s.Name] = s
 }

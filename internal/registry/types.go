@@ -15,22 +15,66 @@ func TypeName[T any]() string { return reflect.TypeFor[T]().String() }
 
 // AddType registers T with a gob codec and returns its name. Registering the
 // same type again is a no-op; two different types with one name panic.
+//
+// It also registers T's built-in operators (see builtins.go): sample, limit,
+// zipWithIndex and the repartition shuffle, named after T, so that every
+// process of the application has them without the program registering
+// anything. They depend only on T, so the driver's and the executors'
+// function lists (FuncNames) stay equal.
 func AddType[T any]() string {
-	rt := reflect.TypeFor[T]()
-	name := rt.String()
 	mu.Lock()
 	defer mu.Unlock()
+	t := ensureOps[T]()
+	if t.level < levelFull {
+		checkUpgrade(t.Name)
+		ensureOps[Indexed[T]]()
+		addFuncLocked(zipWithIndexFunc[T](t.Name))
+		t.level = levelFull
+	}
+	return t.Name
+}
+
+// ensureType registers T with its codec alone (mu held).
+func ensureType[T any]() *Type {
+	rt := reflect.TypeFor[T]()
+	name := rt.String()
 	if t, ok := types[name]; ok {
 		if t.RType != rt {
 			panic(fmt.Sprintf("stoke: two element types share the name %q (%v and %v); rename one", name, t.RType, rt))
 		}
-		return name
+		return t
 	}
 	if frozen {
 		panic(fmt.Sprintf("stoke: element type %s registered after the Context started; use it in a function registered at init or call stoke.RegisterType in a package-level variable", name))
 	}
-	types[name] = newType[T](name, rt)
-	return name
+	t := newType[T](name, rt)
+	types[name] = t
+	return t
+}
+
+// ensureOps registers T with the built-ins that need no type derived from
+// T beyond Indexed[T] (mu held).
+func ensureOps[T any]() *Type {
+	t := ensureType[T]()
+	if t.level >= levelOps {
+		return t
+	}
+	checkUpgrade(t.Name)
+	indexed := ensureType[Indexed[T]]().Name
+	addFuncLocked(sampleFunc[T](t.Name))
+	addFuncLocked(limitFunc[T](t.Name))
+	addFuncLocked(roundRobinFunc[T](t.Name, indexed))
+	addShuffleLocked(repartitionShuffle[T](t.Name, indexed))
+	t.level = levelOps
+	return t
+}
+
+// checkUpgrade refuses to add built-ins to a type after the registry froze:
+// executors started without them.
+func checkUpgrade(name string) {
+	if frozen {
+		panic(fmt.Sprintf("stoke: element type %s registered after the Context started; call stoke.RegisterType[%s]() in a package-level variable", name, name))
+	}
 }
 
 // EncodeSlice encodes records as one block: no bytes for none, the typed

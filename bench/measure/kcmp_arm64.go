@@ -1,0 +1,3 @@
+package main
+
+const sysKcmp = 272 // kcmp(2) on linux/arm64
