@@ -356,3 +356,60 @@ func TestPersistRefusesUnknownLevelsAndKeepsTheFirst(t *testing.T) {
 		t.Fatal("level names")
 	}
 }
+
+func TestPersistedUnionAndCoalesceAreComputedOnce(t *testing.T) {
+	sc := newContext(t, stoke.Config{"stoke.master": "local[2]"})
+	ctx := context.Background()
+	a := stoke.Map(must(stoke.Parallelize(sc, ints(100), 2)), persistDouble)
+	b := stoke.Map(must(stoke.Parallelize(sc, ints(50), 3)), persistDouble)
+	u := stoke.Union(a, b).Cache()
+	c := stoke.Coalesce(stoke.Map(must(stoke.Parallelize(sc, ints(100), 4)), persistDouble), 2).Persist(stoke.MemoryAndDisk)
+	for _, tc := range []struct {
+		name string
+		ds   stoke.Dataset[int]
+		want []int
+	}{{"union", u, append(doubles(100), doubles(50)...)}, {"coalesce", c, doubles(100)}} {
+		persistCalls.Store(0)
+		for range 2 {
+			got, err := stoke.Collect(ctx, tc.ds)
+			if err != nil || !slices.Equal(got, tc.want) {
+				t.Fatalf("%s: %v, %v", tc.name, got, err)
+			}
+		}
+		if n := persistCalls.Load(); n != int64(len(tc.want)) {
+			t.Fatalf("%s: %d calls over two actions, want %d", tc.name, n, len(tc.want))
+		}
+	}
+}
+
+// Take reads a partition only in part: that is not cached, and the next
+// action computes it whole (and caches it).
+func TestTakeDoesNotCachePartialPartitions(t *testing.T) {
+	sc := newContext(t, stoke.Config{"stoke.master": "local[2]"})
+	ctx := context.Background()
+	cached := stoke.Map(must(stoke.Parallelize(sc, ints(10000), 2)), persistDouble).Cache()
+	persistCalls.Store(0)
+	got, err := stoke.Take(ctx, cached, 3)
+	if err != nil || !slices.Equal(got, []int{0, 2, 4}) {
+		t.Fatalf("take: %v, %v", got, err)
+	}
+	took := persistCalls.Load()
+	if took >= 5000 {
+		t.Fatalf("take computed %d records; it should stop early", took)
+	}
+	for range 2 {
+		if n, err := stoke.Count(ctx, cached); err != nil || n != 10000 {
+			t.Fatalf("count = %d, %v", n, err)
+		}
+	}
+	if n := persistCalls.Load() - took; n != 10000 {
+		t.Fatalf("counts after take computed %d records, want 10000 (both partitions whole, once)", n)
+	}
+	// Take over the now cached dataset computes nothing.
+	if _, err := stoke.Take(ctx, cached, 3); err != nil {
+		t.Fatal(err)
+	}
+	if n := persistCalls.Load() - took; n != 10000 {
+		t.Fatalf("take over the cache computed %d more records", n-10000)
+	}
+}
