@@ -20,4 +20,7 @@ type (
 	ExecutorAdded    = events.ExecutorAdded
 	ExecutorRemoved  = events.ExecutorRemoved
 	ExecutorExcluded = events.ExecutorExcluded
+	RDDPersisted     = events.RDDPersisted
+	RDDUnpersisted   = events.RDDUnpersisted
+	BlockUpdated     = events.BlockUpdated
 )

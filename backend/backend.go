@@ -67,6 +67,12 @@ type ShuffleReleaser interface {
 	ReleaseShuffles(ids []int32)
 }
 
+// CacheReleaser is implemented by backends that can tell executors to drop
+// the cached partitions of unpersisted datasets (plan node ids).
+type CacheReleaser interface {
+	ReleaseCached(rddIDs []int32)
+}
+
 // BroadcastReleaser is implemented by backends that can tell executors to
 // drop their cached copies of broadcast variables (the driver set a new
 // value, unpersisted or destroyed them). Executor processes fetch the

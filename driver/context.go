@@ -51,6 +51,7 @@ type Context struct {
 	stages        map[int]*stage
 	shuffleStages map[shuffleKey]*stage
 	shuffles      map[int32]*stage
+	cached        map[int]*cachedRDD // persisted nodes by id (cache.go)
 	taskSets      map[sched.TaskSetID]*stage
 	tasks         map[int64]*taskRun
 	executors     map[string]backend.ExecutorInfo
@@ -644,7 +645,9 @@ func (w *warnLimiter) allow(now time.Time) (suppressed int, ok bool) {
 // one lock and free slots are filled once for the whole batch.
 func (c *Context) StatusUpdate(execID string, sts ...*pb.TaskStatus) {
 	batch := make([]*pb.TaskStatus, 0, len(sts))
+	var blocks []*pb.BlockUpdate
 	for _, st := range sts {
+		blocks = append(blocks, st.BlockUpdates...)
 		if st.State == pb.TaskState_RUNNING {
 			continue
 		}
@@ -653,17 +656,27 @@ func (c *Context) StatusUpdate(execID string, sts ...*pb.TaskStatus) {
 		}
 		batch = append(batch, st)
 	}
-	if len(batch) == 0 {
+	if len(batch) == 0 && len(blocks) == 0 {
 		return
 	}
 	a := &actions{}
+	var stale []int32
 	c.mu.Lock()
+	if len(blocks) > 0 {
+		// Before the statuses: a task that finishes here may start a
+		// next one whose locality these updates decide.
+		stale = c.blocksUpdated(execID, blocks)
+	}
 	for _, st := range batch {
 		c.updateLocked(st, a)
 	}
 	c.schedule(a)
+	stopped := c.stopped
 	c.mu.Unlock()
 	c.apply(a)
+	if r, ok := c.be.(backend.CacheReleaser); ok && len(stale) > 0 && !stopped {
+		r.ReleaseCached(stale)
+	}
 }
 
 // fetchStoredResult reads a large result from its executor, after checking
@@ -781,6 +794,7 @@ func (c *Context) ExecutorLost(id, reason string) {
 	c.dropTasksOn(id, "executor lost: "+reason, now)
 	c.post(events.ExecutorRemoved{ExecutorID: id, Reason: reason, Time: now})
 	c.removeOutputsOn(id)
+	c.forgetCachedOn(id)
 	c.handle(c.core.RemoveExecutor(id, reason, now), a)
 	c.stageAvailable(nil, a)
 	c.schedule(a)

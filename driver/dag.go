@@ -91,6 +91,8 @@ func (c *Context) newStage(n *plan.Node) *stage {
 }
 
 func (c *Context) shuffleStage(shuffleNode *plan.Node, side int, parent *plan.Node) *stage {
+	// A persisted copy of a shuffle node shares its original's shuffle.
+	shuffleNode = shuffleNode.Origin()
 	key := shuffleKey{shuffleNode.ID, side}
 	if s, ok := c.shuffleStages[key]; ok {
 		return s
@@ -203,6 +205,17 @@ func (c *Context) preferred(s *stage, p int) []sched.Location {
 	seen := map[string]bool{}
 	var walk func(part plan.Part)
 	walk = func(part plan.Part) {
+		if cached := c.cachedPreferred(part); len(cached) > 0 {
+			// Where the part's cached partition is: its task skips the
+			// work before it there.
+			for _, l := range cached {
+				if !seen["exec "+l.ExecutorID] {
+					seen["exec "+l.ExecutorID] = true
+					locs = append(locs, l)
+				}
+			}
+			return
+		}
 		for _, sub := range part.Concat {
 			walk(sub)
 		}
@@ -315,7 +328,7 @@ func (c *Context) sourceDesc(src *plan.Node, p int) *pb.Source {
 	case plan.Shuffle:
 		in := &pb.ShuffleInput{Op: src.Op, ReducePartition: int32(p), Params: src.Params}
 		for side := range src.Parents {
-			dep := c.shuffleStages[shuffleKey{src.ID, side}].shuffle
+			dep := c.shuffleStages[shuffleKey{src.Origin().ID, side}].shuffle
 			sd := &pb.ShuffleSide{ShuffleId: dep.id, Outputs: make([]*pb.MapOutput, len(dep.outputs))}
 			for mp, o := range dep.outputs {
 				if o == nil {

@@ -5,14 +5,18 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	pb "github.com/stoke-run/stoke/internal/rpc/stokepb"
 )
 
 // BlockStore keeps an executor's shuffle buckets and stored task results in
-// memory until the driver releases them.
+// memory until the driver releases them, and its cached partitions of
+// persisted datasets (see cache.go).
 type BlockStore struct {
 	mu      sync.RWMutex
 	shuffle map[shuffleKey]*mapOutput // (shuffle, map task) -> its buckets
 	results map[int64][]byte
+	cache   *blockCache
 }
 
 type shuffleKey struct {
@@ -21,7 +25,7 @@ type shuffleKey struct {
 }
 
 func NewBlockStore() *BlockStore {
-	return &BlockStore{shuffle: map[shuffleKey]*mapOutput{}, results: map[int64][]byte{}}
+	return &BlockStore{shuffle: map[shuffleKey]*mapOutput{}, results: map[int64][]byte{}, cache: newBlockCache()}
 }
 
 // ShuffleBlockName names one reduce bucket of one map task's output.
@@ -119,3 +123,17 @@ func (s *BlockStore) Bytes() int64 {
 	}
 	return n
 }
+
+// ReleaseCached drops every cached partition of the given datasets (plan
+// node ids), from memory and disk.
+func (s *BlockStore) ReleaseCached(nodes []int32) { s.cache.release(nodes) }
+
+// TakeBlockUpdates returns the cached blocks stored, moved to disk or
+// dropped since the last call, for the driver.
+func (s *BlockStore) TakeBlockUpdates() []*pb.BlockUpdate { return s.cache.takeUpdates() }
+
+// CachedBytes reports the bytes of cached partitions in memory and on disk.
+func (s *BlockStore) CachedBytes() (memory, disk int64) { return s.cache.sizes() }
+
+// Close removes the cached partitions written to disk.
+func (s *BlockStore) Close() error { return s.cache.close() }

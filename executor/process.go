@@ -100,6 +100,7 @@ func RunProcess(ctx context.Context, cfg ProcessConfig) error {
 		return fmt.Errorf("listening for block fetches on %s: %w", cfg.Host, err)
 	}
 	store := NewBlockStore()
+	defer store.Close()
 	serverSec, err := cfg.TLS.ServerOption()
 	if err != nil {
 		lis.Close()
@@ -245,6 +246,9 @@ func RunProcess(ctx context.Context, cfg ProcessConfig) error {
 		case *pb.DriverMessage_Release:
 			for _, id := range m.Release.ShuffleIds {
 				store.ReleaseShuffle(id)
+			}
+			if len(m.Release.RddIds) > 0 {
+				store.ReleaseCached(m.Release.RddIds)
 			}
 			shared.Drop(m.Release.Broadcasts)
 		case *pb.DriverMessage_Credentials:

@@ -85,8 +85,17 @@ func (r *Runner) run(job launched) {
 	delete(r.running, job.t.TaskId)
 	r.mu.Unlock()
 	if rt != nil && !rt.killed {
-		r.report(st)
+		r.report(r.withBlockUpdates(st))
 	}
+}
+
+// withBlockUpdates adds the executor's cached-block changes to a status, so
+// the driver learns them with the next status whichever task caused them.
+func (r *Runner) withBlockUpdates(st *pb.TaskStatus) *pb.TaskStatus {
+	if r.env != nil && r.env.Blocks != nil {
+		st.BlockUpdates = append(st.BlockUpdates, r.env.Blocks.TakeBlockUpdates()...)
+	}
+	return st
 }
 
 // Close lets idle workers exit.
@@ -105,7 +114,7 @@ func (r *Runner) Kill(id int64, reason string) {
 	rt.killed = true
 	rt.cancel()
 	r.mu.Unlock()
-	r.report(&pb.TaskStatus{TaskId: id, State: pb.TaskState_KILLED, Error: "killed: " + reason})
+	r.report(r.withBlockUpdates(&pb.TaskStatus{TaskId: id, State: pb.TaskState_KILLED, Error: "killed: " + reason}))
 }
 
 // KillAll kills every running task.

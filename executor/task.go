@@ -13,6 +13,7 @@ import (
 
 	"github.com/stoke-run/stoke/internal/fsx"
 	"github.com/stoke-run/stoke/internal/memory"
+	"github.com/stoke-run/stoke/internal/plan"
 	"github.com/stoke-run/stoke/internal/registry"
 	pb "github.com/stoke-run/stoke/internal/rpc/stokepb"
 	"github.com/stoke-run/stoke/internal/shared"
@@ -116,13 +117,32 @@ func runSafely(ctx context.Context, env *Env, t *pb.TaskDesc, m *pb.TaskMetrics)
 }
 
 // openPipeline returns the partition a pipeline computes (an iter.Seq of
-// its element type) and that type's name.
+// its element type) and that type's name. It starts from the last cached
+// partition this executor holds among the pipeline's persisted steps (or
+// its persisted source), skipping the work before it; a persisted step it
+// computes is cached once its output has been read to the end.
 func openPipeline(ctx context.Context, env *Env, tenv *taskEnv, src *pb.Source, steps []*pb.Step, m *pb.TaskMetrics) (any, string, error) {
-	records, typeName, err := openSource(ctx, env, tenv, src, m)
-	if err != nil {
-		return nil, "", err
+	var records any
+	var typeName string
+	first := 0
+	for i := len(steps) - 1; i >= 0 && records == nil; i-- {
+		if recs, name, ok := env.readCached(steps[i].Persist, m); ok {
+			records, typeName, first = recs, name, i+1
+		}
 	}
-	for _, step := range steps {
+	if records == nil {
+		var ok bool
+		if records, typeName, ok = env.readCached(src.GetPersist(), m); !ok {
+			var err error
+			if records, typeName, err = openSource(ctx, env, tenv, src, m); err != nil {
+				return nil, "", err
+			}
+			if records, err = env.teeCached(src.Persist, records, typeName); err != nil {
+				return nil, "", err
+			}
+		}
+	}
+	for _, step := range steps[first:] {
 		f, err := registry.LookupFunc(step.Func)
 		if err != nil {
 			return nil, "", err
@@ -143,8 +163,62 @@ func openPipeline(ctx context.Context, env *Env, tenv *taskEnv, src *pb.Source, 
 			return nil, "", fmt.Errorf("function %q is a %s function and cannot transform records", step.Func, f.Kind)
 		}
 		typeName = f.Out
+		if records, err = env.teeCached(step.Persist, records, typeName); err != nil {
+			return nil, "", err
+		}
 	}
 	return records, typeName, nil
+}
+
+// readCached opens the cached block p names, if this executor holds it.
+// A block that does not decode is dropped and the partition recomputed.
+func (env *Env) readCached(p *pb.Persist, m *pb.TaskMetrics) (any, string, bool) {
+	if p == nil || env.Blocks == nil {
+		return nil, "", false
+	}
+	c := env.Blocks.cache
+	c.bind(env.Memory, env.Spill)
+	k := rddKey{p.Node, p.Partition}
+	data, typeName, ok := c.get(k)
+	if !ok {
+		return nil, "", false
+	}
+	typ, err := registry.LookupType(typeName)
+	if err != nil {
+		return nil, "", false
+	}
+	recs, n, err := typ.Decode(data)
+	if err != nil {
+		c.release1(k)
+		return nil, "", false
+	}
+	m.RecordsIn += n
+	return recs, typeName, true
+}
+
+// teeCached passes records through, caching them as the block p names
+// when they have been read to the end (p nil: not persisted).
+func (env *Env) teeCached(p *pb.Persist, records any, typeName string) (any, error) {
+	if p == nil || env.Blocks == nil {
+		return records, nil
+	}
+	switch p.Level {
+	case plan.MemoryOnly, plan.MemoryAndDisk, plan.DiskOnly:
+	default:
+		return nil, fmt.Errorf("dataset %d is persisted at unknown storage level %d", p.Node, p.Level)
+	}
+	typ, err := registry.LookupType(typeName)
+	if err != nil {
+		return nil, err
+	}
+	c := env.Blocks.cache
+	c.bind(env.Memory, env.Spill)
+	k := rddKey{p.Node, p.Partition}
+	return typ.Cache(records, func(block []byte, err error) {
+		if err == nil {
+			c.put(k, typeName, p.Level, block)
+		}
+	}), nil
 }
 
 // openSource returns the partition a pipeline starts from.

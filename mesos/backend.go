@@ -223,6 +223,9 @@ func (b *Backend) FetchResult(ctx context.Context, id, block string) ([]byte, er
 	return b.srv.FetchResult(ctx, id, block)
 }
 
+// ReleaseCached tells the executors to drop the datasets' cached partitions.
+func (b *Backend) ReleaseCached(ids []int32) { b.srv.ReleaseCached(ids) }
+
 // ReleaseShuffles tells the executors to drop the shuffles' output.
 func (b *Backend) ReleaseShuffles(ids []int32) { b.srv.ReleaseShuffles(ids) }
 

@@ -283,6 +283,9 @@ func (b *Client) FetchResult(ctx context.Context, id, block string) ([]byte, err
 }
 func (b *Client) Revive() {}
 
+// ReleaseCached tells the executors to drop the datasets' cached partitions.
+func (b *Client) ReleaseCached(ids []int32) { b.srv.ReleaseCached(ids) }
+
 // RequestTotalExecutors asks the master for n executors in total.
 func (b *Client) RequestTotalExecutors(n int) error {
 	if n < 0 {

@@ -498,6 +498,11 @@ func credentialsMessage(b []byte) *pb.DriverMessage {
 	return &pb.DriverMessage{Msg: &pb.DriverMessage_Credentials{Credentials: &pb.Credentials{HadoopTokens: b}}}
 }
 
+// ReleaseCached tells every executor to drop the datasets' cached partitions.
+func (s *Server) ReleaseCached(ids []int32) {
+	s.broadcast(&pb.DriverMessage{Msg: &pb.DriverMessage_Release{Release: &pb.ReleaseBlocks{RddIds: ids}}}, nil)
+}
+
 func (s *Server) ReleaseShuffles(ids []int32) {
 	s.broadcast(&pb.DriverMessage{Msg: &pb.DriverMessage_Release{Release: &pb.ReleaseBlocks{ShuffleIds: ids}}}, nil)
 }

@@ -179,6 +179,7 @@ func (b *InProcess) LoseExecutor(id, reason string) error {
 	ex.runner.KillAll("executor lost")
 	ex.runner.Close()
 	ex.out.close()
+	ex.store.Close()
 	b.driver.ExecutorLost(id, reason)
 	return nil
 }
@@ -192,6 +193,7 @@ func (b *InProcess) Stop(context.Context) error {
 		ex.runner.KillAll("application stopped")
 		ex.runner.Close()
 		ex.out.close()
+		ex.store.Close()
 		ex.res.Close()
 	}
 	return nil
@@ -257,6 +259,15 @@ func (b *InProcess) ReleaseShuffles(ids []int32) {
 		for _, id := range ids {
 			ex.store.ReleaseShuffle(id)
 		}
+	}
+}
+
+// ReleaseCached drops the datasets' cached partitions on every executor.
+func (b *InProcess) ReleaseCached(ids []int32) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, ex := range b.execs {
+		ex.store.ReleaseCached(ids)
 	}
 }
 

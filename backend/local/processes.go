@@ -206,6 +206,9 @@ func (b *Processes) FetchResult(ctx context.Context, id, block string) ([]byte, 
 }
 func (b *Processes) Revive() {}
 
+// ReleaseCached tells the executors to drop the datasets' cached partitions.
+func (b *Processes) ReleaseCached(ids []int32) { b.srv.ReleaseCached(ids) }
+
 // ReleaseShuffles tells the executors to drop the shuffles' output.
 func (b *Processes) ReleaseShuffles(ids []int32) { b.srv.ReleaseShuffles(ids) }
 

@@ -320,6 +320,9 @@ func init() {
 	register[events.ExecutorAdded]()
 	register[events.ExecutorRemoved]()
 	register[events.ExecutorExcluded]()
+	register[events.RDDPersisted]()
+	register[events.RDDUnpersisted]()
+	register[events.BlockUpdated]()
 }
 
 // Kinds lists the event kinds Read understands.

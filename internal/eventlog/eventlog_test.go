@@ -31,6 +31,9 @@ func sample() []events.Event {
 		events.ExecutorExcluded{ExecutorID: "1", Scope: "stage", Reason: "2 failures", Time: t0},
 		events.ExecutorRemoved{ExecutorID: "1", Reason: "lost", Time: t0},
 		events.JobEnd{JobID: 0, Succeeded: false, Error: "stage 0 failed", Time: t0},
+		events.RDDPersisted{RDDID: 3, Name: "map f", Level: "MEMORY_ONLY", NumPartitions: 2},
+		events.BlockUpdated{ExecutorID: "1", RDDID: 3, Partition: 1, MemSize: 10, DiskSize: 20, Time: t0},
+		events.RDDUnpersisted{RDDID: 3},
 		events.ApplicationEnd{Time: t0},
 	}
 }

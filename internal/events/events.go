@@ -132,6 +132,30 @@ type ExecutorExcluded struct {
 	Time       time.Time `json:"time"`
 }
 
+// RDDPersisted: a dataset was marked for caching (Persist or Cache).
+type RDDPersisted struct {
+	RDDID         int    `json:"rddId"` // the dataset's lineage node
+	Name          string `json:"name"`
+	Level         string `json:"storageLevel"`
+	NumPartitions int    `json:"numPartitions"`
+}
+
+// RDDUnpersisted: a cached dataset was unpersisted; its blocks are gone.
+type RDDUnpersisted struct {
+	RDDID int `json:"rddId"`
+}
+
+// BlockUpdated: an executor now holds a cached partition at these sizes
+// (both 0: it no longer holds it).
+type BlockUpdated struct {
+	ExecutorID string    `json:"executorId"`
+	RDDID      int       `json:"rddId"`
+	Partition  int       `json:"partition"`
+	MemSize    int64     `json:"memSize"`
+	DiskSize   int64     `json:"diskSize"`
+	Time       time.Time `json:"time"`
+}
+
 func (ApplicationStart) Kind() string { return "ApplicationStart" }
 func (ApplicationEnd) Kind() string   { return "ApplicationEnd" }
 func (Environment) Kind() string      { return "Environment" }
@@ -145,3 +169,6 @@ func (TaskEnd) Kind() string          { return "TaskEnd" }
 func (ExecutorAdded) Kind() string    { return "ExecutorAdded" }
 func (ExecutorRemoved) Kind() string  { return "ExecutorRemoved" }
 func (ExecutorExcluded) Kind() string { return "ExecutorExcluded" }
+func (RDDPersisted) Kind() string     { return "RDDPersisted" }
+func (RDDUnpersisted) Kind() string   { return "RDDUnpersisted" }
+func (BlockUpdated) Kind() string     { return "BlockUpdated" }

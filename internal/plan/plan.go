@@ -42,6 +42,9 @@ type Node struct {
 	// Persist is the storage level the dataset is cached at (0: not
 	// cached); set on a copy of the node by Persist.
 	Persist int
+	// CopyOf is the node this one is a marked copy of (Persist), nil for
+	// most: a copy of a Shuffle node reads its original's shuffle.
+	CopyOf *Node
 	// Err, when set, is why the dataset cannot be computed (an operator
 	// was given an invalid argument): every job over it is refused with
 	// this error.
@@ -69,6 +72,22 @@ func FirstErr(n *Node) error {
 	}
 	return walk(n)
 }
+
+// Origin is the node n copies (following CopyOf), or n.
+func (n *Node) Origin() *Node {
+	for n.CopyOf != nil {
+		n = n.CopyOf
+	}
+	return n
+}
+
+// Storage levels of a persisted node (Node.Persist); the stoke package's
+// StorageLevel values are these.
+const (
+	MemoryOnly    = 1 // encoded block in memory; dropped when evicted
+	MemoryAndDisk = 2 // encoded block in memory; written to disk when evicted
+	DiskOnly      = 3 // encoded block on local disk
+)
 
 // TextSplit is a byte range of one file and the hosts that hold it.
 type TextSplit struct {

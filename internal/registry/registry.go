@@ -137,6 +137,10 @@ type Type struct {
 	// Concat is the partition made of parts in order; each part is opened
 	// only when the previous one is done.
 	Concat func(parts []func() (any, error)) any
+	// Cache passes a partition through unchanged and, once it has been
+	// read to its end (not when the reader stops early), calls done with
+	// the records encoded as one block (the executor caches it).
+	Cache func(seq any, done func(block []byte, err error)) any
 
 	level int // which built-ins are registered (levelType..levelFull)
 }

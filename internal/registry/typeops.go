@@ -70,6 +70,19 @@ func newType[T any](name string, rt reflect.Type) *Type {
 				}
 			})
 		},
+		Cache: func(seq any, done func([]byte, error)) any {
+			src := seq.(iter.Seq[T])
+			return iter.Seq[T](func(yield func(T) bool) {
+				var recs []T
+				for r := range src {
+					recs = append(recs, r)
+					if !yield(r) {
+						return
+					}
+				}
+				done(EncodeSlice(recs))
+			})
+		},
 	}
 }
 

@@ -50,7 +50,7 @@ th{background:#eee}
 .bar{display:inline-block;width:120px;height:10px;background:#ddd;margin-right:6px}
 .bar span{display:block;height:10px;background:#5a5}
 </style></head><body>
-<nav><strong>Stoke</strong> &nbsp; <a href="/jobs/">Jobs</a><a href="/stages/">Stages</a><a href="/pools/">Pools</a><a href="/executors/">Executors</a><a href="/environment/">Environment</a>
+<nav><strong>Stoke</strong> &nbsp; <a href="/jobs/">Jobs</a><a href="/stages/">Stages</a><a href="/pools/">Pools</a><a href="/storage/">Storage</a><a href="/executors/">Executors</a><a href="/environment/">Environment</a>
 <span>{{.App.Name}} ({{.App.ID}}){{if .App.Incomplete}} - rebuilt from an incomplete event log{{end}}</span></nav>
 <h1>{{.Title}}</h1>
 {{end}}

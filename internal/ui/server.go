@@ -194,6 +194,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /pools/{$}", s.poolsPage)
 	mux.HandleFunc("GET /pools/pool/{$}", s.poolPage)
 	mux.HandleFunc("GET /environment/{$}", s.environmentPage)
+	mux.HandleFunc("GET /storage/{$}", s.storagePage)
 
 	const app = "/api/v1/applications/{appId}"
 	mux.HandleFunc("GET /api/v1/applications", s.apiApplications)
@@ -208,6 +209,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET "+app+"/allexecutors", s.api(s.apiExecutors(true)))
 	mux.HandleFunc("GET "+app+"/environment", s.api(s.apiEnvironment))
 	mux.HandleFunc("GET "+app+"/pools", s.api(s.apiPools))
+	mux.HandleFunc("GET "+app+"/storage/rdd", s.api(s.apiStorage))
 	mux.HandleFunc("GET /api/", func(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusNotFound, "no such API endpoint: "+r.URL.Path)
 	})

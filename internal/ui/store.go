@@ -226,6 +226,7 @@ type Store struct {
 	stages   map[stageKey]*stage
 	attempts map[int][]*stage // by stage id, in attempt order
 	execs    map[string]*executor
+	storage  storage // cached datasets (storage.go)
 
 	finishedJobs   []int // job ids in finishing order
 	finishedStages []stageKey
@@ -312,6 +313,13 @@ func (s *Store) Apply(e events.Event) {
 		s.executorAdded(e)
 	case events.ExecutorRemoved:
 		s.executorRemoved(e)
+		s.storage.executorRemoved(e.ExecutorID)
+	case events.RDDPersisted:
+		s.storage.persisted(e)
+	case events.RDDUnpersisted:
+		s.storage.unpersisted(e.RDDID)
+	case events.BlockUpdated:
+		s.storage.blockUpdated(e)
 	case events.ExecutorExcluded:
 		x := s.executor(e.ExecutorID)
 		x.Excluded, x.ExcludeScope, x.ExcludeReason = true, e.Scope, e.Reason

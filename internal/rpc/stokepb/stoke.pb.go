@@ -485,7 +485,10 @@ type TaskStatus struct {
 	Metrics      *TaskMetrics           `protobuf:"bytes,6,opt,name=metrics,proto3" json:"metrics,omitempty"`
 	// The attempt's accumulator updates; the driver merges them only for the
 	// attempt it accepts as the partition's success.
-	AccumUpdates  []*AccumUpdate `protobuf:"bytes,7,rep,name=accum_updates,json=accumUpdates,proto3" json:"accum_updates,omitempty"`
+	AccumUpdates []*AccumUpdate `protobuf:"bytes,7,rep,name=accum_updates,json=accumUpdates,proto3" json:"accum_updates,omitempty"`
+	// Cached blocks this executor stored, moved or dropped since its last
+	// status (from any task: evictions happen on behalf of others).
+	BlockUpdates  []*BlockUpdate `protobuf:"bytes,8,rep,name=block_updates,json=blockUpdates,proto3" json:"block_updates,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -569,6 +572,83 @@ func (x *TaskStatus) GetAccumUpdates() []*AccumUpdate {
 	return nil
 }
 
+func (x *TaskStatus) GetBlockUpdates() []*BlockUpdate {
+	if x != nil {
+		return x.BlockUpdates
+	}
+	return nil
+}
+
+// BlockUpdate is the state of one cached block rdd_<node>_<partition> on the
+// reporting executor; both sizes 0: the executor no longer holds it.
+type BlockUpdate struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Node          int32                  `protobuf:"varint,1,opt,name=node,proto3" json:"node,omitempty"`
+	Partition     int32                  `protobuf:"varint,2,opt,name=partition,proto3" json:"partition,omitempty"`
+	MemSize       int64                  `protobuf:"varint,3,opt,name=mem_size,json=memSize,proto3" json:"mem_size,omitempty"`
+	DiskSize      int64                  `protobuf:"varint,4,opt,name=disk_size,json=diskSize,proto3" json:"disk_size,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BlockUpdate) Reset() {
+	*x = BlockUpdate{}
+	mi := &file_stoke_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BlockUpdate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BlockUpdate) ProtoMessage() {}
+
+func (x *BlockUpdate) ProtoReflect() protoreflect.Message {
+	mi := &file_stoke_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BlockUpdate.ProtoReflect.Descriptor instead.
+func (*BlockUpdate) Descriptor() ([]byte, []int) {
+	return file_stoke_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *BlockUpdate) GetNode() int32 {
+	if x != nil {
+		return x.Node
+	}
+	return 0
+}
+
+func (x *BlockUpdate) GetPartition() int32 {
+	if x != nil {
+		return x.Partition
+	}
+	return 0
+}
+
+func (x *BlockUpdate) GetMemSize() int64 {
+	if x != nil {
+		return x.MemSize
+	}
+	return 0
+}
+
+func (x *BlockUpdate) GetDiskSize() int64 {
+	if x != nil {
+		return x.DiskSize
+	}
+	return 0
+}
+
 type AccumUpdate struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`   // registered accumulator
@@ -579,7 +659,7 @@ type AccumUpdate struct {
 
 func (x *AccumUpdate) Reset() {
 	*x = AccumUpdate{}
-	mi := &file_stoke_proto_msgTypes[7]
+	mi := &file_stoke_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -591,7 +671,7 @@ func (x *AccumUpdate) String() string {
 func (*AccumUpdate) ProtoMessage() {}
 
 func (x *AccumUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[7]
+	mi := &file_stoke_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -604,7 +684,7 @@ func (x *AccumUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AccumUpdate.ProtoReflect.Descriptor instead.
 func (*AccumUpdate) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{7}
+	return file_stoke_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *AccumUpdate) GetName() string {
@@ -636,7 +716,7 @@ type TaskMetrics struct {
 
 func (x *TaskMetrics) Reset() {
 	*x = TaskMetrics{}
-	mi := &file_stoke_proto_msgTypes[8]
+	mi := &file_stoke_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -648,7 +728,7 @@ func (x *TaskMetrics) String() string {
 func (*TaskMetrics) ProtoMessage() {}
 
 func (x *TaskMetrics) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[8]
+	mi := &file_stoke_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -661,7 +741,7 @@ func (x *TaskMetrics) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskMetrics.ProtoReflect.Descriptor instead.
 func (*TaskMetrics) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{8}
+	return file_stoke_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *TaskMetrics) GetDurationNs() int64 {
@@ -725,7 +805,7 @@ type FetchFailure struct {
 
 func (x *FetchFailure) Reset() {
 	*x = FetchFailure{}
-	mi := &file_stoke_proto_msgTypes[9]
+	mi := &file_stoke_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -737,7 +817,7 @@ func (x *FetchFailure) String() string {
 func (*FetchFailure) ProtoMessage() {}
 
 func (x *FetchFailure) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[9]
+	mi := &file_stoke_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -750,7 +830,7 @@ func (x *FetchFailure) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FetchFailure.ProtoReflect.Descriptor instead.
 func (*FetchFailure) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{9}
+	return file_stoke_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *FetchFailure) GetShuffleId() int32 {
@@ -798,7 +878,7 @@ type TaskResult struct {
 
 func (x *TaskResult) Reset() {
 	*x = TaskResult{}
-	mi := &file_stoke_proto_msgTypes[10]
+	mi := &file_stoke_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -810,7 +890,7 @@ func (x *TaskResult) String() string {
 func (*TaskResult) ProtoMessage() {}
 
 func (x *TaskResult) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[10]
+	mi := &file_stoke_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -823,7 +903,7 @@ func (x *TaskResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskResult.ProtoReflect.Descriptor instead.
 func (*TaskResult) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{10}
+	return file_stoke_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *TaskResult) GetValue() []byte {
@@ -884,7 +964,7 @@ type DriverMessage struct {
 
 func (x *DriverMessage) Reset() {
 	*x = DriverMessage{}
-	mi := &file_stoke_proto_msgTypes[11]
+	mi := &file_stoke_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -896,7 +976,7 @@ func (x *DriverMessage) String() string {
 func (*DriverMessage) ProtoMessage() {}
 
 func (x *DriverMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[11]
+	mi := &file_stoke_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -909,7 +989,7 @@ func (x *DriverMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DriverMessage.ProtoReflect.Descriptor instead.
 func (*DriverMessage) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{11}
+	return file_stoke_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *DriverMessage) GetMsg() isDriverMessage_Msg {
@@ -1009,7 +1089,7 @@ type Credentials struct {
 
 func (x *Credentials) Reset() {
 	*x = Credentials{}
-	mi := &file_stoke_proto_msgTypes[12]
+	mi := &file_stoke_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1021,7 +1101,7 @@ func (x *Credentials) String() string {
 func (*Credentials) ProtoMessage() {}
 
 func (x *Credentials) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[12]
+	mi := &file_stoke_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1034,7 +1114,7 @@ func (x *Credentials) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Credentials.ProtoReflect.Descriptor instead.
 func (*Credentials) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{12}
+	return file_stoke_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Credentials) GetHadoopTokens() []byte {
@@ -1053,7 +1133,7 @@ type LaunchBatch struct {
 
 func (x *LaunchBatch) Reset() {
 	*x = LaunchBatch{}
-	mi := &file_stoke_proto_msgTypes[13]
+	mi := &file_stoke_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1065,7 +1145,7 @@ func (x *LaunchBatch) String() string {
 func (*LaunchBatch) ProtoMessage() {}
 
 func (x *LaunchBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[13]
+	mi := &file_stoke_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1078,7 +1158,7 @@ func (x *LaunchBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LaunchBatch.ProtoReflect.Descriptor instead.
 func (*LaunchBatch) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{13}
+	return file_stoke_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *LaunchBatch) GetTasks() []*TaskDesc {
@@ -1098,7 +1178,7 @@ type KillTask struct {
 
 func (x *KillTask) Reset() {
 	*x = KillTask{}
-	mi := &file_stoke_proto_msgTypes[14]
+	mi := &file_stoke_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1110,7 +1190,7 @@ func (x *KillTask) String() string {
 func (*KillTask) ProtoMessage() {}
 
 func (x *KillTask) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[14]
+	mi := &file_stoke_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1123,7 +1203,7 @@ func (x *KillTask) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use KillTask.ProtoReflect.Descriptor instead.
 func (*KillTask) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{14}
+	return file_stoke_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *KillTask) GetTaskId() int64 {
@@ -1149,7 +1229,7 @@ type Shutdown struct {
 
 func (x *Shutdown) Reset() {
 	*x = Shutdown{}
-	mi := &file_stoke_proto_msgTypes[15]
+	mi := &file_stoke_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1161,7 +1241,7 @@ func (x *Shutdown) String() string {
 func (*Shutdown) ProtoMessage() {}
 
 func (x *Shutdown) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[15]
+	mi := &file_stoke_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1174,7 +1254,7 @@ func (x *Shutdown) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Shutdown.ProtoReflect.Descriptor instead.
 func (*Shutdown) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{15}
+	return file_stoke_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *Shutdown) GetReason() string {
@@ -1188,14 +1268,15 @@ type ReleaseBlocks struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	ShuffleIds    []int32                `protobuf:"varint,1,rep,packed,name=shuffle_ids,json=shuffleIds,proto3" json:"shuffle_ids,omitempty"`
 	Blocks        []string               `protobuf:"bytes,2,rep,name=blocks,proto3" json:"blocks,omitempty"`
-	Broadcasts    []string               `protobuf:"bytes,3,rep,name=broadcasts,proto3" json:"broadcasts,omitempty"` // broadcast variables to drop from the executor's cache
+	Broadcasts    []string               `protobuf:"bytes,3,rep,name=broadcasts,proto3" json:"broadcasts,omitempty"`               // broadcast variables to drop from the executor's cache
+	RddIds        []int32                `protobuf:"varint,4,rep,packed,name=rdd_ids,json=rddIds,proto3" json:"rdd_ids,omitempty"` // cached datasets (plan node ids) to drop every block of
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ReleaseBlocks) Reset() {
 	*x = ReleaseBlocks{}
-	mi := &file_stoke_proto_msgTypes[16]
+	mi := &file_stoke_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1207,7 +1288,7 @@ func (x *ReleaseBlocks) String() string {
 func (*ReleaseBlocks) ProtoMessage() {}
 
 func (x *ReleaseBlocks) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[16]
+	mi := &file_stoke_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1220,7 +1301,7 @@ func (x *ReleaseBlocks) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReleaseBlocks.ProtoReflect.Descriptor instead.
 func (*ReleaseBlocks) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{16}
+	return file_stoke_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ReleaseBlocks) GetShuffleIds() []int32 {
@@ -1244,6 +1325,13 @@ func (x *ReleaseBlocks) GetBroadcasts() []string {
 	return nil
 }
 
+func (x *ReleaseBlocks) GetRddIds() []int32 {
+	if x != nil {
+		return x.RddIds
+	}
+	return nil
+}
+
 type TaskDesc struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	TaskId        int64                  `protobuf:"varint,1,opt,name=task_id,json=taskId,proto3" json:"task_id,omitempty"`
@@ -1261,7 +1349,7 @@ type TaskDesc struct {
 
 func (x *TaskDesc) Reset() {
 	*x = TaskDesc{}
-	mi := &file_stoke_proto_msgTypes[17]
+	mi := &file_stoke_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1273,7 +1361,7 @@ func (x *TaskDesc) String() string {
 func (*TaskDesc) ProtoMessage() {}
 
 func (x *TaskDesc) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[17]
+	mi := &file_stoke_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1286,7 +1374,7 @@ func (x *TaskDesc) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskDesc.ProtoReflect.Descriptor instead.
 func (*TaskDesc) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{17}
+	return file_stoke_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *TaskDesc) GetTaskId() int64 {
@@ -1364,7 +1452,7 @@ type Step struct {
 
 func (x *Step) Reset() {
 	*x = Step{}
-	mi := &file_stoke_proto_msgTypes[18]
+	mi := &file_stoke_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1376,7 +1464,7 @@ func (x *Step) String() string {
 func (*Step) ProtoMessage() {}
 
 func (x *Step) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[18]
+	mi := &file_stoke_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1389,7 +1477,7 @@ func (x *Step) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Step.ProtoReflect.Descriptor instead.
 func (*Step) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{18}
+	return file_stoke_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *Step) GetFunc() string {
@@ -1425,7 +1513,7 @@ type Persist struct {
 
 func (x *Persist) Reset() {
 	*x = Persist{}
-	mi := &file_stoke_proto_msgTypes[19]
+	mi := &file_stoke_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1437,7 +1525,7 @@ func (x *Persist) String() string {
 func (*Persist) ProtoMessage() {}
 
 func (x *Persist) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[19]
+	mi := &file_stoke_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1450,7 +1538,7 @@ func (x *Persist) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Persist.ProtoReflect.Descriptor instead.
 func (*Persist) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{19}
+	return file_stoke_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *Persist) GetNode() int32 {
@@ -1485,7 +1573,7 @@ type Pipeline struct {
 
 func (x *Pipeline) Reset() {
 	*x = Pipeline{}
-	mi := &file_stoke_proto_msgTypes[20]
+	mi := &file_stoke_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1497,7 +1585,7 @@ func (x *Pipeline) String() string {
 func (*Pipeline) ProtoMessage() {}
 
 func (x *Pipeline) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[20]
+	mi := &file_stoke_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1510,7 +1598,7 @@ func (x *Pipeline) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Pipeline.ProtoReflect.Descriptor instead.
 func (*Pipeline) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{20}
+	return file_stoke_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *Pipeline) GetSource() *Source {
@@ -1537,7 +1625,7 @@ type Concat struct {
 
 func (x *Concat) Reset() {
 	*x = Concat{}
-	mi := &file_stoke_proto_msgTypes[21]
+	mi := &file_stoke_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1549,7 +1637,7 @@ func (x *Concat) String() string {
 func (*Concat) ProtoMessage() {}
 
 func (x *Concat) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[21]
+	mi := &file_stoke_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1562,7 +1650,7 @@ func (x *Concat) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Concat.ProtoReflect.Descriptor instead.
 func (*Concat) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{21}
+	return file_stoke_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *Concat) GetParts() []*Pipeline {
@@ -1589,7 +1677,7 @@ type Source struct {
 
 func (x *Source) Reset() {
 	*x = Source{}
-	mi := &file_stoke_proto_msgTypes[22]
+	mi := &file_stoke_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1601,7 +1689,7 @@ func (x *Source) String() string {
 func (*Source) ProtoMessage() {}
 
 func (x *Source) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[22]
+	mi := &file_stoke_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1614,7 +1702,7 @@ func (x *Source) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Source.ProtoReflect.Descriptor instead.
 func (*Source) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{22}
+	return file_stoke_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *Source) GetKind() isSource_Kind {
@@ -1713,7 +1801,7 @@ type TextSplit struct {
 
 func (x *TextSplit) Reset() {
 	*x = TextSplit{}
-	mi := &file_stoke_proto_msgTypes[23]
+	mi := &file_stoke_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1725,7 +1813,7 @@ func (x *TextSplit) String() string {
 func (*TextSplit) ProtoMessage() {}
 
 func (x *TextSplit) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[23]
+	mi := &file_stoke_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1738,7 +1826,7 @@ func (x *TextSplit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TextSplit.ProtoReflect.Descriptor instead.
 func (*TextSplit) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{23}
+	return file_stoke_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *TextSplit) GetPath() string {
@@ -1774,7 +1862,7 @@ type ShuffleInput struct {
 
 func (x *ShuffleInput) Reset() {
 	*x = ShuffleInput{}
-	mi := &file_stoke_proto_msgTypes[24]
+	mi := &file_stoke_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1786,7 +1874,7 @@ func (x *ShuffleInput) String() string {
 func (*ShuffleInput) ProtoMessage() {}
 
 func (x *ShuffleInput) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[24]
+	mi := &file_stoke_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1799,7 +1887,7 @@ func (x *ShuffleInput) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShuffleInput.ProtoReflect.Descriptor instead.
 func (*ShuffleInput) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{24}
+	return file_stoke_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ShuffleInput) GetOp() string {
@@ -1840,7 +1928,7 @@ type ShuffleSide struct {
 
 func (x *ShuffleSide) Reset() {
 	*x = ShuffleSide{}
-	mi := &file_stoke_proto_msgTypes[25]
+	mi := &file_stoke_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1852,7 +1940,7 @@ func (x *ShuffleSide) String() string {
 func (*ShuffleSide) ProtoMessage() {}
 
 func (x *ShuffleSide) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[25]
+	mi := &file_stoke_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1865,7 +1953,7 @@ func (x *ShuffleSide) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShuffleSide.ProtoReflect.Descriptor instead.
 func (*ShuffleSide) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{25}
+	return file_stoke_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ShuffleSide) GetShuffleId() int32 {
@@ -1895,7 +1983,7 @@ type MapOutput struct {
 
 func (x *MapOutput) Reset() {
 	*x = MapOutput{}
-	mi := &file_stoke_proto_msgTypes[26]
+	mi := &file_stoke_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1907,7 +1995,7 @@ func (x *MapOutput) String() string {
 func (*MapOutput) ProtoMessage() {}
 
 func (x *MapOutput) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[26]
+	mi := &file_stoke_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1920,7 +2008,7 @@ func (x *MapOutput) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MapOutput.ProtoReflect.Descriptor instead.
 func (*MapOutput) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{26}
+	return file_stoke_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *MapOutput) GetMapPartition() int32 {
@@ -1975,7 +2063,7 @@ type Sink struct {
 
 func (x *Sink) Reset() {
 	*x = Sink{}
-	mi := &file_stoke_proto_msgTypes[27]
+	mi := &file_stoke_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1987,7 +2075,7 @@ func (x *Sink) String() string {
 func (*Sink) ProtoMessage() {}
 
 func (x *Sink) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[27]
+	mi := &file_stoke_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2000,7 +2088,7 @@ func (x *Sink) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Sink.ProtoReflect.Descriptor instead.
 func (*Sink) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{27}
+	return file_stoke_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *Sink) GetKind() isSink_Kind {
@@ -2115,7 +2203,7 @@ type SaveText struct {
 
 func (x *SaveText) Reset() {
 	*x = SaveText{}
-	mi := &file_stoke_proto_msgTypes[28]
+	mi := &file_stoke_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2127,7 +2215,7 @@ func (x *SaveText) String() string {
 func (*SaveText) ProtoMessage() {}
 
 func (x *SaveText) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[28]
+	mi := &file_stoke_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2140,7 +2228,7 @@ func (x *SaveText) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SaveText.ProtoReflect.Descriptor instead.
 func (*SaveText) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{28}
+	return file_stoke_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *SaveText) GetDir() string {
@@ -2177,7 +2265,7 @@ type ShuffleOutput struct {
 
 func (x *ShuffleOutput) Reset() {
 	*x = ShuffleOutput{}
-	mi := &file_stoke_proto_msgTypes[29]
+	mi := &file_stoke_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2189,7 +2277,7 @@ func (x *ShuffleOutput) String() string {
 func (*ShuffleOutput) ProtoMessage() {}
 
 func (x *ShuffleOutput) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[29]
+	mi := &file_stoke_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2202,7 +2290,7 @@ func (x *ShuffleOutput) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShuffleOutput.ProtoReflect.Descriptor instead.
 func (*ShuffleOutput) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{29}
+	return file_stoke_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *ShuffleOutput) GetShuffleId() int32 {
@@ -2252,7 +2340,7 @@ type CommitRequest struct {
 
 func (x *CommitRequest) Reset() {
 	*x = CommitRequest{}
-	mi := &file_stoke_proto_msgTypes[30]
+	mi := &file_stoke_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2264,7 +2352,7 @@ func (x *CommitRequest) String() string {
 func (*CommitRequest) ProtoMessage() {}
 
 func (x *CommitRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[30]
+	mi := &file_stoke_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2277,7 +2365,7 @@ func (x *CommitRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommitRequest.ProtoReflect.Descriptor instead.
 func (*CommitRequest) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{30}
+	return file_stoke_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *CommitRequest) GetStageId() int32 {
@@ -2317,7 +2405,7 @@ type CommitResponse struct {
 
 func (x *CommitResponse) Reset() {
 	*x = CommitResponse{}
-	mi := &file_stoke_proto_msgTypes[31]
+	mi := &file_stoke_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2329,7 +2417,7 @@ func (x *CommitResponse) String() string {
 func (*CommitResponse) ProtoMessage() {}
 
 func (x *CommitResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[31]
+	mi := &file_stoke_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2342,7 +2430,7 @@ func (x *CommitResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommitResponse.ProtoReflect.Descriptor instead.
 func (*CommitResponse) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{31}
+	return file_stoke_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *CommitResponse) GetAllowed() bool {
@@ -2361,7 +2449,7 @@ type FetchRequest struct {
 
 func (x *FetchRequest) Reset() {
 	*x = FetchRequest{}
-	mi := &file_stoke_proto_msgTypes[32]
+	mi := &file_stoke_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2373,7 +2461,7 @@ func (x *FetchRequest) String() string {
 func (*FetchRequest) ProtoMessage() {}
 
 func (x *FetchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[32]
+	mi := &file_stoke_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2386,7 +2474,7 @@ func (x *FetchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FetchRequest.ProtoReflect.Descriptor instead.
 func (*FetchRequest) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{32}
+	return file_stoke_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *FetchRequest) GetBlocks() []string {
@@ -2408,7 +2496,7 @@ type BlockChunk struct {
 
 func (x *BlockChunk) Reset() {
 	*x = BlockChunk{}
-	mi := &file_stoke_proto_msgTypes[33]
+	mi := &file_stoke_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2420,7 +2508,7 @@ func (x *BlockChunk) String() string {
 func (*BlockChunk) ProtoMessage() {}
 
 func (x *BlockChunk) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[33]
+	mi := &file_stoke_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2433,7 +2521,7 @@ func (x *BlockChunk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BlockChunk.ProtoReflect.Descriptor instead.
 func (*BlockChunk) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{33}
+	return file_stoke_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *BlockChunk) GetIndex() int32 {
@@ -2474,7 +2562,7 @@ type BroadcastRequest struct {
 
 func (x *BroadcastRequest) Reset() {
 	*x = BroadcastRequest{}
-	mi := &file_stoke_proto_msgTypes[34]
+	mi := &file_stoke_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2486,7 +2574,7 @@ func (x *BroadcastRequest) String() string {
 func (*BroadcastRequest) ProtoMessage() {}
 
 func (x *BroadcastRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[34]
+	mi := &file_stoke_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2499,7 +2587,7 @@ func (x *BroadcastRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BroadcastRequest.ProtoReflect.Descriptor instead.
 func (*BroadcastRequest) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{34}
+	return file_stoke_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *BroadcastRequest) GetName() string {
@@ -2532,7 +2620,7 @@ type BroadcastChunk struct {
 
 func (x *BroadcastChunk) Reset() {
 	*x = BroadcastChunk{}
-	mi := &file_stoke_proto_msgTypes[35]
+	mi := &file_stoke_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2544,7 +2632,7 @@ func (x *BroadcastChunk) String() string {
 func (*BroadcastChunk) ProtoMessage() {}
 
 func (x *BroadcastChunk) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[35]
+	mi := &file_stoke_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2557,7 +2645,7 @@ func (x *BroadcastChunk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BroadcastChunk.ProtoReflect.Descriptor instead.
 func (*BroadcastChunk) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{35}
+	return file_stoke_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *BroadcastChunk) GetVersion() int64 {
@@ -2635,7 +2723,7 @@ const file_stoke_proto_rawDesc = "" +
 	"\trss_bytes\x18\x01 \x01(\x03R\brssBytes\x12#\n" +
 	"\rrunning_tasks\x18\x02 \x01(\x05R\frunningTasks\"A\n" +
 	"\vStatusBatch\x122\n" +
-	"\aupdates\x18\x01 \x03(\v2\x18.stoke.rpc.v1.TaskStatusR\aupdates\"\xd2\x02\n" +
+	"\aupdates\x18\x01 \x03(\v2\x18.stoke.rpc.v1.TaskStatusR\aupdates\"\x92\x03\n" +
 	"\n" +
 	"TaskStatus\x12\x17\n" +
 	"\atask_id\x18\x01 \x01(\x03R\x06taskId\x12-\n" +
@@ -2644,7 +2732,13 @@ const file_stoke_proto_rawDesc = "" +
 	"\x06result\x18\x04 \x01(\v2\x18.stoke.rpc.v1.TaskResultR\x06result\x12?\n" +
 	"\rfetch_failure\x18\x05 \x01(\v2\x1a.stoke.rpc.v1.FetchFailureR\ffetchFailure\x123\n" +
 	"\ametrics\x18\x06 \x01(\v2\x19.stoke.rpc.v1.TaskMetricsR\ametrics\x12>\n" +
-	"\raccum_updates\x18\a \x03(\v2\x19.stoke.rpc.v1.AccumUpdateR\faccumUpdates\"7\n" +
+	"\raccum_updates\x18\a \x03(\v2\x19.stoke.rpc.v1.AccumUpdateR\faccumUpdates\x12>\n" +
+	"\rblock_updates\x18\b \x03(\v2\x19.stoke.rpc.v1.BlockUpdateR\fblockUpdates\"w\n" +
+	"\vBlockUpdate\x12\x12\n" +
+	"\x04node\x18\x01 \x01(\x05R\x04node\x12\x1c\n" +
+	"\tpartition\x18\x02 \x01(\x05R\tpartition\x12\x19\n" +
+	"\bmem_size\x18\x03 \x01(\x03R\amemSize\x12\x1b\n" +
+	"\tdisk_size\x18\x04 \x01(\x03R\bdiskSize\"7\n" +
 	"\vAccumUpdate\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\fR\x05value\"\xa5\x02\n" +
@@ -2689,14 +2783,15 @@ const file_stoke_proto_rawDesc = "" +
 	"\atask_id\x18\x01 \x01(\x03R\x06taskId\x12\x16\n" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\"\"\n" +
 	"\bShutdown\x12\x16\n" +
-	"\x06reason\x18\x01 \x01(\tR\x06reason\"h\n" +
+	"\x06reason\x18\x01 \x01(\tR\x06reason\"\x81\x01\n" +
 	"\rReleaseBlocks\x12\x1f\n" +
 	"\vshuffle_ids\x18\x01 \x03(\x05R\n" +
 	"shuffleIds\x12\x16\n" +
 	"\x06blocks\x18\x02 \x03(\tR\x06blocks\x12\x1e\n" +
 	"\n" +
 	"broadcasts\x18\x03 \x03(\tR\n" +
-	"broadcasts\"\xb8\x02\n" +
+	"broadcasts\x12\x17\n" +
+	"\ardd_ids\x18\x04 \x03(\x05R\x06rddIds\"\xb8\x02\n" +
 	"\bTaskDesc\x12\x17\n" +
 	"\atask_id\x18\x01 \x01(\x03R\x06taskId\x12\x15\n" +
 	"\x06job_id\x18\x02 \x01(\x05R\x05jobId\x12\x19\n" +
@@ -2826,7 +2921,7 @@ func file_stoke_proto_rawDescGZIP() []byte {
 }
 
 var file_stoke_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_stoke_proto_msgTypes = make([]protoimpl.MessageInfo, 37)
+var file_stoke_proto_msgTypes = make([]protoimpl.MessageInfo, 38)
 var file_stoke_proto_goTypes = []any{
 	(TaskState)(0),           // 0: stoke.rpc.v1.TaskState
 	(*RegisterRequest)(nil),  // 1: stoke.rpc.v1.RegisterRequest
@@ -2836,84 +2931,86 @@ var file_stoke_proto_goTypes = []any{
 	(*Heartbeat)(nil),        // 5: stoke.rpc.v1.Heartbeat
 	(*StatusBatch)(nil),      // 6: stoke.rpc.v1.StatusBatch
 	(*TaskStatus)(nil),       // 7: stoke.rpc.v1.TaskStatus
-	(*AccumUpdate)(nil),      // 8: stoke.rpc.v1.AccumUpdate
-	(*TaskMetrics)(nil),      // 9: stoke.rpc.v1.TaskMetrics
-	(*FetchFailure)(nil),     // 10: stoke.rpc.v1.FetchFailure
-	(*TaskResult)(nil),       // 11: stoke.rpc.v1.TaskResult
-	(*DriverMessage)(nil),    // 12: stoke.rpc.v1.DriverMessage
-	(*Credentials)(nil),      // 13: stoke.rpc.v1.Credentials
-	(*LaunchBatch)(nil),      // 14: stoke.rpc.v1.LaunchBatch
-	(*KillTask)(nil),         // 15: stoke.rpc.v1.KillTask
-	(*Shutdown)(nil),         // 16: stoke.rpc.v1.Shutdown
-	(*ReleaseBlocks)(nil),    // 17: stoke.rpc.v1.ReleaseBlocks
-	(*TaskDesc)(nil),         // 18: stoke.rpc.v1.TaskDesc
-	(*Step)(nil),             // 19: stoke.rpc.v1.Step
-	(*Persist)(nil),          // 20: stoke.rpc.v1.Persist
-	(*Pipeline)(nil),         // 21: stoke.rpc.v1.Pipeline
-	(*Concat)(nil),           // 22: stoke.rpc.v1.Concat
-	(*Source)(nil),           // 23: stoke.rpc.v1.Source
-	(*TextSplit)(nil),        // 24: stoke.rpc.v1.TextSplit
-	(*ShuffleInput)(nil),     // 25: stoke.rpc.v1.ShuffleInput
-	(*ShuffleSide)(nil),      // 26: stoke.rpc.v1.ShuffleSide
-	(*MapOutput)(nil),        // 27: stoke.rpc.v1.MapOutput
-	(*Sink)(nil),             // 28: stoke.rpc.v1.Sink
-	(*SaveText)(nil),         // 29: stoke.rpc.v1.SaveText
-	(*ShuffleOutput)(nil),    // 30: stoke.rpc.v1.ShuffleOutput
-	(*CommitRequest)(nil),    // 31: stoke.rpc.v1.CommitRequest
-	(*CommitResponse)(nil),   // 32: stoke.rpc.v1.CommitResponse
-	(*FetchRequest)(nil),     // 33: stoke.rpc.v1.FetchRequest
-	(*BlockChunk)(nil),       // 34: stoke.rpc.v1.BlockChunk
-	(*BroadcastRequest)(nil), // 35: stoke.rpc.v1.BroadcastRequest
-	(*BroadcastChunk)(nil),   // 36: stoke.rpc.v1.BroadcastChunk
-	nil,                      // 37: stoke.rpc.v1.RegisterResponse.ConfEntry
+	(*BlockUpdate)(nil),      // 8: stoke.rpc.v1.BlockUpdate
+	(*AccumUpdate)(nil),      // 9: stoke.rpc.v1.AccumUpdate
+	(*TaskMetrics)(nil),      // 10: stoke.rpc.v1.TaskMetrics
+	(*FetchFailure)(nil),     // 11: stoke.rpc.v1.FetchFailure
+	(*TaskResult)(nil),       // 12: stoke.rpc.v1.TaskResult
+	(*DriverMessage)(nil),    // 13: stoke.rpc.v1.DriverMessage
+	(*Credentials)(nil),      // 14: stoke.rpc.v1.Credentials
+	(*LaunchBatch)(nil),      // 15: stoke.rpc.v1.LaunchBatch
+	(*KillTask)(nil),         // 16: stoke.rpc.v1.KillTask
+	(*Shutdown)(nil),         // 17: stoke.rpc.v1.Shutdown
+	(*ReleaseBlocks)(nil),    // 18: stoke.rpc.v1.ReleaseBlocks
+	(*TaskDesc)(nil),         // 19: stoke.rpc.v1.TaskDesc
+	(*Step)(nil),             // 20: stoke.rpc.v1.Step
+	(*Persist)(nil),          // 21: stoke.rpc.v1.Persist
+	(*Pipeline)(nil),         // 22: stoke.rpc.v1.Pipeline
+	(*Concat)(nil),           // 23: stoke.rpc.v1.Concat
+	(*Source)(nil),           // 24: stoke.rpc.v1.Source
+	(*TextSplit)(nil),        // 25: stoke.rpc.v1.TextSplit
+	(*ShuffleInput)(nil),     // 26: stoke.rpc.v1.ShuffleInput
+	(*ShuffleSide)(nil),      // 27: stoke.rpc.v1.ShuffleSide
+	(*MapOutput)(nil),        // 28: stoke.rpc.v1.MapOutput
+	(*Sink)(nil),             // 29: stoke.rpc.v1.Sink
+	(*SaveText)(nil),         // 30: stoke.rpc.v1.SaveText
+	(*ShuffleOutput)(nil),    // 31: stoke.rpc.v1.ShuffleOutput
+	(*CommitRequest)(nil),    // 32: stoke.rpc.v1.CommitRequest
+	(*CommitResponse)(nil),   // 33: stoke.rpc.v1.CommitResponse
+	(*FetchRequest)(nil),     // 34: stoke.rpc.v1.FetchRequest
+	(*BlockChunk)(nil),       // 35: stoke.rpc.v1.BlockChunk
+	(*BroadcastRequest)(nil), // 36: stoke.rpc.v1.BroadcastRequest
+	(*BroadcastChunk)(nil),   // 37: stoke.rpc.v1.BroadcastChunk
+	nil,                      // 38: stoke.rpc.v1.RegisterResponse.ConfEntry
 }
 var file_stoke_proto_depIdxs = []int32{
-	37, // 0: stoke.rpc.v1.RegisterResponse.conf:type_name -> stoke.rpc.v1.RegisterResponse.ConfEntry
+	38, // 0: stoke.rpc.v1.RegisterResponse.conf:type_name -> stoke.rpc.v1.RegisterResponse.ConfEntry
 	4,  // 1: stoke.rpc.v1.ExecutorMessage.hello:type_name -> stoke.rpc.v1.Hello
 	6,  // 2: stoke.rpc.v1.ExecutorMessage.status:type_name -> stoke.rpc.v1.StatusBatch
 	5,  // 3: stoke.rpc.v1.ExecutorMessage.heartbeat:type_name -> stoke.rpc.v1.Heartbeat
 	7,  // 4: stoke.rpc.v1.StatusBatch.updates:type_name -> stoke.rpc.v1.TaskStatus
 	0,  // 5: stoke.rpc.v1.TaskStatus.state:type_name -> stoke.rpc.v1.TaskState
-	11, // 6: stoke.rpc.v1.TaskStatus.result:type_name -> stoke.rpc.v1.TaskResult
-	10, // 7: stoke.rpc.v1.TaskStatus.fetch_failure:type_name -> stoke.rpc.v1.FetchFailure
-	9,  // 8: stoke.rpc.v1.TaskStatus.metrics:type_name -> stoke.rpc.v1.TaskMetrics
-	8,  // 9: stoke.rpc.v1.TaskStatus.accum_updates:type_name -> stoke.rpc.v1.AccumUpdate
-	14, // 10: stoke.rpc.v1.DriverMessage.launch:type_name -> stoke.rpc.v1.LaunchBatch
-	15, // 11: stoke.rpc.v1.DriverMessage.kill:type_name -> stoke.rpc.v1.KillTask
-	16, // 12: stoke.rpc.v1.DriverMessage.shutdown:type_name -> stoke.rpc.v1.Shutdown
-	17, // 13: stoke.rpc.v1.DriverMessage.release:type_name -> stoke.rpc.v1.ReleaseBlocks
-	13, // 14: stoke.rpc.v1.DriverMessage.credentials:type_name -> stoke.rpc.v1.Credentials
-	18, // 15: stoke.rpc.v1.LaunchBatch.tasks:type_name -> stoke.rpc.v1.TaskDesc
-	23, // 16: stoke.rpc.v1.TaskDesc.source:type_name -> stoke.rpc.v1.Source
-	28, // 17: stoke.rpc.v1.TaskDesc.sink:type_name -> stoke.rpc.v1.Sink
-	19, // 18: stoke.rpc.v1.TaskDesc.steps:type_name -> stoke.rpc.v1.Step
-	20, // 19: stoke.rpc.v1.Step.persist:type_name -> stoke.rpc.v1.Persist
-	23, // 20: stoke.rpc.v1.Pipeline.source:type_name -> stoke.rpc.v1.Source
-	19, // 21: stoke.rpc.v1.Pipeline.steps:type_name -> stoke.rpc.v1.Step
-	21, // 22: stoke.rpc.v1.Concat.parts:type_name -> stoke.rpc.v1.Pipeline
-	24, // 23: stoke.rpc.v1.Source.text:type_name -> stoke.rpc.v1.TextSplit
-	25, // 24: stoke.rpc.v1.Source.shuffle:type_name -> stoke.rpc.v1.ShuffleInput
-	22, // 25: stoke.rpc.v1.Source.concat:type_name -> stoke.rpc.v1.Concat
-	20, // 26: stoke.rpc.v1.Source.persist:type_name -> stoke.rpc.v1.Persist
-	26, // 27: stoke.rpc.v1.ShuffleInput.sides:type_name -> stoke.rpc.v1.ShuffleSide
-	27, // 28: stoke.rpc.v1.ShuffleSide.outputs:type_name -> stoke.rpc.v1.MapOutput
-	29, // 29: stoke.rpc.v1.Sink.save_text:type_name -> stoke.rpc.v1.SaveText
-	30, // 30: stoke.rpc.v1.Sink.shuffle:type_name -> stoke.rpc.v1.ShuffleOutput
-	1,  // 31: stoke.rpc.v1.Driver.Register:input_type -> stoke.rpc.v1.RegisterRequest
-	3,  // 32: stoke.rpc.v1.Driver.Connect:input_type -> stoke.rpc.v1.ExecutorMessage
-	31, // 33: stoke.rpc.v1.Driver.CanCommit:input_type -> stoke.rpc.v1.CommitRequest
-	35, // 34: stoke.rpc.v1.Driver.FetchBroadcast:input_type -> stoke.rpc.v1.BroadcastRequest
-	33, // 35: stoke.rpc.v1.Executor.FetchBlocks:input_type -> stoke.rpc.v1.FetchRequest
-	2,  // 36: stoke.rpc.v1.Driver.Register:output_type -> stoke.rpc.v1.RegisterResponse
-	12, // 37: stoke.rpc.v1.Driver.Connect:output_type -> stoke.rpc.v1.DriverMessage
-	32, // 38: stoke.rpc.v1.Driver.CanCommit:output_type -> stoke.rpc.v1.CommitResponse
-	36, // 39: stoke.rpc.v1.Driver.FetchBroadcast:output_type -> stoke.rpc.v1.BroadcastChunk
-	34, // 40: stoke.rpc.v1.Executor.FetchBlocks:output_type -> stoke.rpc.v1.BlockChunk
-	36, // [36:41] is the sub-list for method output_type
-	31, // [31:36] is the sub-list for method input_type
-	31, // [31:31] is the sub-list for extension type_name
-	31, // [31:31] is the sub-list for extension extendee
-	0,  // [0:31] is the sub-list for field type_name
+	12, // 6: stoke.rpc.v1.TaskStatus.result:type_name -> stoke.rpc.v1.TaskResult
+	11, // 7: stoke.rpc.v1.TaskStatus.fetch_failure:type_name -> stoke.rpc.v1.FetchFailure
+	10, // 8: stoke.rpc.v1.TaskStatus.metrics:type_name -> stoke.rpc.v1.TaskMetrics
+	9,  // 9: stoke.rpc.v1.TaskStatus.accum_updates:type_name -> stoke.rpc.v1.AccumUpdate
+	8,  // 10: stoke.rpc.v1.TaskStatus.block_updates:type_name -> stoke.rpc.v1.BlockUpdate
+	15, // 11: stoke.rpc.v1.DriverMessage.launch:type_name -> stoke.rpc.v1.LaunchBatch
+	16, // 12: stoke.rpc.v1.DriverMessage.kill:type_name -> stoke.rpc.v1.KillTask
+	17, // 13: stoke.rpc.v1.DriverMessage.shutdown:type_name -> stoke.rpc.v1.Shutdown
+	18, // 14: stoke.rpc.v1.DriverMessage.release:type_name -> stoke.rpc.v1.ReleaseBlocks
+	14, // 15: stoke.rpc.v1.DriverMessage.credentials:type_name -> stoke.rpc.v1.Credentials
+	19, // 16: stoke.rpc.v1.LaunchBatch.tasks:type_name -> stoke.rpc.v1.TaskDesc
+	24, // 17: stoke.rpc.v1.TaskDesc.source:type_name -> stoke.rpc.v1.Source
+	29, // 18: stoke.rpc.v1.TaskDesc.sink:type_name -> stoke.rpc.v1.Sink
+	20, // 19: stoke.rpc.v1.TaskDesc.steps:type_name -> stoke.rpc.v1.Step
+	21, // 20: stoke.rpc.v1.Step.persist:type_name -> stoke.rpc.v1.Persist
+	24, // 21: stoke.rpc.v1.Pipeline.source:type_name -> stoke.rpc.v1.Source
+	20, // 22: stoke.rpc.v1.Pipeline.steps:type_name -> stoke.rpc.v1.Step
+	22, // 23: stoke.rpc.v1.Concat.parts:type_name -> stoke.rpc.v1.Pipeline
+	25, // 24: stoke.rpc.v1.Source.text:type_name -> stoke.rpc.v1.TextSplit
+	26, // 25: stoke.rpc.v1.Source.shuffle:type_name -> stoke.rpc.v1.ShuffleInput
+	23, // 26: stoke.rpc.v1.Source.concat:type_name -> stoke.rpc.v1.Concat
+	21, // 27: stoke.rpc.v1.Source.persist:type_name -> stoke.rpc.v1.Persist
+	27, // 28: stoke.rpc.v1.ShuffleInput.sides:type_name -> stoke.rpc.v1.ShuffleSide
+	28, // 29: stoke.rpc.v1.ShuffleSide.outputs:type_name -> stoke.rpc.v1.MapOutput
+	30, // 30: stoke.rpc.v1.Sink.save_text:type_name -> stoke.rpc.v1.SaveText
+	31, // 31: stoke.rpc.v1.Sink.shuffle:type_name -> stoke.rpc.v1.ShuffleOutput
+	1,  // 32: stoke.rpc.v1.Driver.Register:input_type -> stoke.rpc.v1.RegisterRequest
+	3,  // 33: stoke.rpc.v1.Driver.Connect:input_type -> stoke.rpc.v1.ExecutorMessage
+	32, // 34: stoke.rpc.v1.Driver.CanCommit:input_type -> stoke.rpc.v1.CommitRequest
+	36, // 35: stoke.rpc.v1.Driver.FetchBroadcast:input_type -> stoke.rpc.v1.BroadcastRequest
+	34, // 36: stoke.rpc.v1.Executor.FetchBlocks:input_type -> stoke.rpc.v1.FetchRequest
+	2,  // 37: stoke.rpc.v1.Driver.Register:output_type -> stoke.rpc.v1.RegisterResponse
+	13, // 38: stoke.rpc.v1.Driver.Connect:output_type -> stoke.rpc.v1.DriverMessage
+	33, // 39: stoke.rpc.v1.Driver.CanCommit:output_type -> stoke.rpc.v1.CommitResponse
+	37, // 40: stoke.rpc.v1.Driver.FetchBroadcast:output_type -> stoke.rpc.v1.BroadcastChunk
+	35, // 41: stoke.rpc.v1.Executor.FetchBlocks:output_type -> stoke.rpc.v1.BlockChunk
+	37, // [37:42] is the sub-list for method output_type
+	32, // [32:37] is the sub-list for method input_type
+	32, // [32:32] is the sub-list for extension type_name
+	32, // [32:32] is the sub-list for extension extendee
+	0,  // [0:32] is the sub-list for field type_name
 }
 
 func init() { file_stoke_proto_init() }
@@ -2926,20 +3023,20 @@ func file_stoke_proto_init() {
 		(*ExecutorMessage_Status)(nil),
 		(*ExecutorMessage_Heartbeat)(nil),
 	}
-	file_stoke_proto_msgTypes[11].OneofWrappers = []any{
+	file_stoke_proto_msgTypes[12].OneofWrappers = []any{
 		(*DriverMessage_Launch)(nil),
 		(*DriverMessage_Kill)(nil),
 		(*DriverMessage_Shutdown)(nil),
 		(*DriverMessage_Release)(nil),
 		(*DriverMessage_Credentials)(nil),
 	}
-	file_stoke_proto_msgTypes[22].OneofWrappers = []any{
+	file_stoke_proto_msgTypes[23].OneofWrappers = []any{
 		(*Source_Parallelize)(nil),
 		(*Source_Text)(nil),
 		(*Source_Shuffle)(nil),
 		(*Source_Concat)(nil),
 	}
-	file_stoke_proto_msgTypes[27].OneofWrappers = []any{
+	file_stoke_proto_msgTypes[28].OneofWrappers = []any{
 		(*Sink_Collect)(nil),
 		(*Sink_Count)(nil),
 		(*Sink_Reduce)(nil),
@@ -2953,7 +3050,7 @@ func file_stoke_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_stoke_proto_rawDesc), len(file_stoke_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   37,
+			NumMessages:   38,
 			NumExtensions: 0,
 			NumServices:   2,
 		},
