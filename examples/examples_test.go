@@ -81,3 +81,33 @@ func TestSpeculationRescuesTheStraggler(t *testing.T) {
 		t.Fatalf("the straggler was not rescued:\n%s", out)
 	}
 }
+
+// The sales example caches, broadcasts, sorts and counts with an
+// accumulator: in-process and on executor processes (where the broadcast
+// table is fetched from the driver), with the same answer.
+func TestSales(t *testing.T) {
+	bin := build(t, "sales")
+	want := regexp.MustCompile(`(?s)^honey +2384\.20\ncheese +1700\.40\ndates +998\.40\n5 stores; 2 malformed lines skipped\n$`)
+	if out := run(t, bin, "-top", "3", "sales/sales.csv"); !want.MatchString(stdoutOnly(out)) {
+		t.Fatalf("sales in-process:\n%s", out)
+	}
+	cmd := exec.Command(bin, "-top", "3", "sales/sales.csv")
+	confDir := t.TempDir()
+	os.WriteFile(filepath.Join(confDir, "stoke-defaults.conf"), []byte("stoke.master local-cluster[2,1,1024]\nstoke.ui.enabled false\n"), 0o644)
+	cmd.Env = append(os.Environ(), "STOKE_SUBMIT_CONF=", "STOKE_CONF_DIR="+confDir)
+	out, err := cmd.Output()
+	if err != nil || !want.MatchString(string(out)) {
+		t.Fatalf("sales on local-cluster: %v\n%s", err, out)
+	}
+}
+
+// stdoutOnly drops the log lines (logrus text format) of combined output.
+func stdoutOnly(out string) string {
+	var keep []string
+	for _, l := range strings.SplitAfter(out, "\n") {
+		if !strings.HasPrefix(l, "time=") {
+			keep = append(keep, l)
+		}
+	}
+	return strings.Join(keep, "")
+}
