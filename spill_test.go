@@ -44,12 +44,12 @@ func (w *spillWatch) OnEvent(e events.Event) {
 	}
 }
 
-// With a driver (local-mode executor) of 16 MiB, aggregations, groups and
+// With a driver (local-mode executor) of 8 MiB, aggregations, groups and
 // joins over several times that much data spill sorted runs and still give
 // exactly the answer of a plain Go computation.
 func TestKeyedOperatorsSpillUnderATinyMemoryBound(t *testing.T) {
 	w := &spillWatch{}
-	sc := newContext(t, stoke.Config{"stoke.master": "local[2]", "stoke.driver.memory": "16m", "stoke.local.dir": t.TempDir()}, stoke.WithListener(w))
+	sc := newContext(t, stoke.Config{"stoke.master": "local[2]", "stoke.driver.memory": "8m", "stoke.local.dir": t.TempDir()}, stoke.WithListener(w))
 	const n = 300000
 	nums := ints(n)
 	kvs := stoke.Map(must(stoke.Parallelize(sc, nums, 4)), spillKey)
@@ -72,7 +72,7 @@ func TestKeyedOperatorsSpillUnderATinyMemoryBound(t *testing.T) {
 		}
 	}
 	// Task events reach listeners asynchronously.
-	testutil.Eventually(t, 10*time.Second, "reduceByKey of ~20 MB of keys in 16 MiB spills", func() bool { return w.get() > 0 })
+	testutil.Eventually(t, 10*time.Second, "reduceByKey of ~20 MB of keys in 8 MiB spills", func() bool { return w.get() > 0 })
 	spilledReduce := w.get()
 
 	groups, err := stoke.Collect(ctx, stoke.GroupByKey(kvs, spillGroup, 3))

@@ -144,6 +144,19 @@ func (a *Aggregator[K, V, C]) spill() error {
 // Spilled reports how many runs went to disk.
 func (a *Aggregator[K, V, C]) Spilled() int { return len(a.runs) }
 
+// Lookup finds a key among the entries held in memory (all of them when
+// nothing spilled): its index for At, and whether it is there.
+func (a *Aggregator[K, V, C]) Lookup(k K) (int, bool) {
+	i, ok := a.idx[k]
+	return int(i), ok
+}
+
+// Len is the number of entries held in memory.
+func (a *Aggregator[K, V, C]) Len() int { return len(a.ents) }
+
+// At is the entry at index i (see Lookup), valid until the next Add.
+func (a *Aggregator[K, V, C]) At(i int) *Entry[K, C] { return &a.ents[i] }
+
 // Entries yields every key with its combined value: in partition order
 // when the aggregator orders by partition (parts > 1), else in no
 // particular order. Errors reading spill runs end it.

@@ -69,6 +69,12 @@ const batchSize = 4096
 // ForEachRecord runs fn on each record of every block of one side; a fetch
 // or decoding error ends it.
 func ForEachRecord[T any](blocks registry.BlockIter, fn func(*T)) error {
+	return ForEachRecordUntil(blocks, func(r *T) bool { fn(r); return true })
+}
+
+// ForEachRecordUntil is ForEachRecord that stops, without error, once fn
+// returns false.
+func ForEachRecordUntil[T any](blocks registry.BlockIter, fn func(*T) bool) error {
 	var inner error
 	err := blocks(func(block []byte) bool {
 		for batch, err := range Records[T](block) {
@@ -77,7 +83,9 @@ func ForEachRecord[T any](blocks registry.BlockIter, fn func(*T)) error {
 				return false
 			}
 			for i := range batch {
-				fn(&batch[i])
+				if !fn(&batch[i]) {
+					return false
+				}
 			}
 		}
 		return true
