@@ -151,10 +151,11 @@ func RunProcess(ctx context.Context, cfg ProcessConfig) error {
 	if err != nil {
 		return fmt.Errorf("executor configuration: %w", err)
 	}
-	if os.Getenv("GOMEMLIMIT") == "" {
-		// The executor's memory is a bound, not a hint: the Go runtime
-		// collects harder as the heap nears it.
-		debug.SetMemoryLimit(memBytes)
+	// The executor's memory is a bound on the process, not a hint: the Go
+	// runtime collects harder as its memory nears the limit, which leaves a
+	// tenth for what the runtime does not count (the binary, thread stacks).
+	if limit := goMemoryLimit(memBytes); limit < debug.SetMemoryLimit(-1) {
+		debug.SetMemoryLimit(limit)
 	}
 	res, err := NewResources(appConf.Get, cfg.ExecutorID, memBytes)
 	if err != nil {
@@ -374,3 +375,6 @@ func (o *outbox) run(stream pb.Driver_ConnectClient, heartbeat time.Duration, r 
 		}
 	}
 }
+
+// goMemoryLimit is the Go runtime memory limit of an executor of memBytes.
+func goMemoryLimit(memBytes int64) int64 { return memBytes - max(memBytes/10, 16<<20) }

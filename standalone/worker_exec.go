@@ -135,7 +135,7 @@ func (w *Worker) runExecutor(e *runningExecutor) {
 		executor.EnvHost+"="+w.opts.Host,
 		executor.EnvLogLevel+"="+e.spec.LogLevel,
 		"STOKE_EXECUTOR_MEMORY="+strconv.Itoa(e.spec.MemoryMiB)+"m",
-		// The Go runtime's soft memory limit: the executor's memory budget.
+		// The Go runtime's soft memory limit; the executor lowers it to 90%.
 		"GOMEMLIMIT="+strconv.Itoa(e.spec.MemoryMiB)+"MiB",
 	)
 	// Its own process group (killed as a whole), and it dies with the worker.
