@@ -2,7 +2,7 @@
 # on a fresh Debian machine first (scripts/install-test-deps.sh).
 GO ?= go
 
-.PHONY: test deps build vet bench stoke
+.PHONY: test deps build vet bench bench-spark stoke
 
 test: deps vet
 	$(GO) test -race -count=1 -timeout 30m ./...
@@ -23,3 +23,8 @@ stoke:
 # Benchmarks whose numbers are recorded in docs/benchmarks.md.
 bench:
 	./scripts/bench.sh
+
+# Data jobs side by side with Spark 4 (installs pyspark into ~/.cache/stoke-bench;
+# SIZE=1g RUNS=3 by default, about half an hour on 2 cores).
+bench-spark:
+	./scripts/bench-vs-spark.sh
