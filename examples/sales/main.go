@@ -52,8 +52,10 @@ var (
 	perStore = stoke.RegisterMap("sales.perStore", func(s Sale) stoke.KV[string, int] {
 		return stoke.KV[string, int]{Key: s.Store, Value: s.Quantity}
 	})
-	sum     = stoke.RegisterReduceByKey[string, int]("sales.sum", func(a, b int) int { return a + b })
-	swap    = stoke.RegisterMap("sales.swap", func(kv stoke.KV[string, int]) stoke.KV[int, string] { return stoke.KV[int, string]{Key: kv.Value, Value: kv.Key} })
+	sum  = stoke.RegisterReduceByKey[string, int]("sales.sum", func(a, b int) int { return a + b })
+	swap = stoke.RegisterMap("sales.swap", func(kv stoke.KV[string, int]) stoke.KV[int, string] {
+		return stoke.KV[int, string]{Key: kv.Value, Value: kv.Key}
+	})
 	byValue = stoke.RegisterSortByKey[int, string]("sales.byRevenue")
 )
 
