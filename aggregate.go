@@ -27,7 +27,7 @@ func RegisterAggregateByKey[K comparable, V, U any](name string, zero func() U, 
 }
 
 // AggregateByKey aggregates the values of each key with op into
-// numPartitions partitions (0: the default parallelism), combining on the
+// numPartitions partitions (0: stoke.default.parallelism if set, else as many as the largest input has), combining on the
 // map side.
 func AggregateByKey[K comparable, V, U any](d Dataset[KV[K, V]], op AggregateOp[K, V, U], numPartitions int) Dataset[KV[K, U]] {
 	return shuffled[KV[K, U]](d.sc, op.name, "aggregateByKey", numPartitions, d.node)

@@ -26,7 +26,7 @@ func RegisterCoGroup[K comparable, V, W any](name string) CoGroupOp[K, V, W] {
 }
 
 // CoGroup gathers, for every key of either side, the values both sides
-// hold for it, into numPartitions partitions (0: the default parallelism).
+// hold for it, into numPartitions partitions (0: stoke.default.parallelism if set, else as many as the largest input has).
 func CoGroup[K comparable, V, W any](l Dataset[KV[K, V]], r Dataset[KV[K, W]], op CoGroupOp[K, V, W], numPartitions int) Dataset[KV[K, CoGrouped[V, W]]] {
 	return shuffled[KV[K, CoGrouped[V, W]]](l.sc, op.name, "cogroup", numPartitions, l.node, r.node)
 }

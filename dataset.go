@@ -193,13 +193,32 @@ func MapPartitions[T, U any](d Dataset[T], f MapPartitionsFunc[T, U]) Dataset[U]
 
 func shuffled[U any](sc *Context, op, kind string, n int, parents ...*plan.Node) Dataset[U] {
 	if n <= 0 {
-		n = sc.DefaultParallelism()
+		n = sc.shufflePartitions(parents)
 	}
 	return Dataset[U]{sc, sc.node(&plan.Node{Kind: plan.Shuffle, Op: op, Parents: parents, NumPartitions: n, Type: registry.TypeName[U](), Name: kind + " " + op})}
 }
 
+// shufflePartitions is how many partitions a keyed operator makes when its
+// caller gives none, by Spark's rule: stoke.default.parallelism when set,
+// else as many as its largest input has (so each reduce task reads about
+// what each input task read, not all of it split in a few).
+func (sc *Context) shufflePartitions(parents []*plan.Node) int {
+	if _, set := sc.d.Conf().Get("stoke.default.parallelism"); set {
+		return sc.DefaultParallelism()
+	}
+	n := 0
+	for _, p := range parents {
+		n = max(n, p.NumPartitions)
+	}
+	if n == 0 {
+		return sc.DefaultParallelism()
+	}
+	return n
+}
+
 // ReduceByKey merges the values of each key with f into numPartitions
-// partitions (0: the default parallelism).
+// partitions (0: stoke.default.parallelism if set, else as many as the
+// input has, as Spark).
 func ReduceByKey[K comparable, V any](d Dataset[KV[K, V]], f ReduceByKeyFunc[K, V], numPartitions int) Dataset[KV[K, V]] {
 	return shuffled[KV[K, V]](d.sc, f.name, "reduceByKey", numPartitions, d.node)
 }

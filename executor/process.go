@@ -7,10 +7,15 @@ import (
 	"io"
 	"net"
 	"os"
+	"os/signal"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"strconv"
+	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -94,6 +99,14 @@ func ConfigFromEnv() (ProcessConfig, error) {
 // executor down (nil) or the connection is lost (an error).
 func RunProcess(ctx context.Context, cfg ProcessConfig) error {
 	log := cfg.Log.WithField("executor", cfg.ExecutorID)
+	if dir := os.Getenv(EnvCPUProfileDir); dir != "" {
+		stop, err := startCPUProfile(dir, cfg.ExecutorID)
+		if err != nil {
+			log.WithError(err).Warn("not profiling")
+		} else {
+			defer stop()
+		}
+	}
 	const maxMsg = 128 << 20
 	lis, err := net.Listen("tcp", net.JoinHostPort(cfg.Host, "0"))
 	if err != nil {
@@ -378,3 +391,36 @@ func (o *outbox) run(stream pb.Driver_ConnectClient, heartbeat time.Duration, r 
 
 // goMemoryLimit is the Go runtime memory limit of an executor of memBytes.
 func goMemoryLimit(memBytes int64) int64 { return memBytes - max(memBytes/10, 16<<20) }
+
+// EnvCPUProfileDir names a directory where each executor process writes a
+// CPU profile of its whole life (executor-<id>-<pid>.pprof), for `go tool
+// pprof`.
+const EnvCPUProfileDir = "STOKE_EXECUTOR_CPU_PROFILE_DIR"
+
+func startCPUProfile(dir, id string) (func(), error) {
+	name := fmt.Sprintf("executor-%s-%d.pprof", strings.Map(func(r rune) rune {
+		if r == '/' || r == os.PathSeparator {
+			return '_'
+		}
+		return r
+	}, id), os.Getpid())
+	f, err := os.OpenFile(filepath.Join(dir, name), os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	var once sync.Once
+	stop := func() { once.Do(func() { pprof.StopCPUProfile(); f.Close() }) }
+	// A worker ends its executors with SIGTERM: write the profile first.
+	term := make(chan os.Signal, 1)
+	signal.Notify(term, syscall.SIGTERM)
+	go func() {
+		<-term
+		stop()
+		os.Exit(0)
+	}()
+	return stop, nil
+}
