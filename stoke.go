@@ -129,6 +129,8 @@ func backendFor(c *conf.Conf, log *logrus.Logger) (backend.Backend, error) {
 		if err != nil {
 			return nil, err
 		}
+		// The driver process is the executor: bound it as one.
+		executor.TuneRuntime(mem)
 		b.Resources = func(id string) (*executor.Resources, error) { return executor.NewResources(c.Get, id, mem) }
 		return b, nil
 	case conf.LocalCluster:

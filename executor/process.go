@@ -167,9 +167,7 @@ func RunProcess(ctx context.Context, cfg ProcessConfig) error {
 	// The executor's memory is a bound on the process, not a hint: the Go
 	// runtime collects harder as its memory nears the limit, which leaves a
 	// tenth for what the runtime does not count (the binary, thread stacks).
-	if limit := goMemoryLimit(memBytes); limit < debug.SetMemoryLimit(-1) {
-		debug.SetMemoryLimit(limit)
-	}
+	TuneRuntime(memBytes)
 	res, err := NewResources(appConf.Get, cfg.ExecutorID, memBytes)
 	if err != nil {
 		return fmt.Errorf("executor configuration: %w", err)
@@ -391,6 +389,20 @@ func (o *outbox) run(stream pb.Driver_ConnectClient, heartbeat time.Duration, r 
 
 // goMemoryLimit is the Go runtime memory limit of an executor of memBytes.
 func goMemoryLimit(memBytes int64) int64 { return memBytes - max(memBytes/10, 16<<20) }
+
+// TuneRuntime fits the Go runtime to a process that runs tasks in memBytes
+// of memory: the memory limit goes to 90% of it (unless GOMEMLIMIT is
+// lower), and, unless GOGC is set, the collector runs at twice the default
+// heap growth (GOGC=200) — tasks allocate fast, and the memory limit, not
+// the growth ratio, is what bounds the heap.
+func TuneRuntime(memBytes int64) {
+	if limit := goMemoryLimit(memBytes); limit < debug.SetMemoryLimit(-1) {
+		debug.SetMemoryLimit(limit)
+	}
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(200)
+	}
+}
 
 // EnvCPUProfileDir names a directory where each executor process writes a
 // CPU profile of its whole life (executor-<id>-<pid>.pprof), for `go tool
