@@ -129,8 +129,12 @@ func backendFor(c *conf.Conf, log *logrus.Logger) (backend.Backend, error) {
 		if err != nil {
 			return nil, err
 		}
-		// The driver process is the executor: bound it as one.
-		executor.TuneRuntime(mem)
+		// The driver process is the executor: bound it as one (not below
+		// 256 MiB: the limit is the whole process's, and a program may
+		// start contexts with small test memories).
+		if mem >= 256<<20 {
+			executor.TuneRuntime(mem)
+		}
 		b.Resources = func(id string) (*executor.Resources, error) { return executor.NewResources(c.Get, id, mem) }
 		return b, nil
 	case conf.LocalCluster:

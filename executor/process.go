@@ -388,7 +388,12 @@ func (o *outbox) run(stream pb.Driver_ConnectClient, heartbeat time.Duration, r 
 }
 
 // goMemoryLimit is the Go runtime memory limit of an executor of memBytes.
-func goMemoryLimit(memBytes int64) int64 { return memBytes - max(memBytes/10, 16<<20) }
+func goMemoryLimit(memBytes int64) int64 {
+	if memBytes < 256<<20 {
+		return memBytes / 10 * 9
+	}
+	return memBytes - max(memBytes/10, 16<<20)
+}
 
 // TuneRuntime fits the Go runtime to a process that runs tasks in memBytes
 // of memory: the memory limit goes to 90% of it (unless GOMEMLIMIT is
