@@ -1,0 +1,22 @@
+package executor
+
+import "testing"
+
+// The Go memory limit leaves a tenth of the executor's memory (at least
+// 16 MiB from 256 MiB up) to what the runtime does not count, and never
+// reaches zero for small executors.
+func TestGoMemoryLimit(t *testing.T) {
+	const mib = 1 << 20
+	for _, c := range []struct{ mem, want int64 }{
+		{16 * mib, 16 * mib / 10 * 9},
+		{100 * mib, 100 * mib / 10 * 9},
+		{256 * mib, 256*mib - 256*mib/10},
+		{512 * mib, 512*mib - 512*mib/10},
+		{4096 * mib, 4096*mib - 4096*mib/10},
+	} {
+		got := goMemoryLimit(c.mem)
+		if got != c.want || got <= 0 || got >= c.mem {
+			t.Errorf("goMemoryLimit(%d MiB) = %d, want %d", c.mem/mib, got, c.want)
+		}
+	}
+}
