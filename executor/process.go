@@ -388,16 +388,18 @@ func (o *outbox) run(stream pb.Driver_ConnectClient, heartbeat time.Duration, r 
 }
 
 // goMemoryLimit is the Go runtime memory limit of an executor of memBytes.
+// The runtime's own memory, the binary and freed pages not yet returned
+// take some 30 MiB whatever the executor's size.
 func goMemoryLimit(memBytes int64) int64 {
-	if memBytes < 256<<20 {
-		return memBytes / 10 * 9
+	if memBytes < 128<<20 {
+		return memBytes / 4 * 3
 	}
-	return memBytes - max(memBytes/10, 16<<20)
+	return memBytes - max(memBytes/10, 32<<20)
 }
 
 // TuneRuntime fits the Go runtime to a process that runs tasks in memBytes
-// of memory: the memory limit goes to 90% of it (unless GOMEMLIMIT is
-// lower), and, unless GOGC is set, the collector runs at twice the default
+// of memory: the memory limit goes to 90% of it, at least 32 MiB below
+// (unless GOMEMLIMIT is lower), and, unless GOGC is set, the collector runs at twice the default
 // heap growth (GOGC=200) — tasks allocate fast, and the memory limit, not
 // the growth ratio, is what bounds the heap.
 func TuneRuntime(memBytes int64) {
