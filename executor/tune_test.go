@@ -1,6 +1,12 @@
 package executor
 
-import "testing"
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
 
 // The Go memory limit leaves a tenth of the executor's memory (at least
 // 32 MiB from 128 MiB up) to what the runtime does not count, and never
@@ -19,5 +25,32 @@ func TestGoMemoryLimit(t *testing.T) {
 		if got != c.want || got <= 0 || got >= c.mem {
 			t.Errorf("goMemoryLimit(%d MiB) = %d, want %d", c.mem/mib, got, c.want)
 		}
+	}
+}
+
+// An executor id that looks like a path stays a file name inside the
+// profile directory, and an existing file (or a symlink planted there) is
+// never written through.
+func TestCPUProfileStaysInItsDirectory(t *testing.T) {
+	dir := t.TempDir()
+	stop, err := startCPUProfile(dir, "../../escape/x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop()
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 || strings.Contains(entries[0].Name(), "/") || !strings.HasPrefix(entries[0].Name(), "executor-.._.._escape_x-") {
+		t.Fatalf("profile files: %v", entries)
+	}
+	target := filepath.Join(t.TempDir(), "target")
+	name := fmt.Sprintf("executor-e-%d.pprof", os.Getpid())
+	if err := os.Symlink(target, filepath.Join(dir, name)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := startCPUProfile(dir, "e"); err == nil {
+		t.Fatal("profiled through a planted symlink")
+	}
+	if _, err := os.Stat(target); !os.IsNotExist(err) {
+		t.Fatalf("the symlink's target was created: %v", err)
 	}
 }
