@@ -82,6 +82,17 @@ func TestBadConfigurationStopsTheContext(t *testing.T) {
 		{stoke.Config{"stoke.scheduler.mode": "FAIR", "stoke.scheduler.allocation.file": malformed}, "pools.xml:4"},
 		{stoke.Config{"stoke.master": "yarn"}, "set HADOOP_CONF_DIR"},
 		{stoke.Config{"stoke.kerberos.principal": "alice@EXAMPLE.COM"}, "go together"},
+		// The data engine's memory and spill settings.
+		{stoke.Config{"stoke.memory.fraction": "1.5"}, "stoke.memory.fraction"},
+		{stoke.Config{"stoke.memory.fraction": "0"}, "stoke.memory.fraction"},
+		{stoke.Config{"stoke.memory.storageFraction": "-0.1"}, "stoke.memory.storageFraction"},
+		{stoke.Config{"stoke.memory.storageFraction": "half"}, "stoke.memory.storageFraction"},
+		{stoke.Config{"stoke.memory.reserved": "lots"}, "stoke.memory.reserved"},
+		{stoke.Config{"stoke.memory.reserved": "2g", "stoke.driver.memory": "1g"}, "stoke.memory.reserved"},
+		{stoke.Config{"stoke.io.compression.codec": "lz4"}, "stoke.io.compression.codec"},
+		{stoke.Config{"stoke.shuffle.spill.compress": "maybe"}, "stoke.shuffle.spill.compress"},
+		{stoke.Config{"stoke.local.dir": filepath.Join(dir, "no-such-dir")}, "no-such-dir"},
+		{stoke.Config{"stoke.local.dir": malformed}, "pools.xml"},
 	}
 	t.Setenv("HADOOP_CONF_DIR", "")
 	t.Setenv("YARN_CONF_DIR", "")
