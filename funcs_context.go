@@ -38,19 +38,11 @@ func taskContext(name string, task any) *TaskContext {
 	return &TaskContext{t}
 }
 
-// noTask is the Apply of a function that takes its TaskContext: executors
-// call ApplyTask instead, so reaching it is a bug of the caller.
-func noTask(name string) func(any) any {
-	return func(any) any {
-		panic(fmt.Sprintf("stoke: function %q takes a TaskContext; it must run through the executor's ApplyTask", name))
-	}
-}
-
 // RegisterMapWithContext registers f under name; f also receives its
 // task's context (for accumulators).
 func RegisterMapWithContext[T, U any](name string, f func(*TaskContext, T) U) MapFunc[T, U] {
 	in, out := registry.AddType[T](), registry.AddType[U]()
-	registry.AddFunc(&registry.Func{Name: name, Kind: registry.Map, In: in, Out: out, Apply: noTask(name),
+	registry.AddFunc(&registry.Func{Name: name, Kind: registry.Map, In: in, Out: out,
 		ApplyTask: func(task any, src any) any {
 			tc := taskContext(name, task)
 			s := src.(iter.Seq[T])
@@ -69,7 +61,7 @@ func RegisterMapWithContext[T, U any](name string, f func(*TaskContext, T) U) Ma
 // task's context.
 func RegisterFlatMapWithContext[T, U any](name string, f func(*TaskContext, T) []U) FlatMapFunc[T, U] {
 	in, out := registry.AddType[T](), registry.AddType[U]()
-	registry.AddFunc(&registry.Func{Name: name, Kind: registry.FlatMap, In: in, Out: out, Apply: noTask(name),
+	registry.AddFunc(&registry.Func{Name: name, Kind: registry.FlatMap, In: in, Out: out,
 		ApplyTask: func(task any, src any) any {
 			tc := taskContext(name, task)
 			s := src.(iter.Seq[T])
@@ -90,7 +82,7 @@ func RegisterFlatMapWithContext[T, U any](name string, f func(*TaskContext, T) [
 // task's context.
 func RegisterFilterWithContext[T any](name string, f func(*TaskContext, T) bool) FilterFunc[T] {
 	in := registry.AddType[T]()
-	registry.AddFunc(&registry.Func{Name: name, Kind: registry.Filter, In: in, Out: in, Apply: noTask(name),
+	registry.AddFunc(&registry.Func{Name: name, Kind: registry.Filter, In: in, Out: in,
 		ApplyTask: func(task any, src any) any {
 			tc := taskContext(name, task)
 			s := src.(iter.Seq[T])
@@ -109,7 +101,7 @@ func RegisterFilterWithContext[T any](name string, f func(*TaskContext, T) bool)
 // partition and also receives its task's context.
 func RegisterMapPartitionsWithContext[T, U any](name string, f func(*TaskContext, iter.Seq[T]) iter.Seq[U]) MapPartitionsFunc[T, U] {
 	in, out := registry.AddType[T](), registry.AddType[U]()
-	registry.AddFunc(&registry.Func{Name: name, Kind: registry.MapPartitions, In: in, Out: out, Apply: noTask(name),
+	registry.AddFunc(&registry.Func{Name: name, Kind: registry.MapPartitions, In: in, Out: out,
 		ApplyTask: func(task any, src any) any { return f(taskContext(name, task), src.(iter.Seq[T])) }})
 	return MapPartitionsFunc[T, U]{name}
 }
@@ -119,9 +111,6 @@ func RegisterMapPartitionsWithContext[T, U any](name string, f func(*TaskContext
 func RegisterForeachWithContext[T any](name string, f func(*TaskContext, T)) ForeachFunc[T] {
 	in := registry.AddType[T]()
 	registry.AddFunc(&registry.Func{Name: name, Kind: registry.Foreach, In: in, Out: in,
-		Each: func(any) {
-			panic(fmt.Sprintf("stoke: function %q takes a TaskContext; it must run through the executor's EachTask", name))
-		},
 		EachTask: func(task any, src any) {
 			tc := taskContext(name, task)
 			for r := range src.(iter.Seq[T]) {

@@ -28,7 +28,7 @@ func validate(n *plan.Node, sink *pb.Sink) error {
 			if err != nil {
 				return err
 			}
-			if f.Apply == nil && f.ApplyParams == nil {
+			if !f.Transforms() {
 				return fmt.Errorf("function %q is a %s function and cannot transform a dataset", n.Op, f.Kind)
 			}
 			if f.ApplyParams != nil && len(n.StepParams) != n.NumPartitions {
@@ -92,7 +92,7 @@ func validate(n *plan.Node, sink *pb.Sink) error {
 	case *pb.Sink_Foreach:
 		if f, err := registry.LookupFunc(k.Foreach); err != nil {
 			return fmt.Errorf("stoke: job refused: %w", err)
-		} else if f.Each == nil {
+		} else if !f.Consumes() {
 			return fmt.Errorf("stoke: job refused: function %q is a %s function, not a foreach function", k.Foreach, f.Kind)
 		}
 	case *pb.Sink_Collect:

@@ -16,12 +16,22 @@ import (
 // executor process.
 
 // applyFunc runs a narrow function over a partition, handing functions
-// registered with a TaskContext their attempt.
-func applyFunc(ctx context.Context, f *registry.Func, records any) any {
-	if f.ApplyTask != nil {
-		return f.ApplyTask(shared.TaskFrom(ctx), records)
+// registered with a TaskContext their attempt and built-ins their
+// partition's parameters.
+func applyFunc(ctx context.Context, f *registry.Func, records any, params []byte) (any, error) {
+	switch {
+	case f.ApplyTask != nil:
+		return f.ApplyTask(shared.TaskFrom(ctx), records), nil
+	case f.ApplyParams != nil:
+		out, err := f.ApplyParams(records, params)
+		if err != nil {
+			return nil, fmt.Errorf("function %q: %w", f.Name, err)
+		}
+		return out, nil
+	case f.Apply != nil:
+		return f.Apply(records), nil
 	}
-	return f.Apply(records)
+	return nil, fmt.Errorf("function %q is a %s function and cannot transform records", f.Name, f.Kind)
 }
 
 // eachFunc runs a foreach function over a partition.

@@ -150,17 +150,8 @@ func openPipeline(ctx context.Context, env *Env, tenv *taskEnv, src *pb.Source, 
 		if f.In != typeName {
 			return nil, "", fmt.Errorf("function %q takes %s but its input holds %s", step.Func, f.In, typeName)
 		}
-		switch {
-		case f.ApplyTask != nil:
-			records = f.ApplyTask(shared.TaskFrom(ctx), records)
-		case f.ApplyParams != nil:
-			if records, err = f.ApplyParams(records, step.Params); err != nil {
-				return nil, "", fmt.Errorf("function %q: %w", step.Func, err)
-			}
-		case f.Apply != nil:
-			records = f.Apply(records)
-		default:
-			return nil, "", fmt.Errorf("function %q is a %s function and cannot transform records", step.Func, f.Kind)
+		if records, err = applyFunc(ctx, f, records, step.Params); err != nil {
+			return nil, "", err
 		}
 		typeName = f.Out
 		if records, err = env.teeCached(step.Persist, records, typeName); err != nil {
@@ -421,7 +412,7 @@ func runSink(ctx context.Context, env *Env, tenv *taskEnv, t *pb.TaskDesc, typ *
 		if err != nil {
 			return nil, err
 		}
-		if f.Each == nil {
+		if !f.Consumes() {
 			return nil, fmt.Errorf("function %q is a %s function, not a foreach function", k.Foreach, f.Kind)
 		}
 		if f.In != typ.Name {

@@ -52,6 +52,14 @@ type Func struct {
 	EachTask  func(task any, in any)
 }
 
+// Transforms says whether f transforms a partition (a Map, FlatMap,
+// Filter or MapPartitions function, with or without a task context or
+// parameters).
+func (f *Func) Transforms() bool { return f.Apply != nil || f.ApplyTask != nil || f.ApplyParams != nil }
+
+// Consumes says whether f is run on every record for its effect (Foreach).
+func (f *Func) Consumes() bool { return f.Each != nil || f.EachTask != nil }
+
 // BlockIter yields the fetched blocks of one side of a shuffle, one at a
 // time, and returns the error that stopped it (a fetch failure).
 type BlockIter func(yield func(block []byte) bool) error
