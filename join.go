@@ -98,7 +98,7 @@ func registerJoin[K comparable, V, W, R any](name string, j hashJoin[V, W, R], e
 				matched = make([]bool, table.Len())
 			}
 			more := true
-			err := shuffle.ForEachRecordUntil(sides[1], func(r *KV[K, W]) bool {
+			err := registry.EachRecord(sides[1], func(r *KV[K, W]) bool {
 				i, ok := table.Lookup(r.Key)
 				if !ok {
 					if j.rightAlone {

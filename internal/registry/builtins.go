@@ -2,7 +2,6 @@ package registry
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"iter"
 	"math"
@@ -229,10 +228,8 @@ func roundRobinFunc[T any](typ, indexed string) *Func {
 	return indexFrom[T](RoundRobinFunc(typ), typ, indexed)
 }
 
-var errFrame = errors.New("malformed shuffle block: frame length runs past the end")
-
 // repartitionShuffle sends the record at position p to bucket p mod n and
-// writes the records alone, in frames (uvarint length, EncodeSlice block).
+// writes the records alone.
 func repartitionShuffle[T any](typ, indexed string) *Shuffle {
 	return &Shuffle{Name: RepartitionOp(typ), Sides: 1, In: []string{indexed}, Out: typ,
 		Write: func(env *ShuffleEnv, _ int, in any, n int, _ []byte) (int64, error) {
@@ -251,66 +248,14 @@ func repartitionShuffle[T any](typ, indexed string) *Shuffle {
 }
 
 func writeRoundRobin[T any](env *ShuffleEnv, src iter.Seq[Indexed[T]], n int) (int64, error) {
-	per := max(64, 32768/n)
-	bufs := make([][]T, n)
-	var frame []byte
-	var count int64
-	flush := func(b int) error {
-		block, err := EncodeSlice(bufs[b])
-		if err != nil {
-			return err
-		}
-		frame = binary.AppendUvarint(frame[:0], uint64(len(block)))
-		frame = append(frame, block...)
-		bufs[b] = bufs[b][:0]
-		return env.Out.Append(b, frame)
-	}
-	for r := range src {
-		count++
-		b := int(uint64(r.Index) % uint64(n))
-		bufs[b] = append(bufs[b], r.Value)
-		if len(bufs[b]) >= per {
-			if err := flush(b); err != nil {
-				return count, err
-			}
-		}
-	}
-	for b := range bufs {
-		if len(bufs[b]) > 0 {
-			if err := flush(b); err != nil {
-				return count, err
-			}
-		}
-	}
-	return count, nil
+	return WriteBuckets(env, src, n, func(r *Indexed[T]) (int, T) { return int(uint64(r.Index) % uint64(n)), r.Value })
 }
 
 // readFrames yields the records of every frame of every block, fetching
 // blocks as it goes; a fetch or decoding error fails the task.
 func readFrames[T any](blocks BlockIter) iter.Seq[T] {
 	return func(yield func(T) bool) {
-		stopped := false
-		err := blocks(func(block []byte) bool {
-			for len(block) > 0 {
-				l, k := binary.Uvarint(block)
-				if k <= 0 || l > uint64(len(block)-k) {
-					Abort(errFrame)
-				}
-				recs, err := DecodeSlice[T](block[k : k+int(l)])
-				if err != nil {
-					Abort(fmt.Errorf("malformed shuffle block: %w", err))
-				}
-				for _, r := range recs {
-					if !yield(r) {
-						stopped = true
-						return false
-					}
-				}
-				block = block[k+int(l):]
-			}
-			return true
-		})
-		if err != nil && !stopped {
+		if err := EachRecord(blocks, func(r *T) bool { return yield(*r) }); err != nil {
 			Abort(err)
 		}
 	}

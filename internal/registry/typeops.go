@@ -7,10 +7,6 @@ import (
 	"reflect"
 )
 
-// batchSize is how many records cross a boundary at once: decoded blocks
-// are read, and collected or spilled records encoded, this many at a time.
-const batchSize = 4096
-
 func newType[T any](name string, rt reflect.Type) *Type {
 	return &Type{
 		Name:  name,

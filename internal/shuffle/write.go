@@ -15,36 +15,7 @@ func Partition[T any, K comparable](env *registry.ShuffleEnv, in iter.Seq[T], ke
 
 // PartitionBy writes records into n buckets chosen by part.
 func PartitionBy[T any](env *registry.ShuffleEnv, in iter.Seq[T], part func(*T) int, n int) (int64, error) {
-	per := max(64, 32768/max(n, 1))
-	bufs := make([][]T, n)
-	var frame []byte
-	var count int64
-	flush := func(p int) error {
-		var err error
-		if frame, err = appendFrame(frame[:0], bufs[p]); err != nil {
-			return err
-		}
-		bufs[p] = bufs[p][:0]
-		return env.Out.Append(p, frame)
-	}
-	for r := range in {
-		count++
-		p := part(&r)
-		bufs[p] = append(bufs[p], r)
-		if len(bufs[p]) >= per {
-			if err := flush(p); err != nil {
-				return count, err
-			}
-		}
-	}
-	for p := range bufs {
-		if len(bufs[p]) > 0 {
-			if err := flush(p); err != nil {
-				return count, err
-			}
-		}
-	}
-	return count, nil
+	return registry.WriteBuckets(env, in, n, func(r *T) (int, T) { return part(r), *r })
 }
 
 // WriteEntries writes an aggregation's entries, which come in partition
@@ -58,7 +29,7 @@ func WriteEntries[K comparable, C, R any](env *registry.ShuffleEnv, ents iter.Se
 			return nil
 		}
 		var err error
-		if frame, err = appendFrame(frame[:0], batch); err != nil {
+		if frame, err = registry.AppendFrame(frame[:0], batch); err != nil {
 			return err
 		}
 		batch = batch[:0]
