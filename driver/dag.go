@@ -203,8 +203,7 @@ func (c *Context) submitTasks(s *stage, j *job, a *actions) {
 func (c *Context) preferred(s *stage, p int) []sched.Location {
 	var locs []sched.Location
 	seen := map[string]bool{}
-	var walk func(part plan.Part)
-	walk = func(part plan.Part) {
+	plan.PartOf(s.tail, p).Walk(func(part plan.Part) bool {
 		if cached := c.cachedPreferred(part); len(cached) > 0 {
 			// Where the part's cached partition is: its task skips the
 			// work before it there.
@@ -214,23 +213,16 @@ func (c *Context) preferred(s *stage, p int) []sched.Location {
 					locs = append(locs, l)
 				}
 			}
-			return
+			return false
 		}
-		for _, sub := range part.Concat {
-			walk(sub)
-		}
-		src := part.Source
-		if src == nil || src.Kind != plan.TextFile || part.Partition >= len(src.Splits) {
-			return
-		}
-		for _, h := range src.Splits[part.Partition].Hosts {
+		for _, h := range part.SplitHosts() {
 			if !seen[h] {
 				seen[h] = true
 				locs = append(locs, sched.Location{Host: h})
 			}
 		}
-	}
-	walk(plan.PartOf(s.tail, p))
+		return true
+	})
 	return locs
 }
 

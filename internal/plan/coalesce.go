@@ -10,22 +10,14 @@ import (
 // order of first mention.
 func PreferredHosts(n *Node, p int) []string {
 	var hosts []string
-	var walk func(part Part)
-	walk = func(part Part) {
-		for _, sub := range part.Concat {
-			walk(sub)
-		}
-		src := part.Source
-		if src == nil || src.Kind != TextFile || part.Partition >= len(src.Splits) {
-			return
-		}
-		for _, h := range src.Splits[part.Partition].Hosts {
+	PartOf(n, p).Walk(func(part Part) bool {
+		for _, h := range part.SplitHosts() {
 			if !slices.Contains(hosts, h) {
 				hosts = append(hosts, h)
 			}
 		}
-	}
-	walk(PartOf(n, p))
+		return true
+	})
 	return hosts
 }
 

@@ -193,3 +193,23 @@ func (p Part) Type() string {
 	}
 	return ""
 }
+
+// Walk visits p and, when visit returns true, the parts it concatenates,
+// depth first.
+func (p Part) Walk(visit func(Part) bool) {
+	if !visit(p) {
+		return
+	}
+	for _, sub := range p.Concat {
+		sub.Walk(visit)
+	}
+}
+
+// SplitHosts are the hosts holding the file split p reads itself (none
+// for a concatenation or a source other than a text file).
+func (p Part) SplitHosts() []string {
+	if p.Source == nil || p.Source.Kind != TextFile || p.Partition >= len(p.Source.Splits) {
+		return nil
+	}
+	return p.Source.Splits[p.Partition].Hosts
+}
