@@ -3,7 +3,7 @@ package shuffle
 import (
 	"cmp"
 	"iter"
-	"slices"
+	"sort"
 
 	"github.com/stoke-run/stoke/internal/registry"
 )
@@ -122,7 +122,7 @@ func (a *Aggregator[K, V, C]) order(x, y *Entry[K, C]) int {
 }
 
 func (a *Aggregator[K, V, C]) sortHeld() {
-	slices.SortFunc(a.ents, func(x, y Entry[K, C]) int { return a.order(&x, &y) })
+	sort.Sort(byCmp[Entry[K, C]]{a.ents, a.order})
 	a.sorted = true
 }
 
