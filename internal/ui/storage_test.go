@@ -108,4 +108,15 @@ func TestStoragePageAndJSON(t *testing.T) {
 	if code, _, body := get(t, u+"/api/v1/applications/other/storage/rdd"); code != http.StatusNotFound {
 		t.Fatalf("unknown application: %d %s", code, body)
 	}
+	// Read only: nothing but GET (and HEAD) is served.
+	for _, path := range []string{"/storage/", "/api/v1/applications/app-1/storage/rdd"} {
+		resp, err := http.Post(u+path, "application/json", strings.NewReader(`{"unpersist":7}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusMethodNotAllowed {
+			t.Errorf("POST %s: %d, want 405", path, resp.StatusCode)
+		}
+	}
 }
