@@ -19,9 +19,16 @@ import (
 
 func TestUnknownMasterIsAClearError(t *testing.T) {
 	port := freePort(t) // nothing listens there
-	_, err := stoke.New(stoke.Config{"stoke.master": "stoke://127.0.0.1:" + strconv.Itoa(port), "stoke.ui.enabled": "false", "stoke.driver.allowMultipleContexts": "true"})
-	if err == nil || !strings.Contains(err.Error(), "registering application") || !strings.Contains(err.Error(), "no leading master reachable") {
-		t.Fatalf("err = %v", err)
+	_, err := stoke.New(stoke.Config{"stoke.master": "stoke://127.0.0.1:" + strconv.Itoa(port), "stoke.ui.enabled": "false", "stoke.driver.allowMultipleContexts": "true",
+		"stoke.standalone.registrationTimeout": "1s"})
+	for _, want := range []string{"no standalone master among", "within 1s (stoke.standalone.registrationTimeout)", "connection refused"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Fatalf("err = %v, want it to say %q", err, want)
+		}
+	}
+	_, err = stoke.New(stoke.Config{"stoke.master": "stoke://127.0.0.1:" + strconv.Itoa(port), "stoke.standalone.registrationTimeout": "soon", "stoke.driver.allowMultipleContexts": "true"})
+	if err == nil || !strings.Contains(err.Error(), "stoke.standalone.registrationTimeout") {
+		t.Fatalf("a malformed timeout: err = %v", err)
 	}
 	_, err = stoke.New(stoke.Config{"stoke.master": "spark://h:7077", "stoke.driver.allowMultipleContexts": "true"})
 	if err == nil || !strings.Contains(err.Error(), `cannot parse master URL "spark://h:7077"`) {
@@ -117,7 +124,8 @@ func TestCorruptedBinaryIsRefused(t *testing.T) {
 	}
 	defer cl.Stop(context.Background())
 	waitLog(t, buf, "corrupted or not the one registered", 30*time.Second)
-	waitLog(t, buf, "executors of the application failed in a row; the master starts no more", 30*time.Second)
+	waitLog(t, buf, "executors of the application failed in a row", 30*time.Second)
+	waitLog(t, buf, "the master starts no more", 30*time.Second)
 }
 
 // A master with a secret refuses applications (and workers) without it.

@@ -150,17 +150,55 @@ func (b *Client) Start(ctx context.Context, d backend.Driver) error {
 	b.desc = desc
 	b.cores = map[string]int{}
 
-	var reg AppRegistered
-	if err := b.masters.call(ctx, pathAppRegister, desc, &reg, 30*time.Second); err != nil {
+	regTimeout, err := b.Conf.Duration("stoke.standalone.registrationTimeout")
+	if err != nil {
 		b.shutdown()
 		b.srv = nil
-		return fmt.Errorf("registering application %q with the standalone master: %w", desc.Name, err)
+		return err
+	}
+	reg, err := b.register(ctx, desc, regTimeout)
+	if err != nil {
+		b.shutdown()
+		b.srv = nil
+		return err
 	}
 	b.appID = reg.ID
 	b.Log.Infof("application %s registered with master %v", reg.ID, b.Masters)
 	b.wg.Add(1)
 	go b.poll()
 	return nil
+}
+
+// register registers the application, trying every master again (a master
+// starting, restarting or failing over) until one accepts it or timeout
+// passes. A refusal from the leading master (a wrong secret, a request it
+// cannot accept) ends the attempts at once: retrying would not change it.
+func (b *Client) register(ctx context.Context, desc AppDescription, timeout time.Duration) (AppRegistered, error) {
+	var reg AppRegistered
+	rctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	wait := 200 * time.Millisecond
+	for {
+		err := b.masters.call(rctx, pathAppRegister, desc, &reg, min(30*time.Second, timeout))
+		if err == nil {
+			return reg, nil
+		}
+		var ae *apiError
+		if errors.As(err, &ae) && !ae.Reply.Standby {
+			return reg, fmt.Errorf("registering application %q with the standalone master: %w", desc.Name, err)
+		}
+		if ctx.Err() != nil {
+			return reg, fmt.Errorf("registering application %q with the standalone master: %w", desc.Name, ctx.Err())
+		}
+		b.Log.WithError(err).Warnf("registering application %q: no master accepted it yet; trying again in %v", desc.Name, wait)
+		select {
+		case <-rctx.Done():
+			return reg, fmt.Errorf("no standalone master among %v accepted application %q within %v (stoke.standalone.registrationTimeout): %w",
+				b.Masters, desc.Name, timeout, err)
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 5*time.Second)
+	}
 }
 
 // poll receives executor events from the master; the poll is also the

@@ -35,6 +35,8 @@ func init() {
 		Doc: "Standalone: port of the master's web UI."})
 	conf.Register(conf.Key{Name: "stoke.worker.ui.port", Default: "8081", Type: conf.TypeInt,
 		Doc: "Standalone: port of the worker's web UI."})
+	conf.Register(conf.Key{Name: "stoke.standalone.registrationTimeout", Default: "60s", Type: conf.TypeDuration, Unit: "s", Check: conf.AtLeast(int64(1e6)),
+		Doc: "How long the driver tries to register its application with a standalone master (retrying every master) before it fails."})
 	conf.Register(conf.Key{Name: "stoke.deploy.maxBinarySize", Default: "1g", Type: conf.TypeBytes, Unit: "b", Check: conf.AtLeast(1),
 		Doc: "Standalone: largest application binary a master accepts for upload and a worker downloads."})
 	conf.Register(conf.Key{Name: "stoke.deploy.retainedApplications", Default: "200", Type: conf.TypeInt, Check: conf.AtLeast(1),

@@ -219,7 +219,11 @@ func (m *Master) handleAppRegister(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if a != nil && (a.state == StateFinished || a.state == StateKilled || a.state == StateFailed) {
-		writeError(w, http.StatusConflict, errorReply{Error: fmt.Sprintf("application %s has already ended (%s): the master removed it", d.ID, strings.ToLower(a.state))})
+		why := ""
+		if a.endReason != "" {
+			why = ": " + a.endReason
+		}
+		writeError(w, http.StatusConflict, errorReply{Error: fmt.Sprintf("application %s has already ended (%s): the master removed it%s", d.ID, strings.ToLower(a.state), why)})
 		return
 	}
 	if a == nil {

@@ -76,6 +76,9 @@ type appInfo struct {
 	warning   string
 	failures  int // consecutive executor failures
 	ended     time.Time
+	// endReason says why the master ended the application itself (its
+	// executors kept failing), for the driver that asks to re-attach.
+	endReason string
 	// secret is the application's own secret, only in memory: it goes to
 	// the application's executors. secretHash is what is persisted and
 	// checked when a driver re-attaches.
@@ -256,12 +259,20 @@ func (m *Master) executorGone(e *execInfo, reason string, failed bool) {
 	if failed {
 		a.failures++
 		if a.failures == maxExecutorFailures {
-			msg := fmt.Sprintf("%d executors of the application failed in a row; the master starts no more (last: %s)", maxExecutorFailures, reason)
+			a.endReason = fmt.Sprintf("%d executors of the application failed in a row (last: %s)", maxExecutorFailures, reason)
+			msg := a.endReason + "; the master starts no more"
 			m.log.WithField("app", a.desc.ID).Error(msg)
 			a.push(AppEvent{Kind: "warning", Message: msg})
 		}
 	}
 	a.push(AppEvent{Kind: "exited", ExecutorID: e.id, WorkerID: e.workerID, Message: reason})
+	// As Spark's master: an application whose executors keep failing and
+	// that has none left will never run anything; it fails, and its driver
+	// learns why (its jobs fail instead of waiting forever).
+	if a.failures >= maxExecutorFailures && len(a.executors) == 0 {
+		m.log.WithField("app", a.desc.ID).Errorf("removing application %s: %s and none is left", a.desc.ID, a.endReason)
+		m.removeApp(a, StateFailed)
+	}
 }
 
 // removeApp ends an application and kills its executors.

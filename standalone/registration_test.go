@@ -1,0 +1,98 @@
+package standalone_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/stoke-run/stoke"
+	"github.com/stoke-run/stoke/internal/conf"
+	"github.com/stoke-run/stoke/internal/testutil"
+	"github.com/stoke-run/stoke/standalone"
+)
+
+// A driver started before its master registers once the master is up
+// (stoke.standalone.registrationTimeout), as Spark's driver retries its
+// registration instead of failing at the first refused connection.
+func TestRegistrationWaitsForAMasterThatStartsLate(t *testing.T) {
+	port := freePort(t)
+	type result struct {
+		sc  *stoke.Context
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		sc, err := stoke.New(stoke.Config{"stoke.master": "stoke://127.0.0.1:" + strconv.Itoa(port), "stoke.ui.enabled": "false",
+			"stoke.driver.allowMultipleContexts": "true", "stoke.standalone.registrationTimeout": fmt.Sprintf("%ds", int(testutil.D(60*time.Second).Seconds()))})
+		done <- result{sc, err}
+	}()
+	// The master comes up while the driver is retrying (a real answer
+	// before that would have ended the attempts: that is the other test).
+	time.Sleep(300 * time.Millisecond)
+	m, err := standalone.StartMaster(standalone.MasterOptions{Host: "127.0.0.1", Port: port, WebUIPort: -1, SpreadOut: true,
+		WorkerTimeout: 5 * time.Second, WorkDir: t.TempDir(), Log: logrus.StandardLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Stop()
+	r := <-done
+	if r.err != nil {
+		t.Fatalf("the driver did not register with the master that started late: %v", r.err)
+	}
+	defer r.sc.Stop()
+	if !strings.HasPrefix(r.sc.AppID(), "app-") {
+		t.Fatalf("application id %q", r.sc.AppID())
+	}
+}
+
+// A job whose executors all fail at start fails with the cause instead of
+// waiting forever: after stoke's (and Spark's) ten failed executors in a
+// row with none left, the master removes the application and the driver's
+// jobs fail saying why.
+func TestJobFailsWhenEveryExecutorFailsAtStart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts executor processes")
+	}
+	bin := filepath.Join(t.TempDir(), "broken-app")
+	if err := os.WriteFile(bin, []byte("#!/bin/sh\necho 'this build is broken' >&2\nexit 1\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cfg := stoke.Config{"stoke.master": "local-cluster[1,1,512]", "stoke.executor.memory": "256m", "stoke.ui.enabled": "false", "stoke.driver.allowMultipleContexts": "true"}
+	m, _ := conf.ParseMaster(cfg["stoke.master"])
+	c, _, err := conf.Resolve(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lc, err := standalone.NewLocalCluster(m, c, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lc.Binary = bin
+	sc, err := stoke.New(cfg, stoke.WithBackend(lc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sc.Stop()
+	ds, err := stoke.Parallelize(sc, []int{1, 2, 3}, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), testutil.D(120*time.Second))
+	defer cancel()
+	_, err = stoke.Count(ctx, ds)
+	if ctx.Err() != nil {
+		t.Fatal("the job still waits for executors that will never come")
+	}
+	for _, want := range []string{"10 executors of the application failed in a row", "exited with code 1"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Fatalf("err = %v, want it to say %q", err, want)
+		}
+	}
+}
