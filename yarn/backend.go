@@ -190,12 +190,19 @@ func (b *Backend) submit(ctx context.Context) error {
 	}
 	wctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
+	last := "no report yet"
 	r, err := b.client.Wait(wctx, appID, time.Second, func(r *yarnpb.ApplicationReport) bool {
 		return r.GetYarnApplicationState() == yarnpb.YarnApplicationState_RUNNING && r.GetRpcPort() > 0
 	}, func(r *yarnpb.ApplicationReport) {
-		b.log.Info(Describe(r))
+		last = Describe(r)
+		b.log.Info(last)
 	})
 	if err != nil {
+		if wctx.Err() != nil && ctx.Err() == nil {
+			// The same shape as stoke.mesos.registrationTimeout and
+			// stoke.standalone.registrationTimeout.
+			err = fmt.Errorf("the application master did not register with the ResourceManager within %v (stoke.yarn.am.waitTime); last report: %s", wait, last)
+		}
 		b.killAfterFailedStart(appID, "the driver gave up waiting for the application master: "+err.Error())
 		return fmt.Errorf("%s: waiting for the application master: %w", appID, err)
 	}
