@@ -133,7 +133,6 @@ func (m *Master) rescindLocked(o *offer) {
 	delete(m.offers, o.id)
 	m.sendLocked(o.frameworkID, rescindEvent(o.id))
 	m.c.stats.rescinds++
-	m.nextAlloc = time.Time{}
 }
 
 // refuseLocked installs a filter for resources a framework left unused.

@@ -128,7 +128,6 @@ func (m *Master) acceptLocked(fw *framework, acc *scheduler.Call_Accept, now tim
 		delete(m.offers, o.id)
 	}
 	m.c.stats.accepts++
-	m.nextAlloc = time.Time{}
 	var agent *Agent
 	if len(offers) > 0 {
 		agent = m.c.agentLocked(offers[0].agentID)
@@ -186,25 +185,15 @@ func (m *Master) launchLocked(fw *framework, a *Agent, t mesos.TaskInfo, remaini
 		m.c.stats.taskErrors++
 		return remaining
 	}
-	if t.TaskID.Value == "" {
-		return fail("Task has an empty task_id")
+	warnings, err := validateTaskInfo(fw.id, &t)
+	if err != nil {
+		return fail("%v", err)
 	}
 	if t.AgentID.Value != a.id {
 		return fail("Task uses agent %q but the offers are for agent %q", t.AgentID.Value, a.id)
 	}
 	if old := m.c.taskLocked(fw.id, t.TaskID.Value); old != nil && !old.terminal() {
 		return fail("Task has duplicate ID: %s", t.TaskID.Value)
-	}
-	if (t.Command == nil) == (t.Executor == nil) {
-		return fail("Task should have at least one (but not both) of CommandInfo or ExecutorInfo present")
-	}
-	if t.Executor != nil && t.Executor.Type != mesos.ExecutorInfo_CUSTOM {
-		// As the real master does (validation.cpp): mesos-go always sends
-		// the type, UNKNOWN when not set.
-		return fail("'ExecutorInfo.type' must be 'CUSTOM'")
-	}
-	if t.Command != nil && t.Command.GetValue() == "" && t.Command.GetShell() {
-		return fail("Task's CommandInfo has no 'value' for a shell command")
 	}
 	res, err := fromProto(t.Resources)
 	if err != nil {
@@ -226,6 +215,10 @@ func (m *Master) launchLocked(fw *framework, a *Agent, t mesos.TaskInfo, remaini
 				return fail("Executor uses invalid resources: %v", err)
 			}
 			need = need.plus(eres)
+			// Mesos warns about a new executor's resources only.
+			for _, w := range warnings {
+				m.c.warnLocked(w)
+			}
 		}
 	}
 	if !remaining.contains(need) {

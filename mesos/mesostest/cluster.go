@@ -122,6 +122,21 @@ func (c *Cluster) logf(format string, args ...any) {
 	c.opts.Logf("mesostest: "+format, args...)
 }
 
+// warnLocked logs what the real master would log as a warning, and keeps
+// it for Warnings.
+func (c *Cluster) warnLocked(msg string) {
+	c.stats.warnings = append(c.stats.warnings, msg)
+	c.logf("WARNING: %s", msg)
+}
+
+// Warnings returns the warnings the master logged about frameworks' tasks
+// (an executor below Mesos's minimum resources), oldest first.
+func (c *Cluster) Warnings() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]string(nil), c.stats.warnings...)
+}
+
 // seq returns a cluster-unique sequence number.
 func (c *Cluster) seqLocked() int {
 	c.nextID++
@@ -130,7 +145,8 @@ func (c *Cluster) seqLocked() int {
 
 func (c *Cluster) tickLoop() {
 	defer close(c.tickDone)
-	t := time.NewTicker(c.opts.AllocationInterval)
+	// Heartbeats, retries and timeouts run at a finer grain than offers.
+	t := time.NewTicker(min(c.opts.AllocationInterval, 50*time.Millisecond))
 	defer t.Stop()
 	for {
 		select {

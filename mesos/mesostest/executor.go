@@ -217,7 +217,4 @@ func (a *Agent) executorGoneLocked(e *executor) {
 		a.completed[key(e.fwID, id)] = t
 	}
 	a.c.stats.recordUsage(a, e.fwID)
-	if a.c.leader != nil {
-		a.c.leader.nextAlloc = time.Time{}
-	}
 }

@@ -43,6 +43,7 @@ func newMaster(c *Cluster, index int) (*Master, error) {
 	mux.HandleFunc("/master/state", m.handleState(false))
 	mux.HandleFunc("/master/state.json", m.handleState(false))
 	mux.HandleFunc("/master/frameworks", m.handleState(true))
+	mux.HandleFunc("/master/tasks", m.handleView(m.tasksLocked))
 	mux.HandleFunc("/health", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
 	m.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = m.srv.Serve(ln) }()

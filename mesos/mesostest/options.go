@@ -15,7 +15,11 @@ type Options struct {
 	// HeartbeatInterval is sent in SUBSCRIBED and between HEARTBEAT events
 	// (default 15s, as Mesos).
 	HeartbeatInterval time.Duration
-	// AllocationInterval is how often offers are made (default 50ms; Mesos 1s).
+	// AllocationInterval is how often the master offers what is free
+	// (default 1s, as Mesos's --allocation_interval). As on Mesos, offers
+	// are also made at once when a framework subscribes or revives and when
+	// an agent joins; resources a framework declines, or that its tasks and
+	// executors give back, wait for the next interval.
 	AllocationInterval time.Duration
 	// StatusUpdateRetry is how long an unacknowledged status update waits
 	// before it is sent again (default 1s; Mesos starts at 10s). The wait
@@ -67,7 +71,7 @@ func (o *Options) setDefaults() {
 		o.HeartbeatInterval = 15 * time.Second
 	}
 	if o.AllocationInterval <= 0 {
-		o.AllocationInterval = 50 * time.Millisecond
+		o.AllocationInterval = time.Second
 	}
 	if o.StatusUpdateRetry <= 0 {
 		o.StatusUpdateRetry = time.Second

@@ -191,7 +191,8 @@ func (m *Master) stateLocked(frameworksOnly bool) obj {
 			"active": fw.connected(), "connected": fw.connected(), "recovered": fw.recovered,
 			"failover_timeout": fw.info.GetFailoverTimeout(), "checkpoint": fw.info.GetCheckpoint(),
 			"role": fw.info.GetRole(), "tasks": tasks, "unreachable_tasks": []obj{}, "completed_tasks": completed,
-			"offers": []obj{}, "executors": execs,
+			"offers": []obj{}, "executors": execs, "webui_url": fw.info.GetWebUiURL(), "roles": fw.roles(),
+			"used_resources": resourcesJSON(m.usedByLocked(id).toProto("")),
 		}
 		if fw.info.Principal != nil {
 			o["principal"] = fw.info.GetPrincipal()
@@ -219,7 +220,24 @@ func (m *Master) stateLocked(frameworksOnly bool) obj {
 	}
 }
 
+// tasksLocked is /master/tasks: every framework's tasks, running and
+// completed, in one list.
+func (m *Master) tasksLocked() obj {
+	all := []obj{}
+	for _, fw := range m.stateLocked(true)["frameworks"].([]obj) {
+		all = append(all, fw["tasks"].([]obj)...)
+		all = append(all, fw["completed_tasks"].([]obj)...)
+	}
+	return obj{"tasks": all}
+}
+
 func (m *Master) handleState(frameworksOnly bool) http.HandlerFunc {
+	return m.handleView(func() obj { return m.stateLocked(frameworksOnly) })
+}
+
+// handleView serves a read-only view of the leader's state: GET only, a
+// standby redirects to the leader as Mesos masters do.
+func (m *Master) handleView(view func() obj) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet {
 			http.Error(w, "Expecting 'GET'", http.StatusMethodNotAllowed)
@@ -237,7 +255,7 @@ func (m *Master) handleState(frameworksOnly bool) http.HandlerFunc {
 			w.WriteHeader(http.StatusTemporaryRedirect)
 			return
 		}
-		s := m.stateLocked(frameworksOnly)
+		s := view()
 		m.c.mu.Unlock()
 		jsonReply(w, s)
 	}
@@ -345,4 +363,15 @@ func (a *Agent) handleOperator(w http.ResponseWriter, r *http.Request) {
 	}
 	a.c.mu.Unlock()
 	jsonReply(w, obj{"type": "GET_EXECUTORS", "get_executors": obj{"executors": execs}})
+}
+
+// usedByLocked is what framework fwID holds on every agent.
+func (m *Master) usedByLocked(fwID string) resources {
+	used := newResources()
+	for _, a := range m.c.agents {
+		if !a.removed {
+			used = used.plus(a.usedByLocked(fwID))
+		}
+	}
+	return used
 }

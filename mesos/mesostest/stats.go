@@ -11,6 +11,7 @@ type stats struct {
 	leaderChanges, authFailures              int
 	rescinds, declines, accepts, launched    int
 	taskErrors, updatesSent, acks, staleAcks int
+	warnings                                 []string
 	duplicateUpdates                         int
 	frameworks                               map[string]*frameworkStats
 	usage                                    []UsageSample

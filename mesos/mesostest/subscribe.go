@@ -141,5 +141,4 @@ func (m *Master) removeFrameworkLocked(fw *framework, why string) {
 		a.removeFrameworkLocked(fw.id)
 	}
 	m.c.stats.frameworkRemoved(fw.id, why)
-	m.nextAlloc = time.Time{}
 }

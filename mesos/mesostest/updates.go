@@ -33,9 +33,6 @@ func (a *Agent) statusUpdateLocked(t *task, st mesos.TaskStatus, fromExecutor bo
 	t.latest = st
 	if !wasTerminal && t.terminal() {
 		a.c.stats.recordUsage(a, t.exec.fwID)
-		if a.c.leader != nil {
-			a.c.leader.nextAlloc = time.Time{}
-		}
 	}
 	a.c.stats.statusUpdate(t.exec.fwID, t.info.TaskID.Value, st.GetState())
 	if a.goneFrameworks[t.exec.fwID] {
