@@ -5,7 +5,9 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"strconv"
 	"sync"
@@ -53,7 +55,10 @@ type Backend struct {
 	limit       int
 	suppressed  bool
 	stopping    bool
-	subscribed  chan error // first subscription's outcome
+	lastErr     error             // why the last subscription ended or failed
+	ended       bool              // the application was ended: no agent can run it
+	agentsSeen  map[string]string // agents that offered resources: id → host
+	subscribed  chan error        // first subscription's outcome
 	cancel      context.CancelFunc
 	done        chan struct{}
 }
@@ -90,12 +95,13 @@ func New(m conf.Master, c *conf.Conf, log logrus.FieldLogger) (*Backend, error) 
 	return &Backend{
 		idPrefix: prefix,
 		master:   m, conf: c, log: log.WithField("backend", "mesos"), set: s,
-		http:      &http.Client{Timeout: 10 * time.Second},
-		tasks:     map[string]*taskState{},
-		failures:  map[string]int{},
-		fineExecs: map[string]*fineExecState{},
-		fineTasks: map[string]*fineTask{},
-		limit:     s.limit,
+		http:       &http.Client{Timeout: 10 * time.Second},
+		tasks:      map[string]*taskState{},
+		failures:   map[string]int{},
+		agentsSeen: map[string]string{},
+		fineExecs:  map[string]*fineExecState{},
+		fineTasks:  map[string]*fineTask{},
+		limit:      s.limit,
 	}, nil
 }
 
@@ -146,6 +152,9 @@ func (b *Backend) Start(ctx context.Context, d backend.Driver) error {
 		return err
 	}
 	b.files = fs
+	if u, ok := d.(interface{ UIURL() string }); ok {
+		b.set.webUIURL = advertisedUI(u.UIURL(), host, b.conf.String("stoke.driver.bindAddress"))
+	}
 	return b.startLoop(ctx)
 }
 
@@ -158,10 +167,20 @@ func (b *Backend) startLoop(ctx context.Context) error {
 	b.done = make(chan struct{})
 	b.subscribed = make(chan error, 1)
 	go b.run(loopCtx)
+	timeout := time.NewTimer(b.set.registrationTimeout)
+	defer timeout.Stop()
 	select {
 	case err = <-b.subscribed:
 	case <-ctx.Done():
 		err = ctx.Err()
+	case <-timeout.C:
+		b.mu.Lock()
+		last := b.lastErr
+		b.mu.Unlock()
+		err = fmt.Errorf("no Mesos master at %s subscribed framework %q within %v (stoke.mesos.registrationTimeout)", b.master.Raw, b.set.name, b.set.registrationTimeout)
+		if last != nil {
+			err = fmt.Errorf("%w: %v", err, last)
+		}
 	}
 	if err != nil {
 		b.shutdown()
@@ -170,7 +189,9 @@ func (b *Backend) startLoop(ctx context.Context) error {
 	return nil
 }
 
-// Stop tears the framework down, which kills every executor.
+// Stop tears the framework down, which kills every executor. The
+// subscription loop sees the backend stopping and ends with the stream
+// TEARDOWN closes, instead of subscribing again.
 func (b *Backend) Stop(ctx context.Context) error {
 	b.mu.Lock()
 	b.stopping = true
@@ -187,6 +208,20 @@ func (b *Backend) Stop(ctx context.Context) error {
 		return fmt.Errorf("TEARDOWN of framework %s: %w", id, err)
 	}
 	return nil
+}
+
+// advertisedUI is the driver UI's address as the Mesos UI should link to
+// it: a UI listening on every interface is named by the host executors
+// reach the driver at, not by 127.0.0.1.
+func advertisedUI(ui, host, bind string) string {
+	u, err := url.Parse(ui)
+	if ui == "" || err != nil {
+		return ""
+	}
+	if h := u.Hostname(); bind == "" && (h == "127.0.0.1" || h == "::1" || h == "localhost") {
+		u.Host = net.JoinHostPort(host, u.Port())
+	}
+	return u.String()
 }
 
 func (b *Backend) shutdown() {

@@ -11,6 +11,7 @@ import (
 	"github.com/mesos/mesos-go/api/v1/lib/scheduler"
 	"github.com/mesos/mesos-go/api/v1/lib/scheduler/calls"
 
+	"github.com/stoke-run/stoke/backend"
 	"github.com/stoke-run/stoke/mesos/offers"
 )
 
@@ -139,6 +140,11 @@ func (b *Backend) offersEvent(ctx context.Context, caller calls.Caller, os []mes
 		b.hooks.offers(ctx, caller, os)
 		return
 	}
+	b.mu.Lock()
+	for i := range os {
+		b.agentsSeen[os[i].AgentID.Value] = os[i].Hostname
+	}
+	b.mu.Unlock()
 	if b.set.fine {
 		b.fineOffers(ctx, caller, os)
 		return
@@ -239,20 +245,50 @@ func (b *Backend) updateEvent(ctx context.Context, caller calls.Caller, st mesos
 		b.fineExecutorGoneLocked(id)
 	}
 	stopping := b.stopping
+	reason := describe(id, t.host, st)
+	var end error
 	if failed(state) && !stopping {
 		b.failures[t.agentID]++
-		if n := b.failures[t.agentID]; n == b.set.match.MaxAgentFailures {
+		n := b.failures[t.agentID]
+		if n == b.set.match.MaxAgentFailures {
 			b.log.Warnf("excluding Mesos agent %s (%s) after %d failed executors", t.agentID, t.host, n)
+		}
+		if n >= b.set.match.MaxAgentFailures {
+			end = b.hopelessLocked(reason)
 		}
 	}
 	b.mu.Unlock()
-	reason := describe(id, t.host, st)
 	if stopping {
 		return
 	}
 	b.log.Warn(reason)
 	b.srv.ExecutorExited(id, reason)
+	if end != nil {
+		b.log.WithError(end).Error("the application cannot run on this Mesos cluster; its jobs fail")
+		if e, ok := b.driver.(backend.ApplicationEnder); ok {
+			e.ApplicationEnded(end)
+		}
+	}
 	b.reviveOrSuppress(ctx, caller, true)
+}
+
+// hopelessLocked says why the application can never get an executor, or
+// nil: every agent that has offered resources is excluded after
+// stoke.mesos.maxAgentFailures failed executors and none of its executors
+// is left. Waiting for offers would wait forever (Spark's Mesos backend
+// does, warning only that the job "has not accepted any resources").
+func (b *Backend) hopelessLocked(last string) error {
+	if b.ended || len(b.tasks) > 0 || len(b.agentsSeen) == 0 {
+		return nil
+	}
+	for a := range b.agentsSeen {
+		if b.failures[a] < b.set.match.MaxAgentFailures {
+			return nil
+		}
+	}
+	b.ended = true
+	return fmt.Errorf("every Mesos agent that offered resources (%d) is excluded after %d failed executors (stoke.mesos.maxAgentFailures) and no executor is left; the last failure: %s",
+		len(b.agentsSeen), b.set.match.MaxAgentFailures, last)
 }
 
 func describe(id, host string, st mesos.TaskStatus) string {

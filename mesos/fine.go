@@ -3,6 +3,7 @@ package mesos
 import (
 	"context"
 	"fmt"
+	"math"
 	"strconv"
 	"time"
 
@@ -232,8 +233,10 @@ func (b *Backend) fineOffers(ctx context.Context, caller calls.Caller, os []meso
 	b.reviveOrSuppress(ctx, caller, false)
 }
 
-// fineExecutorInfo builds the per-agent executor (its CPUs overhead) and
-// its holder task (its memory).
+// fineExecutorInfo builds the per-agent executor, which holds its
+// overhead (stoke.mesos.mesosExecutor.cores and the memory overhead, at
+// least Mesos's 32 MB), and its holder task, which holds the rest of the
+// executor's memory for as long as the executor runs.
 func (b *Backend) fineExecutorInfo(id string, o *mesos.Offer, l offers.Launch) (mesos.ExecutorInfo, mesos.TaskInfo) {
 	var cpus, mem []mesos.Resource
 	for _, r := range offerResources(o, l.Uses) {
@@ -243,6 +246,9 @@ func (b *Backend) fineExecutorInfo(id string, o *mesos.Offer, l offers.Launch) (
 			mem = append(mem, r)
 		}
 	}
+	execMem, holdMem := splitScalar(mem, b.set.fineExecMemMB)
+	cpus = append(cpus, execMem...)
+	mem = holdMem
 	cmd := b.command(id, o, l.Slots)
 	cmd.Environment.Variables = append(cmd.Environment.Variables, envVar(EnvFine, "1"))
 	fw := mesos.FrameworkID{Value: b.frameworkID}
@@ -263,6 +269,32 @@ func (b *Backend) fineExecutorInfo(id string, o *mesos.Offer, l offers.Launch) (
 }
 
 func proto(s string) *string { return &s }
+
+// splitScalar takes amount from the scalar resources rs (in order) and
+// returns what it took and what is left, splitting a resource in two
+// where the amount ends inside it. Amounts are kept to Mesos's three
+// decimals.
+func splitScalar(rs []mesos.Resource, amount float64) (took, left []mesos.Resource) {
+	for _, r := range rs {
+		v := r.GetScalar().GetValue()
+		switch {
+		case amount <= 0:
+			left = append(left, r)
+		case v <= amount:
+			took = append(took, r)
+			amount -= v
+		default:
+			a, b := r, r
+			a.Scalar = &mesos.Value_Scalar{Value: milli(amount)}
+			b.Scalar = &mesos.Value_Scalar{Value: milli(v - amount)}
+			took, left = append(took, a), append(left, b)
+			amount = 0
+		}
+	}
+	return took, left
+}
+
+func milli(v float64) float64 { return math.Round(v*1000) / 1000 }
 
 // fineTaskUpdate handles the status of a Stoke task's Mesos task. Ends the
 // executor reports follow the Stoke task's own status (which the driver has

@@ -18,6 +18,7 @@ func init() {
 		{Name: "stoke.mesos.maxAgentFailures", Default: "2", Type: conf.TypeInt, Check: conf.AtLeast(1), Doc: "Failed executors on one agent before Stoke stops using it."},
 		{Name: "stoke.mesos.executor.memoryOverhead", Type: conf.TypeBytes, Unit: "m", Check: conf.AtLeast(0), Doc: "Memory added to stoke.executor.memory in an executor's Mesos resources (default max(384 MiB, 10%))."},
 		{Name: "stoke.mesos.mesosExecutor.cores", Default: "1", Type: conf.TypeFloat, Check: conf.AtLeast(0), Doc: "Fine-grained mode: CPUs the per-agent executor holds besides its tasks."},
+		{Name: "stoke.mesos.registrationTimeout", Default: "60s", Type: conf.TypeDuration, Unit: "s", Check: conf.AtLeast(int64(1e6)), Doc: "How long the driver tries to subscribe its framework to a Mesos master before it fails (a master that is down, unreachable or refuses the framework)."},
 		{Name: "stoke.mesos.heartbeatMisses", Default: "5", Type: conf.TypeInt, Check: conf.AtLeast(1), Doc: "Missed master heartbeats after which the framework re-subscribes."},
 		{Name: "stoke.executor.uri", Type: conf.TypeString, Doc: "URI agents fetch the application binary from (default: served by the driver over HTTP)."},
 	} {

@@ -38,6 +38,13 @@ func (b *Backend) run(ctx context.Context) {
 	for ctx.Err() == nil {
 		began := time.Now()
 		subscribed, err := b.session(ctx)
+		b.mu.Lock()
+		stopping := b.stopping
+		b.lastErr = err
+		b.mu.Unlock()
+		if stopping {
+			return // TEARDOWN ended the stream
+		}
 		if errors.Is(err, errPermanent) {
 			b.log.WithError(err).Error("giving up on Mesos")
 			b.report(err)
@@ -196,6 +203,10 @@ func (b *Backend) frameworkInfoLocked() *mesos.FrameworkInfo {
 	if b.set.principal != "" {
 		p := b.set.principal
 		info.Principal = &p
+	}
+	if b.set.webUIURL != "" {
+		u := b.set.webUIURL
+		info.WebUiURL = &u
 	}
 	id := b.frameworkID
 	if id == "" {

@@ -31,7 +31,19 @@ type settings struct {
 	defaultParallelism   int
 	networkTimeout       time.Duration
 	driverHost, logLevel string
+	// registrationTimeout bounds the first subscription.
+	registrationTimeout time.Duration
+	// fineExecMemMB is the memory the fine-grained per-agent executor
+	// holds itself (its overhead, at least Mesos's 32 MB minimum); its
+	// holder task holds the rest of ExecutorMemMB.
+	fineExecMemMB float64
+	// webUIURL is the driver UI Mesos links the framework to ("" none).
+	webUIURL string
 }
+
+// minExecutorMemMB is the least memory Mesos wants an executor to hold
+// (MIN_MEM in the master's validation).
+const minExecutorMemMB = 32
 
 func readSettings(c *conf.Conf) (settings, error) {
 	var s settings
@@ -101,6 +113,8 @@ func readSettings(c *conf.Conf) (settings, error) {
 	must(err)
 	maxFail, err := c.Int("stoke.mesos.maxAgentFailures")
 	must(err)
+	s.registrationTimeout, err = c.Duration("stoke.mesos.registrationTimeout")
+	must(err)
 	s.heartbeatMisses, err = c.Int("stoke.mesos.heartbeatMisses")
 	must(err)
 	s.networkTimeout, err = c.Duration("stoke.network.timeout")
@@ -134,6 +148,9 @@ func readSettings(c *conf.Conf) (settings, error) {
 		RejectRefuse:      reject,
 		Refuse:            decline,
 	}
+	// A real master warns about (and for task groups refuses) an executor
+	// of less than 32 MB: the per-agent executor holds its overhead.
+	s.fineExecMemMB = max(minExecutorMemMB, s.match.ExecutorMemMB-float64(mem)/(1<<20))
 	if s.fine && c.SourceOf("stoke.executor.cores") != conf.SourceDefault && taskCPUs > 0 {
 		s.match.FineSlots = max(1, s.executorCores/taskCPUs)
 	}
