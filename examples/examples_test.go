@@ -67,8 +67,41 @@ func TestFairPools(t *testing.T) {
 	}
 }
 
+// runOn runs an example with the master given outside its code (the
+// properties file, as stoke submit's --master would).
+func runOn(t *testing.T, master, bin string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	confDir := t.TempDir()
+	os.WriteFile(filepath.Join(confDir, "stoke-defaults.conf"), []byte("stoke.master "+master+"\nstoke.ui.enabled false\n"), 0o644)
+	cmd.Env = append(os.Environ(), "STOKE_SUBMIT_CONF=", "STOKE_CONF_DIR="+confDir)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s %v on %s: %v\n%s", filepath.Base(bin), args, master, err, out)
+	}
+	return string(out)
+}
+
+// No example fixes its master in code (code wins over stoke submit's
+// --master, so such an example could not be submitted to a cluster).
+func TestExamplesTakeTheMasterFromOutside(t *testing.T) {
+	mains, err := filepath.Glob("*/main.go")
+	if err != nil || len(mains) == 0 {
+		t.Fatalf("no examples found: %v", err)
+	}
+	for _, m := range mains {
+		src, err := os.ReadFile(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if regexp.MustCompile(`"stoke\.master"\s*:`).Match(src) {
+			t.Errorf("%s sets stoke.master in code", m)
+		}
+	}
+}
+
 func TestSpeculationRescuesTheStraggler(t *testing.T) {
-	out := run(t, build(t, "speculation"), "-tasks", "6")
+	out := runOn(t, "local-cluster[2,4,1024]", build(t, "speculation"), "-tasks", "6")
 	if !strings.Contains(out, "6 results [0 1 2 3 4 5]") {
 		t.Fatalf("speculation:\n%s", out)
 	}
