@@ -2,6 +2,7 @@ package mesos_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -50,47 +51,51 @@ func BenchmarkSubscribeToFirstExecutor(b *testing.B) {
 var identity = stoke.RegisterMap("mesos_test.identity", func(n int) int { return n })
 
 // BenchmarkTaskOverhead runs the same job, 64 one-record tasks on two
-// executors of 2 task slots each, in coarse- and fine-grained mode: the
-// per-task cost once executors run. Coarse-grained, Mesos is not involved
-// per task (scheduling, a gRPC launch and the result). Fine-grained, every
-// task also waits for an offer of its agent, an ACCEPT with a LAUNCH, the
-// agent's LAUNCH to the executor and the executor's status updates, so the
-// master's allocation interval (mesostest: 50 ms; Mesos: 1 s) dominates.
+// executors of 2 task slots each, in coarse- and fine-grained mode, with
+// the master offering every second (Mesos's default allocation interval)
+// and every 50 ms: the per-task cost once executors run. Coarse-grained,
+// Mesos is not involved per task (scheduling, a gRPC launch and the
+// result). Fine-grained, every task also waits for an offer of its agent,
+// an ACCEPT with a LAUNCH, the agent's LAUNCH to the executor and the
+// executor's status updates; CPUs a task gives back are offered again only
+// at the next allocation, so the interval dominates.
 func BenchmarkTaskOverhead(b *testing.B) {
 	for _, mode := range []string{"coarse", "fine"} {
-		b.Run(mode, func(b *testing.B) {
-			var c *mesostest.Cluster
-			var cfg stoke.Config
-			if mode == "coarse" {
-				c = mesostest.Start(b, mesostest.Options{Masters: 2, Agents: []mesostest.AgentSpec{{CPUs: 2, MemMB: 2048}, {CPUs: 2, MemMB: 2048}}})
-				cfg = coarseConfig(c)
-			} else {
-				c = fineCluster(b)
-				cfg = fineConfig(c)
-			}
-			cfg["stoke.ui.enabled"] = "false"
-			sc, err := stoke.New(cfg)
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer sc.Stop()
-			mesostest.Eventually(b, 30*time.Second, "executors", func() bool { return len(sc.Driver().Executors()) == 2 })
-			in := make([]int, 64)
-			for i := range in {
-				in[i] = i
-			}
-			ds, err := stoke.Parallelize(sc, in, 64)
-			if err != nil {
-				b.Fatal(err)
-			}
-			tasks := 0
-			for b.Loop() {
-				if _, err := stoke.Collect(context.Background(), stoke.Map(ds, identity)); err != nil {
+		for _, every := range []time.Duration{time.Second, 50 * time.Millisecond} {
+			b.Run(fmt.Sprintf("%s/allocation=%v", mode, every), func(b *testing.B) {
+				agents := []mesostest.AgentSpec{{CPUs: 2, MemMB: 2048}, {CPUs: 2, MemMB: 2048}}
+				if mode == "fine" {
+					agents = []mesostest.AgentSpec{{CPUs: 3, MemMB: 2048}, {CPUs: 3, MemMB: 2048}}
+				}
+				c := mesostest.Start(b, mesostest.Options{Masters: 2, HeartbeatInterval: time.Second, AllocationInterval: every, Agents: agents})
+				cfg := coarseConfig(c)
+				if mode == "fine" {
+					cfg = fineConfig(c)
+				}
+				cfg["stoke.ui.enabled"] = "false"
+				sc, err := stoke.New(cfg)
+				if err != nil {
 					b.Fatal(err)
 				}
-				tasks += 64
-			}
-			b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(tasks), "µs/task")
-		})
+				defer sc.Stop()
+				mesostest.Eventually(b, 30*time.Second, "executors", func() bool { return len(sc.Driver().Executors()) == 2 })
+				in := make([]int, 64)
+				for i := range in {
+					in[i] = i
+				}
+				ds, err := stoke.Parallelize(sc, in, 64)
+				if err != nil {
+					b.Fatal(err)
+				}
+				tasks := 0
+				for b.Loop() {
+					if _, err := stoke.Collect(context.Background(), stoke.Map(ds, identity)); err != nil {
+						b.Fatal(err)
+					}
+					tasks += 64
+				}
+				b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(tasks), "µs/task")
+			})
+		}
 	}
 }

@@ -24,11 +24,23 @@ func TestMain(m *testing.M) {
 // testCluster is two masters (the scheduler is pointed at the standby)
 // and two agents of 2 cpus.
 func testCluster(t *testing.T) *mesostest.Cluster {
-	return mesostest.Start(t, mesostest.Options{
+	return noWarnings(t, mesostest.Start(t, mesostest.Options{
 		Masters:           2,
 		HeartbeatInterval: time.Second,
 		Agents:            []mesostest.AgentSpec{{CPUs: 2, MemMB: 2048}, {CPUs: 2, MemMB: 2048}},
+	}))
+}
+
+// noWarnings fails the test if the master logged a warning about what the
+// framework launched (Mesos warns, for example, about an executor below
+// 32 MB): what a real master would complain about is a defect here.
+func noWarnings(t testing.TB, c *mesostest.Cluster) *mesostest.Cluster {
+	t.Cleanup(func() {
+		if w := c.Warnings(); len(w) > 0 {
+			t.Errorf("the Mesos master warned about the framework's tasks: %q", w)
+		}
 	})
+	return c
 }
 
 // coarseConfig points the scheduler at a standby master when there is one.
@@ -90,11 +102,11 @@ func TestConformanceCoarse(t *testing.T) {
 // fineCluster is two masters and two agents of 3 cpus: the per-agent
 // executor's overhead (1 cpu) and two task slots each.
 func fineCluster(t testing.TB) *mesostest.Cluster {
-	return mesostest.Start(t, mesostest.Options{
+	return noWarnings(t, mesostest.Start(t, mesostest.Options{
 		Masters:           2,
 		HeartbeatInterval: time.Second,
 		Agents:            []mesostest.AgentSpec{{CPUs: 3, MemMB: 2048}, {CPUs: 3, MemMB: 2048}},
-	})
+	}))
 }
 
 // fineConfig is fine-grained mode pointed at the standby master.

@@ -119,7 +119,7 @@ func TestComposeMesosProfile(t *testing.T) {
 			t.Errorf("the dispatcher's secret: resolved compose file lacks %q", want)
 		}
 	}
-	for _, want := range []string{"zk://zookeeper:2181/mesos", "mesosphere/mesos-master", "mesosphere/mesos-slave", "mesos-dispatcher"} {
+	for _, want := range []string{"zk://zookeeper:2181/mesos", "mesos/mesos-centos:1.11.x", "- mesos-master", "- mesos-agent", "mesos-dispatcher"} {
 		if !strings.Contains(cfg, want) {
 			t.Errorf("resolved compose file lacks %q", want)
 		}

@@ -76,7 +76,7 @@ func (c *Cluster) AddAgent(spec AgentSpec) (*Agent, error) {
 	go func() { _ = a.srv.Serve(ln) }()
 	c.agents = append(c.agents, a)
 	if c.leader != nil {
-		c.leader.nextAlloc = time.Time{}
+		c.allocateNowLocked()
 	}
 	return a, nil
 }

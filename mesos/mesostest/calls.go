@@ -38,7 +38,7 @@ func (m *Master) dispatchLocked(fw *framework, call *scheduler.Call) error {
 		for _, r := range roles {
 			delete(fw.suppressed, r)
 		}
-		m.nextAlloc = time.Time{}
+		m.c.allocateNowLocked()
 	case scheduler.Call_SUPPRESS:
 		roles := call.GetSuppress().GetRoles()
 		if len(roles) == 0 {

@@ -23,6 +23,7 @@ type Cluster struct {
 	stats    stats
 	tickStop chan struct{}
 	tickDone chan struct{}
+	kick     chan struct{} // an allocation is due now (allocateNowLocked)
 	procs    sync.WaitGroup
 }
 
@@ -54,7 +55,7 @@ func New(opts Options) (*Cluster, error) {
 		}
 		opts.WorkDir = dir
 	}
-	c := &Cluster{opts: opts, tickStop: make(chan struct{}), tickDone: make(chan struct{})}
+	c := &Cluster{opts: opts, tickStop: make(chan struct{}), tickDone: make(chan struct{}), kick: make(chan struct{}, 1)}
 	c.stats.init()
 	for i := 0; i < opts.Masters; i++ {
 		m, err := newMaster(c, i)
@@ -137,6 +138,20 @@ func (c *Cluster) Warnings() []string {
 	return append([]string(nil), c.stats.warnings...)
 }
 
+// allocateNowLocked makes the leader offer what is free at once instead of
+// at the next allocation interval, as Mesos's allocator does when a
+// framework subscribes or revives and when an agent joins.
+func (c *Cluster) allocateNowLocked() {
+	if c.leader == nil {
+		return
+	}
+	c.leader.nextAlloc = time.Time{}
+	select {
+	case c.kick <- struct{}{}:
+	default:
+	}
+}
+
 // seq returns a cluster-unique sequence number.
 func (c *Cluster) seqLocked() int {
 	c.nextID++
@@ -153,6 +168,8 @@ func (c *Cluster) tickLoop() {
 		case <-c.tickStop:
 			return
 		case <-t.C:
+			c.tick(time.Now())
+		case <-c.kick:
 			c.tick(time.Now())
 		}
 	}

@@ -102,7 +102,7 @@ func (m *Master) subscribeLocked(info mesos.FrameworkInfo, suppressed []string, 
 			a.resendUpdatesLocked(fw.id)
 		}
 	}
-	m.nextAlloc = time.Time{}
+	m.c.allocateNowLocked()
 	return fw
 }
 

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
+	"github.com/mesos/mesos-go/api/v1/lib/scheduler"
 
 	"github.com/stoke-run/stoke/internal/testutil"
 )
@@ -154,4 +155,56 @@ func postStatus(t *testing.T, url string) int {
 	}
 	resp.Body.Close()
 	return resp.StatusCode
+}
+
+// Offers follow Mesos's allocator: what a framework declines, and what its
+// finished tasks give back, is offered again at the next allocation
+// interval, not at once; a REVIVE (as a subscription or a new agent)
+// makes the master offer at once. The interval here is an hour, so any
+// offer seen within the test came from an event, never from the clock.
+func TestOffersWaitForTheAllocationIntervalUnlessRevived(t *testing.T) {
+	c := Start(t, Options{AllocationInterval: time.Hour, Agents: []AgentSpec{{CPUs: 2, MemMB: 1024}}})
+	f := StartFramework(t, c, mesos.FrameworkInfo{})
+	o, err := f.WaitOffer(testutil.D(5*time.Second), nil)
+	if err != nil {
+		t.Fatalf("no offer on subscription: %v", err)
+	}
+	quiet := func(what string) {
+		t.Helper()
+		time.Sleep(300 * time.Millisecond)
+		if n := len(f.Offers()); n != 0 {
+			t.Fatalf("%s: %d offer(s) before the allocation interval", what, n)
+		}
+	}
+	if err := f.Decline(0, o.ID); err != nil {
+		t.Fatal(err)
+	}
+	quiet("after DECLINE with no filter")
+	revive := func() mesos.Offer {
+		t.Helper()
+		if err := f.Call(&scheduler.Call{Type: scheduler.Call_REVIVE}); err != nil {
+			t.Fatal(err)
+		}
+		o, err := f.WaitOffer(testutil.D(5*time.Second), nil)
+		if err != nil {
+			t.Fatalf("REVIVE brought no offer: %v", err)
+		}
+		return o
+	}
+	o = revive()
+	if err := f.Launch(o, 0, CommandTask("short", o, 1, 64, "true")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WaitState(testutil.D(10*time.Second), "short", mesos.TASK_FINISHED); err != nil {
+		t.Fatal(err)
+	}
+	quiet("after a task finished")
+	if o = revive(); cpus(o) != 2 {
+		t.Fatalf("the revived offer has %v cpus, want the agent's 2", cpus(o))
+	}
+}
+
+func cpus(o mesos.Offer) float64 {
+	r, _ := fromProto(o.Resources)
+	return r.scalar("cpus")
 }
