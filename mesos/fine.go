@@ -326,7 +326,12 @@ func (b *Backend) fineTaskUpdate(ctx context.Context, caller calls.Caller, st me
 			b.driver.StatusUpdate(ft.execID, &pb.TaskStatus{TaskId: n, State: state, Error: describeTask(id, host, st)})
 		}
 	}
-	b.reviveOrSuppress(ctx, caller, false)
+	// The task's CPUs are back with the master now. With tasks waiting,
+	// REVIVE makes the master offer them at once: otherwise they wait for
+	// its next allocation (1 s by default), as the REVIVE sent when the
+	// driver queued the next task usually reaches the master before this
+	// update and finds nothing free.
+	b.reviveOrSuppress(ctx, caller, true)
 	return true
 }
 
