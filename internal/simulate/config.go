@@ -180,8 +180,12 @@ func NewConfig(w *Workload, name string, entries []conf.Entry) (Config, error) {
 	}
 	s.CPUsPerTask = geti("stoke.task.cpus")
 	s.MaxFailures = geti("stoke.task.maxFailures")
-	if m, err := conf.ParseMaster(c.String("stoke.master")); err == nil && m.Kind == conf.Local {
-		s.MaxFailures = m.MaxFailures
+	// A local master fixes the retries, as in the driver; a spec that names
+	// no master simulates a cluster.
+	if master, set := c.Get("stoke.master"); set {
+		if m, err := conf.ParseMaster(master); err == nil && m.Kind == conf.Local {
+			s.MaxFailures = m.MaxFailures
+		}
 	}
 	s.LocalityWait = getd("stoke.locality.wait")
 	s.Speculation = sched.SpeculationConfig{
