@@ -11,7 +11,7 @@ import (
 // two stages (400 tasks then 100), arriving every 500 ms in turn in the
 // pools, on 100 executors of 16 cores, with lognormal task durations, a
 // straggler executor and a 0.1% failure rate.
-func millionSpec(tb testing.TB) *Workload {
+func millionSpec(tb tb) *Workload {
 	var pools, jobs []string
 	for p := range 20 {
 		pools = append(pools, fmt.Sprintf(`{"name":"pool%02d","schedulingMode":"%s","weight":%d,"minShare":%d}`, p, map[bool]string{true: "FAIR", false: "FIFO"}[p%2 == 0], 1+p%4, (p%3)*16))

@@ -27,7 +27,7 @@ func loadSpec(t *testing.T, path string) *Workload {
 	return w
 }
 
-func mustConfig(t testing.TB, w *Workload, name string, kv ...string) Config {
+func mustConfig(t tb, w *Workload, name string, kv ...string) Config {
 	t.Helper()
 	var es []conf.Entry
 	for i := 0; i+1 < len(kv); i += 2 {
@@ -86,4 +86,11 @@ func TestSeedExampleFIFOAndFAIR(t *testing.T) {
 			t.Errorf("%s: job durations %s, want %s", c.r.Config, got, c.want)
 		}
 	}
+}
+
+// tb is what the helpers need of testing.TB and *rapid.T.
+type tb interface {
+	Helper()
+	Fatal(args ...any)
+	Fatalf(format string, args ...any)
 }

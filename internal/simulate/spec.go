@@ -101,6 +101,8 @@ func ParseSpec(data []byte) (*Spec, error) {
 			return nil, fmt.Errorf("spec: %s: want a %v, got a JSON %s (line %d)", te.Field, te.Type, te.Value, lineOf(data, te.Offset))
 		case errors.Is(err, io.EOF):
 			return nil, errors.New("spec: empty document (want a JSON object with executors and jobs)")
+		case errors.Is(err, io.ErrUnexpectedEOF):
+			return nil, fmt.Errorf("spec: line %d: malformed JSON: the document ends early", lineOf(data, int64(len(data))))
 		}
 		return nil, fmt.Errorf("spec: %v", err)
 	}
