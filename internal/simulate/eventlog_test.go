@@ -161,3 +161,40 @@ func TestMalformedEventLogs(t *testing.T) {
 		t.Fatalf("truncated log: %v, %v", w, err)
 	}
 }
+
+// testdata/shared-app.jsonl is the log of a real application (FAIR, pools
+// prod of weight 2 and adhoc of weight 1 on local-cluster[2,4,1024]; the
+// README's worked example). Replayed as recorded, every job takes what it
+// took; with adhoc at weight 3, adhoc's jobs end sooner and prod's later.
+func TestSharedAppLog(t *testing.T) {
+	w, err := readLog(t, "testdata/shared-app.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	same := run(t, w, Options{})
+	for _, j := range same.Jobs {
+		if real := time.Duration(*j.Recorded); !j.Succeeded || absDur(time.Duration(j.Duration)-real) > real/10 {
+			t.Errorf("job %d: replayed %v, real %v", j.ID, j.Duration, real)
+		}
+	}
+	heavier := run(t, w, Options{}, "stoke.simulate.pool.adhoc.weight", "3")
+	p50 := func(r *Result, pool string) time.Duration {
+		for _, p := range r.Pools {
+			if p.Name == pool {
+				return time.Duration(p.P50)
+			}
+		}
+		t.Fatalf("no pool %s", pool)
+		return 0
+	}
+	if !(p50(heavier, "adhoc") < p50(same, "adhoc") && p50(heavier, "prod") > p50(same, "prod")) {
+		t.Errorf("adhoc p50 %v -> %v, prod p50 %v -> %v: want adhoc faster and prod slower", p50(same, "adhoc"), p50(heavier, "adhoc"), p50(same, "prod"), p50(heavier, "prod"))
+	}
+}
+
+func absDur(d time.Duration) time.Duration {
+	if d < 0 {
+		return -d
+	}
+	return d
+}
