@@ -169,9 +169,9 @@ func (r *Report) WriteText(w io.Writer) error {
 	fmt.Fprintf(w, "workload %s: %d jobs, %d tasks, %d executors; seed %d\n\n", r.Workload, r.Jobs, r.Tasks, r.Executors, r.Seed)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	header, rows := r.table()
-	fmt.Fprintln(tw, strings.Join(header, "\t")+"\t")
+	fmt.Fprintln(tw, strings.Join(header, "\t"))
 	for _, rw := range rows {
-		fmt.Fprintln(tw, rw.Label+"\t"+strings.Join(rw.Cells, "\t")+"\t")
+		fmt.Fprintln(tw, rw.Label+"\t"+strings.Join(rw.Cells, "\t"))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -187,9 +187,9 @@ func (r *Report) WriteText(w io.Writer) error {
 		}
 		fmt.Fprintln(w, ":")
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "  pool\tweight\tminShare\tjobs\tactive\tavg share\tfair share\tbelow minShare\t")
+		fmt.Fprintln(tw, "  pool\tweight\tminShare\tjobs\tactive\tavg share\tfair share\tbelow minShare")
 		for _, p := range res.Pools {
-			fmt.Fprintf(tw, "  %s\t%d\t%d\t%d\t%v\t%s\t%s\t%s\t\n", p.Name, p.Weight, p.MinShare, p.Jobs, p.ActiveTime, pct(p.AvgShare), pct(p.FairShare), pct(p.BelowMinShare))
+			fmt.Fprintf(tw, "  %s\t%d\t%d\t%d\t%v\t%s\t%s\t%s\n", p.Name, p.Weight, p.MinShare, p.Jobs, p.ActiveTime, pct(p.AvgShare), pct(p.FairShare), pct(p.BelowMinShare))
 		}
 		tw.Flush()
 		for _, wmsg := range res.Warnings {
