@@ -384,7 +384,7 @@ func (sm *sim) handleEvent(e event) {
 		if a.ended {
 			return // killed, or lost with its executor
 		}
-		sm.ended(a, a.fail)
+		sm.ended(a)
 		u := sched.TaskUpdate{TaskID: e.x, State: sched.TaskSucceeded}
 		if a.fail {
 			u.State, u.Reason = sched.TaskFailed, "injected failure"
@@ -461,7 +461,7 @@ func (sm *sim) schedule() {
 }
 
 // ended does the bookkeeping of an attempt that stopped running.
-func (sm *sim) ended(a *attemptState, _ bool) {
+func (sm *sim) ended(a *attemptState) {
 	a.ended = true
 	sm.running[a.pool]--
 	sm.counts.running--
@@ -481,7 +481,7 @@ func (sm *sim) lose(x int32) {
 	sm.totalCores -= ex.Cores
 	for i := sm.liveFrom; i < len(sm.att); i++ {
 		if a := &sm.att[i]; !a.ended && a.exec == x {
-			sm.ended(a, false)
+			sm.ended(a)
 			sm.counts.Lost++
 		}
 	}
@@ -505,7 +505,7 @@ func (sm *sim) handle(out sched.Output) {
 		if a.ended {
 			continue
 		}
-		sm.ended(a, false)
+		sm.ended(a)
 		sm.counts.Killed++
 		sm.handle(sm.s.Update(sched.TaskUpdate{TaskID: k.TaskID, State: sched.TaskKilled, Reason: k.Reason}, sm.at()))
 	}

@@ -121,6 +121,9 @@ func (r *Report) table() (header []string, rows []row) {
 				return "-"
 			}
 			q := x.Pools[pi]
+			if x.Mode != "FAIR" {
+				return pct(q.AvgShare)
+			}
 			return fmt.Sprintf("%s (%s)", pct(q.AvgShare), pct(q.FairShare))
 		})
 	}
@@ -189,7 +192,11 @@ func (r *Report) WriteText(w io.Writer) error {
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "  pool\tweight\tminShare\tjobs\tactive\tavg share\tfair share\tbelow minShare")
 		for _, p := range res.Pools {
-			fmt.Fprintf(tw, "  %s\t%d\t%d\t%d\t%v\t%s\t%s\t%s\n", p.Name, p.Weight, p.MinShare, p.Jobs, p.ActiveTime, pct(p.AvgShare), pct(p.FairShare), pct(p.BelowMinShare))
+			fair := "-"
+			if res.Mode == "FAIR" {
+				fair = pct(p.FairShare)
+			}
+			fmt.Fprintf(tw, "  %s\t%d\t%d\t%d\t%v\t%s\t%s\t%s\n", p.Name, p.Weight, p.MinShare, p.Jobs, p.ActiveTime, pct(p.AvgShare), fair, pct(p.BelowMinShare))
 		}
 		tw.Flush()
 		for _, wmsg := range res.Warnings {

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/stoke-run/stoke/driver/sched"
 	"github.com/stoke-run/stoke/internal/conf"
 )
 
@@ -71,7 +72,8 @@ type PoolResult struct {
 	// ActiveTime is how long the pool had a job in progress; AvgShare is
 	// its mean fraction of the slots over that time, and FairShare what its
 	// weight entitled it to (weight / sum of the weights of the pools
-	// with jobs in progress, averaged over the same time).
+	// with jobs in progress, averaged over the same time; 0 under FIFO,
+	// where weights play no part).
 	ActiveTime Dur     `json:"activeTime"`
 	AvgShare   float64 `json:"avgShare"`
 	FairShare  float64 `json:"fairShare"`
@@ -206,7 +208,9 @@ func (sm *sim) result() *Result {
 		}
 		if at := sm.activeTime[p]; at > 0 {
 			pr.AvgShare = sm.shareArea[p] / at
-			pr.FairShare = sm.entitledArea[p] / at
+			if sm.cfg.Sched.Mode == sched.FAIR {
+				pr.FairShare = sm.entitledArea[p] / at
+			}
 			pr.BelowMinShare = sm.belowMinShare[p] / at
 		}
 		if pr.Jobs == 0 && pr.ActiveTime == 0 {

@@ -216,3 +216,28 @@ func maxDur(d []time.Duration) time.Duration {
 	}
 	return m
 }
+
+// Tasks that prefer an executor: with a locality wait they wait for it
+// (all launched process-local), without one they take any free slot.
+func TestLocalityWait(t *testing.T) {
+	w := specWorkload(t, `{"executors":[{"count":4,"cores":2}],
+		"jobs":[{"stages":[{"tasks":40,"preferLocal":1,"duration":{"dist":"fixed","value":"100ms"}}]}]}`, nil)
+	levels := func(r *Result) map[string]int {
+		n := map[string]int{}
+		for _, l := range r.Launches {
+			n[l.Locality]++
+		}
+		return n
+	}
+	wait := run(t, w, Options{Trace: true}, "stoke.locality.wait", "10s")
+	none := run(t, w, Options{Trace: true}, "stoke.locality.wait", "0")
+	if n := levels(wait); n["PROCESS_LOCAL"] != 40 {
+		t.Errorf("with a 10s wait: %v, want every launch process-local", n)
+	}
+	if n := levels(none); n["ANY"] == 0 {
+		t.Errorf("without a wait: %v, want some launches anywhere", n)
+	}
+	if none.Jobs[0].Duration > wait.Jobs[0].Duration {
+		t.Errorf("without a wait the job took %v, with one %v", none.Jobs[0].Duration, wait.Jobs[0].Duration)
+	}
+}

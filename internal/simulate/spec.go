@@ -73,6 +73,10 @@ type SpecStage struct {
 	Tasks    int          `json:"tasks"`
 	Duration Distribution `json:"duration"`
 	Parents  *[]int       `json:"parents"`
+	// PreferLocal is the fraction of tasks that prefer one executor (its
+	// data is there), drawn at random; the others have no preference.
+	// It makes stoke.locality.wait matter.
+	PreferLocal float64 `json:"preferLocal"`
 }
 
 // Distribution is a task-duration distribution: "fixed" (value),
@@ -328,6 +332,9 @@ func (s *Spec) Build(name string, seed *uint64) (*Workload, error) {
 			if samplers[k], err = st.Duration.sampler(sf + ".duration"); err != nil {
 				return nil, err
 			}
+			if p := st.PreferLocal; p < 0 || p > 1 || math.IsNaN(p) {
+				return nil, specError(sf+".preferLocal", "must be in [0,1], got %v", p)
+			}
 			if st.Parents != nil {
 				for _, p := range *st.Parents {
 					if p < 0 || p >= k {
@@ -348,6 +355,15 @@ func (s *Spec) Build(name string, seed *uint64) (*Workload, error) {
 				}
 				for t := range stage.Durations {
 					stage.Durations[t] = samplers[k](rng)
+				}
+				if st.PreferLocal > 0 {
+					stage.Prefs = map[int][]sched.Location{}
+					for t := range stage.Durations {
+						if rng.Float64() < st.PreferLocal {
+							e := w.Executors[rng.IntN(len(w.Executors))]
+							stage.Prefs[t] = []sched.Location{{Host: e.Host, ExecutorID: e.ID}}
+						}
+					}
 				}
 				j.Stages = append(j.Stages, stage)
 			}

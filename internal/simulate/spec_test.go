@@ -40,6 +40,7 @@ func TestMalformedSpecsNameTheField(t *testing.T) {
 		{`{` + okExecs + `,"jobs":[{"every":"-1s","stages":[{"tasks":1,"duration":{"dist":"fixed","value":"1s"}}]}]}`, "jobs[0].every"},
 		{`{` + okExecs + `,"jobs":[{"stages":[{"tasks":0,"duration":{"dist":"fixed","value":"1s"}}]}]}`, "jobs[0].stages[0].tasks: must be in"},
 		{`{` + okExecs + `,"jobs":[{"stages":[{"tasks":1}]}]}`, "jobs[0].stages[0].duration.dist: missing"},
+		{`{` + okExecs + `,"jobs":[{"stages":[{"tasks":1,"preferLocal":1.5,"duration":{"dist":"fixed","value":"1s"}}]}]}`, "jobs[0].stages[0].preferLocal: must be in [0,1]"},
 		{`{` + okExecs + `,"jobs":[{"stages":[{"tasks":1,"duration":{"dist":"pareto"}}]}]}`, `jobs[0].stages[0].duration.dist: want fixed, uniform or lognormal, got "pareto"`},
 		{`{` + okExecs + `,"jobs":[{"stages":[{"tasks":1,"duration":{"dist":"fixed"}}]}]}`, "jobs[0].stages[0].duration.value: missing"},
 		{`{` + okExecs + `,"jobs":[{"stages":[{"tasks":1,"duration":{"dist":"uniform","min":"2s","max":"1s"}}]}]}`, "jobs[0].stages[0].duration.max: must be at least min"},
