@@ -20,6 +20,9 @@ type Report struct {
 	Seed      uint64    `json:"seed"`
 	Recorded  bool      `json:"recorded"` // the workload has real job durations
 	Results   []*Result `json:"results"`
+	// Intro is trusted HTML placed under the title of the HTML report (the
+	// history server puts its settings form there).
+	Intro template.HTML `json:"-"`
 }
 
 // NewReport describes w's results.
@@ -294,6 +297,7 @@ svg text{font-size:11px;fill:#444}
 .warn{color:#a40}
 </style></head><body>
 <h1>stoke simulate</h1>
+{{.R.Intro}}
 <p>Workload <b>{{.R.Workload}}</b>: {{.R.Jobs}} jobs, {{.R.Tasks}} tasks, {{.R.Executors}} executors; seed {{.R.Seed}}.</p>
 <h2>Side by side</h2>
 <table><tr>{{range .Header}}<th>{{.}}</th>{{end}}</tr>
