@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -27,6 +28,7 @@ func newSimulateCmd(a *app) *cobra.Command {
 		output  string
 		seed    uint64
 		trace   bool
+		chain   time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "simulate <event-log.jsonl | spec.json>",
@@ -60,6 +62,10 @@ to change one pool of the allocation in force.`,
 			w, err := loadWorkload(a, args[0], seed, seedSet)
 			if err != nil {
 				return err
+			}
+			if chain > 0 {
+				n := simulate.ChainJobs(w, chain)
+				fmt.Fprintf(a.stderr, "stoke: %d jobs wait for the job that ended at most %v before they were submitted\n", n, chain)
 			}
 			type named struct {
 				name    string
@@ -132,6 +138,7 @@ to change one pool of the allocation in force.`,
 	cmd.Flags().StringVarP(&output, "output", "o", "", "write the report to this file instead of standard output")
 	cmd.Flags().Uint64Var(&seed, "seed", 1, "seed of the random draws (spec durations, injected failures): one seed, one answer")
 	cmd.Flags().BoolVar(&trace, "trace", false, "include every launch in the JSON report")
+	cmd.Flags().DurationVar(&chain, "chain-jobs", 0, "in an event log, a job submitted within this time after another job ended waits for it in the replay (e.g. 50ms; 0: jobs arrive when they did)")
 	return cmd
 }
 

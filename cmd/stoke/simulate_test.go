@@ -92,3 +92,13 @@ func TestSimulateRefusesBadInput(t *testing.T) {
 		}
 	}
 }
+
+func TestSimulateChainJobs(t *testing.T) {
+	code, out, errs := simulateCmd(t, "../../internal/simulate/testdata/shared-app.jsonl", "--chain-jobs", "30ms", "--conf", "executors=4")
+	if code != 0 || !strings.Contains(errs, "jobs wait for the job that ended at most 30ms before") || !strings.Contains(out, "executors=4") {
+		t.Fatalf("code %d, stderr %q", code, errs)
+	}
+	if code, _, errs := simulateCmd(t, "../../internal/simulate/testdata/shared-app.jsonl", "--chain-jobs", "soon"); code != 2 || !strings.Contains(errs, "chain-jobs") {
+		t.Fatalf("--chain-jobs soon: code %d, stderr %q", code, errs)
+	}
+}

@@ -98,6 +98,7 @@ type jobState struct {
 	j          *Job
 	pool       int
 	firstStage int // global index of the job's stage 0
+	arrival    time.Duration
 	stagesLeft int
 	arrived    bool
 	done       bool
@@ -148,6 +149,7 @@ type sim struct {
 	liveFrom int // att[:liveFrom] have all ended
 	launches []sched.Launch
 
+	followers  map[int][]int32 // jobs that arrive when a job ends
 	jobsLeft   int
 	tickArmed  bool
 	idleSince  time.Duration
@@ -278,6 +280,7 @@ func (sm *sim) setup() {
 		sm.poolOf(p.Name)
 	}
 	sm.jobs = make([]jobState, len(sm.w.Jobs))
+	sm.followers = map[int][]int32{}
 	for i := range sm.w.Jobs {
 		j := &sm.w.Jobs[i]
 		js := &sm.jobs[i]
@@ -291,7 +294,12 @@ func (sm *sim) setup() {
 				par.children = append(par.children, int32(len(sm.stages)-1))
 			}
 		}
-		sm.push(j.Arrival, evJobArrive, int64(i))
+		js.arrival = j.Arrival
+		if j.HasAfter {
+			sm.followers[j.After] = append(sm.followers[j.After], int32(i))
+		} else {
+			sm.push(j.Arrival, evJobArrive, int64(i))
+		}
 	}
 	n := len(sm.poolNames)
 	sm.running, sm.active, sm.demand = make([]int, n), make([]int, n), make([]int, n)
@@ -332,7 +340,11 @@ func (sm *sim) loop() {
 		}
 	}
 	for i := range sm.jobs {
-		if js := &sm.jobs[i]; !js.done {
+		switch js := &sm.jobs[i]; {
+		case js.done:
+		case !js.arrived && js.j.HasAfter:
+			js.err = "never submitted: the job it waits for did not end"
+		default:
 			js.err = "did not finish: no executor could run its tasks"
 		}
 	}
@@ -364,7 +376,7 @@ func (sm *sim) handleEvent(e event) {
 		sm.lose(int32(e.x))
 	case evJobArrive:
 		js := &sm.jobs[e.x]
-		js.arrived = true
+		js.arrived, js.arrival = true, sm.now
 		if sm.active[js.pool] == 0 {
 			sm.activeW += sm.weight[js.pool]
 		}
@@ -550,6 +562,9 @@ func (sm *sim) finishJob(i int, reason string) {
 	}
 	js.done, js.end = true, sm.now
 	sm.jobsLeft--
+	for _, f := range sm.followers[i] {
+		sm.push(sm.now+sm.jobs[f].j.Gap, evJobArrive, int64(f))
+	}
 	if sm.active[js.pool]--; sm.active[js.pool] == 0 {
 		sm.activeW -= sm.weight[js.pool]
 	}

@@ -198,3 +198,34 @@ func absDur(d time.Duration) time.Duration {
 	}
 	return d
 }
+
+// A job submitted right after another ended waits for it when chained: it
+// moves with its predecessor's end instead of arriving when it arrived.
+func TestChainJobs(t *testing.T) {
+	dur := func(n int) []time.Duration {
+		d := make([]time.Duration, n)
+		for i := range d {
+			d[i] = time.Second
+		}
+		return d
+	}
+	w := &Workload{Name: "chain", Executors: []Executor{{ID: "a", Host: "h", Cores: 4, Lost: Never, Slowdown: 1}}}
+	// Job 0: 8 tasks on 4 slots (2s). Job 1 came 10ms after it ended; job
+	// 2 arrived on its own at 500ms (before any end).
+	w.Jobs = []Job{
+		{ID: 0, Arrival: 0, Recorded: 2 * time.Second, Stages: []Stage{{ID: 0, Durations: dur(8)}}},
+		{ID: 2, Arrival: 500 * time.Millisecond, Recorded: 3 * time.Second, Stages: []Stage{{ID: 2, Durations: dur(1)}}},
+		{ID: 1, Arrival: 2010 * time.Millisecond, Recorded: time.Second, Stages: []Stage{{ID: 1, Durations: dur(4)}}},
+	}
+	if n := ChainJobs(w, 50*time.Millisecond); n != 1 || !w.Jobs[2].HasAfter || w.Jobs[2].After != 0 || w.Jobs[2].Gap != 10*time.Millisecond || w.Jobs[1].HasAfter {
+		t.Fatalf("chained %+v", w.Jobs)
+	}
+	r := run(t, w, Options{}, "executors", "1", "stoke.executor.cores", "8")
+	// 8 slots: job 0 ends at 1s, so job 1 arrives at 1.01s.
+	if got := time.Duration(r.Jobs[2].Arrival); got != 1010*time.Millisecond {
+		t.Errorf("job 1 arrived at %v, want 1.01s", got)
+	}
+	if got := time.Duration(r.Jobs[1].Arrival); got != 500*time.Millisecond {
+		t.Errorf("job 2 arrived at %v, want 500ms", got)
+	}
+}

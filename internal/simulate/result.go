@@ -178,15 +178,15 @@ func (sm *sim) result() *Result {
 	for i := range sm.jobs {
 		js := &sm.jobs[i]
 		j := js.j
-		jr := JobResult{ID: j.ID, Name: j.Name, Pool: sm.poolNames[js.pool], Arrival: Dur(j.Arrival), Succeeded: js.done && !js.failed, Error: js.err}
+		jr := JobResult{ID: j.ID, Name: j.Name, Pool: sm.poolNames[js.pool], Arrival: Dur(js.arrival), Succeeded: js.done && !js.failed, Error: js.err}
 		if j.Recorded > 0 {
 			rec := Dur(j.Recorded)
 			jr.Recorded = &rec
 		}
 		if js.done {
-			jr.End, jr.Duration = Dur(js.end), Dur(js.end-j.Arrival)
+			jr.End, jr.Duration = Dur(js.end), Dur(js.end-js.arrival)
 			last = max(last, js.end)
-			perPool[js.pool] = append(perPool[js.pool], js.end-j.Arrival)
+			perPool[js.pool] = append(perPool[js.pool], js.end-js.arrival)
 		} else {
 			r.Unfinished++
 		}

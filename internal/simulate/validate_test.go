@@ -156,6 +156,20 @@ func replayMatches(t *testing.T, path string) *simulate.Result {
 			t.Errorf("job %d: simulated %v (succeeded %v), real %v: off by more than %v", j.ID, sim, j.Succeeded, real, tol)
 		}
 	}
+	// Chained (each job submitted right after another waits for it, and
+	// moves with its simulated end), the replay holds as well.
+	if simulate.ChainJobs(w, 100*time.Millisecond) > 0 {
+		chained, err := simulate.Run(w, cfg, simulate.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, j := range chained.Jobs {
+			real, sim := time.Duration(*j.Recorded), time.Duration(j.Duration)
+			if tol := max(real/10, 200*time.Millisecond); !j.Succeeded || sim < real-tol || sim > real+tol {
+				t.Errorf("job %d chained: simulated %v, real %v", j.ID, sim, real)
+			}
+		}
+	}
 	return r
 }
 

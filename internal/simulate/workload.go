@@ -54,6 +54,41 @@ type Job struct {
 	// workload was not recorded); RecordedOK says whether it succeeded.
 	Recorded   time.Duration
 	RecordedOK bool
+	// HasAfter says that this job waits for the earlier job Jobs[After]:
+	// it arrives Gap after that job ends instead of at Arrival (see
+	// ChainJobs).
+	HasAfter bool
+	After    int
+	Gap      time.Duration
+}
+
+// ChainJobs makes the jobs of a recorded workload wait for each other as
+// the application did, as far as the log tells: a job that arrived within
+// maxGap after another job's recorded end (the latest such end) is taken
+// to have been submitted because that job ended, and in a replay arrives
+// the same gap after that job's simulated end. It returns how many jobs
+// it chained. Jobs without a recorded duration are left alone.
+func ChainJobs(w *Workload, maxGap time.Duration) int {
+	n := 0
+	for i := range w.Jobs {
+		j := &w.Jobs[i]
+		best, bestEnd := -1, time.Duration(-1)
+		for k := range i {
+			p := &w.Jobs[k]
+			if p.Recorded <= 0 {
+				continue
+			}
+			end := p.Arrival + p.Recorded
+			if end <= j.Arrival && j.Arrival-end <= maxGap && end > bestEnd {
+				best, bestEnd = k, end
+			}
+		}
+		if best >= 0 {
+			j.HasAfter, j.After, j.Gap = true, best, j.Arrival-bestEnd
+			n++
+		}
+	}
+	return n
 }
 
 // Stage is one stage of a job: a task set.
@@ -109,6 +144,9 @@ func (w *Workload) check() error {
 		j := &w.Jobs[i]
 		if i > 0 && j.Arrival < w.Jobs[i-1].Arrival {
 			return fmt.Errorf("workload %q: jobs are not in arrival order (job %d at %v after job %d at %v)", w.Name, j.ID, j.Arrival, w.Jobs[i-1].ID, w.Jobs[i-1].Arrival)
+		}
+		if j.HasAfter && (j.After < 0 || j.After >= i) {
+			return fmt.Errorf("workload %q: job %d waits for job index %d, which is not an earlier job", w.Name, j.ID, j.After)
 		}
 		for k := range j.Stages {
 			s := &j.Stages[k]
