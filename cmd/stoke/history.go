@@ -5,12 +5,14 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 
 	"github.com/sirupsen/logrus"
 	"github.com/spf13/cobra"
 
 	"github.com/stoke-run/stoke/internal/eventlog"
+	"github.com/stoke-run/stoke/internal/simulate"
 	"github.com/stoke-run/stoke/internal/ui"
 )
 
@@ -33,7 +35,11 @@ func newHistoryCmd(a *app) *cobra.Command {
 			}
 			log := logrus.New()
 			log.SetOutput(a.stderr)
-			srv, err := ui.Start(host, port, 16, store, log)
+			var opts []ui.Option
+			if w := historyWorkload(args[0]); w != nil {
+				opts = append(opts, ui.WithReplay(replayHandler(w)))
+			}
+			srv, err := ui.Start(host, port, 16, store, log, opts...)
 			if err != nil {
 				return err
 			}
@@ -48,4 +54,20 @@ func newHistoryCmd(a *app) *cobra.Command {
 	cmd.Flags().StringVar(&host, "host", "127.0.0.1", "address to listen on")
 	cmd.Flags().IntVar(&port, "port", 18080, "port to listen on (the next free one if taken)")
 	return cmd
+}
+
+// historyWorkload reads the log as a workload for the "replay with other
+// settings" page, or returns nil when it cannot be replayed (no jobs, no
+// executors): the page is then not offered.
+func historyWorkload(path string) *simulate.Workload {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	w, err := simulate.FromEventLog(f, filepath.Base(path))
+	if err != nil && !errors.Is(err, eventlog.ErrTruncated) {
+		return nil
+	}
+	return w
 }

@@ -50,7 +50,7 @@ th{background:#eee}
 .bar{display:inline-block;width:120px;height:10px;background:#ddd;margin-right:6px}
 .bar span{display:block;height:10px;background:#5a5}
 </style></head><body>
-<nav><strong>Stoke</strong> &nbsp; <a href="/jobs/">Jobs</a><a href="/stages/">Stages</a><a href="/pools/">Pools</a><a href="/storage/">Storage</a><a href="/executors/">Executors</a><a href="/environment/">Environment</a>
+<nav><strong>Stoke</strong> &nbsp; <a href="/jobs/">Jobs</a><a href="/stages/">Stages</a><a href="/pools/">Pools</a><a href="/storage/">Storage</a><a href="/executors/">Executors</a><a href="/environment/">Environment</a>{{if .Replay}}<a href="/replay/">Replay with other settings</a>{{end}}
 <span>{{.App.Name}} ({{.App.ID}}){{if .App.Incomplete}} - rebuilt from an incomplete event log{{end}}</span></nav>
 <h1>{{.Title}}</h1>
 {{end}}
@@ -147,9 +147,10 @@ var pages = template.Must(template.New("").Funcs(pageFuncs).Funcs(template.FuncM
 
 // page is what every template gets; Data holds the page's own fields.
 type page struct {
-	Title string
-	App   AppInfo
-	Now   time.Time
+	Title  string
+	App    AppInfo
+	Now    time.Time
+	Replay bool // the history server offers /replay/
 }
 
 type jobList struct {
@@ -163,7 +164,7 @@ type stageList struct {
 }
 
 func (s *Server) base(title string) page {
-	return page{Title: title, App: s.store.App(), Now: s.now()}
+	return page{Title: title, App: s.store.App(), Now: s.now(), Replay: s.replay != nil}
 }
 
 func (s *Server) render(w http.ResponseWriter, status int, name string, data any) {

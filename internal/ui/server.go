@@ -29,12 +29,18 @@ func WithDropCounter(f func() int64) Option { return func(s *Server) { s.drops =
 // WithClock sets the clock used for running durations (default time.Now).
 func WithClock(now func() time.Time) Option { return func(s *Server) { s.now = now } }
 
+// WithReplay serves h at /replay/ and links to it from every page
+// ("replay with other settings"): the history server passes the
+// simulator's page for the application's event log.
+func WithReplay(h http.Handler) Option { return func(s *Server) { s.replay = h } }
+
 // Server serves the pages, the JSON API and the metrics of one Store.
 type Server struct {
 	store   *Store
 	log     logrus.FieldLogger
 	drops   func() int64
 	now     func() time.Time
+	replay  http.Handler
 	handler http.Handler
 
 	mu   sync.Mutex
@@ -195,6 +201,9 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /pools/pool/{$}", s.poolPage)
 	mux.HandleFunc("GET /environment/{$}", s.environmentPage)
 	mux.HandleFunc("GET /storage/{$}", s.storagePage)
+	if s.replay != nil {
+		mux.Handle("GET /replay/{$}", s.replay)
+	}
 
 	const app = "/api/v1/applications/{appId}"
 	mux.HandleFunc("GET /api/v1/applications", s.apiApplications)
