@@ -97,7 +97,7 @@ func TestValidateUnknownKeysWarn(t *testing.T) {
 	c.Set("stoke.executor.memroy", "2g", SourcePropertiesFile)
 	c.Set("stoke.Speculation", "true", SourceCode)
 	c.Set("stoke.completely.different.thing", "1", SourceCode)
-	c.Set("spark.executor.memory", "2g", SourceCode) // not ours: ignored
+	c.Set("other.tool.key", "1", SourceCode) // not ours: ignored
 	warns, err := c.Validate()
 	if err != nil {
 		t.Fatalf("unknown keys must not be errors: %v", err)
@@ -119,9 +119,35 @@ func TestValidateUnknownKeysWarn(t *testing.T) {
 		if strings.Contains(w, "stoke.completely.different.thing") && strings.Contains(w, "did you mean") {
 			t.Errorf("far-off key got a suggestion: %s", w)
 		}
-		if strings.Contains(w, "spark.") {
-			t.Errorf("non-stoke key warned: %s", w)
+		if strings.Contains(w, "other.tool") {
+			t.Errorf("a key of another tool warned: %s", w)
 		}
+	}
+}
+
+// A Spark key passes no more silently: the warning names the stoke.* key
+// that does what the user meant.
+func TestValidateSparkKeysWarn(t *testing.T) {
+	c := New()
+	c.Set("spark.executor.memory", "2g", SourceConfFlag)
+	c.Set("spark.speculatoin", "true", SourcePropertiesFile)
+	c.Set("spark.sql.shuffle.partitions", "200", SourceCode)
+	warns, err := c.Validate()
+	if err != nil {
+		t.Fatalf("spark keys must not be errors: %v", err)
+	}
+	all := strings.Join(warns, "\n")
+	for _, want := range []string{
+		"spark.executor.memory is a Spark key and has no effect here (set from --conf); Stoke's key is stoke.executor.memory",
+		"spark.speculatoin is a Spark key and has no effect here (set from properties file); the closest Stoke key is stoke.speculation",
+		"spark.sql.shuffle.partitions is a Spark key and has no effect here (set from code); Stoke's keys start with stoke.",
+	} {
+		if !strings.Contains(all, want) {
+			t.Errorf("warnings lack %q; got:\n%s", want, all)
+		}
+	}
+	if len(warns) != 3 {
+		t.Errorf("got %d warnings, want 3:\n%s", len(warns), all)
 	}
 }
 

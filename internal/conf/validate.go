@@ -10,7 +10,8 @@ import (
 // not parse as its type or fails its range check is an error (all of them
 // are collected with errors.Join, each a *ValueError naming the key and the
 // value); an unknown stoke.* key is a warning that suggests the closest
-// known key. Keys outside stoke.* are not checked.
+// known key, and a spark.* key a warning that names the stoke.* key meant.
+// Other keys are not checked.
 func (c *Conf) Validate() (warnings []string, err error) {
 	ws, err := c.validate()
 	for _, w := range ws {
@@ -28,6 +29,10 @@ func (c *Conf) validate() ([]warning, error) {
 	var warns []warning
 	var errs []error
 	for _, e := range c.All() {
+		if rest, ok := strings.CutPrefix(e.Key, "spark."); ok {
+			warns = append(warns, warning{key: e.Key, text: sparkKeyWarning(e, rest)})
+			continue
+		}
 		if !strings.HasPrefix(e.Key, "stoke.") {
 			continue
 		}
@@ -52,6 +57,20 @@ func (c *Conf) validate() ([]warning, error) {
 		errs = append(errs, c.crossCheck()...)
 	}
 	return warns, errors.Join(errs...)
+}
+
+// sparkKeyWarning says that a spark.* key has no effect and which stoke.*
+// key does what the user meant: Spark users carry their habits (and their
+// spark-defaults.conf) over.
+func sparkKeyWarning(e Entry, rest string) string {
+	text := fmt.Sprintf("%s is a Spark key and has no effect here (set from %s)", e.Key, e.Source)
+	if k, ok := Known("stoke." + rest); ok {
+		return text + fmt.Sprintf("; Stoke's key is %s", k.Name)
+	}
+	if s := closestKey("stoke." + rest); s != "" {
+		return text + fmt.Sprintf("; the closest Stoke key is %s", s)
+	}
+	return text + "; Stoke's keys start with stoke."
 }
 
 // crossCheck checks rules between keys; it runs only when every value
