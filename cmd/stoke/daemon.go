@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"os/signal"
 	"strconv"
@@ -178,4 +179,22 @@ func (f *secretFlags) workerSecret(c *conf.Conf) (string, error) {
 	}
 	s, _, err := standalone.ClientSecret(c)
 	return s, err
+}
+
+// usableAddr is addr as others should dial it: a daemon listening on every
+// interface (0.0.0.0, [::]) is named by this machine's host name, as
+// Spark's master prints spark://HOST:7077, not stoke://[::]:7077.
+func usableAddr(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		name, err := os.Hostname()
+		if err != nil || name == "" {
+			name = "127.0.0.1"
+		}
+		return net.JoinHostPort(name, port)
+	}
+	return addr
 }

@@ -57,7 +57,7 @@ Environment: STOKE_MASTER_HOST, STOKE_MASTER_PORT, STOKE_MASTER_WEBUI_PORT, STOK
 				return err
 			}
 			defer m.Stop()
-			fmt.Fprintf(a.stdout, "stoke master at stoke://%s, web UI http://%s\n", m.Addr(), m.UIAddr())
+			fmt.Fprintf(a.stdout, "stoke master at stoke://%s, web UI http://%s\n", usableAddr(m.Addr()), usableAddr(m.UIAddr()))
 			untilSignal(cmd.Context())
 			return nil
 		},

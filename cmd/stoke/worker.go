@@ -66,7 +66,7 @@ STOKE_WORKER_HOST, STOKE_WORKER_PORT, STOKE_WORKER_WEBUI_PORT.`,
 				return err
 			}
 			defer w.Stop()
-			fmt.Fprintf(a.stdout, "stoke worker %s for %s: %d cores, %d MiB, web UI http://%s\n", w.ID(), strings.Join(m.Hosts, ","), cores, mem, w.UIAddr())
+			fmt.Fprintf(a.stdout, "stoke worker %s for %s: %d cores, %d MiB, web UI http://%s\n", w.ID(), strings.Join(m.Hosts, ","), cores, mem, usableAddr(w.UIAddr()))
 			untilSignal(cmd.Context())
 			return nil
 		},
