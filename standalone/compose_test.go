@@ -1,8 +1,10 @@
 package standalone_test
 
 import (
+	"encoding/json"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -25,8 +27,8 @@ func TestComposeStandaloneProfile(t *testing.T) {
 		return string(out)
 	}
 	cfg := run("--profile", "standalone", "config")
-	if got := profileServices(cfg, "standalone"); strings.Join(got, " ") != "stoke-master stoke-worker-1 stoke-worker-2" {
-		t.Errorf("standalone profile services = %v; want a master and two workers", got)
+	if got := profileServices(cfg, "standalone"); strings.Join(got, " ") != "stoke-client stoke-master stoke-worker-1 stoke-worker-2" {
+		t.Errorf("standalone profile services = %v; want a client, a master and two workers", got)
 	}
 	// Every daemon shares the master's secret file: without it the workers,
 	// listening beyond loopback, would refuse to start.
@@ -122,6 +124,105 @@ func TestComposeMesosProfile(t *testing.T) {
 	for _, want := range []string{"zk://zookeeper:2181/mesos", "mesos/mesos-centos:1.11.x", "- mesos-master", "- mesos-agent", "mesos-dispatcher"} {
 		if !strings.Contains(cfg, want) {
 			t.Errorf("resolved compose file lacks %q", want)
+		}
+	}
+}
+
+// composeService is the part of a resolved compose service these checks read.
+type composeService struct {
+	Profiles    []string `json:"profiles"`
+	Restart     string   `json:"restart"`
+	Healthcheck *struct {
+		Test []string `json:"test"`
+	} `json:"healthcheck"`
+	DependsOn map[string]struct {
+		Condition string `json:"condition"`
+	} `json:"depends_on"`
+}
+
+// resolvedCompose is docker-compose.yml as `docker-compose config` resolves
+// it with every profile on, decoded through Python's YAML (Docker Compose's
+// own dependency).
+func resolvedCompose(t *testing.T) map[string]composeService {
+	t.Helper()
+	dc, err := exec.LookPath("docker-compose")
+	if err != nil {
+		t.Skip("docker-compose is not installed: run scripts/install-test-deps.sh")
+	}
+	args := []string{"-f", "../docker-compose.yml", "--project-directory", ".."}
+	for _, p := range []string{"standalone", "yarn", "yarn-secure", "mesos"} {
+		args = append(args, "--profile", p)
+	}
+	out, err := exec.Command(dc, append(args, "config")...).Output()
+	if err != nil {
+		t.Fatalf("docker-compose config: %v", err)
+	}
+	conv := exec.Command("python3", "-c", "import json, sys, yaml; json.dump(yaml.safe_load(sys.stdin), sys.stdout)")
+	conv.Stdin = strings.NewReader(string(out))
+	js, err := conv.Output()
+	if err != nil {
+		t.Fatalf("converting the resolved compose file to JSON: %v", err)
+	}
+	var file struct {
+		Services map[string]composeService `json:"services"`
+	}
+	if err := json.Unmarshal(js, &file); err != nil {
+		t.Fatal(err)
+	}
+	if len(file.Services) < 15 {
+		t.Fatalf("only %d services resolved", len(file.Services))
+	}
+	return file.Services
+}
+
+// Every profile loads alone under Compose v2, which refuses a dependency on
+// a service no active profile enables: a service depends only on services
+// that every one of its profiles enables. Every long-running service has a
+// healthcheck, and every dependency on one waits for it to be healthy.
+func TestComposeProfilesStandAloneAndHealthchecks(t *testing.T) {
+	services := resolvedCompose(t)
+	enabledBy := func(s composeService, profile string) bool {
+		return len(s.Profiles) == 0 || slices.Contains(s.Profiles, profile)
+	}
+	for name, s := range services {
+		for dep, cond := range s.DependsOn {
+			d, ok := services[dep]
+			if !ok {
+				t.Errorf("%s depends on undefined service %s", name, dep)
+				continue
+			}
+			for _, p := range s.Profiles {
+				if !enabledBy(d, p) {
+					t.Errorf("%s (profile %s) depends on %s, which profile %s does not enable: Compose v2 refuses to load it", name, p, dep, p)
+				}
+			}
+			if d.Healthcheck != nil && cond.Condition != "service_healthy" {
+				t.Errorf("%s starts when %s has started (%q), not when it is healthy", name, dep, cond.Condition)
+			}
+		}
+		runOnce := s.Restart == "no" || strings.HasSuffix(name, "-tests")
+		if !runOnce && s.Healthcheck == nil {
+			t.Errorf("%s runs for good but has no healthcheck", name)
+		}
+	}
+}
+
+// The build context leaves out what the image does not need (the .git
+// directory above all: `COPY . .` shipped it).
+func TestDockerignore(t *testing.T) {
+	b, err := os.ReadFile("../.dockerignore")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(string(b), "\n")
+	for _, want := range []string{".git", "bin/"} {
+		if !slices.Contains(lines, want) {
+			t.Errorf(".dockerignore does not leave out %s", want)
+		}
+	}
+	for _, need := range []string{"go.mod", "go.sum", "cmd", "examples"} {
+		if slices.Contains(lines, need) || slices.Contains(lines, need+"/") {
+			t.Errorf(".dockerignore leaves out %s, which the Dockerfile needs", need)
 		}
 	}
 }
