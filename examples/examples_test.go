@@ -60,10 +60,19 @@ func TestPi(t *testing.T) {
 	}
 }
 
+// On six slots the pool of weight 2 holds more of them than the pool of
+// weight 1 while both jobs run, and launches more tasks meanwhile (the
+// counts come from scheduling decisions, not from timing).
 func TestFairPools(t *testing.T) {
-	out := run(t, build(t, "fairpools"), "-alloc", "fairpools/pools.xml", "-tasks", "8")
-	if !strings.Contains(out, "job in pool production finished") || !strings.Contains(out, "job in pool adhoc") || !strings.Contains(out, "production=8 adhoc=8") {
+	out := runOn(t, "local[6]", build(t, "fairpools"), "-alloc", "fairpools/pools.xml", "-tasks", "24", "-ms", "50")
+	m := regexp.MustCompile(`production \(weight 2, minShare 1\): +([0-9.]+)% of the busy slots, ([0-9]+) tasks launched[^\n]*\n +adhoc +\(weight 1, minShare 0\): +([0-9.]+)% of the busy slots, ([0-9]+) tasks launched`).FindStringSubmatch(out)
+	if m == nil || !strings.Contains(out, "6 task slots") {
 		t.Fatalf("fairpools:\n%s", out)
+	}
+	prodLaunches, _ := strconv.Atoi(m[2])
+	adhocLaunches, _ := strconv.Atoi(m[4])
+	if prodLaunches <= adhocLaunches {
+		t.Fatalf("weight 2 launched %d tasks and weight 1 %d while both ran:\n%s", prodLaunches, adhocLaunches, out)
 	}
 }
 
