@@ -17,6 +17,7 @@ import (
 	"github.com/stoke-run/stoke/internal/events"
 	"github.com/stoke-run/stoke/internal/fsx"
 	"github.com/stoke-run/stoke/internal/hadoop/krb"
+	"github.com/stoke-run/stoke/internal/logging"
 	"github.com/stoke-run/stoke/internal/registry"
 	"github.com/stoke-run/stoke/mesos"
 	"github.com/stoke-run/stoke/standalone"
@@ -76,8 +77,8 @@ func New(cfg Config, opts ...Option) (*Context, error) {
 		log = logrus.New()
 		log.SetOutput(os.Stderr)
 	}
-	if lvl, err := logrus.ParseLevel(c.String("stoke.log.level")); err == nil {
-		log.SetLevel(lvl)
+	if err := logging.Apply(log, c.String("stoke.log.level"), c.String("stoke.log.format")); err != nil {
+		return nil, err
 	}
 	for _, w := range warnings {
 		log.Warn(w)

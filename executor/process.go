@@ -24,6 +24,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/stoke-run/stoke/internal/conf"
+	"github.com/stoke-run/stoke/internal/logging"
 	"github.com/stoke-run/stoke/internal/registry"
 	"github.com/stoke-run/stoke/internal/rpc"
 	pb "github.com/stoke-run/stoke/internal/rpc/stokepb"
@@ -151,6 +152,10 @@ func RunProcess(ctx context.Context, cfg ProcessConfig) error {
 	appConf := conf.New()
 	for k, v := range resp.Conf {
 		appConf.Set(k, v, conf.SourceEnv)
+	}
+	// The application's log format (its level came in the environment).
+	if err := logging.Apply(cfg.Log, "", appConf.String("stoke.log.format")); err != nil {
+		cfg.Log.Warn(err)
 	}
 	heartbeat, err := appConf.Duration("stoke.executor.heartbeatInterval")
 	if err != nil || heartbeat <= 0 {

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/stoke-run/stoke/internal/conf"
+	"github.com/stoke-run/stoke/internal/logging"
 	"github.com/stoke-run/stoke/standalone"
 )
 
@@ -46,6 +47,7 @@ func (f *daemonFlags) resolve(a *app) (*conf.Conf, error) {
 		}
 		c.Set(k, v, conf.SourceConfFlag)
 	}
+	a.applyLogFlags(c)
 	warnings, err := c.Validate()
 	for _, w := range warnings {
 		fmt.Fprintf(a.stderr, "stoke: warning: %s\n", w)
@@ -60,9 +62,8 @@ func (f *daemonFlags) resolve(a *app) (*conf.Conf, error) {
 func daemonLog(a *app, c *conf.Conf) *logrus.Logger {
 	log := logrus.New()
 	log.SetOutput(a.stderr)
-	if lvl, err := logrus.ParseLevel(c.String("stoke.log.level")); err == nil {
-		log.SetLevel(lvl)
-	}
+	// The values were validated with the rest of the configuration.
+	_ = logging.Apply(log, c.String("stoke.log.level"), c.String("stoke.log.format"))
 	return log
 }
 

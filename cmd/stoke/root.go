@@ -7,12 +7,27 @@ import (
 	"io"
 
 	"github.com/spf13/cobra"
+
+	"github.com/stoke-run/stoke/internal/conf"
 )
 
 // app is what every command runs with. Tests build one around buffers.
 type app struct {
 	stdin          io.Reader // nil: the application started by submit reads /dev/null
 	stdout, stderr io.Writer
+	// --log-level and --log-format, given to every command ("" when not).
+	logLevel, logFormat string
+}
+
+// applyLogFlags sets stoke.log.level and stoke.log.format from the global
+// flags, above --conf and the properties file.
+func (a *app) applyLogFlags(c *conf.Conf) {
+	if a.logLevel != "" {
+		c.Set("stoke.log.level", a.logLevel, conf.SourceSubmit)
+	}
+	if a.logFormat != "" {
+		c.Set("stoke.log.format", a.logFormat, conf.SourceSubmit)
+	}
 }
 
 // commandFactories builds the subcommands of the root command. Each
@@ -57,6 +72,8 @@ func newRootCmd(a *app) *cobra.Command {
 	root.SetIn(a.stdin)
 	root.SetOut(a.stdout)
 	root.SetErr(a.stderr)
+	root.PersistentFlags().StringVar(&a.logLevel, "log-level", "", "log `LEVEL`: trace, debug, info, warn or error [stoke.log.level]")
+	root.PersistentFlags().StringVar(&a.logFormat, "log-format", "", "log `FORMAT`: text or json [stoke.log.format]")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageError{err: err, cmd: c.CommandPath()}
 	})

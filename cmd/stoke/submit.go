@@ -32,6 +32,7 @@ type submitOptions struct {
 	status, kill   string             // --status ID, --kill ID (standalone driver or YARN application)
 	values         map[string]*string // dedicated flag name -> its value
 	changed        map[string]bool    // flags given on the command line
+	log            *app               // its global --log-level and --log-format
 }
 
 // submitFlagKeys maps each dedicated string flag of `stoke submit` to the
@@ -141,6 +142,9 @@ func resolveSubmit(o *submitOptions, args []string) (*submitPlan, error) {
 	}
 	if o.supervise {
 		c.Set("stoke.driver.supervise", "true", conf.SourceSubmit)
+	}
+	if o.log != nil {
+		o.log.applyLogFlags(c)
 	}
 
 	warnings, err := c.Validate()
@@ -272,6 +276,7 @@ func runSubmit(ctx context.Context, a *app, o *submitOptions, args []string) err
 	if o.status != "" || o.kill != "" {
 		return driverRequest(ctx, a.stdout, o)
 	}
+	o.log = a
 	p, err := resolveSubmit(o, args)
 	if p != nil {
 		for _, w := range p.warnings {

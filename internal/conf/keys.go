@@ -231,6 +231,7 @@ func init() {
 		{Name: "stoke.eventLog.enabled", Default: "false", Type: TypeBool, Doc: "Write a JSON-lines event log."},
 		{Name: "stoke.eventLog.dir", Default: "/tmp/stoke-events", Type: TypeString, Doc: "Directory of event logs."},
 		{Name: "stoke.log.level", Default: "info", Type: TypeString, Check: OneOf("trace", "debug", "info", "warn", "error"), Doc: "Log level: trace, debug, info, warn or error."},
+		{Name: "stoke.log.format", Default: "text", Type: TypeString, Check: OneOf("text", "json"), Doc: "Log format of the driver, its executors and the daemons: text (logrus key=value lines) or json (one object per line)."},
 		{Name: "stoke.authenticate.secret", Type: TypeString, Doc: "Shared secret of the application (generated when unset)."},
 		{Name: "stoke.default.parallelism", Type: TypeInt, Check: atLeast1, Doc: "Default number of partitions (total executor cores when unset)."},
 		{Name: "stoke.memory.fraction", Default: "0.6", Type: TypeFloat, Check: fractionOpen, Doc: "Fraction of (executor memory - reserved) shared by execution (shuffles, aggregation, sort) and storage (cached partitions)."},
