@@ -105,7 +105,8 @@ func TestAttackDispatcherBinaryBound(t *testing.T) {
 // RetainedDrivers ended drivers are remembered (the control: a queued
 // driver's binary is there, and the last ended driver is still known).
 func TestAttackDispatcherRetention(t *testing.T) {
-	c := mesostest.Start(t, mesostest.Options{}) // no agents: drivers stay queued
+	// One agent too small for a driver (0.1 CPU, 64 MB): drivers stay queued.
+	c := mesostest.Start(t, mesostest.Options{Agents: []mesostest.AgentSpec{{CPUs: 0.05, MemMB: 32}}})
 	work := t.TempDir()
 	d, err := mesos.StartDispatcher(context.Background(), mesos.DispatcherOptions{
 		Master: c.Leader().MesosURL(), Host: "127.0.0.1", WorkDir: work, Secret: "d1sp", RetainedDrivers: 1,
