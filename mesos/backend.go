@@ -5,9 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"strconv"
 	"sync"
@@ -152,9 +150,7 @@ func (b *Backend) Start(ctx context.Context, d backend.Driver) error {
 		return err
 	}
 	b.files = fs
-	if u, ok := d.(interface{ UIURL() string }); ok {
-		b.set.webUIURL = advertisedUI(u.UIURL(), host, b.conf.String("stoke.driver.bindAddress"))
-	}
+	b.set.webUIURL = backend.DriverUIURL(d, host, b.conf.String("stoke.driver.bindAddress"))
 	return b.startLoop(ctx)
 }
 
@@ -208,20 +204,6 @@ func (b *Backend) Stop(ctx context.Context) error {
 		return fmt.Errorf("TEARDOWN of framework %s: %w", id, err)
 	}
 	return nil
-}
-
-// advertisedUI is the driver UI's address as the Mesos UI should link to
-// it: a UI listening on every interface is named by the host executors
-// reach the driver at, not by 127.0.0.1.
-func advertisedUI(ui, host, bind string) string {
-	u, err := url.Parse(ui)
-	if ui == "" || err != nil {
-		return ""
-	}
-	if h := u.Hostname(); bind == "" && (h == "127.0.0.1" || h == "::1" || h == "localhost") {
-		u.Host = net.JoinHostPort(host, u.Port())
-	}
-	return u.String()
 }
 
 func (b *Backend) shutdown() {

@@ -145,6 +145,8 @@ func (b *Client) Start(ctx context.Context, d backend.Driver) error {
 	}
 	b.binSrv = HTTPLimits{}.serve(b.binLis, serveFile(b.Binary, secret))
 	desc.DriverAddress = b.srv.Address()
+	// The master's UI links the application to its driver's UI.
+	desc.DriverUIURL = backend.DriverUIURL(d, host, b.Conf.String("stoke.driver.bindAddress"))
 	desc.Binary = BinarySource{URL: "http://" + b.binLis.Addr().String() + "/binary", SHA256: sha, Secret: secret}
 	desc.Secret = secret
 	b.desc = desc

@@ -96,3 +96,20 @@ func TestJobFailsWhenEveryExecutorFailsAtStart(t *testing.T) {
 		}
 	}
 }
+
+// The master's UI and /json link an application to its driver's UI.
+func TestMasterLinksTheDriverUI(t *testing.T) {
+	m := inProcessMaster(t, "")
+	sc, err := stoke.New(stoke.Config{"stoke.master": "stoke://" + m.Addr(), "stoke.ui.port": "0", "stoke.driver.allowMultipleContexts": "true"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sc.Stop()
+	if sc.UIURL() == "" {
+		t.Fatal("the driver serves no UI")
+	}
+	st := waitState(t, m.UIAddr(), testutil.D(10*time.Second), "the application listed", func(s standalone.MasterState) bool { return len(s.Apps) == 1 })
+	if got := st.Apps[0].DriverUIURL; got != sc.UIURL() {
+		t.Fatalf("the master links application %s to %q, want the driver UI %q", st.Apps[0].ID, got, sc.UIURL())
+	}
+}

@@ -277,6 +277,10 @@ func (s *Server) stagePage(w http.ResponseWriter, r *http.Request) {
 		s.pageError(w, notFound("unknown stage %d attempt %d (it may have been discarded to bound memory)", id, attempt))
 		return
 	}
+	if last := max(1, (st.TaskRows+pageSize-1)/pageSize); pg > last {
+		s.pageError(w, notFound("page %d of stage %d attempt %d does not exist: its tasks fill %d page(s)", pg, id, attempt, last))
+		return
+	}
 	offset := (pg - 1) * pageSize
 	rows, _ := s.store.Tasks(id, attempt, offset, pageSize)
 	prev, next := 0, 0

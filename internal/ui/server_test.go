@@ -101,6 +101,8 @@ func TestPagesBadAndUnknownParameters(t *testing.T) {
 		"/stages/stage/?id=0&attempt=abc": 400,
 		"/stages/stage/?attempt=0":        400,
 		"/stages/stage/?id=0&page=0":      400,
+		"/stages/stage/?id=0&page=1":      200, // the first page always exists
+		"/stages/stage/?id=0&page=99":     404, // beyond the last page: not an empty table
 		"/stages/stage/?id=0&attempt=7":   404,
 		"/pools/pool/":                    400,
 		"/pools/pool/?name=nope":          404,
