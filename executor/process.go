@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"os"
 	"os/signal"
+	"path"
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
@@ -39,6 +41,10 @@ const (
 	EnvSecret     = "STOKE_APP_SECRET"
 	EnvHost       = "STOKE_EXECUTOR_HOST"
 	EnvLogLevel   = "STOKE_LOG_LEVEL"
+	// EnvLogURL is where the executor's logs can be read (a standalone
+	// worker's log page, a NodeManager's container logs); the driver's UI
+	// links to it. On a Mesos agent the executor makes it itself.
+	EnvLogURL = "STOKE_EXECUTOR_LOG_URL"
 )
 
 // IsExecutorProcess says whether this process was started as an executor.
@@ -49,6 +55,7 @@ type ProcessConfig struct {
 	DriverAddress string
 	ExecutorID    string
 	Host          string // address advertised to other executors
+	LogURL        string // where its logs are read ("" unknown)
 	Secret        string
 	Cores         int
 	TLS           rpc.TLS
@@ -65,12 +72,27 @@ type ProcessConfig struct {
 	OnCredentials func(hadoopTokens []byte) error
 }
 
+// logURLFromEnv is where this executor's logs can be read: what its
+// cluster manager put in EnvLogURL or, on a Mesos agent, its sandbox's
+// stderr through the agent's /files API.
+func logURLFromEnv(getenv func(string) string) string {
+	if u := getenv(EnvLogURL); u != "" {
+		return u
+	}
+	agent, dir := getenv("MESOS_AGENT_ENDPOINT"), getenv("MESOS_DIRECTORY")
+	if agent != "" && dir != "" {
+		return "http://" + agent + "/files/download?" + url.Values{"path": {path.Join(dir, "stderr")}}.Encode()
+	}
+	return ""
+}
+
 // ConfigFromEnv reads the executor's environment, naming what is missing.
 func ConfigFromEnv() (ProcessConfig, error) {
 	cfg := ProcessConfig{
 		DriverAddress: os.Getenv(EnvDriver),
 		ExecutorID:    os.Getenv(EnvExecutorID),
 		Host:          os.Getenv(EnvHost),
+		LogURL:        logURLFromEnv(os.Getenv),
 		Secret:        os.Getenv(EnvSecret),
 		TLS:           rpc.TLSFromEnv(),
 		Log:           logrus.New(),
@@ -141,6 +163,7 @@ func RunProcess(ctx context.Context, cfg ProcessConfig) error {
 		Host:         cfg.Host,
 		Cores:        int32(cfg.Cores),
 		BlockAddress: lis.Addr().String(),
+		LogUrl:       cfg.LogURL,
 		Functions:    registry.FuncNames(),
 		Types:        registry.TypeNames(),
 		Pid:          int32(os.Getpid()),

@@ -145,3 +145,23 @@ func TestExitDescriptions(t *testing.T) {
 		t.Error("ExitCode of a plain error or nil")
 	}
 }
+
+// An executor tells the driver where its logs are: what its cluster manager
+// set, or on a Mesos agent its sandbox's stderr through the agent.
+func TestLogURLFromEnv(t *testing.T) {
+	env := func(kv map[string]string) func(string) string { return func(k string) string { return kv[k] } }
+	for _, c := range []struct {
+		env  map[string]string
+		want string
+	}{
+		{map[string]string{EnvLogURL: "http://worker:8081/log?app=a&executor=1&file=stderr"}, "http://worker:8081/log?app=a&executor=1&file=stderr"},
+		{map[string]string{"MESOS_AGENT_ENDPOINT": "10.0.0.9:5051", "MESOS_DIRECTORY": "/var/lib/mesos/slaves/S1/frameworks/F/executors/0/runs/R"},
+			"http://10.0.0.9:5051/files/download?path=%2Fvar%2Flib%2Fmesos%2Fslaves%2FS1%2Fframeworks%2FF%2Fexecutors%2F0%2Fruns%2FR%2Fstderr"},
+		{map[string]string{"MESOS_AGENT_ENDPOINT": "10.0.0.9:5051"}, ""},
+		{nil, ""},
+	} {
+		if got := logURLFromEnv(env(c.env)); got != c.want {
+			t.Errorf("logURLFromEnv(%v) = %q, want %q", c.env, got, c.want)
+		}
+	}
+}

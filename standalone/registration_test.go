@@ -3,6 +3,7 @@ package standalone_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -111,5 +112,28 @@ func TestMasterLinksTheDriverUI(t *testing.T) {
 	st := waitState(t, m.UIAddr(), testutil.D(10*time.Second), "the application listed", func(s standalone.MasterState) bool { return len(s.Apps) == 1 })
 	if got := st.Apps[0].DriverUIURL; got != sc.UIURL() {
 		t.Fatalf("the master links application %s to %q, want the driver UI %q", st.Apps[0].ID, got, sc.UIURL())
+	}
+}
+
+// The driver knows where each executor's logs are (the worker's log page),
+// so its UI's Logs column links to them; the page serves the executor's
+// stderr.
+func TestExecutorsCarryTheirLogURL(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts executor processes")
+	}
+	sc, _ := runApp(t, "local-cluster[1,1,512]", 1, stoke.Config{"stoke.executor.memory": "256m"})
+	execs := sc.Driver().Executors()
+	u := execs[0].LogURL
+	if !strings.HasPrefix(u, "http://") || !strings.Contains(u, "/log?") || !strings.Contains(u, "executor="+execs[0].ID) {
+		t.Fatalf("executor %s log URL %q", execs[0].ID, u)
+	}
+	res, err := http.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %s", u, res.Status)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/sirupsen/logrus"
+
 	"github.com/stoke-run/stoke/internal/rpc"
 )
 
@@ -163,9 +165,7 @@ func (w *Worker) WaitRegistered(ctx context.Context) error {
 
 func (w *Worker) registration() WorkerRegistration {
 	reg := WorkerRegistration{ID: w.id, Host: w.opts.Host, Cores: w.opts.Cores, MemoryMiB: w.opts.MemoryMiB}
-	if w.ui != nil {
-		reg.WebUIURL = "http://" + w.ui.Addr().String()
-	}
+	reg.WebUIURL = w.uiBase()
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for _, e := range w.executors {
@@ -175,6 +175,30 @@ func (w *Worker) registration() WorkerRegistration {
 		reg.Drivers = append(reg.Drivers, d.report())
 	}
 	return reg
+}
+
+// logURL is the worker UI's page of an executor's stderr ("" without a UI).
+func (w *Worker) logURL(appID, execID string) string {
+	base := w.uiBase()
+	if base == "" {
+		return ""
+	}
+	return base + "/log?" + url.Values{"app": {appID}, "executor": {execID}, "file": {"stderr"}}.Encode()
+}
+
+// uiBase is the worker UI's URL as browsers and the master should use it
+// ("" without a UI): on every interface it is named by the worker's host.
+func (w *Worker) uiBase() string {
+	if w.ui == nil {
+		return ""
+	}
+	addr := w.ui.Addr().String()
+	if host, port, err := net.SplitHostPort(addr); err == nil {
+		if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() && w.opts.Host != "" {
+			addr = net.JoinHostPort(w.opts.Host, port)
+		}
+	}
+	return "http://" + addr
 }
 
 // run registers, then long-polls the master for commands; the poll is

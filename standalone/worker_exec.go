@@ -134,6 +134,7 @@ func (w *Worker) runExecutor(e *runningExecutor) {
 		executor.EnvSecret+"="+e.spec.Secret,
 		executor.EnvHost+"="+w.opts.Host,
 		executor.EnvLogLevel+"="+e.spec.LogLevel,
+		executor.EnvLogURL+"="+w.logURL(e.spec.AppID, e.spec.ExecutorID),
 		"STOKE_EXECUTOR_MEMORY="+strconv.Itoa(e.spec.MemoryMiB)+"m",
 		// The Go runtime's soft memory limit; the executor lowers it to 90%.
 		"GOMEMLIMIT="+strconv.Itoa(e.spec.MemoryMiB)+"MiB",

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -499,6 +500,11 @@ func (m *am) launch(ctx context.Context, ec *execContainer, out chan<- launchRes
 	m.mu.Unlock()
 	env[executor.EnvExecutorID] = ec.ExecID
 	env[executor.EnvHost] = ec.Host()
+	if web := ec.Container.GetNodeHttpAddress(); web != "" {
+		// The NodeManager's page of the container's logs (the RM's and
+		// Spark's executor log links are the same).
+		env[executor.EnvLogURL] = "http://" + web + "/node/containerlogs/" + ContainerIDString(ec.Container.GetId()) + "/" + url.PathEscape(hadoopUser())
+	}
 	env["HADOOP_CONF_DIR"] = "{{PWD}}/" + confDirName
 	env["YARN_CONF_DIR"] = "{{PWD}}/" + confDirName
 	env["HADOOP_USER_NAME"] = hadoopUser()
