@@ -18,12 +18,12 @@ const (
 	maxReplayLines    = 100
 )
 
-var replayForm = template.Must(template.New("form").Parse(`<form method="get" action="/replay/">
+var replayForm = template.Must(template.New("form").Parse(`<form method="get" action="./">
 <p>Replay this application's jobs through the scheduler with other settings: one <code>key=value</code>
 per line (<code>stoke.scheduler.mode</code>, <code>stoke.simulate.pool.&lt;pool&gt;.weight</code>,
 <code>.minShare</code>, <code>.schedulingMode</code>, <code>stoke.speculation*</code>,
 <code>stoke.locality.wait</code>, <code>stoke.task.cpus</code>, <code>executors</code>…).
-<a href="/jobs/">Back to the application</a>.</p>
+<a href="../jobs/">Back to the application</a>.</p>
 <textarea name="conf" rows="6" cols="70">{{.Settings}}</textarea><br>
 <button type="submit">Replay</button>
 </form>

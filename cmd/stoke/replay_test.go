@@ -34,7 +34,7 @@ func TestHistoryReplayPage(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, string(b)
 	}
-	if _, jobs := get("/jobs/"); !strings.Contains(jobs, `<a href="/replay/">Replay with other settings</a>`) {
+	if _, jobs := get("/jobs/"); !strings.Contains(jobs, `<a href="replay/">Replay with other settings</a>`) {
 		t.Errorf("the jobs page does not link to the replay")
 	}
 	code, page := get("/replay/")

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -39,7 +40,7 @@ func fmtDuration(d time.Duration) string {
 }
 
 const layoutTmpl = `{{define "top"}}<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>{{.Title}} - {{.App.Name}}</title>
+<html lang="en"><head><meta charset="utf-8"><base href="{{.Root}}"><title>{{.Title}} - {{.App.Name}}</title>
 <style>
 body{font-family:sans-serif;margin:1em 2em;color:#222}
 nav a{margin-right:1.2em;font-weight:bold;text-decoration:none}
@@ -50,7 +51,7 @@ th{background:#eee}
 .bar{display:inline-block;width:120px;height:10px;background:#ddd;margin-right:6px}
 .bar span{display:block;height:10px;background:#5a5}
 </style></head><body>
-<nav><strong>Stoke</strong> &nbsp; <a href="/jobs/">Jobs</a><a href="/stages/">Stages</a><a href="/pools/">Pools</a><a href="/storage/">Storage</a><a href="/executors/">Executors</a><a href="/environment/">Environment</a>{{if .Replay}}<a href="/replay/">Replay with other settings</a>{{end}}
+<nav><strong>Stoke</strong> &nbsp; <a href="jobs/">Jobs</a><a href="stages/">Stages</a><a href="pools/">Pools</a><a href="storage/">Storage</a><a href="executors/">Executors</a><a href="environment/">Environment</a>{{if .Replay}}<a href="replay/">Replay with other settings</a>{{end}}
 <span>{{.App.Name}} ({{.App.ID}}){{if .App.Incomplete}} - rebuilt from an incomplete event log{{end}}</span></nav>
 <h1>{{.Title}}</h1>
 {{end}}
@@ -58,11 +59,11 @@ th{background:#eee}
 {{end}}
 {{define "tasks"}}<span class="bar"><span style="width:{{pct .Completed .Total}}%"></span></span>{{.Completed}}/{{.Total}}{{if .Active}} ({{.Active}} running){{end}}{{if .Failed}} ({{.Failed}} failed){{end}}{{if .Killed}} ({{.Killed}} killed){{end}}{{end}}
 {{define "jobtable"}}<table><tr><th>Job</th><th>Description</th><th>Pool</th><th>Submitted</th><th>Duration</th><th>Stages: done/total</th><th>Tasks</th><th>Error</th></tr>
-{{range .Jobs}}<tr><td><a href="/jobs/job/?id={{.ID}}">{{.ID}}</a></td><td>{{.Description}}</td><td><a href="/pools/pool/?name={{.Pool}}">{{.Pool}}</a></td><td>{{ts .SubmissionTime}}</td><td>{{dur (.Duration $.Now)}}</td>
+{{range .Jobs}}<tr><td><a href="jobs/job/?id={{.ID}}">{{.ID}}</a></td><td>{{.Description}}</td><td><a href="pools/pool/?name={{.Pool}}">{{.Pool}}</a></td><td>{{ts .SubmissionTime}}</td><td>{{dur (.Duration $.Now)}}</td>
 <td>{{.CompletedStages}}/{{len .StageIDs}}{{if .FailedStages}} ({{.FailedStages}} failed){{end}}{{if .SkippedStages}} ({{.SkippedStages}} skipped){{end}}</td><td>{{template "tasks" .Tasks}}</td><td class="err">{{.Error}}</td></tr>
 {{else}}<tr><td colspan="8">none</td></tr>{{end}}</table>{{end}}
 {{define "stagetable"}}<table><tr><th>Stage</th><th>Attempt</th><th>Name</th><th>Job</th><th>Pool</th><th>Submitted</th><th>Duration</th><th>Tasks</th><th>Records in/out</th><th>Shuffle read/write</th><th>Failure</th></tr>
-{{range .Stages}}<tr><td><a href="/stages/stage/?id={{.ID}}&amp;attempt={{.Attempt}}">{{.ID}}</a></td><td>{{.Attempt}}</td><td>{{.Name}}</td><td><a href="/jobs/job/?id={{.JobID}}">{{.JobID}}</a></td><td><a href="/pools/pool/?name={{.Pool}}">{{.Pool}}</a></td><td>{{ts .SubmissionTime}}</td><td>{{dur (.Duration $.Now)}}</td>
+{{range .Stages}}<tr><td><a href="stages/stage/?id={{.ID}}&amp;attempt={{.Attempt}}">{{.ID}}</a></td><td>{{.Attempt}}</td><td>{{.Name}}</td><td><a href="jobs/job/?id={{.JobID}}">{{.JobID}}</a></td><td><a href="pools/pool/?name={{.Pool}}">{{.Pool}}</a></td><td>{{ts .SubmissionTime}}</td><td>{{dur (.Duration $.Now)}}</td>
 <td>{{template "tasks" .Tasks}}</td><td>{{.RecordsIn}} / {{.RecordsOut}}</td><td>{{.ShuffleRead}} B / {{.ShuffleWrite}} B</td><td class="err">{{.Failure}}</td></tr>
 {{else}}<tr><td colspan="11">none</td></tr>{{end}}</table>{{end}}
 `
@@ -77,7 +78,7 @@ Jobs: {{.Totals.JobsActive}} active, {{.Totals.JobsSucceeded}} succeeded, {{.Tot
 {{template "bottom"}}{{end}}
 
 {{define "job"}}{{template "top" .}}
-{{with .Job}}<p>Status: <strong>{{.Status}}</strong>. Description: {{.Description}}. Pool: <a href="/pools/pool/?name={{.Pool}}">{{.Pool}}</a>.
+{{with .Job}}<p>Status: <strong>{{.Status}}</strong>. Description: {{.Description}}. Pool: <a href="pools/pool/?name={{.Pool}}">{{.Pool}}</a>.
 Submitted {{ts .SubmissionTime}}, duration {{dur (.Duration $.Now)}}.</p>
 <p>Tasks: {{template "tasks" .Tasks}}</p>
 {{if .Error}}<p class="err">{{.Error}}</p>{{end}}{{end}}
@@ -86,22 +87,22 @@ Submitted {{ts .SubmissionTime}}, duration {{dur (.Duration $.Now)}}.</p>
 
 {{define "stages"}}{{template "top" .}}
 {{if eq .Mode "FAIR"}}<h2>Pools</h2><table><tr><th>Pool</th><th>Mode</th><th>Weight</th><th>Min share</th><th>Active stages</th><th>Running tasks</th></tr>
-{{range .Pools}}<tr><td><a href="/pools/pool/?name={{.Name}}">{{.Name}}</a></td><td>{{.Mode}}</td><td>{{.Weight}}</td><td>{{.MinShare}}</td><td>{{.ActiveStages}}</td><td>{{.RunningTasks}}</td></tr>{{end}}</table>{{end}}
+{{range .Pools}}<tr><td><a href="pools/pool/?name={{.Name}}">{{.Name}}</a></td><td>{{.Mode}}</td><td>{{.Weight}}</td><td>{{.MinShare}}</td><td>{{.ActiveStages}}</td><td>{{.RunningTasks}}</td></tr>{{end}}</table>{{end}}
 <h2>Active stages ({{len .Active.Stages}})</h2>{{template "stagetable" .Active}}
 <h2>Completed stages ({{len .Done.Stages}})</h2>{{template "stagetable" .Done}}
 <h2>Failed stages ({{len .Failed.Stages}})</h2>{{template "stagetable" .Failed}}
 {{template "bottom"}}{{end}}
 
 {{define "stage"}}{{template "top" .}}
-{{with .Stage}}<p>Status: <strong>{{.Status}}</strong>. Job <a href="/jobs/job/?id={{.JobID}}">{{.JobID}}</a>, pool <a href="/pools/pool/?name={{.Pool}}">{{.Pool}}</a>.
+{{with .Stage}}<p>Status: <strong>{{.Status}}</strong>. Job <a href="jobs/job/?id={{.JobID}}">{{.JobID}}</a>, pool <a href="pools/pool/?name={{.Pool}}">{{.Pool}}</a>.
 Submitted {{ts .SubmissionTime}}, duration {{dur (.Duration $.Now)}}. Total task time {{dur .ExecutorRunTime}}.</p>
 <p>Tasks: {{template "tasks" .Tasks}}. Records in/out {{.RecordsIn}}/{{.RecordsOut}}; shuffle read/write {{.ShuffleRead}} B/{{.ShuffleWrite}} B; results {{.ResultBytes}} B.</p>
 {{if .Failure}}<p class="err">{{.Failure}}</p>{{end}}
 {{if .DroppedTaskRows}}<p>{{.DroppedTaskRows}} older finished task rows were discarded to bound memory; counts above include them.</p>{{end}}{{end}}
-{{if gt (len .Attempts) 1}}<p>Attempts: {{range .Attempts}}<a href="/stages/stage/?id={{.ID}}&amp;attempt={{.Attempt}}">{{.Attempt}}</a> {{end}}</p>{{end}}
+{{if gt (len .Attempts) 1}}<p>Attempts: {{range .Attempts}}<a href="stages/stage/?id={{.ID}}&amp;attempt={{.Attempt}}">{{.Attempt}}</a> {{end}}</p>{{end}}
 <h2>Tasks {{if .Rows}}{{add .Offset 1}}-{{add .Offset (len .Rows)}} of {{.Stage.TaskRows}}{{end}}</h2>
-<p>{{if .Prev}}<a href="/stages/stage/?id={{.Stage.ID}}&amp;attempt={{.Stage.Attempt}}&amp;page={{.Prev}}">previous</a>{{end}}
-{{if .Next}}<a href="/stages/stage/?id={{.Stage.ID}}&amp;attempt={{.Stage.Attempt}}&amp;page={{.Next}}">next</a>{{end}}</p>
+<p>{{if .Prev}}<a href="stages/stage/?id={{.Stage.ID}}&amp;attempt={{.Stage.Attempt}}&amp;page={{.Prev}}">previous</a>{{end}}
+{{if .Next}}<a href="stages/stage/?id={{.Stage.ID}}&amp;attempt={{.Stage.Attempt}}&amp;page={{.Next}}">next</a>{{end}}</p>
 <table><tr><th>Task ID</th><th>Index</th><th>Attempt</th><th>Executor</th><th>Host</th><th>Locality</th><th>Speculative</th><th>Status</th><th>Launched</th><th>Duration</th><th>Records in/out</th><th>Reason</th></tr>
 {{range .Rows}}<tr><td>{{.TaskID}}</td><td>{{.Index}}</td><td>{{.Attempt}}</td><td>{{.ExecutorID}}</td><td>{{.Host}}</td><td>{{.Locality}}</td><td>{{if .Speculative}}yes{{end}}</td><td>{{.Status}}</td><td>{{ts .LaunchTime}}</td><td>{{dur .Duration}}</td><td>{{.RecordsIn}}/{{.RecordsOut}}</td><td class="err">{{.Reason}}</td></tr>
 {{else}}<tr><td colspan="12">none</td></tr>{{end}}</table>
@@ -117,7 +118,7 @@ Submitted {{ts .SubmissionTime}}, duration {{dur (.Duration $.Now)}}. Total task
 {{define "pools"}}{{template "top" .}}
 <p>Scheduling mode: <strong>{{.Mode}}</strong>.</p>
 <table><tr><th>Pool</th><th>Mode</th><th>Weight</th><th>Min share</th><th>Active stages</th><th>Running tasks</th></tr>
-{{range .Pools}}<tr><td><a href="/pools/pool/?name={{.Name}}">{{.Name}}</a>{{if not .Declared}} (created on use){{end}}</td><td>{{.Mode}}</td><td>{{.Weight}}</td><td>{{.MinShare}}</td><td>{{.ActiveStages}}</td><td>{{.RunningTasks}}</td></tr>
+{{range .Pools}}<tr><td><a href="pools/pool/?name={{.Name}}">{{.Name}}</a>{{if not .Declared}} (created on use){{end}}</td><td>{{.Mode}}</td><td>{{.Weight}}</td><td>{{.MinShare}}</td><td>{{.ActiveStages}}</td><td>{{.RunningTasks}}</td></tr>
 {{else}}<tr><td colspan="6">none</td></tr>{{end}}</table>
 {{template "bottom"}}{{end}}
 
@@ -150,7 +151,8 @@ type page struct {
 	Title  string
 	App    AppInfo
 	Now    time.Time
-	Replay bool // the history server offers /replay/
+	Replay bool   // the history server offers /replay/
+	Root   string // relative path to the UI's root, the page's <base>
 }
 
 type jobList struct {
@@ -163,8 +165,20 @@ type stageList struct {
 	Now    time.Time
 }
 
-func (s *Server) base(title string) page {
-	return page{Title: title, App: s.store.App(), Now: s.now(), Replay: s.replay != nil}
+func (s *Server) base(r *http.Request, title string) page {
+	return page{Title: title, App: s.store.App(), Now: s.now(), Replay: s.replay != nil, Root: rootOf(r.URL.Path)}
+}
+
+// rootOf is the relative path from a page to the UI's root ("../../" from
+// /stages/stage/). Every link is relative to it (the page's <base>), so the
+// UI works under any path prefix: the YARN ResourceManager's proxy
+// (/proxy/<application>/), a reverse proxy, the history server.
+func rootOf(path string) string {
+	depth := strings.Count(path, "/") - 1
+	if depth <= 0 {
+		return "./"
+	}
+	return strings.Repeat("../", depth)
 }
 
 func (s *Server) render(w http.ResponseWriter, status int, name string, data any) {
@@ -181,7 +195,7 @@ func (s *Server) render(w http.ResponseWriter, status int, name string, data any
 }
 
 // pageError answers an error as an HTML page with its status.
-func (s *Server) pageError(w http.ResponseWriter, err error) {
+func (s *Server) pageError(w http.ResponseWriter, r *http.Request, err error) {
 	status := http.StatusInternalServerError
 	var he *errHTTP
 	if errors.As(err, &he) {
@@ -190,11 +204,11 @@ func (s *Server) pageError(w http.ResponseWriter, err error) {
 	s.render(w, status, "error", struct {
 		page
 		Message string
-	}{s.base(http.StatusText(status)), err.Error()})
+	}{s.base(r, http.StatusText(status)), err.Error()})
 }
 
 func (s *Server) jobsPage(w http.ResponseWriter, r *http.Request) {
-	p := s.base("Jobs")
+	p := s.base(r, "Jobs")
 	var active, done, failed []JobInfo
 	for _, j := range s.store.Jobs() {
 		switch j.Status {
@@ -218,15 +232,15 @@ func (s *Server) jobsPage(w http.ResponseWriter, r *http.Request) {
 func (s *Server) jobPage(w http.ResponseWriter, r *http.Request) {
 	id, err := requiredInt(r, "id")
 	if err != nil {
-		s.pageError(w, err)
+		s.pageError(w, r, err)
 		return
 	}
 	j, ok := s.store.Job(id)
 	if !ok {
-		s.pageError(w, notFound("unknown job %d (it may have been discarded to bound memory)", id))
+		s.pageError(w, r, notFound("unknown job %d (it may have been discarded to bound memory)", id))
 		return
 	}
-	p := s.base(fmt.Sprintf("Job %d", id))
+	p := s.base(r, fmt.Sprintf("Job %d", id))
 	s.render(w, http.StatusOK, "job", struct {
 		page
 		Job    JobInfo
@@ -235,7 +249,7 @@ func (s *Server) jobPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) stagesPage(w http.ResponseWriter, r *http.Request) {
-	p := s.base("Stages")
+	p := s.base(r, "Stages")
 	var active, done, failed []StageInfo
 	for _, st := range s.store.Stages() {
 		switch st.Status {
@@ -259,26 +273,26 @@ func (s *Server) stagesPage(w http.ResponseWriter, r *http.Request) {
 func (s *Server) stagePage(w http.ResponseWriter, r *http.Request) {
 	id, err := requiredInt(r, "id")
 	if err != nil {
-		s.pageError(w, err)
+		s.pageError(w, r, err)
 		return
 	}
 	attempt, err := queryInt(r, "attempt", 0, 0, 1<<31-1)
 	if err != nil {
-		s.pageError(w, err)
+		s.pageError(w, r, err)
 		return
 	}
 	pg, err := queryInt(r, "page", 1, 1, 1<<31-1)
 	if err != nil {
-		s.pageError(w, err)
+		s.pageError(w, r, err)
 		return
 	}
 	st, ok := s.store.Stage(id, attempt)
 	if !ok {
-		s.pageError(w, notFound("unknown stage %d attempt %d (it may have been discarded to bound memory)", id, attempt))
+		s.pageError(w, r, notFound("unknown stage %d attempt %d (it may have been discarded to bound memory)", id, attempt))
 		return
 	}
 	if last := max(1, (st.TaskRows+pageSize-1)/pageSize); pg > last {
-		s.pageError(w, notFound("page %d of stage %d attempt %d does not exist: its tasks fill %d page(s)", pg, id, attempt, last))
+		s.pageError(w, r, notFound("page %d of stage %d attempt %d does not exist: its tasks fill %d page(s)", pg, id, attempt, last))
 		return
 	}
 	offset := (pg - 1) * pageSize
@@ -297,14 +311,14 @@ func (s *Server) stagePage(w http.ResponseWriter, r *http.Request) {
 		Rows       []TaskRow
 		Offset     int
 		Prev, Next int
-	}{s.base(fmt.Sprintf("Stage %d (attempt %d)", id, attempt)), st, s.store.StageAttempts(id), rows, offset, prev, next})
+	}{s.base(r, fmt.Sprintf("Stage %d (attempt %d)", id, attempt)), st, s.store.StageAttempts(id), rows, offset, prev, next})
 }
 
 func (s *Server) executorsPage(w http.ResponseWriter, r *http.Request) {
 	s.render(w, http.StatusOK, "executors", struct {
 		page
 		Executors []ExecutorInfo
-	}{s.base("Executors"), s.store.Executors(true)})
+	}{s.base(r, "Executors"), s.store.Executors(true)})
 }
 
 func (s *Server) poolsPage(w http.ResponseWriter, r *http.Request) {
@@ -313,22 +327,22 @@ func (s *Server) poolsPage(w http.ResponseWriter, r *http.Request) {
 		page
 		Mode  string
 		Pools []PoolInfo
-	}{s.base("Pools"), mode, pools})
+	}{s.base(r, "Pools"), mode, pools})
 }
 
 func (s *Server) poolPage(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	if !q.Has("name") || q.Get("name") == "" {
-		s.pageError(w, badRequest("missing query parameter %q", "name"))
+		s.pageError(w, r, badRequest("missing query parameter %q", "name"))
 		return
 	}
 	name := q.Get("name")
 	p, active, ok := s.store.Pool(name)
 	if !ok {
-		s.pageError(w, notFound("unknown pool %q", name))
+		s.pageError(w, r, notFound("unknown pool %q", name))
 		return
 	}
-	base := s.base("Pool " + name)
+	base := s.base(r, "Pool "+name)
 	s.render(w, http.StatusOK, "pool", struct {
 		page
 		Pool   PoolInfo
@@ -340,5 +354,5 @@ func (s *Server) environmentPage(w http.ResponseWriter, r *http.Request) {
 	s.render(w, http.StatusOK, "environment", struct {
 		page
 		Env any
-	}{s.base("Environment"), s.store.Environment()})
+	}{s.base(r, "Environment"), s.store.Environment()})
 }

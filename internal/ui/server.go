@@ -190,7 +190,10 @@ func (s *Server) Close() error {
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		http.Redirect(w, r, "/jobs/", http.StatusFound)
+		// A relative Location (http.Redirect would make it absolute), so a
+		// proxy's path prefix is kept.
+		w.Header().Set("Location", "jobs/")
+		w.WriteHeader(http.StatusFound)
 	})
 	mux.HandleFunc("GET /jobs/{$}", s.jobsPage)
 	mux.HandleFunc("GET /jobs/job/{$}", s.jobPage)

@@ -60,7 +60,7 @@ func TestPagesRender(t *testing.T) {
 	u := srv.URL()
 
 	code, h, _ := get(t, u+"/")
-	if code != http.StatusFound || h.Get("Location") != "/jobs/" {
+	if code != http.StatusFound || h.Get("Location") != "jobs/" {
 		t.Fatalf("/ -> %d %q", code, h.Get("Location"))
 	}
 	for path, want := range map[string][]string{

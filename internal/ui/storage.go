@@ -129,7 +129,7 @@ func (s *Server) storagePage(w http.ResponseWriter, r *http.Request) {
 	s.render(w, http.StatusOK, "storage", struct {
 		page
 		RDDs []RDDInfo
-	}{s.base("Storage"), s.store.Storage()})
+	}{s.base(r, "Storage"), s.store.Storage()})
 }
 
 func (s *Server) apiStorage(*http.Request) (any, error) { return s.store.Storage(), nil }

@@ -87,7 +87,7 @@ func TestStoragePageAndJSON(t *testing.T) {
 	if code != http.StatusOK {
 		t.Fatalf("/storage/: %d %s", code, body)
 	}
-	for _, want := range []string{"map &lt;double&gt;", "MEMORY_AND_DISK", "3/4", "75%", "3.0 MiB", "2.0 KiB", "filter odd", `href="/storage/"`} {
+	for _, want := range []string{"map &lt;double&gt;", "MEMORY_AND_DISK", "3/4", "75%", "3.0 MiB", "2.0 KiB", "filter odd", `href="storage/"`} {
 		if !strings.Contains(body, want) {
 			t.Errorf("/storage/ lacks %q:\n%s", want, body)
 		}
