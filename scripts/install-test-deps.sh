@@ -19,6 +19,8 @@ command -v ip >/dev/null || need_apt+=(iproute2)
 command -v kinit >/dev/null || need_apt+=(krb5-user)
 # libfaketime: the clock-skew test runs a KDC whose clock is ten minutes ahead.
 ls /usr/lib/*/faketime/libfaketime.so.1 >/dev/null 2>&1 || need_apt+=(faketime)
+# The UI tests drive Debian's chromium from Go (chromedp, integration/browser).
+command -v chromium >/dev/null || need_apt+=(chromium)
 
 if ((${#need_apt[@]})); then
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
