@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httputil"
 	"net/url"
 	"os"
 	"os/exec"
@@ -104,7 +105,8 @@ type am struct {
 	mu          sync.Mutex
 	alloc       *allocator
 	execEnv     map[string]string
-	execSecret  string // the driver's secret, for executors' credentials
+	driverUI    *httputil.ReverseProxy // the driver UI the tracking URL serves (nil: not known yet)
+	execSecret  string                 // the driver's secret, for executors' credentials
 	execMem     int64
 	execCores   int
 	events      []exitEvent
@@ -587,6 +589,20 @@ var (
 	maxEventsWait   = 20 * time.Second
 )
 
+// driverUIProxy serves the driver UI at u read-only: GET and HEAD only, and
+// the UI's pages link relatively, so they work under the RM's proxy path.
+func driverUIProxy(u *url.URL) *httputil.ReverseProxy {
+	return &httputil.ReverseProxy{
+		Rewrite: func(r *httputil.ProxyRequest) {
+			r.SetURL(u)
+			r.Out.Host = u.Host
+		},
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			http.Error(w, "the driver's UI does not answer: "+err.Error(), http.StatusBadGateway)
+		},
+	}
+}
+
 func amServer(h http.Handler) *http.Server {
 	return &http.Server{Handler: h, ReadHeaderTimeout: amHeaderTimeout, ReadTimeout: time.Minute, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10}
 }
@@ -594,12 +610,23 @@ func amServer(h http.Handler) *http.Server {
 // handler serves the driver API.
 func (m *am) handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+	// The tracking URL: the driver's UI once the driver has said where it
+	// is (the RM's proxy fetches it), else a line about the AM.
+	mux.HandleFunc("GET /", func(w http.ResponseWriter, r *http.Request) {
 		m.mu.Lock()
-		defer m.mu.Unlock()
+		ui := m.driverUI
 		n := 0
 		if m.alloc != nil {
 			n = len(m.alloc.live)
+		}
+		m.mu.Unlock()
+		if ui != nil && !strings.HasPrefix(r.URL.Path, "/v1/") {
+			ui.ServeHTTP(w, r)
+			return
+		}
+		if r.URL.Path != "/" {
+			http.NotFound(w, r)
+			return
 		}
 		fmt.Fprintf(w, "Stoke application master (%s mode), attempt %d: %d executor containers\n", m.mode, m.attempt, n)
 	})
@@ -631,6 +658,15 @@ func (m *am) handler() http.Handler {
 			http.Error(w, "target must be ≥ 0, cores and memoryMiB ≥ 1", http.StatusBadRequest)
 			return
 		}
+		var ui *httputil.ReverseProxy
+		if req.DriverUI != "" {
+			u, err := url.Parse(req.DriverUI)
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || len(req.DriverUI) > 2048 {
+				http.Error(w, "driverUI must be an http(s) URL of at most 2048 bytes", http.StatusBadRequest)
+				return
+			}
+			ui = driverUIProxy(u)
+		}
 		m.mu.Lock()
 		if m.alloc == nil {
 			max := m.maxFailures
@@ -644,6 +680,9 @@ func (m *am) handler() http.Handler {
 			m.execEnv, m.execSecret, m.execMem, m.execCores = req.Env, req.Secret, req.MemoryMiB, req.Cores
 		}
 		m.alloc.setTarget(req.Target)
+		if ui != nil {
+			m.driverUI = ui
+		}
 		m.mu.Unlock()
 		m.poke()
 		w.Write([]byte("{}"))

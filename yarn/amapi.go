@@ -27,6 +27,9 @@ type executorsRequest struct {
 	// Secret is the driver's secret; executors get it in their container's credentials, not
 	// their environment, which NodeManager administrators can see.
 	Secret string `json:"secret"`
+	// DriverUI is the driver's web UI: the AM serves it at its tracking URL,
+	// so the ResourceManager's proxy (/proxy/<application>/) shows it.
+	DriverUI string `json:"driverUI,omitempty"`
 }
 
 // eventsResponse answers GET /v1/events?after=N.

@@ -158,7 +158,8 @@ func (b *Backend) Start(ctx context.Context, d backend.Driver) error {
 			env[k] = v
 		}
 	}
-	if err := b.am.executors(ctx, executorsRequest{Target: b.instances, Cores: b.cores, MemoryMiB: b.execMem, Env: env, Secret: b.secret}); err != nil {
+	ui := backend.DriverUIURL(d, host, b.conf.String("stoke.driver.bindAddress"))
+	if err := b.am.executors(ctx, executorsRequest{Target: b.instances, Cores: b.cores, MemoryMiB: b.execMem, Env: env, Secret: b.secret, DriverUI: ui}); err != nil {
 		b.abort("the driver could not reach the application master: " + err.Error())
 		srv.Stop()
 		return err

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
@@ -183,6 +185,7 @@ func TestYARN(t *testing.T) {
 	t.Run("ExecutorContainerKilled", func(t *testing.T) { local(t); testExecutorKilled(t) })
 	t.Run("AMKilledSecondAttempt", func(t *testing.T) { local(t); testWordCountCluster(t, c, true) })
 	t.Run("FailingJob", func(t *testing.T) { testFailingJob(t) })
+	t.Run("TrackingURLThroughRMProxy", func(t *testing.T) { testTrackingURL(t, c) })
 	t.Run("UnknownQueue", func(t *testing.T) { testUnknownQueue(t) })
 	t.Run("KillFromClient", func(t *testing.T) { testKill(t) })
 	t.Run("BinaryOverQuota", func(t *testing.T) { local(t); testQuota(t, c) })
@@ -637,5 +640,63 @@ func testKill(t *testing.T) {
 	}
 	if err := yc.Kill(context.Background(), "application_1_99999", ""); err == nil || !strings.Contains(err.Error(), "does not know") {
 		t.Fatalf("killing an unknown application: %v", err)
+	}
+}
+
+// testTrackingURL: the application's tracking URL, the ResourceManager's
+// proxy (/proxy/<application>/), shows the driver's UI, and its pages'
+// relative links work through the proxy.
+func testTrackingURL(t *testing.T, c *hadooptest.Cluster) {
+	sc, err := stoke.New(yarnConfig(stoke.Config{"stoke.app.name": "stoke-tracked", "stoke.ui.port": "0"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sc.Stop()
+	ds, err := stoke.Parallelize(sc, []int{1, 2, 3, 4}, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := stoke.Count(context.Background(), ds); err != nil || n != 4 {
+		t.Fatalf("count = %d, %v", n, err)
+	}
+	r, err := yarnClient(t).Report(context.Background(), sc.AppID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tracking := r.GetTrackingUrl()
+	if !strings.Contains(tracking, "/proxy/"+sc.AppID()) {
+		t.Fatalf("tracking URL %q is not the RM's proxy of %s", tracking, sc.AppID())
+	}
+	if !strings.HasSuffix(tracking, "/") {
+		tracking += "/"
+	}
+	// MiniYARNCluster configures the RM's web address as host:0, and the RM
+	// builds tracking URLs from its configuration, not from the port it
+	// bound: use the bound one (a real RM has a fixed port).
+	if u, err := url.Parse(tracking); err == nil && u.Port() == "0" && c.RMWebApp != "" {
+		u.Host = c.RMWebApp
+		tracking = u.String()
+	}
+	hc := &http.Client{Timeout: testutil.D(30 * time.Second)}
+	for path, want := range map[string]string{
+		"":               "stoke-tracked", // redirected to jobs/, still under the proxy
+		"jobs/":          "Completed jobs",
+		"jobs/job/?id=0": "Job 0",
+		"stages/":        "Stages",
+		"executors/":     "Executors",
+		"environment/":   "stoke.app.name",
+	} {
+		resp, err := hc.Get(tracking + path)
+		if err != nil {
+			t.Fatalf("GET %s%s: %v", tracking, path, err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), want) {
+			t.Errorf("GET %s%s through the RM proxy: %s, want %q in:\n%.600s", tracking, path, resp.Status, want, body)
+		}
+		if final := resp.Request.URL.Path; !strings.Contains(final, "/proxy/"+sc.AppID()) {
+			t.Errorf("GET %s%s ended outside the proxy at %s", tracking, path, resp.Request.URL)
+		}
 	}
 }
