@@ -21,7 +21,8 @@ var pageFuncs = template.FuncMap{
 		}
 		return t.UTC().Format("2006-01-02 15:04:05 MST")
 	},
-	"add": func(a, b int) int { return a + b },
+	"add":   func(a, b int) int { return a + b },
+	"bytes": humanBytes,
 }
 
 func fmtDuration(d time.Duration) string {
@@ -64,7 +65,7 @@ th{background:#eee}
 {{else}}<tr><td colspan="8">none</td></tr>{{end}}</table>{{end}}
 {{define "stagetable"}}<table><tr><th>Stage</th><th>Attempt</th><th>Name</th><th>Job</th><th>Pool</th><th>Submitted</th><th>Duration</th><th>Tasks</th><th>Records in/out</th><th>Shuffle read/write</th><th>Failure</th></tr>
 {{range .Stages}}<tr><td><a href="stages/stage/?id={{.ID}}&amp;attempt={{.Attempt}}">{{.ID}}</a></td><td>{{.Attempt}}</td><td>{{.Name}}</td><td><a href="jobs/job/?id={{.JobID}}">{{.JobID}}</a></td><td><a href="pools/pool/?name={{.Pool}}">{{.Pool}}</a></td><td>{{ts .SubmissionTime}}</td><td>{{dur (.Duration $.Now)}}</td>
-<td>{{template "tasks" .Tasks}}</td><td>{{.RecordsIn}} / {{.RecordsOut}}</td><td>{{.ShuffleRead}} B / {{.ShuffleWrite}} B</td><td class="err">{{.Failure}}</td></tr>
+<td>{{template "tasks" .Tasks}}</td><td>{{.RecordsIn}} / {{.RecordsOut}}</td><td>{{bytes .ShuffleRead}} / {{bytes .ShuffleWrite}}</td><td class="err">{{.Failure}}</td></tr>
 {{else}}<tr><td colspan="11">none</td></tr>{{end}}</table>{{end}}
 `
 
@@ -96,7 +97,7 @@ Submitted {{ts .SubmissionTime}}, duration {{dur (.Duration $.Now)}}.</p>
 {{define "stage"}}{{template "top" .}}
 {{with .Stage}}<p>Status: <strong>{{.Status}}</strong>. Job <a href="jobs/job/?id={{.JobID}}">{{.JobID}}</a>, pool <a href="pools/pool/?name={{.Pool}}">{{.Pool}}</a>.
 Submitted {{ts .SubmissionTime}}, duration {{dur (.Duration $.Now)}}. Total task time {{dur .ExecutorRunTime}}.</p>
-<p>Tasks: {{template "tasks" .Tasks}}. Records in/out {{.RecordsIn}}/{{.RecordsOut}}; shuffle read/write {{.ShuffleRead}} B/{{.ShuffleWrite}} B; results {{.ResultBytes}} B.</p>
+<p>Tasks: {{template "tasks" .Tasks}}. Records in/out {{.RecordsIn}}/{{.RecordsOut}}; shuffle read/write {{bytes .ShuffleRead}} / {{bytes .ShuffleWrite}}; results {{bytes .ResultBytes}}.</p>
 {{if .Failure}}<p class="err">{{.Failure}}</p>{{end}}
 {{if .DroppedTaskRows}}<p>{{.DroppedTaskRows}} older finished task rows were discarded to bound memory; counts above include them.</p>{{end}}{{end}}
 {{if gt (len .Attempts) 1}}<p>Attempts: {{range .Attempts}}<a href="stages/stage/?id={{.ID}}&amp;attempt={{.Attempt}}">{{.Attempt}}</a> {{end}}</p>{{end}}

@@ -25,7 +25,7 @@ func scenario() []events.Event {
 		events.StageSubmitted{StageID: 0, JobID: 0, Name: "map", NumTasks: 2, Pool: "etl", Time: at(10)},
 		events.TaskStart{StageID: 0, TaskID: 0, Index: 0, ExecutorID: "1", Host: "h1", Locality: "PROCESS_LOCAL", Time: at(11)},
 		events.TaskStart{StageID: 0, TaskID: 1, Index: 1, ExecutorID: "2", Host: "h2", Locality: "ANY", Time: at(11)},
-		events.TaskEnd{StageID: 0, TaskID: 0, Index: 0, ExecutorID: "1", Status: events.TaskSuccess, Duration: 100 * time.Millisecond, RecordsIn: 10, Time: at(111)},
+		events.TaskEnd{StageID: 0, TaskID: 0, Index: 0, ExecutorID: "1", Status: events.TaskSuccess, Duration: 100 * time.Millisecond, RecordsIn: 10, ShuffleWrite: 2708, Time: at(111)},
 		events.TaskEnd{StageID: 0, TaskID: 1, Index: 1, ExecutorID: "2", Status: events.TaskFailed, Reason: "boom", Duration: 50 * time.Millisecond, Time: at(61)},
 		events.TaskStart{StageID: 0, TaskID: 2, Index: 1, Attempt: 1, ExecutorID: "1", Host: "h1", Time: at(70)},
 		events.TaskStart{StageID: 0, TaskID: 3, Index: 1, Attempt: 2, ExecutorID: "2", Host: "h2", Speculative: true, Time: at(80)},
