@@ -146,6 +146,7 @@ func (m *Master) handleJSON(w http.ResponseWriter, _ *http.Request) { writeJSON(
 func (m *Master) uiHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /json", m.handleJSON)
+	mux.Handle("GET /metrics", metricsHandler(masterCollector{m}))
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		if err := masterPage.Execute(w, m.State()); err != nil {

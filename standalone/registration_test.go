@@ -3,6 +3,7 @@ package standalone_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -135,5 +136,50 @@ func TestExecutorsCarryTheirLogURL(t *testing.T) {
 	defer res.Body.Close()
 	if res.StatusCode != http.StatusOK {
 		t.Fatalf("GET %s: %s", u, res.Status)
+	}
+}
+
+// The master and every worker serve Prometheus metrics beside their UIs,
+// with lower-case label values like the driver's.
+func TestDaemonMetrics(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts executor processes")
+	}
+	m := inProcessMaster(t, "")
+	w := inProcessWorker(t, m, 2, 1024, "")
+	sc, err := stoke.New(stoke.Config{"stoke.master": "stoke://" + m.Addr(), "stoke.ui.enabled": "false", "stoke.driver.allowMultipleContexts": "true",
+		"stoke.executor.memory": "256m", "stoke.executor.cores": "1", "stoke.cores.max": "1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sc.Stop()
+	testutil.Eventually(t, 30*time.Second, "an executor registered", func() bool { return len(sc.Driver().Executors()) == 1 })
+	scrape := func(addr string) string {
+		t.Helper()
+		res, err := http.Get("http://" + addr + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		if res.StatusCode != http.StatusOK {
+			t.Fatalf("GET %s/metrics: %s", addr, res.Status)
+		}
+		return string(b)
+	}
+	master := scrape(m.UIAddr())
+	for _, want := range []string{`stoke_master_workers{state="alive"} 1`, `stoke_master_applications{state="running"} 1`,
+		`stoke_master_cores{kind="total"} 2`, `stoke_master_cores{kind="used"} 1`, `stoke_master_memory_bytes{kind="used"} 2.68435456e+08`,
+		"stoke_master_executors 1", "stoke_master_leader 1", "go_goroutines"} {
+		if !strings.Contains(master, want) {
+			t.Errorf("the master's /metrics lacks %q", want)
+		}
+	}
+	worker := scrape(w.UIAddr())
+	for _, want := range []string{`stoke_worker_cores{kind="total"} 2`, `stoke_worker_cores{kind="used"} 1`, `stoke_worker_executors{state="running"} 1`,
+		`stoke_worker_memory_bytes{kind="total"} 1.073741824e+09`} {
+		if !strings.Contains(worker, want) {
+			t.Errorf("the worker's /metrics lacks %q:\n%s", want, worker)
+		}
 	}
 }

@@ -37,6 +37,7 @@ func (w *Worker) uiHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /json", func(rw http.ResponseWriter, _ *http.Request) { writeJSON(rw, w.status()) })
 	mux.HandleFunc("GET /log", w.handleLog)
+	mux.Handle("GET /metrics", metricsHandler(workerCollector{w}))
 	mux.HandleFunc("GET /{$}", func(rw http.ResponseWriter, _ *http.Request) {
 		rw.Header().Set("Content-Type", "text/html; charset=utf-8")
 		_ = workerPage.Execute(rw, w.status())
