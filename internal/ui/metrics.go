@@ -1,6 +1,8 @@
 package ui
 
 import (
+	"strings"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
@@ -55,7 +57,7 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 	gauge(c.stagesActive, float64(t.StagesActive))
 	gauge(c.tasksRunning, float64(t.TasksRunning))
 	for status, n := range t.TasksEnded {
-		counter(c.tasksEnded, float64(n), status)
+		counter(c.tasksEnded, float64(n), strings.ToLower(status)) // one case for every label, as jobs' "failed"
 	}
 	gauge(c.execsActive, float64(t.ExecutorsActive))
 	counter(c.execRemovals, float64(t.ExecutorRemovals))
