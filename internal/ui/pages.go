@@ -23,6 +23,18 @@ var pageFuncs = template.FuncMap{
 	},
 	"add":   func(a, b int) int { return a + b },
 	"bytes": humanBytes,
+	// firstLine shortens an error to its first line (at most 200 bytes):
+	// the summary of a collapsed <details> holding the whole text, so a
+	// failed job's stack traces do not fill the page.
+	"firstLine": func(s string) string {
+		if i := strings.IndexByte(s, '\n'); i >= 0 {
+			s = s[:i]
+		}
+		if r := []rune(s); len(r) > 200 {
+			s = string(r[:200]) + "…"
+		}
+		return s
+	},
 }
 
 func fmtDuration(d time.Duration) string {
@@ -49,6 +61,7 @@ table{border-collapse:collapse;margin:.5em 0 1.5em}
 th,td{border:1px solid #ccc;padding:3px 8px;text-align:left;vertical-align:top}
 th{background:#eee}
 .err{color:#a00;white-space:pre-wrap}
+summary{cursor:pointer}
 .bar{display:inline-block;width:120px;height:10px;background:#ddd;margin-right:6px}
 .bar span{display:block;height:10px;background:#5a5}
 </style></head><body>
@@ -56,16 +69,17 @@ th{background:#eee}
 <span>{{.App.Name}} ({{.App.ID}}){{if .App.Incomplete}} - rebuilt from an incomplete event log{{end}}</span></nav>
 <h1>{{.Title}}</h1>
 {{end}}
+{{define "err"}}{{if .}}{{$first := firstLine .}}{{if eq $first .}}{{.}}{{else}}<details><summary>{{$first}}</summary>{{.}}</details>{{end}}{{end}}{{end}}
 {{define "bottom"}}</body></html>
 {{end}}
 {{define "tasks"}}<span class="bar"><span style="width:{{pct .Completed .Total}}%"></span></span>{{.Completed}}/{{.Total}}{{if .Active}} ({{.Active}} running){{end}}{{if .Failed}} ({{.Failed}} failed){{end}}{{if .Killed}} ({{.Killed}} killed){{end}}{{end}}
 {{define "jobtable"}}<table><tr><th>Job</th><th>Description</th><th>Pool</th><th>Submitted</th><th>Duration</th><th>Stages: done/total</th><th>Tasks</th><th>Error</th></tr>
 {{range .Jobs}}<tr><td><a href="jobs/job/?id={{.ID}}">{{.ID}}</a></td><td>{{.Description}}</td><td><a href="pools/pool/?name={{.Pool}}">{{.Pool}}</a></td><td>{{ts .SubmissionTime}}</td><td>{{dur (.Duration $.Now)}}</td>
-<td>{{.CompletedStages}}/{{len .StageIDs}}{{if .FailedStages}} ({{.FailedStages}} failed){{end}}{{if .SkippedStages}} ({{.SkippedStages}} skipped){{end}}</td><td>{{template "tasks" .Tasks}}</td><td class="err">{{.Error}}</td></tr>
+<td>{{.CompletedStages}}/{{len .StageIDs}}{{if .FailedStages}} ({{.FailedStages}} failed){{end}}{{if .SkippedStages}} ({{.SkippedStages}} skipped){{end}}</td><td>{{template "tasks" .Tasks}}</td><td class="err">{{template "err" .Error}}</td></tr>
 {{else}}<tr><td colspan="8">none</td></tr>{{end}}</table>{{end}}
 {{define "stagetable"}}<table><tr><th>Stage</th><th>Attempt</th><th>Name</th><th>Job</th><th>Pool</th><th>Submitted</th><th>Duration</th><th>Tasks</th><th>Records in/out</th><th>Shuffle read/write</th><th>Failure</th></tr>
 {{range .Stages}}<tr><td><a href="stages/stage/?id={{.ID}}&amp;attempt={{.Attempt}}">{{.ID}}</a></td><td>{{.Attempt}}</td><td>{{.Name}}</td><td><a href="jobs/job/?id={{.JobID}}">{{.JobID}}</a></td><td><a href="pools/pool/?name={{.Pool}}">{{.Pool}}</a></td><td>{{ts .SubmissionTime}}</td><td>{{dur (.Duration $.Now)}}</td>
-<td>{{template "tasks" .Tasks}}</td><td>{{.RecordsIn}} / {{.RecordsOut}}</td><td>{{bytes .ShuffleRead}} / {{bytes .ShuffleWrite}}</td><td class="err">{{.Failure}}</td></tr>
+<td>{{template "tasks" .Tasks}}</td><td>{{.RecordsIn}} / {{.RecordsOut}}</td><td>{{bytes .ShuffleRead}} / {{bytes .ShuffleWrite}}</td><td class="err">{{template "err" .Failure}}</td></tr>
 {{else}}<tr><td colspan="11">none</td></tr>{{end}}</table>{{end}}
 `
 
@@ -82,7 +96,7 @@ Jobs: {{.Totals.JobsActive}} active, {{.Totals.JobsSucceeded}} succeeded, {{.Tot
 {{with .Job}}<p>Status: <strong>{{.Status}}</strong>. Description: {{.Description}}. Pool: <a href="pools/pool/?name={{.Pool}}">{{.Pool}}</a>.
 Submitted {{ts .SubmissionTime}}, duration {{dur (.Duration $.Now)}}.</p>
 <p>Tasks: {{template "tasks" .Tasks}}</p>
-{{if .Error}}<p class="err">{{.Error}}</p>{{end}}{{end}}
+{{if .Error}}<div class="err">{{template "err" .Error}}</div>{{end}}{{end}}
 <h2>Stages</h2>{{template "stagetable" .Stages}}
 {{template "bottom"}}{{end}}
 
@@ -98,14 +112,14 @@ Submitted {{ts .SubmissionTime}}, duration {{dur (.Duration $.Now)}}.</p>
 {{with .Stage}}<p>Status: <strong>{{.Status}}</strong>. Job <a href="jobs/job/?id={{.JobID}}">{{.JobID}}</a>, pool <a href="pools/pool/?name={{.Pool}}">{{.Pool}}</a>.
 Submitted {{ts .SubmissionTime}}, duration {{dur (.Duration $.Now)}}. Total task time {{dur .ExecutorRunTime}}.</p>
 <p>Tasks: {{template "tasks" .Tasks}}. Records in/out {{.RecordsIn}}/{{.RecordsOut}}; shuffle read/write {{bytes .ShuffleRead}} / {{bytes .ShuffleWrite}}; results {{bytes .ResultBytes}}.</p>
-{{if .Failure}}<p class="err">{{.Failure}}</p>{{end}}
+{{if .Failure}}<div class="err">{{template "err" .Failure}}</div>{{end}}
 {{if .DroppedTaskRows}}<p>{{.DroppedTaskRows}} older finished task rows were discarded to bound memory; counts above include them.</p>{{end}}{{end}}
 {{if gt (len .Attempts) 1}}<p>Attempts: {{range .Attempts}}<a href="stages/stage/?id={{.ID}}&amp;attempt={{.Attempt}}">{{.Attempt}}</a> {{end}}</p>{{end}}
 <h2>Tasks {{if .Rows}}{{add .Offset 1}}-{{add .Offset (len .Rows)}} of {{.Stage.TaskRows}}{{end}}</h2>
 <p>{{if .Prev}}<a href="stages/stage/?id={{.Stage.ID}}&amp;attempt={{.Stage.Attempt}}&amp;page={{.Prev}}">previous</a>{{end}}
 {{if .Next}}<a href="stages/stage/?id={{.Stage.ID}}&amp;attempt={{.Stage.Attempt}}&amp;page={{.Next}}">next</a>{{end}}</p>
 <table><tr><th>Task ID</th><th>Index</th><th>Attempt</th><th>Executor</th><th>Host</th><th>Locality</th><th>Speculative</th><th>Status</th><th>Launched</th><th>Duration</th><th>Records in/out</th><th>Reason</th></tr>
-{{range .Rows}}<tr><td>{{.TaskID}}</td><td>{{.Index}}</td><td>{{.Attempt}}</td><td>{{.ExecutorID}}</td><td>{{.Host}}</td><td>{{.Locality}}</td><td>{{if .Speculative}}yes{{end}}</td><td>{{.Status}}</td><td>{{ts .LaunchTime}}</td><td>{{dur .Duration}}</td><td>{{.RecordsIn}}/{{.RecordsOut}}</td><td class="err">{{.Reason}}</td></tr>
+{{range .Rows}}<tr><td>{{.TaskID}}</td><td>{{.Index}}</td><td>{{.Attempt}}</td><td>{{.ExecutorID}}</td><td>{{.Host}}</td><td>{{.Locality}}</td><td>{{if .Speculative}}yes{{end}}</td><td>{{.Status}}</td><td>{{ts .LaunchTime}}</td><td>{{dur .Duration}}</td><td>{{.RecordsIn}}/{{.RecordsOut}}</td><td class="err">{{template "err" .Reason}}</td></tr>
 {{else}}<tr><td colspan="12">none</td></tr>{{end}}</table>
 {{template "bottom"}}{{end}}
 

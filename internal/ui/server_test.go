@@ -118,6 +118,22 @@ func TestPagesBadAndUnknownParameters(t *testing.T) {
 	}
 }
 
+// A failed job's long error (a stack trace) is collapsed under its first
+// line; a one-line error is shown as it is.
+func TestLongErrorsCollapse(t *testing.T) {
+	s := scenarioStore()
+	s.Apply(events.JobEnd{JobID: 0, Succeeded: false, Error: "task 3 failed: index out of range\n\tat main.parse (parse.go:12)\n\tat main.main", Time: at(170)})
+	srv := startServer(t, s)
+	_, _, body := get(t, srv.URL()+"/jobs/")
+	if !strings.Contains(body, "<details><summary>task 3 failed: index out of range</summary>task 3 failed") {
+		t.Errorf("the stack trace is not collapsed under its first line:\n%s", body)
+	}
+	_, _, stage := get(t, srv.URL()+"/stages/stage/?id=0&attempt=0")
+	if !strings.Contains(stage, ">boom<") || strings.Contains(stage, "<summary>boom") {
+		t.Errorf("a one-line task error should show as it is")
+	}
+}
+
 func TestPagesEscapeHostileNames(t *testing.T) {
 	const evil = `<script>alert("x")</script>`
 	s := NewStore()
