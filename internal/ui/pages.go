@@ -104,6 +104,8 @@ Submitted {{ts .SubmissionTime}}, duration {{dur (.Duration $.Now)}}.</p>
 {{if eq .Mode "FAIR"}}<h2>Pools</h2><table><tr><th>Pool</th><th>Mode</th><th>Weight</th><th>Min share</th><th>Active stages</th><th>Running tasks</th></tr>
 {{range .Pools}}<tr><td><a href="pools/pool/?name={{.Name}}">{{.Name}}</a></td><td>{{.Mode}}</td><td>{{.Weight}}</td><td>{{.MinShare}}</td><td>{{.ActiveStages}}</td><td>{{.RunningTasks}}</td></tr>{{end}}</table>{{end}}
 <h2>Active stages ({{len .Active.Stages}})</h2>{{template "stagetable" .Active}}
+<h2>Pending stages ({{len .Pending}})</h2>{{if .Pending}}<p>Stages of running jobs that wait for the shuffle output of their parent stages.</p>
+<table><tr><th>Stage</th><th>Job</th></tr>{{range .Pending}}<tr><td>{{.ID}}</td><td><a href="jobs/job/?id={{.JobID}}">{{.JobID}}</a></td></tr>{{end}}</table>{{end}}
 <h2>Completed stages ({{len .Done.Stages}})</h2>{{template "stagetable" .Done}}
 <h2>Failed stages ({{len .Failed.Stages}})</h2>{{template "stagetable" .Failed}}
 {{template "bottom"}}{{end}}
@@ -276,13 +278,32 @@ func (s *Server) stagesPage(w http.ResponseWriter, r *http.Request) {
 			failed = append(failed, st)
 		}
 	}
+	// Pending: stages of running jobs not submitted yet, waiting for the
+	// shuffle output of their parents.
+	submitted := map[int]bool{}
+	for _, st := range s.store.Stages() {
+		submitted[st.ID] = true
+	}
+	type pendingStage struct{ ID, JobID int }
+	var pending []pendingStage
+	for _, j := range s.store.Jobs() {
+		if j.Status != StatusRunning {
+			continue
+		}
+		for _, id := range j.StageIDs {
+			if !submitted[id] {
+				pending = append(pending, pendingStage{id, j.ID})
+			}
+		}
+	}
 	mode, pools := s.store.Pools()
 	s.render(w, http.StatusOK, "stages", struct {
 		page
 		Mode                 string
 		Pools                []PoolInfo
 		Active, Done, Failed stageList
-	}{p, mode, pools, stageList{active, p.Now}, stageList{done, p.Now}, stageList{failed, p.Now}})
+		Pending              []pendingStage
+	}{p, mode, pools, stageList{active, p.Now}, stageList{done, p.Now}, stageList{failed, p.Now}, pending})
 }
 
 func (s *Server) stagePage(w http.ResponseWriter, r *http.Request) {
