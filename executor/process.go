@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -239,13 +240,31 @@ func RunProcess(ctx context.Context, cfg ProcessConfig) error {
 		},
 	}
 	res.Apply(env)
-	report := out.status
-	if cfg.OnStatus != nil {
-		report = func(st *pb.TaskStatus) {
-			out.status(st)
+	// What an operator reads in the executor's stderr: a failed task at
+	// warn with its error's first line, every task end at debug (at 50,000
+	// tasks a second, a line per task at info would cost more than the
+	// tasks), and a count of tasks run when the executor stops.
+	var finished, failedTasks atomic.Int64
+	report := func(st *pb.TaskStatus) {
+		switch st.State {
+		case pb.TaskState_SUCCEEDED:
+			finished.Add(1)
+			log.Debugf("task %d finished", st.TaskId)
+		case pb.TaskState_FAILED, pb.TaskState_FETCH_FAILED:
+			failedTasks.Add(1)
+			msg, _, _ := strings.Cut(st.Error, "\n")
+			log.WithField("task", st.TaskId).Warnf("task %d failed: %s", st.TaskId, msg)
+		case pb.TaskState_KILLED:
+			log.Debugf("task %d killed: %s", st.TaskId, st.Error)
+		}
+		out.status(st)
+		if cfg.OnStatus != nil {
 			cfg.OnStatus(st)
 		}
 	}
+	defer func() {
+		log.Infof("executor stopping after %d task(s) finished and %d failed", finished.Load(), failedTasks.Load())
+	}()
 	runner := NewRunner(env, report)
 	defer runner.Close()
 	defer runner.KillAll("executor stopping")
@@ -270,7 +289,7 @@ func RunProcess(ctx context.Context, cfg ProcessConfig) error {
 		}()
 	}
 
-	log.Debug("registered with driver")
+	log.Infof("registered with the driver at %s: %d task slot(s), %d MiB", cfg.DriverAddress, cfg.Cores, memBytes>>20)
 	for {
 		msg, err := stream.Recv()
 		if err != nil {

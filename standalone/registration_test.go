@@ -134,8 +134,14 @@ func TestExecutorsCarryTheirLogURL(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
 	if res.StatusCode != http.StatusOK {
 		t.Fatalf("GET %s: %s", u, res.Status)
+	}
+	// The executor says at info level that it joined (its stderr page was
+	// blank).
+	if !strings.Contains(string(body), "registered with the driver") {
+		t.Fatalf("the executor's stderr page says nothing of its start:\n%s", body)
 	}
 }
 
