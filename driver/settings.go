@@ -155,10 +155,9 @@ func (s *settings) loadDynamicAllocation(c *conf.Conf, m conf.Master) error {
 	cfg.ShuffleTracking, err = c.Bool(p + "shuffleTracking.enabled")
 	errs = append(errs, err)
 	cfg.TaskCPUs = geti("stoke.task.cpus")
+	// Cluster managers give dynamically allocated executors exactly
+	// stoke.executor.cores (default 1), local-cluster's workers included.
 	cfg.ExecutorCores = geti("stoke.executor.cores")
-	if m.Kind == conf.LocalCluster {
-		cfg.ExecutorCores = m.CoresPerWorker
-	}
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}

@@ -49,6 +49,9 @@ type Client struct {
 	mu    sync.Mutex
 	appID string
 	cores map[string]int
+	// total is the latest RequestTotalExecutors (-1: none yet), sent
+	// again when the application re-attaches under dynamic allocation.
+	total int
 }
 
 var _ backend.Backend = (*Client)(nil)
@@ -71,7 +74,14 @@ func (b *Client) appDescription() (AppDescription, error) {
 	if d.Name == "" {
 		d.Name = filepath.Base(b.Binary)
 	}
-	if _, set := c.Get("stoke.executor.cores"); set {
+	dyn, err := c.Bool("stoke.dynamicAllocation.enabled")
+	if err != nil {
+		return d, err
+	}
+	d.DynamicAllocation = dyn
+	// Dynamic allocation sizes its requests in executors of
+	// stoke.executor.cores (default 1), so executors must have that many.
+	if _, set := c.Get("stoke.executor.cores"); set || dyn {
 		n, err := c.Int("stoke.executor.cores")
 		if err != nil {
 			return d, err
@@ -149,6 +159,7 @@ func (b *Client) Start(ctx context.Context, d backend.Driver) error {
 	desc.Secret = secret
 	b.desc = desc
 	b.cores = map[string]int{}
+	b.total = -1
 
 	var reg AppRegistered
 	if err := b.masters.call(ctx, pathAppRegister, desc, &reg, 30*time.Second); err != nil {
@@ -184,6 +195,14 @@ func (b *Client) poll() {
 				if err == nil {
 					ack = 0
 					b.Log.Infof("application %s re-attached to the standalone master", desc.ID)
+					b.mu.Lock()
+					total := b.total
+					b.mu.Unlock()
+					if desc.DynamicAllocation && total >= 0 {
+						if err := b.RequestTotalExecutors(total); err != nil {
+							b.Log.WithError(err).Warnf("asking the master again for %d executors", total)
+						}
+					}
 					continue
 				}
 				var ae *apiError
@@ -291,6 +310,9 @@ func (b *Client) RequestTotalExecutors(n int) error {
 	if n < 0 {
 		return errors.New("a negative executor total")
 	}
+	b.mu.Lock()
+	b.total = n
+	b.mu.Unlock()
 	return b.masters.call(b.ctx, pathAppRequest, AppRequest{ID: b.ApplicationID(), Total: n}, nil, 10*time.Second)
 }
 

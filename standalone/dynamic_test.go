@@ -58,3 +58,28 @@ func TestKillAndRequestExecutors(t *testing.T) {
 		t.Errorf("cores in use = %d; want 3", s.CoresUsed)
 	}
 }
+
+// With dynamic allocation the application starts with the executors the
+// driver asks for, not with every core the master could give it, and
+// executors have stoke.executor.cores (default 1) cores.
+func TestDynamicAllocationStartsWithTheInitialExecutors(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts executor processes")
+	}
+	m := inProcessMaster(t, "")
+	inProcessWorker(t, m, 2, 2048, "")
+	inProcessWorker(t, m, 2, 2048, "")
+	sc, _ := runApp(t, "stoke://"+m.Addr(), 1, stoke.Config{
+		"stoke.executor.memory":                    "512m",
+		"stoke.dynamicAllocation.enabled":          "true",
+		"stoke.dynamicAllocation.minExecutors":     "1",
+	})
+	waitExecCount(t, sc, 1)
+	s := m.State()
+	if len(s.Apps) != 1 || s.Apps[0].ExecutorLimit != 1 || s.Apps[0].Cores != 1 || s.CoresUsed != 1 {
+		t.Fatalf("master state %+v; want one application limited to one executor of one core", s.Apps)
+	}
+	if e := sc.Driver().Executors(); len(e) != 1 || e[0].Cores != 1 {
+		t.Fatalf("executors %+v; want one of one core", e)
+	}
+}

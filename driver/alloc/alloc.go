@@ -234,7 +234,10 @@ func (p *Policy) Update(s State, now time.Time) Decision {
 			}
 		case !p.addAt.IsZero() && !now.Before(p.addAt):
 			if p.add(needed, live) {
-				reason = fmt.Sprintf("backlog of %d pending tasks (%d speculative) needs %d executors", s.Pending+s.PendingSpeculative, s.PendingSpeculative, needed)
+				reason = fmt.Sprintf("backlog of %d pending tasks needs %d executors", s.Pending+s.PendingSpeculative, needed)
+				if s.PendingSpeculative > 0 {
+					reason = fmt.Sprintf("backlog of %d pending tasks (%d speculative copies) needs %d executors", s.Pending+s.PendingSpeculative, s.PendingSpeculative, needed)
+				}
 			}
 			p.addAt = now.Add(p.cfg.SustainedSchedulerBacklogTimeout)
 		}
@@ -370,5 +373,5 @@ func (p *Policy) releaseReason(e Executor, idleFor time.Duration) string {
 	case shuffle:
 		what = "idle with shuffle output"
 	}
-	return fmt.Sprintf("dynamic allocation: %s for %v (timeout %v)", what, idleFor, p.timeout(e))
+	return fmt.Sprintf("dynamic allocation: %s for %v (timeout %v)", what, idleFor.Round(time.Millisecond), p.timeout(e))
 }
