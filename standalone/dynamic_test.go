@@ -70,9 +70,9 @@ func TestDynamicAllocationStartsWithTheInitialExecutors(t *testing.T) {
 	inProcessWorker(t, m, 2, 2048, "")
 	inProcessWorker(t, m, 2, 2048, "")
 	sc, _ := runApp(t, "stoke://"+m.Addr(), 1, stoke.Config{
-		"stoke.executor.memory":                    "512m",
-		"stoke.dynamicAllocation.enabled":          "true",
-		"stoke.dynamicAllocation.minExecutors":     "1",
+		"stoke.executor.memory":                "512m",
+		"stoke.dynamicAllocation.enabled":      "true",
+		"stoke.dynamicAllocation.minExecutors": "1",
 	})
 	waitExecCount(t, sc, 1)
 	s := m.State()
