@@ -69,6 +69,14 @@ func BenchmarkBurstyDynamicAllocation(b *testing.B) {
 			"stoke.dynamicAllocation.minExecutors":        "0",
 			"stoke.dynamicAllocation.executorIdleTimeout": "5s",
 		}},
+		// The same with requests every 100 ms instead of every second
+		// while tasks wait: the ramp (1, 2, 4, 1 more) takes 0.4 s.
+		{"dynamic-fast-ramp", stoke.Config{
+			"stoke.dynamicAllocation.enabled":                 "true",
+			"stoke.dynamicAllocation.minExecutors":            "0",
+			"stoke.dynamicAllocation.executorIdleTimeout":     "5s",
+			"stoke.dynamicAllocation.schedulerBacklogTimeout": "100ms",
+		}},
 	} {
 		b.Run(mode.name, func(b *testing.B) {
 			for range b.N {
