@@ -66,10 +66,16 @@ func (c *Context) dynamicAllocationTick() {
 	prev := c.dyn.policy.Target()
 	d := c.dyn.policy.Update(c.allocState(), now)
 	var ids []string
+	a := &actions{}
 	for _, r := range d.Releases {
 		ids = append(ids, r.ID)
 		c.dyn.released[r.ID] = r.Reason
 		c.log.WithField("executor", r.ID).Info(r.Reason)
+		// No task may start on it while the backend kills it: its slots
+		// leave the core now (it runs none: the policy saw it idle under
+		// this lock).
+		c.unusable[r.ID] = true
+		c.handle(c.core.RemoveExecutor(r.ID, r.Reason, now), a)
 	}
 	if d.Changed {
 		if d.Target > prev {
@@ -78,20 +84,29 @@ func (c *Context) dynamicAllocationTick() {
 		c.log.Infof("dynamic allocation: target %d executors (%s)", d.Target, d.Reason)
 	}
 	c.mu.Unlock()
+	c.apply(a)
 	if d.Changed {
 		c.post(events.ExecutorTarget{Target: d.Target, Reason: d.Reason, Time: now})
 	}
 	if len(ids) > 0 {
 		if err := c.be.KillExecutors(ids); err != nil {
 			c.log.WithError(err).Warnf("dynamic allocation: releasing executors %s", strings.Join(ids, ", "))
+			a := &actions{}
 			c.mu.Lock()
 			for _, id := range ids {
-				if _, still := c.executors[id]; still {
+				if info, still := c.executors[id]; still && c.unusable[id] {
+					// It stays: its slots come back.
 					c.dyn.policy.ReleaseFailed(id)
 					delete(c.dyn.released, id)
+					delete(c.unusable, id)
+					c.core.AddExecutor(info.ID, info.Host, info.Cores, c.clock.Now())
 				}
 			}
+			if !c.stopped {
+				c.schedule(a)
+			}
 			c.mu.Unlock()
+			c.apply(a)
 		}
 	}
 	// Releases lower the backend's total by as many; the target says

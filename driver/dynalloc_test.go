@@ -33,6 +33,10 @@ type elasticBackend struct {
 	killed   []string
 	held     map[string][]int64 // executor -> running task ids
 	failKill bool
+	// killGate, if set, holds KillExecutors until closed; killing is
+	// closed when a kill waits on it.
+	killGate chan struct{}
+	killing  chan struct{}
 }
 
 func (b *elasticBackend) Start(_ context.Context, d backend.Driver) error { b.d = d; return nil }
@@ -67,6 +71,10 @@ func (b *elasticBackend) RequestTotalExecutors(n int) error {
 	return nil
 }
 func (b *elasticBackend) KillExecutors(ids []string) error {
+	if b.killGate != nil {
+		close(b.killing)
+		<-b.killGate
+	}
 	b.mu.Lock()
 	if b.failKill {
 		b.mu.Unlock()
@@ -233,6 +241,22 @@ func TestDynamicAllocationRetriesAFailedRelease(t *testing.T) {
 	if len(c.Executors()) != 2 {
 		t.Fatalf("executors %v after a failed release", c.Executors())
 	}
+	// Their slots came back: a job runs on them.
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.RunJob(context.Background(), parallelizeJob(c, 2), &pb.Sink{Kind: &pb.Sink_Collect{Collect: "string"}}, JobOptions{})
+		done <- err
+	}()
+	testutil.Eventually(t, 10*time.Second, "the job's tasks on the kept executors", func() bool {
+		be.mu.Lock()
+		defer be.mu.Unlock()
+		return len(be.held["x0"])+len(be.held["x1"]) == 2
+	})
+	be.finishAll()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	advance(clk, 6*time.Second) // idle again: the next release fails too
 	be.mu.Lock()
 	be.failKill = false
 	be.mu.Unlock()
@@ -313,5 +337,54 @@ func TestAllocStateSeesShuffleOutputCacheAndJobs(t *testing.T) {
 	defer delete(c.jobs, 42)
 	if got := byID(); !got["x0 active"] || got["x1 active"] {
 		t.Fatalf("a job reads shuffle 7: %v", got)
+	}
+}
+
+// Between the decision to release executors and their end, no task
+// starts on them: a job submitted then waits for new executors.
+func TestNoTaskStartsOnAnExecutorBeingReleased(t *testing.T) {
+	be := &elasticBackend{held: map[string][]int64{}, killGate: make(chan struct{}), killing: make(chan struct{})}
+	c, clk, _ := newDynContext(t, be, map[string]string{"stoke.dynamicAllocation.initialExecutors": "2"})
+	ticked := make(chan struct{})
+	go func() { advance(clk, 5200*time.Millisecond); close(ticked) }()
+	<-be.killing // the release is decided; the kill is under way
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.RunJob(context.Background(), parallelizeJob(c, 4), &pb.Sink{Kind: &pb.Sink_Collect{Collect: "string"}}, JobOptions{})
+		done <- err
+	}()
+	testutil.Eventually(t, 10*time.Second, "the job's 4 tasks pending", func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return c.core.Backlog().Pending == 4
+	})
+	be.mu.Lock()
+	n := len(be.held)
+	be.mu.Unlock()
+	if n != 0 {
+		t.Fatalf("tasks launched on executors being released: %v", be.held)
+	}
+	close(be.killGate)
+	<-ticked
+	if _, killed, _ := be.snapshot(); len(killed) != 2 {
+		t.Fatalf("killed %v, want x0 and x1", killed)
+	}
+	advance(clk, 3*time.Second) // the backlog brings new executors
+	testutil.Eventually(t, 10*time.Second, "tasks on new executors", func() bool {
+		be.mu.Lock()
+		defer be.mu.Unlock()
+		return len(be.held) > 0 && len(be.held["x0"])+len(be.held["x1"]) == 0
+	})
+	for {
+		be.finishAll()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+			return
+		case <-time.After(10 * time.Millisecond):
+			advance(clk, 100*time.Millisecond)
+		}
 	}
 }
