@@ -181,6 +181,7 @@ func (b *Client) poll() {
 	defer b.wg.Done()
 	var ack int64
 	var errs errorLog
+	lost := false // a poll failed: the master may have changed
 	for b.ctx.Err() == nil {
 		var reply AppPollReply
 		err := b.masters.call(b.ctx, pathAppPoll, AppPoll{ID: b.ApplicationID(), Ack: ack}, &reply, time.Minute)
@@ -195,14 +196,6 @@ func (b *Client) poll() {
 				if err == nil {
 					ack = 0
 					b.Log.Infof("application %s re-attached to the standalone master", desc.ID)
-					b.mu.Lock()
-					total := b.total
-					b.mu.Unlock()
-					if desc.DynamicAllocation && total >= 0 {
-						if err := b.RequestTotalExecutors(total); err != nil {
-							b.Log.WithError(err).Warnf("asking the master again for %d executors", total)
-						}
-					}
 					continue
 				}
 				var ae *apiError
@@ -211,6 +204,7 @@ func (b *Client) poll() {
 					return
 				}
 			}
+			lost = true
 			if errs.should(err.Error(), time.Now()) {
 				b.Log.WithError(err).Warn("polling the standalone master")
 			}
@@ -220,6 +214,10 @@ func (b *Client) poll() {
 			case <-time.After(200 * time.Millisecond):
 			}
 			continue
+		}
+		if lost {
+			lost = false
+			b.resendTotal()
 		}
 		for _, ev := range reply.Events {
 			if ev.Seq <= ack {
@@ -336,4 +334,20 @@ func (b *Client) ApplicationID() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.appID
+}
+
+// resendTotal asks the master again for the latest executor total of a
+// dynamically allocated application, after polls failed: a new or
+// restarted master starts it at no new executor (a recovered one) or none
+// at all (a re-registered one).
+func (b *Client) resendTotal() {
+	b.mu.Lock()
+	total := b.total
+	b.mu.Unlock()
+	if !b.desc.DynamicAllocation || total < 0 {
+		return
+	}
+	if err := b.RequestTotalExecutors(total); err != nil {
+		b.Log.WithError(err).Warnf("asking the master again for %d executors", total)
+	}
 }
