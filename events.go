@@ -20,6 +20,7 @@ type (
 	ExecutorAdded    = events.ExecutorAdded
 	ExecutorRemoved  = events.ExecutorRemoved
 	ExecutorExcluded = events.ExecutorExcluded
+	ExecutorTarget   = events.ExecutorTarget
 	RDDPersisted     = events.RDDPersisted
 	RDDUnpersisted   = events.RDDUnpersisted
 	BlockUpdated     = events.BlockUpdated

@@ -46,6 +46,7 @@ type Context struct {
 	commits  *sched.CommitCoordinator
 	settings settings
 	obs      *observers
+	dyn      *dynAlloc // nil without dynamic allocation
 
 	appID         string
 	stages        map[int]*stage
@@ -153,7 +154,7 @@ func New(opts Options) (*Context, error) {
 		jobs:          map[int]*job{},
 		startTime:     opts.Clock.Now(),
 	}
-	for _, w := range warnings {
+	for _, w := range append(warnings, st.warnings...) {
 		c.log.Warn(w)
 	}
 	obs, err := startObservers(c, opts.Listeners)
@@ -182,6 +183,12 @@ func New(opts Options) (*Context, error) {
 	c.mu.Lock()
 	c.armTicker()
 	c.mu.Unlock()
+	if st.dynEnabled {
+		if err := c.startDynamicAllocation(); err != nil {
+			c.Stop()
+			return nil, err
+		}
+	}
 	return c, nil
 }
 
@@ -770,7 +777,7 @@ func (c *Context) ExecutorAdded(info backend.ExecutorInfo) {
 	delete(c.unusable, info.ID)
 	now := c.clock.Now()
 	c.core.AddExecutor(info.ID, info.Host, info.Cores, now)
-	c.post(events.ExecutorAdded{ExecutorID: info.ID, Host: info.Host, Cores: info.Cores, LogURL: info.LogURL, Time: now})
+	c.post(events.ExecutorAdded{ExecutorID: info.ID, Host: info.Host, Cores: info.Cores, LogURL: info.LogURL, Reason: c.dynAddReason(), Time: now})
 	c.log.WithFields(logrus.Fields{"executor": info.ID, "host": info.Host, "cores": info.Cores}).Debug("executor added")
 	c.schedule(a)
 	c.mu.Unlock()
@@ -788,7 +795,8 @@ func (c *Context) ExecutorLost(id, reason string) {
 	delete(c.executors, id)
 	delete(c.unusable, id)
 	now := c.clock.Now()
-	if !c.stopped {
+	reason, released := c.dynRemoveReason(id, reason)
+	if !c.stopped && !released {
 		c.log.WithField("executor", id).Warnf("executor lost: %s", reason)
 	}
 	c.dropTasksOn(id, "executor lost: "+reason, now)
@@ -848,6 +856,9 @@ func (c *Context) Stop() error {
 	}
 	if c.ticker != nil {
 		c.ticker.Stop()
+	}
+	if c.dyn != nil && c.dyn.timer != nil {
+		c.dyn.timer.Stop()
 	}
 	c.mu.Unlock()
 	c.apply(&actions{kills: a.kills})

@@ -6,6 +6,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/stoke-run/stoke/driver/alloc"
 	"github.com/stoke-run/stoke/driver/sched"
 	"github.com/stoke-run/stoke/internal/conf"
 )
@@ -21,6 +22,12 @@ type settings struct {
 	tickInterval       time.Duration
 	defaultParallelism int
 	defaultPool        string
+
+	// Dynamic allocation (dynalloc.go): on only for cluster managers.
+	dynEnabled  bool
+	dyn         alloc.Config
+	dynInterval time.Duration
+	warnings    []string // logged once the logger is known
 }
 
 func loadSettings(c *conf.Conf) (settings, error) {
@@ -92,5 +99,74 @@ func loadSettings(c *conf.Conf) (settings, error) {
 		s.defaultParallelism = geti("stoke.default.parallelism")
 	}
 	s.defaultPool = c.String("stoke.scheduler.pool")
+	if err := s.loadDynamicAllocation(c, m); err != nil {
+		errs = append(errs, err)
+	}
 	return s, errors.Join(errs...)
+}
+
+// loadDynamicAllocation reads stoke.dynamicAllocation.*. The initial
+// target is the largest of minExecutors, initialExecutors and an
+// explicitly set stoke.executor.instances (--num-executors), as in the
+// reference system, with the same warnings.
+func (s *settings) loadDynamicAllocation(c *conf.Conf, m conf.Master) error {
+	const p = "stoke.dynamicAllocation."
+	on, err := c.Bool(p + "enabled")
+	if err != nil || !on {
+		return err
+	}
+	if m.Kind == conf.Local {
+		s.warnings = append(s.warnings, fmt.Sprintf("%senabled has no effect with master %s: its one executor runs inside the driver", p, m.Raw))
+		return nil
+	}
+	var errs []error
+	geti := func(k string) int { v, err := c.Int(k); errs = append(errs, err); return v }
+	getd := func(k string, unset time.Duration) time.Duration {
+		v, err := c.Duration(k)
+		if errors.Is(err, conf.ErrNotSet) {
+			return unset
+		}
+		errs = append(errs, err)
+		return v
+	}
+	cfg := alloc.DefaultConfig()
+	cfg.MinExecutors = geti(p + "minExecutors")
+	if _, set := c.Get(p + "maxExecutors"); set {
+		cfg.MaxExecutors = geti(p + "maxExecutors")
+	}
+	cfg.InitialExecutors = max(cfg.MinExecutors, geti(p+"initialExecutors"))
+	if _, set := c.Get("stoke.executor.instances"); set {
+		n := geti("stoke.executor.instances")
+		if n < cfg.MinExecutors {
+			s.warnings = append(s.warnings, fmt.Sprintf("stoke.executor.instances (%d) is less than %sminExecutors (%d) and is ignored", n, p, cfg.MinExecutors))
+		} else {
+			s.warnings = append(s.warnings, fmt.Sprintf("stoke.executor.instances (%d) is set with dynamic allocation: the application starts with %d executors and then follows its backlog", n, max(n, cfg.InitialExecutors)))
+			cfg.InitialExecutors = max(cfg.InitialExecutors, n)
+		}
+	}
+	v, err := c.Float(p + "executorAllocationRatio")
+	errs = append(errs, err)
+	cfg.AllocationRatio = v
+	cfg.SchedulerBacklogTimeout = getd(p+"schedulerBacklogTimeout", time.Second)
+	cfg.SustainedSchedulerBacklogTimeout = getd(p+"sustainedSchedulerBacklogTimeout", cfg.SchedulerBacklogTimeout)
+	cfg.ExecutorIdleTimeout = getd(p+"executorIdleTimeout", 60*time.Second)
+	cfg.CachedIdleTimeout = getd(p+"cachedExecutorIdleTimeout", alloc.Forever)
+	cfg.ShuffleTrackingTimeout = getd(p+"shuffleTracking.timeout", alloc.Forever)
+	cfg.ShuffleTracking, err = c.Bool(p + "shuffleTracking.enabled")
+	errs = append(errs, err)
+	cfg.TaskCPUs = geti("stoke.task.cpus")
+	// Cluster managers give dynamically allocated executors exactly
+	// stoke.executor.cores (default 1), local-cluster's workers included.
+	cfg.ExecutorCores = geti("stoke.executor.cores")
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("dynamic allocation: %w", err)
+	}
+	if !cfg.ShuffleTracking {
+		s.warnings = append(s.warnings, p+"shuffleTracking.enabled is false: shuffle output on a released executor is lost and recomputed when read")
+	}
+	s.dynEnabled, s.dyn, s.dynInterval = true, cfg, 100*time.Millisecond
+	return nil
 }

@@ -85,10 +85,11 @@ func TestConformanceCoarse(t *testing.T) {
 	c := testCluster(t)
 	cfg := coarseConfig(c)
 	backendtest.Run(t, backendtest.Harness{
-		Config:           cfg,
-		Executors:        2,
-		CoresPerExecutor: 2,
-		NewBackend:       func(t *testing.T) backend.Backend { return newBackend(t, cfg) },
+		Config:            cfg,
+		Executors:         2,
+		CoresPerExecutor:  2,
+		DynamicAllocation: true,
+		NewBackend:        func(t *testing.T) backend.Backend { return newBackend(t, cfg) },
 		KillExecutor: func(t *testing.T, sc *stoke.Context, id string) {
 			fw := sc.Backend().(*backendtest.Gate).Backend.(*mesos.Backend).FrameworkID()
 			if err := c.KillTask(fw, id); err != nil {

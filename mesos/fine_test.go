@@ -251,3 +251,21 @@ func TestFineBadSettings(t *testing.T) {
 		}
 	}
 }
+
+// Dynamic allocation needs coarse-grained mode.
+func TestDynamicAllocationNeedsCoarseMode(t *testing.T) {
+	m, err := conf.ParseMaster("mesos://127.0.0.1:5050")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := conf.New()
+	c.Set("stoke.mesos.coarse", "false", conf.SourceCode)
+	c.Set("stoke.dynamicAllocation.enabled", "true", conf.SourceCode)
+	if _, err := mesos.New(m, c, nil); err == nil || !strings.Contains(err.Error(), "needs coarse-grained mode (stoke.mesos.coarse=true)") {
+		t.Fatalf("fine-grained with dynamic allocation: New = %v", err)
+	}
+	c.Set("stoke.mesos.coarse", "true", conf.SourceCode)
+	if _, err := mesos.New(m, c, nil); err != nil {
+		t.Fatalf("coarse-grained with dynamic allocation: %v", err)
+	}
+}

@@ -124,6 +124,15 @@ func readSettings(c *conf.Conf) (settings, error) {
 		s.limit, err = c.Int("stoke.executor.instances")
 		must(err)
 	}
+	dyn, err := c.Bool("stoke.dynamicAllocation.enabled")
+	must(err)
+	if dyn {
+		// The driver asks for its initial executors right after Start.
+		s.limit = 0
+		if !coarse {
+			must(errors.New("stoke.dynamicAllocation.enabled needs coarse-grained mode (stoke.mesos.coarse=true): fine-grained mode already gives idle cores back task by task"))
+		}
+	}
 	if _, ok := c.Get("stoke.default.parallelism"); ok {
 		s.defaultParallelism, err = c.Int("stoke.default.parallelism")
 		must(err)

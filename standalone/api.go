@@ -135,6 +135,9 @@ type AppDescription struct {
 	Secret           string       `json:"secret"`
 	LogLevel         string       `json:"logLevel"`
 	DriverID         string       `json:"driverId,omitempty"` // set in cluster deploy mode
+	// DynamicAllocation: the driver sets the executor total itself
+	// (RequestTotalExecutors), so the application starts with none.
+	DynamicAllocation bool `json:"dynamicAllocation,omitempty"`
 	// SecretHash is set by the master in its recovery state only (never
 	// the secret itself); what a driver sends here is ignored.
 	SecretHash string `json:"secretHash,omitempty"`

@@ -49,6 +49,9 @@ type Client struct {
 	mu    sync.Mutex
 	appID string
 	cores map[string]int
+	// total is the latest RequestTotalExecutors (-1: none yet), sent
+	// again when the application re-attaches under dynamic allocation.
+	total int
 }
 
 var _ backend.Backend = (*Client)(nil)
@@ -71,7 +74,14 @@ func (b *Client) appDescription() (AppDescription, error) {
 	if d.Name == "" {
 		d.Name = filepath.Base(b.Binary)
 	}
-	if _, set := c.Get("stoke.executor.cores"); set {
+	dyn, err := c.Bool("stoke.dynamicAllocation.enabled")
+	if err != nil {
+		return d, err
+	}
+	d.DynamicAllocation = dyn
+	// Dynamic allocation sizes its requests in executors of
+	// stoke.executor.cores (default 1), so executors must have that many.
+	if _, set := c.Get("stoke.executor.cores"); set || dyn {
 		n, err := c.Int("stoke.executor.cores")
 		if err != nil {
 			return d, err
@@ -151,6 +161,7 @@ func (b *Client) Start(ctx context.Context, d backend.Driver) error {
 	desc.Secret = secret
 	b.desc = desc
 	b.cores = map[string]int{}
+	b.total = -1
 
 	regTimeout, err := b.Conf.Duration("stoke.standalone.registrationTimeout")
 	if err != nil {
@@ -210,6 +221,7 @@ func (b *Client) poll() {
 	defer b.wg.Done()
 	var ack int64
 	var errs errorLog
+	lost := false // a poll failed: the master may have changed
 	for b.ctx.Err() == nil {
 		var reply AppPollReply
 		err := b.masters.call(b.ctx, pathAppPoll, AppPoll{ID: b.ApplicationID(), Ack: ack}, &reply, time.Minute)
@@ -232,6 +244,7 @@ func (b *Client) poll() {
 					return
 				}
 			}
+			lost = true
 			if errs.should(err.Error(), time.Now()) {
 				b.Log.WithError(err).Warn("polling the standalone master")
 			}
@@ -241,6 +254,10 @@ func (b *Client) poll() {
 			case <-time.After(200 * time.Millisecond):
 			}
 			continue
+		}
+		if lost {
+			lost = false
+			b.resendTotal()
 		}
 		for _, ev := range reply.Events {
 			if ev.Seq <= ack {
@@ -331,6 +348,9 @@ func (b *Client) RequestTotalExecutors(n int) error {
 	if n < 0 {
 		return errors.New("a negative executor total")
 	}
+	b.mu.Lock()
+	b.total = n
+	b.mu.Unlock()
 	return b.masters.call(b.ctx, pathAppRequest, AppRequest{ID: b.ApplicationID(), Total: n}, nil, 10*time.Second)
 }
 
@@ -354,4 +374,20 @@ func (b *Client) ApplicationID() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.appID
+}
+
+// resendTotal asks the master again for the latest executor total of a
+// dynamically allocated application, after polls failed: a new or
+// restarted master starts it at no new executor (a recovered one) or none
+// at all (a re-registered one).
+func (b *Client) resendTotal() {
+	b.mu.Lock()
+	total := b.total
+	b.mu.Unlock()
+	if !b.desc.DynamicAllocation || total < 0 {
+		return
+	}
+	if err := b.RequestTotalExecutors(total); err != nil {
+		b.Log.WithError(err).Warnf("asking the master again for %d executors", total)
+	}
 }

@@ -47,9 +47,10 @@ func TestConformanceLocalCluster(t *testing.T) {
 	}
 	cfg := stoke.Config{"stoke.master": "local-cluster[2,2,1024]", "stoke.task.maxFailures": "3"}
 	backendtest.Run(t, backendtest.Harness{
-		Config:           cfg,
-		Executors:        2,
-		CoresPerExecutor: 2,
+		Config:            cfg,
+		Executors:         2,
+		CoresPerExecutor:  2,
+		DynamicAllocation: true,
 		NewBackend: func(t *testing.T) backend.Backend {
 			m, _ := conf.ParseMaster(cfg["stoke.master"])
 			lc, err := standalone.NewLocalCluster(m, confOf(cfg), nil)

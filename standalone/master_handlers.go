@@ -227,7 +227,11 @@ func (m *Master) handleAppRegister(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if a == nil {
-		a = &appInfo{state: StateWaiting, submitted: now, executors: map[string]*execInfo{}, limit: -1, wake: newBroadcast()}
+		limit := -1
+		if d.DynamicAllocation {
+			limit = 0 // the driver asks for its initial executors
+		}
+		a = &appInfo{state: StateWaiting, submitted: now, executors: map[string]*execInfo{}, limit: limit, wake: newBroadcast()}
 		m.apps[d.ID] = a
 	}
 	if a.state == StateUnknown {

@@ -67,6 +67,9 @@ type AppState struct {
 	DriverUIURL    string          `json:"driverUIURL,omitempty"`
 	Warning        string          `json:"warning,omitempty"`
 	Executors      []ExecutorState `json:"executors"`
+	// ExecutorLimit is the total the driver asked for
+	// (RequestTotalExecutors, dynamic allocation); -1: no limit.
+	ExecutorLimit int `json:"executorLimit"`
 }
 
 // State snapshots the master for /json and the UI.
@@ -113,7 +116,7 @@ func (m *Master) State() MasterState {
 	sort.Slice(s.Workers, func(i, j int) bool { return s.Workers[i].ID < s.Workers[j].ID })
 	for _, a := range m.appOrder() {
 		as := AppState{ID: a.desc.ID, Name: a.desc.Name, State: a.state, Cores: a.grantedCores(), MaxCores: a.desc.MaxCores,
-			MemPerExecutor: a.desc.MemPerExecutor, Submitted: a.submitted, DriverUIURL: a.desc.DriverUIURL, Warning: a.warning, Executors: []ExecutorState{}}
+			MemPerExecutor: a.desc.MemPerExecutor, Submitted: a.submitted, DriverUIURL: a.desc.DriverUIURL, Warning: a.warning, Executors: []ExecutorState{}, ExecutorLimit: a.limit}
 		for _, e := range a.executors {
 			as.Executors = append(as.Executors, exec(e))
 		}

@@ -150,7 +150,11 @@ func (m *Master) recover() {
 		m.workers[id] = &workerInfo{reg: reg, state: StateUnknown, lastSeen: now, executors: map[string]*execInfo{}, drivers: map[string]*driverInfo{}, wake: newBroadcast()}
 	}
 	for id, d := range rs.apps {
-		m.apps[id] = &appInfo{desc: d, secretHash: d.SecretHash, state: StateUnknown, submitted: now, lastSeen: now, executors: map[string]*execInfo{}, limit: -1, wake: newBroadcast()}
+		limit := -1
+		if d.DynamicAllocation {
+			limit = 0 // no new executor until its driver asks again
+		}
+		m.apps[id] = &appInfo{desc: d, secretHash: d.SecretHash, state: StateUnknown, submitted: now, lastSeen: now, executors: map[string]*execInfo{}, limit: limit, wake: newBroadcast()}
 		m.nextApp++
 	}
 	for id, s := range rs.drivers {

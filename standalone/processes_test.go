@@ -20,9 +20,10 @@ func TestConformanceProcessCluster(t *testing.T) {
 	pc := startProcessCluster(t, 2, 2, 1024)
 	cfg := stoke.Config{"stoke.master": "stoke://" + pc.addr, "stoke.task.maxFailures": "3"}
 	backendtest.Run(t, backendtest.Harness{
-		Config:           cfg,
-		Executors:        2,
-		CoresPerExecutor: 2,
+		Config:            cfg,
+		Executors:         2,
+		CoresPerExecutor:  2,
+		DynamicAllocation: true,
 		NewBackend: func(t *testing.T) backend.Backend {
 			m, err := conf.ParseMaster(cfg["stoke.master"])
 			if err != nil {

@@ -152,3 +152,41 @@ func TestAllocatorUnsentRequestGoesAgain(t *testing.T) {
 		t.Fatalf("after an unanswered request: ask %d sent=%v, %v", n, sent, again)
 	}
 }
+
+// Dynamic allocation moves the target up and down: the ask follows (a
+// lower target cancels pending asks), containers that arrive after the
+// target fell are released, and running executors are left alone (the
+// driver kills the ones it wants gone).
+func TestAllocatorFollowsADynamicTarget(t *testing.T) {
+	a := newAllocator(&yarnpb.Resource{Memory: proto.Int64(512), VirtualCores: proto.Int32(1)}, 1, 3, 2)
+	askOf(t, a)
+	a.setTarget(1)
+	if n, sent, _ := askOf(t, a); !sent || n != 1 {
+		t.Fatalf("target 1: ask %d %v", n, sent)
+	}
+	if l := a.allocated([]*yarnpb.Container{testContainer(2, "n1")}); len(l) != 1 {
+		t.Fatalf("launch = %v", l)
+	}
+	a.setTarget(4)
+	if n, sent, _ := askOf(t, a); !sent || n != 3 {
+		t.Fatalf("target 4 with 1 running: ask %d %v, want 3", n, sent)
+	}
+	a.setTarget(1)
+	if n, sent, _ := askOf(t, a); !sent || n != 0 {
+		t.Fatalf("target back to 1: ask %d %v, want the 3 pending asks cancelled (0)", n, sent)
+	}
+	late := testContainer(3, "n2")
+	if l := a.allocated([]*yarnpb.Container{late}); len(l) != 0 {
+		t.Fatalf("a container allocated before the cancel was launched: %v", l)
+	}
+	if _, _, req := askOf(t, a); len(req.Release) != 1 || req.Release[0].GetId() != 3 {
+		t.Fatalf("release = %v, want the late container", req.Release)
+	}
+	if len(a.live) != 1 {
+		t.Fatalf("%d live executors, want the running one kept", len(a.live))
+	}
+	a.setTarget(0)
+	if n, _, req := askOf(t, a); n != 0 || len(req.Release) != 0 || len(a.live) != 1 {
+		t.Fatalf("target 0: ask %d, releases %v, live %d; a lower target stops no running executor", n, req.Release, len(a.live))
+	}
+}

@@ -71,6 +71,12 @@ func New(m conf.Master, c *conf.Conf, log logrus.FieldLogger) (*Backend, error) 
 	if b.instances, err = c.Int("stoke.executor.instances"); err != nil {
 		return nil, err
 	}
+	if dyn, err := c.Bool("stoke.dynamicAllocation.enabled"); err != nil {
+		return nil, err
+	} else if dyn {
+		// The driver asks for its initial executors right after Start.
+		b.instances = 0
+	}
 	if b.cores, err = c.Int("stoke.executor.cores"); err != nil {
 		return nil, err
 	}

@@ -233,10 +233,11 @@ func testConformance(t *testing.T, external bool) {
 		kill = nil // the suite says why it skips the executor-loss case
 	}
 	backendtest.Run(t, backendtest.Harness{
-		Config:           cfg,
-		Executors:        2,
-		CoresPerExecutor: 2,
-		Timeout:          3 * time.Minute,
+		Config:            cfg,
+		Executors:         2,
+		CoresPerExecutor:  2,
+		Timeout:           3 * time.Minute,
+		DynamicAllocation: true,
 		NewBackend: func(t *testing.T) backend.Backend {
 			m, _ := conf.ParseMaster("yarn")
 			b, err := yarn.New(m, newConf(t, cfg), nil)

@@ -56,6 +56,16 @@ var (
 		}
 		return r.ID
 	})
+	// gateKey waits until the record's marker file exists (a hang guard
+	// of two minutes), then keys the record like keyMod.
+	gateKey = stoke.RegisterMap("backendtest.gateKey", func(r GateRecord) stoke.KV[string, int] {
+		for end := time.Now().Add(2 * time.Minute); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
+			if _, err := os.Stat(r.Marker); err == nil {
+				break
+			}
+		}
+		return stoke.KV[string, int]{Key: fmt.Sprintf("k%d", r.ID%7), Value: r.ID}
+	})
 	bigString = stoke.RegisterMap("backendtest.big", func(n int) string { return strings.Repeat("x", n) })
 )
 
@@ -72,4 +82,11 @@ type StraggleRecord struct {
 	Marker    string
 	Hold      time.Duration
 	Normal    time.Duration
+}
+
+// GateRecord is a record whose task waits until the test creates Marker:
+// the dynamic allocation test holds a burst until executors have grown.
+type GateRecord struct {
+	ID     int
+	Marker string
 }

@@ -31,6 +31,11 @@ type Harness struct {
 	// Timeout bounds each job (default 2 minutes); it is a hang guard, not
 	// a performance assertion.
 	Timeout time.Duration
+	// DynamicAllocation: the backend grows and shrinks the application
+	// with stoke.dynamicAllocation.enabled. Its test builds the backend
+	// from Config's master (not NewBackend), with one-core executors, and
+	// needs at least two cores in all.
+	DynamicAllocation bool
 }
 
 func (h Harness) slots() int { return h.Executors * h.CoresPerExecutor }
@@ -106,6 +111,10 @@ func Run(t *testing.T, h Harness) {
 	t.Run("BadFunctionName", h.testBadFunction)
 	t.Run("OversizedResult", h.testOversizedResult)
 	t.Run("TaskFailureRetried", h.testTaskFailure)
+	t.Run("DynamicAllocation", func(t *testing.T) {
+		t.Run("ShuffleTracking", func(t *testing.T) { h.testDynamicAllocation(t, true) })
+		t.Run("NoShuffleTracking", func(t *testing.T) { h.testDynamicAllocation(t, false) })
+	})
 }
 
 const text = `It was a bright cold day in April, and the clocks were striking.

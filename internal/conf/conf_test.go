@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 func TestValidateErrors(t *testing.T) {
@@ -335,5 +336,61 @@ func TestIsSensitive(t *testing.T) {
 		if IsSensitive(k) {
 			t.Errorf("IsSensitive(%q) = true", k)
 		}
+	}
+}
+
+func TestValidateDynamicAllocation(t *testing.T) {
+	bad := func(kv map[string]string, want string) {
+		t.Helper()
+		c := New()
+		c.Set("stoke.dynamicAllocation.enabled", "true", SourceCode)
+		for k, v := range kv {
+			c.Set(k, v, SourceConfFlag)
+		}
+		_, err := c.Validate()
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%v: err = %v, want one containing %q", kv, err, want)
+		}
+	}
+	const p = "stoke.dynamicAllocation."
+	bad(map[string]string{p + "minExecutors": "5", p + "maxExecutors": "3", p + "initialExecutors": "3"},
+		"stoke.dynamicAllocation.minExecutors (5) must not be greater than stoke.dynamicAllocation.maxExecutors (3)")
+	bad(map[string]string{p + "minExecutors": "2", p + "initialExecutors": "1"},
+		"stoke.dynamicAllocation.initialExecutors (1) must be at least stoke.dynamicAllocation.minExecutors (2)")
+	bad(map[string]string{p + "maxExecutors": "4", p + "initialExecutors": "6"},
+		"stoke.dynamicAllocation.initialExecutors (6) must be between stoke.dynamicAllocation.minExecutors (0) and stoke.dynamicAllocation.maxExecutors (4)")
+	bad(map[string]string{p + "minExecutors": "-1"}, `invalid value "-1" for stoke.dynamicAllocation.minExecutors: must be at least 0`)
+	bad(map[string]string{p + "maxExecutors": "0"}, `invalid value "0" for stoke.dynamicAllocation.maxExecutors: must be at least 1`)
+	bad(map[string]string{p + "executorIdleTimeout": "-5s"}, `invalid value "-5s" for stoke.dynamicAllocation.executorIdleTimeout`)
+	bad(map[string]string{p + "cachedExecutorIdleTimeout": "-1"}, `invalid value "-1" for stoke.dynamicAllocation.cachedExecutorIdleTimeout`)
+	bad(map[string]string{p + "shuffleTracking.timeout": "-1ms"}, `invalid value "-1ms" for stoke.dynamicAllocation.shuffleTracking.timeout`)
+	bad(map[string]string{p + "schedulerBacklogTimeout": "0"}, `invalid value "0" for stoke.dynamicAllocation.schedulerBacklogTimeout: must be greater than zero`)
+	bad(map[string]string{p + "sustainedSchedulerBacklogTimeout": "0s"}, `invalid value "0s" for stoke.dynamicAllocation.sustainedSchedulerBacklogTimeout`)
+	bad(map[string]string{p + "executorAllocationRatio": "1.5"}, `invalid value "1.5" for stoke.dynamicAllocation.executorAllocationRatio: must be in (0, 1]`)
+	bad(map[string]string{p + "enabled": "yes please"}, `invalid value "yes please" for stoke.dynamicAllocation.enabled`)
+
+	// Disabled, the bounds are not cross-checked; good bounds pass.
+	c := New()
+	c.Set(p+"minExecutors", "5", SourceCode)
+	c.Set(p+"maxExecutors", "3", SourceCode)
+	if _, err := c.Validate(); err != nil {
+		t.Errorf("disabled dynamic allocation: bounds checked: %v", err)
+	}
+	c.Set(p+"enabled", "true", SourceCode)
+	c.Set(p+"maxExecutors", "8", SourceCode)
+	c.Set(p+"initialExecutors", "6", SourceCode)
+	if _, err := c.Validate(); err != nil {
+		t.Errorf("good bounds refused: %v", err)
+	}
+	// initialExecutors falls back to minExecutors, the sustained timeout
+	// to the first one.
+	c = New()
+	c.Set(p+"minExecutors", "3", SourceCode)
+	c.Set(p+"schedulerBacklogTimeout", "2", SourceCode)
+	if n, err := c.Int(p + "initialExecutors"); err != nil || n != 3 {
+		t.Errorf("initialExecutors = %d, %v; want minExecutors 3", n, err)
+	}
+	if d, err := c.Duration(p + "sustainedSchedulerBacklogTimeout"); err != nil || d != 2*time.Second {
+		t.Errorf("sustainedSchedulerBacklogTimeout = %v, %v; want 2s", d, err)
 	}
 }

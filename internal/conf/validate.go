@@ -95,6 +95,7 @@ func (c *Conf) crossCheck() []error {
 			errs = append(errs, fmt.Errorf("stoke.executor.heartbeatInterval (%v) must be less than stoke.network.timeout (%v)", hb, to))
 		}
 	}
+	errs = append(errs, c.dynamicAllocationCheck()...)
 	return errs
 }
 
@@ -138,4 +139,36 @@ func editDistance(a, b string) int {
 		prev, cur = cur, prev
 	}
 	return prev[len(b)]
+}
+
+// dynamicAllocationCheck refuses executor bounds that contradict each
+// other: minExecutors above maxExecutors, initialExecutors outside them.
+func (c *Conf) dynamicAllocationCheck() []error {
+	const p = "stoke.dynamicAllocation."
+	if on, err := c.Bool(p + "enabled"); err != nil || !on {
+		return nil
+	}
+	minN, err1 := c.Int(p + "minExecutors")
+	initial, err2 := c.Int(p + "initialExecutors")
+	if err1 != nil || err2 != nil {
+		return nil
+	}
+	maxN := -1
+	if _, set := c.Get(p + "maxExecutors"); set {
+		if v, err := c.Int(p + "maxExecutors"); err == nil {
+			maxN = v
+		}
+	}
+	var errs []error
+	if maxN >= 0 && minN > maxN {
+		errs = append(errs, fmt.Errorf(p+"minExecutors (%d) must not be greater than "+p+"maxExecutors (%d)", minN, maxN))
+	}
+	if initial < minN || (maxN >= 0 && initial > maxN) {
+		bound := "at least " + p + fmt.Sprintf("minExecutors (%d)", minN)
+		if maxN >= 0 {
+			bound = fmt.Sprintf("between %sminExecutors (%d) and %smaxExecutors (%d)", p, minN, p, maxN)
+		}
+		errs = append(errs, fmt.Errorf(p+"initialExecutors (%d) must be %s", initial, bound))
+	}
+	return errs
 }

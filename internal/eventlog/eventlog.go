@@ -320,6 +320,7 @@ func init() {
 	register[events.ExecutorAdded]()
 	register[events.ExecutorRemoved]()
 	register[events.ExecutorExcluded]()
+	register[events.ExecutorTarget]()
 	register[events.RDDPersisted]()
 	register[events.RDDUnpersisted]()
 	register[events.BlockUpdated]()

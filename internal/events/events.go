@@ -112,11 +112,14 @@ type TaskEnd struct {
 }
 
 type ExecutorAdded struct {
-	ExecutorID string    `json:"executorId"`
-	Host       string    `json:"host"`
-	Cores      int       `json:"cores"`
-	LogURL     string    `json:"logUrl,omitempty"`
-	Time       time.Time `json:"time"`
+	ExecutorID string `json:"executorId"`
+	Host       string `json:"host"`
+	Cores      int    `json:"cores"`
+	LogURL     string `json:"logUrl,omitempty"`
+	// Reason says why the executor was asked for, when the driver knows
+	// (dynamic allocation's request).
+	Reason string    `json:"reason,omitempty"`
+	Time   time.Time `json:"time"`
 }
 
 type ExecutorRemoved struct {
@@ -130,6 +133,14 @@ type ExecutorExcluded struct {
 	Scope      string    `json:"scope"`
 	Reason     string    `json:"reason"`
 	Time       time.Time `json:"time"`
+}
+
+// ExecutorTarget: dynamic allocation changed the number of executors the
+// application asks its cluster manager for.
+type ExecutorTarget struct {
+	Target int       `json:"target"`
+	Reason string    `json:"reason"`
+	Time   time.Time `json:"time"`
 }
 
 // RDDPersisted: a dataset was marked for caching (Persist or Cache).
@@ -169,6 +180,7 @@ func (TaskEnd) Kind() string          { return "TaskEnd" }
 func (ExecutorAdded) Kind() string    { return "ExecutorAdded" }
 func (ExecutorRemoved) Kind() string  { return "ExecutorRemoved" }
 func (ExecutorExcluded) Kind() string { return "ExecutorExcluded" }
+func (ExecutorTarget) Kind() string   { return "ExecutorTarget" }
 func (RDDPersisted) Kind() string     { return "RDDPersisted" }
 func (RDDUnpersisted) Kind() string   { return "RDDUnpersisted" }
 func (BlockUpdated) Kind() string     { return "BlockUpdated" }

@@ -17,6 +17,7 @@ type storeCollector struct {
 	stagesActive, tasksRunning, tasksEnded *prometheus.Desc
 	execsActive, execRemovals, poolRunning *prometheus.Desc
 	poolStages, busDrops, events           *prometheus.Desc
+	execsTarget                            *prometheus.Desc
 }
 
 func newStoreCollector(s *Store, drops func() int64) *storeCollector {
@@ -34,11 +35,12 @@ func newStoreCollector(s *Store, drops func() int64) *storeCollector {
 		poolStages:   prometheus.NewDesc("stoke_pool_active_stages", "Stage attempts running now, by scheduler pool.", []string{"pool"}, nil),
 		busDrops:     prometheus.NewDesc("stoke_event_bus_dropped_total", "Events dropped because listeners fell behind.", nil, nil),
 		events:       prometheus.NewDesc("stoke_ui_events_total", "Events applied to the UI's status store.", nil, nil),
+		execsTarget:  prometheus.NewDesc("stoke_executors_target", "Executors dynamic allocation asks for (absent without dynamic allocation); stoke_executors_active is the actual number.", nil, nil),
 	}
 }
 
 func (c *storeCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.jobsActive, c.jobsEnded, c.stagesActive, c.tasksRunning, c.tasksEnded, c.execsActive, c.execRemovals, c.poolRunning, c.poolStages, c.busDrops, c.events} {
+	for _, d := range []*prometheus.Desc{c.jobsActive, c.jobsEnded, c.stagesActive, c.tasksRunning, c.tasksEnded, c.execsActive, c.execRemovals, c.poolRunning, c.poolStages, c.busDrops, c.events, c.execsTarget} {
 		ch <- d
 	}
 }
@@ -61,6 +63,9 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	gauge(c.execsActive, float64(t.ExecutorsActive))
 	counter(c.execRemovals, float64(t.ExecutorRemovals))
+	if t.DynamicAllocation {
+		gauge(c.execsTarget, float64(t.ExecutorTarget))
+	}
 	_, pools := c.store.Pools()
 	for _, p := range pools {
 		gauge(c.poolRunning, float64(p.RunningTasks), p.Name)

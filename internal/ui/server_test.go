@@ -11,8 +11,10 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sirupsen/logrus"
+
 	"github.com/stoke-run/stoke/internal/eventlog"
 	"github.com/stoke-run/stoke/internal/events"
 )
@@ -371,5 +373,34 @@ func TestServeHistory(t *testing.T) {
 	}
 	if _, err := ServeHistory(filepath.Join(t.TempDir(), "missing")); err == nil {
 		t.Fatal("missing log: no error")
+	}
+}
+
+func TestDynamicAllocationShowsTargetAndReasons(t *testing.T) {
+	s := scenarioStore()
+	srv := startServer(t, s)
+	if _, _, body := get(t, srv.URL()+"/metrics"); strings.Contains(body, "stoke_executors_target") {
+		t.Fatalf("target gauge without dynamic allocation:\n%s", body)
+	}
+	if _, _, body := get(t, srv.URL()+"/executors/"); strings.Contains(body, "Dynamic allocation") {
+		t.Fatal("executors page mentions dynamic allocation without it")
+	}
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	apply(s, []events.Event{
+		events.ExecutorTarget{Target: 3, Reason: "backlog of 9 pending tasks needs 9 executors", Time: now},
+		events.ExecutorAdded{ExecutorID: "dyn-1", Host: "h9", Cores: 1, Reason: "backlog of 9 pending tasks needs 9 executors", Time: now},
+		events.ExecutorAdded{ExecutorID: "dyn-2", Host: "h9", Cores: 1, Time: now},
+		events.ExecutorRemoved{ExecutorID: "dyn-2", Reason: "dynamic allocation: idle for 1m0s (timeout 1m0s)", Time: now},
+		events.ExecutorTarget{Target: 2, Reason: "3 tasks need 2 executors", Time: now},
+	})
+	_, _, body := get(t, srv.URL()+"/metrics")
+	if !strings.Contains(body, "stoke_executors_target 2") || !strings.Contains(body, "stoke_executors_active 2") {
+		t.Fatalf("metrics lack the target 2 and the 2 active executors:\n%s", body)
+	}
+	_, _, page := get(t, srv.URL()+"/executors/")
+	for _, want := range []string{"target <strong>2</strong> executors, 2 active", "backlog of 9 pending tasks needs 9 executors", "dynamic allocation: idle for 1m0s"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("executors page lacks %q", want)
+		}
 	}
 }

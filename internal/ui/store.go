@@ -149,6 +149,7 @@ type ExecutorInfo struct {
 	Active         bool          `json:"isActive"`
 	AddTime        time.Time     `json:"addTime,omitzero"`
 	RemoveTime     time.Time     `json:"removeTime,omitzero"`
+	AddReason      string        `json:"addReason,omitempty"`
 	RemoveReason   string        `json:"removeReason,omitempty"`
 	Excluded       bool          `json:"isExcluded"`
 	ExcludeScope   string        `json:"excludeScope,omitempty"`
@@ -185,7 +186,11 @@ type Totals struct {
 	TasksEnded       map[string]int64 `json:"tasksEnded"` // by TaskEnd status
 	ExecutorsActive  int              `json:"executorsActive"`
 	ExecutorRemovals int              `json:"executorRemovals"`
-	Events           int64            `json:"events"`
+	// ExecutorTarget is dynamic allocation's latest target, when
+	// DynamicAllocation is set (it posted one).
+	ExecutorTarget    int   `json:"executorTarget"`
+	DynamicAllocation bool  `json:"dynamicAllocation"`
+	Events            int64 `json:"events"`
 }
 
 type stageKey struct{ id, attempt int }
@@ -320,6 +325,8 @@ func (s *Store) Apply(e events.Event) {
 		s.storage.unpersisted(e.RDDID)
 	case events.BlockUpdated:
 		s.storage.blockUpdated(e)
+	case events.ExecutorTarget:
+		s.totals.ExecutorTarget, s.totals.DynamicAllocation = e.Target, true
 	case events.ExecutorExcluded:
 		x := s.executor(e.ExecutorID)
 		x.Excluded, x.ExcludeScope, x.ExcludeReason = true, e.Scope, e.Reason
@@ -664,7 +671,7 @@ func (s *Store) executorAdded(e events.ExecutorAdded) {
 		s.execs[e.ExecutorID] = x
 		s.totals.ExecutorsActive++
 	}
-	x.Host, x.Cores, x.LogURL, x.AddTime = e.Host, e.Cores, e.LogURL, e.Time
+	x.Host, x.Cores, x.LogURL, x.AddTime, x.AddReason = e.Host, e.Cores, e.LogURL, e.Time, e.Reason
 }
 
 func (s *Store) executorRemoved(e events.ExecutorRemoved) {

@@ -1,0 +1,205 @@
+package backendtest
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stoke-run/stoke"
+	"github.com/stoke-run/stoke/internal/events"
+)
+
+// testDynamicAllocation: a burst of tasks grows the application from
+// minExecutors (1), idleness shrinks it back, and a job that reads an
+// earlier job's shuffle gets exact results. With shuffle tracking the
+// executors holding that shuffle's output stay and the map stage does not
+// run again; without it they go and lost output is recomputed.
+//
+// Every wait is for a state, bounded by the harness timeout as a hang
+// guard: the burst's tasks hold until the executors have grown, so no
+// sleep decides anything.
+func (h Harness) testDynamicAllocation(t *testing.T, tracking bool) {
+	if !h.DynamicAllocation {
+		t.Skip("this backend does not support dynamic allocation (Harness.DynamicAllocation is false)")
+	}
+	maxExecs := h.slots()
+	if maxExecs < 2 {
+		t.Skip("dynamic allocation needs room for two one-core executors")
+	}
+	cfg := stoke.Config{"stoke.ui.enabled": "false"}
+	for k, v := range h.Config {
+		cfg[k] = v
+	}
+	for k, v := range map[string]string{
+		"stoke.executor.cores":                                     "1",
+		"stoke.dynamicAllocation.enabled":                          "true",
+		"stoke.dynamicAllocation.minExecutors":                     "1",
+		"stoke.dynamicAllocation.maxExecutors":                     fmt.Sprint(maxExecs),
+		"stoke.dynamicAllocation.schedulerBacklogTimeout":          "100ms",
+		"stoke.dynamicAllocation.executorIdleTimeout":              "1s",
+		"stoke.dynamicAllocation.shuffleTracking.enabled":          fmt.Sprint(tracking),
+		"stoke.dynamicAllocation.sustainedSchedulerBacklogTimeout": "100ms",
+	} {
+		cfg[k] = v
+	}
+	delete(cfg, "stoke.executor.instances")
+	rec := NewRecorder()
+	sc, err := stoke.New(cfg, stoke.WithListener(rec))
+	if err != nil {
+		t.Fatalf("stoke.New: %v", err)
+	}
+	t.Cleanup(func() { sc.Stop() })
+	ctx := h.ctx(t)
+	live := func() []string {
+		var ids []string
+		for _, e := range sc.Driver().Executors() {
+			ids = append(ids, e.ID)
+		}
+		return ids
+	}
+	waitUntil := func(what string, cond func() bool) {
+		t.Helper()
+		for !cond() {
+			select {
+			case <-ctx.Done():
+				t.Fatalf("%s: not reached within %v (executors %v)", what, h.timeout(), live())
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+	}
+	waitUntil("the initial executor (minExecutors 1)", func() bool { return len(live()) == 1 })
+
+	// A burst: twice as many tasks as the cluster has cores, held until
+	// the application has grown past its one executor.
+	n := 2 * maxExecs
+	marker := filepath.Join(t.TempDir(), "burst")
+	recs := make([]GateRecord, n)
+	for i := range recs {
+		recs[i] = GateRecord{ID: i, Marker: marker}
+	}
+	ds, err := stoke.Parallelize(sc, recs, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { _, err := stoke.Count(ctx, stoke.Map(ds, gateKey)); done <- err }()
+	waitUntil("growth under a backlog", func() bool { return len(live()) >= 2 })
+	if err := os.WriteFile(marker, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("burst: %v", err)
+	}
+	waitUntil("shrinking to minExecutors when idle", func() bool { return len(live()) == 1 })
+	released := 0
+	for _, e := range rec.Events() {
+		if r, ok := e.(events.ExecutorRemoved); ok && strings.Contains(r.Reason, "dynamic allocation: idle") {
+			released++
+		}
+	}
+	if released == 0 {
+		t.Fatal("executors went without an ExecutorRemoved event that says dynamic allocation released them")
+	}
+
+	// A shuffle whose map tasks run on at least two executors.
+	marker2 := filepath.Join(t.TempDir(), "shuffle")
+	for i := range recs {
+		recs[i].Marker = marker2
+	}
+	ds2, err := stoke.Parallelize(sc, recs, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sums := stoke.ReduceByKey(stoke.Map(ds2, gateKey), sumInts, 2)
+	want := map[string]int{}
+	for i := 0; i < n; i++ {
+		want[fmt.Sprintf("k%d", i%7)] += i
+	}
+	check := func(what string) {
+		t.Helper()
+		got, err := stoke.Collect(ctx, sums)
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		m := map[string]int{}
+		for _, kv := range got {
+			if _, dup := m[kv.Key]; dup {
+				t.Errorf("%s: key %s delivered twice", what, kv.Key)
+			}
+			m[kv.Key] = kv.Value
+		}
+		if fmt.Sprint(m) != fmt.Sprint(want) {
+			t.Fatalf("%s:\n got %v\nwant %v", what, m, want)
+		}
+	}
+	before := len(rec.Events())
+	done2 := make(chan struct{})
+	go func() {
+		defer close(done2)
+		check("first job over the shuffle")
+	}()
+	waitUntil("map tasks on two executors", func() bool {
+		on := map[string]bool{}
+		for _, e := range rec.Events()[before:] {
+			if s, ok := e.(events.TaskStart); ok {
+				on[s.ExecutorID] = true
+			}
+		}
+		return len(on) >= 2
+	})
+	if err := os.WriteFile(marker2, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	<-done2
+	if t.Failed() {
+		return
+	}
+	// Where the map output is: the executors of the successful map tasks.
+	holders := map[string]bool{}
+	mapStage := -1
+	for _, e := range rec.Events()[before:] {
+		switch e := e.(type) {
+		case events.StageSubmitted:
+			if mapStage < 0 {
+				mapStage = e.StageID // the map stage is submitted first
+			}
+		case events.TaskEnd:
+			if e.StageID == mapStage && e.Status == events.TaskSuccess {
+				holders[e.ExecutorID] = true
+			}
+		}
+	}
+	if len(holders) < 2 {
+		t.Fatalf("map output on %v; the test needs it on two executors or more", holders)
+	}
+	if tracking {
+		// The executors holding the output stay; the others go.
+		waitUntil("only the shuffle's executors left", func() bool {
+			ids := live()
+			for h := range holders {
+				if !slices.Contains(ids, h) {
+					t.Fatalf("executor %s holding shuffle output was released with shuffle tracking on", h)
+				}
+			}
+			return len(ids) == max(1, len(holders))
+		})
+	} else {
+		waitUntil("shrinking to minExecutors with shuffle output", func() bool { return len(live()) == 1 })
+	}
+	before = len(rec.Events())
+	check("a later job reading the shuffle")
+	reran := 0
+	for _, e := range rec.Events()[before:] {
+		if s, ok := e.(events.StageSubmitted); ok && s.StageID == mapStage {
+			reran++
+		}
+	}
+	if tracking && reran != 0 {
+		t.Errorf("with shuffle tracking the map stage ran again (%d times)", reran)
+	}
+	t.Logf("shuffle tracking %v: map output on %d executors, map stage re-run %d times", tracking, len(holders), reran)
+}

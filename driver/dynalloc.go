@@ -1,0 +1,192 @@
+package driver
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/stoke-run/stoke/driver/alloc"
+	"github.com/stoke-run/stoke/internal/clock"
+	"github.com/stoke-run/stoke/internal/events"
+)
+
+// dynAlloc feeds the dynamic allocation policy (driver/alloc) the
+// scheduler's backlog and the executors on a timer, and carries its
+// decisions to the backend: RequestTotalExecutors when the target
+// changes, KillExecutors for the idle executors it releases.
+type dynAlloc struct {
+	policy *alloc.Policy
+	timer  clock.Timer
+	// released maps the executors being given back to the reason, which
+	// their ExecutorRemoved event carries.
+	released map[string]string
+	// growReason is why the target last grew; executors that register
+	// while the application is below it carry it in ExecutorAdded.
+	growReason string
+}
+
+// startDynamicAllocation asks for the initial executors and starts the
+// timer; c.mu is not held.
+func (c *Context) startDynamicAllocation() error {
+	p, err := alloc.New(c.settings.dyn)
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	c.dyn = &dynAlloc{policy: p, released: map[string]string{}, growReason: "dynamic allocation: initial executors"}
+	target := p.Target()
+	c.mu.Unlock()
+	c.post(events.ExecutorTarget{Target: target, Reason: "initial executors", Time: c.clock.Now()})
+	if err := c.be.RequestTotalExecutors(target); err != nil {
+		c.log.WithError(err).Warnf("dynamic allocation: asking for the %d initial executors", target)
+	}
+	c.mu.Lock()
+	c.armDynamicAllocation()
+	c.mu.Unlock()
+	return nil
+}
+
+// armDynamicAllocation schedules the next decision; c.mu is held.
+func (c *Context) armDynamicAllocation() {
+	if c.dyn != nil && !c.stopped {
+		c.dyn.timer = c.clock.AfterFunc(c.settings.dynInterval, c.dynamicAllocationTick)
+	}
+}
+
+// dynamicAllocationTick takes one decision and carries it out. The next
+// tick is armed only after the backend calls return, so calls of two
+// decisions never overlap or reorder.
+func (c *Context) dynamicAllocationTick() {
+	c.mu.Lock()
+	if c.stopped || c.dyn == nil {
+		c.mu.Unlock()
+		return
+	}
+	now := c.clock.Now()
+	prev := c.dyn.policy.Target()
+	d := c.dyn.policy.Update(c.allocState(), now)
+	var ids []string
+	a := &actions{}
+	for _, r := range d.Releases {
+		ids = append(ids, r.ID)
+		c.dyn.released[r.ID] = r.Reason
+		c.log.WithField("executor", r.ID).Info(r.Reason)
+		// No task may start on it while the backend kills it: its slots
+		// leave the core now (it runs none: the policy saw it idle under
+		// this lock).
+		c.unusable[r.ID] = true
+		c.handle(c.core.RemoveExecutor(r.ID, r.Reason, now), a)
+	}
+	if d.Changed {
+		if d.Target > prev {
+			c.dyn.growReason = "dynamic allocation: " + d.Reason
+		}
+		c.log.Infof("dynamic allocation: target %d executors (%s)", d.Target, d.Reason)
+	}
+	c.mu.Unlock()
+	c.apply(a)
+	if d.Changed {
+		c.post(events.ExecutorTarget{Target: d.Target, Reason: d.Reason, Time: now})
+	}
+	if len(ids) > 0 {
+		if err := c.be.KillExecutors(ids); err != nil {
+			c.log.WithError(err).Warnf("dynamic allocation: releasing executors %s", strings.Join(ids, ", "))
+			a := &actions{}
+			c.mu.Lock()
+			for _, id := range ids {
+				if info, still := c.executors[id]; still && c.unusable[id] {
+					// It stays: its slots come back.
+					c.dyn.policy.ReleaseFailed(id)
+					delete(c.dyn.released, id)
+					delete(c.unusable, id)
+					c.core.AddExecutor(info.ID, info.Host, info.Cores, c.clock.Now())
+				}
+			}
+			if !c.stopped {
+				c.schedule(a)
+			}
+			c.mu.Unlock()
+			c.apply(a)
+		}
+	}
+	// Releases lower the backend's total by as many; the target says
+	// what is wanted after them.
+	if d.Changed || len(ids) > 0 {
+		if err := c.be.RequestTotalExecutors(d.Target); err != nil {
+			c.log.WithError(err).Warnf("dynamic allocation: asking for %d executors", d.Target)
+		}
+	}
+	c.mu.Lock()
+	c.armDynamicAllocation()
+	c.mu.Unlock()
+}
+
+// allocState is the policy's view of the application; c.mu is held.
+func (c *Context) allocState() alloc.State {
+	b := c.core.Backlog()
+	st := alloc.State{Pending: b.Pending, PendingSpeculative: b.Speculative, Running: b.Running}
+	// Shuffles a running job reads: those of its stages.
+	active := map[int32]bool{}
+	for _, j := range c.jobs {
+		for _, s := range ancestors(j.final, map[int]bool{}, nil) {
+			if s.shuffle != nil {
+				active[s.shuffle.id] = true
+			}
+		}
+	}
+	shuffle := map[string]bool{}
+	activeShuffle := map[string]bool{}
+	for id, s := range c.shuffles {
+		for _, o := range s.shuffle.outputs {
+			if o != nil {
+				shuffle[o.execID] = true
+				if active[id] {
+					activeShuffle[o.execID] = true
+				}
+			}
+		}
+	}
+	cached := map[string]bool{}
+	for _, r := range c.cached {
+		for _, execs := range r.locs {
+			for id := range execs {
+				cached[id] = true
+			}
+		}
+	}
+	for id, info := range c.executors {
+		st.Executors = append(st.Executors, alloc.Executor{
+			ID:            id,
+			Host:          info.Host,
+			Running:       b.RunningOn[id],
+			LocalPending:  b.LocalExecutors[id] + b.LocalHosts[info.Host],
+			Cached:        cached[id],
+			ShuffleData:   shuffle[id],
+			ActiveShuffle: activeShuffle[id],
+		})
+	}
+	sort.Slice(st.Executors, func(i, j int) bool { return st.Executors[i].ID < st.Executors[j].ID })
+	return st
+}
+
+// dynAddReason is why a newly registered executor came; c.mu is held.
+func (c *Context) dynAddReason() string {
+	if c.dyn == nil || len(c.executors) > c.dyn.policy.Target() {
+		return ""
+	}
+	return c.dyn.growReason
+}
+
+// dynRemoveReason replaces a backend's reason for a lost executor that
+// dynamic allocation released; c.mu is held.
+func (c *Context) dynRemoveReason(id, reason string) (string, bool) {
+	if c.dyn == nil {
+		return reason, false
+	}
+	r, ok := c.dyn.released[id]
+	if !ok {
+		return reason, false
+	}
+	delete(c.dyn.released, id)
+	return fmt.Sprintf("%s (%s)", r, reason), true
+}
