@@ -290,6 +290,15 @@ func (m *am) register(ctx context.Context, port int, base string) error {
 	return nil
 }
 
+// finalTrackingURL is where the RM links once the application ended: its
+// page on the history server (stoke.yarn.historyServer.address), or "".
+func (m *am) finalTrackingURL() string {
+	if m.stokeConf == nil || m.containerID == nil {
+		return ""
+	}
+	return finalTrackingURL(m.stokeConf.String("stoke.yarn.historyServer.address"), AppIDString(m.containerID.GetAppId()))
+}
+
 // unregister tells the RM the final status, repeating until it confirms, then removes the
 // staging directory.
 func (m *am) unregister(ctx context.Context, st yarnpb.FinalApplicationStatus, diag string, early bool) {
@@ -297,6 +306,9 @@ func (m *am) unregister(ctx context.Context, st yarnpb.FinalApplicationStatus, d
 		var resp yarnpb.FinishApplicationMasterResponse
 		err := m.rm.Call(ctx, "finishApplicationMaster", &yarnpb.FinishApplicationMasterRequest{
 			FinalApplicationStatus: st.Enum(), Diagnostics: proto.String(diag),
+			// After the end the RM links to the history server's page of
+			// the application, when there is one.
+			TrackingUrl: proto.String(m.finalTrackingURL()),
 		}, &resp)
 		if ipc.IsRemote(err, errNotRegistered) {
 			err = m.register(ctx, 0, "")

@@ -9,6 +9,8 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/stoke-run/stoke/internal/conf"
 )
 
 // The AM's tracking URL serves the driver's UI once the driver has said
@@ -81,5 +83,31 @@ func TestAMTrackingURLServesTheDriverUI(t *testing.T) {
 	ui.Close()
 	if code, body := get("/jobs/"); code != 502 || !strings.Contains(body, "does not answer") {
 		t.Fatalf("the driver UI gone: %d %q", code, body)
+	}
+}
+
+// After the end the RM links to the history server's page of the
+// application when stoke.yarn.historyServer.address is set; a malformed
+// address is refused with the key.
+func TestFinalTrackingURL(t *testing.T) {
+	for addr, want := range map[string]string{
+		"":                          "",
+		"history.example:18080":     "http://history.example:18080/history/application_1_0002/",
+		"https://history.example/":  "https://history.example/history/application_1_0002/",
+		"http://10.0.0.4:18080/sub": "http://10.0.0.4:18080/sub/history/application_1_0002/",
+	} {
+		if got := finalTrackingURL(addr, "application_1_0002"); got != want {
+			t.Errorf("finalTrackingURL(%q) = %q, want %q", addr, got, want)
+		}
+	}
+	for _, bad := range []string{"ftp://h:1", "http://", ":18080", "http://[::1"} {
+		if err := historyAddressCheck(bad); err == nil {
+			t.Errorf("history server address %q accepted", bad)
+		}
+	}
+	c := conf.New()
+	c.Set("stoke.yarn.historyServer.address", "ftp://h:1", conf.SourceConfFlag)
+	if _, err := c.Validate(); err == nil || !strings.Contains(err.Error(), "stoke.yarn.historyServer.address") {
+		t.Errorf("a malformed address in the configuration: %v", err)
 	}
 }
