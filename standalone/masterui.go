@@ -159,9 +159,12 @@ func (m *Master) uiHandler() http.Handler {
 	return mux
 }
 
-var masterPage = template.Must(template.New("master").Parse(`<!DOCTYPE html>
+// daemonStyle is the master's and workers' look, one for both.
+const daemonStyle = `{{define "style"}}<style>body{font-family:sans-serif;margin:1.5em;color:#222}table{border-collapse:collapse;margin-bottom:1.5em}td,th{border:1px solid #ccc;padding:3px 8px;text-align:left;vertical-align:top}th{background:#eee}a{text-decoration:none}</style>{{end}}`
+
+var masterPage = template.Must(template.Must(template.New("master").Parse(daemonStyle)).Parse(`<!DOCTYPE html>
 <html><head><meta charset="utf-8"><title>Stoke Master {{.URL}}</title>
-<style>body{font-family:sans-serif;margin:1.5em}table{border-collapse:collapse;margin-bottom:1.5em}td,th{border:1px solid #ccc;padding:3px 8px;text-align:left}th{background:#eee}</style>
+{{template "style"}}
 </head><body>
 {{if .Insecure}}<div id="insecure" style="background:#c00;color:#fff;padding:8px;font-weight:bold">{{.Warning}}</div>{{end}}
 <h1>Stoke Master at {{.URL}}</h1>

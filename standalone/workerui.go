@@ -96,18 +96,18 @@ func openLog(path string) (*os.File, os.FileInfo, error) {
 	return f, fi, nil
 }
 
-var workerPage = template.Must(template.New("worker").Parse(`<!DOCTYPE html>
-<html><head><meta charset="utf-8"><title>Stoke Worker {{.ID}}</title></head><body>
+var workerPage = template.Must(template.Must(template.New("worker").Parse(daemonStyle)).Parse(`<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>Stoke Worker {{.ID}}</title>{{template "style"}}</head><body>
 <h1>Stoke Worker {{.ID}}</h1>
 <p>Address {{.Host}}, {{.Cores}} cores, {{.MemoryMiB}} MiB; masters {{range .Masters}}{{.}} {{end}}</p>
 <h2>Executors</h2>
-<table border="1"><tr><th>Application</th><th>Executor</th><th>Cores</th><th>Memory</th><th>State</th><th>Logs</th></tr>
+<table><tr><th>Application</th><th>Executor</th><th>Cores</th><th>Memory</th><th>State</th><th>Logs</th></tr>
 {{range .Executors}}<tr><td>{{.AppID}}</td><td>{{.ExecutorID}}</td><td>{{.Cores}}</td><td>{{.MemoryMiB}} MiB</td><td>{{.State}}</td>
-<td><a href="/log?app={{.AppID}}&amp;executor={{.ExecutorID}}&amp;file=stdout">stdout</a> <a href="/log?app={{.AppID}}&amp;executor={{.ExecutorID}}&amp;file=stderr">stderr</a></td></tr>
+<td><a href="log?app={{.AppID}}&amp;executor={{.ExecutorID}}&amp;file=stdout">stdout</a> <a href="log?app={{.AppID}}&amp;executor={{.ExecutorID}}&amp;file=stderr">stderr</a></td></tr>
 {{end}}</table>
 <h2>Drivers</h2>
-<table border="1"><tr><th>Driver</th><th>State</th><th>Restarts</th><th>Logs</th></tr>
-{{range .Drivers}}<tr><td>{{.DriverID}}</td><td>{{.State}}</td><td>{{.Restarts}}</td><td><a href="/log?driver={{.DriverID}}&amp;file=stderr">stderr</a></td></tr>
+<table><tr><th>Driver</th><th>State</th><th>Restarts</th><th>Logs</th></tr>
+{{range .Drivers}}<tr><td>{{.DriverID}}</td><td>{{.State}}</td><td>{{.Restarts}}</td><td><a href="log?driver={{.DriverID}}&amp;file=stderr">stderr</a></td></tr>
 {{end}}</table>
 </body></html>
 `))
