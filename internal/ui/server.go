@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	goruntime "runtime"
+	"runtime/debug"
 	"strconv"
 	"sync"
 	"syscall"
@@ -217,6 +219,10 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET "+app+"/stages/{stageId}", s.api(s.apiStage))
 	mux.HandleFunc("GET "+app+"/stages/{stageId}/{attempt}", s.api(s.apiStageAttempt))
 	mux.HandleFunc("GET "+app+"/stages/{stageId}/{attempt}/taskList", s.api(s.apiTaskList))
+	mux.HandleFunc("GET "+app+"/stages/{stageId}/{attempt}/taskSummary", s.api(s.apiTaskSummary))
+	mux.HandleFunc("GET /api/v1/version", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"spark": apiVersion()})
+	})
 	mux.HandleFunc("GET "+app+"/executors", s.api(s.apiExecutors(false)))
 	mux.HandleFunc("GET "+app+"/allexecutors", s.api(s.apiExecutors(true)))
 	mux.HandleFunc("GET "+app+"/environment", s.api(s.apiEnvironment))
@@ -291,26 +297,25 @@ func (s *Server) api(h func(r *http.Request) (any, error)) http.HandlerFunc {
 func (s *Server) apiApplications(w http.ResponseWriter, r *http.Request) {
 	app := s.store.App()
 	if app.ID == "" {
-		writeJSON(w, http.StatusOK, []AppInfo{})
+		writeJSON(w, http.StatusOK, []sparkApplication{})
 		return
 	}
-	writeJSON(w, http.StatusOK, []AppInfo{app})
+	writeJSON(w, http.StatusOK, []sparkApplication{toSparkApp(app, s.now(), apiVersion())})
 }
 
-func (s *Server) apiApplication(*http.Request) (any, error) { return s.store.App(), nil }
+func (s *Server) apiApplication(*http.Request) (any, error) {
+	return toSparkApp(s.store.App(), s.now(), apiVersion()), nil
+}
 
 func (s *Server) apiJobs(r *http.Request) (any, error) {
-	jobs := s.store.Jobs()
-	if status := r.URL.Query().Get("status"); status != "" {
-		kept := jobs[:0]
-		for _, j := range jobs {
-			if equalFold(j.Status, status) {
-				kept = append(kept, j)
-			}
+	status := r.URL.Query().Get("status")
+	out := []sparkJob{}
+	for _, j := range s.store.Jobs() {
+		if status == "" || equalFold(j.Status, status) {
+			out = append(out, toSparkJob(j))
 		}
-		jobs = kept
 	}
-	return jobs, nil
+	return out, nil
 }
 
 func (s *Server) apiJob(r *http.Request) (any, error) {
@@ -322,21 +327,19 @@ func (s *Server) apiJob(r *http.Request) (any, error) {
 	if !ok {
 		return nil, notFound("unknown job %d", id)
 	}
-	return j, nil
+	return toSparkJob(j), nil
 }
 
 func (s *Server) apiStages(r *http.Request) (any, error) {
-	stages := s.store.Stages()
-	if status := r.URL.Query().Get("status"); status != "" {
-		kept := stages[:0]
-		for _, st := range stages {
-			if equalFold(st.Status, status) {
-				kept = append(kept, st)
-			}
+	status := r.URL.Query().Get("status")
+	out := []sparkStage{}
+	for _, st := range s.store.Stages() {
+		sp := toSparkStage(st)
+		if status == "" || equalFold(sp.Status, status) || equalFold(st.Status, status) {
+			out = append(out, sp)
 		}
-		stages = kept
 	}
-	return stages, nil
+	return out, nil
 }
 
 func (s *Server) apiStage(r *http.Request) (any, error) {
@@ -348,7 +351,11 @@ func (s *Server) apiStage(r *http.Request) (any, error) {
 	if len(as) == 0 {
 		return nil, notFound("unknown stage %d", id)
 	}
-	return as, nil
+	out := make([]sparkStage, len(as))
+	for i, st := range as {
+		out[i] = toSparkStage(st)
+	}
+	return out, nil
 }
 
 func (s *Server) apiStageAttempt(r *http.Request) (any, error) {
@@ -364,7 +371,7 @@ func (s *Server) apiStageAttempt(r *http.Request) (any, error) {
 	if !ok {
 		return nil, notFound("unknown stage %d attempt %d", id, attempt)
 	}
-	return st, nil
+	return toSparkStage(st), nil
 }
 
 // maxTaskListLength bounds one taskList answer.
@@ -391,28 +398,66 @@ func (s *Server) apiTaskList(r *http.Request) (any, error) {
 	if !ok {
 		return nil, notFound("unknown stage %d attempt %d", id, attempt)
 	}
-	return rows, nil
+	out := make([]sparkTask, len(rows))
+	for i, t := range rows {
+		out[i] = toSparkTask(t)
+	}
+	return out, nil
+}
+
+// apiTaskSummary is Spark's taskSummary: quantiles of the metrics of a
+// stage attempt's successful tasks (those the store still holds).
+func (s *Server) apiTaskSummary(r *http.Request) (any, error) {
+	id, err := pathInt(r, "stageId")
+	if err != nil {
+		return nil, err
+	}
+	attempt, err := pathInt(r, "attempt")
+	if err != nil {
+		return nil, err
+	}
+	qs, err := parseQuantiles(r.URL.Query().Get("quantiles"))
+	if err != nil {
+		return nil, err
+	}
+	st, ok := s.store.Stage(id, attempt)
+	if !ok {
+		return nil, notFound("unknown stage %d attempt %d", id, attempt)
+	}
+	rows, _ := s.store.Tasks(id, attempt, 0, st.TaskRows)
+	return taskSummary(rows, qs), nil
 }
 
 func (s *Server) apiExecutors(all bool) func(*http.Request) (any, error) {
-	return func(*http.Request) (any, error) { return s.store.Executors(all), nil }
+	return func(*http.Request) (any, error) {
+		es := s.store.Executors(all)
+		out := make([]sparkExecutor, len(es))
+		for i, e := range es {
+			out[i] = toSparkExecutor(e)
+		}
+		return out, nil
+	}
 }
 
 func (s *Server) apiEnvironment(*http.Request) (any, error) {
+	// Spark's ApplicationEnvironmentInfo: [key, value] pairs; the Stoke
+	// configuration in sparkProperties, where each value came from in
+	// stokeSources (Stoke's own).
 	env := s.store.Environment()
-	type kv struct {
-		Key   string `json:"key"`
-		Value string `json:"value"`
-	}
 	out := struct {
-		Properties []kv `json:"properties"`
-		Sources    []kv `json:"sources"`
-	}{Properties: []kv{}, Sources: []kv{}}
+		Runtime          map[string]string `json:"runtime"`
+		SparkProperties  [][2]string       `json:"sparkProperties"`
+		HadoopProperties [][2]string       `json:"hadoopProperties"`
+		SystemProperties [][2]string       `json:"systemProperties"`
+		ClasspathEntries [][2]string       `json:"classpathEntries"`
+		StokeSources     [][2]string       `json:"stokeSources"`
+	}{Runtime: map[string]string{"goVersion": goruntime.Version(), "stokeVersion": apiVersion()},
+		SparkProperties: [][2]string{}, HadoopProperties: [][2]string{}, SystemProperties: [][2]string{}, ClasspathEntries: [][2]string{}, StokeSources: [][2]string{}}
 	for _, p := range env.Properties {
-		out.Properties = append(out.Properties, kv{p[0], p[1]})
+		out.SparkProperties = append(out.SparkProperties, [2]string{p[0], p[1]})
 	}
 	for _, p := range env.Sources {
-		out.Sources = append(out.Sources, kv{p[0], p[1]})
+		out.StokeSources = append(out.StokeSources, [2]string{p[0], p[1]})
 	}
 	return out, nil
 }
@@ -473,4 +518,12 @@ func equalFold(a, b string) bool {
 		}
 	}
 	return true
+}
+
+// apiVersion is what /api/v1/version answers: Stoke's module version.
+func apiVersion() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return "stoke " + bi.Main.Version
+	}
+	return "stoke (devel)"
 }

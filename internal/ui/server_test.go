@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -179,46 +180,191 @@ func getJSON(t *testing.T, url string, v any) int {
 	return code
 }
 
+// The JSON API decodes into types declared from Spark's monitoring REST API
+// documentation (ApplicationInfo, JobData, StageData, TaskData,
+// ExecutorSummary, TaskMetricDistributions), field names, units and date
+// format included, so tools written for Spark read Stoke.
+type sparkDate struct{ time.Time }
+
+func (d *sparkDate) UnmarshalJSON(b []byte) error {
+	t, err := time.Parse(`"2006-01-02T15:04:05.000GMT"`, string(b))
+	d.Time = t
+	return err
+}
+
+type specApplication struct {
+	ID       *string `json:"id"`
+	Name     *string `json:"name"`
+	Attempts []struct {
+		StartTime      *sparkDate `json:"startTime"`
+		LastUpdated    *sparkDate `json:"lastUpdated"`
+		Duration       *int64     `json:"duration"`
+		SparkUser      *string    `json:"sparkUser"`
+		Completed      *bool      `json:"completed"`
+		StartTimeEpoch *int64     `json:"startTimeEpoch"`
+	} `json:"attempts"`
+}
+
+type specJob struct {
+	JobID              *int       `json:"jobId"`
+	Name               *string    `json:"name"`
+	SubmissionTime     *sparkDate `json:"submissionTime"`
+	StageIDs           []int      `json:"stageIds"`
+	Status             *string    `json:"status"`
+	NumTasks           *int       `json:"numTasks"`
+	NumActiveTasks     *int       `json:"numActiveTasks"`
+	NumCompletedTasks  *int       `json:"numCompletedTasks"`
+	NumFailedTasks     *int       `json:"numFailedTasks"`
+	NumKilledTasks     *int       `json:"numKilledTasks"`
+	NumActiveStages    *int       `json:"numActiveStages"`
+	NumCompletedStages *int       `json:"numCompletedStages"`
+	NumFailedStages    *int       `json:"numFailedStages"`
+}
+
+type specStage struct {
+	Status            *string    `json:"status"`
+	StageID           *int       `json:"stageId"`
+	AttemptID         *int       `json:"attemptId"`
+	NumTasks          *int       `json:"numTasks"`
+	NumActiveTasks    *int       `json:"numActiveTasks"`
+	NumCompleteTasks  *int       `json:"numCompleteTasks"`
+	NumFailedTasks    *int       `json:"numFailedTasks"`
+	SubmissionTime    *sparkDate `json:"submissionTime"`
+	ExecutorRunTime   *int64     `json:"executorRunTime"`
+	InputRecords      *int64     `json:"inputRecords"`
+	ShuffleReadBytes  *int64     `json:"shuffleReadBytes"`
+	ShuffleWriteBytes *int64     `json:"shuffleWriteBytes"`
+	Name              *string    `json:"name"`
+	SchedulingPool    *string    `json:"schedulingPool"`
+}
+
+type specTask struct {
+	TaskID       *int64     `json:"taskId"`
+	Index        *int       `json:"index"`
+	Attempt      *int       `json:"attempt"`
+	LaunchTime   *sparkDate `json:"launchTime"`
+	Duration     *int64     `json:"duration"`
+	ExecutorID   *string    `json:"executorId"`
+	Host         *string    `json:"host"`
+	Status       *string    `json:"status"`
+	TaskLocality *string    `json:"taskLocality"`
+	Speculative  *bool      `json:"speculative"`
+	TaskMetrics  *struct {
+		ExecutorRunTime *int64 `json:"executorRunTime"`
+	} `json:"taskMetrics"`
+}
+
+type specExecutor struct {
+	ID             *string           `json:"id"`
+	HostPort       *string           `json:"hostPort"`
+	IsActive       *bool             `json:"isActive"`
+	TotalCores     *int              `json:"totalCores"`
+	MaxTasks       *int              `json:"maxTasks"`
+	ActiveTasks    *int              `json:"activeTasks"`
+	CompletedTasks *int              `json:"completedTasks"`
+	FailedTasks    *int              `json:"failedTasks"`
+	TotalTasks     *int              `json:"totalTasks"`
+	TotalDuration  *int64            `json:"totalDuration"`
+	AddTime        *sparkDate        `json:"addTime"`
+	ExecutorLogs   map[string]string `json:"executorLogs"`
+}
+
+type specTaskSummary struct {
+	Quantiles       []float64 `json:"quantiles"`
+	Duration        []float64 `json:"duration"`
+	ExecutorRunTime []float64 `json:"executorRunTime"`
+}
+
+// missing names the nil pointer and nil slice fields of v (a struct).
+func missing(v any) []string {
+	var out []string
+	rv := reflect.ValueOf(v)
+	for i := 0; i < rv.NumField(); i++ {
+		f := rv.Field(i)
+		if (f.Kind() == reflect.Pointer || f.Kind() == reflect.Slice || f.Kind() == reflect.Map) && f.IsNil() {
+			out = append(out, rv.Type().Field(i).Tag.Get("json"))
+		}
+	}
+	return out
+}
+
 func TestAPI(t *testing.T) {
 	srv := startServer(t, scenarioStore())
 	api := srv.URL() + "/api/v1/applications"
 
-	var apps []AppInfo
-	if getJSON(t, api, &apps); len(apps) != 1 || apps[0].ID != "app-1" {
+	var apps []specApplication
+	if getJSON(t, api, &apps); len(apps) != 1 || *apps[0].ID != "app-1" || len(apps[0].Attempts) != 1 ||
+		apps[0].Attempts[0].StartTime == nil || apps[0].Attempts[0].SparkUser == nil || apps[0].Attempts[0].Duration == nil {
 		t.Fatalf("applications %+v", apps)
 	}
-	var jobs []JobInfo
-	if getJSON(t, api+"/app-1/jobs", &jobs); len(jobs) != 1 || jobs[0].Tasks.Completed != 2 {
+	var jobs []specJob
+	if getJSON(t, api+"/app-1/jobs", &jobs); len(jobs) != 1 || *jobs[0].NumCompletedTasks != 2 || *jobs[0].Status != "RUNNING" {
 		t.Fatalf("jobs %+v", jobs)
+	}
+	if m := missing(jobs[0]); len(m) > 0 {
+		t.Errorf("job lacks Spark's fields %v", m)
 	}
 	if getJSON(t, api+"/app-1/jobs?status=succeeded", &jobs); len(jobs) != 0 {
 		t.Fatalf("filtered jobs %+v", jobs)
 	}
-	var job JobInfo
-	if getJSON(t, api+"/app-1/jobs/0", &job); job.Description != "count words" {
+	var job specJob
+	if getJSON(t, api+"/app-1/jobs/0", &job); *job.Name != "count words" {
 		t.Fatalf("job %+v", job)
 	}
-	var stages []StageInfo
+	var stages []specStage
 	if getJSON(t, api+"/app-1/stages", &stages); len(stages) != 2 {
 		t.Fatalf("stages %+v", stages)
 	}
-	if getJSON(t, api+"/app-1/stages/0", &stages); len(stages) != 1 || stages[0].Name != "map" {
+	for _, st := range stages {
+		if m := missing(st); len(m) > 0 {
+			t.Errorf("stage %d lacks Spark's fields %v", *st.StageID, m)
+		}
+		if s := *st.Status; s != "ACTIVE" && s != "COMPLETE" && s != "FAILED" && s != "PENDING" && s != "SKIPPED" {
+			t.Errorf("stage status %q is not one of Spark's", s)
+		}
+	}
+	if getJSON(t, api+"/app-1/stages?status=active", &stages); len(stages) != 1 {
+		t.Fatalf("active stages %+v", stages)
+	}
+	if getJSON(t, api+"/app-1/stages/0", &stages); len(stages) != 1 || *stages[0].Name != "map" {
 		t.Fatalf("stage 0 attempts %+v", stages)
 	}
-	var rows []TaskRow
-	if getJSON(t, api+"/app-1/stages/0/0/taskList?offset=1&length=2", &rows); len(rows) != 2 || rows[0].TaskID != 1 {
+	var rows []specTask
+	if getJSON(t, api+"/app-1/stages/0/0/taskList?offset=1&length=2", &rows); len(rows) != 2 || *rows[0].TaskID != 1 {
 		t.Fatalf("task list %+v", rows)
 	}
-	var execs []ExecutorInfo
+	for _, r := range rows {
+		if m := missing(r); len(m) > 0 {
+			t.Errorf("task %d lacks Spark's fields %v", *r.TaskID, m)
+		}
+	}
+	var sum specTaskSummary
+	if getJSON(t, api+"/app-1/stages/0/0/taskSummary", &sum); len(sum.Quantiles) != 5 || len(sum.Duration) != 5 || len(sum.ExecutorRunTime) != 5 {
+		t.Fatalf("task summary %+v", sum)
+	}
+	// Two successful tasks of 100 and 60 ms: the median is the first at or above the middle.
+	if getJSON(t, api+"/app-1/stages/0/0/taskSummary?quantiles=0,1", &sum); sum.Duration[0] != 60 || sum.Duration[1] != 100 {
+		t.Fatalf("task summary min and max %+v", sum)
+	}
+	var execs []specExecutor
 	if getJSON(t, api+"/app-1/executors", &execs); len(execs) != 1 {
 		t.Fatalf("executors %+v", execs)
+	}
+	if m := missing(execs[0]); len(m) > 0 {
+		t.Errorf("executor lacks Spark's fields %v", m)
 	}
 	if getJSON(t, api+"/app-1/allexecutors", &execs); len(execs) != 2 {
 		t.Fatalf("all executors %+v", execs)
 	}
-	var env struct{ Properties []struct{ Key, Value string } }
-	if getJSON(t, api+"/app-1/environment", &env); len(env.Properties) != 1 || env.Properties[0].Value != "wordcount" {
+	var env struct {
+		SparkProperties [][2]string `json:"sparkProperties"`
+	}
+	if getJSON(t, api+"/app-1/environment", &env); len(env.SparkProperties) != 1 || env.SparkProperties[0][1] != "wordcount" {
 		t.Fatalf("environment %+v", env)
+	}
+	var version struct{ Spark string }
+	if getJSON(t, srv.URL()+"/api/v1/version", &version); !strings.HasPrefix(version.Spark, "stoke") {
+		t.Fatalf("version %+v", version)
 	}
 	var pools struct {
 		Mode  string `json:"schedulingMode"`
@@ -229,15 +375,18 @@ func TestAPI(t *testing.T) {
 	}
 
 	for path, want := range map[string]int{
-		"/other/jobs":                         404,
-		"/other/stages/0":                     404,
-		"/app-1/jobs/9":                       404,
-		"/app-1/jobs/x":                       400,
-		"/app-1/stages/9":                     404,
-		"/app-1/stages/0/5/taskList":          404,
-		"/app-1/stages/0/0/taskList?length=0": 400,
-		"/app-1/stages/0/0/taskList?offset=a": 400,
-		"/app-1/nothing":                      404,
+		"/other/jobs":                                 404,
+		"/other/stages/0":                             404,
+		"/app-1/jobs/9":                               404,
+		"/app-1/jobs/x":                               400,
+		"/app-1/stages/9":                             404,
+		"/app-1/stages/0/5/taskList":                  404,
+		"/app-1/stages/0/0/taskList?length=0":         400,
+		"/app-1/stages/0/0/taskList?offset=a":         400,
+		"/app-1/stages/0/0/taskSummary?quantiles=2":   400,
+		"/app-1/stages/0/0/taskSummary?quantiles=a,b": 400,
+		"/app-1/stages/0/9/taskSummary":               404,
+		"/app-1/nothing":                              404,
 	} {
 		var e apiError
 		if code := getJSON(t, api+path, &e); code != want || e.Status != want || e.Error == "" {
