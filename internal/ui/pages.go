@@ -23,6 +23,18 @@ var pageFuncs = template.FuncMap{
 	},
 	"add":   func(a, b int) int { return a + b },
 	"bytes": humanBytes,
+	"quantileName": func(q float64) string {
+		switch q {
+		case 0:
+			return "Min"
+		case 0.5:
+			return "Median"
+		case 1:
+			return "Max"
+		}
+		return fmt.Sprintf("%gth percentile", q*100)
+	},
+	"msDur": func(ms float64) string { return fmtDuration(time.Duration(ms) * time.Millisecond) },
 	// firstLine shortens an error to its first line (at most 200 bytes):
 	// the summary of a collapsed <details> holding the whole text, so a
 	// failed job's stack traces do not fill the page.
@@ -117,6 +129,11 @@ Submitted {{ts .SubmissionTime}}, duration {{dur (.Duration $.Now)}}. Total task
 {{if .Failure}}<div class="err">{{template "err" .Failure}}</div>{{end}}
 {{if .DroppedTaskRows}}<p>{{.DroppedTaskRows}} older finished task rows were discarded to bound memory; counts above include them.</p>{{end}}{{end}}
 {{if gt (len .Attempts) 1}}<p>Attempts: {{range .Attempts}}<a href="stages/stage/?id={{.ID}}&amp;attempt={{.Attempt}}">{{.Attempt}}</a> {{end}}</p>{{end}}
+{{with .Summary}}{{if .Tasks}}<h2>Summary of {{.Tasks}} successful task(s)</h2>
+<table id="task-summary"><tr><th>Metric</th>{{range .Quantiles}}<th>{{quantileName .}}</th>{{end}}</tr>
+<tr><td>Duration</td>{{range .Duration}}<td>{{msDur .}}</td>{{end}}</tr>
+<tr><td>Records in</td>{{range .InputRecords}}<td>{{printf "%.0f" .}}</td>{{end}}</tr>
+<tr><td>Records out</td>{{range .OutputRecords}}<td>{{printf "%.0f" .}}</td>{{end}}</tr></table>{{end}}{{end}}
 <h2>Tasks {{if .Rows}}{{add .Offset 1}}-{{add .Offset (len .Rows)}} of {{.Stage.TaskRows}}{{end}}</h2>
 <p>{{if .Prev}}<a href="stages/stage/?id={{.Stage.ID}}&amp;attempt={{.Stage.Attempt}}&amp;page={{.Prev}}">previous</a>{{end}}
 {{if .Next}}<a href="stages/stage/?id={{.Stage.ID}}&amp;attempt={{.Stage.Attempt}}&amp;page={{.Next}}">next</a>{{end}}</p>
@@ -341,14 +358,17 @@ func (s *Server) stagePage(w http.ResponseWriter, r *http.Request) {
 	if offset+len(rows) < st.TaskRows {
 		next = pg + 1
 	}
+	all, _ := s.store.Tasks(id, attempt, 0, st.TaskRows)
 	s.render(w, http.StatusOK, "stage", struct {
 		page
 		Stage      StageInfo
 		Attempts   []StageInfo
+		Summary    sparkTaskSummary
 		Rows       []TaskRow
 		Offset     int
 		Prev, Next int
-	}{s.base(r, fmt.Sprintf("Stage %d (attempt %d)", id, attempt)), st, s.store.StageAttempts(id), rows, offset, prev, next})
+	}{s.base(r, fmt.Sprintf("Stage %d (attempt %d)", id, attempt)), st, s.store.StageAttempts(id),
+		taskSummary(all, []float64{0, 0.25, 0.5, 0.75, 1}), rows, offset, prev, next})
 }
 
 func (s *Server) executorsPage(w http.ResponseWriter, r *http.Request) {

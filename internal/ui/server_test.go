@@ -70,7 +70,7 @@ func TestPagesRender(t *testing.T) {
 		"/jobs/":                        {"count words", "Active jobs (1)", "FAIR"},
 		"/jobs/job/?id=0":               {"count words", "map", "reduce"},
 		"/stages/":                      {"map", "reduce", "etl", "0 B / 2.6 KiB", "Pending stages (1)"}, // human units, not "2708 B"; stage 2 waits
-		"/stages/stage/?id=0&attempt=0": {"PROCESS_LOCAL", "another attempt succeeded", "boom", "KILLED"},
+		"/stages/stage/?id=0&attempt=0": {"PROCESS_LOCAL", "another attempt succeeded", "boom", "KILLED", "Summary of 2 successful task(s)", "<th>Median</th>", "<td>60 ms</td>"},
 		"/stages/stage/?id=0":           {"PROCESS_LOCAL"},
 		"/executors/":                   {"heartbeat timed out", "h1", "dead"},
 		"/pools/":                       {"etl", "default"},
