@@ -129,7 +129,8 @@ func (b *browser) visit(report func(string, ...any), u, shot string) (string, []
 		report("%s: %v", u, err)
 		return u, nil
 	}
-	links, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll("a[href]")).map(a => a.href)`))
+	links, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll("a[href]")).map(a =>
+		typeof a.href === "string" ? a.href : new URL(a.href.baseVal, document.baseURI).href)`))
 	if err != nil {
 		report("%s: reading its links: %v", u, err)
 	}
@@ -312,6 +313,14 @@ func TestBrowserApplicationUI(t *testing.T) {
 	}
 	if !strings.Contains(text, "thirteen is refused") {
 		t.Errorf("the jobs page does not show the failed job's error:\n%s", text)
+	}
+	// The shuffle job's page draws its stages as a graph (two stages, one edge).
+	if err := chromedp.Do(ctx, chromedp.Navigate(sc.UIURL()+"/jobs/job/?id=0")); err != nil {
+		t.Fatal(err)
+	}
+	boxes, err := chromedp.Run(ctx, chromedp.Evaluate[[]int](`[document.querySelectorAll("svg#dag g.stage").length, document.querySelectorAll("svg#dag line").length]`))
+	if err != nil || len(boxes) != 2 || boxes[0] != 2 || boxes[1] != 1 {
+		t.Errorf("the job's DAG: %v stage boxes and edges, %v; want 2 boxes, 1 edge", boxes, err)
 	}
 }
 

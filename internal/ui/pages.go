@@ -109,7 +109,8 @@ Jobs: {{.Totals.JobsActive}} active, {{.Totals.JobsSucceeded}} succeeded, {{.Tot
 Submitted {{ts .SubmissionTime}}, duration {{dur (.Duration $.Now)}}.</p>
 <p>Tasks: {{template "tasks" .Tasks}}</p>
 {{if .Error}}<div class="err">{{template "err" .Error}}</div>{{end}}{{end}}
-<h2>Stages</h2>{{template "stagetable" .Stages}}
+<h2>Stages</h2>{{.DAG}}
+{{template "stagetable" .Stages}}
 {{template "bottom"}}{{end}}
 
 {{define "stages"}}{{template "top" .}}
@@ -276,11 +277,13 @@ func (s *Server) jobPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := s.base(r, fmt.Sprintf("Job %d", id))
+	stages := s.store.StagesOfJob(id)
 	s.render(w, http.StatusOK, "job", struct {
 		page
 		Job    JobInfo
+		DAG    template.HTML
 		Stages stageList
-	}{p, j, stageList{s.store.StagesOfJob(id), p.Now}})
+	}{p, j, dagSVG(j.StageIDs, stages), stageList{stages, p.Now}})
 }
 
 func (s *Server) stagesPage(w http.ResponseWriter, r *http.Request) {
