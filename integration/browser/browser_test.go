@@ -314,6 +314,11 @@ func TestBrowserApplicationUI(t *testing.T) {
 	if !strings.Contains(text, "thirteen is refused") {
 		t.Errorf("the jobs page does not show the failed job's error:\n%s", text)
 	}
+	// The jobs page has the event timeline: a bar per job (four) and per executor.
+	bars, err := chromedp.Run(ctx, chromedp.Evaluate[[]int](`[document.querySelectorAll("svg#timeline g.job").length, document.querySelectorAll("svg#timeline g.executor").length]`))
+	if err != nil || len(bars) != 2 || bars[0] != 4 || bars[1] < 1 {
+		t.Errorf("the event timeline: %v job and executor bars, %v; want 4 jobs and an executor", bars, err)
+	}
 	// The shuffle job's page draws its stages as a graph (two stages, one edge).
 	if err := chromedp.Do(ctx, chromedp.Navigate(sc.UIURL()+"/jobs/job/?id=0")); err != nil {
 		t.Fatal(err)

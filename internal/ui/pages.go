@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
+	"sort"
 	"strings"
 	"time"
 )
@@ -99,6 +100,7 @@ const pagesTmpl = `
 {{define "jobs"}}{{template "top" .}}
 <p>Scheduling mode: <strong>{{.Mode}}</strong>. Started {{ts .App.StartTime}}{{if .App.Completed}}, ended {{ts .App.EndTime}}{{end}}.
 Jobs: {{.Totals.JobsActive}} active, {{.Totals.JobsSucceeded}} succeeded, {{.Totals.JobsFailed}} failed. Tasks running: {{.Totals.TasksRunning}}.</p>
+{{if .Timeline}}<details id="event-timeline" open><summary>Event timeline</summary>{{.Timeline}}</details>{{end}}
 <h2>Active jobs ({{len .Active.Jobs}})</h2>{{template "jobtable" .Active}}
 <h2>Completed jobs ({{len .Done.Jobs}})</h2>{{template "jobtable" .Done}}
 <h2>Failed jobs ({{len .Failed.Jobs}})</h2>{{template "jobtable" .Failed}}
@@ -257,12 +259,16 @@ func (s *Server) jobsPage(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	mode, _ := s.store.Pools()
+	all := s.store.Jobs()
+	sort.Slice(all, func(i, j int) bool { return all[i].ID < all[j].ID })
 	s.render(w, http.StatusOK, "jobs", struct {
 		page
 		Mode                 string
 		Totals               Totals
+		Timeline             template.HTML
 		Active, Done, Failed jobList
-	}{p, mode, s.store.Totals(), jobList{active, p.Now}, jobList{done, p.Now}, jobList{failed, p.Now}})
+	}{p, mode, s.store.Totals(), timelineSVG(p.App, all, s.store.Executors(true), p.Now),
+		jobList{active, p.Now}, jobList{done, p.Now}, jobList{failed, p.Now}})
 }
 
 func (s *Server) jobPage(w http.ResponseWriter, r *http.Request) {
