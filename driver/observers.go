@@ -2,6 +2,7 @@ package driver
 
 import (
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -90,7 +91,22 @@ func startObservers(c *Context, extra []events.Listener) (*observers, error) {
 			return nil, err
 		}
 		retries, _ := c.conf.Int("stoke.port.maxRetries")
-		srv, err := ui.Start(c.conf.String("stoke.driver.bindAddress"), port, retries, o.store, c.log, ui.WithDropCounter(o.bus.Dropped))
+		opts := []ui.Option{ui.WithDropCounter(o.bus.Dropped)}
+		if kill, _ := c.conf.Bool("stoke.ui.killEnabled"); kill {
+			// An application run with a configured secret (a cluster's)
+			// asks for it before killing; a local one needs only the
+			// form's token.
+			secret := ""
+			if c.conf.SourceOf("stoke.authenticate.secret") != conf.SourceDefault {
+				secret = c.conf.String("stoke.authenticate.secret")
+			} else if f := c.conf.String("stoke.authenticate.secret.file"); f != "" {
+				if b, err := os.ReadFile(f); err == nil {
+					secret = strings.TrimSpace(string(b))
+				}
+			}
+			opts = append(opts, ui.WithKiller(c, secret))
+		}
+		srv, err := ui.Start(c.conf.String("stoke.driver.bindAddress"), port, retries, o.store, c.log, opts...)
 		if err != nil {
 			o.close()
 			return nil, err

@@ -10,6 +10,7 @@ package browser
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -48,6 +49,8 @@ var (
 		return n
 	})
 	doubled = stoke.RegisterMap("browser.double", func(n int) int { return 2 * n })
+	// stuck runs until the test kills its job (or a minute passes).
+	stuck = stoke.RegisterMap("browser.stuck", func(n int) int { time.Sleep(time.Minute); return n })
 )
 
 // chromium finds Debian's browser.
@@ -318,6 +321,33 @@ func TestBrowserApplicationUI(t *testing.T) {
 	bars, err := chromedp.Run(ctx, chromedp.Evaluate[[]int](`[document.querySelectorAll("svg#timeline g.job").length, document.querySelectorAll("svg#timeline g.executor").length]`))
 	if err != nil || len(bars) != 2 || bars[0] != 4 || bars[1] < 1 {
 		t.Errorf("the event timeline: %v job and executor bars, %v; want 4 jobs and an executor", bars, err)
+	}
+	// A kill button ends a running job: click it in the browser.
+	nums, _ := stoke.Parallelize(sc, []int{1, 2}, 2)
+	killed := make(chan error, 1)
+	go func() {
+		_, err := stoke.Collect(context.Background(), stoke.Map(nums, stuck))
+		killed <- err
+	}()
+	testutil.Eventually(t, 20*time.Second, "the stuck job listed with a kill button", func() bool {
+		resp, err := http.Get(sc.UIURL() + "/jobs/")
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return strings.Contains(string(b), `action="jobs/kill/"`)
+	})
+	if err := chromedp.Do(ctx, chromedp.Navigate(sc.UIURL()+"/jobs/"), chromedp.Click(chromedp.CSS("form.kill button"))); err != nil {
+		t.Fatalf("clicking the kill button: %v", err)
+	}
+	select {
+	case err := <-killed:
+		if err == nil || !strings.Contains(err.Error(), "killed from the web UI") {
+			t.Errorf("the killed job ended with %v", err)
+		}
+	case <-time.After(testutil.D(20 * time.Second)):
+		t.Fatal("the kill button did not end the job")
 	}
 	// The shuffle job's page draws its stages as a graph (two stages, one edge).
 	if err := chromedp.Do(ctx, chromedp.Navigate(sc.UIURL()+"/jobs/job/?id=0")); err != nil {

@@ -238,6 +238,7 @@ func init() {
 		{Name: "stoke.executor.heartbeatInterval", Default: "10s", Type: TypeDuration, Unit: "ms", Check: positive, Doc: "Interval between executor heartbeats; must be less than stoke.network.timeout."},
 		{Name: "stoke.ui.enabled", Default: "true", Type: TypeBool, Doc: "Serve the driver web UI."},
 		{Name: "stoke.ui.port", Default: "4040", Type: TypeInt, Check: portNumber, Doc: "Port of the driver web UI (next free port if taken)."},
+		{Name: "stoke.ui.killEnabled", Default: "true", Type: TypeBool, Doc: "Kill buttons for running jobs and stages in the web UI (with a configured stoke.authenticate.secret they ask for it)."},
 		{Name: "stoke.ui.showConsoleProgress", Default: "true", Type: TypeBool, Doc: "Show a progress bar on stderr when it is a terminal."},
 		{Name: "stoke.eventLog.enabled", Default: "false", Type: TypeBool, Doc: "Write a JSON-lines event log."},
 		{Name: "stoke.eventLog.dir", Default: "/tmp/stoke-events", Type: TypeString, Doc: "Directory of event logs."},

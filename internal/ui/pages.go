@@ -86,14 +86,16 @@ summary{cursor:pointer}
 {{define "bottom"}}</body></html>
 {{end}}
 {{define "tasks"}}<span class="bar"><span style="width:{{pct .Completed .Total}}%"></span></span>{{.Completed}}/{{.Total}}{{if .Active}} ({{.Active}} running){{end}}{{if .Failed}} ({{.Failed}} failed){{end}}{{if .Killed}} ({{.Killed}} killed){{end}}{{end}}
-{{define "jobtable"}}<table><tr><th>Job</th><th>Description</th><th>Pool</th><th>Submitted</th><th>Duration</th><th>Stages: done/total</th><th>Tasks</th><th>Error</th></tr>
+{{define "jobtable"}}<table><tr><th>Job</th><th>Description</th><th>Pool</th><th>Submitted</th><th>Duration</th><th>Stages: done/total</th><th>Tasks</th><th>Error</th><th></th></tr>
 {{range .Jobs}}<tr><td><a href="jobs/job/?id={{.ID}}">{{.ID}}</a></td><td>{{.Description}}</td><td><a href="pools/pool/?name={{.Pool}}">{{.Pool}}</a></td><td>{{ts .SubmissionTime}}</td><td>{{dur (.Duration $.Now)}}</td>
-<td>{{.CompletedStages}}/{{len .StageIDs}}{{if .FailedStages}} ({{.FailedStages}} failed){{end}}{{if .SkippedStages}} ({{.SkippedStages}} skipped){{end}}</td><td>{{template "tasks" .Tasks}}</td><td class="err">{{template "err" .Error}}</td></tr>
-{{else}}<tr><td colspan="8">none</td></tr>{{end}}</table>{{end}}
-{{define "stagetable"}}<table><tr><th>Stage</th><th>Attempt</th><th>Name</th><th>Job</th><th>Pool</th><th>Submitted</th><th>Duration</th><th>Tasks</th><th>Records in/out</th><th>Shuffle read/write</th><th>Failure</th></tr>
+<td>{{.CompletedStages}}/{{len .StageIDs}}{{if .FailedStages}} ({{.FailedStages}} failed){{end}}{{if .SkippedStages}} ({{.SkippedStages}} skipped){{end}}</td><td>{{template "tasks" .Tasks}}</td><td class="err">{{template "err" .Error}}</td>
+<td>{{if and $.CSRF (eq .Status "RUNNING")}}<form class="kill" method="post" action="jobs/kill/"><input type="hidden" name="id" value="{{.ID}}"><input type="hidden" name="token" value="{{$.CSRF}}"><button type="submit">kill</button></form>{{end}}</td></tr>
+{{else}}<tr><td colspan="9">none</td></tr>{{end}}</table>{{end}}
+{{define "stagetable"}}<table><tr><th>Stage</th><th>Attempt</th><th>Name</th><th>Job</th><th>Pool</th><th>Submitted</th><th>Duration</th><th>Tasks</th><th>Records in/out</th><th>Shuffle read/write</th><th>Failure</th><th></th></tr>
 {{range .Stages}}<tr><td><a href="stages/stage/?id={{.ID}}&amp;attempt={{.Attempt}}">{{.ID}}</a></td><td>{{.Attempt}}</td><td>{{.Name}}</td><td><a href="jobs/job/?id={{.JobID}}">{{.JobID}}</a></td><td><a href="pools/pool/?name={{.Pool}}">{{.Pool}}</a></td><td>{{ts .SubmissionTime}}</td><td>{{dur (.Duration $.Now)}}</td>
-<td>{{template "tasks" .Tasks}}</td><td>{{.RecordsIn}} / {{.RecordsOut}}</td><td>{{bytes .ShuffleRead}} / {{bytes .ShuffleWrite}}</td><td class="err">{{template "err" .Failure}}</td></tr>
-{{else}}<tr><td colspan="11">none</td></tr>{{end}}</table>{{end}}
+<td>{{template "tasks" .Tasks}}</td><td>{{.RecordsIn}} / {{.RecordsOut}}</td><td>{{bytes .ShuffleRead}} / {{bytes .ShuffleWrite}}</td><td class="err">{{template "err" .Failure}}</td>
+<td>{{if and $.CSRF (eq .Status "RUNNING")}}<form class="kill" method="post" action="stages/kill/"><input type="hidden" name="id" value="{{.ID}}"><input type="hidden" name="token" value="{{$.CSRF}}"><button type="submit">kill</button></form>{{end}}</td></tr>
+{{else}}<tr><td colspan="12">none</td></tr>{{end}}</table>{{end}}
 `
 
 const pagesTmpl = `
@@ -191,20 +193,28 @@ type page struct {
 	Now    time.Time
 	Replay bool   // the history server offers /replay/
 	Root   string // relative path to the UI's root, the page's <base>
+	// CSRF is the kill forms' token ("" when the UI has no kill buttons).
+	CSRF string
 }
 
 type jobList struct {
 	Jobs []JobInfo
 	Now  time.Time
+	CSRF string // kill buttons' token, "" for none
 }
 
 type stageList struct {
 	Stages []StageInfo
 	Now    time.Time
+	CSRF   string // kill buttons' token, "" for none
 }
 
 func (s *Server) base(r *http.Request, title string) page {
-	return page{Title: title, App: s.store.App(), Now: s.now(), Replay: s.replay != nil, Root: rootOf(r.URL.Path)}
+	p := page{Title: title, App: s.store.App(), Now: s.now(), Replay: s.replay != nil, Root: rootOf(r.URL.Path)}
+	if s.killer != nil {
+		p.CSRF = s.csrf
+	}
+	return p
 }
 
 // rootOf is the relative path from a page to the UI's root ("../../" from
@@ -268,7 +278,7 @@ func (s *Server) jobsPage(w http.ResponseWriter, r *http.Request) {
 		Timeline             template.HTML
 		Active, Done, Failed jobList
 	}{p, mode, s.store.Totals(), timelineSVG(p.App, all, s.store.Executors(true), p.Now),
-		jobList{active, p.Now}, jobList{done, p.Now}, jobList{failed, p.Now}})
+		jobList{active, p.Now, p.CSRF}, jobList{done, p.Now, p.CSRF}, jobList{failed, p.Now, p.CSRF}})
 }
 
 func (s *Server) jobPage(w http.ResponseWriter, r *http.Request) {
@@ -289,7 +299,7 @@ func (s *Server) jobPage(w http.ResponseWriter, r *http.Request) {
 		Job    JobInfo
 		DAG    template.HTML
 		Stages stageList
-	}{p, j, dagSVG(j.StageIDs, stages), stageList{stages, p.Now}})
+	}{p, j, dagSVG(j.StageIDs, stages), stageList{stages, p.Now, p.CSRF}})
 }
 
 func (s *Server) stagesPage(w http.ResponseWriter, r *http.Request) {
@@ -330,7 +340,7 @@ func (s *Server) stagesPage(w http.ResponseWriter, r *http.Request) {
 		Pools                []PoolInfo
 		Active, Done, Failed stageList
 		Pending              []pendingStage
-	}{p, mode, pools, stageList{active, p.Now}, stageList{done, p.Now}, stageList{failed, p.Now}, pending})
+	}{p, mode, pools, stageList{active, p.Now, p.CSRF}, stageList{done, p.Now, p.CSRF}, stageList{failed, p.Now, p.CSRF}, pending})
 }
 
 func (s *Server) stagePage(w http.ResponseWriter, r *http.Request) {
@@ -414,7 +424,7 @@ func (s *Server) poolPage(w http.ResponseWriter, r *http.Request) {
 		page
 		Pool   PoolInfo
 		Active stageList
-	}{base, p, stageList{active, base.Now}})
+	}{base, p, stageList{active, base.Now, base.CSRF}})
 }
 
 func (s *Server) environmentPage(w http.ResponseWriter, r *http.Request) {

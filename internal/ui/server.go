@@ -44,6 +44,9 @@ type Server struct {
 	now     func() time.Time
 	replay  http.Handler
 	handler http.Handler
+	// Kill buttons (WithKiller): nil killer, none.
+	killer           Killer
+	killSecret, csrf string
 
 	mu   sync.Mutex
 	ln   net.Listener
@@ -206,6 +209,8 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /pools/pool/{$}", s.poolPage)
 	mux.HandleFunc("GET /environment/{$}", s.environmentPage)
 	mux.HandleFunc("GET /storage/{$}", s.storagePage)
+	mux.HandleFunc("POST /jobs/kill/{$}", s.killJob)
+	mux.HandleFunc("POST /stages/kill/{$}", s.killStage)
 	if s.replay != nil {
 		mux.Handle("GET /replay/{$}", s.replay)
 	}

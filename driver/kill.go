@@ -1,0 +1,55 @@
+package driver
+
+import (
+	"errors"
+	"sort"
+	"strconv"
+)
+
+// ErrKilled is the cause of a job killed from the web UI.
+var ErrKilled = errors.New("killed")
+
+// KillJob fails running job id (the web UI's kill button); false if no
+// such job runs.
+func (c *Context) KillJob(id int, reason string) bool {
+	c.mu.Lock()
+	j := c.jobs[id]
+	c.mu.Unlock()
+	if j == nil {
+		return false
+	}
+	c.mu.Lock()
+	running := !j.finished
+	c.mu.Unlock()
+	if !running {
+		return false
+	}
+	c.log.Warnf("job %d %s", id, reason)
+	c.cancelJob(j, errors.Join(ErrKilled, errors.New(reason)))
+	return true
+}
+
+// KillStage fails the running jobs that need stage id, as Spark's stage
+// kill does; false if none does.
+func (c *Context) KillStage(id int, reason string) bool {
+	c.mu.Lock()
+	var ids []int
+	for _, j := range c.jobs {
+		if j.finished {
+			continue
+		}
+		for _, s := range ancestors(j.final, map[int]bool{}, nil) {
+			if s.id == id {
+				ids = append(ids, j.id)
+				break
+			}
+		}
+	}
+	c.mu.Unlock()
+	sort.Ints(ids)
+	killed := false
+	for _, jid := range ids {
+		killed = c.KillJob(jid, reason+" (stage "+strconv.Itoa(id)+")") || killed
+	}
+	return killed
+}
