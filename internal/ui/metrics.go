@@ -18,6 +18,7 @@ type storeCollector struct {
 	execsActive, execRemovals, poolRunning *prometheus.Desc
 	poolStages, busDrops, events           *prometheus.Desc
 	execsTarget                            *prometheus.Desc
+	taskDuration, taskRead, taskWrite      *prometheus.Desc
 }
 
 func newStoreCollector(s *Store, drops func() int64) *storeCollector {
@@ -25,6 +26,9 @@ func newStoreCollector(s *Store, drops func() int64) *storeCollector {
 		store:        s,
 		drops:        drops,
 		jobsActive:   prometheus.NewDesc("stoke_jobs_active", "Jobs running now.", nil, nil),
+		taskDuration: prometheus.NewDesc("stoke_task_duration_seconds", "Duration of finished task attempts.", nil, nil),
+		taskRead:     prometheus.NewDesc("stoke_task_shuffle_read_bytes", "Shuffle bytes read by each finished task attempt.", nil, nil),
+		taskWrite:    prometheus.NewDesc("stoke_task_shuffle_write_bytes", "Shuffle bytes written by each finished task attempt.", nil, nil),
 		jobsEnded:    prometheus.NewDesc("stoke_jobs_completed_total", "Jobs finished since start, by outcome (succeeded, failed).", []string{"status"}, nil),
 		stagesActive: prometheus.NewDesc("stoke_stages_active", "Stage attempts running now.", nil, nil),
 		tasksRunning: prometheus.NewDesc("stoke_tasks_running", "Tasks running now.", nil, nil),
@@ -40,12 +44,19 @@ func newStoreCollector(s *Store, drops func() int64) *storeCollector {
 }
 
 func (c *storeCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.jobsActive, c.jobsEnded, c.stagesActive, c.tasksRunning, c.tasksEnded, c.execsActive, c.execRemovals, c.poolRunning, c.poolStages, c.busDrops, c.events, c.execsTarget} {
+	for _, d := range []*prometheus.Desc{c.jobsActive, c.jobsEnded, c.stagesActive, c.tasksRunning, c.tasksEnded, c.execsActive, c.execRemovals, c.poolRunning, c.poolStages, c.busDrops, c.events, c.execsTarget, c.taskDuration, c.taskRead, c.taskWrite} {
 		ch <- d
 	}
 }
 
 func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
+	dur, read, write := c.store.TaskHistograms()
+	for _, h := range []struct {
+		d *prometheus.Desc
+		s HistogramSnapshot
+	}{{c.taskDuration, dur}, {c.taskRead, read}, {c.taskWrite, write}} {
+		ch <- prometheus.MustNewConstHistogram(h.d, h.s.Count, h.s.Sum, h.s.Buckets)
+	}
 	t := c.store.Totals()
 	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)

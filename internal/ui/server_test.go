@@ -406,6 +406,15 @@ func TestMetrics(t *testing.T) {
 		`stoke_stages_active 1`,
 		`stoke_tasks_running 0`,
 		`stoke_tasks_completed_total{status="success"} 2`,
+		// Histograms of the five task ends (two of no duration, then 50, 60
+		// and 100 ms); one wrote 2708 bytes.
+		`stoke_task_duration_seconds_bucket{le="0.01"} 2`,
+		`stoke_task_duration_seconds_bucket{le="0.05"} 3`,
+		`stoke_task_duration_seconds_bucket{le="0.1"} 5`,
+		`stoke_task_duration_seconds_count 5`,
+		`stoke_task_shuffle_write_bytes_bucket{le="1024"} 4`,
+		`stoke_task_shuffle_write_bytes_bucket{le="8192"} 5`,
+		`stoke_task_shuffle_write_bytes_sum 2708`,
 		`stoke_tasks_completed_total{status="lost"} 1`,
 		`stoke_executors_active 1`,
 		`stoke_executor_removals_total 1`,

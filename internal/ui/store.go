@@ -241,6 +241,8 @@ type Store struct {
 
 	totals      Totals
 	ended       [6]int64 // by statusSlots index; last slot: other statuses
+	// Per finished task: its duration and its shuffle bytes, for /metrics.
+	durHist, readHist, writeHist *histogram
 	endedOther  map[string]int64
 	lastStage   *stage // cache for the hot path
 	lastStageID stageKey
@@ -609,6 +611,12 @@ func (s *Store) dropFinishedRows(st *stage, n int) {
 }
 
 func (s *Store) taskEnd(e *events.TaskEnd) {
+	if s.durHist == nil {
+		s.durHist, s.readHist, s.writeHist = newHistogram(durationBounds...), newHistogram(bytesBounds...), newHistogram(bytesBounds...)
+	}
+	s.durHist.observe(e.Duration.Seconds())
+	s.readHist.observe(float64(e.ShuffleRead))
+	s.writeHist.observe(float64(e.ShuffleWrite))
 	slot := slices.Index(statusSlots, e.Status)
 	if slot < 0 {
 		s.endedOther[e.Status]++
@@ -707,6 +715,18 @@ func (s *Store) Environment() events.Environment {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return s.env
+}
+
+// TaskHistograms returns the distributions of finished tasks' duration (in
+// seconds) and shuffle bytes read and written.
+func (s *Store) TaskHistograms() (duration, shuffleRead, shuffleWrite HistogramSnapshot) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.durHist == nil {
+		empty := func(b []float64) HistogramSnapshot { return newHistogram(b...).snapshot() }
+		return empty(durationBounds), empty(bytesBounds), empty(bytesBounds)
+	}
+	return s.durHist.snapshot(), s.readHist.snapshot(), s.writeHist.snapshot()
 }
 
 // Totals returns the application-wide counters.
