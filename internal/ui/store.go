@@ -239,13 +239,13 @@ type Store struct {
 	rowsTotal      int
 	trimmed        int // finishedStages[:trimmed] have had their finished rows dropped
 
-	totals      Totals
-	ended       [6]int64 // by statusSlots index; last slot: other statuses
+	totals Totals
+	ended  [6]int64 // by statusSlots index; last slot: other statuses
 	// Per finished task: its duration and its shuffle bytes, for /metrics.
 	durHist, readHist, writeHist *histogram
-	endedOther  map[string]int64
-	lastStage   *stage // cache for the hot path
-	lastStageID stageKey
+	endedOther                   map[string]int64
+	lastStage                    *stage // cache for the hot path
+	lastStageID                  stageKey
 }
 
 var _ events.Listener = (*Store)(nil)
