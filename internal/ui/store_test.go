@@ -2,6 +2,8 @@ package ui
 
 import (
 	"fmt"
+	"runtime"
+	"strconv"
 	"testing"
 	"time"
 
@@ -266,4 +268,34 @@ func BenchmarkStoreApplyTasks(b *testing.B) {
 		s.Apply(ends[k])
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+}
+
+// BenchmarkStoreMemory100kTasks: the UI store's memory for an application
+// of 100,000 tasks (100 stages of 1,000), every row retained.
+func BenchmarkStoreMemory100kTasks(b *testing.B) {
+	for b.Loop() {
+		runtime.GC()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		s := NewStore()
+		s.Apply(events.JobStart{JobID: 0, StageIDs: []int{0}})
+		for e := 0; e < 8; e++ {
+			s.Apply(events.ExecutorAdded{ExecutorID: strconv.Itoa(e), Cores: 8, Host: "host" + strconv.Itoa(e)})
+		}
+		id := int64(0)
+		for st := 0; st < 100; st++ {
+			s.Apply(events.StageSubmitted{StageID: st, JobID: 0, NumTasks: 1000, Name: "map at stage " + strconv.Itoa(st)})
+			for i := 0; i < 1000; i++ {
+				ex := strconv.Itoa(i % 8)
+				s.Apply(events.TaskStart{StageID: st, TaskID: id, Index: i, ExecutorID: ex, Host: "host" + ex, Locality: "PROCESS_LOCAL"})
+				s.Apply(events.TaskEnd{StageID: st, TaskID: id, Index: i, ExecutorID: ex, Status: events.TaskSuccess, Duration: time.Duration(i) * time.Millisecond, RecordsIn: 100, ShuffleWrite: 4096})
+				id++
+			}
+			s.Apply(events.StageCompleted{StageID: st})
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		runtime.KeepAlive(s)
+		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/(1<<20), "MiB")
+	}
 }
