@@ -87,3 +87,15 @@ type BroadcastReleaser interface {
 type ApplicationEnder interface {
 	ApplicationEnded(err error)
 }
+
+// ExecutorMetrics is what an executor's heartbeat says of its process.
+type ExecutorMetrics struct {
+	RSSBytes, HeapBytes, MemoryLimit int64
+	RunningTasks                     int
+}
+
+// MetricsReceiver is a Driver that takes executors' heartbeat metrics (the
+// driver shows them in its UI and /metrics).
+type MetricsReceiver interface {
+	ExecutorMetrics(id string, m ExecutorMetrics)
+}

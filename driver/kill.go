@@ -4,6 +4,9 @@ import (
 	"errors"
 	"sort"
 	"strconv"
+
+	"github.com/stoke-run/stoke/backend"
+	"github.com/stoke-run/stoke/internal/events"
 )
 
 // ErrKilled is the cause of a job killed from the web UI.
@@ -52,4 +55,10 @@ func (c *Context) KillStage(id int, reason string) bool {
 		killed = c.KillJob(jid, reason+" (stage "+strconv.Itoa(id)+")") || killed
 	}
 	return killed
+}
+
+// ExecutorMetrics implements backend.MetricsReceiver: an executor's
+// heartbeat metrics go to the UI, the event log and /metrics.
+func (c *Context) ExecutorMetrics(id string, m backend.ExecutorMetrics) {
+	c.post(events.ExecutorMetrics{ExecutorID: id, RSSBytes: m.RSSBytes, HeapBytes: m.HeapBytes, MemoryLimit: m.MemoryLimit, Time: c.clock.Now()})
 }

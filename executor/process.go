@@ -210,6 +210,7 @@ func RunProcess(ctx context.Context, cfg ProcessConfig) error {
 		return fmt.Errorf("connecting to driver %s: %w", cfg.DriverAddress, err)
 	}
 	out := newOutbox()
+	out.limit = memBytes
 	if err := stream.Send(&pb.ExecutorMessage{Msg: &pb.ExecutorMessage_Hello{Hello: &pb.Hello{ExecutorId: cfg.ExecutorID}}}); err != nil {
 		return fmt.Errorf("connecting to driver %s: %w", cfg.DriverAddress, err)
 	}
@@ -380,9 +381,28 @@ type outbox struct {
 	pending []*pb.TaskStatus
 	wake    chan struct{}
 	closed  bool
+	limit   int64 // the executor's memory bound, sent with heartbeats
 }
 
 func newOutbox() *outbox { return &outbox{wake: make(chan struct{}, 1)} }
+
+// residentBytes is the process's resident set from /proc/self/statm (0
+// where there is none).
+func residentBytes() int64 {
+	b, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 2 {
+		return 0
+	}
+	pages, err := strconv.ParseInt(f[1], 10, 64)
+	if err != nil {
+		return 0
+	}
+	return pages * int64(os.Getpagesize())
+}
 
 func (o *outbox) status(st *pb.TaskStatus) {
 	o.mu.Lock()
@@ -413,7 +433,11 @@ func (o *outbox) run(stream pb.Driver_ConnectClient, heartbeat time.Duration, r 
 		case <-t.C:
 			var ms runtime.MemStats
 			runtime.ReadMemStats(&ms)
-			hb := &pb.Heartbeat{RssBytes: int64(ms.Sys), RunningTasks: int32(r.Running())}
+			rss := residentBytes()
+			if rss == 0 {
+				rss = int64(ms.Sys) // not Linux: what the runtime holds from the OS
+			}
+			hb := &pb.Heartbeat{RssBytes: rss, HeapBytes: int64(ms.HeapAlloc), MemoryLimit: o.limit, RunningTasks: int32(r.Running())}
 			if err := stream.Send(&pb.ExecutorMessage{Msg: &pb.ExecutorMessage_Heartbeat{Heartbeat: hb}}); err != nil {
 				return err
 			}

@@ -2,6 +2,7 @@ package standalone_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -186,6 +187,45 @@ func TestDaemonMetrics(t *testing.T) {
 		`stoke_worker_memory_bytes{kind="total"} 1.073741824e+09`} {
 		if !strings.Contains(worker, want) {
 			t.Errorf("the worker's /metrics lacks %q:\n%s", want, worker)
+		}
+	}
+}
+
+// Executors' heartbeats carry their memory: the driver's executors page,
+// its REST API and /metrics show each one's resident set, heap and bound.
+func TestExecutorMemoryReachesTheDriverUI(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts executor processes")
+	}
+	sc, _ := runApp(t, "local-cluster[1,1,512]", 1, stoke.Config{"stoke.executor.memory": "256m", "stoke.ui.enabled": "true", "stoke.ui.port": "0",
+		"stoke.executor.heartbeatInterval": "100ms"})
+	api := sc.UIURL() + "/api/v1/applications/" + sc.AppID() + "/executors"
+	var execs []struct {
+		ID          string `json:"id"`
+		RSS         int64  `json:"rssBytes"`
+		Heap        int64  `json:"heapBytes"`
+		MemoryLimit int64  `json:"memoryLimitBytes"`
+	}
+	testutil.Eventually(t, 20*time.Second, "a heartbeat's memory in the REST API", func() bool {
+		res, err := http.Get(api)
+		if err != nil {
+			return false
+		}
+		defer res.Body.Close()
+		return json.NewDecoder(res.Body).Decode(&execs) == nil && len(execs) == 1 && execs[0].RSS > 0
+	})
+	if e := execs[0]; e.Heap <= 0 || e.MemoryLimit != 256<<20 || e.RSS < e.Heap/2 {
+		t.Fatalf("executor memory %+v", e)
+	}
+	res, err := http.Get(sc.UIURL() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	for _, want := range []string{`stoke_executor_memory_bytes{executor_id="` + execs[0].ID + `",kind="rss"}`, `kind="limit"} 2.68435456e+08`} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("/metrics lacks %q", want)
 		}
 	}
 }

@@ -224,6 +224,12 @@ func (svc *service) Connect(stream pb.Driver_ConnectServer) error {
 			if b := msg.GetStatus(); b != nil && len(b.Updates) > 0 {
 				d.StatusUpdate(ec.info.ID, b.Updates...)
 			}
+			if hb := msg.GetHeartbeat(); hb != nil {
+				if mr, ok := d.(backend.MetricsReceiver); ok {
+					mr.ExecutorMetrics(ec.info.ID, backend.ExecutorMetrics{RSSBytes: hb.RssBytes, HeapBytes: hb.HeapBytes,
+						MemoryLimit: hb.MemoryLimit, RunningTasks: int(hb.RunningTasks)})
+				}
+			}
 		}
 	}()
 	var cause error

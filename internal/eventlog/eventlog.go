@@ -321,6 +321,7 @@ func init() {
 	register[events.ExecutorRemoved]()
 	register[events.ExecutorExcluded]()
 	register[events.ExecutorTarget]()
+	register[events.ExecutorMetrics]()
 	register[events.RDDPersisted]()
 	register[events.RDDUnpersisted]()
 	register[events.BlockUpdated]()

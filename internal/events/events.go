@@ -135,6 +135,15 @@ type ExecutorExcluded struct {
 	Time       time.Time `json:"time"`
 }
 
+// ExecutorMetrics: an executor's heartbeat reported its process's memory.
+type ExecutorMetrics struct {
+	ExecutorID  string    `json:"executorId"`
+	RSSBytes    int64     `json:"rssBytes"`
+	HeapBytes   int64     `json:"heapBytes"`
+	MemoryLimit int64     `json:"memoryLimitBytes"`
+	Time        time.Time `json:"time"`
+}
+
 // ExecutorTarget: dynamic allocation changed the number of executors the
 // application asks its cluster manager for.
 type ExecutorTarget struct {
@@ -181,6 +190,7 @@ func (ExecutorAdded) Kind() string    { return "ExecutorAdded" }
 func (ExecutorRemoved) Kind() string  { return "ExecutorRemoved" }
 func (ExecutorExcluded) Kind() string { return "ExecutorExcluded" }
 func (ExecutorTarget) Kind() string   { return "ExecutorTarget" }
+func (ExecutorMetrics) Kind() string  { return "ExecutorMetrics" }
 func (RDDPersisted) Kind() string     { return "RDDPersisted" }
 func (RDDUnpersisted) Kind() string   { return "RDDUnpersisted" }
 func (BlockUpdated) Kind() string     { return "BlockUpdated" }

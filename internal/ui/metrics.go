@@ -19,6 +19,7 @@ type storeCollector struct {
 	poolStages, busDrops, events           *prometheus.Desc
 	execsTarget                            *prometheus.Desc
 	taskDuration, taskRead, taskWrite      *prometheus.Desc
+	execMemory                             *prometheus.Desc
 }
 
 func newStoreCollector(s *Store, drops func() int64) *storeCollector {
@@ -26,6 +27,7 @@ func newStoreCollector(s *Store, drops func() int64) *storeCollector {
 		store:        s,
 		drops:        drops,
 		jobsActive:   prometheus.NewDesc("stoke_jobs_active", "Jobs running now.", nil, nil),
+		execMemory:   prometheus.NewDesc("stoke_executor_memory_bytes", "Each active executor's memory from its latest heartbeat: resident set, Go heap, and its bound.", []string{"executor_id", "kind"}, nil),
 		taskDuration: prometheus.NewDesc("stoke_task_duration_seconds", "Duration of finished task attempts.", nil, nil),
 		taskRead:     prometheus.NewDesc("stoke_task_shuffle_read_bytes", "Shuffle bytes read by each finished task attempt.", nil, nil),
 		taskWrite:    prometheus.NewDesc("stoke_task_shuffle_write_bytes", "Shuffle bytes written by each finished task attempt.", nil, nil),
@@ -44,12 +46,22 @@ func newStoreCollector(s *Store, drops func() int64) *storeCollector {
 }
 
 func (c *storeCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.jobsActive, c.jobsEnded, c.stagesActive, c.tasksRunning, c.tasksEnded, c.execsActive, c.execRemovals, c.poolRunning, c.poolStages, c.busDrops, c.events, c.execsTarget, c.taskDuration, c.taskRead, c.taskWrite} {
+	for _, d := range []*prometheus.Desc{c.jobsActive, c.jobsEnded, c.stagesActive, c.tasksRunning, c.tasksEnded, c.execsActive, c.execRemovals, c.poolRunning, c.poolStages, c.busDrops, c.events, c.execsTarget, c.taskDuration, c.taskRead, c.taskWrite, c.execMemory} {
 		ch <- d
 	}
 }
 
 func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
+	for _, e := range c.store.Executors(false) {
+		if e.RSSBytes == 0 {
+			continue // no heartbeat yet
+		}
+		ch <- prometheus.MustNewConstMetric(c.execMemory, prometheus.GaugeValue, float64(e.RSSBytes), e.ID, "rss")
+		ch <- prometheus.MustNewConstMetric(c.execMemory, prometheus.GaugeValue, float64(e.HeapBytes), e.ID, "heap")
+		if e.MemoryLimit > 0 {
+			ch <- prometheus.MustNewConstMetric(c.execMemory, prometheus.GaugeValue, float64(e.MemoryLimit), e.ID, "limit")
+		}
+	}
 	dur, read, write := c.store.TaskHistograms()
 	for _, h := range []struct {
 		d *prometheus.Desc

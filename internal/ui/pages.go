@@ -149,10 +149,11 @@ Submitted {{ts .SubmissionTime}}, duration {{dur (.Duration $.Now)}}. Total task
 
 {{define "executors"}}{{template "top" .}}
 {{if .Totals.DynamicAllocation}}<p>Dynamic allocation: target <strong>{{.Totals.ExecutorTarget}}</strong> executors, {{.Totals.ExecutorsActive}} active.</p>{{end}}
-<table><tr><th>Executor</th><th>Host</th><th>Status</th><th>Cores</th><th>Active tasks</th><th>Completed</th><th>Failed</th><th>Killed</th><th>Task time</th><th>Added</th><th>Removed</th><th>Excluded</th><th>Logs</th></tr>
+<table><tr><th>Executor</th><th>Host</th><th>Status</th><th>Cores</th><th>Active tasks</th><th>Completed</th><th>Failed</th><th>Killed</th><th>Task time</th><th>Memory: resident / bound (heap, peak)</th><th>Added</th><th>Removed</th><th>Excluded</th><th>Logs</th></tr>
 {{range .Executors}}<tr><td>{{.ID}}</td><td>{{.Host}}</td><td>{{if .Active}}active{{else}}dead{{end}}</td><td>{{.Cores}}</td><td>{{.ActiveTasks}}</td><td>{{.CompletedTasks}}</td><td>{{.FailedTasks}}</td><td>{{.KilledTasks}}</td><td>{{dur .TotalDuration}}</td>
+<td>{{if .RSSBytes}}{{bytes .RSSBytes}}{{if .MemoryLimit}} / {{bytes .MemoryLimit}}{{end}} ({{bytes .HeapBytes}}, {{bytes .PeakRSS}}){{end}}</td>
 <td>{{ts .AddTime}}{{if .AddReason}}: {{.AddReason}}{{end}}</td><td>{{if not .Active}}{{ts .RemoveTime}}: {{.RemoveReason}}{{end}}</td><td>{{if .Excluded}}{{.ExcludeScope}}: {{.ExcludeReason}}{{end}}</td><td>{{if .LogURL}}<a href="{{.LogURL}}">logs</a>{{end}}</td></tr>
-{{else}}<tr><td colspan="13">none</td></tr>{{end}}</table>
+{{else}}<tr><td colspan="14">none</td></tr>{{end}}</table>
 {{template "bottom"}}{{end}}
 
 {{define "pools"}}{{template "top" .}}

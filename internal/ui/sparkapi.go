@@ -240,6 +240,10 @@ type sparkExecutor struct {
 	AddReason     string `json:"addReason,omitempty"`
 	ExcludeReason string `json:"excludeReason,omitempty"`
 	KilledTasks   int    `json:"killedTasks"`
+	RSSBytes      int64  `json:"rssBytes"`
+	PeakRSSBytes  int64  `json:"peakRssBytes"`
+	HeapBytes     int64  `json:"heapBytes"`
+	MemoryLimit   int64  `json:"memoryLimitBytes"`
 }
 
 func toSparkExecutor(e ExecutorInfo) sparkExecutor {
@@ -251,7 +255,8 @@ func toSparkExecutor(e ExecutorInfo) sparkExecutor {
 		ActiveTasks: e.ActiveTasks, FailedTasks: e.FailedTasks, CompletedTasks: e.CompletedTasks,
 		TotalTasks: e.ActiveTasks + e.FailedTasks + e.CompletedTasks + e.KilledTasks, TotalDuration: millis(e.TotalDuration),
 		IsBlacklisted: e.Excluded, IsExcluded: e.Excluded, AddTime: optTime(e.AddTime), RemoveTime: optTime(e.RemoveTime),
-		RemoveReason: e.RemoveReason, ExecutorLogs: logs, AddReason: e.AddReason, ExcludeReason: e.ExcludeReason, KilledTasks: e.KilledTasks}
+		RemoveReason: e.RemoveReason, ExecutorLogs: logs, AddReason: e.AddReason, ExcludeReason: e.ExcludeReason, KilledTasks: e.KilledTasks,
+		RSSBytes: e.RSSBytes, PeakRSSBytes: e.PeakRSS, HeapBytes: e.HeapBytes, MemoryLimit: e.MemoryLimit}
 }
 
 // sparkTaskSummary is Spark's TaskMetricDistributions: for each metric,

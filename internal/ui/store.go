@@ -159,6 +159,11 @@ type ExecutorInfo struct {
 	FailedTasks    int           `json:"failedTasks"`
 	KilledTasks    int           `json:"killedTasks"`
 	TotalDuration  time.Duration `json:"totalDurationNs"`
+	// From the executor's latest heartbeat (0 before the first).
+	RSSBytes    int64 `json:"rssBytes"`
+	PeakRSS     int64 `json:"peakRssBytes"`
+	HeapBytes   int64 `json:"heapBytes"`
+	MemoryLimit int64 `json:"memoryLimitBytes"`
 }
 
 // PoolInfo is one scheduler pool.
@@ -296,6 +301,11 @@ func (s *Store) Apply(e events.Event) {
 		s.taskStart(&e)
 	case *events.TaskStart:
 		s.taskStart(e)
+	case events.ExecutorMetrics:
+		if x := s.execs[e.ExecutorID]; x != nil {
+			x.RSSBytes, x.HeapBytes, x.MemoryLimit = e.RSSBytes, e.HeapBytes, e.MemoryLimit
+			x.PeakRSS = max(x.PeakRSS, e.RSSBytes)
+		}
 	case events.TaskEnd:
 		s.taskEnd(&e)
 	case *events.TaskEnd:

@@ -381,8 +381,10 @@ func (x *Hello) GetExecutorId() string {
 
 type Heartbeat struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	RssBytes      int64                  `protobuf:"varint,1,opt,name=rss_bytes,json=rssBytes,proto3" json:"rss_bytes,omitempty"`
+	RssBytes      int64                  `protobuf:"varint,1,opt,name=rss_bytes,json=rssBytes,proto3" json:"rss_bytes,omitempty"` // resident set of the executor process
 	RunningTasks  int32                  `protobuf:"varint,2,opt,name=running_tasks,json=runningTasks,proto3" json:"running_tasks,omitempty"`
+	HeapBytes     int64                  `protobuf:"varint,3,opt,name=heap_bytes,json=heapBytes,proto3" json:"heap_bytes,omitempty"`       // Go heap in use
+	MemoryLimit   int64                  `protobuf:"varint,4,opt,name=memory_limit,json=memoryLimit,proto3" json:"memory_limit,omitempty"` // the executor's memory bound (stoke.executor.memory)
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -427,6 +429,20 @@ func (x *Heartbeat) GetRssBytes() int64 {
 func (x *Heartbeat) GetRunningTasks() int32 {
 	if x != nil {
 		return x.RunningTasks
+	}
+	return 0
+}
+
+func (x *Heartbeat) GetHeapBytes() int64 {
+	if x != nil {
+		return x.HeapBytes
+	}
+	return 0
+}
+
+func (x *Heartbeat) GetMemoryLimit() int64 {
+	if x != nil {
+		return x.MemoryLimit
 	}
 	return 0
 }
@@ -2718,10 +2734,13 @@ const file_stoke_proto_rawDesc = "" +
 	"\x03msg\"(\n" +
 	"\x05Hello\x12\x1f\n" +
 	"\vexecutor_id\x18\x01 \x01(\tR\n" +
-	"executorId\"M\n" +
+	"executorId\"\x8f\x01\n" +
 	"\tHeartbeat\x12\x1b\n" +
 	"\trss_bytes\x18\x01 \x01(\x03R\brssBytes\x12#\n" +
-	"\rrunning_tasks\x18\x02 \x01(\x05R\frunningTasks\"A\n" +
+	"\rrunning_tasks\x18\x02 \x01(\x05R\frunningTasks\x12\x1d\n" +
+	"\n" +
+	"heap_bytes\x18\x03 \x01(\x03R\theapBytes\x12!\n" +
+	"\fmemory_limit\x18\x04 \x01(\x03R\vmemoryLimit\"A\n" +
 	"\vStatusBatch\x122\n" +
 	"\aupdates\x18\x01 \x03(\v2\x18.stoke.rpc.v1.TaskStatusR\aupdates\"\x92\x03\n" +
 	"\n" +
