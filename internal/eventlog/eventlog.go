@@ -12,14 +12,19 @@ import (
 	"sync"
 	"time"
 
+	"github.com/klauspost/compress/zstd"
+
 	"github.com/stoke-run/stoke/internal/events"
 )
 
 const (
 	// Ext is the extension of a finished event log.
 	Ext = ".jsonl"
-	// InProgressExt is appended to Ext while the application runs.
+	// InProgressExt is appended to the name while the application runs.
 	InProgressExt = ".inprogress"
+	// ZstdExt follows Ext in the name of a zstd-compressed log
+	// (<appID>.jsonl.zst).
+	ZstdExt = ".zst"
 
 	// FlushInterval is how often buffered lines reach the file.
 	FlushInterval = time.Second
@@ -27,13 +32,15 @@ const (
 )
 
 // Writer appends events to <dir>/<appID>.jsonl.inprogress and renames the
-// file to <appID>.jsonl on Close. It is an events.Listener. After the first
-// write error it stops writing; Err and Close report that error.
+// file to <appID>.jsonl on Close (with Compress: <appID>.jsonl.zst). It is an
+// events.Listener. After the first write error it stops writing; Err and
+// Close report that error.
 type Writer struct {
 	final, temp string
 
 	mu     sync.Mutex
 	f      *os.File
+	enc    *zstd.Encoder // nil unless compressed
 	bw     *bufio.Writer
 	line   []byte
 	err    error
@@ -45,8 +52,20 @@ type Writer struct {
 
 var _ events.Listener = (*Writer)(nil)
 
+// WriterOptions tune a Writer.
+type WriterOptions struct {
+	// Compress writes the log as a zstd stream. Each flush ends a zstd
+	// block, so an in-progress log can be read up to its last flush.
+	Compress bool
+}
+
 // NewWriter creates dir if needed and opens the in-progress log of appID.
 func NewWriter(dir, appID string) (*Writer, error) {
+	return NewWriterOptions(dir, appID, WriterOptions{})
+}
+
+// NewWriterOptions is NewWriter with options.
+func NewWriterOptions(dir, appID string, o WriterOptions) (*Writer, error) {
 	if appID == "" || appID == "." || appID == ".." || strings.ContainsAny(appID, `/\`) {
 		return nil, fmt.Errorf("eventlog: application id %q cannot name a file", appID)
 	}
@@ -54,6 +73,9 @@ func NewWriter(dir, appID string) (*Writer, error) {
 		return nil, fmt.Errorf("eventlog: creating the event log directory: %w", err)
 	}
 	final := filepath.Join(dir, appID+Ext)
+	if o.Compress {
+		final += ZstdExt
+	}
 	temp := final + InProgressExt
 	f, err := os.OpenFile(temp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
@@ -63,10 +85,19 @@ func NewWriter(dir, appID string) (*Writer, error) {
 		final: final,
 		temp:  temp,
 		f:     f,
-		bw:    bufio.NewWriterSize(f, bufferSize),
 		stop:  make(chan struct{}),
 		done:  make(chan struct{}),
 	}
+	var out io.Writer = f
+	if o.Compress {
+		enc, err := zstd.NewWriter(f, zstd.WithEncoderConcurrency(1), zstd.WithEncoderLevel(zstd.SpeedFastest))
+		if err != nil {
+			f.Close()
+			return nil, fmt.Errorf("eventlog: starting the zstd encoder: %w", err)
+		}
+		w.enc, out = enc, enc
+	}
+	w.bw = bufio.NewWriterSize(out, bufferSize)
 	go w.flushLoop()
 	return w, nil
 }
@@ -136,6 +167,10 @@ func (w *Writer) flushLocked() error {
 	}
 	if err := w.bw.Flush(); err != nil {
 		w.err = fmt.Errorf("eventlog: writing %s: %w", w.temp, err)
+	} else if w.enc != nil {
+		if err := w.enc.Flush(); err != nil {
+			w.err = fmt.Errorf("eventlog: writing %s: %w", w.temp, err)
+		}
 	}
 	return w.err
 }
@@ -174,6 +209,11 @@ func (w *Writer) Close() error {
 	close(w.stop)
 	w.flushLocked()
 	w.closed = true
+	if w.enc != nil {
+		if err := w.enc.Close(); err != nil && w.err == nil {
+			w.err = fmt.Errorf("eventlog: ending the zstd stream of %s: %w", w.temp, err)
+		}
+	}
 	if err := w.f.Sync(); err != nil && w.err == nil {
 		w.err = fmt.Errorf("eventlog: syncing %s: %w", w.temp, err)
 	}
@@ -238,6 +278,10 @@ func ReadStats(r io.Reader, fn func(events.Event) error) (Stats, error) {
 		if len(line) > 0 {
 			st.Lines++
 			complete := line[len(line)-1] == '\n'
+			if !complete && rerr != nil && rerr != io.EOF {
+				// The stream broke mid-line: its error says more than the cut line.
+				return st, fmt.Errorf("eventlog: reading after line %d: %w", st.Lines-1, rerr)
+			}
 			e, kind, err := decodeLine(line)
 			switch {
 			case err != nil && !complete:
@@ -332,4 +376,59 @@ func Kinds() []string {
 		out = append(out, k)
 	}
 	return out
+}
+
+// ErrDamaged marks a compressed log whose stream ends early or is corrupt:
+// the driver stopped while writing it, it is still running, or the file was
+// damaged. The events before the damage have been delivered.
+var ErrDamaged = errors.New("the compressed log is truncated or corrupt (the driver probably stopped while writing it, or still runs)")
+
+// Partial reports whether a Read error means the log ends early (a cut last
+// line or a damaged compressed stream) after the earlier events were
+// delivered, so that what was read can still be shown.
+func Partial(err error) bool { return errors.Is(err, ErrTruncated) || errors.Is(err, ErrDamaged) }
+
+// Compressed reports whether a log's file name says it is zstd-compressed
+// (<appID>.jsonl.zst, with or without .inprogress).
+func Compressed(name string) bool {
+	return strings.HasSuffix(strings.TrimSuffix(name, InProgressExt), ZstdExt)
+}
+
+// NewReader returns the text of a log read from r: r itself for a plain
+// log, the decompressed stream when name is a compressed log's. Read errors
+// of a damaged stream wrap ErrDamaged. Close releases the decoder (not r).
+func NewReader(r io.Reader, name string) (io.ReadCloser, error) {
+	if !Compressed(name) {
+		return io.NopCloser(r), nil
+	}
+	dec, err := zstd.NewReader(r, zstd.WithDecoderConcurrency(1))
+	if err != nil {
+		return nil, fmt.Errorf("eventlog: starting the zstd decoder: %w", err)
+	}
+	return &zstdReader{dec: dec}, nil
+}
+
+type zstdReader struct{ dec *zstd.Decoder }
+
+func (z *zstdReader) Read(p []byte) (int, error) {
+	n, err := z.dec.Read(p)
+	if err != nil && err != io.EOF {
+		err = fmt.Errorf("%w: %v", ErrDamaged, err)
+	}
+	return n, err
+}
+
+func (z *zstdReader) Close() error { z.dec.Close(); return nil }
+
+// AppID returns the application id a log's file name carries
+// (<appID>.jsonl, .jsonl.zst, either with .inprogress) and whether the log
+// is still in progress; ok is false for a name that is not an event log's.
+func AppID(name string) (id string, inProgress, ok bool) {
+	name, inProgress = strings.CutSuffix(name, InProgressExt)
+	name = strings.TrimSuffix(name, ZstdExt)
+	id, ok = strings.CutSuffix(name, Ext)
+	if !ok || id == "" || id == "." || id == ".." || strings.ContainsAny(id, `/\`) {
+		return "", false, false
+	}
+	return id, inProgress, true
 }
