@@ -67,6 +67,7 @@ type Context struct {
 	curRun        *taskRun       // and its attempt
 	stopped       bool
 	ended         error // the cluster manager ended the application
+	interrupted   atomic.Bool // a signal is stopping the application (signals.go)
 	ticker        clock.Timer
 	startTime     time.Time
 }
@@ -316,6 +317,7 @@ func (c *Context) RunJob(ctx context.Context, n *plan.Node, sink *pb.Sink, opts 
 		c.cancelJob(j, ctx.Err())
 		<-j.doneCh
 	}
+	c.holdIfInterrupted()
 	c.obs.settleConsole()
 	if j.err != nil {
 		return nil, j.err
@@ -835,7 +837,16 @@ func (c *Context) Executors() []backend.ExecutorInfo {
 
 // Stop fails running jobs, releases the executors and closes the UI and
 // event log. It is safe to call twice.
-func (c *Context) Stop() error {
+func (c *Context) Stop() error { return c.StopBecause("") }
+
+// StopBecause is Stop for an application ended early: reason ("interrupted
+// by SIGINT") is added to the running jobs' errors and written in the
+// application's end event.
+func (c *Context) StopBecause(reason string) error {
+	jobErr := ErrStopped
+	if reason != "" {
+		jobErr = fmt.Errorf("%w: %s", ErrStopped, reason)
+	}
 	a := &actions{}
 	c.mu.Lock()
 	if c.stopped {
@@ -844,7 +855,7 @@ func (c *Context) Stop() error {
 	}
 	c.stopped = true
 	for _, j := range sortedJobs(c.jobs) {
-		c.finishJob(j, ErrStopped, a)
+		c.finishJob(j, jobErr, a)
 	}
 	if c.ticker != nil {
 		c.ticker.Stop()
@@ -854,7 +865,7 @@ func (c *Context) Stop() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	err := c.be.Stop(ctx)
-	c.post(events.ApplicationEnd{Time: c.clock.Now()})
+	c.post(events.ApplicationEnd{Time: c.clock.Now(), Reason: reason})
 	c.obs.close()
 	active.Add(-1)
 	return err

@@ -230,6 +230,8 @@ func init() {
 		{Name: "stoke.ui.showConsoleProgress", Default: "true", Type: TypeBool, Doc: "Show a progress bar on stderr when it is a terminal."},
 		{Name: "stoke.eventLog.enabled", Default: "false", Type: TypeBool, Doc: "Write a JSON-lines event log."},
 		{Name: "stoke.eventLog.dir", Default: "/tmp/stoke-events", Type: TypeString, Doc: "Directory of event logs."},
+		{Name: "stoke.eventLog.compress", Default: "false", Type: TypeBool, Doc: "Compress the event log with zstd (<appId>.jsonl.zst); the history server and `stoke history` read both."},
+		{Name: "stoke.driver.handleSignals", Default: "true", Type: TypeBool, Doc: "The driver ends the application cleanly on the first SIGINT or SIGTERM (jobs cancelled, event log closed with its end, exit code 130 or 143); a second signal exits at once. Set false if the program handles signals itself."},
 		{Name: "stoke.log.level", Default: "info", Type: TypeString, Check: OneOf("trace", "debug", "info", "warn", "error"), Doc: "Log level: trace, debug, info, warn or error."},
 		{Name: "stoke.authenticate.secret", Type: TypeString, Doc: "Shared secret of the application (generated when unset)."},
 		{Name: "stoke.default.parallelism", Type: TypeInt, Check: atLeast1, Doc: "Default number of partitions (total executor cores when unset)."},
