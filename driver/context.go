@@ -66,7 +66,7 @@ type Context struct {
 	cur           *pb.TaskStatus // the status being handled, for its result
 	curRun        *taskRun       // and its attempt
 	stopped       bool
-	ended         error // the cluster manager ended the application
+	ended         error       // the cluster manager ended the application
 	interrupted   atomic.Bool // a signal is stopping the application (signals.go)
 	ticker        clock.Timer
 	startTime     time.Time

@@ -21,8 +21,8 @@ import (
 // The test binary doubles as a driver program: with testAppEnv set it runs
 // one of the applications below instead of the tests.
 const (
-	testAppEnv = "STOKE_HISTORY_TEST_APP" // "interrupt" or "running"
-	testDirEnv = "STOKE_HISTORY_TEST_DIR" // event log directory
+	testAppEnv = "STOKE_HISTORY_TEST_APP"  // "interrupt" or "running"
+	testDirEnv = "STOKE_HISTORY_TEST_DIR"  // event log directory
 	testCfgEnv = "STOKE_HISTORY_TEST_CONF" // extra key=value;key=value
 )
 

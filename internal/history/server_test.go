@@ -1,0 +1,238 @@
+package history_test
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/klauspost/compress/zstd"
+
+	"github.com/stoke-run/stoke/internal/history"
+	"github.com/stoke-run/stoke/internal/testutil"
+)
+
+var t0 = time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+
+// logLines is a small finished log of application id.
+func logLines(id string, jobs int, end bool) string {
+	s := `{"Event":"ApplicationStart","appId":"` + id + `","appName":"n-` + id + `","user":"ann","master":"local[2]","time":"2026-12-01T10:00:00Z"}` + "\n"
+	for j := 0; j < jobs; j++ {
+		s += `{"Event":"JobStart","jobId":` + string(rune('0'+j)) + `,"description":"count","pool":"default","stageIds":[],"time":"2026-12-01T10:00:01Z"}` + "\n"
+		s += `{"Event":"JobEnd","jobId":` + string(rune('0'+j)) + `,"succeeded":true,"time":"2026-12-01T10:00:02Z"}` + "\n"
+	}
+	if end {
+		s += `{"Event":"ApplicationEnd","time":"2026-12-01T10:00:03Z"}` + "\n"
+	}
+	return s
+}
+
+func writeLog(t *testing.T, dir, name, text string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func newServer(t *testing.T, o history.Options) (*history.Server, string) {
+	t.Helper()
+	srv, err := history.New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
+	ts := httptest.NewServer(srv.Handler())
+	t.Cleanup(ts.Close)
+	return srv, ts.URL
+}
+
+// Application ids in URLs never reach the file system: traversal, encoded
+// slashes, odd characters and very long ids are refused; a log outside the
+// directory is never served.
+func TestAppIDsInURLsAreValidated(t *testing.T) {
+	root := t.TempDir()
+	dir := filepath.Join(root, "logs")
+	os.Mkdir(dir, 0o755)
+	writeLog(t, dir, "app-1.jsonl", logLines("app-1", 1, true))
+	writeLog(t, root, "secret.jsonl", logLines("secret", 1, true))
+	_, base := newServer(t, history.Options{LogDir: dir})
+
+	if code, _ := get(t, base+"/history/app-1/jobs/"); code != 200 {
+		t.Fatalf("a valid app: %d", code)
+	}
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for _, p := range []string{
+		"/history/..%2Fsecret/jobs/",
+		"/history/..%2f..%2fsecret/jobs/",
+		"/history/%2E%2E/jobs/",
+		"/history/../secret/jobs/",
+		"/history/..%5Csecret/jobs/",
+		"/history/secret/jobs/",
+		"/history/app-1%00/jobs/",
+		"/history/" + strings.Repeat("a", 5000) + "/jobs/",
+		"/history/app 1/jobs/",
+		"/api/v1/applications/..%2Fsecret/jobs",
+		"/api/v1/applications/secret",
+		"/api/v1/applications/" + strings.Repeat("x", 300),
+		"/api/v1/applications/%2E%2E",
+	} {
+		req, _ := http.NewRequest("GET", base+p, nil)
+		req.URL.Opaque = "" // send the path as written
+		req.URL.RawPath = p
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatalf("%s: %v", p, err)
+		}
+		body := make([]byte, 4096)
+		n, _ := resp.Body.Read(body)
+		resp.Body.Close()
+		switch {
+		case resp.StatusCode == 200:
+			t.Errorf("%s answered 200: %s", p, body[:n])
+		case resp.StatusCode >= 300 && resp.StatusCode < 400 && strings.Contains(resp.Header.Get("Location"), "secret") &&
+			!strings.HasPrefix(resp.Header.Get("Location"), "/history/secret/") && !strings.HasPrefix(resp.Header.Get("Location"), "/secret/"):
+			t.Errorf("%s redirected to %s", p, resp.Header.Get("Location"))
+		case resp.StatusCode >= 500:
+			t.Errorf("%s: %d", p, resp.StatusCode)
+		}
+		if strings.Contains(string(body[:n]), "n-secret") {
+			t.Errorf("%s served the log outside the directory", p)
+		}
+	}
+	for _, bad := range []string{"/history/" + strings.Repeat("a", 201) + "/jobs/", "/history/a%2Fb/jobs/", "/api/v1/applications/a%2Fb/jobs"} {
+		req, _ := http.NewRequest("GET", base+bad, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest {
+			t.Errorf("%s: %d, want 400 (invalid id)", bad, resp.StatusCode)
+		}
+	}
+}
+
+// The cleaner deletes the logs not written for longer than maxAge (clock
+// injected), keeps the others, and the list forgets the deleted ones.
+func TestCleanerDeletesOldLogs(t *testing.T) {
+	dir := t.TempDir()
+	now := t0.Add(30 * 24 * time.Hour)
+	old := writeLog(t, dir, "old.jsonl", logLines("old", 1, true))
+	oldRunning := writeLog(t, dir, "stale.jsonl.inprogress", logLines("stale", 1, false))
+	young := writeLog(t, dir, "young.jsonl", logLines("young", 1, true))
+	os.Chtimes(old, now.Add(-8*24*time.Hour), now.Add(-8*24*time.Hour))
+	os.Chtimes(oldRunning, now.Add(-9*24*time.Hour), now.Add(-9*24*time.Hour))
+	os.Chtimes(young, now.Add(-6*24*time.Hour), now.Add(-6*24*time.Hour))
+	srv, _ := newServer(t, history.Options{LogDir: dir, CleanerEnabled: true, CleanerMaxAge: 7 * 24 * time.Hour, Now: func() time.Time { return now }})
+	if n := len(srv.Apps()); n != 3 {
+		t.Fatalf("%d apps before cleaning", n)
+	}
+	removed, err := srv.Clean()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(removed) != 2 {
+		t.Errorf("removed %v, want old and stale", removed)
+	}
+	for _, p := range []string{old, oldRunning} {
+		if _, err := os.Stat(p); !os.IsNotExist(err) {
+			t.Errorf("%s not deleted: %v", p, err)
+		}
+	}
+	if _, err := os.Stat(young); err != nil {
+		t.Errorf("the young log was deleted: %v", err)
+	}
+	if apps := srv.Apps(); len(apps) != 1 || apps[0].ID != "young" {
+		t.Errorf("listed after cleaning: %+v", apps)
+	}
+}
+
+// Run rescans and cleans on its own schedule.
+func TestRunRescansAndCleans(t *testing.T) {
+	dir := t.TempDir()
+	old := writeLog(t, dir, "old.jsonl", logLines("old", 1, true))
+	os.Chtimes(old, time.Now().Add(-time.Hour), time.Now().Add(-time.Hour))
+	srv, _ := newServer(t, history.Options{LogDir: dir, UpdateInterval: 10 * time.Millisecond,
+		CleanerEnabled: true, CleanerMaxAge: time.Minute, CleanerInterval: 10 * time.Millisecond})
+	srv.Run()
+	writeLog(t, dir, "new.jsonl.inprogress", logLines("new", 1, false))
+	testutil.Eventually(t, 10*time.Second, "the new log listed and the old one deleted", func() bool {
+		apps := srv.Apps()
+		_, err := os.Stat(old)
+		return len(apps) == 1 && apps[0].ID == "new" && os.IsNotExist(err)
+	})
+}
+
+// At most RetainedApps UIs stay in memory; a dropped one is rebuilt.
+func TestAppUIsCachedLRU(t *testing.T) {
+	dir := t.TempDir()
+	for _, id := range []string{"a", "b", "c"} {
+		writeLog(t, dir, id+".jsonl", logLines(id, 1, true))
+	}
+	srv, base := newServer(t, history.Options{LogDir: dir, RetainedApps: 2})
+	for _, id := range []string{"a", "b", "c", "a"} {
+		if code, body := get(t, base+"/history/"+id+"/jobs/"); code != 200 || !strings.Contains(body, "n-"+id) && !strings.Contains(body, "?id=0") {
+			t.Fatalf("%s: %d %s", id, code, body)
+		}
+		if n := srv.Cached(); n > 2 {
+			t.Fatalf("%d UIs cached, limit 2", n)
+		}
+	}
+	if n := srv.Cached(); n != 2 {
+		t.Errorf("%d UIs cached, want 2", n)
+	}
+}
+
+// Damaged logs are listed with what they hold and a clear error: a bad
+// line in the middle, a cut compressed stream, an empty file.
+func TestDamagedLogsListed(t *testing.T) {
+	dir := t.TempDir()
+	text := logLines("cut", 3, true)
+	var zbuf strings.Builder
+	enc, _ := zstd.NewWriter(&zbuf)
+	enc.Write([]byte(text))
+	enc.Close()
+	z := zbuf.String()
+	writeLog(t, dir, "cut.jsonl.zst", z[:len(z)-8])
+	writeLog(t, dir, "bad.jsonl", logLines("bad", 1, false)+"not json\n"+`{"Event":"ApplicationEnd","time":"2026-12-01T10:00:03Z"}`+"\n")
+	writeLog(t, dir, "empty.jsonl", "")
+	writeLog(t, dir, "notalog.txt", "hello")
+	_, base := newServer(t, history.Options{LogDir: dir})
+	apps := listApps(t, base)
+	if len(apps) != 3 {
+		t.Fatalf("listed %d apps, want cut, bad and empty: %+v", len(apps), apps)
+	}
+	if a := apps["cut"]; a.State != history.StateIncomplete || !strings.Contains(a.LogError, "truncated or corrupt") {
+		t.Errorf("cut compressed log: %+v", a)
+	}
+	if a := apps["bad"]; a.State != history.StateIncomplete || !strings.Contains(a.LogError, "line 4") || a.Name != "n-bad" {
+		t.Errorf("log with a bad line: %+v", a)
+	}
+	if a := apps["empty"]; a.State != history.StateIncomplete {
+		t.Errorf("empty log: %+v", a)
+	}
+	if code, _ := get(t, base+"/history/cut/jobs/"); code != 200 {
+		t.Errorf("the cut log's UI: %d", code)
+	}
+}
+
+func TestNewRefusesBadDirectories(t *testing.T) {
+	file := writeLog(t, t.TempDir(), "a.jsonl", "")
+	for dir, want := range map[string]string{
+		"":                      "must name a directory",
+		"/no/such/dir":          "no such file",
+		file:                    "is a file, not a directory",
+		"s3://bucket/logs":      `unsupported scheme "s3"`,
+		"ftp://host/stoke-logs": `unsupported scheme "ftp"`,
+	} {
+		_, err := history.New(history.Options{LogDir: dir})
+		if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), history.KeyLogDirectory) {
+			t.Errorf("LogDir %q: %v, want an error naming %s and saying %q", dir, err, history.KeyLogDirectory, want)
+		}
+	}
+}
