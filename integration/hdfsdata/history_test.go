@@ -1,0 +1,91 @@
+package hdfsdata
+
+import (
+	"fmt"
+	"io"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stoke-run/stoke/integration/hadooptest"
+	"github.com/stoke-run/stoke/internal/fsx"
+	"github.com/stoke-run/stoke/internal/history"
+	"github.com/stoke-run/stoke/internal/history/historytest"
+)
+
+// TestHistoryServerOnHDFS serves, from a log directory on HDFS, the logs of
+// a finished, a failed (compressed), a Ctrl-C'd and a still-running
+// application (its in-progress log copied mid-run, then again after one
+// more job), as the history server does on local disk.
+func TestHistoryServerOnHDFS(t *testing.T) {
+	local := t.TempDir()
+	apps := historytest.FourApps(t, local)
+
+	cluster := hadooptest.Start(t)
+	for _, kv := range cluster.Env() {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+	dir := cluster.FS + "/tmp/stoke-history"
+	fsys, err := fsx.For(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fsys.RemoveAll(dir)
+	if err := fsys.MkdirAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	entries, err := os.ReadDir(local)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		copyToHDFS(t, fsys, filepath.Join(local, e.Name()), fsys.Join(dir, e.Name()))
+	}
+
+	srv, err := history.New(history.Options{LogDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv.Handler())
+	defer ts.Close()
+	historytest.CheckListing(t, ts.URL, apps)
+
+	// The running application's log grows; the rescan re-reads it.
+	running := apps.Running
+	fmt.Fprintln(running.Stdin)
+	running.WaitFor(t, "JOB-DONE")
+	name := running.ID + ".jsonl.inprogress"
+	historytest.WaitForJobs(t, filepath.Join(local, name), 2)
+	copyToHDFS(t, fsys, filepath.Join(local, name), fsys.Join(dir, name))
+	if err := srv.Rescan(); err != nil {
+		t.Fatal(err)
+	}
+	page := ts.URL + "/history/" + running.ID + "/jobs/"
+	if code, body := historytest.Get(t, page); code != 200 || !strings.Contains(body, `href="/history/`+running.ID+`/jobs/job/?id=1"`) {
+		t.Errorf("after the rescan the running app's page on HDFS does not show job 1: %d\n%s", code, body)
+	}
+}
+
+func copyToHDFS(t *testing.T, fsys fsx.FS, from, to string) {
+	t.Helper()
+	b, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := fsys.RemoveAll(to); err != nil {
+		t.Fatal(err)
+	}
+	w, err := fsys.Create(to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.Copy(w, strings.NewReader(string(b))); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
