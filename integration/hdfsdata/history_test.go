@@ -18,7 +18,8 @@ import (
 // TestHistoryServerOnHDFS serves, from a log directory on HDFS, the logs of
 // a finished, a failed (compressed), a Ctrl-C'd and a still-running
 // application (its in-progress log copied mid-run, then again after one
-// more job), as the history server does on local disk.
+// more job), as the history server does on local disk; then the log of a
+// driver that writes straight to HDFS.
 func TestHistoryServerOnHDFS(t *testing.T) {
 	local := t.TempDir()
 	apps := historytest.FourApps(t, local)
@@ -66,6 +67,22 @@ func TestHistoryServerOnHDFS(t *testing.T) {
 	page := ts.URL + "/history/" + running.ID + "/jobs/"
 	if code, body := historytest.Get(t, page); code != 200 || !strings.Contains(body, `href="/history/`+running.ID+`/jobs/job/?id=1"`) {
 		t.Errorf("after the rescan the running app's page on HDFS does not show job 1: %d\n%s", code, body)
+	}
+
+	// A driver writes its log straight to HDFS (stoke.eventLog.dir=hdfs://...), compressed.
+	direct := historytest.RunApp(t, dir, "direct-app", true, "stoke.eventLog.compress=true")
+	if err := srv.Rescan(); err != nil {
+		t.Fatal(err)
+	}
+	a, ok := historytest.ListApps(t, ts.URL)[direct]
+	if !ok || a.Name != "direct-app" || a.State != history.StateFailed || a.Jobs != 2 || a.LogError != "" {
+		t.Fatalf("the application that logged to HDFS is listed as %+v (found %v)", a, ok)
+	}
+	if _, err := fsys.Stat(fsys.Join(dir, direct+".jsonl.zst")); err != nil {
+		t.Errorf("its finished log on HDFS: %v", err)
+	}
+	if code, body := historytest.Get(t, ts.URL+a.UI); code != 200 || !strings.Contains(body, `href="/history/`+direct+`/jobs/job/?id=1"`) {
+		t.Errorf("its jobs page: %d\n%s", code, body)
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/klauspost/compress/zstd"
 
 	"github.com/stoke-run/stoke/internal/events"
+	"github.com/stoke-run/stoke/internal/fsx"
 )
 
 const (
@@ -37,10 +38,11 @@ const (
 // Close report that error.
 type Writer struct {
 	final, temp string
+	fs          fsx.FS // nil: a local file
 
 	mu     sync.Mutex
-	f      *os.File
-	enc    *zstd.Encoder // nil unless compressed
+	f      io.WriteCloser // *os.File when local
+	enc    *zstd.Encoder  // nil unless compressed
 	bw     *bufio.Writer
 	line   []byte
 	err    error
@@ -60,6 +62,8 @@ type WriterOptions struct {
 }
 
 // NewWriter creates dir if needed and opens the in-progress log of appID.
+// dir is a local path or an hdfs:// URL: on HDFS a running application's
+// log is seen by readers when a block is complete or the log closed.
 func NewWriter(dir, appID string) (*Writer, error) {
 	return NewWriterOptions(dir, appID, WriterOptions{})
 }
@@ -69,25 +73,41 @@ func NewWriterOptions(dir, appID string, o WriterOptions) (*Writer, error) {
 	if appID == "" || appID == "." || appID == ".." || strings.ContainsAny(appID, `/\`) {
 		return nil, fmt.Errorf("eventlog: application id %q cannot name a file", appID)
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("eventlog: creating the event log directory: %w", err)
-	}
-	final := filepath.Join(dir, appID+Ext)
+	name := appID + Ext
 	if o.Compress {
-		final += ZstdExt
+		name += ZstdExt
 	}
-	temp := final + InProgressExt
-	f, err := os.OpenFile(temp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("eventlog: opening the event log: %w", err)
+	w := &Writer{stop: make(chan struct{}), done: make(chan struct{})}
+	if strings.Contains(dir, "://") && !strings.HasPrefix(dir, "file://") {
+		fs, err := fsx.For(dir)
+		if err != nil {
+			return nil, fmt.Errorf("eventlog: stoke.eventLog.dir: %w", err)
+		}
+		if err := fs.MkdirAll(dir); err != nil {
+			return nil, fmt.Errorf("eventlog: creating the event log directory %s: %w", dir, err)
+		}
+		w.fs, w.final = fs, fs.Join(dir, name)
+		w.temp = w.final + InProgressExt
+		if err := fs.RemoveAll(w.temp); err != nil {
+			return nil, fmt.Errorf("eventlog: removing an old %s: %w", w.temp, err)
+		}
+		if w.f, err = fs.Create(w.temp); err != nil {
+			return nil, fmt.Errorf("eventlog: opening the event log %s: %w", w.temp, err)
+		}
+	} else {
+		dir = strings.TrimPrefix(dir, "file://")
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("eventlog: creating the event log directory: %w", err)
+		}
+		w.final = filepath.Join(dir, name)
+		w.temp = w.final + InProgressExt
+		f, err := os.OpenFile(w.temp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+		if err != nil {
+			return nil, fmt.Errorf("eventlog: opening the event log: %w", err)
+		}
+		w.f = f
 	}
-	w := &Writer{
-		final: final,
-		temp:  temp,
-		f:     f,
-		stop:  make(chan struct{}),
-		done:  make(chan struct{}),
-	}
+	f := w.f
 	var out io.Writer = f
 	if o.Compress {
 		enc, err := zstd.NewWriter(f, zstd.WithEncoderConcurrency(1), zstd.WithEncoderLevel(zstd.SpeedFastest))
@@ -172,6 +192,12 @@ func (w *Writer) flushLocked() error {
 			w.err = fmt.Errorf("eventlog: writing %s: %w", w.temp, err)
 		}
 	}
+	if fl, ok := w.f.(interface{ Flush() error }); ok && w.err == nil {
+		// HDFS: send the buffered packets to the DataNodes.
+		if err := fl.Flush(); err != nil {
+			w.err = fmt.Errorf("eventlog: writing %s: %w", w.temp, err)
+		}
+	}
 	return w.err
 }
 
@@ -214,14 +240,20 @@ func (w *Writer) Close() error {
 			w.err = fmt.Errorf("eventlog: ending the zstd stream of %s: %w", w.temp, err)
 		}
 	}
-	if err := w.f.Sync(); err != nil && w.err == nil {
-		w.err = fmt.Errorf("eventlog: syncing %s: %w", w.temp, err)
+	if f, ok := w.f.(*os.File); ok {
+		if err := f.Sync(); err != nil && w.err == nil {
+			w.err = fmt.Errorf("eventlog: syncing %s: %w", w.temp, err)
+		}
 	}
 	if err := w.f.Close(); err != nil && w.err == nil {
 		w.err = fmt.Errorf("eventlog: closing %s: %w", w.temp, err)
 	}
 	if w.err == nil {
-		if err := os.Rename(w.temp, w.final); err != nil {
+		rename := os.Rename
+		if w.fs != nil {
+			rename = w.fs.Rename
+		}
+		if err := rename(w.temp, w.final); err != nil {
 			w.err = fmt.Errorf("eventlog: renaming the finished log: %w", err)
 		}
 	}
