@@ -27,7 +27,10 @@ func (c *Context) Interrupt(reason string, code int) {
 }
 
 // exit is os.Exit (a variable for tests of this package).
-var exit = os.Exit
+var (
+	exit   = os.Exit
+	osExit = os.Exit
+)
 
 // holdIfInterrupted keeps a job's caller from returning while a signal
 // stops the application: Interrupt exits the process once the event log is
