@@ -79,6 +79,9 @@ func startObservers(c *Context, extra []events.Listener) (*observers, error) {
 	if on, _ := c.conf.Bool("stoke.eventLog.enabled"); on {
 		compress, _ := c.conf.Bool("stoke.eventLog.compress")
 		o.log = &deferredLog{opts: eventlog.WriterOptions{Compress: compress}}
+		if on, _ := c.conf.Bool("stoke.eventLog.rolling.enabled"); on {
+			o.log.opts.RollBytes, _ = c.conf.Bytes("stoke.eventLog.rolling.maxFileSize")
+		}
 		o.bus.Subscribe(o.log)
 	}
 	if on, _ := c.conf.Bool("stoke.ui.showConsoleProgress"); on && progress.Enabled(os.Stderr) {

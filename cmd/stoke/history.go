@@ -12,6 +12,7 @@ import (
 
 	"github.com/stoke-run/stoke/internal/conf"
 	"github.com/stoke-run/stoke/internal/eventlog"
+	"github.com/stoke-run/stoke/internal/fsx"
 	"github.com/stoke-run/stoke/internal/history"
 	"github.com/stoke-run/stoke/internal/simulate"
 	"github.com/stoke-run/stoke/internal/ui"
@@ -28,7 +29,7 @@ func newHistoryCmd(a *app) *cobra.Command {
 		Short: "Serve the web UI of a finished application from its event log (a directory: see history-server)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if fi, err := os.Stat(args[0]); err == nil && fi.IsDir() {
+			if fi, err := os.Stat(args[0]); err == nil && fi.IsDir() && !eventlog.IsRolling(filepath.Base(filepath.Clean(args[0]))) {
 				// A directory of logs: the history server's list.
 				c := conf.New()
 				c.Set(history.KeyLogDirectory, args[0], conf.SourceConfFlag)
@@ -67,12 +68,11 @@ func newHistoryCmd(a *app) *cobra.Command {
 // settings" page, or returns nil when it cannot be replayed (no jobs, no
 // executors): the page is then not offered.
 func historyWorkload(path string) *simulate.Workload {
-	f, err := os.Open(path)
+	fs, err := fsx.For(path)
 	if err != nil {
 		return nil
 	}
-	defer f.Close()
-	text, err := eventlog.NewReader(f, path)
+	text, err := eventlog.Open(fs, path)
 	if err != nil {
 		return nil
 	}

@@ -31,7 +31,7 @@ one's web UI rebuilt from its log under /history/<appId>/, and the list as JSON 
 /api/v1/applications. It rescans the directory every stoke.history.fs.update.interval
 (a running application's UI shows its new jobs) and, with
 stoke.history.fs.cleaner.enabled, deletes logs older than stoke.history.fs.cleaner.maxAge.
-Plain (.jsonl) and zstd-compressed (.jsonl.zst) logs are read. Applications write their
+Plain (.jsonl), zstd-compressed (.jsonl.zst) and rolling (<appId>.rolling/) logs are read. Applications write their
 logs there with stoke.eventLog.enabled=true and stoke.eventLog.dir set to the directory.`,
 		Example: "  stoke history-server /tmp/stoke-events\n" +
 			"  stoke history-server --conf stoke.history.fs.logDirectory=hdfs://namenode:8020/stoke-events --port 18080",

@@ -231,6 +231,8 @@ func init() {
 		{Name: "stoke.eventLog.enabled", Default: "false", Type: TypeBool, Doc: "Write a JSON-lines event log."},
 		{Name: "stoke.eventLog.dir", Default: "/tmp/stoke-events", Type: TypeString, Doc: "Directory of event logs."},
 		{Name: "stoke.eventLog.compress", Default: "false", Type: TypeBool, Doc: "Compress the event log with zstd (<appId>.jsonl.zst); the history server and `stoke history` read both."},
+		{Name: "stoke.eventLog.rolling.enabled", Default: "false", Type: TypeBool, Doc: "Write the event log as a directory of parts (<appId>.rolling/events-00001.jsonl, ...), a new part each stoke.eventLog.rolling.maxFileSize."},
+		{Name: "stoke.eventLog.rolling.maxFileSize", Default: "128m", Type: TypeBytes, Unit: "b", Check: AtLeast(1 << 20), Doc: "Event text (before compression) per part of a rolling event log; at least 1m."},
 		{Name: "stoke.driver.handleSignals", Default: "true", Type: TypeBool, Doc: "The driver ends the application cleanly on the first SIGINT or SIGTERM (jobs cancelled, event log closed with its end, exit code 130 or 143); a second signal exits at once. Set false if the program handles signals itself."},
 		{Name: "stoke.log.level", Default: "info", Type: TypeString, Check: OneOf("trace", "debug", "info", "warn", "error"), Doc: "Log level: trace, debug, info, warn or error."},
 		{Name: "stoke.authenticate.secret", Type: TypeString, Doc: "Shared secret of the application (generated when unset)."},

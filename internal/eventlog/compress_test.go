@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/stoke-run/stoke/internal/events"
+	"github.com/stoke-run/stoke/internal/fsx"
 )
 
 // readFile reads a log file the way the history server does.
@@ -149,6 +150,61 @@ func TestAppIDFromFileName(t *testing.T) {
 	for _, bad := range []string{"", ".jsonl", "app.txt", "app.jsonl.gz", "...jsonl", "a/b.jsonl", `a\b.jsonl`, "app.inprogress"} {
 		if id, _, ok := AppID(bad); ok {
 			t.Errorf("AppID(%q) accepted, id %q", bad, id)
+		}
+	}
+}
+
+// A rolling log is a directory of parts, each ending at a line; read back
+// in order, plain or compressed, it is the events written.
+func TestRollingLog(t *testing.T) {
+	for _, compress := range []bool{false, true} {
+		dir := t.TempDir()
+		w, err := NewWriterOptions(dir, "app-r", WriterOptions{Compress: compress, RollBytes: 2000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var in []events.Event
+		for i := 0; i < 200; i++ {
+			e := events.JobEnd{JobID: i, Succeeded: i%3 != 0, Time: t0}
+			in = append(in, e)
+			w.OnEvent(e)
+		}
+		if !strings.HasSuffix(w.Path(), "app-r.rolling.inprogress") {
+			t.Fatalf("in-progress rolling log at %s", w.Path())
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if filepath.Base(w.Path()) != "app-r.rolling" {
+			t.Fatalf("finished rolling log at %s", w.Path())
+		}
+		parts, err := Parts(fsx.Local{}, w.Path())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(parts) < 5 {
+			t.Fatalf("%d parts for about 14 KB of events rolled at 2000 bytes", len(parts))
+		}
+		for i, p := range parts {
+			if want := PartName(i+1, compress); filepath.Base(p.Path) != want {
+				t.Errorf("part %d is %s, want %s", i+1, filepath.Base(p.Path), want)
+			}
+			if !compress && p.Size > 2000 {
+				t.Errorf("part %s holds %d bytes, more than 2000", p.Path, p.Size)
+			}
+		}
+		text, err := Open(fsx.Local{}, w.Path())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []events.Event
+		err = Read(text, func(e events.Event) error { got = append(got, e); return nil })
+		text.Close()
+		if err != nil || !reflect.DeepEqual(got, in) {
+			t.Fatalf("compress=%v: read back %d events (%v), want the %d written", compress, len(got), err, len(in))
+		}
+		if id, inProgress, ok := AppID("app-r.rolling"); !ok || id != "app-r" || inProgress {
+			t.Errorf("AppID of a rolling log: %q %v %v", id, inProgress, ok)
 		}
 	}
 }

@@ -6,10 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
+	"path"
+	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/klauspost/compress/zstd"
@@ -26,242 +25,14 @@ const (
 	// ZstdExt follows Ext in the name of a zstd-compressed log
 	// (<appID>.jsonl.zst).
 	ZstdExt = ".zst"
+	// RollingExt names the directory of a rolling log's parts
+	// (<appID>.rolling).
+	RollingExt = ".rolling"
 
 	// FlushInterval is how often buffered lines reach the file.
 	FlushInterval = time.Second
 	bufferSize    = 256 << 10
 )
-
-// Writer appends events to <dir>/<appID>.jsonl.inprogress and renames the
-// file to <appID>.jsonl on Close (with Compress: <appID>.jsonl.zst). It is an
-// events.Listener. After the first write error it stops writing; Err and
-// Close report that error.
-type Writer struct {
-	final, temp string
-	fs          fsx.FS // nil: a local file
-
-	mu     sync.Mutex
-	f      io.WriteCloser // *os.File when local
-	enc    *zstd.Encoder  // nil unless compressed
-	bw     *bufio.Writer
-	line   []byte
-	err    error
-	closed bool
-
-	stop chan struct{}
-	done chan struct{}
-}
-
-var _ events.Listener = (*Writer)(nil)
-
-// WriterOptions tune a Writer.
-type WriterOptions struct {
-	// Compress writes the log as a zstd stream. Each flush ends a zstd
-	// block, so an in-progress log can be read up to its last flush.
-	Compress bool
-}
-
-// NewWriter creates dir if needed and opens the in-progress log of appID.
-// dir is a local path or an hdfs:// URL: on HDFS a running application's
-// log is seen by readers when a block is complete or the log closed.
-func NewWriter(dir, appID string) (*Writer, error) {
-	return NewWriterOptions(dir, appID, WriterOptions{})
-}
-
-// NewWriterOptions is NewWriter with options.
-func NewWriterOptions(dir, appID string, o WriterOptions) (*Writer, error) {
-	if appID == "" || appID == "." || appID == ".." || strings.ContainsAny(appID, `/\`) {
-		return nil, fmt.Errorf("eventlog: application id %q cannot name a file", appID)
-	}
-	name := appID + Ext
-	if o.Compress {
-		name += ZstdExt
-	}
-	w := &Writer{stop: make(chan struct{}), done: make(chan struct{})}
-	if strings.Contains(dir, "://") && !strings.HasPrefix(dir, "file://") {
-		fs, err := fsx.For(dir)
-		if err != nil {
-			return nil, fmt.Errorf("eventlog: stoke.eventLog.dir: %w", err)
-		}
-		if err := fs.MkdirAll(dir); err != nil {
-			return nil, fmt.Errorf("eventlog: creating the event log directory %s: %w", dir, err)
-		}
-		w.fs, w.final = fs, fs.Join(dir, name)
-		w.temp = w.final + InProgressExt
-		if err := fs.RemoveAll(w.temp); err != nil {
-			return nil, fmt.Errorf("eventlog: removing an old %s: %w", w.temp, err)
-		}
-		if w.f, err = fs.Create(w.temp); err != nil {
-			return nil, fmt.Errorf("eventlog: opening the event log %s: %w", w.temp, err)
-		}
-	} else {
-		dir = strings.TrimPrefix(dir, "file://")
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return nil, fmt.Errorf("eventlog: creating the event log directory: %w", err)
-		}
-		w.final = filepath.Join(dir, name)
-		w.temp = w.final + InProgressExt
-		f, err := os.OpenFile(w.temp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
-		if err != nil {
-			return nil, fmt.Errorf("eventlog: opening the event log: %w", err)
-		}
-		w.f = f
-	}
-	f := w.f
-	var out io.Writer = f
-	if o.Compress {
-		enc, err := zstd.NewWriter(f, zstd.WithEncoderConcurrency(1), zstd.WithEncoderLevel(zstd.SpeedFastest))
-		if err != nil {
-			f.Close()
-			return nil, fmt.Errorf("eventlog: starting the zstd encoder: %w", err)
-		}
-		w.enc, out = enc, enc
-	}
-	w.bw = bufio.NewWriterSize(out, bufferSize)
-	go w.flushLoop()
-	return w, nil
-}
-
-// Path is where the log is being written (the in-progress name until Close,
-// the final name after).
-func (w *Writer) Path() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.closed {
-		return w.final
-	}
-	return w.temp
-}
-
-// OnEvent appends one line. Errors are kept for Err and Close.
-func (w *Writer) OnEvent(e events.Event) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.closed || w.err != nil {
-		return
-	}
-	line, ok := appendFast(w.line[:0], e)
-	var err error
-	if !ok {
-		line, err = appendLine(w.line[:0], e)
-	}
-	if err != nil {
-		w.err = fmt.Errorf("eventlog: encoding %s: %w", e.Kind(), err)
-		return
-	}
-	w.line = line
-	if _, err := w.bw.Write(line); err != nil {
-		w.err = fmt.Errorf("eventlog: writing %s: %w", w.temp, err)
-	}
-}
-
-// appendLine appends `{"Event":"<kind>",<fields>}\n`.
-func appendLine(dst []byte, e events.Event) ([]byte, error) {
-	body, err := json.Marshal(e)
-	if err != nil {
-		return dst, err
-	}
-	if len(body) < 2 || body[0] != '{' {
-		return dst, fmt.Errorf("event %T does not encode as a JSON object", e)
-	}
-	dst = append(dst, `{"Event":`...)
-	kind, _ := json.Marshal(e.Kind())
-	dst = append(dst, kind...)
-	if len(body) > 2 { // not "{}"
-		dst = append(dst, ',')
-	}
-	dst = append(dst, body[1:]...)
-	return append(dst, '\n'), nil
-}
-
-// Flush writes buffered lines to the file.
-func (w *Writer) Flush() error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.flushLocked()
-}
-
-func (w *Writer) flushLocked() error {
-	if w.closed || w.err != nil {
-		return w.err
-	}
-	if err := w.bw.Flush(); err != nil {
-		w.err = fmt.Errorf("eventlog: writing %s: %w", w.temp, err)
-	} else if w.enc != nil {
-		if err := w.enc.Flush(); err != nil {
-			w.err = fmt.Errorf("eventlog: writing %s: %w", w.temp, err)
-		}
-	}
-	if fl, ok := w.f.(interface{ Flush() error }); ok && w.err == nil {
-		// HDFS: send the buffered packets to the DataNodes.
-		if err := fl.Flush(); err != nil {
-			w.err = fmt.Errorf("eventlog: writing %s: %w", w.temp, err)
-		}
-	}
-	return w.err
-}
-
-// Err is the first write or encoding error, if any.
-func (w *Writer) Err() error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.err
-}
-
-func (w *Writer) flushLoop() {
-	defer close(w.done)
-	t := time.NewTicker(FlushInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-w.stop:
-			return
-		case <-t.C:
-			_ = w.Flush() // kept in w.err
-		}
-	}
-}
-
-// Close flushes, syncs and closes the file and renames it to its final name.
-// On a write error the in-progress file is left in place. Calling Close
-// again returns the first result.
-func (w *Writer) Close() error {
-	w.mu.Lock()
-	if w.closed {
-		err := w.err
-		w.mu.Unlock()
-		return err
-	}
-	close(w.stop)
-	w.flushLocked()
-	w.closed = true
-	if w.enc != nil {
-		if err := w.enc.Close(); err != nil && w.err == nil {
-			w.err = fmt.Errorf("eventlog: ending the zstd stream of %s: %w", w.temp, err)
-		}
-	}
-	if f, ok := w.f.(*os.File); ok {
-		if err := f.Sync(); err != nil && w.err == nil {
-			w.err = fmt.Errorf("eventlog: syncing %s: %w", w.temp, err)
-		}
-	}
-	if err := w.f.Close(); err != nil && w.err == nil {
-		w.err = fmt.Errorf("eventlog: closing %s: %w", w.temp, err)
-	}
-	if w.err == nil {
-		rename := os.Rename
-		if w.fs != nil {
-			rename = w.fs.Rename
-		}
-		if err := rename(w.temp, w.final); err != nil {
-			w.err = fmt.Errorf("eventlog: renaming the finished log: %w", err)
-		}
-	}
-	err := w.err
-	w.mu.Unlock()
-	<-w.done
-	return err
-}
 
 // ErrTruncated marks a last line without its newline that does not decode:
 // the writer stopped mid-line (the driver crashed or is still running).
@@ -452,15 +223,143 @@ func (z *zstdReader) Read(p []byte) (int, error) {
 
 func (z *zstdReader) Close() error { z.dec.Close(); return nil }
 
-// AppID returns the application id a log's file name carries
-// (<appID>.jsonl, .jsonl.zst, either with .inprogress) and whether the log
-// is still in progress; ok is false for a name that is not an event log's.
+// AppID returns the application id a log's name carries (<appID>.jsonl,
+// .jsonl.zst, the directory <appID>.rolling, each with or without
+// .inprogress) and whether the log is still in progress; ok is false for a
+// name that is not an event log's.
 func AppID(name string) (id string, inProgress, ok bool) {
 	name, inProgress = strings.CutSuffix(name, InProgressExt)
-	name = strings.TrimSuffix(name, ZstdExt)
-	id, ok = strings.CutSuffix(name, Ext)
+	if id, ok = strings.CutSuffix(name, RollingExt); !ok {
+		name = strings.TrimSuffix(name, ZstdExt)
+		id, ok = strings.CutSuffix(name, Ext)
+	}
 	if !ok || id == "" || id == "." || id == ".." || strings.ContainsAny(id, `/\`) {
 		return "", false, false
 	}
 	return id, inProgress, true
+}
+
+// IsRolling reports whether a log's name is a rolling log's directory.
+func IsRolling(name string) bool {
+	return strings.HasSuffix(strings.TrimSuffix(name, InProgressExt), RollingExt)
+}
+
+// PartName is the file name of part n (from 1) of a rolling log.
+func PartName(n int, compressed bool) string {
+	name := fmt.Sprintf("events-%05d%s", n, Ext)
+	if compressed {
+		name += ZstdExt
+	}
+	return name
+}
+
+// partNumber parses a part's file name; 0 if it is not one.
+func partNumber(name string) int {
+	rest, ok := strings.CutPrefix(name, "events-")
+	if !ok {
+		return 0
+	}
+	rest = strings.TrimSuffix(rest, ZstdExt)
+	digits, ok := strings.CutSuffix(rest, Ext)
+	if !ok || len(digits) < 5 {
+		return 0
+	}
+	n := 0
+	for _, c := range digits {
+		if c < '0' || c > '9' || n > 1e8 {
+			return 0
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n
+}
+
+// Parts lists the part files of the rolling log in directory p, in order.
+func Parts(fs fsx.FS, p string) ([]fsx.FileInfo, error) {
+	entries, err := fs.List(p)
+	if err != nil {
+		return nil, fmt.Errorf("eventlog: listing the parts of %s: %w", p, err)
+	}
+	var parts []fsx.FileInfo
+	for _, e := range entries {
+		if !e.IsDir && partNumber(path.Base(e.Path)) > 0 {
+			parts = append(parts, e)
+		}
+	}
+	sort.Slice(parts, func(i, j int) bool {
+		return partNumber(path.Base(parts[i].Path)) < partNumber(path.Base(parts[j].Path))
+	})
+	return parts, nil
+}
+
+// Open returns the event text of the log at p on fs: a plain or compressed
+// file, or a rolling log's parts one after the other. Read errors of a
+// damaged compressed stream wrap ErrDamaged.
+func Open(fs fsx.FS, p string) (io.ReadCloser, error) {
+	if !IsRolling(path.Base(p)) {
+		f, err := fs.Open(p)
+		if err != nil {
+			return nil, fmt.Errorf("eventlog: opening %s: %w", p, err)
+		}
+		text, err := NewReader(f, p)
+		if err != nil {
+			f.Close()
+			return nil, err
+		}
+		return &fileText{ReadCloser: text, f: f}, nil
+	}
+	parts, err := Parts(fs, p)
+	if err != nil {
+		return nil, err
+	}
+	return &partsReader{fs: fs, parts: parts}, nil
+}
+
+type fileText struct {
+	io.ReadCloser
+	f io.Closer
+}
+
+func (t *fileText) Close() error {
+	t.ReadCloser.Close()
+	return t.f.Close()
+}
+
+// partsReader reads the parts of a rolling log in turn.
+type partsReader struct {
+	fs    fsx.FS
+	parts []fsx.FileInfo
+	cur   io.ReadCloser
+}
+
+func (r *partsReader) Read(b []byte) (int, error) {
+	for {
+		if r.cur == nil {
+			if len(r.parts) == 0 {
+				return 0, io.EOF
+			}
+			cur, err := Open(r.fs, r.parts[0].Path)
+			if err != nil {
+				return 0, err
+			}
+			r.cur, r.parts = cur, r.parts[1:]
+		}
+		n, err := r.cur.Read(b)
+		if err == io.EOF {
+			r.cur.Close()
+			r.cur = nil
+			if n > 0 {
+				return n, nil
+			}
+			continue
+		}
+		return n, err
+	}
+}
+
+func (r *partsReader) Close() error {
+	if r.cur != nil {
+		return r.cur.Close()
+	}
+	return nil
 }

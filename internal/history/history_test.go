@@ -103,3 +103,32 @@ func TestHandleSignalsOptOut(t *testing.T) {
 		t.Fatalf("the killed driver's log: %v", err)
 	}
 }
+
+// Bad event log settings are refused by stoke.New with the key's name.
+func TestBadEventLogSettingsRefused(t *testing.T) {
+	for kv, key := range map[string]string{
+		"stoke.eventLog.rolling.maxFileSize=10k":   "stoke.eventLog.rolling.maxFileSize",
+		"stoke.eventLog.rolling.maxFileSize=big":   "stoke.eventLog.rolling.maxFileSize",
+		"stoke.eventLog.rolling.enabled=sometimes": "stoke.eventLog.rolling.enabled",
+		"stoke.eventLog.compress=zstd":             "stoke.eventLog.compress",
+		"stoke.driver.handleSignals=yes please":    "stoke.driver.handleSignals",
+	} {
+		k, v, _ := strings.Cut(kv, "=")
+		sc, err := stoke.New(stoke.Config{"stoke.master": "local[1]", "stoke.ui.enabled": "false", k: v})
+		if err == nil {
+			sc.Stop()
+			t.Errorf("%s accepted", kv)
+		} else if !strings.Contains(err.Error(), key) {
+			t.Errorf("%s: error %q does not name %s", kv, err, key)
+		}
+	}
+	// An event log directory on an unknown file system.
+	sc, err := stoke.New(stoke.Config{"stoke.master": "local[1]", "stoke.ui.enabled": "false", "stoke.driver.handleSignals": "false",
+		"stoke.eventLog.enabled": "true", "stoke.eventLog.dir": "s3://bucket/logs"})
+	if err == nil {
+		sc.Stop()
+		t.Error("an s3:// event log directory accepted")
+	} else if !strings.Contains(err.Error(), `unsupported scheme "s3"`) {
+		t.Errorf("s3:// event log directory: %v", err)
+	}
+}

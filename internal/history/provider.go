@@ -64,6 +64,7 @@ type App struct {
 	LastUpdated time.Time // when the log was last written
 	InProgress  bool      // the log still has its .inprogress name
 	Compressed  bool
+	Rolling     bool // the log is a directory of parts
 
 	path string
 	size int64
@@ -91,7 +92,7 @@ func (a App) Duration(now time.Time) time.Duration {
 // summarize reads a log for the list.
 func summarize(fs fsx.FS, fi fsx.FileInfo, id string, inProgress bool) App {
 	a := App{ID: id, path: fi.Path, size: fi.Size, LastUpdated: fi.ModTime, InProgress: inProgress,
-		Compressed: eventlog.Compressed(fi.Path), State: StateIncomplete}
+		Compressed: eventlog.Compressed(fi.Path), Rolling: fi.IsDir, State: StateIncomplete}
 	var ended, lastFailed bool
 	err := readLog(fs, fi.Path, func(e events.Event) error {
 		switch e := e.(type) {
@@ -125,12 +126,7 @@ func summarize(fs fsx.FS, fi fsx.FileInfo, id string, inProgress bool) App {
 
 // readLog calls fn with each event of the log at p, plain or compressed.
 func readLog(fs fsx.FS, p string, fn func(events.Event) error) error {
-	f, err := fs.Open(p)
-	if err != nil {
-		return fmt.Errorf("opening %s: %w", p, err)
-	}
-	defer f.Close()
-	text, err := eventlog.NewReader(f, p)
+	text, err := eventlog.Open(fs, p)
 	if err != nil {
 		return err
 	}
@@ -162,12 +158,28 @@ func (p *provider) scan() (stale []string, err error) {
 	}
 	byID := map[string]found{}
 	for _, fi := range files {
-		if fi.IsDir {
+		name := path.Base(fi.Path)
+		if fi.IsDir != eventlog.IsRolling(name) {
 			continue
 		}
-		id, inProgress, ok := eventlog.AppID(path.Base(fi.Path))
+		id, inProgress, ok := eventlog.AppID(name)
 		if !ok || !validID(id) {
 			continue
+		}
+		if fi.IsDir {
+			// A rolling log changes as its parts do.
+			parts, err := eventlog.Parts(p.fs, fi.Path)
+			if err != nil {
+				p.log.WithError(err).Warn("history: skipping a rolling log")
+				continue
+			}
+			fi.Size = 0
+			for _, part := range parts {
+				fi.Size += part.Size
+				if part.ModTime.After(fi.ModTime) {
+					fi.ModTime = part.ModTime
+				}
+			}
 		}
 		// A finished log wins over a leftover in-progress one.
 		if prev, dup := byID[id]; dup && !prev.inProgress {

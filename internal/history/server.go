@@ -240,12 +240,7 @@ func (s *Server) appUI(a App) (*cached, error) {
 }
 
 func (s *Server) build(a App) (*cached, error) {
-	f, err := s.prov.fs.Open(a.path)
-	if err != nil {
-		return nil, fmt.Errorf("opening the log of %s: %w", a.ID, err)
-	}
-	defer f.Close()
-	store, err := ui.ReplayLog(f, a.path)
+	store, err := ui.ServeHistory(a.path)
 	if err != nil && !eventlog.Partial(err) {
 		return nil, err
 	}
@@ -260,12 +255,7 @@ func (s *Server) build(a App) (*cached, error) {
 }
 
 func (s *Server) replayPage(a App) http.Handler {
-	f, err := s.prov.fs.Open(a.path)
-	if err != nil {
-		return nil
-	}
-	defer f.Close()
-	text, err := eventlog.NewReader(f, a.path)
+	text, err := eventlog.Open(s.prov.fs, a.path)
 	if err != nil {
 		return nil
 	}

@@ -1,6 +1,7 @@
 package history_test
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"github.com/klauspost/compress/zstd"
 
 	"github.com/stoke-run/stoke/internal/history"
+	"github.com/stoke-run/stoke/internal/history/historytest"
 	"github.com/stoke-run/stoke/internal/testutil"
 )
 
@@ -234,5 +236,50 @@ func TestNewRefusesBadDirectories(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), history.KeyLogDirectory) {
 			t.Errorf("LogDir %q: %v, want an error naming %s and saying %q", dir, err, history.KeyLogDirectory, want)
 		}
+	}
+}
+
+// Rolling logs (directories of parts) are listed and served: one written
+// by an application with stoke.eventLog.rolling.enabled, one still in
+// progress with many parts and a stray file among them.
+func TestRollingLogsServed(t *testing.T) {
+	dir := t.TempDir()
+	id := historytest.RunApp(t, dir, "rolling-app", true, "stoke.eventLog.rolling.enabled=true", "stoke.eventLog.rolling.maxFileSize=1m", "stoke.eventLog.compress=true")
+	if _, err := os.Stat(filepath.Join(dir, id+".rolling", "events-00001.jsonl.zst")); err != nil {
+		t.Fatalf("the application's rolling log: %v", err)
+	}
+	parts := filepath.Join(dir, "many.rolling.inprogress")
+	os.Mkdir(parts, 0o755)
+	lines := strings.SplitAfter(logLines("many", 5, false), "\n")
+	for i, l := range lines[:len(lines)-1] {
+		writeLog(t, parts, fmt.Sprintf("events-%05d.jsonl", i+1), l)
+	}
+	writeLog(t, parts, "README", "not a part\n")
+	writeLog(t, parts, "events-1.jsonl", "not json\n")
+	os.Mkdir(filepath.Join(dir, "other.dir"), 0o755)
+
+	srv, base := newServer(t, history.Options{LogDir: dir})
+	apps := listApps(t, base)
+	if len(apps) != 2 {
+		t.Fatalf("listed %+v, want the two rolling logs", apps)
+	}
+	if a := apps[id]; a.Name != "rolling-app" || a.State != history.StateFailed || a.Jobs != 2 || a.LogError != "" {
+		t.Errorf("the application's rolling log: %+v", a)
+	}
+	if a := apps["many"]; a.State != history.StateIncomplete || a.Jobs != 5 || a.LogError != "" {
+		t.Errorf("the in-progress rolling log: %+v", a)
+	}
+	for _, app := range []string{id, "many"} {
+		if code, body := get(t, base+"/history/"+app+"/jobs/"); code != 200 || !strings.Contains(body, "?id=1\"") {
+			t.Errorf("%s: jobs page %d\n%s", app, code, body)
+		}
+	}
+	// A new part is a change: the next rescan re-reads the log.
+	writeLog(t, parts, fmt.Sprintf("events-%05d.jsonl", len(lines)), `{"Event":"ApplicationEnd","time":"2026-12-01T10:00:09Z"}`+"\n")
+	if err := srv.Rescan(); err != nil {
+		t.Fatal(err)
+	}
+	if a := listApps(t, base)["many"]; a.State != history.StateFinished {
+		t.Errorf("after its end part, the rolling log is %s", a.State)
 	}
 }

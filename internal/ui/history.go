@@ -10,7 +10,7 @@ import (
 )
 
 // ServeHistory replays the event log at path (a local path or hdfs://,
-// plain or zstd-compressed) into a new Store, so the UI of a finished
+// plain, zstd-compressed or a rolling log's directory) into a new Store, so the UI of a finished
 // application can be served again (pass the Store to Start).
 //
 // A log that ends early (a last line cut short, a truncated or corrupt
@@ -23,12 +23,12 @@ func ServeHistory(path string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ui: opening the event log: %w", err)
 	}
-	f, err := fs.Open(path)
+	text, err := eventlog.Open(fs, path)
 	if err != nil {
 		return nil, fmt.Errorf("ui: opening the event log: %w", err)
 	}
-	defer f.Close()
-	return ReplayLog(f, path)
+	defer text.Close()
+	return replay(text, path)
 }
 
 // ReplayLog is ServeHistory for a log being read from r; name is the log's
@@ -39,8 +39,13 @@ func ReplayLog(r io.Reader, name string) (*Store, error) {
 		return nil, fmt.Errorf("ui: replaying %s: %w", name, err)
 	}
 	defer text.Close()
+	return replay(text, name)
+}
+
+// replay builds a Store from the text of a log.
+func replay(text io.Reader, name string) (*Store, error) {
 	s := NewStore()
-	_, err = eventlog.ReadStats(text, func(e events.Event) error {
+	_, err := eventlog.ReadStats(text, func(e events.Event) error {
 		s.Apply(e)
 		return nil
 	})
