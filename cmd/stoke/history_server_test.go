@@ -2,8 +2,17 @@ package main
 
 import (
 	"bytes"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/klauspost/compress/zstd"
+
+	"github.com/stoke-run/stoke/internal/history"
 )
 
 // Bad settings of the history server are refused with the key and the
@@ -31,6 +40,55 @@ func TestHistoryServerRefusesBadSettings(t *testing.T) {
 		code := Execute(append([]string{"history-server"}, c.args...), nil, &out, &errb)
 		if code == 0 || !strings.Contains(errb.String(), c.want) {
 			t.Errorf("history-server %v: code %d, stderr %q; want an error mentioning %q", c.args, code, errb.String(), c.want)
+		}
+	}
+}
+
+// The history server offers each application's "replay with other
+// settings" page under the application's prefix, for plain and compressed
+// logs, its form and links staying under that prefix.
+func TestHistoryServerReplayPage(t *testing.T) {
+	src, err := os.ReadFile("../../internal/simulate/testdata/shared-app.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	const id = "app-20261204031419-0001"
+	os.WriteFile(filepath.Join(dir, id+".jsonl"), src, 0o644)
+	var z bytes.Buffer
+	enc, _ := zstd.NewWriter(&z)
+	enc.Write(bytes.ReplaceAll(src, []byte(id), []byte("app-z")))
+	enc.Close()
+	os.WriteFile(filepath.Join(dir, "app-z.jsonl.zst"), z.Bytes(), 0o644)
+
+	srv, err := history.New(history.Options{LogDir: dir, Replay: historyReplay})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv.Handler())
+	defer ts.Close()
+	for _, app := range []string{id, "app-z"} {
+		resp, err := http.Get(ts.URL + "/history/" + app + "/replay/?conf=stoke.scheduler.mode%3DFIFO")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		page := string(body)
+		if resp.StatusCode != 200 || !strings.Contains(page, `action="/history/`+app+`/replay/"`) || !strings.Contains(page, "with these settings") {
+			t.Errorf("%s: replay page %d:\n%.2000s", app, resp.StatusCode, page)
+		}
+		if strings.Contains(page, `href="/jobs/`) || strings.Contains(page, `action="/replay/`) {
+			t.Errorf("%s: the replay page links out of the application", app)
+		}
+		resp, err = http.Get(ts.URL + "/history/" + app + "/jobs/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if !strings.Contains(string(body), `href="/history/`+app+`/replay/"`) {
+			t.Errorf("%s: the jobs page does not link to the replay page", app)
 		}
 	}
 }
