@@ -2,6 +2,7 @@ package history_test
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/klauspost/compress/zstd"
+	"pgregory.net/rapid"
 
 	"github.com/stoke-run/stoke/internal/history"
 	"github.com/stoke-run/stoke/internal/history/historytest"
@@ -282,4 +284,43 @@ func TestRollingLogsServed(t *testing.T) {
 	if a := listApps(t, base)["many"]; a.State != history.StateFinished {
 		t.Errorf("after its end part, the rolling log is %s", a.State)
 	}
+}
+
+// Random ids in URLs: only the listed applications answer 200, nothing
+// answers 5xx, and nothing outside the directory is served.
+func TestRandomAppIDsInURLs(t *testing.T) {
+	root := t.TempDir()
+	dir := filepath.Join(root, "logs")
+	os.Mkdir(dir, 0o755)
+	writeLog(t, dir, "app-1.jsonl", logLines("app-1", 1, true))
+	writeLog(t, root, "secret.jsonl", logLines("secret", 1, true))
+	_, base := newServer(t, history.Options{LogDir: dir})
+	rapid.Check(t, func(rt *rapid.T) {
+		id := rapid.OneOf(
+			rapid.String(),
+			rapid.StringMatching(`[./%a-z0-9\\-]{0,12}`),
+			rapid.SampledFrom([]string{"..", ".", "app-1", "../logs/app-1", "%2e%2e", "secret", "..%2fsecret"}),
+		).Draw(rt, "id")
+		for _, p := range []string{"/history/" + id + "/jobs/", "/api/v1/applications/" + id + "/jobs"} {
+			req, err := http.NewRequest("GET", base+p, nil)
+			if err != nil {
+				return // not a URL at all
+			}
+			resp, err := http.DefaultTransport.RoundTrip(req)
+			if err != nil {
+				rt.Fatalf("%q: %v", p, err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode >= 500 {
+				rt.Fatalf("%q: %d", p, resp.StatusCode)
+			}
+			if strings.Contains(string(body), "n-secret") {
+				rt.Fatalf("%q served the log outside the directory", p)
+			}
+			if resp.StatusCode == 200 && req.URL.Path != "/history/app-1/jobs/" && req.URL.Path != "/api/v1/applications/app-1/jobs" {
+				rt.Fatalf("%q (path %q) answered 200", p, req.URL.Path)
+			}
+		}
+	})
 }
