@@ -77,7 +77,7 @@ func historyWorkload(path string) *simulate.Workload {
 		return nil
 	}
 	defer text.Close()
-	w, err := simulate.FromEventLog(text, filepath.Base(path))
+	w, err := simulate.FromEventLog(&damageReader{r: text}, filepath.Base(path))
 	if err != nil && !eventlog.Partial(err) {
 		return nil
 	}

@@ -85,7 +85,7 @@ func runHistoryServer(cmd *cobra.Command, a *app, c *conf.Conf, host string, por
 // historyReplay builds the "replay with other settings" page of a log, or
 // nil when it cannot be replayed.
 func historyReplay(text io.Reader, name string) http.Handler {
-	w, err := simulate.FromEventLog(text, name)
+	w, err := simulate.FromEventLog(&damageReader{r: text}, name)
 	if err != nil && !eventlog.Partial(err) {
 		return nil
 	}
