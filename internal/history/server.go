@@ -33,10 +33,11 @@ type Server struct {
 	now  func() time.Time
 	log  logrus.FieldLogger
 
-	mu    sync.Mutex
-	lru   *list.List // of *cached, most recently used first
-	byID  map[string]*list.Element
-	loads map[string]*load // UIs being built
+	mu       sync.Mutex
+	lru      *list.List // of *cached, most recently used first
+	byID     map[string]*list.Element
+	loads    map[string]*load // UIs being built
+	building chan struct{}    // bounds the UIs built at once
 
 	stop chan struct{}
 	done chan struct{}
@@ -56,6 +57,11 @@ type load struct {
 	c    *cached
 	err  error
 }
+
+// maxConcurrentBuilds bounds the application UIs rebuilt from their logs at
+// once: requests for many different applications wait rather than hold many
+// half-built stores.
+const maxConcurrentBuilds = 4
 
 // New checks the options, reads the log directory once and returns the
 // server (not yet rescanning: see Run).
@@ -89,13 +95,14 @@ func New(o Options) (*Server, error) {
 		return nil, fmt.Errorf("%s=%s is a file, not a directory (use `stoke history FILE` to serve one log)", KeyLogDirectory, o.LogDir)
 	}
 	s := &Server{
-		opts:  o,
-		prov:  &provider{fs: fs, dir: o.LogDir, log: o.Log, apps: map[string]*App{}},
-		now:   o.Now,
-		log:   o.Log,
-		lru:   list.New(),
-		byID:  map[string]*list.Element{},
-		loads: map[string]*load{},
+		opts:     o,
+		prov:     &provider{fs: fs, dir: o.LogDir, log: o.Log, apps: map[string]*App{}},
+		now:      o.Now,
+		log:      o.Log,
+		lru:      list.New(),
+		byID:     map[string]*list.Element{},
+		loads:    map[string]*load{},
+		building: make(chan struct{}, maxConcurrentBuilds),
 	}
 	if err := s.Rescan(); err != nil {
 		return nil, err
@@ -222,7 +229,9 @@ func (s *Server) appUI(a App) (*cached, error) {
 	s.loads[a.ID] = l
 	s.mu.Unlock()
 
+	s.building <- struct{}{} // a bounded number of logs read at once
 	l.c, l.err = s.build(a)
+	<-s.building
 
 	s.mu.Lock()
 	delete(s.loads, a.ID)
