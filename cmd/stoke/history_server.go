@@ -10,6 +10,8 @@ import (
 
 	"github.com/stoke-run/stoke/internal/conf"
 	"github.com/stoke-run/stoke/internal/eventlog"
+	"github.com/stoke-run/stoke/internal/fsx"
+	"github.com/stoke-run/stoke/internal/hadoop/krb"
 	"github.com/stoke-run/stoke/internal/history"
 	"github.com/stoke-run/stoke/internal/simulate"
 )
@@ -62,6 +64,14 @@ func runHistoryServer(cmd *cobra.Command, a *app, c *conf.Conf, host string, por
 	opts, err := history.OptionsFromConf(c)
 	if err != nil {
 		return err
+	}
+	// A Kerberos HDFS: a keytab login (gokrb5 renews its ticket), else
+	// the ticket cache.
+	if p, kt := c.String("stoke.kerberos.principal"), c.String("stoke.kerberos.keytab"); p != "" || kt != "" {
+		if p == "" || kt == "" {
+			return fmt.Errorf("stoke.kerberos.principal and stoke.kerberos.keytab go together; without both, the ticket cache (KRB5CCNAME) is used")
+		}
+		fsx.UseKerberos(krb.LoginOptions{Principal: p, Keytab: kt})
 	}
 	log := daemonLog(a, c)
 	opts.Log = log

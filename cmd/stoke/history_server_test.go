@@ -34,6 +34,7 @@ func TestHistoryServerRefusesBadSettings(t *testing.T) {
 		{[]string{"--conf", "stoke.history.retainedApplications=0", dir}, "stoke.history.retainedApplications"},
 		{[]string{"--conf", "stoke.history.fs.logDirectory=s3://bucket/logs"}, `unsupported scheme "s3"`},
 		{[]string{"/no/such/directory"}, "no such file or directory"},
+		{[]string{"--conf", "stoke.kerberos.principal=hist@EXAMPLE.COM", dir}, "stoke.kerberos.keytab go together"},
 		{[]string{"--port", "-3", dir}, "port"},
 	} {
 		var out, errb bytes.Buffer
