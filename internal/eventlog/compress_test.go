@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"pgregory.net/rapid"
+
 	"github.com/stoke-run/stoke/internal/events"
 	"github.com/stoke-run/stoke/internal/fsx"
 )
@@ -206,5 +208,49 @@ func TestRollingLog(t *testing.T) {
 		if id, inProgress, ok := AppID("app-r.rolling"); !ok || id != "app-r" || inProgress {
 			t.Errorf("AppID of a rolling log: %q %v %v", id, inProgress, ok)
 		}
+	}
+}
+
+// Reading a growing log with ReadLines from where the last read stopped,
+// whatever the sizes it grew by, gives the events of one whole read.
+func TestReadLinesResumes(t *testing.T) {
+	var whole bytes.Buffer
+	for _, e := range sample() {
+		line, err := appendLine(nil, e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		whole.Write(line)
+	}
+	data := whole.Bytes()
+	rapid.Check(t, func(rt *rapid.T) {
+		var got []events.Event
+		var offset int64
+		lines := 0
+		for size := 0; size < len(data); {
+			size = min(len(data), size+rapid.IntRange(1, 400).Draw(rt, "grow"))
+			n, st, err := ReadLines(bytes.NewReader(data[offset:size]), func(e events.Event) error { got = append(got, e); return nil })
+			if err != nil {
+				rt.Fatalf("at %d..%d: %v", offset, size, err)
+			}
+			if n > 0 && data[offset+n-1] != '\n' {
+				rt.Fatalf("stopped mid-line at %d", offset+n)
+			}
+			offset += n
+			lines += st.Lines
+		}
+		if offset != int64(len(data)) || lines != len(sample()) || !reflect.DeepEqual(got, sample()) {
+			rt.Fatalf("read %d bytes, %d lines, %d events; want %d, %d, %d", offset, lines, len(got), len(data), len(sample()), len(sample()))
+		}
+	})
+	// A bad complete line is an error naming it; an unterminated one is left for later.
+	n, _, err := ReadLines(strings.NewReader("{\"Event\":\"ApplicationEnd\",\"time\":\"2026-12-01T10:00:00Z\"}\nnot json\n"), func(events.Event) error { return nil })
+	var le *LineError
+	if !errors.As(err, &le) || le.Line != 2 || n == 0 {
+		t.Errorf("bad line: n %d, %v", n, err)
+	}
+	n, st, err := ReadLines(strings.NewReader("{\"Event\":\"ApplicationEnd\",\"ti"), func(events.Event) error { return nil })
+	if n != 0 || st.Lines != 0 || err != nil {
+		t.Errorf("unterminated line: n %d, %d lines, %v", n, st.Lines, err)
 	}
 }

@@ -72,6 +72,40 @@ func Read(r io.Reader, fn func(events.Event) error) error {
 	return err
 }
 
+// ReadLines is ReadStats for a log still being written: it stops before an
+// unterminated last line (the writer is mid-line) without an error, and
+// returns how many bytes the complete lines read span, so that a later call
+// can continue from there on the same file (plain logs only).
+func ReadLines(r io.Reader, fn func(events.Event) error) (n int64, st Stats, err error) {
+	st = Stats{Skipped: map[string]int{}}
+	br := bufio.NewReaderSize(r, 64<<10)
+	for {
+		line, rerr := br.ReadBytes('\n')
+		if len(line) > 0 && line[len(line)-1] == '\n' {
+			st.Lines++
+			e, kind, err := decodeLine(line)
+			switch {
+			case err != nil:
+				return n, st, &LineError{Line: st.Lines, Err: err}
+			case e == nil && kind != "":
+				st.Skipped[kind]++
+			case e != nil:
+				if err := fn(e); err != nil {
+					return n, st, err
+				}
+				st.Events++
+			}
+			n += int64(len(line))
+		}
+		if rerr == io.EOF {
+			return n, st, nil
+		}
+		if rerr != nil {
+			return n, st, fmt.Errorf("eventlog: reading after line %d: %w", st.Lines, rerr)
+		}
+	}
+}
+
 // ReadStats is Read that also reports what it read and skipped.
 func ReadStats(r io.Reader, fn func(events.Event) error) (Stats, error) {
 	st := Stats{Skipped: map[string]int{}}

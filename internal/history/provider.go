@@ -68,6 +68,7 @@ type App struct {
 
 	path string
 	size int64
+	sum  summary
 }
 
 // Duration is how long the application ran (until now, or until its last
@@ -89,39 +90,82 @@ func (a App) Duration(now time.Time) time.Duration {
 	return end.Sub(a.StartTime)
 }
 
-// summarize reads a log for the list.
-func summarize(fs fsx.FS, fi fsx.FileInfo, id string, inProgress bool) App {
+// summarize reads a log for the list. A plain in-progress log already read
+// (prev) is read on from where the last read stopped.
+func summarize(fs fsx.FS, fi fsx.FileInfo, id string, inProgress bool, prev *App) App {
 	a := App{ID: id, path: fi.Path, size: fi.Size, LastUpdated: fi.ModTime, InProgress: inProgress,
 		Compressed: eventlog.Compressed(fi.Path), Rolling: fi.IsDir, State: StateIncomplete}
-	var ended, lastFailed bool
-	err := readLog(fs, fi.Path, func(e events.Event) error {
+	incremental := inProgress && !a.Compressed && !a.Rolling
+	if incremental && prev != nil && prev.path == fi.Path && prev.LogError == "" && prev.sum.offset > 0 && fi.Size >= prev.sum.offset {
+		s := *prev
+		s.size, s.LastUpdated = fi.Size, fi.ModTime
+		a = s
+	} else {
+		a.sum = summary{}
+	}
+	apply := func(e events.Event) error {
 		switch e := e.(type) {
 		case events.ApplicationStart:
 			a.Name, a.User, a.StartTime = e.AppName, e.User, e.Time
 		case events.ApplicationEnd:
-			ended, a.EndTime, a.EndReason = true, e.Time, e.Reason
+			a.sum.ended, a.EndTime, a.EndReason = true, e.Time, e.Reason
 		case events.JobEnd:
 			a.Jobs++
-			lastFailed = !e.Succeeded
+			a.sum.lastFailed = !e.Succeeded
 			if !e.Succeeded {
 				a.FailedJobs++
 			}
 		}
 		return nil
-	})
+	}
+	var err error
+	if incremental {
+		err = readOn(fs, &a, apply)
+	} else {
+		err = readLog(fs, fi.Path, apply)
+	}
 	// An in-progress log usually ends mid-line or mid-block: not an error.
 	if err != nil && !(inProgress && eventlog.Partial(err)) {
 		a.LogError = err.Error()
 	}
 	switch {
-	case !ended:
+	case !a.sum.ended:
 		a.EndTime = time.Time{}
-	case a.EndReason != "" || lastFailed:
+		a.State = StateIncomplete
+	case a.EndReason != "" || a.sum.lastFailed:
 		a.State = StateFailed
 	default:
 		a.State = StateFinished
 	}
 	return a
+}
+
+// summary is what summarize carries from one read of a growing log to the
+// next.
+type summary struct {
+	ended, lastFailed bool
+	offset            int64 // bytes of complete lines read (plain in-progress logs)
+	lines             int   // lines read
+}
+
+// readOn reads a plain log from a.sum.offset to its last complete line.
+func readOn(fs fsx.FS, a *App, fn func(events.Event) error) error {
+	f, err := fs.Open(a.path)
+	if err != nil {
+		return fmt.Errorf("opening %s: %w", a.path, err)
+	}
+	defer f.Close()
+	if _, err := f.Seek(a.sum.offset, io.SeekStart); err != nil {
+		return fmt.Errorf("reading %s: %w", a.path, err)
+	}
+	n, st, err := eventlog.ReadLines(f, fn)
+	var le *eventlog.LineError
+	if errors.As(err, &le) {
+		le.Line += a.sum.lines
+	}
+	a.sum.offset += n
+	a.sum.lines += st.Lines
+	return err
 }
 
 // readLog calls fn with each event of the log at p, plain or compressed.
@@ -196,7 +240,7 @@ func (p *provider) scan() (stale []string, err error) {
 			next[id] = a
 			continue
 		}
-		a := summarize(p.fs, f.fi, id, f.inProgress)
+		a := summarize(p.fs, f.fi, id, f.inProgress, old[id])
 		next[id] = &a
 		if old[id] != nil {
 			stale = append(stale, id)

@@ -324,3 +324,36 @@ func TestRandomAppIDsInURLs(t *testing.T) {
 		}
 	})
 }
+
+// A running application's plain log is read on from where the last rescan
+// stopped, even when that was mid-line.
+func TestGrowingLogReadOn(t *testing.T) {
+	dir := t.TempDir()
+	full := logLines("grow", 3, true)
+	cut := strings.Index(full, `"jobId":1,"succeeded"`) // inside job 1's end
+	p := writeLog(t, dir, "grow.jsonl.inprogress", full[:cut])
+	srv, base := newServer(t, history.Options{LogDir: dir})
+	if a := listApps(t, base)["grow"]; a.Jobs != 1 || a.State != history.StateIncomplete || a.LogError != "" {
+		t.Fatalf("before it grew: %+v", a)
+	}
+	f, _ := os.OpenFile(p, os.O_APPEND|os.O_WRONLY, 0)
+	f.WriteString(full[cut:])
+	f.Close()
+	os.Chtimes(p, time.Now().Add(time.Second), time.Now().Add(time.Second))
+	if err := srv.Rescan(); err != nil {
+		t.Fatal(err)
+	}
+	if a := listApps(t, base)["grow"]; a.Jobs != 3 || a.State != history.StateFinished || a.LogError != "" || a.Name != "n-grow" {
+		t.Fatalf("after it grew: %+v", a)
+	}
+	// A bad line past the first read is reported with its line number in the whole log.
+	f, _ = os.OpenFile(p, os.O_APPEND|os.O_WRONLY, 0)
+	f.WriteString("garbage\n")
+	f.Close()
+	os.Chtimes(p, time.Now().Add(2*time.Second), time.Now().Add(2*time.Second))
+	srv.Rescan()
+	want := fmt.Sprintf("line %d", strings.Count(full, "\n")+1)
+	if a := listApps(t, base)["grow"]; !strings.Contains(a.LogError, want) {
+		t.Errorf("a bad appended line: log error %q, want it to name %s", a.LogError, want)
+	}
+}
