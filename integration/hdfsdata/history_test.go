@@ -84,6 +84,23 @@ func TestHistoryServerOnHDFS(t *testing.T) {
 	if code, body := historytest.Get(t, ts.URL+a.UI); code != 200 || !strings.Contains(body, `href="/history/`+direct+`/jobs/job/?id=1"`) {
 		t.Errorf("its jobs page: %d\n%s", code, body)
 	}
+
+	// A driver still running, its log open on HDFS: listed as incomplete,
+	// its page served, whatever part of the log HDFS shows readers yet.
+	live := historytest.StartChild(t, "running", dir)
+	fmt.Fprintln(live.Stdin)
+	live.WaitFor(t, "JOB-DONE")
+	if err := srv.Rescan(); err != nil {
+		t.Fatal(err)
+	}
+	a, ok = historytest.ListApps(t, ts.URL)[live.ID]
+	if !ok || a.State != history.StateIncomplete || a.LogError != "" {
+		t.Errorf("the running application logging to HDFS is listed as %+v (found %v)", a, ok)
+	}
+	if code, body := historytest.Get(t, ts.URL+"/history/"+live.ID+"/jobs/"); code != 200 {
+		t.Errorf("its jobs page: %d\n%s", code, body)
+	}
+	t.Logf("a running application's log on HDFS shows %d jobs to readers", a.Jobs)
 }
 
 func copyToHDFS(t *testing.T, fsys fsx.FS, from, to string) {
