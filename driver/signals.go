@@ -5,6 +5,7 @@ import (
 	"os/signal"
 	"sync"
 	"syscall"
+	"time"
 )
 
 // Exit codes of a driver ended by a signal, as a shell reports them.
@@ -26,6 +27,10 @@ func (c *Context) Interrupt(reason string, code int) {
 	exit(code)
 }
 
+// duplicateWindow: the same signal again this soon after the first is taken
+// for a copy of it, not for a second signal.
+var duplicateWindow = time.Second
+
 // exit is os.Exit (a variable for tests of this package).
 var (
 	exit   = os.Exit
@@ -42,10 +47,13 @@ func (c *Context) holdIfInterrupted() {
 }
 
 // HandleSignals makes the first SIGINT or SIGTERM end the application
-// cleanly (Interrupt, exit code 130 or 143) and a second one exit at once.
+// cleanly (Interrupt, exit code 130 or 143) and a second one exit at once
+// (the same signal within duplicateWindow of the first is ignored: a
+// terminal's Ctrl-C reaches a driver run by `stoke submit` twice).
 // The returned function stops handling (call it before Stop).
 func (c *Context) HandleSignals() (stop func()) {
 	ch := make(chan os.Signal, 2)
+	window := duplicateWindow
 	signal.Notify(ch, syscall.SIGINT, syscall.SIGTERM)
 	done := make(chan struct{})
 	go func() {
@@ -60,14 +68,21 @@ func (c *Context) HandleSignals() (stop func()) {
 			name, code = "SIGINT", ExitSIGINT
 		}
 		c.log.Warnf("stoke: %s: cancelling the running jobs and ending the application (send it again to exit at once)", name)
+		first := time.Now()
 		go func() {
-			s := <-ch
-			code := ExitSIGTERM
-			if s == syscall.SIGINT {
-				code = ExitSIGINT
+			for s2 := range ch {
+				if s2 == s && time.Since(first) < window {
+					// The same Ctrl-C twice: from the terminal and forwarded
+					// by `stoke submit` (the driver is in its process group).
+					continue
+				}
+				code := ExitSIGTERM
+				if s2 == syscall.SIGINT {
+					code = ExitSIGINT
+				}
+				c.log.Warnf("stoke: second signal (%v): exiting now, the event log is left incomplete", s2)
+				exit(code)
 			}
-			c.log.Warnf("stoke: second signal (%v): exiting now, the event log is left incomplete", s)
-			exit(code)
 		}()
 		c.Interrupt("interrupted by "+name, code)
 	}()
