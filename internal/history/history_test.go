@@ -86,6 +86,14 @@ func TestSIGTERMEndsTheApplicationCleanly(t *testing.T) {
 	if apps[0].FailedJobs != 1 {
 		t.Errorf("the interrupted job is not listed as failed: %d failed jobs", apps[0].FailedJobs)
 	}
+	ts := httptest.NewServer(srv.Handler())
+	defer ts.Close()
+	if code, page := get(t, ts.URL+"/history/"+id+"/jobs/"); code != 200 || !strings.Contains(page, "(interrupted by SIGTERM)") || !strings.Contains(page, "Failed jobs") {
+		t.Errorf("the interrupted application's jobs page (%d) does not say why it ended or shows no failed job:\n%s", code, page)
+	}
+	if code, body := get(t, ts.URL+"/api/v1/applications/"+id); code != 200 || !strings.Contains(body, `"endReason": "interrupted by SIGTERM"`) {
+		t.Errorf("/api/v1/applications/%s: %d %s", id, code, body)
+	}
 }
 
 // With stoke.driver.handleSignals=false the program keeps the default

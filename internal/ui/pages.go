@@ -69,7 +69,7 @@ th{background:#eee}
 
 const pagesTmpl = `
 {{define "jobs"}}{{template "top" .}}
-<p>Scheduling mode: <strong>{{.Mode}}</strong>. Started {{ts .App.StartTime}}{{if .App.Completed}}, ended {{ts .App.EndTime}}{{end}}.
+<p>Scheduling mode: <strong>{{.Mode}}</strong>. Started {{ts .App.StartTime}}{{if .App.Completed}}, ended {{ts .App.EndTime}}{{with .App.EndReason}} ({{.}}){{end}}{{end}}.
 Jobs: {{.Totals.JobsActive}} active, {{.Totals.JobsSucceeded}} succeeded, {{.Totals.JobsFailed}} failed. Tasks running: {{.Totals.TasksRunning}}.</p>
 <h2>Active jobs ({{len .Active.Jobs}})</h2>{{template "jobtable" .Active}}
 <h2>Completed jobs ({{len .Done.Jobs}})</h2>{{template "jobtable" .Done}}
