@@ -2,6 +2,7 @@ package eventlog
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -77,25 +78,69 @@ func Read(r io.Reader, fn func(events.Event) error) error {
 // returns how many bytes the complete lines read span, so that a later call
 // can continue from there on the same file (plain logs only).
 func ReadLines(r io.Reader, fn func(events.Event) error) (n int64, st Stats, err error) {
+	return read(r, nil, true, fn)
+}
+
+// ReadLinesKinds is ReadLines decoding only the events of the given kinds:
+// lines of other kinds are counted but not decoded (much faster when a
+// reader needs a few kinds of a log made mostly of task events).
+func ReadLinesKinds(r io.Reader, kinds []string, fn func(events.Event) error) (n int64, st Stats, err error) {
+	return read(r, kindSet(kinds), true, fn)
+}
+
+// ReadStats is Read that also reports what it read and skipped.
+func ReadStats(r io.Reader, fn func(events.Event) error) (Stats, error) {
+	_, st, err := read(r, nil, false, fn)
+	return st, err
+}
+
+// ReadKinds is Read decoding only the events of the given kinds (see
+// ReadLinesKinds).
+func ReadKinds(r io.Reader, kinds []string, fn func(events.Event) error) error {
+	_, _, err := read(r, kindSet(kinds), false, fn)
+	return err
+}
+
+func kindSet(kinds []string) map[string]bool {
+	m := make(map[string]bool, len(kinds))
+	for _, k := range kinds {
+		m[k] = true
+	}
+	return m
+}
+
+// read is ReadStats (resumable false) and ReadLines (true); keep, if not
+// nil, lists the kinds to decode.
+func read(r io.Reader, keep map[string]bool, resumable bool, fn func(events.Event) error) (n int64, st Stats, err error) {
 	st = Stats{Skipped: map[string]int{}}
 	br := bufio.NewReaderSize(r, 64<<10)
+	var long []byte
 	for {
-		line, rerr := br.ReadBytes('\n')
-		if len(line) > 0 && line[len(line)-1] == '\n' {
-			st.Lines++
-			e, kind, err := decodeLine(line)
-			switch {
-			case err != nil:
-				return n, st, &LineError{Line: st.Lines, Err: err}
-			case e == nil && kind != "":
-				st.Skipped[kind]++
-			case e != nil:
-				if err := fn(e); err != nil {
+		line, rerr := br.ReadSlice('\n')
+		if rerr == bufio.ErrBufferFull {
+			// A line longer than the buffer: gather it.
+			long = append(long[:0], line...)
+			for rerr == bufio.ErrBufferFull {
+				line, rerr = br.ReadSlice('\n')
+				long = append(long, line...)
+			}
+			line = long
+		}
+		if len(line) > 0 {
+			complete := line[len(line)-1] == '\n'
+			if resumable && !complete {
+				// The writer is mid-line: left for the next read.
+			} else {
+				st.Lines++
+				if !complete && rerr != nil && rerr != io.EOF {
+					// The stream broke mid-line: its error says more than the cut line.
+					return n, st, fmt.Errorf("eventlog: reading after line %d: %w", st.Lines-1, rerr)
+				}
+				if err := readLine(line, complete, keep, &st, fn); err != nil {
 					return n, st, err
 				}
-				st.Events++
+				n += int64(len(line))
 			}
-			n += int64(len(line))
 		}
 		if rerr == io.EOF {
 			return n, st, nil
@@ -106,54 +151,73 @@ func ReadLines(r io.Reader, fn func(events.Event) error) (n int64, st Stats, err
 	}
 }
 
-// ReadStats is Read that also reports what it read and skipped.
-func ReadStats(r io.Reader, fn func(events.Event) error) (Stats, error) {
-	st := Stats{Skipped: map[string]int{}}
-	br := bufio.NewReaderSize(r, 64<<10)
-	for {
-		line, rerr := br.ReadBytes('\n')
-		if len(line) > 0 {
-			st.Lines++
-			complete := line[len(line)-1] == '\n'
-			if !complete && rerr != nil && rerr != io.EOF {
-				// The stream broke mid-line: its error says more than the cut line.
-				return st, fmt.Errorf("eventlog: reading after line %d: %w", st.Lines-1, rerr)
-			}
-			e, kind, err := decodeLine(line)
-			switch {
-			case err != nil && !complete:
-				return st, &LineError{Line: st.Lines, Err: fmt.Errorf("%w: %v", ErrTruncated, err)}
-			case err != nil:
-				return st, &LineError{Line: st.Lines, Err: err}
-			case e == nil && kind != "":
+// readLine decodes one line and hands its event to fn.
+func readLine(line []byte, complete bool, keep map[string]bool, st *Stats, fn func(events.Event) error) error {
+	if keep != nil {
+		if kind, ok := sniffKind(bytes.TrimSpace(line)); ok && !keep[kind] && complete {
+			if decoders[kind] == nil {
 				st.Skipped[kind]++
-			case e != nil:
-				if err := fn(e); err != nil {
-					return st, err
-				}
-				st.Events++
 			}
-		}
-		if rerr == io.EOF {
-			return st, nil
-		}
-		if rerr != nil {
-			return st, fmt.Errorf("eventlog: reading after line %d: %w", st.Lines, rerr)
+			return nil
 		}
 	}
+	e, kind, err := decodeLine(line)
+	switch {
+	case err != nil && !complete:
+		return &LineError{Line: st.Lines, Err: fmt.Errorf("%w: %v", ErrTruncated, err)}
+	case err != nil:
+		return &LineError{Line: st.Lines, Err: err}
+	case e == nil && kind != "":
+		st.Skipped[kind]++
+	case e != nil:
+		if err := fn(e); err != nil {
+			return err
+		}
+		st.Events++
+	}
+	return nil
+}
+
+// sniffKind reads the kind of a line as the writer writes it,
+// {"Event":"<kind>",...}, without decoding the line; ok is false for any
+// other form.
+func sniffKind(b []byte) (string, bool) {
+	const prefix = `{"Event":"`
+	if !bytes.HasPrefix(b, []byte(prefix)) {
+		return "", false
+	}
+	rest := b[len(prefix):]
+	i := bytes.IndexByte(rest, '"')
+	if i <= 0 || bytes.IndexByte(rest[:i], '\\') >= 0 {
+		return "", false
+	}
+	return string(rest[:i]), true
 }
 
 // decodeLine returns the event on a line; (nil, kind, nil) for an unknown
 // kind and (nil, "", nil) for a blank line.
 func decodeLine(line []byte) (events.Event, string, error) {
-	trimmed := strings.TrimSpace(string(line))
-	if trimmed == "" {
+	trimmed := bytes.TrimSpace(line)
+	if len(trimmed) == 0 {
 		return nil, "", nil
+	}
+	if kind, ok := sniffKind(trimmed); ok {
+		// The writer's form: the kind is known without decoding the line twice.
+		if dec := decoders[kind]; dec != nil {
+			e, err := dec(trimmed)
+			if err != nil {
+				if !json.Valid(trimmed) {
+					return nil, "", fmt.Errorf("not a JSON object: %v", jsonError(trimmed))
+				}
+				return nil, "", fmt.Errorf("decoding %s: %v", kind, err)
+			}
+			return e, kind, nil
+		}
 	}
 	var head struct {
 		Event *string `json:"Event"`
 	}
-	if err := json.Unmarshal([]byte(trimmed), &head); err != nil {
+	if err := json.Unmarshal(trimmed, &head); err != nil {
 		return nil, "", fmt.Errorf("not a JSON object: %v", err)
 	}
 	if head.Event == nil || *head.Event == "" {
@@ -163,11 +227,17 @@ func decodeLine(line []byte) (events.Event, string, error) {
 	if !ok {
 		return nil, *head.Event, nil
 	}
-	e, err := dec([]byte(trimmed))
+	e, err := dec(trimmed)
 	if err != nil {
 		return nil, "", fmt.Errorf("decoding %s: %v", *head.Event, err)
 	}
 	return e, *head.Event, nil
+}
+
+// jsonError is the syntax error of invalid JSON.
+func jsonError(b []byte) error {
+	var v any
+	return json.Unmarshal(b, &v)
 }
 
 func decode[T events.Event](b []byte) (events.Event, error) {

@@ -158,7 +158,7 @@ func readOn(fs fsx.FS, a *App, fn func(events.Event) error) error {
 	if _, err := f.Seek(a.sum.offset, io.SeekStart); err != nil {
 		return fmt.Errorf("reading %s: %w", a.path, err)
 	}
-	n, st, err := eventlog.ReadLines(f, fn)
+	n, st, err := eventlog.ReadLinesKinds(f, summaryKinds, fn)
 	var le *eventlog.LineError
 	if errors.As(err, &le) {
 		le.Line += a.sum.lines
@@ -175,7 +175,13 @@ func readLog(fs fsx.FS, p string, fn func(events.Event) error) error {
 		return err
 	}
 	defer text.Close()
-	return eventlog.Read(text, fn)
+	return eventlog.ReadKinds(text, summaryKinds, fn)
+}
+
+// summaryKinds are the events the list needs: the rest of a log (tasks,
+// mostly) is not decoded for it.
+var summaryKinds = []string{
+	events.ApplicationStart{}.Kind(), events.ApplicationEnd{}.Kind(), events.JobEnd{}.Kind(),
 }
 
 // provider keeps the list of applications in sync with the directory.
