@@ -260,6 +260,7 @@ func (c *Context) RunJob(ctx context.Context, n *plan.Node, sink *pb.Sink, opts 
 	c.mu.Lock()
 	if c.stopped {
 		c.mu.Unlock()
+		c.holdIfInterrupted()
 		return nil, ErrStopped
 	}
 	if c.ended != nil {
