@@ -66,8 +66,9 @@ type Context struct {
 	cur           *pb.TaskStatus // the status being handled, for its result
 	curRun        *taskRun       // and its attempt
 	stopped       bool
-	ended         error       // the cluster manager ended the application
-	interrupted   atomic.Bool // a signal is stopping the application (signals.go)
+	ended         error         // the cluster manager ended the application
+	interrupted   atomic.Bool   // a signal is stopping the application (signals.go)
+	stopDone      chan struct{} // closed when Stop is done
 	ticker        clock.Timer
 	startTime     time.Time
 }
@@ -837,8 +838,14 @@ func (c *Context) Executors() []backend.ExecutorInfo {
 }
 
 // Stop fails running jobs, releases the executors and closes the UI and
-// event log. It is safe to call twice.
-func (c *Context) Stop() error { return c.StopBecause("") }
+// event log. It is safe to call twice; a second call returns once the
+// first is done (and never, when a signal is stopping the application:
+// the process exits).
+func (c *Context) Stop() error {
+	err := c.StopBecause("")
+	c.holdIfInterrupted()
+	return err
+}
 
 // StopBecause is Stop for an application ended early: reason ("interrupted
 // by SIGINT") is added to the running jobs' errors and written in the
@@ -851,10 +858,14 @@ func (c *Context) StopBecause(reason string) error {
 	a := &actions{}
 	c.mu.Lock()
 	if c.stopped {
+		done := c.stopDone
 		c.mu.Unlock()
+		<-done
 		return nil
 	}
 	c.stopped = true
+	c.stopDone = make(chan struct{})
+	defer close(c.stopDone)
 	for _, j := range sortedJobs(c.jobs) {
 		c.finishJob(j, jobErr, a)
 	}
