@@ -31,8 +31,9 @@ type Config map[string]string
 // Context is an application's connection to its executors. Create one with
 // New; it is safe for concurrent use by many goroutines.
 type Context struct {
-	d  *driver.Context
-	be backend.Backend
+	d        *driver.Context
+	be       backend.Backend
+	unsignal func() // stops the SIGINT/SIGTERM handler (stoke.driver.handleSignals)
 }
 
 // Option changes how New builds the Context (mostly for tests and tools).
@@ -108,7 +109,11 @@ func New(cfg Config, opts ...Option) (*Context, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Context{d: d, be: be}, nil
+	sc := &Context{d: d, be: be}
+	if on, _ := c.Bool("stoke.driver.handleSignals"); on {
+		sc.unsignal = d.HandleSignals()
+	}
+	return sc, nil
 }
 
 // backendFor picks the cluster manager the master URL names.
@@ -213,7 +218,12 @@ func RunIfExecutor() {
 }
 
 // Stop ends the application: running jobs fail, executors are released.
-func (sc *Context) Stop() error { return sc.d.Stop() }
+func (sc *Context) Stop() error {
+	if sc.unsignal != nil {
+		sc.unsignal()
+	}
+	return sc.d.Stop()
+}
 
 // AppID is the cluster manager's id of the application.
 func (sc *Context) AppID() string { return sc.d.AppID() }

@@ -67,7 +67,9 @@ type Context struct {
 	cur           *pb.TaskStatus // the status being handled, for its result
 	curRun        *taskRun       // and its attempt
 	stopped       bool
-	ended         error // the cluster manager ended the application
+	ended         error         // the cluster manager ended the application
+	interrupted   atomic.Bool   // a signal is stopping the application (signals.go)
+	stopDone      chan struct{} // closed when Stop is done
 	ticker        clock.Timer
 	startTime     time.Time
 }
@@ -266,6 +268,7 @@ func (c *Context) RunJob(ctx context.Context, n *plan.Node, sink *pb.Sink, opts 
 	c.mu.Lock()
 	if c.stopped {
 		c.mu.Unlock()
+		c.holdIfInterrupted()
 		return nil, ErrStopped
 	}
 	if c.ended != nil {
@@ -323,6 +326,7 @@ func (c *Context) RunJob(ctx context.Context, n *plan.Node, sink *pb.Sink, opts 
 		c.cancelJob(j, ctx.Err())
 		<-j.doneCh
 	}
+	c.holdIfInterrupted()
 	c.obs.settleConsole()
 	if j.err != nil {
 		return nil, j.err
@@ -842,17 +846,36 @@ func (c *Context) Executors() []backend.ExecutorInfo {
 }
 
 // Stop fails running jobs, releases the executors and closes the UI and
-// event log. It is safe to call twice.
+// event log. It is safe to call twice; a second call returns once the
+// first is done (and never, when a signal is stopping the application:
+// the process exits).
 func (c *Context) Stop() error {
+	err := c.StopBecause("")
+	c.holdIfInterrupted()
+	return err
+}
+
+// StopBecause is Stop for an application ended early: reason ("interrupted
+// by SIGINT") is added to the running jobs' errors and written in the
+// application's end event.
+func (c *Context) StopBecause(reason string) error {
+	jobErr := ErrStopped
+	if reason != "" {
+		jobErr = fmt.Errorf("%w: %s", ErrStopped, reason)
+	}
 	a := &actions{}
 	c.mu.Lock()
 	if c.stopped {
+		done := c.stopDone
 		c.mu.Unlock()
+		<-done
 		return nil
 	}
 	c.stopped = true
+	c.stopDone = make(chan struct{})
+	defer close(c.stopDone)
 	for _, j := range sortedJobs(c.jobs) {
-		c.finishJob(j, ErrStopped, a)
+		c.finishJob(j, jobErr, a)
 	}
 	if c.ticker != nil {
 		c.ticker.Stop()
@@ -865,7 +888,7 @@ func (c *Context) Stop() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	err := c.be.Stop(ctx)
-	c.post(events.ApplicationEnd{Time: c.clock.Now()})
+	c.post(events.ApplicationEnd{Time: c.clock.Now(), Reason: reason})
 	c.obs.close()
 	active.Add(-1)
 	return err

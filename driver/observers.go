@@ -27,6 +27,7 @@ type observers struct {
 // deferredLog holds events until the application id (the event log's file
 // name) is known: executors may register while the backend starts.
 type deferredLog struct {
+	opts    eventlog.WriterOptions
 	mu      sync.Mutex
 	w       *eventlog.Writer
 	pending []events.Event
@@ -43,7 +44,7 @@ func (d *deferredLog) OnEvent(e events.Event) {
 }
 
 func (d *deferredLog) open(dir, appID string) error {
-	w, err := eventlog.NewWriter(dir, appID)
+	w, err := eventlog.NewWriterOptions(dir, appID, d.opts)
 	if err != nil {
 		return err
 	}
@@ -77,7 +78,11 @@ func startObservers(c *Context, extra []events.Listener) (*observers, error) {
 		o.bus.Subscribe(l)
 	}
 	if on, _ := c.conf.Bool("stoke.eventLog.enabled"); on {
-		o.log = &deferredLog{}
+		compress, _ := c.conf.Bool("stoke.eventLog.compress")
+		o.log = &deferredLog{opts: eventlog.WriterOptions{Compress: compress}}
+		if on, _ := c.conf.Bool("stoke.eventLog.rolling.enabled"); on {
+			o.log.opts.RollBytes, _ = c.conf.Bytes("stoke.eventLog.rolling.maxFileSize")
+		}
 		o.bus.Subscribe(o.log)
 	}
 	if on, _ := c.conf.Bool("stoke.ui.showConsoleProgress"); on && progress.Enabled(os.Stderr) {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -11,7 +10,10 @@ import (
 	"github.com/sirupsen/logrus"
 	"github.com/spf13/cobra"
 
+	"github.com/stoke-run/stoke/internal/conf"
 	"github.com/stoke-run/stoke/internal/eventlog"
+	"github.com/stoke-run/stoke/internal/fsx"
+	"github.com/stoke-run/stoke/internal/history"
 	"github.com/stoke-run/stoke/internal/simulate"
 	"github.com/stoke-run/stoke/internal/ui"
 )
@@ -23,12 +25,18 @@ func newHistoryCmd(a *app) *cobra.Command {
 	var host string
 	var port int
 	cmd := &cobra.Command{
-		Use:   "history <event-log.jsonl>",
-		Short: "Serve the web UI of a finished application from its event log",
+		Use:   "history <event-log.jsonl | event-log-directory>",
+		Short: "Serve the web UI of a finished application from its event log (a directory: see history-server)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if fi, err := os.Stat(args[0]); err == nil && fi.IsDir() && !eventlog.IsRolling(filepath.Base(filepath.Clean(args[0]))) {
+				// A directory of logs: the history server's list.
+				c := conf.New()
+				c.Set(history.KeyLogDirectory, args[0], conf.SourceConfFlag)
+				return runHistoryServer(cmd, a, c, host, port)
+			}
 			store, err := ui.ServeHistory(args[0])
-			if errors.Is(err, eventlog.ErrTruncated) {
+			if eventlog.Partial(err) {
 				fmt.Fprintf(a.stderr, "stoke: warning: %v; showing the events before it\n", err)
 			} else if err != nil {
 				return err
@@ -60,13 +68,17 @@ func newHistoryCmd(a *app) *cobra.Command {
 // settings" page, or returns nil when it cannot be replayed (no jobs, no
 // executors): the page is then not offered.
 func historyWorkload(path string) *simulate.Workload {
-	f, err := os.Open(path)
+	fs, err := fsx.For(path)
 	if err != nil {
 		return nil
 	}
-	defer f.Close()
-	w, err := simulate.FromEventLog(f, filepath.Base(path))
-	if err != nil && !errors.Is(err, eventlog.ErrTruncated) {
+	text, err := eventlog.Open(fs, path)
+	if err != nil {
+		return nil
+	}
+	defer text.Close()
+	w, err := simulate.FromEventLog(&damageReader{r: text}, filepath.Base(path))
+	if err != nil && !eventlog.Partial(err) {
 		return nil
 	}
 	return w

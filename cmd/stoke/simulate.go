@@ -13,6 +13,7 @@ import (
 
 	"github.com/stoke-run/stoke/internal/conf"
 	"github.com/stoke-run/stoke/internal/eventlog"
+	"github.com/stoke-run/stoke/internal/fsx"
 	"github.com/stoke-run/stoke/internal/simulate"
 )
 
@@ -159,15 +160,43 @@ func loadWorkload(a *app, path string, seed uint64, seedSet bool) (*simulate.Wor
 		}
 		return spec.Build(filepath.Base(path), sp)
 	}
-	f, err := os.Open(path)
+	fs, err := fsx.For(path)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	w, err := simulate.FromEventLog(io.Reader(f), filepath.Base(path))
-	if errors.Is(err, eventlog.ErrTruncated) && w != nil {
+	// A plain, compressed (.zst) or rolling (<appId>.rolling/) log.
+	text, err := eventlog.Open(fs, path)
+	if err != nil {
+		return nil, err
+	}
+	defer text.Close()
+	// A damaged compressed stream ends the text where the damage starts:
+	// the events before it are replayed, with a warning.
+	dr := &damageReader{r: text}
+	w, err := simulate.FromEventLog(dr, filepath.Base(filepath.Clean(path)))
+	if dr.err != nil && (err == nil || eventlog.Partial(err)) && w != nil {
+		fmt.Fprintf(a.stderr, "stoke: warning: %s: %v; replaying the events before it\n", path, dr.err)
+		return w, nil
+	}
+	if eventlog.Partial(err) && w != nil {
 		fmt.Fprintf(a.stderr, "stoke: warning: %v; replaying the events before it\n", err)
 		return w, nil
 	}
 	return w, err
+}
+
+// damageReader turns a damaged compressed stream's error into the end of
+// the text, keeping the error.
+type damageReader struct {
+	r   io.Reader
+	err error
+}
+
+func (d *damageReader) Read(p []byte) (int, error) {
+	n, err := d.r.Read(p)
+	if err != nil && errors.Is(err, eventlog.ErrDamaged) {
+		d.err = err
+		return n, io.EOF
+	}
+	return n, err
 }

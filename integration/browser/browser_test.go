@@ -349,6 +349,15 @@ func TestBrowserApplicationUI(t *testing.T) {
 	case <-time.After(testutil.D(20 * time.Second)):
 		t.Fatal("the kill button did not end the job")
 	}
+	// The form's answer sends the browser back to the jobs list; wait for
+	// that navigation to end before starting another.
+	testutil.Eventually(t, 20*time.Second, "back on the jobs page after the kill", func() bool {
+		loc, err := chromedp.Run(ctx, chromedp.Location())
+		return err == nil && loc == sc.UIURL()+"/jobs/"
+	})
+	if err := chromedp.Do(ctx, chromedp.WaitReady(chromedp.CSS("body"))); err != nil {
+		t.Fatal(err)
+	}
 	// The shuffle job's page draws its stages as a graph (two stages, one edge).
 	if err := chromedp.Do(ctx, chromedp.Navigate(sc.UIURL()+"/jobs/job/?id=0")); err != nil {
 		t.Fatal(err)

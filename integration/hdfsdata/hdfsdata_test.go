@@ -20,6 +20,7 @@ import (
 	"github.com/stoke-run/stoke/integration/hadooptest"
 	"github.com/stoke-run/stoke/internal/fsx"
 	"github.com/stoke-run/stoke/internal/hadoop/datatransfer"
+	"github.com/stoke-run/stoke/internal/history/historytest"
 )
 
 var (
@@ -29,6 +30,7 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	historytest.RunIfAsked() // the driver programs of TestHistoryServerOnHDFS
 	stoke.RunIfExecutor()
 	os.Exit(m.Run())
 }

@@ -2,194 +2,38 @@ package eventlog
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
+	"path"
+	"sort"
 	"strings"
-	"sync"
 	"time"
 
+	"github.com/klauspost/compress/zstd"
+
 	"github.com/stoke-run/stoke/internal/events"
+	"github.com/stoke-run/stoke/internal/fsx"
 )
 
 const (
 	// Ext is the extension of a finished event log.
 	Ext = ".jsonl"
-	// InProgressExt is appended to Ext while the application runs.
+	// InProgressExt is appended to the name while the application runs.
 	InProgressExt = ".inprogress"
+	// ZstdExt follows Ext in the name of a zstd-compressed log
+	// (<appID>.jsonl.zst).
+	ZstdExt = ".zst"
+	// RollingExt names the directory of a rolling log's parts
+	// (<appID>.rolling).
+	RollingExt = ".rolling"
 
 	// FlushInterval is how often buffered lines reach the file.
 	FlushInterval = time.Second
 	bufferSize    = 256 << 10
 )
-
-// Writer appends events to <dir>/<appID>.jsonl.inprogress and renames the
-// file to <appID>.jsonl on Close. It is an events.Listener. After the first
-// write error it stops writing; Err and Close report that error.
-type Writer struct {
-	final, temp string
-
-	mu     sync.Mutex
-	f      *os.File
-	bw     *bufio.Writer
-	line   []byte
-	err    error
-	closed bool
-
-	stop chan struct{}
-	done chan struct{}
-}
-
-var _ events.Listener = (*Writer)(nil)
-
-// NewWriter creates dir if needed and opens the in-progress log of appID.
-func NewWriter(dir, appID string) (*Writer, error) {
-	if appID == "" || appID == "." || appID == ".." || strings.ContainsAny(appID, `/\`) {
-		return nil, fmt.Errorf("eventlog: application id %q cannot name a file", appID)
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("eventlog: creating the event log directory: %w", err)
-	}
-	final := filepath.Join(dir, appID+Ext)
-	temp := final + InProgressExt
-	f, err := os.OpenFile(temp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("eventlog: opening the event log: %w", err)
-	}
-	w := &Writer{
-		final: final,
-		temp:  temp,
-		f:     f,
-		bw:    bufio.NewWriterSize(f, bufferSize),
-		stop:  make(chan struct{}),
-		done:  make(chan struct{}),
-	}
-	go w.flushLoop()
-	return w, nil
-}
-
-// Path is where the log is being written (the in-progress name until Close,
-// the final name after).
-func (w *Writer) Path() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.closed {
-		return w.final
-	}
-	return w.temp
-}
-
-// OnEvent appends one line. Errors are kept for Err and Close.
-func (w *Writer) OnEvent(e events.Event) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.closed || w.err != nil {
-		return
-	}
-	line, ok := appendFast(w.line[:0], e)
-	var err error
-	if !ok {
-		line, err = appendLine(w.line[:0], e)
-	}
-	if err != nil {
-		w.err = fmt.Errorf("eventlog: encoding %s: %w", e.Kind(), err)
-		return
-	}
-	w.line = line
-	if _, err := w.bw.Write(line); err != nil {
-		w.err = fmt.Errorf("eventlog: writing %s: %w", w.temp, err)
-	}
-}
-
-// appendLine appends `{"Event":"<kind>",<fields>}\n`.
-func appendLine(dst []byte, e events.Event) ([]byte, error) {
-	body, err := json.Marshal(e)
-	if err != nil {
-		return dst, err
-	}
-	if len(body) < 2 || body[0] != '{' {
-		return dst, fmt.Errorf("event %T does not encode as a JSON object", e)
-	}
-	dst = append(dst, `{"Event":`...)
-	kind, _ := json.Marshal(e.Kind())
-	dst = append(dst, kind...)
-	if len(body) > 2 { // not "{}"
-		dst = append(dst, ',')
-	}
-	dst = append(dst, body[1:]...)
-	return append(dst, '\n'), nil
-}
-
-// Flush writes buffered lines to the file.
-func (w *Writer) Flush() error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.flushLocked()
-}
-
-func (w *Writer) flushLocked() error {
-	if w.closed || w.err != nil {
-		return w.err
-	}
-	if err := w.bw.Flush(); err != nil {
-		w.err = fmt.Errorf("eventlog: writing %s: %w", w.temp, err)
-	}
-	return w.err
-}
-
-// Err is the first write or encoding error, if any.
-func (w *Writer) Err() error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.err
-}
-
-func (w *Writer) flushLoop() {
-	defer close(w.done)
-	t := time.NewTicker(FlushInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-w.stop:
-			return
-		case <-t.C:
-			_ = w.Flush() // kept in w.err
-		}
-	}
-}
-
-// Close flushes, syncs and closes the file and renames it to its final name.
-// On a write error the in-progress file is left in place. Calling Close
-// again returns the first result.
-func (w *Writer) Close() error {
-	w.mu.Lock()
-	if w.closed {
-		err := w.err
-		w.mu.Unlock()
-		return err
-	}
-	close(w.stop)
-	w.flushLocked()
-	w.closed = true
-	if err := w.f.Sync(); err != nil && w.err == nil {
-		w.err = fmt.Errorf("eventlog: syncing %s: %w", w.temp, err)
-	}
-	if err := w.f.Close(); err != nil && w.err == nil {
-		w.err = fmt.Errorf("eventlog: closing %s: %w", w.temp, err)
-	}
-	if w.err == nil {
-		if err := os.Rename(w.temp, w.final); err != nil {
-			w.err = fmt.Errorf("eventlog: renaming the finished log: %w", err)
-		}
-	}
-	err := w.err
-	w.mu.Unlock()
-	<-w.done
-	return err
-}
 
 // ErrTruncated marks a last line without its newline that does not decode:
 // the writer stopped mid-line (the driver crashed or is still running).
@@ -229,50 +73,151 @@ func Read(r io.Reader, fn func(events.Event) error) error {
 	return err
 }
 
+// ReadLines is ReadStats for a log still being written: it stops before an
+// unterminated last line (the writer is mid-line) without an error, and
+// returns how many bytes the complete lines read span, so that a later call
+// can continue from there on the same file (plain logs only).
+func ReadLines(r io.Reader, fn func(events.Event) error) (n int64, st Stats, err error) {
+	return read(r, nil, true, fn)
+}
+
+// ReadLinesKinds is ReadLines decoding only the events of the given kinds:
+// lines of other kinds are counted but not decoded (much faster when a
+// reader needs a few kinds of a log made mostly of task events).
+func ReadLinesKinds(r io.Reader, kinds []string, fn func(events.Event) error) (n int64, st Stats, err error) {
+	return read(r, kindSet(kinds), true, fn)
+}
+
 // ReadStats is Read that also reports what it read and skipped.
 func ReadStats(r io.Reader, fn func(events.Event) error) (Stats, error) {
-	st := Stats{Skipped: map[string]int{}}
+	_, st, err := read(r, nil, false, fn)
+	return st, err
+}
+
+// ReadKinds is Read decoding only the events of the given kinds (see
+// ReadLinesKinds).
+func ReadKinds(r io.Reader, kinds []string, fn func(events.Event) error) error {
+	_, _, err := read(r, kindSet(kinds), false, fn)
+	return err
+}
+
+func kindSet(kinds []string) map[string]bool {
+	m := make(map[string]bool, len(kinds))
+	for _, k := range kinds {
+		m[k] = true
+	}
+	return m
+}
+
+// read is ReadStats (resumable false) and ReadLines (true); keep, if not
+// nil, lists the kinds to decode.
+func read(r io.Reader, keep map[string]bool, resumable bool, fn func(events.Event) error) (n int64, st Stats, err error) {
+	st = Stats{Skipped: map[string]int{}}
 	br := bufio.NewReaderSize(r, 64<<10)
+	var long []byte
 	for {
-		line, rerr := br.ReadBytes('\n')
+		line, rerr := br.ReadSlice('\n')
+		if rerr == bufio.ErrBufferFull {
+			// A line longer than the buffer: gather it.
+			long = append(long[:0], line...)
+			for rerr == bufio.ErrBufferFull {
+				line, rerr = br.ReadSlice('\n')
+				long = append(long, line...)
+			}
+			line = long
+		}
 		if len(line) > 0 {
-			st.Lines++
 			complete := line[len(line)-1] == '\n'
-			e, kind, err := decodeLine(line)
-			switch {
-			case err != nil && !complete:
-				return st, &LineError{Line: st.Lines, Err: fmt.Errorf("%w: %v", ErrTruncated, err)}
-			case err != nil:
-				return st, &LineError{Line: st.Lines, Err: err}
-			case e == nil && kind != "":
-				st.Skipped[kind]++
-			case e != nil:
-				if err := fn(e); err != nil {
-					return st, err
+			if resumable && !complete {
+				// The writer is mid-line: left for the next read.
+			} else {
+				st.Lines++
+				if !complete && rerr != nil && rerr != io.EOF {
+					// The stream broke mid-line: its error says more than the cut line.
+					return n, st, fmt.Errorf("eventlog: reading after line %d: %w", st.Lines-1, rerr)
 				}
-				st.Events++
+				if err := readLine(line, complete, keep, &st, fn); err != nil {
+					return n, st, err
+				}
+				n += int64(len(line))
 			}
 		}
 		if rerr == io.EOF {
-			return st, nil
+			return n, st, nil
 		}
 		if rerr != nil {
-			return st, fmt.Errorf("eventlog: reading after line %d: %w", st.Lines, rerr)
+			return n, st, fmt.Errorf("eventlog: reading after line %d: %w", st.Lines, rerr)
 		}
 	}
+}
+
+// readLine decodes one line and hands its event to fn.
+func readLine(line []byte, complete bool, keep map[string]bool, st *Stats, fn func(events.Event) error) error {
+	if keep != nil {
+		if kind, ok := sniffKind(bytes.TrimSpace(line)); ok && !keep[kind] && complete {
+			if decoders[kind] == nil {
+				st.Skipped[kind]++
+			}
+			return nil
+		}
+	}
+	e, kind, err := decodeLine(line)
+	switch {
+	case err != nil && !complete:
+		return &LineError{Line: st.Lines, Err: fmt.Errorf("%w: %v", ErrTruncated, err)}
+	case err != nil:
+		return &LineError{Line: st.Lines, Err: err}
+	case e == nil && kind != "":
+		st.Skipped[kind]++
+	case e != nil:
+		if err := fn(e); err != nil {
+			return err
+		}
+		st.Events++
+	}
+	return nil
+}
+
+// sniffKind reads the kind of a line as the writer writes it,
+// {"Event":"<kind>",...}, without decoding the line; ok is false for any
+// other form.
+func sniffKind(b []byte) (string, bool) {
+	const prefix = `{"Event":"`
+	if !bytes.HasPrefix(b, []byte(prefix)) {
+		return "", false
+	}
+	rest := b[len(prefix):]
+	i := bytes.IndexByte(rest, '"')
+	if i <= 0 || bytes.IndexByte(rest[:i], '\\') >= 0 {
+		return "", false
+	}
+	return string(rest[:i]), true
 }
 
 // decodeLine returns the event on a line; (nil, kind, nil) for an unknown
 // kind and (nil, "", nil) for a blank line.
 func decodeLine(line []byte) (events.Event, string, error) {
-	trimmed := strings.TrimSpace(string(line))
-	if trimmed == "" {
+	trimmed := bytes.TrimSpace(line)
+	if len(trimmed) == 0 {
 		return nil, "", nil
+	}
+	if kind, ok := sniffKind(trimmed); ok {
+		// The writer's form: the kind is known without decoding the line twice.
+		if dec := decoders[kind]; dec != nil {
+			e, err := dec(trimmed)
+			if err != nil {
+				if !json.Valid(trimmed) {
+					return nil, "", fmt.Errorf("not a JSON object: %v", jsonError(trimmed))
+				}
+				return nil, "", fmt.Errorf("decoding %s: %v", kind, err)
+			}
+			return e, kind, nil
+		}
 	}
 	var head struct {
 		Event *string `json:"Event"`
 	}
-	if err := json.Unmarshal([]byte(trimmed), &head); err != nil {
+	if err := json.Unmarshal(trimmed, &head); err != nil {
 		return nil, "", fmt.Errorf("not a JSON object: %v", err)
 	}
 	if head.Event == nil || *head.Event == "" {
@@ -282,11 +227,17 @@ func decodeLine(line []byte) (events.Event, string, error) {
 	if !ok {
 		return nil, *head.Event, nil
 	}
-	e, err := dec([]byte(trimmed))
+	e, err := dec(trimmed)
 	if err != nil {
 		return nil, "", fmt.Errorf("decoding %s: %v", *head.Event, err)
 	}
 	return e, *head.Event, nil
+}
+
+// jsonError is the syntax error of invalid JSON.
+func jsonError(b []byte) error {
+	var v any
+	return json.Unmarshal(b, &v)
 }
 
 func decode[T events.Event](b []byte) (events.Event, error) {
@@ -334,4 +285,187 @@ func Kinds() []string {
 		out = append(out, k)
 	}
 	return out
+}
+
+// ErrDamaged marks a compressed log whose stream ends early or is corrupt:
+// the driver stopped while writing it, it is still running, or the file was
+// damaged. The events before the damage have been delivered.
+var ErrDamaged = errors.New("the compressed log is truncated or corrupt (the driver probably stopped while writing it, or still runs)")
+
+// Partial reports whether a Read error means the log ends early (a cut last
+// line or a damaged compressed stream) after the earlier events were
+// delivered, so that what was read can still be shown.
+func Partial(err error) bool { return errors.Is(err, ErrTruncated) || errors.Is(err, ErrDamaged) }
+
+// Compressed reports whether a log's file name says it is zstd-compressed
+// (<appID>.jsonl.zst, with or without .inprogress).
+func Compressed(name string) bool {
+	return strings.HasSuffix(strings.TrimSuffix(name, InProgressExt), ZstdExt)
+}
+
+// NewReader returns the text of a log read from r: r itself for a plain
+// log, the decompressed stream when name is a compressed log's. Read errors
+// of a damaged stream wrap ErrDamaged. Close releases the decoder (not r).
+func NewReader(r io.Reader, name string) (io.ReadCloser, error) {
+	if !Compressed(name) {
+		return io.NopCloser(r), nil
+	}
+	dec, err := zstd.NewReader(r, zstd.WithDecoderConcurrency(1))
+	if err != nil {
+		return nil, fmt.Errorf("eventlog: starting the zstd decoder: %w", err)
+	}
+	return &zstdReader{dec: dec}, nil
+}
+
+type zstdReader struct{ dec *zstd.Decoder }
+
+func (z *zstdReader) Read(p []byte) (int, error) {
+	n, err := z.dec.Read(p)
+	if err != nil && err != io.EOF {
+		err = fmt.Errorf("%w: %v", ErrDamaged, err)
+	}
+	return n, err
+}
+
+func (z *zstdReader) Close() error { z.dec.Close(); return nil }
+
+// AppID returns the application id a log's name carries (<appID>.jsonl,
+// .jsonl.zst, the directory <appID>.rolling, each with or without
+// .inprogress) and whether the log is still in progress; ok is false for a
+// name that is not an event log's.
+func AppID(name string) (id string, inProgress, ok bool) {
+	name, inProgress = strings.CutSuffix(name, InProgressExt)
+	if id, ok = strings.CutSuffix(name, RollingExt); !ok {
+		name = strings.TrimSuffix(name, ZstdExt)
+		id, ok = strings.CutSuffix(name, Ext)
+	}
+	if !ok || id == "" || id == "." || id == ".." || strings.ContainsAny(id, `/\`) {
+		return "", false, false
+	}
+	return id, inProgress, true
+}
+
+// IsRolling reports whether a log's name is a rolling log's directory.
+func IsRolling(name string) bool {
+	return strings.HasSuffix(strings.TrimSuffix(name, InProgressExt), RollingExt)
+}
+
+// PartName is the file name of part n (from 1) of a rolling log.
+func PartName(n int, compressed bool) string {
+	name := fmt.Sprintf("events-%05d%s", n, Ext)
+	if compressed {
+		name += ZstdExt
+	}
+	return name
+}
+
+// partNumber parses a part's file name; 0 if it is not one.
+func partNumber(name string) int {
+	rest, ok := strings.CutPrefix(name, "events-")
+	if !ok {
+		return 0
+	}
+	rest = strings.TrimSuffix(rest, ZstdExt)
+	digits, ok := strings.CutSuffix(rest, Ext)
+	if !ok || len(digits) < 5 {
+		return 0
+	}
+	n := 0
+	for _, c := range digits {
+		if c < '0' || c > '9' || n > 1e8 {
+			return 0
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n
+}
+
+// Parts lists the part files of the rolling log in directory p, in order.
+func Parts(fs fsx.FS, p string) ([]fsx.FileInfo, error) {
+	entries, err := fs.List(p)
+	if err != nil {
+		return nil, fmt.Errorf("eventlog: listing the parts of %s: %w", p, err)
+	}
+	var parts []fsx.FileInfo
+	for _, e := range entries {
+		if !e.IsDir && partNumber(path.Base(e.Path)) > 0 {
+			parts = append(parts, e)
+		}
+	}
+	sort.Slice(parts, func(i, j int) bool {
+		return partNumber(path.Base(parts[i].Path)) < partNumber(path.Base(parts[j].Path))
+	})
+	return parts, nil
+}
+
+// Open returns the event text of the log at p on fs: a plain or compressed
+// file, or a rolling log's parts one after the other. Read errors of a
+// damaged compressed stream wrap ErrDamaged.
+func Open(fs fsx.FS, p string) (io.ReadCloser, error) {
+	if !IsRolling(path.Base(p)) {
+		f, err := fs.Open(p)
+		if err != nil {
+			return nil, fmt.Errorf("eventlog: opening %s: %w", p, err)
+		}
+		text, err := NewReader(f, p)
+		if err != nil {
+			f.Close()
+			return nil, err
+		}
+		return &fileText{ReadCloser: text, f: f}, nil
+	}
+	parts, err := Parts(fs, p)
+	if err != nil {
+		return nil, err
+	}
+	return &partsReader{fs: fs, parts: parts}, nil
+}
+
+type fileText struct {
+	io.ReadCloser
+	f io.Closer
+}
+
+func (t *fileText) Close() error {
+	t.ReadCloser.Close()
+	return t.f.Close()
+}
+
+// partsReader reads the parts of a rolling log in turn.
+type partsReader struct {
+	fs    fsx.FS
+	parts []fsx.FileInfo
+	cur   io.ReadCloser
+}
+
+func (r *partsReader) Read(b []byte) (int, error) {
+	for {
+		if r.cur == nil {
+			if len(r.parts) == 0 {
+				return 0, io.EOF
+			}
+			cur, err := Open(r.fs, r.parts[0].Path)
+			if err != nil {
+				return 0, err
+			}
+			r.cur, r.parts = cur, r.parts[1:]
+		}
+		n, err := r.cur.Read(b)
+		if err == io.EOF {
+			r.cur.Close()
+			r.cur = nil
+			if n > 0 {
+				return n, nil
+			}
+			continue
+		}
+		return n, err
+	}
+}
+
+func (r *partsReader) Close() error {
+	if r.cur != nil {
+		return r.cur.Close()
+	}
+	return nil
 }

@@ -36,7 +36,7 @@ func sample() []events.Event {
 		events.RDDPersisted{RDDID: 3, Name: "map f", Level: "MEMORY_ONLY", NumPartitions: 2},
 		events.BlockUpdated{ExecutorID: "1", RDDID: 3, Partition: 1, MemSize: 10, DiskSize: 20, Time: t0},
 		events.RDDUnpersisted{RDDID: 3},
-		events.ApplicationEnd{Time: t0},
+		events.ApplicationEnd{Time: t0, Reason: "interrupted by SIGINT"},
 	}
 }
 

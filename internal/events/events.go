@@ -15,6 +15,9 @@ type ApplicationStart struct {
 
 type ApplicationEnd struct {
 	Time time.Time `json:"time"`
+	// Reason is why the application ended early (a signal, the cluster
+	// manager ending it); empty when the program stopped its Context.
+	Reason string `json:"reason,omitempty"`
 }
 
 // Environment carries the resolved configuration (secrets already redacted).

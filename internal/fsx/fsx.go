@@ -30,6 +30,7 @@ type FileInfo struct {
 	Size      int64
 	IsDir     bool
 	BlockSize int64 // HDFS block size; 0 for local files
+	ModTime   time.Time
 }
 
 // FS is a file system.
@@ -84,7 +85,7 @@ func (Local) Stat(p string) (FileInfo, error) {
 	if err != nil {
 		return FileInfo{}, err
 	}
-	return FileInfo{Path: p, Size: st.Size(), IsDir: st.IsDir()}, nil
+	return FileInfo{Path: p, Size: st.Size(), IsDir: st.IsDir(), ModTime: st.ModTime()}, nil
 }
 
 func (l Local) List(dir string) ([]FileInfo, error) { return l.list(dir, false) }
@@ -108,7 +109,7 @@ func (Local) list(dir string, all bool) ([]FileInfo, error) {
 		if info.Mode().Type()&fs.ModeType != 0 && !info.IsDir() && !all {
 			continue
 		}
-		out = append(out, FileInfo{Path: filepath.Join(localPath(dir), e.Name()), Size: info.Size(), IsDir: info.IsDir()})
+		out = append(out, FileInfo{Path: filepath.Join(localPath(dir), e.Name()), Size: info.Size(), IsDir: info.IsDir(), ModTime: info.ModTime()})
 	}
 	return out, nil
 }
@@ -188,7 +189,7 @@ func (h *HDFS) path(p string) string {
 }
 
 func (h *HDFS) info(p string, st os.FileInfo) FileInfo {
-	fi := FileInfo{Path: p, Size: st.Size(), IsDir: st.IsDir()}
+	fi := FileInfo{Path: p, Size: st.Size(), IsDir: st.IsDir(), ModTime: st.ModTime()}
 	if hs, ok := st.(*hdfs.FileInfo); ok {
 		if sys, ok := hs.Sys().(interface{ GetBlocksize() uint64 }); ok {
 			fi.BlockSize = int64(sys.GetBlocksize())

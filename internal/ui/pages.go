@@ -100,7 +100,7 @@ summary{cursor:pointer}
 
 const pagesTmpl = `
 {{define "jobs"}}{{template "top" .}}
-<p>Scheduling mode: <strong>{{.Mode}}</strong>. Started {{ts .App.StartTime}}{{if .App.Completed}}, ended {{ts .App.EndTime}}{{end}}.
+<p>Scheduling mode: <strong>{{.Mode}}</strong>. Started {{ts .App.StartTime}}{{if .App.Completed}}, ended {{ts .App.EndTime}}{{with .App.EndReason}} ({{.}}){{end}}{{end}}.
 Jobs: {{.Totals.JobsActive}} active, {{.Totals.JobsSucceeded}} succeeded, {{.Totals.JobsFailed}} failed. Tasks running: {{.Totals.TasksRunning}}.</p>
 {{if .Timeline}}<details id="event-timeline" open><summary>Event timeline</summary>{{.Timeline}}</details>{{end}}
 <h2>Active jobs ({{len .Active.Jobs}})</h2>{{template "jobtable" .Active}}

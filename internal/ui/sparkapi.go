@@ -57,6 +57,7 @@ type sparkApplication struct {
 	// Stoke's own.
 	Master        string `json:"master,omitempty"`
 	IncompleteLog bool   `json:"incompleteLog,omitempty"`
+	EndReason     string `json:"endReason,omitempty"`
 }
 
 func toSparkApp(a AppInfo, now time.Time, version string) sparkApplication {
@@ -68,7 +69,7 @@ func toSparkApp(a AppInfo, now time.Time, version string) sparkApplication {
 	if !end.IsZero() {
 		last = end
 	}
-	return sparkApplication{ID: a.ID, Name: a.Name, Master: a.Master, IncompleteLog: a.Incomplete, Attempts: []sparkAttempt{{
+	return sparkApplication{ID: a.ID, Name: a.Name, Master: a.Master, IncompleteLog: a.Incomplete, EndReason: a.EndReason, Attempts: []sparkAttempt{{
 		StartTime: optTime(a.StartTime), EndTime: optTime(end), LastUpdated: optTime(last),
 		Duration: millis(span(a.StartTime, end, now)), SparkUser: a.User, Completed: a.Completed, AppSparkVersion: version,
 		StartTimeEpoch: a.StartTime.UnixMilli(), EndTimeEpoch: endEpoch, LastUpdatedEpoch: last.UnixMilli(),

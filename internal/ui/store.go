@@ -58,6 +58,8 @@ type AppInfo struct {
 	Completed bool      `json:"completed"`
 	// Incomplete is set when the UI was rebuilt from a log that ends early.
 	Incomplete bool `json:"incompleteLog,omitempty"`
+	// EndReason is why the application ended early (a signal).
+	EndReason string `json:"endReason,omitempty"`
 }
 
 // TaskCounts are the tasks of a job or stage by state.
@@ -313,7 +315,7 @@ func (s *Store) Apply(e events.Event) {
 	case events.ApplicationStart:
 		s.app.ID, s.app.Name, s.app.User, s.app.Master, s.app.StartTime = e.AppID, e.AppName, e.User, e.Master, e.Time
 	case events.ApplicationEnd:
-		s.app.EndTime, s.app.Completed = e.Time, true
+		s.app.EndTime, s.app.Completed, s.app.EndReason = e.Time, true, e.Reason
 	case events.Environment:
 		s.env = e
 	case events.Pools:
