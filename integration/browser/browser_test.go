@@ -29,6 +29,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/stoke-run/stoke"
+	"github.com/stoke-run/stoke/internal/history"
 	"github.com/stoke-run/stoke/internal/testutil"
 	"github.com/stoke-run/stoke/standalone"
 )
@@ -431,5 +432,34 @@ func TestBrowserCrawlCatchesBrokenPages(t *testing.T) {
 		if !strings.Contains(all, want) {
 			t.Errorf("the crawl missed %q; it reported:\n%s", want, all)
 		}
+	}
+}
+
+// The history server's list and an ended application's pages, served from
+// its event log, in the browser.
+func TestBrowserHistoryServer(t *testing.T) {
+	b := newBrowser(t)
+	shots := artifacts(t)
+	dir := t.TempDir()
+	sc, err := stoke.New(stoke.Config{"stoke.master": "local[2]", "stoke.ui.enabled": "false", "stoke.driver.allowMultipleContexts": "true",
+		"stoke.task.maxFailures": "1", "stoke.app.name": "history browser test", "stoke.eventLog.enabled": "true", "stoke.eventLog.dir": dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runJobs(t, sc)
+	sc.Stop()
+	srv, err := history.New(history.Options{LogDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	if err := srv.Rescan(); err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv.Handler())
+	defer ts.Close()
+	pages := crawl(t, t.Errorf, b, "history", ts.URL+"/", "/", shots)
+	if len(pages) < 10 {
+		t.Errorf("only %d history pages: %v", len(pages), pages)
 	}
 }
