@@ -318,6 +318,32 @@ func TestBrowserApplicationUI(t *testing.T) {
 	if !strings.Contains(text, "thirteen is refused") {
 		t.Errorf("the jobs page does not show the failed job's error:\n%s", text)
 	}
+	// Tables sort by a click on a column's header: the completed jobs by
+	// id, then reversed.
+	if err := chromedp.Do(ctx, chromedp.Navigate(sc.UIURL()+"/jobs/")); err != nil {
+		t.Fatal(err)
+	}
+	ids := func() []string {
+		t.Helper()
+		v, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll("h2 + table")[1].rows).slice(1).map(r => r.cells[0].textContent)`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	click := func() {
+		t.Helper()
+		if err := chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](`document.querySelectorAll("h2 + table")[1].rows[0].cells[0].click()`)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	click()
+	up := ids()
+	click()
+	down := ids()
+	if strings.Join(up, ",") != "0,1,2" || strings.Join(down, ",") != "2,1,0" {
+		t.Errorf("sorting the completed jobs by id: %v then %v, want [0 1 2] then [2 1 0]", up, down)
+	}
 	// The jobs page has the event timeline: a bar per job (four) and per executor.
 	bars, err := chromedp.Run(ctx, chromedp.Evaluate[[]int](`[document.querySelectorAll("svg#timeline g.job").length, document.querySelectorAll("svg#timeline g.executor").length]`))
 	if err != nil || len(bars) != 2 || bars[0] != 4 || bars[1] < 1 {

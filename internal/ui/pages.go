@@ -83,7 +83,34 @@ summary{cursor:pointer}
 <h1>{{.Title}}</h1>
 {{end}}
 {{define "err"}}{{if .}}{{$first := firstLine .}}{{if eq $first .}}{{.}}{{else}}<details><summary>{{$first}}</summary>{{.}}</details>{{end}}{{end}}{{end}}
-{{define "bottom"}}</body></html>
+{{define "bottom"}}<script>
+// Sortable tables: click a column's header to sort its rows, again to reverse.
+document.querySelectorAll("table").forEach(function (table) {
+  var head = table.rows[0];
+  if (!head || table.rows.length < 3) { return; }
+  Array.prototype.forEach.call(head.cells, function (th, col) {
+    th.style.cursor = "pointer";
+    th.title = "sort";
+    th.addEventListener("click", function () {
+      var rows = Array.prototype.slice.call(table.rows, 1);
+      var asc = th.getAttribute("data-sort") !== "asc";
+      var key = function (r) {
+        var t = (r.cells[col] || {}).textContent || "";
+        var n = parseFloat(t.replace(/,/g, ""));
+        return isNaN(n) ? t.toLowerCase() : n;
+      };
+      rows.sort(function (a, b) {
+        var x = key(a), y = key(b);
+        if (typeof x !== typeof y) { x = String(x); y = String(y); }
+        return (x < y ? -1 : x > y ? 1 : 0) * (asc ? 1 : -1);
+      });
+      rows.forEach(function (r) { r.parentNode.appendChild(r); });
+      Array.prototype.forEach.call(head.cells, function (c) { c.removeAttribute("data-sort"); });
+      th.setAttribute("data-sort", asc ? "asc" : "desc");
+    });
+  });
+});
+</script></body></html>
 {{end}}
 {{define "tasks"}}<span class="bar"><span style="width:{{pct .Completed .Total}}%"></span></span>{{.Completed}}/{{.Total}}{{if .Active}} ({{.Active}} running){{end}}{{if .Failed}} ({{.Failed}} failed){{end}}{{if .Killed}} ({{.Killed}} killed){{end}}{{end}}
 {{define "jobtable"}}<table><tr><th>Job</th><th>Description</th><th>Pool</th><th>Submitted</th><th>Duration</th><th>Stages: done/total</th><th>Tasks</th><th>Error</th><th></th></tr>
