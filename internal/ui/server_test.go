@@ -154,7 +154,8 @@ func TestPagesEscapeHostileNames(t *testing.T) {
 	for _, path := range []string{"/jobs/", "/jobs/job/?id=0", "/stages/", "/stages/stage/?id=0", "/executors/", "/pools/",
 		"/pools/pool/?name=" + urlQuery(evil), "/environment/", "/pools/pool/?name=" + urlQuery(evil+"x")} {
 		_, _, body := get(t, srv.URL()+path)
-		if strings.Contains(body, "<script>") || strings.Contains(body, "javascript:alert") {
+		// The page's own sorting script aside, no <script> from a name.
+		if strings.Contains(body, evil) || strings.Contains(body, "<script>alert") || strings.Contains(body, "javascript:alert") {
 			t.Errorf("%s: unescaped hostile text:\n%s", path, body)
 		}
 		if !strings.Contains(body, "&lt;script&gt;") {
