@@ -37,6 +37,8 @@ func init() {
 		Doc: "Standalone: port of the worker's web UI."})
 	conf.Register(conf.Key{Name: "stoke.standalone.registrationTimeout", Default: "60s", Type: conf.TypeDuration, Unit: "s", Check: conf.AtLeast(int64(1e6)),
 		Doc: "How long the driver tries to register its application with a standalone master (retrying every master) before it fails."})
+	conf.Register(conf.Key{Name: "stoke.ui.reverseProxy", Default: "false", Type: conf.TypeBool,
+		Doc: "Master: serve each running application's driver UI under /proxy/<application>/ of the master's UI, for clusters whose drivers users cannot reach (read-only: GET only)."})
 	conf.Register(conf.Key{Name: "stoke.deploy.maxBinarySize", Default: "1g", Type: conf.TypeBytes, Unit: "b", Check: conf.AtLeast(1),
 		Doc: "Standalone: largest application binary a master accepts for upload and a worker downloads."})
 	conf.Register(conf.Key{Name: "stoke.deploy.retainedApplications", Default: "200", Type: conf.TypeInt, Check: conf.AtLeast(1),
@@ -70,6 +72,9 @@ func MasterOptionsFromConf(c *conf.Conf) (MasterOptions, error) {
 		return o, err
 	}
 	if o.WebUIPort, err = c.Int("stoke.master.ui.port"); err != nil {
+		return o, err
+	}
+	if o.ReverseProxy, err = c.Bool("stoke.ui.reverseProxy"); err != nil {
 		return o, err
 	}
 	o.Secret = c.String(KeySecret)

@@ -32,6 +32,9 @@ type MasterOptions struct {
 	// (stoke.deploy.driverDisconnectGrace; default 5s).
 	DriverGrace time.Duration
 	SpreadOut   bool // stoke.deploy.spreadOut
+	// ReverseProxy serves running applications' driver UIs under
+	// /proxy/<application>/ of the master's UI (stoke.ui.reverseProxy).
+	ReverseProxy bool
 	// WorkerTimeout: a worker or driver silent this long is dead
 	// (stoke.worker.timeout).
 	WorkerTimeout time.Duration

@@ -3,6 +3,7 @@ package standalone
 import (
 	"html/template"
 	"net/http"
+	"net/http/httputil"
 	"net/url"
 	"sort"
 	"time"
@@ -27,6 +28,9 @@ type MasterState struct {
 	// (--insecure, or loopback only); Warning then says what that means.
 	Insecure bool   `json:"insecure"`
 	Warning  string `json:"warning,omitempty"`
+	// ReverseProxy: running applications' UIs are served under
+	// /proxy/<application>/ of this UI.
+	ReverseProxy bool `json:"reverseProxy"`
 }
 
 // WorkerState describes one worker in MasterState.
@@ -77,7 +81,7 @@ func (m *Master) State() MasterState {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	s := MasterState{Status: "ALIVE", URL: "stoke://" + m.Addr(), RecoveryMode: m.persist.mode(),
-		Workers: []WorkerState{}, Apps: []AppState{}, Completed: []AppState{}, Drivers: []DriverStatus{}}
+		Workers: []WorkerState{}, Apps: []AppState{}, Completed: []AppState{}, Drivers: []DriverStatus{}, ReverseProxy: m.opts.ReverseProxy}
 	if m.opts.Secret == "" {
 		s.Insecure = true
 		s.Warning = insecureWarning
@@ -150,6 +154,13 @@ func (m *Master) uiHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /json", m.handleJSON)
 	mux.Handle("GET /metrics", metricsHandler(masterCollector{m}))
+	if m.opts.ReverseProxy {
+		mux.HandleFunc("GET /proxy/{app}/{rest...}", m.proxyDriverUI)
+		mux.HandleFunc("GET /proxy/{app}", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Location", r.PathValue("app")+"/") // relative: keeps any prefix before the master
+			w.WriteHeader(http.StatusFound)
+		})
+	}
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		if err := masterPage.Execute(w, m.State()); err != nil {
@@ -184,7 +195,7 @@ var masterPage = template.Must(template.Must(template.New("master").Parse(daemon
 {{end}}</table>
 <h2>Running applications</h2>
 <table id="apps"><tr><th>Application</th><th>Name</th><th>Cores</th><th>Memory per executor</th><th>Submitted</th><th>State</th><th>Executors</th></tr>
-{{range .Apps}}<tr><td>{{if .DriverUIURL}}<a href="{{.DriverUIURL}}">{{.ID}}</a>{{else}}{{.ID}}{{end}}</td><td>{{.Name}}</td><td>{{.Cores}}{{if .MaxCores}} (max {{.MaxCores}}){{end}}</td><td>{{.MemPerExecutor}} MiB</td><td>{{.Submitted.Format "2006-01-02 15:04:05"}}</td><td>{{.State}}{{if .Warning}}: {{.Warning}}{{end}}</td>
+{{range .Apps}}<tr><td>{{if and $.ReverseProxy .DriverUIURL}}<a href="proxy/{{.ID}}/">{{.ID}}</a>{{else if .DriverUIURL}}<a href="{{.DriverUIURL}}">{{.ID}}</a>{{else}}{{.ID}}{{end}}</td><td>{{.Name}}</td><td>{{.Cores}}{{if .MaxCores}} (max {{.MaxCores}}){{end}}</td><td>{{.MemPerExecutor}} MiB</td><td>{{.Submitted.Format "2006-01-02 15:04:05"}}</td><td>{{.State}}{{if .Warning}}: {{.Warning}}{{end}}</td>
 <td>{{range .Executors}}{{.ID}}@{{.WorkerID}} ({{.Cores}} cores{{if .LogURL}}, <a href="{{.LogURL}}&amp;file=stderr">stderr</a> <a href="{{.LogURL}}&amp;file=stdout">stdout</a>{{end}})<br>{{end}}</td></tr>
 {{end}}</table>
 <h2>Completed applications</h2>
@@ -197,3 +208,43 @@ var masterPage = template.Must(template.Must(template.New("master").Parse(daemon
 {{end}}</table>
 </body></html>
 `))
+
+// proxyDriverUI serves a running application's driver UI under
+// /proxy/<application>/ (stoke.ui.reverseProxy), for clusters whose drivers
+// users' browsers cannot reach. Only GET passes, so the proxy adds no write
+// action; the UI's links are relative, so they stay under the prefix.
+func (m *Master) proxyDriverUI(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("app")
+	if !ValidAppID(id) {
+		http.Error(w, "not an application id", http.StatusBadRequest)
+		return
+	}
+	m.mu.Lock()
+	a := m.apps[id]
+	ui := ""
+	if a != nil && (a.state == StateRunning || a.state == StateWaiting) {
+		ui = a.desc.DriverUIURL
+	}
+	m.mu.Unlock()
+	if ui == "" {
+		http.Error(w, "application "+id+" is not running or serves no UI", http.StatusNotFound)
+		return
+	}
+	target, err := url.Parse(ui)
+	if err != nil || (target.Scheme != "http" && target.Scheme != "https") || target.Host == "" {
+		http.Error(w, "application "+id+" registered an unusable UI address", http.StatusBadGateway)
+		return
+	}
+	rp := &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.SetURL(target)
+			pr.Out.URL.Path = "/" + r.PathValue("rest")
+			pr.Out.URL.RawPath = ""
+			pr.Out.Host = target.Host
+		},
+		ErrorHandler: func(w http.ResponseWriter, _ *http.Request, err error) {
+			http.Error(w, "the driver UI of "+id+" does not answer: "+err.Error(), http.StatusBadGateway)
+		},
+	}
+	rp.ServeHTTP(w, r)
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -228,4 +229,73 @@ func TestExecutorMemoryReachesTheDriverUI(t *testing.T) {
 			t.Errorf("/metrics lacks %q", want)
 		}
 	}
+}
+
+// stoke.ui.reverseProxy: the master serves a running application's driver
+// UI under /proxy/<application>/ (read-only), its pages' relative links
+// staying under that prefix; unknown or malformed ids and writes are
+// refused, and without the setting there is no proxy.
+func TestMasterReverseProxy(t *testing.T) {
+	for _, on := range []bool{true, false} {
+		m, err := standalone.StartMaster(standalone.MasterOptions{Host: "127.0.0.1", Port: 0, WebUIPort: 0, SpreadOut: true, ReverseProxy: on,
+			WorkerTimeout: 5 * time.Second, WorkDir: t.TempDir(), Log: logrus.StandardLogger()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer m.Stop()
+		sc, err := stoke.New(stoke.Config{"stoke.master": "stoke://" + m.Addr(), "stoke.ui.port": "0", "stoke.app.name": "proxied app",
+			"stoke.driver.allowMultipleContexts": "true"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer sc.Stop()
+		base := "http://" + m.UIAddr() + "/proxy/" + sc.AppID() + "/"
+		res, err := http.Get(base)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if !on {
+			if res.StatusCode != http.StatusNotFound {
+				t.Fatalf("without stoke.ui.reverseProxy: %s", res.Status)
+			}
+			continue
+		}
+		if res.StatusCode != http.StatusOK || !strings.Contains(string(body), "proxied app") || !strings.HasSuffix(res.Request.URL.Path, "/proxy/"+sc.AppID()+"/jobs/") {
+			t.Fatalf("GET %s: %s at %s:\n%.500s", base, res.Status, res.Request.URL, body)
+		}
+		_, _, page := getPage(t, "http://"+m.UIAddr()+"/")
+		if !strings.Contains(page, `href="proxy/`+sc.AppID()+`/"`) {
+			t.Errorf("the master's page does not link the application through the proxy")
+		}
+		for path, want := range map[string]int{
+			"/proxy/app-20200101000000-9999/": http.StatusNotFound,
+			"/proxy/..%2f..%2fetc/":           http.StatusBadRequest,
+			"/proxy/not-an-app/jobs/":         http.StatusBadRequest,
+		} {
+			if code, _, _ := getPage(t, "http://"+m.UIAddr()+path); code != want {
+				t.Errorf("GET %s: %d, want %d", path, code, want)
+			}
+		}
+		res, err = http.PostForm(base+"jobs/kill/", url.Values{"id": {"0"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusMethodNotAllowed {
+			t.Errorf("a POST through the proxy: %s, want 405", res.Status)
+		}
+	}
+}
+
+func getPage(t *testing.T, u string) (int, http.Header, string) {
+	t.Helper()
+	res, err := http.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, res.Header, string(b)
 }
