@@ -402,5 +402,16 @@ func submissionFromConf(c *conf.Conf, mode string) (*Submission, error) {
 	if s.AMCores, err = c.Int(coresKey); err != nil {
 		return nil, err
 	}
+	seen := map[string]string{}
+	stat := func(p string) error { _, err := os.Stat(p); return err }
+	files, err := parseDistFiles(c.String("stoke.files"), false, seen, stat)
+	if err != nil {
+		return nil, err
+	}
+	archives, err := parseDistFiles(c.String("stoke.archives"), true, seen, stat)
+	if err != nil {
+		return nil, err
+	}
+	s.Files = append(files, archives...)
 	return s, nil
 }

@@ -74,6 +74,9 @@ type Submission struct {
 	Env         map[string]string // for the AM; only STOKE_SUBMIT_CONF is passed
 	AMSecret    string
 	StagingBase string // "" means /user/<user>
+	// Files and Archives are localized into every container (stoke.files,
+	// stoke.archives).
+	Files []distFile
 	// Timings, filled in by Submit for the benchmark's breakdown.
 	Staged, Submitted time.Time
 }
@@ -194,7 +197,7 @@ func (c *Client) Submit(ctx context.Context, s *Submission) (string, error) {
 		return "", fmt.Errorf("%s: the application master needs %d cores but the cluster's largest container has %d", appID, s.AMCores, max.GetVirtualCores())
 	}
 	staging := c.StagingDir(s.StagingBase, appID)
-	resources, err := c.stage(staging, s.Binary)
+	resources, err := c.stage(staging, s.Binary, s.Files)
 	if err != nil {
 		c.removeStaging(staging)
 		return "", fmt.Errorf("%s: staging on HDFS: %w", appID, err)
@@ -293,7 +296,7 @@ func envList(env map[string]string) []*yarnpb.StringStringMap {
 
 // stage uploads the binary and the configuration archive into dir (mode 700) and returns
 // their LocalResources, with the size and modification time HDFS reports after closing.
-func (c *Client) stage(dir, binary string) ([]*yarnpb.StringLocalResourceMap, error) {
+func (c *Client) stage(dir, binary string, dist []distFile) ([]*yarnpb.StringLocalResourceMap, error) {
 	fs, u, err := c.hdfs()
 	if err != nil {
 		return nil, err
@@ -337,6 +340,40 @@ func (c *Client) stage(dir, binary string) ([]*yarnpb.StringLocalResourceMap, er
 		}
 	}
 	var out []*yarnpb.StringLocalResourceMap
+	// --files and --archives: local ones are uploaded beside the binary,
+	// hdfs:// ones are localized from where they are.
+	for i, d := range dist {
+		typ := yarnpb.LocalResourceType_FILE
+		if d.archive {
+			typ = yarnpb.LocalResourceType_ARCHIVE
+		}
+		if !d.hdfs {
+			f, err := os.Open(d.src)
+			if err != nil {
+				return nil, fmt.Errorf("shipping %s: %w", d.src, err)
+			}
+			defer f.Close()
+			// The staged name keeps the source's suffix: the NodeManager
+			// unpacks an archive by it.
+			files = append(files, file{fmt.Sprintf("dist-%d-%s", i, filepath.Base(d.src)), d.alias, f, typ})
+			continue
+		}
+		du, err := url.Parse(d.src)
+		if err != nil {
+			return nil, err
+		}
+		if du.Host != "" && du.Host != u.Host {
+			return nil, fmt.Errorf("shipping %s: only files of the cluster's file system (%s) can be localized", d.src, u.Host)
+		}
+		st, err := fs.Stat(du.Path)
+		if err != nil {
+			return nil, fmt.Errorf("shipping %s: %w", d.src, err)
+		}
+		out = append(out, &yarnpb.StringLocalResourceMap{Key: proto.String(d.alias), Value: &yarnpb.LocalResource{
+			Resource: resourceURL(u, du.Path), Size: proto.Int64(st.Size()), Timestamp: proto.Int64(st.ModTime().UnixMilli()),
+			Type: typ.Enum(), Visibility: yarnpb.LocalResourceVisibility_APPLICATION.Enum(),
+		}})
+	}
 	for _, f := range files {
 		p := path.Join(dir, f.name)
 		if err := upload(fs, p, f.r); err != nil {

@@ -1,7 +1,9 @@
 package yarn_test
 
 import (
+	"archive/tar"
 	"bytes"
+	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
@@ -44,7 +46,16 @@ var (
 	sum    = stoke.RegisterReduceByKey[string, int]("yarntest.sum", func(a, b int) int { return a + b })
 	slowly = stoke.RegisterMap("yarntest.slowly", func(i int) int { time.Sleep(400 * time.Millisecond); return i * 2 })
 	now    = stoke.RegisterMap("yarntest.now", func(int) int64 { return time.Now().UnixNano() })
-	boom   = stoke.RegisterMap("yarntest.boom", func(i int) int {
+	// shipped reads what --files and --archives put in the container.
+	shipped = stoke.RegisterMap("yarntest.shipped", func(int) string {
+		a, err1 := os.ReadFile("lookup.txt")
+		b, err2 := os.ReadFile("dict/words.txt")
+		if err := errors.Join(err1, err2); err != nil {
+			return "error: " + err.Error()
+		}
+		return strings.TrimSpace(string(a)) + "+" + strings.TrimSpace(string(b))
+	})
+	boom = stoke.RegisterMap("yarntest.boom", func(i int) int {
 		if i == 3 {
 			panic("boom-7f3a: the test job's task fails on purpose")
 		}
@@ -186,6 +197,7 @@ func TestYARN(t *testing.T) {
 	t.Run("AMKilledSecondAttempt", func(t *testing.T) { local(t); testWordCountCluster(t, c, true) })
 	t.Run("FailingJob", func(t *testing.T) { testFailingJob(t) })
 	t.Run("TrackingURLThroughRMProxy", func(t *testing.T) { testTrackingURL(t, c) })
+	t.Run("FilesAndArchives", func(t *testing.T) { testFilesAndArchives(t) })
 	t.Run("UnknownQueue", func(t *testing.T) { testUnknownQueue(t) })
 	t.Run("KillFromClient", func(t *testing.T) { testKill(t) })
 	t.Run("BinaryOverQuota", func(t *testing.T) { local(t); testQuota(t, c) })
@@ -700,4 +712,58 @@ func testTrackingURL(t *testing.T, c *hadooptest.Cluster) {
 			t.Errorf("GET %s%s ended outside the proxy at %s", tracking, path, resp.Request.URL)
 		}
 	}
+}
+
+// testFilesAndArchives: --files and --archives (stoke.files, stoke.archives)
+// put a lookup file and an unpacked archive in every executor container's
+// working directory, under their names.
+func testFilesAndArchives(t *testing.T) {
+	dir := t.TempDir()
+	lookup := filepath.Join(dir, "lookup.txt")
+	if err := os.WriteFile(lookup, []byte("from-files\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	arch := filepath.Join(dir, "dictionary.tar.gz")
+	if err := writeTarGz(arch, "words.txt", "from-archive\n"); err != nil {
+		t.Fatal(err)
+	}
+	sc, err := stoke.New(yarnConfig(stoke.Config{"stoke.app.name": "stoke-shipped", "stoke.ui.enabled": "false",
+		"stoke.files": lookup, "stoke.archives": arch + "#dict"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sc.Stop()
+	ds, err := stoke.Parallelize(sc, []int{1, 2, 3, 4}, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := stoke.Collect(context.Background(), stoke.Map(ds, shipped))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range got {
+		if g != "from-files+from-archive" {
+			t.Fatalf("a task read %q in its container", g)
+		}
+	}
+}
+
+func writeTarGz(path, name, content string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	gz := gzip.NewWriter(f)
+	tw := tar.NewWriter(gz)
+	if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(content))}); err != nil {
+		return err
+	}
+	if _, err := tw.Write([]byte(content)); err != nil {
+		return err
+	}
+	if err := tw.Close(); err != nil {
+		return err
+	}
+	return gz.Close()
 }

@@ -238,6 +238,8 @@ func init() {
 		{Name: "stoke.executor.heartbeatInterval", Default: "10s", Type: TypeDuration, Unit: "ms", Check: positive, Doc: "Interval between executor heartbeats; must be less than stoke.network.timeout."},
 		{Name: "stoke.ui.enabled", Default: "true", Type: TypeBool, Doc: "Serve the driver web UI."},
 		{Name: "stoke.ui.port", Default: "4040", Type: TypeInt, Check: portNumber, Doc: "Port of the driver web UI (next free port if taken)."},
+		{Name: "stoke.files", Type: TypeString, Doc: "Comma-separated local paths or hdfs:// URIs (path[#name]) copied into every YARN container's working directory (stoke submit --files)."},
+		{Name: "stoke.archives", Type: TypeString, Doc: "Comma-separated archives (.zip, .tar.gz, .tgz, .tar, .jar; path[#name]) unpacked into a directory of that name in every YARN container (stoke submit --archives)."},
 		{Name: "stoke.ui.killEnabled", Default: "true", Type: TypeBool, Doc: "Kill buttons for running jobs and stages in the web UI (with a configured stoke.authenticate.secret they ask for it)."},
 		{Name: "stoke.ui.showConsoleProgress", Default: "true", Type: TypeBool, Doc: "Show a progress bar on stderr when it is a terminal."},
 		{Name: "stoke.eventLog.enabled", Default: "false", Type: TypeBool, Doc: "Write a JSON-lines event log."},

@@ -1,0 +1,57 @@
+package yarn
+
+import (
+	"errors"
+	"os"
+	"strings"
+	"testing"
+)
+
+// Every malformed --files or --archives entry is refused before anything
+// is staged, naming the key, the entry and what is wrong.
+func TestParseDistFiles(t *testing.T) {
+	exists := func(p string) error {
+		if strings.Contains(p, "missing") {
+			return os.ErrNotExist
+		}
+		return nil
+	}
+	seen := map[string]string{}
+	got, err := parseDistFiles(" /data/lookup.txt , /data/model.bin#m.bin, hdfs:///shared/geo.dat ", false, seen, exists)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 3 || got[0].alias != "lookup.txt" || got[1].alias != "m.bin" || !got[2].hdfs || got[2].alias != "geo.dat" {
+		t.Fatalf("parsed %+v", got)
+	}
+	arch, err := parseDistFiles("/data/dict.tar.gz#dict,/data/env.zip", true, seen, exists)
+	if err != nil || len(arch) != 2 || arch[0].alias != "dict" || !arch[0].archive {
+		t.Fatalf("archives %+v %v", arch, err)
+	}
+	for _, c := range []struct {
+		list    string
+		archive bool
+		want    string
+	}{
+		{"/data/missing.txt", false, "does not exist"},
+		{"/data/a.txt#sub/dir", false, "plain file name"},
+		{"/data/a.txt#..", false, "plain file name"},
+		{"/data/stoke-app", false, "Stoke's own"},
+		{"/data/x#__stoke_conf__", false, "Stoke's own"},
+		{"/data/lookup.txt", false, "would both be \"lookup.txt\""},
+		{"s3://bucket/a.txt", false, "only local paths and hdfs:// URIs"},
+		{"/data/notes.txt#notes", true, "an archive must end in one of"},
+	} {
+		_, err := parseDistFiles(c.list, c.archive, map[string]string{"lookup.txt": "/data/lookup.txt"}, exists)
+		key := "stoke.files"
+		if c.archive {
+			key = "stoke.archives"
+		}
+		if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), key) {
+			t.Errorf("%q: err = %v, want %q naming %s", c.list, err, c.want, key)
+		}
+	}
+	if _, err := parseDistFiles(",, ,", false, map[string]string{}, func(string) error { return errors.New("never asked") }); err != nil {
+		t.Errorf("empty entries: %v", err)
+	}
+}
