@@ -81,7 +81,7 @@ func TestHistoryServerOnHDFS(t *testing.T) {
 	if _, err := fsys.Stat(fsys.Join(dir, direct+".jsonl.zst")); err != nil {
 		t.Errorf("its finished log on HDFS: %v", err)
 	}
-	if code, body := historytest.Get(t, ts.URL+a.UI); code != 200 || !strings.Contains(body, `href="/history/`+direct+`/jobs/job/?id=1"`) {
+	if code, body := historytest.Get(t, ts.URL+a.UI); code != 200 || !strings.Contains(body, `href="jobs/job/?id=1"`) {
 		t.Errorf("its jobs page: %d\n%s", code, body)
 	}
 
