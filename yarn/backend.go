@@ -164,6 +164,15 @@ func (b *Backend) Start(ctx context.Context, d backend.Driver) error {
 			env[k] = v
 		}
 	}
+	user, err := userEnv(b.conf, "stoke.executorEnv.")
+	if err != nil {
+		b.abort(err.Error())
+		srv.Stop()
+		return err
+	}
+	for k, v := range user {
+		env[k] = v
+	}
 	ui := backend.DriverUIURL(d, host, b.conf.String("stoke.driver.bindAddress"))
 	if err := b.am.executors(ctx, executorsRequest{Target: b.instances, Cores: b.cores, MemoryMiB: b.execMem, Env: env, Secret: b.secret, DriverUI: ui}); err != nil {
 		b.abort("the driver could not reach the application master: " + err.Error())
@@ -413,5 +422,11 @@ func submissionFromConf(c *conf.Conf, mode string) (*Submission, error) {
 		return nil, err
 	}
 	s.Files = append(files, archives...)
+	if s.AMEnv, err = userEnv(c, "stoke.yarn.appMasterEnv."); err != nil {
+		return nil, err
+	}
+	if _, err := userEnv(c, "stoke.executorEnv."); err != nil {
+		return nil, err // refused before anything is staged
+	}
 	return s, nil
 }

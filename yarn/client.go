@@ -77,6 +77,8 @@ type Submission struct {
 	// Files and Archives are localized into every container (stoke.files,
 	// stoke.archives).
 	Files []distFile
+	// AMEnv is the user's environment for the AM (stoke.yarn.appMasterEnv.*).
+	AMEnv map[string]string
 	// Timings, filled in by Submit for the benchmark's breakdown.
 	Staged, Submitted time.Time
 }
@@ -229,6 +231,9 @@ func (c *Client) Submit(ctx context.Context, s *Submission) (string, error) {
 	if s.Mode == "cluster" {
 		args, _ := json.Marshal(s.Args)
 		env[EnvArgs] = base64.StdEncoding.EncodeToString(args)
+	}
+	for k, v := range s.AMEnv {
+		env[k] = v
 	}
 	// The NodeManager writes the environment into a shell script without escaping quotes,
 	// so values that may hold any character travel base64-encoded.

@@ -5,7 +5,10 @@ import (
 	"net/url"
 	"path"
 	"path/filepath"
+	"regexp"
 	"strings"
+
+	"github.com/stoke-run/stoke/internal/conf"
 )
 
 // distFile is one of --files or --archives: a local path or an hdfs:// URI
@@ -79,6 +82,29 @@ func parseDistFiles(list string, archive bool, seen map[string]string, stat func
 		}
 		seen[d.alias] = item
 		out = append(out, d)
+	}
+	return out, nil
+}
+
+var envNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// userEnv reads the variables set with prefix (stoke.executorEnv.NAME,
+// stoke.yarn.appMasterEnv.NAME). Names must be environment variable names
+// and not Stoke's or Hadoop's own; values may not hold quotes, backslashes
+// or line breaks, which the NodeManager's launch script does not escape.
+func userEnv(c *conf.Conf, prefix string) (map[string]string, error) {
+	out := map[string]string{}
+	for name, v := range c.WithPrefix(prefix) {
+		switch {
+		case !envNameRE.MatchString(name):
+			return nil, fmt.Errorf("%s%s: %q is not an environment variable name", prefix, name, name)
+		case strings.HasPrefix(name, "STOKE_") || strings.HasPrefix(name, "HADOOP_") || strings.HasPrefix(name, "YARN_") ||
+			name == "KRB5_CONFIG" || name == "KRB5CCNAME" || name == "CONTAINER_ID":
+			return nil, fmt.Errorf("%s%s: %s is set by Stoke or YARN in the container and cannot be overridden", prefix, name, name)
+		case strings.ContainsAny(v, "\"'\\\n\r\x00"):
+			return nil, fmt.Errorf("%s%s: the value may not hold quotes, backslashes or line breaks (YARN's launch script does not escape them)", prefix, name)
+		}
+		out[name] = v
 	}
 	return out, nil
 }

@@ -5,6 +5,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/stoke-run/stoke/internal/conf"
 )
 
 // Every malformed --files or --archives entry is refused before anything
@@ -53,5 +55,30 @@ func TestParseDistFiles(t *testing.T) {
 	}
 	if _, err := parseDistFiles(",, ,", false, map[string]string{}, func(string) error { return errors.New("never asked") }); err != nil {
 		t.Errorf("empty entries: %v", err)
+	}
+}
+
+// stoke.executorEnv.* and stoke.yarn.appMasterEnv.*: good variables pass;
+// malformed names, Stoke's and Hadoop's own, and values the launch script
+// would not escape are refused with the key.
+func TestUserEnv(t *testing.T) {
+	c := conf.New()
+	c.Set("stoke.executorEnv.GREETING", "hello world", conf.SourceConfFlag)
+	c.Set("stoke.executorEnv.PATH_EXTRA", "/opt/bin", conf.SourceConfFlag)
+	env, err := userEnv(c, "stoke.executorEnv.")
+	if err != nil || len(env) != 2 || env["GREETING"] != "hello world" {
+		t.Fatalf("env %v, %v", env, err)
+	}
+	for name, value := range map[string]string{"1BAD": "x", "A-B": "x", "STOKE_APP_SECRET": "x", "HADOOP_TOKEN_FILE_LOCATION": "x", "QUOTED": `say "hi"`, "MULTI": "a\nb"} {
+		c := conf.New()
+		c.Set("stoke.yarn.appMasterEnv."+name, value, conf.SourceConfFlag)
+		if _, err := userEnv(c, "stoke.yarn.appMasterEnv."); err == nil || !strings.Contains(err.Error(), "stoke.yarn.appMasterEnv."+name) {
+			t.Errorf("%s=%q: err = %v", name, value, err)
+		}
+	}
+	// Both families are known keys: no "unknown configuration key" warning.
+	warns, err := c.Validate()
+	if err != nil || len(warns) != 0 {
+		t.Errorf("validate: %v %v", warns, err)
 	}
 }

@@ -53,7 +53,7 @@ var (
 		if err := errors.Join(err1, err2); err != nil {
 			return "error: " + err.Error()
 		}
-		return strings.TrimSpace(string(a)) + "+" + strings.TrimSpace(string(b))
+		return strings.TrimSpace(string(a)) + "+" + strings.TrimSpace(string(b)) + "+" + os.Getenv("GREETING")
 	})
 	boom = stoke.RegisterMap("yarntest.boom", func(i int) int {
 		if i == 3 {
@@ -716,7 +716,8 @@ func testTrackingURL(t *testing.T, c *hadooptest.Cluster) {
 
 // testFilesAndArchives: --files and --archives (stoke.files, stoke.archives)
 // put a lookup file and an unpacked archive in every executor container's
-// working directory, under their names.
+// working directory, under their names; stoke.executorEnv.* sets the
+// executors' environment.
 func testFilesAndArchives(t *testing.T) {
 	dir := t.TempDir()
 	lookup := filepath.Join(dir, "lookup.txt")
@@ -728,7 +729,7 @@ func testFilesAndArchives(t *testing.T) {
 		t.Fatal(err)
 	}
 	sc, err := stoke.New(yarnConfig(stoke.Config{"stoke.app.name": "stoke-shipped", "stoke.ui.enabled": "false",
-		"stoke.files": lookup, "stoke.archives": arch + "#dict"}))
+		"stoke.files": lookup, "stoke.archives": arch + "#dict", "stoke.executorEnv.GREETING": "hello"}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -742,7 +743,7 @@ func testFilesAndArchives(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, g := range got {
-		if g != "from-files+from-archive" {
+		if g != "from-files+from-archive+hello" {
 			t.Fatalf("a task read %q in its container", g)
 		}
 	}

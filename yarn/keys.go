@@ -29,6 +29,7 @@ func init() {
 	} {
 		conf.Register(k)
 	}
+	conf.RegisterPrefix(conf.Key{Name: "stoke.yarn.appMasterEnv.", Doc: "stoke.yarn.appMasterEnv.NAME=value: an environment variable of the YARN application master (and of the driver in cluster mode)."})
 }
 
 // historyAddressCheck accepts host:port or an http(s) URL with a host.

@@ -30,8 +30,33 @@ type Key struct {
 
 var registry = struct {
 	sync.RWMutex
-	keys map[string]Key
-}{keys: make(map[string]Key)}
+	keys     map[string]Key
+	prefixes map[string]Key // families of keys: "stoke.executorEnv." and a name
+}{keys: make(map[string]Key), prefixes: make(map[string]Key)}
+
+// RegisterPrefix declares a family of string keys that end in a name the
+// user chooses (k.Name is the prefix, ending in "."): stoke.executorEnv.PATH.
+func RegisterPrefix(k Key) {
+	if !strings.HasPrefix(k.Name, "stoke.") || !strings.HasSuffix(k.Name, ".") {
+		panic(fmt.Sprintf("conf.RegisterPrefix: %q must start with \"stoke.\" and end with \".\"", k.Name))
+	}
+	k.Type = TypeString
+	registry.Lock()
+	defer registry.Unlock()
+	registry.prefixes[k.Name] = k
+}
+
+// WithPrefix returns the entries whose key starts with prefix, keyed by
+// the rest of the key.
+func (c *Conf) WithPrefix(prefix string) map[string]string {
+	out := map[string]string{}
+	for _, e := range c.All() {
+		if rest, ok := strings.CutPrefix(e.Key, prefix); ok && rest != "" {
+			out[rest] = e.Value
+		}
+	}
+	return out
+}
 
 // Register adds k to the known keys, replacing an earlier registration of
 // the same name, so a backend package can declare its keys from init. It
@@ -68,6 +93,14 @@ func Known(name string) (Key, bool) {
 	registry.RLock()
 	defer registry.RUnlock()
 	k, ok := registry.keys[name]
+	if !ok {
+		for p, pk := range registry.prefixes {
+			if strings.HasPrefix(name, p) && len(name) > len(p) {
+				pk.Name = name
+				return pk, true
+			}
+		}
+	}
 	return k, ok
 }
 
@@ -186,6 +219,7 @@ func masterURL(v any) error {
 }
 
 func init() {
+	RegisterPrefix(Key{Name: "stoke.executorEnv.", Doc: "stoke.executorEnv.NAME=value: an environment variable of every executor (YARN containers)."})
 	atLeast1 := AtLeast(1)
 	for _, k := range []Key{
 		{Name: "stoke.app.name", Type: TypeString, Doc: "Name of the application, shown in the UI and logs."},
