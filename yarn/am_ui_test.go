@@ -10,7 +10,10 @@ import (
 	"strings"
 	"testing"
 
+	"google.golang.org/protobuf/proto"
+
 	"github.com/stoke-run/stoke/internal/conf"
+	"github.com/stoke-run/stoke/internal/hadoop/hadooppb/yarnpb"
 )
 
 // The AM's tracking URL serves the driver's UI once the driver has said
@@ -109,5 +112,26 @@ func TestFinalTrackingURL(t *testing.T) {
 	c.Set("stoke.yarn.historyServer.address", "ftp://h:1", conf.SourceConfFlag)
 	if _, err := c.Validate(); err == nil || !strings.Contains(err.Error(), "stoke.yarn.historyServer.address") {
 		t.Errorf("a malformed address in the configuration: %v", err)
+	}
+}
+
+// A priority the cluster capped is said, with the key and the cluster's
+// setting; one granted, or not asked, is not.
+func TestPriorityCapped(t *testing.T) {
+	report := func(p int32) *yarnpb.ApplicationReport {
+		return &yarnpb.ApplicationReport{ApplicationId: &yarnpb.ApplicationId{ClusterTimestamp: proto.Int64(1), Id: proto.Int32(2)},
+			Priority: &yarnpb.Priority{Priority: proto.Int32(p)}}
+	}
+	if w := PriorityCapped(3, report(0)); !strings.Contains(w, "priority 0, not the 3 asked (stoke.yarn.priority)") || !strings.Contains(w, "yarn.cluster.max-application-priority") {
+		t.Errorf("capped: %q", w)
+	}
+	if w := PriorityCapped(3, report(3)); w != "" {
+		t.Errorf("granted: %q", w)
+	}
+	if w := PriorityCapped(0, report(0)); w != "" {
+		t.Errorf("not asked: %q", w)
+	}
+	if w := PriorityCapped(3, &yarnpb.ApplicationReport{}); w != "" {
+		t.Errorf("a report without a priority (an older RM): %q", w)
 	}
 }

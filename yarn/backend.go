@@ -207,11 +207,16 @@ func (b *Backend) submit(ctx context.Context) error {
 	wctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
 	last := "no report yet"
+	warned := false
 	r, err := b.client.Wait(wctx, appID, time.Second, func(r *yarnpb.ApplicationReport) bool {
 		return r.GetYarnApplicationState() == yarnpb.YarnApplicationState_RUNNING && r.GetRpcPort() > 0
 	}, func(r *yarnpb.ApplicationReport) {
 		last = Describe(r)
 		b.log.Info(last)
+		if w := PriorityCapped(s.Priority, r); w != "" && !warned {
+			warned = true
+			b.log.Warn(w)
+		}
 	})
 	if err != nil {
 		if wctx.Err() != nil && ctx.Err() == nil {

@@ -686,3 +686,17 @@ func confForAM(submitConf string, creds *tokenfile.Credentials) (string, error) 
 	}
 	return base64.StdEncoding.EncodeToString([]byte(conf.EncodeSubmit(public))), nil
 }
+
+// PriorityCapped says when the RM granted a lower priority than asked:
+// YARN caps it at yarn.cluster.max-application-priority (0 by default)
+// without an error. "" when it did not (or the report has no priority).
+func PriorityCapped(asked int, r *yarnpb.ApplicationReport) string {
+	if r.GetPriority() == nil || asked <= 0 {
+		return ""
+	}
+	if got := int(r.GetPriority().GetPriority()); got < asked {
+		return fmt.Sprintf("%s runs at priority %d, not the %d asked (stoke.yarn.priority): the cluster caps application priorities (yarn.cluster.max-application-priority, 0 unless set)",
+			AppIDString(r.GetApplicationId()), got, asked)
+	}
+	return ""
+}

@@ -62,8 +62,13 @@ func SubmitCluster(ctx context.Context, cs *ClusterSubmission) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	warned := false
 	r, err := c.Wait(ctx, appID, interval, nil, func(r *yarnpb.ApplicationReport) {
 		fmt.Fprintf(cs.Out, "%s %s\n", time.Now().Format("15:04:05"), Describe(r))
+		if w := PriorityCapped(s.Priority, r); w != "" && !warned {
+			warned = true
+			fmt.Fprintf(cs.Out, "warning: %s\n", w)
+		}
 	})
 	if err != nil {
 		if errors.Is(err, context.Canceled) {

@@ -660,7 +660,7 @@ func testKill(t *testing.T) {
 // proxy (/proxy/<application>/), shows the driver's UI, and its pages'
 // relative links work through the proxy.
 func testTrackingURL(t *testing.T, c *hadooptest.Cluster) {
-	sc, err := stoke.New(yarnConfig(stoke.Config{"stoke.app.name": "stoke-tracked", "stoke.ui.port": "0"}))
+	sc, err := stoke.New(yarnConfig(stoke.Config{"stoke.app.name": "stoke-tracked", "stoke.ui.port": "0", "stoke.yarn.priority": "3"}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -675,6 +675,11 @@ func testTrackingURL(t *testing.T, c *hadooptest.Cluster) {
 	r, err := yarnClient(t).Report(context.Background(), sc.AppID())
 	if err != nil {
 		t.Fatal(err)
+	}
+	// The minicluster's maximum application priority is 0: the RM caps the
+	// 3 asked, and Stoke says so (the report's priority field is read).
+	if w := yarn.PriorityCapped(3, r); !strings.Contains(w, "priority 0, not the 3 asked") {
+		t.Errorf("the capped priority: %q (report priority %v)", w, r.GetPriority())
 	}
 	tracking := r.GetTrackingUrl()
 	if !strings.Contains(tracking, "/proxy/"+sc.AppID()) {

@@ -1901,6 +1901,7 @@ type ApplicationReport struct {
 	// Only for unmanaged AMs, to the submitting user, once the attempt is launched.
 	AmRmToken       *commonpb.Token `protobuf:"bytes,19,opt,name=am_rm_token,json=amRmToken" json:"am_rm_token,omitempty"`
 	ApplicationTags []string        `protobuf:"bytes,20,rep,name=application_tags,json=applicationTags" json:"application_tags,omitempty"`
+	Priority        *Priority       `protobuf:"bytes,23,opt,name=priority" json:"priority,omitempty"` // what the RM granted (capped by the cluster's maximum)
 	unknownFields   protoimpl.UnknownFields
 	sizeCache       protoimpl.SizeCache
 }
@@ -2069,6 +2070,13 @@ func (x *ApplicationReport) GetAmRmToken() *commonpb.Token {
 func (x *ApplicationReport) GetApplicationTags() []string {
 	if x != nil {
 		return x.ApplicationTags
+	}
+	return nil
+}
+
+func (x *ApplicationReport) GetPriority() *Priority {
+	if x != nil {
+		return x.Priority
 	}
 	return nil
 }
@@ -3711,7 +3719,7 @@ const file_yarnpb_yarn_proto_rawDesc = "" +
 	"\x14ApplicationAttemptId\x12G\n" +
 	"\x0eapplication_id\x18\x01 \x01(\v2 .stoke.hadoop.yarn.ApplicationIdR\rapplicationId\x12\x1d\n" +
 	"\n" +
-	"attempt_id\x18\x02 \x01(\x05R\tattemptId\"\xb0\a\n" +
+	"attempt_id\x18\x02 \x01(\x05R\tattemptId\"\xe9\a\n" +
 	"\x11ApplicationReport\x12G\n" +
 	"\x0eapplication_id\x18\x01 \x01(\v2 .stoke.hadoop.yarn.ApplicationIdR\rapplicationId\x12\x12\n" +
 	"\x04user\x18\x02 \x01(\tR\x04user\x12\x14\n" +
@@ -3734,7 +3742,8 @@ const file_yarnpb_yarn_proto_rawDesc = "" +
 	"\bprogress\x18\x11 \x01(\x02R\bprogress\x12)\n" +
 	"\x10application_type\x18\x12 \x01(\tR\x0fapplicationType\x12:\n" +
 	"\vam_rm_token\x18\x13 \x01(\v2\x1a.stoke.hadoop.common.TokenR\tamRmToken\x12)\n" +
-	"\x10application_tags\x18\x14 \x03(\tR\x0fapplicationTags\"f\n" +
+	"\x10application_tags\x18\x14 \x03(\tR\x0fapplicationTags\x127\n" +
+	"\bpriority\x18\x17 \x01(\v2\x1b.stoke.hadoop.yarn.PriorityR\bpriority\"f\n" +
 	"\x1bGetApplicationReportRequest\x12G\n" +
 	"\x0eapplication_id\x18\x01 \x01(\v2 .stoke.hadoop.yarn.ApplicationIdR\rapplicationId\"s\n" +
 	"\x1cGetApplicationReportResponse\x12S\n" +
@@ -3993,56 +4002,57 @@ var file_yarnpb_yarn_proto_depIdxs = []int32{
 	4,  // 26: stoke.hadoop.yarn.ApplicationReport.final_application_status:type_name -> stoke.hadoop.yarn.FinalApplicationStatus
 	29, // 27: stoke.hadoop.yarn.ApplicationReport.current_application_attempt_id:type_name -> stoke.hadoop.yarn.ApplicationAttemptId
 	56, // 28: stoke.hadoop.yarn.ApplicationReport.am_rm_token:type_name -> stoke.hadoop.common.Token
-	7,  // 29: stoke.hadoop.yarn.GetApplicationReportRequest.application_id:type_name -> stoke.hadoop.yarn.ApplicationId
-	30, // 30: stoke.hadoop.yarn.GetApplicationReportResponse.application_report:type_name -> stoke.hadoop.yarn.ApplicationReport
-	7,  // 31: stoke.hadoop.yarn.KillApplicationRequest.application_id:type_name -> stoke.hadoop.yarn.ApplicationId
-	7,  // 32: stoke.hadoop.yarn.ContainerId.app_id:type_name -> stoke.hadoop.yarn.ApplicationId
-	29, // 33: stoke.hadoop.yarn.ContainerId.app_attempt_id:type_name -> stoke.hadoop.yarn.ApplicationAttemptId
-	36, // 34: stoke.hadoop.yarn.Container.id:type_name -> stoke.hadoop.yarn.ContainerId
-	10, // 35: stoke.hadoop.yarn.Container.node_id:type_name -> stoke.hadoop.yarn.NodeId
-	9,  // 36: stoke.hadoop.yarn.Container.resource:type_name -> stoke.hadoop.yarn.Resource
-	19, // 37: stoke.hadoop.yarn.Container.priority:type_name -> stoke.hadoop.yarn.Priority
-	56, // 38: stoke.hadoop.yarn.Container.container_token:type_name -> stoke.hadoop.common.Token
-	36, // 39: stoke.hadoop.yarn.ContainerStatus.container_id:type_name -> stoke.hadoop.yarn.ContainerId
-	5,  // 40: stoke.hadoop.yarn.ContainerStatus.state:type_name -> stoke.hadoop.yarn.ContainerState
-	19, // 41: stoke.hadoop.yarn.ResourceRequest.priority:type_name -> stoke.hadoop.yarn.Priority
-	9,  // 42: stoke.hadoop.yarn.ResourceRequest.capability:type_name -> stoke.hadoop.yarn.Resource
-	10, // 43: stoke.hadoop.yarn.NMToken.node_id:type_name -> stoke.hadoop.yarn.NodeId
-	56, // 44: stoke.hadoop.yarn.NMToken.token:type_name -> stoke.hadoop.common.Token
-	9,  // 45: stoke.hadoop.yarn.RegisterApplicationMasterResponse.maximum_capability:type_name -> stoke.hadoop.yarn.Resource
-	37, // 46: stoke.hadoop.yarn.RegisterApplicationMasterResponse.containers_from_previous_attempts:type_name -> stoke.hadoop.yarn.Container
-	41, // 47: stoke.hadoop.yarn.RegisterApplicationMasterResponse.nm_tokens_from_previous_attempts:type_name -> stoke.hadoop.yarn.NMToken
-	39, // 48: stoke.hadoop.yarn.AllocateRequest.ask:type_name -> stoke.hadoop.yarn.ResourceRequest
-	36, // 49: stoke.hadoop.yarn.AllocateRequest.release:type_name -> stoke.hadoop.yarn.ContainerId
-	40, // 50: stoke.hadoop.yarn.AllocateRequest.blacklist_request:type_name -> stoke.hadoop.yarn.ResourceBlacklistRequest
-	6,  // 51: stoke.hadoop.yarn.AllocateResponse.a_m_command:type_name -> stoke.hadoop.yarn.AMCommand
-	37, // 52: stoke.hadoop.yarn.AllocateResponse.allocated_containers:type_name -> stoke.hadoop.yarn.Container
-	38, // 53: stoke.hadoop.yarn.AllocateResponse.completed_container_statuses:type_name -> stoke.hadoop.yarn.ContainerStatus
-	9,  // 54: stoke.hadoop.yarn.AllocateResponse.limit:type_name -> stoke.hadoop.yarn.Resource
-	11, // 55: stoke.hadoop.yarn.AllocateResponse.updated_nodes:type_name -> stoke.hadoop.yarn.NodeReport
-	41, // 56: stoke.hadoop.yarn.AllocateResponse.nm_tokens:type_name -> stoke.hadoop.yarn.NMToken
-	56, // 57: stoke.hadoop.yarn.AllocateResponse.am_rm_token:type_name -> stoke.hadoop.common.Token
-	4,  // 58: stoke.hadoop.yarn.FinishApplicationMasterRequest.final_application_status:type_name -> stoke.hadoop.yarn.FinalApplicationStatus
-	47, // 59: stoke.hadoop.yarn.SerializedException.cause:type_name -> stoke.hadoop.yarn.SerializedException
-	36, // 60: stoke.hadoop.yarn.ContainerExceptionMap.container_id:type_name -> stoke.hadoop.yarn.ContainerId
-	47, // 61: stoke.hadoop.yarn.ContainerExceptionMap.exception:type_name -> stoke.hadoop.yarn.SerializedException
-	25, // 62: stoke.hadoop.yarn.StartContainerRequest.container_launch_context:type_name -> stoke.hadoop.yarn.ContainerLaunchContext
-	56, // 63: stoke.hadoop.yarn.StartContainerRequest.container_token:type_name -> stoke.hadoop.common.Token
-	49, // 64: stoke.hadoop.yarn.StartContainersRequest.start_container_request:type_name -> stoke.hadoop.yarn.StartContainerRequest
-	24, // 65: stoke.hadoop.yarn.StartContainersResponse.services_meta_data:type_name -> stoke.hadoop.yarn.StringBytesMap
-	36, // 66: stoke.hadoop.yarn.StartContainersResponse.succeeded_requests:type_name -> stoke.hadoop.yarn.ContainerId
-	48, // 67: stoke.hadoop.yarn.StartContainersResponse.failed_requests:type_name -> stoke.hadoop.yarn.ContainerExceptionMap
-	36, // 68: stoke.hadoop.yarn.StopContainersRequest.container_id:type_name -> stoke.hadoop.yarn.ContainerId
-	36, // 69: stoke.hadoop.yarn.StopContainersResponse.succeeded_requests:type_name -> stoke.hadoop.yarn.ContainerId
-	48, // 70: stoke.hadoop.yarn.StopContainersResponse.failed_requests:type_name -> stoke.hadoop.yarn.ContainerExceptionMap
-	36, // 71: stoke.hadoop.yarn.GetContainerStatusesRequest.container_id:type_name -> stoke.hadoop.yarn.ContainerId
-	38, // 72: stoke.hadoop.yarn.GetContainerStatusesResponse.status:type_name -> stoke.hadoop.yarn.ContainerStatus
-	48, // 73: stoke.hadoop.yarn.GetContainerStatusesResponse.failed_requests:type_name -> stoke.hadoop.yarn.ContainerExceptionMap
-	74, // [74:74] is the sub-list for method output_type
-	74, // [74:74] is the sub-list for method input_type
-	74, // [74:74] is the sub-list for extension type_name
-	74, // [74:74] is the sub-list for extension extendee
-	0,  // [0:74] is the sub-list for field type_name
+	19, // 29: stoke.hadoop.yarn.ApplicationReport.priority:type_name -> stoke.hadoop.yarn.Priority
+	7,  // 30: stoke.hadoop.yarn.GetApplicationReportRequest.application_id:type_name -> stoke.hadoop.yarn.ApplicationId
+	30, // 31: stoke.hadoop.yarn.GetApplicationReportResponse.application_report:type_name -> stoke.hadoop.yarn.ApplicationReport
+	7,  // 32: stoke.hadoop.yarn.KillApplicationRequest.application_id:type_name -> stoke.hadoop.yarn.ApplicationId
+	7,  // 33: stoke.hadoop.yarn.ContainerId.app_id:type_name -> stoke.hadoop.yarn.ApplicationId
+	29, // 34: stoke.hadoop.yarn.ContainerId.app_attempt_id:type_name -> stoke.hadoop.yarn.ApplicationAttemptId
+	36, // 35: stoke.hadoop.yarn.Container.id:type_name -> stoke.hadoop.yarn.ContainerId
+	10, // 36: stoke.hadoop.yarn.Container.node_id:type_name -> stoke.hadoop.yarn.NodeId
+	9,  // 37: stoke.hadoop.yarn.Container.resource:type_name -> stoke.hadoop.yarn.Resource
+	19, // 38: stoke.hadoop.yarn.Container.priority:type_name -> stoke.hadoop.yarn.Priority
+	56, // 39: stoke.hadoop.yarn.Container.container_token:type_name -> stoke.hadoop.common.Token
+	36, // 40: stoke.hadoop.yarn.ContainerStatus.container_id:type_name -> stoke.hadoop.yarn.ContainerId
+	5,  // 41: stoke.hadoop.yarn.ContainerStatus.state:type_name -> stoke.hadoop.yarn.ContainerState
+	19, // 42: stoke.hadoop.yarn.ResourceRequest.priority:type_name -> stoke.hadoop.yarn.Priority
+	9,  // 43: stoke.hadoop.yarn.ResourceRequest.capability:type_name -> stoke.hadoop.yarn.Resource
+	10, // 44: stoke.hadoop.yarn.NMToken.node_id:type_name -> stoke.hadoop.yarn.NodeId
+	56, // 45: stoke.hadoop.yarn.NMToken.token:type_name -> stoke.hadoop.common.Token
+	9,  // 46: stoke.hadoop.yarn.RegisterApplicationMasterResponse.maximum_capability:type_name -> stoke.hadoop.yarn.Resource
+	37, // 47: stoke.hadoop.yarn.RegisterApplicationMasterResponse.containers_from_previous_attempts:type_name -> stoke.hadoop.yarn.Container
+	41, // 48: stoke.hadoop.yarn.RegisterApplicationMasterResponse.nm_tokens_from_previous_attempts:type_name -> stoke.hadoop.yarn.NMToken
+	39, // 49: stoke.hadoop.yarn.AllocateRequest.ask:type_name -> stoke.hadoop.yarn.ResourceRequest
+	36, // 50: stoke.hadoop.yarn.AllocateRequest.release:type_name -> stoke.hadoop.yarn.ContainerId
+	40, // 51: stoke.hadoop.yarn.AllocateRequest.blacklist_request:type_name -> stoke.hadoop.yarn.ResourceBlacklistRequest
+	6,  // 52: stoke.hadoop.yarn.AllocateResponse.a_m_command:type_name -> stoke.hadoop.yarn.AMCommand
+	37, // 53: stoke.hadoop.yarn.AllocateResponse.allocated_containers:type_name -> stoke.hadoop.yarn.Container
+	38, // 54: stoke.hadoop.yarn.AllocateResponse.completed_container_statuses:type_name -> stoke.hadoop.yarn.ContainerStatus
+	9,  // 55: stoke.hadoop.yarn.AllocateResponse.limit:type_name -> stoke.hadoop.yarn.Resource
+	11, // 56: stoke.hadoop.yarn.AllocateResponse.updated_nodes:type_name -> stoke.hadoop.yarn.NodeReport
+	41, // 57: stoke.hadoop.yarn.AllocateResponse.nm_tokens:type_name -> stoke.hadoop.yarn.NMToken
+	56, // 58: stoke.hadoop.yarn.AllocateResponse.am_rm_token:type_name -> stoke.hadoop.common.Token
+	4,  // 59: stoke.hadoop.yarn.FinishApplicationMasterRequest.final_application_status:type_name -> stoke.hadoop.yarn.FinalApplicationStatus
+	47, // 60: stoke.hadoop.yarn.SerializedException.cause:type_name -> stoke.hadoop.yarn.SerializedException
+	36, // 61: stoke.hadoop.yarn.ContainerExceptionMap.container_id:type_name -> stoke.hadoop.yarn.ContainerId
+	47, // 62: stoke.hadoop.yarn.ContainerExceptionMap.exception:type_name -> stoke.hadoop.yarn.SerializedException
+	25, // 63: stoke.hadoop.yarn.StartContainerRequest.container_launch_context:type_name -> stoke.hadoop.yarn.ContainerLaunchContext
+	56, // 64: stoke.hadoop.yarn.StartContainerRequest.container_token:type_name -> stoke.hadoop.common.Token
+	49, // 65: stoke.hadoop.yarn.StartContainersRequest.start_container_request:type_name -> stoke.hadoop.yarn.StartContainerRequest
+	24, // 66: stoke.hadoop.yarn.StartContainersResponse.services_meta_data:type_name -> stoke.hadoop.yarn.StringBytesMap
+	36, // 67: stoke.hadoop.yarn.StartContainersResponse.succeeded_requests:type_name -> stoke.hadoop.yarn.ContainerId
+	48, // 68: stoke.hadoop.yarn.StartContainersResponse.failed_requests:type_name -> stoke.hadoop.yarn.ContainerExceptionMap
+	36, // 69: stoke.hadoop.yarn.StopContainersRequest.container_id:type_name -> stoke.hadoop.yarn.ContainerId
+	36, // 70: stoke.hadoop.yarn.StopContainersResponse.succeeded_requests:type_name -> stoke.hadoop.yarn.ContainerId
+	48, // 71: stoke.hadoop.yarn.StopContainersResponse.failed_requests:type_name -> stoke.hadoop.yarn.ContainerExceptionMap
+	36, // 72: stoke.hadoop.yarn.GetContainerStatusesRequest.container_id:type_name -> stoke.hadoop.yarn.ContainerId
+	38, // 73: stoke.hadoop.yarn.GetContainerStatusesResponse.status:type_name -> stoke.hadoop.yarn.ContainerStatus
+	48, // 74: stoke.hadoop.yarn.GetContainerStatusesResponse.failed_requests:type_name -> stoke.hadoop.yarn.ContainerExceptionMap
+	75, // [75:75] is the sub-list for method output_type
+	75, // [75:75] is the sub-list for method input_type
+	75, // [75:75] is the sub-list for extension type_name
+	75, // [75:75] is the sub-list for extension extendee
+	0,  // [0:75] is the sub-list for field type_name
 }
 
 func init() { file_yarnpb_yarn_proto_init() }
