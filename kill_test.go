@@ -43,3 +43,28 @@ func TestKillStageAndJob(t *testing.T) {
 		t.Error("a finished job was killed again")
 	}
 }
+
+// The application's progress (what YARN shows): the share of the result
+// partitions of every job so far that are computed.
+func TestProgress(t *testing.T) {
+	sc, err := stoke.New(stoke.Config{"stoke.master": "local[2]", "stoke.ui.enabled": "false", "stoke.driver.allowMultipleContexts": "true"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sc.Stop()
+	if p := sc.Driver().Progress(); p != 0 {
+		t.Fatalf("before any job: %v", p)
+	}
+	nums, _ := stoke.Parallelize(sc, []int{1, 2, 3, 4}, 4)
+	if _, err := stoke.Count(context.Background(), nums); err != nil {
+		t.Fatal(err)
+	}
+	if p := sc.Driver().Progress(); p != 1 {
+		t.Fatalf("after a finished job: %v", p)
+	}
+	// A job stuck on its second of two partitions: half done overall.
+	slow, _ := stoke.Parallelize(sc, []int{0, 60000}, 2)
+	go stoke.Collect(context.Background(), stoke.Map(slow, nap))
+	testutil.Eventually(t, 10*time.Second, "the quick partition done", func() bool { return sc.Driver().Progress() == 5.0/6 })
+	sc.Driver().KillJob(1, "test over")
+}

@@ -99,3 +99,9 @@ type ExecutorMetrics struct {
 type MetricsReceiver interface {
 	ExecutorMetrics(id string, m ExecutorMetrics)
 }
+
+// ProgressReporter is a Driver that knows how far the application is
+// (0 to 1), for cluster managers that show it (YARN).
+type ProgressReporter interface {
+	Progress() float64
+}

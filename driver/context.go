@@ -72,6 +72,9 @@ type Context struct {
 	stopDone      chan struct{} // closed when Stop is done
 	ticker        clock.Timer
 	startTime     time.Time
+	// partsTotal and partsDone count the result partitions of every job
+	// run so far, and those computed: the application's progress.
+	partsTotal, partsDone int
 }
 
 type taskRun struct {
@@ -303,6 +306,7 @@ func (c *Context) RunJob(ctx context.Context, n *plan.Node, sink *pb.Sink, opts 
 		}
 	}
 	c.nextJob++
+	c.partsTotal += len(j.done) - j.numDone
 	c.jobs[j.id] = j
 	j.final = c.newResultStage(j, n)
 	var ids []int
@@ -474,6 +478,7 @@ func (c *Context) taskSucceeded(su sched.Success, a *actions) {
 	j.results[su.Partition] = res
 	c.acceptAccumUpdates()
 	j.numDone++
+	c.partsDone++
 	if j.numDone == len(j.done) {
 		c.finishJob(j, nil, a)
 	}

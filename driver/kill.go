@@ -62,3 +62,15 @@ func (c *Context) KillStage(id int, reason string) bool {
 func (c *Context) ExecutorMetrics(id string, m backend.ExecutorMetrics) {
 	c.post(events.ExecutorMetrics{ExecutorID: id, RSSBytes: m.RSSBytes, HeapBytes: m.HeapBytes, MemoryLimit: m.MemoryLimit, Time: c.clock.Now()})
 }
+
+// Progress is the fraction of the result partitions of every job run so
+// far that are computed (0 before the first job): what a cluster manager
+// shows of the application (YARN's progress).
+func (c *Context) Progress() float64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.partsTotal == 0 {
+		return 0
+	}
+	return float64(c.partsDone) / float64(c.partsTotal)
+}

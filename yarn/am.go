@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -106,6 +107,7 @@ type am struct {
 	alloc       *allocator
 	execEnv     map[string]string
 	driverUI    *httputil.ReverseProxy // the driver UI the tracking URL serves (nil: not known yet)
+	progress    float64                // the application's progress the driver reports
 	execSecret  string                 // the driver's secret, for executors' credentials
 	execMem     int64
 	execCores   int
@@ -380,8 +382,10 @@ func (m *am) loop(ctx context.Context, child *driverChild) (yarnpb.FinalApplicat
 		}
 
 		// Heartbeat.
-		req := &yarnpb.AllocateRequest{ResponseId: proto.Int32(respID), Progress: proto.Float32(0.1)}
 		m.mu.Lock()
+		// What the driver last said of the application's progress (the RM
+		// shows it), never below the 10% YARN clients show for a start.
+		req := &yarnpb.AllocateRequest{ResponseId: proto.Int32(respID), Progress: proto.Float32(float32(max(0.1, m.progress)))}
 		if m.alloc != nil {
 			m.alloc.request(req)
 		}
@@ -709,6 +713,16 @@ func (m *am) handler() http.Handler {
 		if err1 != nil || err2 != nil || err3 != nil || after < 0 || waitMS < 0 || known < 0 {
 			http.Error(w, "after, creds and wait must be non-negative integers", http.StatusBadRequest)
 			return
+		}
+		if v := r.URL.Query().Get("progress"); v != "" {
+			p, err := strconv.ParseFloat(v, 64)
+			if err != nil || math.IsNaN(p) || p < 0 || p > 1 {
+				http.Error(w, "progress must be a number from 0 to 1", http.StatusBadRequest)
+				return
+			}
+			m.mu.Lock()
+			m.progress = p
+			m.mu.Unlock()
 		}
 		deadline := time.After(min(time.Duration(waitMS)*time.Millisecond, maxEventsWait))
 		for {

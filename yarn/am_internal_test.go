@@ -160,7 +160,7 @@ func TestAMEventsCarryNewCredentials(t *testing.T) {
 	// deadline is one given at once, whatever the machine's load.
 	ctx, cancel := context.WithTimeout(context.Background(), testutil.D(30*time.Second))
 	defer cancel()
-	r, err := c.events(ctx, 0, 1, time.Hour)
+	r, err := c.events(ctx, 0, 1, time.Hour, 0.25)
 	if err != nil || r.CredentialsVersion != 2 {
 		t.Fatalf("events with older credentials: %+v, %v", r, err)
 	}
@@ -168,9 +168,28 @@ func TestAMEventsCarryNewCredentials(t *testing.T) {
 	if err != nil || len(got.Tokens) != 1 || got.Tokens[0].Token.GetKind() != "HDFS_DELEGATION_TOKEN" {
 		t.Fatalf("credentials sent: %+v, %v", got, err)
 	}
-	r, err = c.events(ctx, 0, 2, 0)
+	r, err = c.events(ctx, 0, 2, 0, 0.5)
 	if err != nil || r.Credentials != nil || r.CredentialsVersion != 2 {
 		t.Fatalf("events with current credentials: %+v, %v", r, err)
+	}
+	// The poll carries the application's progress for the AM's heartbeat.
+	m.mu.Lock()
+	p := m.progress
+	m.mu.Unlock()
+	if p != 0.5 {
+		t.Errorf("the AM took progress %v, want 0.5", p)
+	}
+	for _, bad := range []string{"-0.1", "1.5", "NaN", "x"} {
+		req, _ := http.NewRequest("GET", srv.URL+"/v1/events?after=0&creds=2&wait=0&progress="+bad, nil)
+		req.Header.Set("Authorization", "Bearer s3cret")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest {
+			t.Errorf("progress=%s: %s, want 400", bad, resp.Status)
+		}
 	}
 }
 

@@ -104,9 +104,10 @@ func (c *amClient) executors(ctx context.Context, r executorsRequest) error {
 
 // events waits up to wait for executor exits after the first after ones, or for credentials
 // newer than version credsVersion.
-func (c *amClient) events(ctx context.Context, after, credsVersion int, wait time.Duration) (eventsResponse, error) {
+func (c *amClient) events(ctx context.Context, after, credsVersion int, wait time.Duration, progress float64) (eventsResponse, error) {
 	var r eventsResponse
-	err := c.do(ctx, http.MethodGet, "/v1/events?after="+strconv.Itoa(after)+"&creds="+strconv.Itoa(credsVersion)+"&wait="+strconv.FormatInt(wait.Milliseconds(), 10), nil, &r)
+	err := c.do(ctx, http.MethodGet, "/v1/events?after="+strconv.Itoa(after)+"&creds="+strconv.Itoa(credsVersion)+"&wait="+strconv.FormatInt(wait.Milliseconds(), 10)+
+		"&progress="+strconv.FormatFloat(progress, 'f', 4, 64), nil, &r)
 	return r, err
 }
 

@@ -36,6 +36,7 @@ type Backend struct {
 	am        *amClient
 	appID     string
 	srv       *coarse.Server
+	driver    backend.Driver
 	secret    string
 	tls       rpc.TLS
 	instances int
@@ -153,6 +154,7 @@ func (b *Backend) Start(ctx context.Context, d backend.Driver) error {
 	}
 	b.srv = srv
 	srv.Attach(d)
+	b.driver = d
 	logLevel := b.conf.String("stoke.log.level")
 	env := map[string]string{
 		executor.EnvDriver:   srv.Address(),
@@ -258,7 +260,11 @@ func (b *Backend) followEvents(ctx context.Context) {
 	defer close(b.done)
 	next, credsVersion := 0, 0
 	for ctx.Err() == nil {
-		r, err := b.am.events(ctx, next, credsVersion, 5*time.Second)
+		progress := 0.0
+		if pr, ok := b.driver.(backend.ProgressReporter); ok {
+			progress = pr.Progress()
+		}
+		r, err := b.am.events(ctx, next, credsVersion, 5*time.Second, progress)
 		if err != nil {
 			if ctx.Err() != nil {
 				return
