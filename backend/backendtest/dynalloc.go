@@ -95,15 +95,15 @@ func (h Harness) testDynamicAllocation(t *testing.T, tracking bool) {
 		t.Fatalf("burst: %v", err)
 	}
 	waitUntil("shrinking to minExecutors when idle", func() bool { return len(live()) == 1 })
-	released := 0
-	for _, e := range rec.Events() {
-		if r, ok := e.(events.ExecutorRemoved); ok && strings.Contains(r.Reason, "dynamic allocation: idle") {
-			released++
+	// Events reach listeners through the asynchronous bus: wait for it.
+	waitUntil("an ExecutorRemoved event that says dynamic allocation released the executor", func() bool {
+		for _, e := range rec.Events() {
+			if r, ok := e.(events.ExecutorRemoved); ok && strings.Contains(r.Reason, "dynamic allocation: idle") {
+				return true
+			}
 		}
-	}
-	if released == 0 {
-		t.Fatal("executors went without an ExecutorRemoved event that says dynamic allocation released them")
-	}
+		return false
+	})
 
 	// A shuffle whose map tasks run on at least two executors.
 	marker2 := filepath.Join(t.TempDir(), "shuffle")
