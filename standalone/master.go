@@ -35,6 +35,9 @@ type MasterOptions struct {
 	// ReverseProxy serves running applications' driver UIs under
 	// /proxy/<application>/ of the master's UI (stoke.ui.reverseProxy).
 	ReverseProxy bool
+	// HistoryURL is the base URL of the history server completed
+	// applications link to ("" none).
+	HistoryURL string
 	// WorkerTimeout: a worker or driver silent this long is dead
 	// (stoke.worker.timeout).
 	WorkerTimeout time.Duration

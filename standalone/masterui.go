@@ -31,6 +31,9 @@ type MasterState struct {
 	// ReverseProxy: running applications' UIs are served under
 	// /proxy/<application>/ of this UI.
 	ReverseProxy bool `json:"reverseProxy"`
+	// HistoryURL is the history server completed applications link to
+	// (stoke.deploy.historyServer.address; "" none).
+	HistoryURL string `json:"historyURL,omitempty"`
 }
 
 // WorkerState describes one worker in MasterState.
@@ -81,7 +84,7 @@ func (m *Master) State() MasterState {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	s := MasterState{Status: "ALIVE", URL: "stoke://" + m.Addr(), RecoveryMode: m.persist.mode(),
-		Workers: []WorkerState{}, Apps: []AppState{}, Completed: []AppState{}, Drivers: []DriverStatus{}, ReverseProxy: m.opts.ReverseProxy}
+		Workers: []WorkerState{}, Apps: []AppState{}, Completed: []AppState{}, Drivers: []DriverStatus{}, ReverseProxy: m.opts.ReverseProxy, HistoryURL: m.opts.HistoryURL}
 	if m.opts.Secret == "" {
 		s.Insecure = true
 		s.Warning = insecureWarning
@@ -200,7 +203,7 @@ var masterPage = template.Must(template.Must(template.New("master").Parse(daemon
 {{end}}</table>
 <h2>Completed applications</h2>
 <table id="completed"><tr><th>Application</th><th>Name</th><th>State</th><th>Submitted</th></tr>
-{{range .Completed}}<tr><td>{{.ID}}</td><td>{{.Name}}</td><td>{{.State}}</td><td>{{.Submitted.Format "2006-01-02 15:04:05"}}</td></tr>
+{{range .Completed}}<tr><td>{{if $.HistoryURL}}<a href="{{$.HistoryURL}}/history/{{.ID}}/">{{.ID}}</a>{{else}}{{.ID}}{{end}}</td><td>{{.Name}}</td><td>{{.State}}</td><td>{{.Submitted.Format "2006-01-02 15:04:05"}}</td></tr>
 {{end}}</table>
 <h2>Drivers</h2>
 <table id="drivers"><tr><th>Submission</th><th>Worker</th><th>State</th><th>Restarts</th><th>Exit code</th></tr>

@@ -299,3 +299,36 @@ func getPage(t *testing.T, u string) (int, http.Header, string) {
 	b, _ := io.ReadAll(res.Body)
 	return res.StatusCode, res.Header, string(b)
 }
+
+// stoke.deploy.historyServer.address: the master links completed
+// applications to their page on the history server; a malformed address is
+// refused with the key.
+func TestMasterLinksCompletedAppsToHistory(t *testing.T) {
+	c := conf.New()
+	c.Set("stoke.deploy.historyServer.address", "history.example:18080", conf.SourceConfFlag)
+	opts, err := standalone.MasterOptionsFromConf(c)
+	if err != nil || opts.HistoryURL != "http://history.example:18080" {
+		t.Fatalf("options %q, %v", opts.HistoryURL, err)
+	}
+	opts.Host, opts.WorkDir, opts.Log, opts.WebUIPort = "127.0.0.1", t.TempDir(), logrus.StandardLogger(), 0
+	m, err := standalone.StartMaster(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Stop()
+	sc, err := stoke.New(stoke.Config{"stoke.master": "stoke://" + m.Addr(), "stoke.ui.enabled": "false", "stoke.driver.allowMultipleContexts": "true"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := sc.AppID()
+	sc.Stop()
+	waitState(t, m.UIAddr(), testutil.D(10*time.Second), "the application completed", func(s standalone.MasterState) bool { return len(s.Completed) == 1 })
+	if _, _, page := getPage(t, "http://"+m.UIAddr()+"/"); !strings.Contains(page, `href="http://history.example:18080/history/`+id+`/"`) {
+		t.Errorf("the completed application does not link to the history server:\n%s", page)
+	}
+	bad := conf.New()
+	bad.Set("stoke.deploy.historyServer.address", "ftp://h:1", conf.SourceConfFlag)
+	if _, err := bad.Validate(); err == nil || !strings.Contains(err.Error(), "stoke.deploy.historyServer.address") {
+		t.Errorf("a malformed address: %v", err)
+	}
+}
