@@ -105,3 +105,9 @@ type MetricsReceiver interface {
 type ProgressReporter interface {
 	Progress() float64
 }
+
+// StackDumper is a Backend that can fetch the goroutine stacks of an
+// executor process (the UI's "stack" link).
+type StackDumper interface {
+	StackDump(ctx context.Context, executorID string) (string, error)
+}

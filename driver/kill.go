@@ -1,6 +1,7 @@
 package driver
 
 import (
+	"context"
 	"errors"
 	"sort"
 	"strconv"
@@ -74,3 +75,22 @@ func (c *Context) Progress() float64 {
 	}
 	return float64(c.partsDone) / float64(c.partsTotal)
 }
+
+// StackDump returns the goroutine stacks of executor id's process, for the
+// web UI; an error if the executor is unknown or its backend cannot.
+func (c *Context) StackDump(ctx context.Context, id string) (string, error) {
+	c.mu.Lock()
+	_, ok := c.executors[id]
+	c.mu.Unlock()
+	if !ok {
+		return "", ErrUnknownExecutor
+	}
+	sd, ok := c.be.(backend.StackDumper)
+	if !ok {
+		return "", errors.New("this cluster manager's backend cannot fetch an executor's stacks")
+	}
+	return sd.StackDump(ctx, id)
+}
+
+// ErrUnknownExecutor: no live executor has that id.
+var ErrUnknownExecutor = errors.New("no such executor")

@@ -96,7 +96,7 @@ func startObservers(c *Context, extra []events.Listener) (*observers, error) {
 			return nil, err
 		}
 		retries, _ := c.conf.Int("stoke.port.maxRetries")
-		opts := []ui.Option{ui.WithDropCounter(o.bus.Dropped)}
+		opts := []ui.Option{ui.WithDropCounter(o.bus.Dropped), ui.WithDumper(c.StackDump, ErrUnknownExecutor)}
 		if kill, _ := c.conf.Bool("stoke.ui.killEnabled"); kill {
 			// An application run with a configured secret (a cluster's)
 			// asks for it before killing; a local one needs only the

@@ -311,6 +311,8 @@ func RunProcess(ctx context.Context, cfg ProcessConfig) error {
 				store.ReleaseCached(m.Release.RddIds)
 			}
 			shared.Drop(m.Release.Broadcasts)
+		case *pb.DriverMessage_Dump:
+			out.dump(m.Dump.Id)
 		case *pb.DriverMessage_Credentials:
 			if cfg.OnCredentials == nil {
 				log.Debug("credentials from the driver ignored: nothing here uses them")
@@ -382,6 +384,27 @@ type outbox struct {
 	wake    chan struct{}
 	closed  bool
 	limit   int64 // the executor's memory bound, sent with heartbeats
+	dumps   []*pb.StackDump
+}
+
+// dump queues the stacks of every goroutine for the driver (its UI asked).
+func (o *outbox) dump(id int64) {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) || len(buf) >= 16<<20 {
+			buf = buf[:n]
+			break
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+	o.mu.Lock()
+	o.dumps = append(o.dumps, &pb.StackDump{Id: id, Text: string(buf)})
+	o.mu.Unlock()
+	select {
+	case o.wake <- struct{}{}:
+	default:
+	}
 }
 
 func newOutbox() *outbox { return &outbox{wake: make(chan struct{}, 1)} }
@@ -444,9 +467,14 @@ func (o *outbox) run(stream pb.Driver_ConnectClient, heartbeat time.Duration, r 
 			continue
 		}
 		o.mu.Lock()
-		batch, closed := o.pending, o.closed
-		o.pending = nil
+		batch, closed, dumps := o.pending, o.closed, o.dumps
+		o.pending, o.dumps = nil, nil
 		o.mu.Unlock()
+		for _, d := range dumps {
+			if err := stream.Send(&pb.ExecutorMessage{Msg: &pb.ExecutorMessage_Dump{Dump: d}}); err != nil {
+				return err
+			}
+		}
 		if len(batch) > 0 {
 			if err := stream.Send(&pb.ExecutorMessage{Msg: &pb.ExecutorMessage_Status{Status: &pb.StatusBatch{Updates: batch}}}); err != nil {
 				return err

@@ -236,6 +236,11 @@ func (b *Backend) KillTask(id string, task int64, reason string) error {
 	return b.srv.KillTask(id, task, reason)
 }
 
+// StackDump implements backend.StackDumper.
+func (b *Backend) StackDump(ctx context.Context, id string) (string, error) {
+	return b.srv.StackDump(ctx, id)
+}
+
 func (b *Backend) FetchResult(ctx context.Context, id, block string) ([]byte, error) {
 	return b.srv.FetchResult(ctx, id, block)
 }

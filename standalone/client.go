@@ -329,6 +329,11 @@ func (b *Client) ReleaseBroadcasts(names []string) {
 	}
 }
 
+// StackDump implements backend.StackDumper.
+func (b *Client) StackDump(ctx context.Context, id string) (string, error) {
+	return b.srv.StackDump(ctx, id)
+}
+
 func (b *Client) LaunchTasks(id string, tasks []*pb.TaskDesc) error {
 	return b.srv.LaunchTasks(id, tasks)
 }

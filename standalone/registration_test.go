@@ -332,3 +332,27 @@ func TestMasterLinksCompletedAppsToHistory(t *testing.T) {
 		t.Errorf("a malformed address: %v", err)
 	}
 }
+
+// The executors page links each active executor to its goroutine stacks,
+// fetched from the executor process over its connection to the driver.
+func TestExecutorStacks(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts executor processes")
+	}
+	sc, _ := runApp(t, "local-cluster[1,1,512]", 1, stoke.Config{"stoke.executor.memory": "256m", "stoke.ui.enabled": "true", "stoke.ui.port": "0"})
+	id := sc.Driver().Executors()[0].ID
+	_, _, page := getPage(t, sc.UIURL()+"/executors/")
+	if !strings.Contains(page, `href="executors/stack/?id=`+id+`"`) {
+		t.Fatalf("no stacks link on the executors page")
+	}
+	code, h, text := getPage(t, sc.UIURL()+"/executors/stack/?id="+id)
+	if code != http.StatusOK || !strings.HasPrefix(h.Get("Content-Type"), "text/plain") || !strings.Contains(text, "goroutine ") ||
+		!strings.Contains(text, "stoke/executor.") {
+		t.Fatalf("stacks of executor %s: %d %q\n%.800s", id, code, h.Get("Content-Type"), text)
+	}
+	for path, want := range map[string]int{"/executors/stack/?id=nope": 404, "/executors/stack/": 400} {
+		if code, _, _ := getPage(t, sc.UIURL()+path); code != want {
+			t.Errorf("GET %s: %d, want %d", path, code, want)
+		}
+	}
+}

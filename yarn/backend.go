@@ -324,6 +324,11 @@ func (b *Backend) Stop(ctx context.Context) error {
 	return err
 }
 
+// StackDump implements backend.StackDumper.
+func (b *Backend) StackDump(ctx context.Context, id string) (string, error) {
+	return b.srv.StackDump(ctx, id)
+}
+
 func (b *Backend) LaunchTasks(id string, tasks []*pb.TaskDesc) error {
 	return b.srv.LaunchTasks(id, tasks)
 }

@@ -70,8 +70,10 @@ type Server struct {
 	mu       sync.Mutex
 	driver   backend.Driver
 	execs    map[string]*execConn
-	exitInfo map[string]string // loss reasons reported by the cluster manager
-	creds    []byte            // the latest UpdateCredentials, for executors registering later
+	exitInfo map[string]string     // loss reasons reported by the cluster manager
+	creds    []byte                // the latest UpdateCredentials, for executors registering later
+	dumps    map[int64]chan string // StackDump requests waiting for their answer
+	nextDump int64
 	closed   bool
 	done     chan struct{}
 }
@@ -223,6 +225,15 @@ func (svc *service) Connect(stream pb.Driver_ConnectServer) error {
 			ec.mu.Unlock()
 			if b := msg.GetStatus(); b != nil && len(b.Updates) > 0 {
 				d.StatusUpdate(ec.info.ID, b.Updates...)
+			}
+			if d := msg.GetDump(); d != nil {
+				s.mu.Lock()
+				ch := s.dumps[d.Id]
+				delete(s.dumps, d.Id)
+				s.mu.Unlock()
+				if ch != nil {
+					ch <- d.Text
+				}
 			}
 			if hb := msg.GetHeartbeat(); hb != nil {
 				if mr, ok := d.(backend.MetricsReceiver); ok {
@@ -417,6 +428,34 @@ func (s *Server) KillTask(id string, taskID int64, reason string) error {
 	}
 	ec.enqueue(&pb.DriverMessage{Msg: &pb.DriverMessage_Kill{Kill: &pb.KillTask{TaskId: taskID, Reason: reason}}})
 	return nil
+}
+
+// StackDump asks an executor for the stacks of all its goroutines and
+// waits for them until ctx ends.
+func (s *Server) StackDump(ctx context.Context, id string) (string, error) {
+	ec, err := s.conn(id)
+	if err != nil {
+		return "", err
+	}
+	ch := make(chan string, 1)
+	s.mu.Lock()
+	if s.dumps == nil {
+		s.dumps = map[int64]chan string{}
+	}
+	s.nextDump++
+	n := s.nextDump
+	s.dumps[n] = ch
+	s.mu.Unlock()
+	ec.enqueue(&pb.DriverMessage{Msg: &pb.DriverMessage_Dump{Dump: &pb.DumpRequest{Id: n}}})
+	select {
+	case text := <-ch:
+		return text, nil
+	case <-ctx.Done():
+		s.mu.Lock()
+		delete(s.dumps, n)
+		s.mu.Unlock()
+		return "", fmt.Errorf("executor %s did not send its stacks: %w", id, ctx.Err())
+	}
 }
 
 // FetchResult reads a stored result from an executor's block service.

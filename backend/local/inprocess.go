@@ -3,6 +3,7 @@ package local
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -280,4 +281,11 @@ func (b *InProcess) StoredBytes() int64 {
 		n += ex.store.Bytes()
 	}
 	return n
+}
+
+// StackDump implements backend.StackDumper: the executors run in this
+// process, so their stacks are the process's.
+func (b *InProcess) StackDump(_ context.Context, id string) (string, error) {
+	buf := make([]byte, 4<<20)
+	return string(buf[:runtime.Stack(buf, true)]), nil
 }

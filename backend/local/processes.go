@@ -264,3 +264,8 @@ func exitReason(err error) (reason string, joinFailed bool) {
 	}
 	return reason, executor.IsRegistrationFailure(code)
 }
+
+// StackDump implements backend.StackDumper.
+func (b *Processes) StackDump(ctx context.Context, id string) (string, error) {
+	return b.srv.StackDump(ctx, id)
+}

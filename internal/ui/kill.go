@@ -1,12 +1,15 @@
 package ui
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/hex"
+	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
+	"time"
 )
 
 // Killer ends running work for the UI's kill buttons (the driver does).
@@ -96,4 +99,40 @@ func (s *Server) killStage(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Location", "../")
 	w.WriteHeader(http.StatusSeeOther)
+}
+
+// Dumper fetches an executor's goroutine stacks (the driver does);
+// ErrNoExecutor when there is no such live executor.
+type Dumper func(ctx context.Context, executorID string) (string, error)
+
+// WithDumper adds a "stack" link to each active executor, serving its
+// goroutine stacks as text (read only).
+func WithDumper(d Dumper, unknown error) Option {
+	return func(s *Server) { s.dumper, s.unknownExec = d, unknown }
+}
+
+func (s *Server) stackDump(w http.ResponseWriter, r *http.Request) {
+	if s.dumper == nil {
+		http.NotFound(w, r)
+		return
+	}
+	id := r.URL.Query().Get("id")
+	if id == "" || len(id) > 200 {
+		http.Error(w, "id must name an executor", http.StatusBadRequest)
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 15*time.Second)
+	defer cancel()
+	text, err := s.dumper(ctx, id)
+	switch {
+	case err != nil && s.unknownExec != nil && errors.Is(err, s.unknownExec):
+		http.Error(w, "no live executor "+id, http.StatusNotFound)
+		return
+	case err != nil:
+		http.Error(w, err.Error(), http.StatusBadGateway)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	_, _ = w.Write([]byte(text))
 }

@@ -179,7 +179,7 @@ Submitted {{ts .SubmissionTime}}, duration {{dur (.Duration $.Now)}}. Total task
 <table><tr><th>Executor</th><th>Host</th><th>Status</th><th>Cores</th><th>Active tasks</th><th>Completed</th><th>Failed</th><th>Killed</th><th>Task time</th><th>Memory: resident / bound (heap, peak)</th><th>Added</th><th>Removed</th><th>Excluded</th><th>Logs</th></tr>
 {{range .Executors}}<tr><td>{{.ID}}</td><td>{{.Host}}</td><td>{{if .Active}}active{{else}}dead{{end}}</td><td>{{.Cores}}</td><td>{{.ActiveTasks}}</td><td>{{.CompletedTasks}}</td><td>{{.FailedTasks}}</td><td>{{.KilledTasks}}</td><td>{{dur .TotalDuration}}</td>
 <td>{{if .RSSBytes}}{{bytes .RSSBytes}}{{if .MemoryLimit}} / {{bytes .MemoryLimit}}{{end}} ({{bytes .HeapBytes}}, {{bytes .PeakRSS}}){{end}}</td>
-<td>{{ts .AddTime}}{{if .AddReason}}: {{.AddReason}}{{end}}</td><td>{{if not .Active}}{{ts .RemoveTime}}: {{.RemoveReason}}{{end}}</td><td>{{if .Excluded}}{{.ExcludeScope}}: {{.ExcludeReason}}{{end}}</td><td>{{if .LogURL}}<a href="{{.LogURL}}">logs</a>{{end}}</td></tr>
+<td>{{ts .AddTime}}{{if .AddReason}}: {{.AddReason}}{{end}}</td><td>{{if not .Active}}{{ts .RemoveTime}}: {{.RemoveReason}}{{end}}</td><td>{{if .Excluded}}{{.ExcludeScope}}: {{.ExcludeReason}}{{end}}</td><td>{{if .LogURL}}<a href="{{.LogURL}}">logs</a>{{end}}{{if and $.Stacks .Active}} <a href="executors/stack/?id={{.ID}}">stacks</a>{{end}}</td></tr>
 {{else}}<tr><td colspan="14">none</td></tr>{{end}}</table>
 {{template "bottom"}}{{end}}
 
@@ -223,6 +223,8 @@ type page struct {
 	Root   string // relative path to the UI's root, the page's <base>
 	// CSRF is the kill forms' token ("" when the UI has no kill buttons).
 	CSRF string
+	// Stacks: executors link to their goroutine stacks.
+	Stacks bool
 }
 
 type jobList struct {
@@ -242,6 +244,7 @@ func (s *Server) base(r *http.Request, title string) page {
 	if s.killer != nil {
 		p.CSRF = s.csrf
 	}
+	p.Stacks = s.dumper != nil
 	return p
 }
 

@@ -47,6 +47,8 @@ type Server struct {
 	// Kill buttons (WithKiller): nil killer, none.
 	killer           Killer
 	killSecret, csrf string
+	dumper           Dumper
+	unknownExec      error
 
 	mu   sync.Mutex
 	ln   net.Listener
@@ -210,6 +212,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /environment/{$}", s.environmentPage)
 	mux.HandleFunc("GET /storage/{$}", s.storagePage)
 	mux.HandleFunc("POST /jobs/kill/{$}", s.killJob)
+	mux.HandleFunc("GET /executors/stack/{$}", s.stackDump)
 	mux.HandleFunc("POST /stages/kill/{$}", s.killStage)
 	if s.replay != nil {
 		mux.Handle("GET /replay/{$}", s.replay)

@@ -244,6 +244,7 @@ type ExecutorMessage struct {
 	//	*ExecutorMessage_Hello
 	//	*ExecutorMessage_Status
 	//	*ExecutorMessage_Heartbeat
+	//	*ExecutorMessage_Dump
 	Msg           isExecutorMessage_Msg `protobuf_oneof:"msg"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -313,6 +314,15 @@ func (x *ExecutorMessage) GetHeartbeat() *Heartbeat {
 	return nil
 }
 
+func (x *ExecutorMessage) GetDump() *StackDump {
+	if x != nil {
+		if x, ok := x.Msg.(*ExecutorMessage_Dump); ok {
+			return x.Dump
+		}
+	}
+	return nil
+}
+
 type isExecutorMessage_Msg interface {
 	isExecutorMessage_Msg()
 }
@@ -329,11 +339,17 @@ type ExecutorMessage_Heartbeat struct {
 	Heartbeat *Heartbeat `protobuf:"bytes,3,opt,name=heartbeat,proto3,oneof"`
 }
 
+type ExecutorMessage_Dump struct {
+	Dump *StackDump `protobuf:"bytes,4,opt,name=dump,proto3,oneof"`
+}
+
 func (*ExecutorMessage_Hello) isExecutorMessage_Msg() {}
 
 func (*ExecutorMessage_Status) isExecutorMessage_Msg() {}
 
 func (*ExecutorMessage_Heartbeat) isExecutorMessage_Msg() {}
+
+func (*ExecutorMessage_Dump) isExecutorMessage_Msg() {}
 
 type Hello struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -973,6 +989,7 @@ type DriverMessage struct {
 	//	*DriverMessage_Shutdown
 	//	*DriverMessage_Release
 	//	*DriverMessage_Credentials
+	//	*DriverMessage_Dump
 	Msg           isDriverMessage_Msg `protobuf_oneof:"msg"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1060,6 +1077,15 @@ func (x *DriverMessage) GetCredentials() *Credentials {
 	return nil
 }
 
+func (x *DriverMessage) GetDump() *DumpRequest {
+	if x != nil {
+		if x, ok := x.Msg.(*DriverMessage_Dump); ok {
+			return x.Dump
+		}
+	}
+	return nil
+}
+
 type isDriverMessage_Msg interface {
 	isDriverMessage_Msg()
 }
@@ -1084,6 +1110,10 @@ type DriverMessage_Credentials struct {
 	Credentials *Credentials `protobuf:"bytes,5,opt,name=credentials,proto3,oneof"`
 }
 
+type DriverMessage_Dump struct {
+	Dump *DumpRequest `protobuf:"bytes,6,opt,name=dump,proto3,oneof"`
+}
+
 func (*DriverMessage_Launch) isDriverMessage_Msg() {}
 
 func (*DriverMessage_Kill) isDriverMessage_Msg() {}
@@ -1093,6 +1123,106 @@ func (*DriverMessage_Shutdown) isDriverMessage_Msg() {}
 func (*DriverMessage_Release) isDriverMessage_Msg() {}
 
 func (*DriverMessage_Credentials) isDriverMessage_Msg() {}
+
+func (*DriverMessage_Dump) isDriverMessage_Msg() {}
+
+// DumpRequest asks an executor for the stacks of all its goroutines (the
+// UI's "stack" link); it answers with a StackDump of the same id.
+type DumpRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            int64                  `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DumpRequest) Reset() {
+	*x = DumpRequest{}
+	mi := &file_stoke_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DumpRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DumpRequest) ProtoMessage() {}
+
+func (x *DumpRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_stoke_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DumpRequest.ProtoReflect.Descriptor instead.
+func (*DumpRequest) Descriptor() ([]byte, []int) {
+	return file_stoke_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *DumpRequest) GetId() int64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+type StackDump struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            int64                  `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	Text          string                 `protobuf:"bytes,2,opt,name=text,proto3" json:"text,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StackDump) Reset() {
+	*x = StackDump{}
+	mi := &file_stoke_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StackDump) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StackDump) ProtoMessage() {}
+
+func (x *StackDump) ProtoReflect() protoreflect.Message {
+	mi := &file_stoke_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StackDump.ProtoReflect.Descriptor instead.
+func (*StackDump) Descriptor() ([]byte, []int) {
+	return file_stoke_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *StackDump) GetId() int64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *StackDump) GetText() string {
+	if x != nil {
+		return x.Text
+	}
+	return ""
+}
 
 // Credentials the executor's cluster manager issued afresh (on YARN: Hadoop delegation
 // tokens, in Hadoop's Writable credentials format), for the executor to use from now on.
@@ -1105,7 +1235,7 @@ type Credentials struct {
 
 func (x *Credentials) Reset() {
 	*x = Credentials{}
-	mi := &file_stoke_proto_msgTypes[13]
+	mi := &file_stoke_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1117,7 +1247,7 @@ func (x *Credentials) String() string {
 func (*Credentials) ProtoMessage() {}
 
 func (x *Credentials) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[13]
+	mi := &file_stoke_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1130,7 +1260,7 @@ func (x *Credentials) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Credentials.ProtoReflect.Descriptor instead.
 func (*Credentials) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{13}
+	return file_stoke_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *Credentials) GetHadoopTokens() []byte {
@@ -1149,7 +1279,7 @@ type LaunchBatch struct {
 
 func (x *LaunchBatch) Reset() {
 	*x = LaunchBatch{}
-	mi := &file_stoke_proto_msgTypes[14]
+	mi := &file_stoke_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1161,7 +1291,7 @@ func (x *LaunchBatch) String() string {
 func (*LaunchBatch) ProtoMessage() {}
 
 func (x *LaunchBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[14]
+	mi := &file_stoke_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1174,7 +1304,7 @@ func (x *LaunchBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LaunchBatch.ProtoReflect.Descriptor instead.
 func (*LaunchBatch) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{14}
+	return file_stoke_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *LaunchBatch) GetTasks() []*TaskDesc {
@@ -1194,7 +1324,7 @@ type KillTask struct {
 
 func (x *KillTask) Reset() {
 	*x = KillTask{}
-	mi := &file_stoke_proto_msgTypes[15]
+	mi := &file_stoke_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1206,7 +1336,7 @@ func (x *KillTask) String() string {
 func (*KillTask) ProtoMessage() {}
 
 func (x *KillTask) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[15]
+	mi := &file_stoke_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1219,7 +1349,7 @@ func (x *KillTask) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use KillTask.ProtoReflect.Descriptor instead.
 func (*KillTask) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{15}
+	return file_stoke_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *KillTask) GetTaskId() int64 {
@@ -1245,7 +1375,7 @@ type Shutdown struct {
 
 func (x *Shutdown) Reset() {
 	*x = Shutdown{}
-	mi := &file_stoke_proto_msgTypes[16]
+	mi := &file_stoke_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1257,7 +1387,7 @@ func (x *Shutdown) String() string {
 func (*Shutdown) ProtoMessage() {}
 
 func (x *Shutdown) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[16]
+	mi := &file_stoke_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1270,7 +1400,7 @@ func (x *Shutdown) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Shutdown.ProtoReflect.Descriptor instead.
 func (*Shutdown) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{16}
+	return file_stoke_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *Shutdown) GetReason() string {
@@ -1292,7 +1422,7 @@ type ReleaseBlocks struct {
 
 func (x *ReleaseBlocks) Reset() {
 	*x = ReleaseBlocks{}
-	mi := &file_stoke_proto_msgTypes[17]
+	mi := &file_stoke_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1304,7 +1434,7 @@ func (x *ReleaseBlocks) String() string {
 func (*ReleaseBlocks) ProtoMessage() {}
 
 func (x *ReleaseBlocks) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[17]
+	mi := &file_stoke_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1317,7 +1447,7 @@ func (x *ReleaseBlocks) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReleaseBlocks.ProtoReflect.Descriptor instead.
 func (*ReleaseBlocks) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{17}
+	return file_stoke_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ReleaseBlocks) GetShuffleIds() []int32 {
@@ -1365,7 +1495,7 @@ type TaskDesc struct {
 
 func (x *TaskDesc) Reset() {
 	*x = TaskDesc{}
-	mi := &file_stoke_proto_msgTypes[18]
+	mi := &file_stoke_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1377,7 +1507,7 @@ func (x *TaskDesc) String() string {
 func (*TaskDesc) ProtoMessage() {}
 
 func (x *TaskDesc) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[18]
+	mi := &file_stoke_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1390,7 +1520,7 @@ func (x *TaskDesc) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskDesc.ProtoReflect.Descriptor instead.
 func (*TaskDesc) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{18}
+	return file_stoke_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *TaskDesc) GetTaskId() int64 {
@@ -1468,7 +1598,7 @@ type Step struct {
 
 func (x *Step) Reset() {
 	*x = Step{}
-	mi := &file_stoke_proto_msgTypes[19]
+	mi := &file_stoke_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1480,7 +1610,7 @@ func (x *Step) String() string {
 func (*Step) ProtoMessage() {}
 
 func (x *Step) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[19]
+	mi := &file_stoke_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1493,7 +1623,7 @@ func (x *Step) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Step.ProtoReflect.Descriptor instead.
 func (*Step) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{19}
+	return file_stoke_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *Step) GetFunc() string {
@@ -1529,7 +1659,7 @@ type Persist struct {
 
 func (x *Persist) Reset() {
 	*x = Persist{}
-	mi := &file_stoke_proto_msgTypes[20]
+	mi := &file_stoke_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1541,7 +1671,7 @@ func (x *Persist) String() string {
 func (*Persist) ProtoMessage() {}
 
 func (x *Persist) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[20]
+	mi := &file_stoke_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1554,7 +1684,7 @@ func (x *Persist) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Persist.ProtoReflect.Descriptor instead.
 func (*Persist) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{20}
+	return file_stoke_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *Persist) GetNode() int32 {
@@ -1589,7 +1719,7 @@ type Pipeline struct {
 
 func (x *Pipeline) Reset() {
 	*x = Pipeline{}
-	mi := &file_stoke_proto_msgTypes[21]
+	mi := &file_stoke_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1601,7 +1731,7 @@ func (x *Pipeline) String() string {
 func (*Pipeline) ProtoMessage() {}
 
 func (x *Pipeline) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[21]
+	mi := &file_stoke_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1614,7 +1744,7 @@ func (x *Pipeline) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Pipeline.ProtoReflect.Descriptor instead.
 func (*Pipeline) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{21}
+	return file_stoke_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *Pipeline) GetSource() *Source {
@@ -1641,7 +1771,7 @@ type Concat struct {
 
 func (x *Concat) Reset() {
 	*x = Concat{}
-	mi := &file_stoke_proto_msgTypes[22]
+	mi := &file_stoke_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1653,7 +1783,7 @@ func (x *Concat) String() string {
 func (*Concat) ProtoMessage() {}
 
 func (x *Concat) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[22]
+	mi := &file_stoke_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1666,7 +1796,7 @@ func (x *Concat) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Concat.ProtoReflect.Descriptor instead.
 func (*Concat) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{22}
+	return file_stoke_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *Concat) GetParts() []*Pipeline {
@@ -1693,7 +1823,7 @@ type Source struct {
 
 func (x *Source) Reset() {
 	*x = Source{}
-	mi := &file_stoke_proto_msgTypes[23]
+	mi := &file_stoke_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1705,7 +1835,7 @@ func (x *Source) String() string {
 func (*Source) ProtoMessage() {}
 
 func (x *Source) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[23]
+	mi := &file_stoke_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1718,7 +1848,7 @@ func (x *Source) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Source.ProtoReflect.Descriptor instead.
 func (*Source) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{23}
+	return file_stoke_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *Source) GetKind() isSource_Kind {
@@ -1817,7 +1947,7 @@ type TextSplit struct {
 
 func (x *TextSplit) Reset() {
 	*x = TextSplit{}
-	mi := &file_stoke_proto_msgTypes[24]
+	mi := &file_stoke_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1829,7 +1959,7 @@ func (x *TextSplit) String() string {
 func (*TextSplit) ProtoMessage() {}
 
 func (x *TextSplit) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[24]
+	mi := &file_stoke_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1842,7 +1972,7 @@ func (x *TextSplit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TextSplit.ProtoReflect.Descriptor instead.
 func (*TextSplit) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{24}
+	return file_stoke_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *TextSplit) GetPath() string {
@@ -1878,7 +2008,7 @@ type ShuffleInput struct {
 
 func (x *ShuffleInput) Reset() {
 	*x = ShuffleInput{}
-	mi := &file_stoke_proto_msgTypes[25]
+	mi := &file_stoke_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1890,7 +2020,7 @@ func (x *ShuffleInput) String() string {
 func (*ShuffleInput) ProtoMessage() {}
 
 func (x *ShuffleInput) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[25]
+	mi := &file_stoke_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1903,7 +2033,7 @@ func (x *ShuffleInput) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShuffleInput.ProtoReflect.Descriptor instead.
 func (*ShuffleInput) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{25}
+	return file_stoke_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ShuffleInput) GetOp() string {
@@ -1944,7 +2074,7 @@ type ShuffleSide struct {
 
 func (x *ShuffleSide) Reset() {
 	*x = ShuffleSide{}
-	mi := &file_stoke_proto_msgTypes[26]
+	mi := &file_stoke_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1956,7 +2086,7 @@ func (x *ShuffleSide) String() string {
 func (*ShuffleSide) ProtoMessage() {}
 
 func (x *ShuffleSide) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[26]
+	mi := &file_stoke_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1969,7 +2099,7 @@ func (x *ShuffleSide) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShuffleSide.ProtoReflect.Descriptor instead.
 func (*ShuffleSide) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{26}
+	return file_stoke_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *ShuffleSide) GetShuffleId() int32 {
@@ -1999,7 +2129,7 @@ type MapOutput struct {
 
 func (x *MapOutput) Reset() {
 	*x = MapOutput{}
-	mi := &file_stoke_proto_msgTypes[27]
+	mi := &file_stoke_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2011,7 +2141,7 @@ func (x *MapOutput) String() string {
 func (*MapOutput) ProtoMessage() {}
 
 func (x *MapOutput) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[27]
+	mi := &file_stoke_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2024,7 +2154,7 @@ func (x *MapOutput) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MapOutput.ProtoReflect.Descriptor instead.
 func (*MapOutput) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{27}
+	return file_stoke_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *MapOutput) GetMapPartition() int32 {
@@ -2079,7 +2209,7 @@ type Sink struct {
 
 func (x *Sink) Reset() {
 	*x = Sink{}
-	mi := &file_stoke_proto_msgTypes[28]
+	mi := &file_stoke_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2091,7 +2221,7 @@ func (x *Sink) String() string {
 func (*Sink) ProtoMessage() {}
 
 func (x *Sink) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[28]
+	mi := &file_stoke_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2104,7 +2234,7 @@ func (x *Sink) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Sink.ProtoReflect.Descriptor instead.
 func (*Sink) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{28}
+	return file_stoke_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *Sink) GetKind() isSink_Kind {
@@ -2219,7 +2349,7 @@ type SaveText struct {
 
 func (x *SaveText) Reset() {
 	*x = SaveText{}
-	mi := &file_stoke_proto_msgTypes[29]
+	mi := &file_stoke_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2231,7 +2361,7 @@ func (x *SaveText) String() string {
 func (*SaveText) ProtoMessage() {}
 
 func (x *SaveText) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[29]
+	mi := &file_stoke_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2244,7 +2374,7 @@ func (x *SaveText) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SaveText.ProtoReflect.Descriptor instead.
 func (*SaveText) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{29}
+	return file_stoke_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *SaveText) GetDir() string {
@@ -2281,7 +2411,7 @@ type ShuffleOutput struct {
 
 func (x *ShuffleOutput) Reset() {
 	*x = ShuffleOutput{}
-	mi := &file_stoke_proto_msgTypes[30]
+	mi := &file_stoke_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2293,7 +2423,7 @@ func (x *ShuffleOutput) String() string {
 func (*ShuffleOutput) ProtoMessage() {}
 
 func (x *ShuffleOutput) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[30]
+	mi := &file_stoke_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2306,7 +2436,7 @@ func (x *ShuffleOutput) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShuffleOutput.ProtoReflect.Descriptor instead.
 func (*ShuffleOutput) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{30}
+	return file_stoke_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *ShuffleOutput) GetShuffleId() int32 {
@@ -2356,7 +2486,7 @@ type CommitRequest struct {
 
 func (x *CommitRequest) Reset() {
 	*x = CommitRequest{}
-	mi := &file_stoke_proto_msgTypes[31]
+	mi := &file_stoke_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2368,7 +2498,7 @@ func (x *CommitRequest) String() string {
 func (*CommitRequest) ProtoMessage() {}
 
 func (x *CommitRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[31]
+	mi := &file_stoke_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2381,7 +2511,7 @@ func (x *CommitRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommitRequest.ProtoReflect.Descriptor instead.
 func (*CommitRequest) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{31}
+	return file_stoke_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *CommitRequest) GetStageId() int32 {
@@ -2421,7 +2551,7 @@ type CommitResponse struct {
 
 func (x *CommitResponse) Reset() {
 	*x = CommitResponse{}
-	mi := &file_stoke_proto_msgTypes[32]
+	mi := &file_stoke_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2433,7 +2563,7 @@ func (x *CommitResponse) String() string {
 func (*CommitResponse) ProtoMessage() {}
 
 func (x *CommitResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[32]
+	mi := &file_stoke_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2446,7 +2576,7 @@ func (x *CommitResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommitResponse.ProtoReflect.Descriptor instead.
 func (*CommitResponse) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{32}
+	return file_stoke_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *CommitResponse) GetAllowed() bool {
@@ -2465,7 +2595,7 @@ type FetchRequest struct {
 
 func (x *FetchRequest) Reset() {
 	*x = FetchRequest{}
-	mi := &file_stoke_proto_msgTypes[33]
+	mi := &file_stoke_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2477,7 +2607,7 @@ func (x *FetchRequest) String() string {
 func (*FetchRequest) ProtoMessage() {}
 
 func (x *FetchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[33]
+	mi := &file_stoke_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2490,7 +2620,7 @@ func (x *FetchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FetchRequest.ProtoReflect.Descriptor instead.
 func (*FetchRequest) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{33}
+	return file_stoke_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *FetchRequest) GetBlocks() []string {
@@ -2512,7 +2642,7 @@ type BlockChunk struct {
 
 func (x *BlockChunk) Reset() {
 	*x = BlockChunk{}
-	mi := &file_stoke_proto_msgTypes[34]
+	mi := &file_stoke_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2524,7 +2654,7 @@ func (x *BlockChunk) String() string {
 func (*BlockChunk) ProtoMessage() {}
 
 func (x *BlockChunk) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[34]
+	mi := &file_stoke_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2537,7 +2667,7 @@ func (x *BlockChunk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BlockChunk.ProtoReflect.Descriptor instead.
 func (*BlockChunk) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{34}
+	return file_stoke_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *BlockChunk) GetIndex() int32 {
@@ -2578,7 +2708,7 @@ type BroadcastRequest struct {
 
 func (x *BroadcastRequest) Reset() {
 	*x = BroadcastRequest{}
-	mi := &file_stoke_proto_msgTypes[35]
+	mi := &file_stoke_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2590,7 +2720,7 @@ func (x *BroadcastRequest) String() string {
 func (*BroadcastRequest) ProtoMessage() {}
 
 func (x *BroadcastRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[35]
+	mi := &file_stoke_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2603,7 +2733,7 @@ func (x *BroadcastRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BroadcastRequest.ProtoReflect.Descriptor instead.
 func (*BroadcastRequest) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{35}
+	return file_stoke_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *BroadcastRequest) GetName() string {
@@ -2636,7 +2766,7 @@ type BroadcastChunk struct {
 
 func (x *BroadcastChunk) Reset() {
 	*x = BroadcastChunk{}
-	mi := &file_stoke_proto_msgTypes[36]
+	mi := &file_stoke_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2648,7 +2778,7 @@ func (x *BroadcastChunk) String() string {
 func (*BroadcastChunk) ProtoMessage() {}
 
 func (x *BroadcastChunk) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[36]
+	mi := &file_stoke_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2661,7 +2791,7 @@ func (x *BroadcastChunk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BroadcastChunk.ProtoReflect.Descriptor instead.
 func (*BroadcastChunk) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{36}
+	return file_stoke_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *BroadcastChunk) GetVersion() int64 {
@@ -2726,11 +2856,12 @@ const file_stoke_proto_rawDesc = "" +
 	"\x06app_id\x18\x02 \x01(\tR\x05appId\x1a7\n" +
 	"\tConfEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xb3\x01\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xe2\x01\n" +
 	"\x0fExecutorMessage\x12+\n" +
 	"\x05hello\x18\x01 \x01(\v2\x13.stoke.rpc.v1.HelloH\x00R\x05hello\x123\n" +
 	"\x06status\x18\x02 \x01(\v2\x19.stoke.rpc.v1.StatusBatchH\x00R\x06status\x127\n" +
-	"\theartbeat\x18\x03 \x01(\v2\x17.stoke.rpc.v1.HeartbeatH\x00R\theartbeatB\x05\n" +
+	"\theartbeat\x18\x03 \x01(\v2\x17.stoke.rpc.v1.HeartbeatH\x00R\theartbeat\x12-\n" +
+	"\x04dump\x18\x04 \x01(\v2\x17.stoke.rpc.v1.StackDumpH\x00R\x04dumpB\x05\n" +
 	"\x03msg\"(\n" +
 	"\x05Hello\x12\x1f\n" +
 	"\vexecutor_id\x18\x01 \x01(\tR\n" +
@@ -2786,14 +2917,20 @@ const file_stoke_proto_rawDesc = "" +
 	"\x04size\x18\x03 \x01(\x03R\x04size\x12!\n" +
 	"\fbucket_sizes\x18\x04 \x03(\x03R\vbucketSizes\x12\x14\n" +
 	"\x05count\x18\x05 \x01(\x03R\x05count\x12\x14\n" +
-	"\x05empty\x18\x06 \x01(\bR\x05empty\"\xa7\x02\n" +
+	"\x05empty\x18\x06 \x01(\bR\x05empty\"\xd8\x02\n" +
 	"\rDriverMessage\x123\n" +
 	"\x06launch\x18\x01 \x01(\v2\x19.stoke.rpc.v1.LaunchBatchH\x00R\x06launch\x12,\n" +
 	"\x04kill\x18\x02 \x01(\v2\x16.stoke.rpc.v1.KillTaskH\x00R\x04kill\x124\n" +
 	"\bshutdown\x18\x03 \x01(\v2\x16.stoke.rpc.v1.ShutdownH\x00R\bshutdown\x127\n" +
 	"\arelease\x18\x04 \x01(\v2\x1b.stoke.rpc.v1.ReleaseBlocksH\x00R\arelease\x12=\n" +
-	"\vcredentials\x18\x05 \x01(\v2\x19.stoke.rpc.v1.CredentialsH\x00R\vcredentialsB\x05\n" +
-	"\x03msg\"2\n" +
+	"\vcredentials\x18\x05 \x01(\v2\x19.stoke.rpc.v1.CredentialsH\x00R\vcredentials\x12/\n" +
+	"\x04dump\x18\x06 \x01(\v2\x19.stoke.rpc.v1.DumpRequestH\x00R\x04dumpB\x05\n" +
+	"\x03msg\"\x1d\n" +
+	"\vDumpRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\x03R\x02id\"/\n" +
+	"\tStackDump\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\x03R\x02id\x12\x12\n" +
+	"\x04text\x18\x02 \x01(\tR\x04text\"2\n" +
 	"\vCredentials\x12#\n" +
 	"\rhadoop_tokens\x18\x01 \x01(\fR\fhadoopTokens\";\n" +
 	"\vLaunchBatch\x12,\n" +
@@ -2940,7 +3077,7 @@ func file_stoke_proto_rawDescGZIP() []byte {
 }
 
 var file_stoke_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_stoke_proto_msgTypes = make([]protoimpl.MessageInfo, 38)
+var file_stoke_proto_msgTypes = make([]protoimpl.MessageInfo, 40)
 var file_stoke_proto_goTypes = []any{
 	(TaskState)(0),           // 0: stoke.rpc.v1.TaskState
 	(*RegisterRequest)(nil),  // 1: stoke.rpc.v1.RegisterRequest
@@ -2956,80 +3093,84 @@ var file_stoke_proto_goTypes = []any{
 	(*FetchFailure)(nil),     // 11: stoke.rpc.v1.FetchFailure
 	(*TaskResult)(nil),       // 12: stoke.rpc.v1.TaskResult
 	(*DriverMessage)(nil),    // 13: stoke.rpc.v1.DriverMessage
-	(*Credentials)(nil),      // 14: stoke.rpc.v1.Credentials
-	(*LaunchBatch)(nil),      // 15: stoke.rpc.v1.LaunchBatch
-	(*KillTask)(nil),         // 16: stoke.rpc.v1.KillTask
-	(*Shutdown)(nil),         // 17: stoke.rpc.v1.Shutdown
-	(*ReleaseBlocks)(nil),    // 18: stoke.rpc.v1.ReleaseBlocks
-	(*TaskDesc)(nil),         // 19: stoke.rpc.v1.TaskDesc
-	(*Step)(nil),             // 20: stoke.rpc.v1.Step
-	(*Persist)(nil),          // 21: stoke.rpc.v1.Persist
-	(*Pipeline)(nil),         // 22: stoke.rpc.v1.Pipeline
-	(*Concat)(nil),           // 23: stoke.rpc.v1.Concat
-	(*Source)(nil),           // 24: stoke.rpc.v1.Source
-	(*TextSplit)(nil),        // 25: stoke.rpc.v1.TextSplit
-	(*ShuffleInput)(nil),     // 26: stoke.rpc.v1.ShuffleInput
-	(*ShuffleSide)(nil),      // 27: stoke.rpc.v1.ShuffleSide
-	(*MapOutput)(nil),        // 28: stoke.rpc.v1.MapOutput
-	(*Sink)(nil),             // 29: stoke.rpc.v1.Sink
-	(*SaveText)(nil),         // 30: stoke.rpc.v1.SaveText
-	(*ShuffleOutput)(nil),    // 31: stoke.rpc.v1.ShuffleOutput
-	(*CommitRequest)(nil),    // 32: stoke.rpc.v1.CommitRequest
-	(*CommitResponse)(nil),   // 33: stoke.rpc.v1.CommitResponse
-	(*FetchRequest)(nil),     // 34: stoke.rpc.v1.FetchRequest
-	(*BlockChunk)(nil),       // 35: stoke.rpc.v1.BlockChunk
-	(*BroadcastRequest)(nil), // 36: stoke.rpc.v1.BroadcastRequest
-	(*BroadcastChunk)(nil),   // 37: stoke.rpc.v1.BroadcastChunk
-	nil,                      // 38: stoke.rpc.v1.RegisterResponse.ConfEntry
+	(*DumpRequest)(nil),      // 14: stoke.rpc.v1.DumpRequest
+	(*StackDump)(nil),        // 15: stoke.rpc.v1.StackDump
+	(*Credentials)(nil),      // 16: stoke.rpc.v1.Credentials
+	(*LaunchBatch)(nil),      // 17: stoke.rpc.v1.LaunchBatch
+	(*KillTask)(nil),         // 18: stoke.rpc.v1.KillTask
+	(*Shutdown)(nil),         // 19: stoke.rpc.v1.Shutdown
+	(*ReleaseBlocks)(nil),    // 20: stoke.rpc.v1.ReleaseBlocks
+	(*TaskDesc)(nil),         // 21: stoke.rpc.v1.TaskDesc
+	(*Step)(nil),             // 22: stoke.rpc.v1.Step
+	(*Persist)(nil),          // 23: stoke.rpc.v1.Persist
+	(*Pipeline)(nil),         // 24: stoke.rpc.v1.Pipeline
+	(*Concat)(nil),           // 25: stoke.rpc.v1.Concat
+	(*Source)(nil),           // 26: stoke.rpc.v1.Source
+	(*TextSplit)(nil),        // 27: stoke.rpc.v1.TextSplit
+	(*ShuffleInput)(nil),     // 28: stoke.rpc.v1.ShuffleInput
+	(*ShuffleSide)(nil),      // 29: stoke.rpc.v1.ShuffleSide
+	(*MapOutput)(nil),        // 30: stoke.rpc.v1.MapOutput
+	(*Sink)(nil),             // 31: stoke.rpc.v1.Sink
+	(*SaveText)(nil),         // 32: stoke.rpc.v1.SaveText
+	(*ShuffleOutput)(nil),    // 33: stoke.rpc.v1.ShuffleOutput
+	(*CommitRequest)(nil),    // 34: stoke.rpc.v1.CommitRequest
+	(*CommitResponse)(nil),   // 35: stoke.rpc.v1.CommitResponse
+	(*FetchRequest)(nil),     // 36: stoke.rpc.v1.FetchRequest
+	(*BlockChunk)(nil),       // 37: stoke.rpc.v1.BlockChunk
+	(*BroadcastRequest)(nil), // 38: stoke.rpc.v1.BroadcastRequest
+	(*BroadcastChunk)(nil),   // 39: stoke.rpc.v1.BroadcastChunk
+	nil,                      // 40: stoke.rpc.v1.RegisterResponse.ConfEntry
 }
 var file_stoke_proto_depIdxs = []int32{
-	38, // 0: stoke.rpc.v1.RegisterResponse.conf:type_name -> stoke.rpc.v1.RegisterResponse.ConfEntry
+	40, // 0: stoke.rpc.v1.RegisterResponse.conf:type_name -> stoke.rpc.v1.RegisterResponse.ConfEntry
 	4,  // 1: stoke.rpc.v1.ExecutorMessage.hello:type_name -> stoke.rpc.v1.Hello
 	6,  // 2: stoke.rpc.v1.ExecutorMessage.status:type_name -> stoke.rpc.v1.StatusBatch
 	5,  // 3: stoke.rpc.v1.ExecutorMessage.heartbeat:type_name -> stoke.rpc.v1.Heartbeat
-	7,  // 4: stoke.rpc.v1.StatusBatch.updates:type_name -> stoke.rpc.v1.TaskStatus
-	0,  // 5: stoke.rpc.v1.TaskStatus.state:type_name -> stoke.rpc.v1.TaskState
-	12, // 6: stoke.rpc.v1.TaskStatus.result:type_name -> stoke.rpc.v1.TaskResult
-	11, // 7: stoke.rpc.v1.TaskStatus.fetch_failure:type_name -> stoke.rpc.v1.FetchFailure
-	10, // 8: stoke.rpc.v1.TaskStatus.metrics:type_name -> stoke.rpc.v1.TaskMetrics
-	9,  // 9: stoke.rpc.v1.TaskStatus.accum_updates:type_name -> stoke.rpc.v1.AccumUpdate
-	8,  // 10: stoke.rpc.v1.TaskStatus.block_updates:type_name -> stoke.rpc.v1.BlockUpdate
-	15, // 11: stoke.rpc.v1.DriverMessage.launch:type_name -> stoke.rpc.v1.LaunchBatch
-	16, // 12: stoke.rpc.v1.DriverMessage.kill:type_name -> stoke.rpc.v1.KillTask
-	17, // 13: stoke.rpc.v1.DriverMessage.shutdown:type_name -> stoke.rpc.v1.Shutdown
-	18, // 14: stoke.rpc.v1.DriverMessage.release:type_name -> stoke.rpc.v1.ReleaseBlocks
-	14, // 15: stoke.rpc.v1.DriverMessage.credentials:type_name -> stoke.rpc.v1.Credentials
-	19, // 16: stoke.rpc.v1.LaunchBatch.tasks:type_name -> stoke.rpc.v1.TaskDesc
-	24, // 17: stoke.rpc.v1.TaskDesc.source:type_name -> stoke.rpc.v1.Source
-	29, // 18: stoke.rpc.v1.TaskDesc.sink:type_name -> stoke.rpc.v1.Sink
-	20, // 19: stoke.rpc.v1.TaskDesc.steps:type_name -> stoke.rpc.v1.Step
-	21, // 20: stoke.rpc.v1.Step.persist:type_name -> stoke.rpc.v1.Persist
-	24, // 21: stoke.rpc.v1.Pipeline.source:type_name -> stoke.rpc.v1.Source
-	20, // 22: stoke.rpc.v1.Pipeline.steps:type_name -> stoke.rpc.v1.Step
-	22, // 23: stoke.rpc.v1.Concat.parts:type_name -> stoke.rpc.v1.Pipeline
-	25, // 24: stoke.rpc.v1.Source.text:type_name -> stoke.rpc.v1.TextSplit
-	26, // 25: stoke.rpc.v1.Source.shuffle:type_name -> stoke.rpc.v1.ShuffleInput
-	23, // 26: stoke.rpc.v1.Source.concat:type_name -> stoke.rpc.v1.Concat
-	21, // 27: stoke.rpc.v1.Source.persist:type_name -> stoke.rpc.v1.Persist
-	27, // 28: stoke.rpc.v1.ShuffleInput.sides:type_name -> stoke.rpc.v1.ShuffleSide
-	28, // 29: stoke.rpc.v1.ShuffleSide.outputs:type_name -> stoke.rpc.v1.MapOutput
-	30, // 30: stoke.rpc.v1.Sink.save_text:type_name -> stoke.rpc.v1.SaveText
-	31, // 31: stoke.rpc.v1.Sink.shuffle:type_name -> stoke.rpc.v1.ShuffleOutput
-	1,  // 32: stoke.rpc.v1.Driver.Register:input_type -> stoke.rpc.v1.RegisterRequest
-	3,  // 33: stoke.rpc.v1.Driver.Connect:input_type -> stoke.rpc.v1.ExecutorMessage
-	32, // 34: stoke.rpc.v1.Driver.CanCommit:input_type -> stoke.rpc.v1.CommitRequest
-	36, // 35: stoke.rpc.v1.Driver.FetchBroadcast:input_type -> stoke.rpc.v1.BroadcastRequest
-	34, // 36: stoke.rpc.v1.Executor.FetchBlocks:input_type -> stoke.rpc.v1.FetchRequest
-	2,  // 37: stoke.rpc.v1.Driver.Register:output_type -> stoke.rpc.v1.RegisterResponse
-	13, // 38: stoke.rpc.v1.Driver.Connect:output_type -> stoke.rpc.v1.DriverMessage
-	33, // 39: stoke.rpc.v1.Driver.CanCommit:output_type -> stoke.rpc.v1.CommitResponse
-	37, // 40: stoke.rpc.v1.Driver.FetchBroadcast:output_type -> stoke.rpc.v1.BroadcastChunk
-	35, // 41: stoke.rpc.v1.Executor.FetchBlocks:output_type -> stoke.rpc.v1.BlockChunk
-	37, // [37:42] is the sub-list for method output_type
-	32, // [32:37] is the sub-list for method input_type
-	32, // [32:32] is the sub-list for extension type_name
-	32, // [32:32] is the sub-list for extension extendee
-	0,  // [0:32] is the sub-list for field type_name
+	15, // 4: stoke.rpc.v1.ExecutorMessage.dump:type_name -> stoke.rpc.v1.StackDump
+	7,  // 5: stoke.rpc.v1.StatusBatch.updates:type_name -> stoke.rpc.v1.TaskStatus
+	0,  // 6: stoke.rpc.v1.TaskStatus.state:type_name -> stoke.rpc.v1.TaskState
+	12, // 7: stoke.rpc.v1.TaskStatus.result:type_name -> stoke.rpc.v1.TaskResult
+	11, // 8: stoke.rpc.v1.TaskStatus.fetch_failure:type_name -> stoke.rpc.v1.FetchFailure
+	10, // 9: stoke.rpc.v1.TaskStatus.metrics:type_name -> stoke.rpc.v1.TaskMetrics
+	9,  // 10: stoke.rpc.v1.TaskStatus.accum_updates:type_name -> stoke.rpc.v1.AccumUpdate
+	8,  // 11: stoke.rpc.v1.TaskStatus.block_updates:type_name -> stoke.rpc.v1.BlockUpdate
+	17, // 12: stoke.rpc.v1.DriverMessage.launch:type_name -> stoke.rpc.v1.LaunchBatch
+	18, // 13: stoke.rpc.v1.DriverMessage.kill:type_name -> stoke.rpc.v1.KillTask
+	19, // 14: stoke.rpc.v1.DriverMessage.shutdown:type_name -> stoke.rpc.v1.Shutdown
+	20, // 15: stoke.rpc.v1.DriverMessage.release:type_name -> stoke.rpc.v1.ReleaseBlocks
+	16, // 16: stoke.rpc.v1.DriverMessage.credentials:type_name -> stoke.rpc.v1.Credentials
+	14, // 17: stoke.rpc.v1.DriverMessage.dump:type_name -> stoke.rpc.v1.DumpRequest
+	21, // 18: stoke.rpc.v1.LaunchBatch.tasks:type_name -> stoke.rpc.v1.TaskDesc
+	26, // 19: stoke.rpc.v1.TaskDesc.source:type_name -> stoke.rpc.v1.Source
+	31, // 20: stoke.rpc.v1.TaskDesc.sink:type_name -> stoke.rpc.v1.Sink
+	22, // 21: stoke.rpc.v1.TaskDesc.steps:type_name -> stoke.rpc.v1.Step
+	23, // 22: stoke.rpc.v1.Step.persist:type_name -> stoke.rpc.v1.Persist
+	26, // 23: stoke.rpc.v1.Pipeline.source:type_name -> stoke.rpc.v1.Source
+	22, // 24: stoke.rpc.v1.Pipeline.steps:type_name -> stoke.rpc.v1.Step
+	24, // 25: stoke.rpc.v1.Concat.parts:type_name -> stoke.rpc.v1.Pipeline
+	27, // 26: stoke.rpc.v1.Source.text:type_name -> stoke.rpc.v1.TextSplit
+	28, // 27: stoke.rpc.v1.Source.shuffle:type_name -> stoke.rpc.v1.ShuffleInput
+	25, // 28: stoke.rpc.v1.Source.concat:type_name -> stoke.rpc.v1.Concat
+	23, // 29: stoke.rpc.v1.Source.persist:type_name -> stoke.rpc.v1.Persist
+	29, // 30: stoke.rpc.v1.ShuffleInput.sides:type_name -> stoke.rpc.v1.ShuffleSide
+	30, // 31: stoke.rpc.v1.ShuffleSide.outputs:type_name -> stoke.rpc.v1.MapOutput
+	32, // 32: stoke.rpc.v1.Sink.save_text:type_name -> stoke.rpc.v1.SaveText
+	33, // 33: stoke.rpc.v1.Sink.shuffle:type_name -> stoke.rpc.v1.ShuffleOutput
+	1,  // 34: stoke.rpc.v1.Driver.Register:input_type -> stoke.rpc.v1.RegisterRequest
+	3,  // 35: stoke.rpc.v1.Driver.Connect:input_type -> stoke.rpc.v1.ExecutorMessage
+	34, // 36: stoke.rpc.v1.Driver.CanCommit:input_type -> stoke.rpc.v1.CommitRequest
+	38, // 37: stoke.rpc.v1.Driver.FetchBroadcast:input_type -> stoke.rpc.v1.BroadcastRequest
+	36, // 38: stoke.rpc.v1.Executor.FetchBlocks:input_type -> stoke.rpc.v1.FetchRequest
+	2,  // 39: stoke.rpc.v1.Driver.Register:output_type -> stoke.rpc.v1.RegisterResponse
+	13, // 40: stoke.rpc.v1.Driver.Connect:output_type -> stoke.rpc.v1.DriverMessage
+	35, // 41: stoke.rpc.v1.Driver.CanCommit:output_type -> stoke.rpc.v1.CommitResponse
+	39, // 42: stoke.rpc.v1.Driver.FetchBroadcast:output_type -> stoke.rpc.v1.BroadcastChunk
+	37, // 43: stoke.rpc.v1.Executor.FetchBlocks:output_type -> stoke.rpc.v1.BlockChunk
+	39, // [39:44] is the sub-list for method output_type
+	34, // [34:39] is the sub-list for method input_type
+	34, // [34:34] is the sub-list for extension type_name
+	34, // [34:34] is the sub-list for extension extendee
+	0,  // [0:34] is the sub-list for field type_name
 }
 
 func init() { file_stoke_proto_init() }
@@ -3041,6 +3182,7 @@ func file_stoke_proto_init() {
 		(*ExecutorMessage_Hello)(nil),
 		(*ExecutorMessage_Status)(nil),
 		(*ExecutorMessage_Heartbeat)(nil),
+		(*ExecutorMessage_Dump)(nil),
 	}
 	file_stoke_proto_msgTypes[12].OneofWrappers = []any{
 		(*DriverMessage_Launch)(nil),
@@ -3048,14 +3190,15 @@ func file_stoke_proto_init() {
 		(*DriverMessage_Shutdown)(nil),
 		(*DriverMessage_Release)(nil),
 		(*DriverMessage_Credentials)(nil),
+		(*DriverMessage_Dump)(nil),
 	}
-	file_stoke_proto_msgTypes[23].OneofWrappers = []any{
+	file_stoke_proto_msgTypes[25].OneofWrappers = []any{
 		(*Source_Parallelize)(nil),
 		(*Source_Text)(nil),
 		(*Source_Shuffle)(nil),
 		(*Source_Concat)(nil),
 	}
-	file_stoke_proto_msgTypes[28].OneofWrappers = []any{
+	file_stoke_proto_msgTypes[30].OneofWrappers = []any{
 		(*Sink_Collect)(nil),
 		(*Sink_Count)(nil),
 		(*Sink_Reduce)(nil),
@@ -3069,7 +3212,7 @@ func file_stoke_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_stoke_proto_rawDesc), len(file_stoke_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   38,
+			NumMessages:   40,
 			NumExtensions: 0,
 			NumServices:   2,
 		},
