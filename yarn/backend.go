@@ -408,6 +408,11 @@ func submissionFromConf(c *conf.Conf, mode string) (*Submission, error) {
 	if s.MaxAttempts, err = c.Int("stoke.yarn.maxAppAttempts"); err != nil {
 		return nil, err
 	}
+	if _, set := c.Get("stoke.yarn.am.attemptFailuresValidityInterval"); set {
+		if s.AttemptValidity, err = c.Duration("stoke.yarn.am.attemptFailuresValidityInterval"); err != nil {
+			return nil, err
+		}
+	}
 	memKey, coresKey := "stoke.yarn.am.memory", "stoke.yarn.am.cores"
 	if mode == "cluster" {
 		memKey, coresKey = "stoke.driver.memory", "stoke.driver.cores"

@@ -79,6 +79,8 @@ type Submission struct {
 	Files []distFile
 	// AMEnv is the user's environment for the AM (stoke.yarn.appMasterEnv.*).
 	AMEnv map[string]string
+	// AttemptValidity: AM failures older than this do not count (0: all do).
+	AttemptValidity time.Duration
 	// Timings, filled in by Submit for the benchmark's breakdown.
 	Staged, Submitted time.Time
 }
@@ -264,6 +266,9 @@ func (c *Client) Submit(ctx context.Context, s *Submission) (string, error) {
 		Resource:        &yarnpb.Resource{Memory: proto.Int64(s.AMMemoryMiB), VirtualCores: proto.Int32(int32(s.AMCores))},
 		ApplicationType: proto.String(applicationTyp),
 		ApplicationTags: s.Tags,
+	}
+	if s.AttemptValidity > 0 {
+		sub.AttemptFailuresValidityInterval = proto.Int64(s.AttemptValidity.Milliseconds())
 	}
 	if err := c.rm.Call(ctx, "submitApplication", &yarnpb.SubmitApplicationRequest{ApplicationSubmissionContext: sub}, &yarnpb.SubmitApplicationResponse{}); err != nil {
 		c.removeStaging(staging)

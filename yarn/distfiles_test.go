@@ -82,3 +82,21 @@ func TestUserEnv(t *testing.T) {
 		t.Errorf("validate: %v %v", warns, err)
 	}
 }
+
+// stoke.yarn.am.attemptFailuresValidityInterval reaches the submission;
+// a malformed or too small one is refused with the key.
+func TestAttemptValidityInterval(t *testing.T) {
+	c := conf.New()
+	c.Set("stoke.yarn.am.attemptFailuresValidityInterval", "2h", conf.SourceConfFlag)
+	s, err := submissionFromConf(c, "client")
+	if err != nil || s.AttemptValidity.Hours() != 2 {
+		t.Fatalf("submission %v, %v", s.AttemptValidity, err)
+	}
+	for _, bad := range []string{"soon", "0", "-5m"} {
+		c := conf.New()
+		c.Set("stoke.yarn.am.attemptFailuresValidityInterval", bad, conf.SourceConfFlag)
+		if _, err := c.Validate(); err == nil || !strings.Contains(err.Error(), "stoke.yarn.am.attemptFailuresValidityInterval") {
+			t.Errorf("%q: %v", bad, err)
+		}
+	}
+}

@@ -660,7 +660,10 @@ func testKill(t *testing.T) {
 // proxy (/proxy/<application>/), shows the driver's UI, and its pages'
 // relative links work through the proxy.
 func testTrackingURL(t *testing.T, c *hadooptest.Cluster) {
-	sc, err := stoke.New(yarnConfig(stoke.Config{"stoke.app.name": "stoke-tracked", "stoke.ui.port": "0", "stoke.yarn.priority": "3"}))
+	// The submission carries an attempt-failure validity interval (field 13
+	// of the submission context); the RM accepts it.
+	sc, err := stoke.New(yarnConfig(stoke.Config{"stoke.app.name": "stoke-tracked", "stoke.ui.port": "0", "stoke.yarn.priority": "3",
+		"stoke.yarn.am.attemptFailuresValidityInterval": "1h"}))
 	if err != nil {
 		t.Fatal(err)
 	}

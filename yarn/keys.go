@@ -24,6 +24,7 @@ func init() {
 		{Name: "stoke.yarn.report.interval", Default: "1s", Type: conf.TypeDuration, Unit: "ms", Check: conf.AtLeast(int64(1e6)), Doc: "Interval between application report polls."},
 		{Name: "stoke.yarn.scheduler.heartbeat.interval", Default: "3s", Type: conf.TypeDuration, Unit: "ms", Check: conf.AtLeast(int64(1e6)), Doc: "AM heartbeat to the RM when no container is pending."},
 		{Name: "stoke.yarn.scheduler.initialAllocationInterval", Default: "200ms", Type: conf.TypeDuration, Unit: "ms", Check: conf.AtLeast(int64(1e6)), Doc: "AM heartbeat to the RM while containers are pending."},
+		{Name: "stoke.yarn.am.attemptFailuresValidityInterval", Type: conf.TypeDuration, Unit: "ms", Check: conf.AtLeast(int64(1e6)), Doc: "AM failures older than this do not count towards stoke.yarn.maxAppAttempts, so a long-running application is not ended by failures spread over weeks (default: all count)."},
 		{Name: "stoke.yarn.historyServer.address", Type: conf.TypeString, Check: historyAddressCheck, Doc: "host:port (or http(s)://host:port) of the Stoke history server: when the application ends, the ResourceManager links to its page there (/history/<application>/)."},
 		{Name: "stoke.yarn.am.waitTime", Default: "100s", Type: conf.TypeDuration, Unit: "s", Check: conf.AtLeast(int64(1e9)), Doc: "Client deploy mode: how long the driver waits for the AM to register."},
 	} {

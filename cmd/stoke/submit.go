@@ -46,6 +46,7 @@ var submitFlagKeys = []struct{ flag, key, usage string }{
 	{"num-executors", "stoke.executor.instances", "`NUM` executors to start (default 2)"},
 	{"total-executor-cores", "stoke.cores.max", "`NUM` cores of all executors in total (standalone, Mesos)"},
 	{"driver-memory", "stoke.driver.memory", "`SIZE` of the driver's memory, e.g. 1g (default 1g)"},
+	{"driver-cores", "stoke.driver.cores", "`NUM` cores of the driver in cluster deploy mode (default 1)"},
 	{"queue", "stoke.yarn.queue", "YARN `QUEUE` (default \"default\")"},
 	{"principal", "stoke.kerberos.principal", "Kerberos `PRINCIPAL` to log in as, with --keytab (default: the ticket cache)"},
 	{"keytab", "stoke.kerberos.keytab", "keytab `FILE` of --principal"},

@@ -1618,8 +1618,11 @@ type ApplicationSubmissionContext struct {
 	ApplicationType                         *string                 `protobuf:"bytes,10,opt,name=application_type,json=applicationType,def=YARN" json:"application_type,omitempty"`
 	KeepContainersAcrossApplicationAttempts *bool                   `protobuf:"varint,11,opt,name=keep_containers_across_application_attempts,json=keepContainersAcrossApplicationAttempts,def=0" json:"keep_containers_across_application_attempts,omitempty"`
 	ApplicationTags                         []string                `protobuf:"bytes,12,rep,name=application_tags,json=applicationTags" json:"application_tags,omitempty"`
-	unknownFields                           protoimpl.UnknownFields
-	sizeCache                               protoimpl.SizeCache
+	// Milliseconds: AM failures older than this do not count towards
+	// max_app_attempts (-1: all count).
+	AttemptFailuresValidityInterval *int64 `protobuf:"varint,13,opt,name=attempt_failures_validity_interval,json=attemptFailuresValidityInterval,def=-1" json:"attempt_failures_validity_interval,omitempty"`
+	unknownFields                   protoimpl.UnknownFields
+	sizeCache                       protoimpl.SizeCache
 }
 
 // Default values for ApplicationSubmissionContext fields.
@@ -1631,6 +1634,7 @@ const (
 	Default_ApplicationSubmissionContext_MaxAppAttempts                          = int32(0)
 	Default_ApplicationSubmissionContext_ApplicationType                         = string("YARN")
 	Default_ApplicationSubmissionContext_KeepContainersAcrossApplicationAttempts = bool(false)
+	Default_ApplicationSubmissionContext_AttemptFailuresValidityInterval         = int64(-1)
 )
 
 func (x *ApplicationSubmissionContext) Reset() {
@@ -1745,6 +1749,13 @@ func (x *ApplicationSubmissionContext) GetApplicationTags() []string {
 		return x.ApplicationTags
 	}
 	return nil
+}
+
+func (x *ApplicationSubmissionContext) GetAttemptFailuresValidityInterval() int64 {
+	if x != nil && x.AttemptFailuresValidityInterval != nil {
+		return *x.AttemptFailuresValidityInterval
+	}
+	return Default_ApplicationSubmissionContext_AttemptFailuresValidityInterval
 }
 
 type SubmitApplicationRequest struct {
@@ -3698,7 +3709,7 @@ const file_yarnpb_yarn_proto_rawDesc = "" +
 	"\x06tokens\x18\x02 \x01(\fR\x06tokens\x12D\n" +
 	"\fservice_data\x18\x03 \x03(\v2!.stoke.hadoop.yarn.StringBytesMapR\vserviceData\x12D\n" +
 	"\venvironment\x18\x04 \x03(\v2\".stoke.hadoop.yarn.StringStringMapR\venvironment\x12\x18\n" +
-	"\acommand\x18\x05 \x03(\tR\acommand\"\xdc\x05\n" +
+	"\acommand\x18\x05 \x03(\tR\acommand\"\xad\x06\n" +
 	"\x1cApplicationSubmissionContext\x12G\n" +
 	"\x0eapplication_id\x18\x01 \x01(\v2 .stoke.hadoop.yarn.ApplicationIdR\rapplicationId\x12.\n" +
 	"\x10application_name\x18\x02 \x01(\t:\x03N/AR\x0fapplicationName\x12\x1d\n" +
@@ -3712,7 +3723,8 @@ const file_yarnpb_yarn_proto_rawDesc = "" +
 	"\x10application_type\x18\n" +
 	" \x01(\t:\x04YARNR\x0fapplicationType\x12c\n" +
 	"+keep_containers_across_application_attempts\x18\v \x01(\b:\x05falseR'keepContainersAcrossApplicationAttempts\x12)\n" +
-	"\x10application_tags\x18\f \x03(\tR\x0fapplicationTags\"\x91\x01\n" +
+	"\x10application_tags\x18\f \x03(\tR\x0fapplicationTags\x12O\n" +
+	"\"attempt_failures_validity_interval\x18\r \x01(\x03:\x02-1R\x1fattemptFailuresValidityInterval\"\x91\x01\n" +
 	"\x18SubmitApplicationRequest\x12u\n" +
 	"\x1eapplication_submission_context\x18\x01 \x01(\v2/.stoke.hadoop.yarn.ApplicationSubmissionContextR\x1capplicationSubmissionContext\"\x1b\n" +
 	"\x19SubmitApplicationResponse\"~\n" +
