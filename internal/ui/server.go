@@ -367,11 +367,7 @@ func (s *Server) apiStage(r *http.Request) (any, error) {
 }
 
 func (s *Server) apiStageAttempt(r *http.Request) (any, error) {
-	id, err := pathInt(r, "stageId")
-	if err != nil {
-		return nil, err
-	}
-	attempt, err := pathInt(r, "attempt")
+	id, attempt, err := stageAttemptPath(r)
 	if err != nil {
 		return nil, err
 	}
@@ -386,11 +382,7 @@ func (s *Server) apiStageAttempt(r *http.Request) (any, error) {
 const maxTaskListLength = 10_000
 
 func (s *Server) apiTaskList(r *http.Request) (any, error) {
-	id, err := pathInt(r, "stageId")
-	if err != nil {
-		return nil, err
-	}
-	attempt, err := pathInt(r, "attempt")
+	id, attempt, err := stageAttemptPath(r)
 	if err != nil {
 		return nil, err
 	}
@@ -416,11 +408,7 @@ func (s *Server) apiTaskList(r *http.Request) (any, error) {
 // apiTaskSummary is Spark's taskSummary: quantiles of the metrics of a
 // stage attempt's successful tasks (those the store still holds).
 func (s *Server) apiTaskSummary(r *http.Request) (any, error) {
-	id, err := pathInt(r, "stageId")
-	if err != nil {
-		return nil, err
-	}
-	attempt, err := pathInt(r, "attempt")
+	id, attempt, err := stageAttemptPath(r)
 	if err != nil {
 		return nil, err
 	}
@@ -534,4 +522,13 @@ func apiVersion() string {
 		return "stoke " + bi.Main.Version
 	}
 	return "stoke (devel)"
+}
+
+// stageAttemptPath reads the {stageId} and {attempt} of a stage attempt's path.
+func stageAttemptPath(r *http.Request) (id, attempt int, err error) {
+	if id, err = pathInt(r, "stageId"); err != nil {
+		return 0, 0, err
+	}
+	attempt, err = pathInt(r, "attempt")
+	return id, attempt, err
 }
