@@ -2,7 +2,6 @@ package standalone
 
 import (
 	"fmt"
-	"net/url"
 	"strings"
 
 	"github.com/stoke-run/stoke/internal/conf"
@@ -38,7 +37,7 @@ func init() {
 		Doc: "Standalone: port of the worker's web UI."})
 	conf.Register(conf.Key{Name: "stoke.standalone.registrationTimeout", Default: "60s", Type: conf.TypeDuration, Unit: "s", Check: conf.AtLeast(int64(1e6)),
 		Doc: "How long the driver tries to register its application with a standalone master (retrying every master) before it fails."})
-	conf.Register(conf.Key{Name: "stoke.deploy.historyServer.address", Type: conf.TypeString, Check: historyAddress,
+	conf.Register(conf.Key{Name: "stoke.deploy.historyServer.address", Type: conf.TypeString, Check: conf.HistoryServerAddress,
 		Doc: "Master: host:port (or http(s)://host:port) of stoke history-server; completed applications link to their page there."})
 	conf.Register(conf.Key{Name: "stoke.ui.reverseProxy", Default: "false", Type: conf.TypeBool,
 		Doc: "Master: serve each running application's driver UI under /proxy/<application>/ of the master's UI, for clusters whose drivers users cannot reach (read-only: GET only)."})
@@ -80,7 +79,7 @@ func MasterOptionsFromConf(c *conf.Conf) (MasterOptions, error) {
 	if o.ReverseProxy, err = c.Bool("stoke.ui.reverseProxy"); err != nil {
 		return o, err
 	}
-	o.HistoryURL, _ = historyBaseURL(c.String("stoke.deploy.historyServer.address"))
+	o.HistoryURL, _ = conf.HistoryServerBase(c.String("stoke.deploy.historyServer.address"))
 	o.Secret = c.String(KeySecret)
 	if o.DriverGrace, err = c.Duration("stoke.deploy.driverDisconnectGrace"); err != nil {
 		return o, err
@@ -148,26 +147,4 @@ func WorkerBoundsFromConf(c *conf.Conf, o *WorkerOptions) error {
 		return err
 	}
 	return nil
-}
-
-// historyBaseURL is the history server's base URL from host:port or an
-// http(s) URL ("" for "").
-func historyBaseURL(addr string) (string, error) {
-	if addr == "" {
-		return "", nil
-	}
-	if !strings.Contains(addr, "://") {
-		addr = "http://" + addr
-	}
-	u, err := url.Parse(addr)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" {
-		return "", fmt.Errorf("%q is not host:port or an http(s) URL of the history server", strings.TrimPrefix(addr, "http://"))
-	}
-	return strings.TrimSuffix(u.String(), "/"), nil
-}
-
-func historyAddress(v any) error {
-	s, _ := v.(string)
-	_, err := historyBaseURL(s)
-	return err
 }

@@ -104,7 +104,7 @@ func TestFinalTrackingURL(t *testing.T) {
 		}
 	}
 	for _, bad := range []string{"ftp://h:1", "http://", ":18080", "http://[::1"} {
-		if err := historyAddressCheck(bad); err == nil {
+		if err := conf.HistoryServerAddress(bad); err == nil {
 			t.Errorf("history server address %q accepted", bad)
 		}
 	}

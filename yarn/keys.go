@@ -1,9 +1,7 @@
 package yarn
 
 import (
-	"fmt"
 	"net/url"
-	"strings"
 
 	"github.com/stoke-run/stoke/internal/conf"
 )
@@ -25,36 +23,12 @@ func init() {
 		{Name: "stoke.yarn.scheduler.heartbeat.interval", Default: "3s", Type: conf.TypeDuration, Unit: "ms", Check: conf.AtLeast(int64(1e6)), Doc: "AM heartbeat to the RM when no container is pending."},
 		{Name: "stoke.yarn.scheduler.initialAllocationInterval", Default: "200ms", Type: conf.TypeDuration, Unit: "ms", Check: conf.AtLeast(int64(1e6)), Doc: "AM heartbeat to the RM while containers are pending."},
 		{Name: "stoke.yarn.am.attemptFailuresValidityInterval", Type: conf.TypeDuration, Unit: "ms", Check: conf.AtLeast(int64(1e6)), Doc: "AM failures older than this do not count towards stoke.yarn.maxAppAttempts, so a long-running application is not ended by failures spread over weeks (default: all count)."},
-		{Name: "stoke.yarn.historyServer.address", Type: conf.TypeString, Check: historyAddressCheck, Doc: "host:port (or http(s)://host:port) of the Stoke history server: when the application ends, the ResourceManager links to its page there (/history/<application>/)."},
+		{Name: "stoke.yarn.historyServer.address", Type: conf.TypeString, Check: conf.HistoryServerAddress, Doc: "host:port (or http(s)://host:port) of the Stoke history server: when the application ends, the ResourceManager links to its page there (/history/<application>/)."},
 		{Name: "stoke.yarn.am.waitTime", Default: "100s", Type: conf.TypeDuration, Unit: "s", Check: conf.AtLeast(int64(1e9)), Doc: "Client deploy mode: how long the driver waits for the AM to register."},
 	} {
 		conf.Register(k)
 	}
 	conf.RegisterPrefix(conf.Key{Name: "stoke.yarn.appMasterEnv.", Doc: "stoke.yarn.appMasterEnv.NAME=value: an environment variable of the YARN application master (and of the driver in cluster mode)."})
-}
-
-// historyAddressCheck accepts host:port or an http(s) URL with a host.
-func historyAddressCheck(v any) error {
-	s, _ := v.(string)
-	if s == "" {
-		return nil
-	}
-	if _, err := historyBase(s); err != nil {
-		return err
-	}
-	return nil
-}
-
-// historyBase is the history server's base URL from its address.
-func historyBase(addr string) (string, error) {
-	if !strings.Contains(addr, "://") {
-		addr = "http://" + addr
-	}
-	u, err := url.Parse(addr)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Hostname() == "" {
-		return "", fmt.Errorf("%q is not host:port or an http(s) URL of the history server", strings.TrimPrefix(addr, "http://"))
-	}
-	return strings.TrimSuffix(u.String(), "/"), nil
 }
 
 // finalTrackingURL is the history server's page of the application, or ""
@@ -63,7 +37,7 @@ func finalTrackingURL(addr, appID string) string {
 	if addr == "" {
 		return ""
 	}
-	base, err := historyBase(addr)
+	base, err := conf.HistoryServerBase(addr)
 	if err != nil {
 		return ""
 	}
