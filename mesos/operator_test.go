@@ -1,7 +1,6 @@
 package mesos_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -10,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,26 +20,8 @@ import (
 	"github.com/stoke-run/stoke/mesos/mesostest"
 )
 
-// lockedBuffer is a log sink tests read while the driver writes.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-func bufferLogger() (*logrus.Logger, *lockedBuffer) {
-	buf := &lockedBuffer{}
+func bufferLogger() (*logrus.Logger, *testutil.SyncBuffer) {
+	buf := &testutil.SyncBuffer{}
 	log := logrus.New()
 	log.SetOutput(buf)
 	log.SetLevel(logrus.InfoLevel)
