@@ -48,6 +48,7 @@ type FrameworkView struct {
 	OfferedCPUs float64
 	Calls       map[string]int // by call type name
 	Removed     string         // why it was removed, if it was
+	Suppressed  bool           // every role's offers suppressed on the leader now
 }
 
 // Counters are cluster-wide counts.
@@ -162,11 +163,11 @@ func (c *Cluster) Frameworks() []FrameworkView {
 	defer c.mu.Unlock()
 	seen := map[string]bool{}
 	var out []FrameworkView
-	add := func(id, name string, connected bool) {
+	add := func(id, name string, connected, suppressed bool) {
 		seen[id] = true
 		s := c.stats.fw(id)
 		v := FrameworkView{ID: id, Name: name, Connected: connected, Subscribes: s.subscribes, OfferEvents: s.offerEvents,
-			Offers: s.offers, OfferedCPUs: s.offeredCPUs, Calls: map[string]int{}, Removed: s.removed}
+			Offers: s.offers, OfferedCPUs: s.offeredCPUs, Calls: map[string]int{}, Removed: s.removed, Suppressed: suppressed}
 		for k, n := range s.calls {
 			v.Calls[k] = n
 		}
@@ -174,12 +175,12 @@ func (c *Cluster) Frameworks() []FrameworkView {
 	}
 	if c.leader != nil {
 		for id, fw := range c.leader.frameworks {
-			add(id, fw.info.Name, fw.connected())
+			add(id, fw.info.Name, fw.connected(), fw.offerRole() == "")
 		}
 	}
 	for id := range c.stats.frameworks {
 		if !seen[id] {
-			add(id, "", false)
+			add(id, "", false, false)
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
