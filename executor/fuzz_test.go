@@ -3,6 +3,7 @@ package executor
 import (
 	"context"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +12,8 @@ import (
 	"time"
 
 	"google.golang.org/protobuf/proto"
+
+	"github.com/sirupsen/logrus"
 
 	pb "github.com/stoke-run/stoke/internal/rpc/stokepb"
 	"github.com/stoke-run/stoke/internal/testutil"
@@ -157,7 +160,9 @@ func FuzzDriverMessage(f *testing.F) {
 			}
 		})
 		defer runner.Close()
-		if !taskMessage(runner, &msg) {
+		quiet := logrus.New()
+		quiet.SetOutput(io.Discard)
+		if !taskMessage(logrus.NewEntry(quiet), runner, &msg) {
 			if r := msg.GetRelease(); r != nil {
 				for _, id := range r.ShuffleIds {
 					env.Blocks.ReleaseShuffle(id)

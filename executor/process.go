@@ -241,22 +241,25 @@ func RunProcess(ctx context.Context, cfg ProcessConfig) error {
 		},
 	}
 	res.Apply(env)
-	// What an operator reads in the executor's stderr: a failed task at
-	// warn with its error's first line, every task end at debug (at 50,000
-	// tasks a second, a line per task at info would cost more than the
-	// tasks), and a count of tasks run when the executor stops.
+	// What an operator reads in the executor's stderr, as in Spark's
+	// executor logs: each task's start and end at info (a --log-level of
+	// warn keeps only failures, for jobs of very many tiny tasks), a failed
+	// task at warn with its error's first line, and a count of tasks run
+	// when the executor stops.
 	var finished, failedTasks atomic.Int64
 	report := func(st *pb.TaskStatus) {
 		switch st.State {
 		case pb.TaskState_SUCCEEDED:
 			finished.Add(1)
-			log.Debugf("task %d finished", st.TaskId)
+			if log.Logger.IsLevelEnabled(logrus.InfoLevel) {
+				log.WithField("task", st.TaskId).Infof("finished task %d in %v", st.TaskId, time.Duration(st.GetMetrics().GetDurationNs()).Round(time.Microsecond))
+			}
 		case pb.TaskState_FAILED, pb.TaskState_FETCH_FAILED:
 			failedTasks.Add(1)
 			msg, _, _ := strings.Cut(st.Error, "\n")
 			log.WithField("task", st.TaskId).Warnf("task %d failed: %s", st.TaskId, msg)
 		case pb.TaskState_KILLED:
-			log.Debugf("task %d killed: %s", st.TaskId, st.Error)
+			log.WithField("task", st.TaskId).Infof("task %d killed: %s", st.TaskId, st.Error)
 		}
 		out.status(st)
 		if cfg.OnStatus != nil {
@@ -284,7 +287,7 @@ func RunProcess(ctx context.Context, cfg ProcessConfig) error {
 				case <-quit:
 					return
 				case msg := <-cfg.Inbox:
-					taskMessage(runner, msg)
+					taskMessage(log, runner, msg)
 				}
 			}
 		}()
@@ -299,7 +302,7 @@ func RunProcess(ctx context.Context, cfg ProcessConfig) error {
 			}
 			return fmt.Errorf("lost connection to driver: %w", err)
 		}
-		if taskMessage(runner, msg) {
+		if taskMessage(log, runner, msg) {
 			continue
 		}
 		switch m := msg.Msg.(type) {
@@ -335,10 +338,14 @@ func RunProcess(ctx context.Context, cfg ProcessConfig) error {
 }
 
 // taskMessage applies a launch or kill and reports whether msg was one.
-func taskMessage(runner *Runner, msg *pb.DriverMessage) bool {
+func taskMessage(log *logrus.Entry, runner *Runner, msg *pb.DriverMessage) bool {
 	switch m := msg.Msg.(type) {
 	case *pb.DriverMessage_Launch:
+		info := log.Logger.IsLevelEnabled(logrus.InfoLevel)
 		for _, t := range m.Launch.Tasks {
+			if info {
+				log.WithField("task", t.TaskId).Infof("running task %d (stage %d.%d, partition %d, attempt %d)", t.TaskId, t.StageId, t.StageAttempt, t.Partition, t.Attempt)
+			}
 			runner.Launch(t)
 		}
 	case *pb.DriverMessage_Kill:

@@ -125,27 +125,58 @@ func TestExecutorsCarryTheirLogURL(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts executor processes")
 	}
-	sc, _ := runApp(t, "local-cluster[1,1,512]", 1, stoke.Config{"stoke.executor.memory": "256m"})
+	sc, _ := runApp(t, "local-cluster[1,1,512]", 1, stoke.Config{"stoke.executor.memory": "256m", "stoke.task.maxFailures": "1"})
 	execs := sc.Driver().Executors()
 	u := execs[0].LogURL
 	if !strings.HasPrefix(u, "http://") || !strings.Contains(u, "/log?") || !strings.Contains(u, "executor="+execs[0].ID) {
 		t.Fatalf("executor %s log URL %q", execs[0].ID, u)
 	}
-	res, err := http.Get(u)
+	ds, err := stoke.Parallelize(sc, []int{1, 2, 3}, 3)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer res.Body.Close()
-	body, _ := io.ReadAll(res.Body)
-	if res.StatusCode != http.StatusOK {
-		t.Fatalf("GET %s: %s", u, res.Status)
+	if _, err := stoke.Count(context.Background(), stoke.Map(ds, failOnTwo)); err == nil {
+		t.Fatal("a job whose task fails succeeded")
+	}
+	read := func() string {
+		res, err := http.Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		body, _ := io.ReadAll(res.Body)
+		if res.StatusCode != http.StatusOK {
+			t.Fatalf("GET %s: %s", u, res.Status)
+		}
+		return string(body)
 	}
 	// The executor says at info level that it joined (its stderr page was
-	// blank).
-	if !strings.Contains(string(body), "registered with the driver") {
-		t.Fatalf("the executor's stderr page says nothing of its start:\n%s", body)
-	}
+	// blank), and as Spark's executors do, each task's start and end; a
+	// failure at warn with its cause.
+	var body string
+	wants := []string{"registered with the driver", "running task ", "finished task ", "failed: panic: two is refused"}
+	defer func() {
+		if t.Failed() {
+			t.Logf("the executor's stderr:\n%s", body)
+		}
+	}()
+	testutil.Eventually(t, 30*time.Second, "the executor's log telling of its tasks", func() bool {
+		body = read()
+		for _, w := range wants {
+			if !strings.Contains(body, w) {
+				return false
+			}
+		}
+		return true
+	})
 }
+
+var failOnTwo = stoke.RegisterMap("standalone_test.failOnTwo", func(x int) int {
+	if x == 2 {
+		panic("two is refused")
+	}
+	return x
+})
 
 // The master and every worker serve Prometheus metrics beside their UIs,
 // with lower-case label values like the driver's.
