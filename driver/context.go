@@ -757,6 +757,7 @@ func (c *Context) updateLocked(st *pb.TaskStatus, a *actions) {
 	if m := st.Metrics; m != nil {
 		ev.RecordsIn, ev.RecordsOut, ev.ShuffleWrite, ev.ShuffleRead = m.RecordsIn, m.RecordsOut, m.ShuffleWriteBytes, m.ShuffleReadBytes
 		ev.Spilled, ev.PeakMemory = m.SpilledBytes, m.PeakExecutionMemory
+		ev.RunTime = time.Duration(m.DurationNs)
 	}
 	if st.Result != nil {
 		ev.ResultBytes = st.Result.Size

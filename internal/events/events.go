@@ -104,6 +104,10 @@ type TaskEnd struct {
 	Status       string        `json:"status"`
 	Reason       string        `json:"reason,omitempty"`
 	Duration     time.Duration `json:"durationNs"`
+	// RunTime is how long the executor ran the task (from its metrics);
+	// Duration less RunTime is the scheduler delay: queueing, shipping the
+	// task and its result.
+	RunTime      time.Duration `json:"runTimeNs,omitempty"`
 	ResultBytes  int64         `json:"resultBytes"`
 	RecordsIn    int64         `json:"recordsIn"`
 	RecordsOut   int64         `json:"recordsOut"`

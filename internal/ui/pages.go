@@ -35,7 +35,13 @@ var pageFuncs = template.FuncMap{
 		}
 		return fmt.Sprintf("%gth percentile", q*100)
 	},
-	"msDur": func(ms float64) string { return fmtDuration(time.Duration(ms) * time.Millisecond) },
+	"msDur": func(ms float64) string {
+		if ms == 0 {
+			return "0 ms"
+		}
+		return fmtDuration(time.Duration(ms) * time.Millisecond)
+	},
+	"fbytes": func(v float64) string { return humanBytes(int64(v)) },
 	// firstLine shortens an error to its first line (at most 200 bytes):
 	// the summary of a collapsed <details> holding the whole text, so a
 	// failed job's stack traces do not fill the page.
@@ -164,8 +170,15 @@ Submitted {{ts .SubmissionTime}}, duration {{dur (.Duration $.Now)}}. Total task
 {{with .Summary}}{{if .Tasks}}<h2>Summary of {{.Tasks}} successful task(s)</h2>
 <table id="task-summary"><tr><th>Metric</th>{{range .Quantiles}}<th>{{quantileName .}}</th>{{end}}</tr>
 <tr><td>Duration</td>{{range .Duration}}<td>{{msDur .}}</td>{{end}}</tr>
-<tr><td>Records in</td>{{range .InputRecords}}<td>{{printf "%.0f" .}}</td>{{end}}</tr>
-<tr><td>Records out</td>{{range .OutputRecords}}<td>{{printf "%.0f" .}}</td>{{end}}</tr></table>{{end}}{{end}}
+<tr><td>Run time on the executor</td>{{range .ExecutorRunTime}}<td>{{msDur .}}</td>{{end}}</tr>
+<tr><td>Scheduler delay</td>{{range .SchedulerDelay}}<td>{{msDur .}}</td>{{end}}</tr>
+<tr><td>Records in</td>{{range .InputMetrics.RecordsRead}}<td>{{printf "%.0f" .}}</td>{{end}}</tr>
+<tr><td>Records out</td>{{range .OutputMetrics.RecordsWritten}}<td>{{printf "%.0f" .}}</td>{{end}}</tr>
+<tr><td>Shuffle read</td>{{range .ShuffleReadMetrics.ReadBytes}}<td>{{fbytes .}}</td>{{end}}</tr>
+<tr><td>Shuffle write</td>{{range .ShuffleWriteMetrics.WriteBytes}}<td>{{fbytes .}}</td>{{end}}</tr>
+<tr><td>Result size</td>{{range .ResultSize}}<td>{{fbytes .}}</td>{{end}}</tr>
+<tr><td>Spilled to disk</td>{{range .DiskBytesSpilled}}<td>{{fbytes .}}</td>{{end}}</tr>
+<tr><td>Peak execution memory</td>{{range .PeakExecutionMemory}}<td>{{fbytes .}}</td>{{end}}</tr></table>{{end}}{{end}}
 <h2>Tasks {{if .Rows}}{{add .Offset 1}}-{{add .Offset (len .Rows)}} of {{.Stage.TaskRows}}{{end}}</h2>
 <p>{{if .Prev}}<a href="stages/stage/?id={{.Stage.ID}}&amp;attempt={{.Stage.Attempt}}&amp;page={{.Prev}}">previous</a>{{end}}
 {{if .Next}}<a href="stages/stage/?id={{.Stage.ID}}&amp;attempt={{.Stage.Attempt}}&amp;page={{.Next}}">next</a>{{end}}</p>

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -67,15 +68,16 @@ func TestPagesRender(t *testing.T) {
 		t.Fatalf("/ -> %d %q", code, h.Get("Location"))
 	}
 	for path, want := range map[string][]string{
-		"/jobs/":                        {"count words", "Active jobs (1)", "FAIR"},
-		"/jobs/job/?id=0":               {"count words", "map", "reduce"},
-		"/stages/":                      {"map", "reduce", "etl", "0 B / 2.6 KiB", "Pending stages (1)"}, // human units, not "2708 B"; stage 2 waits
-		"/stages/stage/?id=0&attempt=0": {"PROCESS_LOCAL", "another attempt succeeded", "boom", "KILLED", "Summary of 2 successful task(s)", "<th>Median</th>", "<td>60 ms</td>"},
-		"/stages/stage/?id=0":           {"PROCESS_LOCAL"},
-		"/executors/":                   {"heartbeat timed out", "h1", "dead"},
-		"/pools/":                       {"etl", "default"},
-		"/pools/pool/?name=etl":         {"reduce"},
-		"/environment/":                 {"stoke.app.name", "flag"},
+		"/jobs/":          {"count words", "Active jobs (1)", "FAIR"},
+		"/jobs/job/?id=0": {"count words", "map", "reduce"},
+		"/stages/":        {"map", "reduce", "etl", "4.0 KiB / 2.6 KiB", "Pending stages (1)"}, // human units, not "2708 B"; stage 2 waits
+		"/stages/stage/?id=0&attempt=0": {"PROCESS_LOCAL", "another attempt succeeded", "boom", "KILLED", "Summary of 2 successful task(s)", "<th>Median</th>", "<td>60 ms</td>",
+			"<tr><td>Scheduler delay</td><td>5 ms</td>", "<tr><td>Result size</td><td>128 B</td>", "<tr><td>Shuffle write</td><td>0 B</td>"},
+		"/stages/stage/?id=0":   {"PROCESS_LOCAL"},
+		"/executors/":           {"heartbeat timed out", "h1", "dead"},
+		"/pools/":               {"etl", "default"},
+		"/pools/pool/?name=etl": {"reduce"},
+		"/environment/":         {"stoke.app.name", "flag"},
 	} {
 		code, h, body := get(t, u+path)
 		if code != http.StatusOK {
@@ -240,18 +242,20 @@ type specStage struct {
 }
 
 type specTask struct {
-	TaskID       *int64     `json:"taskId"`
-	Index        *int       `json:"index"`
-	Attempt      *int       `json:"attempt"`
-	LaunchTime   *sparkDate `json:"launchTime"`
-	Duration     *int64     `json:"duration"`
-	ExecutorID   *string    `json:"executorId"`
-	Host         *string    `json:"host"`
-	Status       *string    `json:"status"`
-	TaskLocality *string    `json:"taskLocality"`
-	Speculative  *bool      `json:"speculative"`
-	TaskMetrics  *struct {
+	TaskID         *int64     `json:"taskId"`
+	Index          *int       `json:"index"`
+	Attempt        *int       `json:"attempt"`
+	LaunchTime     *sparkDate `json:"launchTime"`
+	Duration       *int64     `json:"duration"`
+	ExecutorID     *string    `json:"executorId"`
+	Host           *string    `json:"host"`
+	Status         *string    `json:"status"`
+	TaskLocality   *string    `json:"taskLocality"`
+	Speculative    *bool      `json:"speculative"`
+	SchedulerDelay *int64     `json:"schedulerDelay"`
+	TaskMetrics    *struct {
 		ExecutorRunTime *int64 `json:"executorRunTime"`
+		ResultSize      *int64 `json:"resultSize"`
 	} `json:"taskMetrics"`
 }
 
@@ -271,9 +275,25 @@ type specExecutor struct {
 }
 
 type specTaskSummary struct {
-	Quantiles       []float64 `json:"quantiles"`
-	Duration        []float64 `json:"duration"`
-	ExecutorRunTime []float64 `json:"executorRunTime"`
+	Quantiles           []float64 `json:"quantiles"`
+	Duration            []float64 `json:"duration"`
+	ExecutorRunTime     []float64 `json:"executorRunTime"`
+	SchedulerDelay      []float64 `json:"schedulerDelay"`
+	ResultSize          []float64 `json:"resultSize"`
+	PeakExecutionMemory []float64 `json:"peakExecutionMemory"`
+	DiskBytesSpilled    []float64 `json:"diskBytesSpilled"`
+	InputMetrics        *struct {
+		RecordsRead []float64 `json:"recordsRead"`
+	} `json:"inputMetrics"`
+	OutputMetrics *struct {
+		RecordsWritten []float64 `json:"recordsWritten"`
+	} `json:"outputMetrics"`
+	ShuffleReadMetrics *struct {
+		ReadBytes []float64 `json:"readBytes"`
+	} `json:"shuffleReadMetrics"`
+	ShuffleWriteMetrics *struct {
+		WriteBytes []float64 `json:"writeBytes"`
+	} `json:"shuffleWriteMetrics"`
 }
 
 // missing names the nil pointer and nil slice fields of v (a struct).
@@ -339,13 +359,32 @@ func TestAPI(t *testing.T) {
 			t.Errorf("task %d lacks Spark's fields %v", *r.TaskID, m)
 		}
 	}
+	// Task 2 took 60 ms, 55 of them running on its executor.
+	if r := rows[1]; *r.TaskID != 2 || *r.Duration != 60 || *r.TaskMetrics.ExecutorRunTime != 55 || *r.SchedulerDelay != 5 || *r.TaskMetrics.ResultSize != 128 {
+		t.Errorf("task 2: duration %d, run time %d, scheduler delay %d, result size %d; want 60, 55, 5, 128",
+			*r.Duration, *r.TaskMetrics.ExecutorRunTime, *r.SchedulerDelay, *r.TaskMetrics.ResultSize)
+	}
 	var sum specTaskSummary
 	if getJSON(t, api+"/app-1/stages/0/0/taskSummary", &sum); len(sum.Quantiles) != 5 || len(sum.Duration) != 5 || len(sum.ExecutorRunTime) != 5 {
 		t.Fatalf("task summary %+v", sum)
 	}
-	// Two successful tasks of 100 and 60 ms: the median is the first at or above the middle.
-	if getJSON(t, api+"/app-1/stages/0/0/taskSummary?quantiles=0,1", &sum); sum.Duration[0] != 60 || sum.Duration[1] != 100 {
-		t.Fatalf("task summary min and max %+v", sum)
+	if m := missing(sum); len(m) > 0 {
+		t.Errorf("task summary lacks Spark's fields %v", m)
+	}
+	// Two successful tasks of 100 and 60 ms that ran 70 and 55 ms on
+	// their executors: each metric's min and max come from the tasks.
+	sum = specTaskSummary{}
+	getJSON(t, api+"/app-1/stages/0/0/taskSummary?quantiles=0,1", &sum)
+	for name, got := range map[string][]float64{
+		"duration": sum.Duration, "executorRunTime": sum.ExecutorRunTime, "schedulerDelay": sum.SchedulerDelay,
+		"resultSize": sum.ResultSize, "recordsRead": sum.InputMetrics.RecordsRead,
+		"shuffle readBytes": sum.ShuffleReadMetrics.ReadBytes, "shuffle writeBytes": sum.ShuffleWriteMetrics.WriteBytes,
+	} {
+		want := map[string][]float64{"duration": {60, 100}, "executorRunTime": {55, 70}, "schedulerDelay": {5, 30},
+			"resultSize": {128, 512}, "recordsRead": {0, 10}, "shuffle readBytes": {0, 4096}, "shuffle writeBytes": {0, 2708}}[name]
+		if !slices.Equal(got, want) {
+			t.Errorf("task summary %s min and max %v, want %v", name, got, want)
+		}
 	}
 	var execs []specExecutor
 	if getJSON(t, api+"/app-1/executors", &execs); len(execs) != 1 {

@@ -2,7 +2,6 @@ package ui
 
 import (
 	"math"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -170,45 +169,55 @@ func toSparkStage(s StageInfo) sparkStage {
 		JobID: s.JobID, ParentIDs: append([]int{}, s.ParentIDs...), ResultBytes: s.ResultBytes}
 }
 
+// sparkTaskMetrics is the part of Spark's TaskMetrics that Stoke measures;
+// what it does not measure (bytes read from input, GC time, serialization
+// times) is left out rather than reported as 0.
 type sparkTaskMetrics struct {
-	ExecutorRunTime int64 `json:"executorRunTime"`
-	ResultSize      int64 `json:"resultSize"`
-	InputMetrics    struct {
-		BytesRead   int64 `json:"bytesRead"`
+	ExecutorRunTime     int64 `json:"executorRunTime"`
+	ResultSize          int64 `json:"resultSize"`
+	PeakExecutionMemory int64 `json:"peakExecutionMemory"`
+	DiskBytesSpilled    int64 `json:"diskBytesSpilled"`
+	InputMetrics        struct {
 		RecordsRead int64 `json:"recordsRead"`
 	} `json:"inputMetrics"`
 	OutputMetrics struct {
-		BytesWritten   int64 `json:"bytesWritten"`
 		RecordsWritten int64 `json:"recordsWritten"`
 	} `json:"outputMetrics"`
+	ShuffleReadMetrics struct {
+		ReadBytes int64 `json:"readBytes"` // local and remote: Stoke does not tell them apart
+	} `json:"shuffleReadMetrics"`
+	ShuffleWriteMetrics struct {
+		WriteBytes int64 `json:"bytesWritten"`
+	} `json:"shuffleWriteMetrics"`
 }
 
 type sparkTask struct {
-	TaskID            int64            `json:"taskId"`
-	Index             int              `json:"index"`
-	Attempt           int              `json:"attempt"`
-	PartitionID       int              `json:"partitionId"`
-	LaunchTime        *sparkTime       `json:"launchTime"`
-	Duration          int64            `json:"duration"`
-	ExecutorID        string           `json:"executorId"`
-	Host              string           `json:"host"`
-	Status            string           `json:"status"`
-	TaskLocality      string           `json:"taskLocality"`
-	Speculative       bool             `json:"speculative"`
-	ErrorMessage      string           `json:"errorMessage,omitempty"`
-	TaskMetrics       sparkTaskMetrics `json:"taskMetrics"`
-	ExecutorLogs      struct{}         `json:"executorLogs"`
-	SchedulerDelay    int64            `json:"schedulerDelay"`
-	GettingResultTime int64            `json:"gettingResultTime"`
+	TaskID         int64            `json:"taskId"`
+	Index          int              `json:"index"`
+	Attempt        int              `json:"attempt"`
+	PartitionID    int              `json:"partitionId"`
+	LaunchTime     *sparkTime       `json:"launchTime"`
+	Duration       int64            `json:"duration"`
+	ExecutorID     string           `json:"executorId"`
+	Host           string           `json:"host"`
+	Status         string           `json:"status"`
+	TaskLocality   string           `json:"taskLocality"`
+	Speculative    bool             `json:"speculative"`
+	ErrorMessage   string           `json:"errorMessage,omitempty"`
+	TaskMetrics    sparkTaskMetrics `json:"taskMetrics"`
+	ExecutorLogs   struct{}         `json:"executorLogs"`
+	SchedulerDelay int64            `json:"schedulerDelay"`
 }
 
 func toSparkTask(t TaskRow) sparkTask {
 	out := sparkTask{TaskID: t.TaskID, Index: t.Index, Attempt: t.Attempt, PartitionID: t.Partition, LaunchTime: optTime(t.LaunchTime),
 		Duration: millis(t.Duration), ExecutorID: t.ExecutorID, Host: t.Host, Status: t.Status, TaskLocality: t.Locality,
 		Speculative: t.Speculative, ErrorMessage: t.Reason}
-	out.TaskMetrics.ExecutorRunTime = millis(t.Duration)
-	out.TaskMetrics.InputMetrics.RecordsRead = t.RecordsIn
-	out.TaskMetrics.OutputMetrics.RecordsWritten = t.RecordsOut
+	m := &out.TaskMetrics
+	m.ExecutorRunTime, m.ResultSize, m.PeakExecutionMemory, m.DiskBytesSpilled = millis(t.RunTime), t.ResultBytes, t.PeakMemory, t.Spilled
+	m.InputMetrics.RecordsRead, m.OutputMetrics.RecordsWritten = t.RecordsIn, t.RecordsOut
+	m.ShuffleReadMetrics.ReadBytes, m.ShuffleWriteMetrics.WriteBytes = t.ShuffleRead, t.ShuffleWrite
+	out.SchedulerDelay = millis(t.SchedulerDelay())
 	return out
 }
 
@@ -263,12 +272,25 @@ func toSparkExecutor(e ExecutorInfo) sparkExecutor {
 // sparkTaskSummary is Spark's TaskMetricDistributions: for each metric,
 // its value at each quantile over the stage's successful tasks.
 type sparkTaskSummary struct {
-	Quantiles       []float64 `json:"quantiles"`
-	Duration        []float64 `json:"duration"`
-	ExecutorRunTime []float64 `json:"executorRunTime"`
-	SchedulerDelay  []float64 `json:"schedulerDelay"`
-	InputRecords    []float64 `json:"inputRecords"`
-	OutputRecords   []float64 `json:"outputRecords"`
+	Quantiles           []float64 `json:"quantiles"`
+	Duration            []float64 `json:"duration"`
+	ExecutorRunTime     []float64 `json:"executorRunTime"`
+	SchedulerDelay      []float64 `json:"schedulerDelay"`
+	ResultSize          []float64 `json:"resultSize"`
+	PeakExecutionMemory []float64 `json:"peakExecutionMemory"`
+	DiskBytesSpilled    []float64 `json:"diskBytesSpilled"`
+	InputMetrics        struct {
+		RecordsRead []float64 `json:"recordsRead"`
+	} `json:"inputMetrics"`
+	OutputMetrics struct {
+		RecordsWritten []float64 `json:"recordsWritten"`
+	} `json:"outputMetrics"`
+	ShuffleReadMetrics struct {
+		ReadBytes []float64 `json:"readBytes"`
+	} `json:"shuffleReadMetrics"`
+	ShuffleWriteMetrics struct {
+		WriteBytes []float64 `json:"writeBytes"`
+	} `json:"shuffleWriteMetrics"`
 	// Stoke's own: how many tasks the distribution is over.
 	Tasks int `json:"numTasks"`
 }
@@ -310,18 +332,55 @@ func quantilesOf(values []float64, qs []float64) []float64 {
 	return out
 }
 
+// The summary's metrics, each a value of a successful task.
+var summaryMetrics = []func(*sparkTaskSummary) (*[]float64, func(TaskRow) float64){
+	func(s *sparkTaskSummary) (*[]float64, func(TaskRow) float64) {
+		return &s.Duration, func(t TaskRow) float64 { return float64(millis(t.Duration)) }
+	},
+	func(s *sparkTaskSummary) (*[]float64, func(TaskRow) float64) {
+		return &s.ExecutorRunTime, func(t TaskRow) float64 { return float64(millis(t.RunTime)) }
+	},
+	func(s *sparkTaskSummary) (*[]float64, func(TaskRow) float64) {
+		return &s.SchedulerDelay, func(t TaskRow) float64 { return float64(millis(t.SchedulerDelay())) }
+	},
+	func(s *sparkTaskSummary) (*[]float64, func(TaskRow) float64) {
+		return &s.ResultSize, func(t TaskRow) float64 { return float64(t.ResultBytes) }
+	},
+	func(s *sparkTaskSummary) (*[]float64, func(TaskRow) float64) {
+		return &s.PeakExecutionMemory, func(t TaskRow) float64 { return float64(t.PeakMemory) }
+	},
+	func(s *sparkTaskSummary) (*[]float64, func(TaskRow) float64) {
+		return &s.DiskBytesSpilled, func(t TaskRow) float64 { return float64(t.Spilled) }
+	},
+	func(s *sparkTaskSummary) (*[]float64, func(TaskRow) float64) {
+		return &s.InputMetrics.RecordsRead, func(t TaskRow) float64 { return float64(t.RecordsIn) }
+	},
+	func(s *sparkTaskSummary) (*[]float64, func(TaskRow) float64) {
+		return &s.OutputMetrics.RecordsWritten, func(t TaskRow) float64 { return float64(t.RecordsOut) }
+	},
+	func(s *sparkTaskSummary) (*[]float64, func(TaskRow) float64) {
+		return &s.ShuffleReadMetrics.ReadBytes, func(t TaskRow) float64 { return float64(t.ShuffleRead) }
+	},
+	func(s *sparkTaskSummary) (*[]float64, func(TaskRow) float64) {
+		return &s.ShuffleWriteMetrics.WriteBytes, func(t TaskRow) float64 { return float64(t.ShuffleWrite) }
+	},
+}
+
 func taskSummary(rows []TaskRow, qs []float64) sparkTaskSummary {
-	var dur, in, outR []float64
+	var ok []TaskRow
 	for _, t := range rows {
-		if t.Status != "SUCCESS" {
-			continue
+		if t.Status == "SUCCESS" {
+			ok = append(ok, t)
 		}
-		dur = append(dur, float64(t.Duration.Milliseconds()))
-		in = append(in, float64(t.RecordsIn))
-		outR = append(outR, float64(t.RecordsOut))
 	}
-	n := len(dur)
-	d := quantilesOf(slices.Clone(dur), qs)
-	return sparkTaskSummary{Quantiles: qs, Duration: d, ExecutorRunTime: slices.Clone(d), SchedulerDelay: make([]float64, len(qs)),
-		InputRecords: quantilesOf(in, qs), OutputRecords: quantilesOf(outR, qs), Tasks: n}
+	s := sparkTaskSummary{Quantiles: qs, Tasks: len(ok)}
+	values := make([]float64, len(ok))
+	for _, m := range summaryMetrics {
+		dst, of := m(&s)
+		for i, t := range ok {
+			values[i] = of(t)
+		}
+		*dst = quantilesOf(values, qs)
+	}
+	return s
 }

@@ -140,6 +140,22 @@ type TaskRow struct {
 	Reason      string        `json:"errorMessage,omitempty"`
 	RecordsIn   int64         `json:"inputRecords"`
 	RecordsOut  int64         `json:"outputRecords"`
+	// Of finished attempts that reported metrics.
+	RunTime      time.Duration `json:"runTimeNs,omitempty"`
+	ResultBytes  int64         `json:"resultBytes,omitempty"`
+	ShuffleRead  int64         `json:"shuffleReadBytes,omitempty"`
+	ShuffleWrite int64         `json:"shuffleWriteBytes,omitempty"`
+	Spilled      int64         `json:"spilledBytes,omitempty"`
+	PeakMemory   int64         `json:"peakExecutionMemory,omitempty"`
+}
+
+// SchedulerDelay is the part of the attempt's duration the executor did
+// not spend running it (Spark's schedulerDelay).
+func (r TaskRow) SchedulerDelay() time.Duration {
+	if r.RunTime <= 0 || r.RunTime > r.Duration {
+		return 0
+	}
+	return r.Duration - r.RunTime
 }
 
 // ExecutorInfo is one executor.
@@ -668,12 +684,17 @@ func (s *Store) taskEnd(e *events.TaskEnd) {
 	r := &st.rows[i]
 	r.Status, r.Duration, r.Reason = e.Status, e.Duration, e.Reason
 	r.RecordsIn, r.RecordsOut = e.RecordsIn, e.RecordsOut
+	r.RunTime, r.ResultBytes, r.ShuffleRead, r.ShuffleWrite, r.Spilled, r.PeakMemory = e.RunTime, e.ResultBytes, e.ShuffleRead, e.ShuffleWrite, e.Spilled, e.PeakMemory
 	st.Tasks.finish(success, killed)
 	if st.job != nil {
 		st.job.Tasks.finish(success, killed)
 	}
 	st.pool.RunningTasks--
-	st.ExecutorRunTime += e.Duration
+	if e.RunTime > 0 {
+		st.ExecutorRunTime += e.RunTime
+	} else {
+		st.ExecutorRunTime += e.Duration // an event log written before RunTime
+	}
 	st.RecordsIn += e.RecordsIn
 	st.RecordsOut += e.RecordsOut
 	st.ShuffleRead += e.ShuffleRead
