@@ -7,6 +7,7 @@ package backend
 
 import (
 	"context"
+	"time"
 
 	pb "github.com/stoke-run/stoke/internal/rpc/stokepb"
 )
@@ -92,6 +93,12 @@ type ApplicationEnder interface {
 type ExecutorMetrics struct {
 	RSSBytes, HeapBytes, MemoryLimit int64
 	RunningTasks                     int
+	Goroutines                       int
+	GCCycles                         int64
+	GCPause, CPUTime                 time.Duration
+	// Bytes held: shuffle output and results in memory, cached partitions
+	// in memory and on disk.
+	ShuffleMemory, CacheMemory, CacheDisk int64
 }
 
 // MetricsReceiver is a Driver that takes executors' heartbeat metrics (the

@@ -418,6 +418,15 @@ func newOutbox() *outbox { return &outbox{wake: make(chan struct{}, 1)} }
 
 // residentBytes is the process's resident set from /proc/self/statm (0
 // where there is none).
+// cpuTime is the user and system CPU time this process has used.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
 func residentBytes() int64 {
 	b, err := os.ReadFile("/proc/self/statm")
 	if err != nil {
@@ -467,7 +476,12 @@ func (o *outbox) run(stream pb.Driver_ConnectClient, heartbeat time.Duration, r 
 			if rss == 0 {
 				rss = int64(ms.Sys) // not Linux: what the runtime holds from the OS
 			}
-			hb := &pb.Heartbeat{RssBytes: rss, HeapBytes: int64(ms.HeapAlloc), MemoryLimit: o.limit, RunningTasks: int32(r.Running())}
+			hb := &pb.Heartbeat{RssBytes: rss, HeapBytes: int64(ms.HeapAlloc), MemoryLimit: o.limit, RunningTasks: int32(r.Running()),
+				Goroutines: int32(runtime.NumGoroutine()), GcCycles: int64(ms.NumGC), GcPauseNs: int64(ms.PauseTotalNs), CpuNs: cpuTime().Nanoseconds()}
+			if store != nil {
+				hb.ShuffleMemoryBytes = store.Bytes()
+				hb.CacheMemoryBytes, hb.CacheDiskBytes = store.CachedBytes()
+			}
 			if err := stream.Send(&pb.ExecutorMessage{Msg: &pb.ExecutorMessage_Heartbeat{Heartbeat: hb}}); err != nil {
 				return err
 			}

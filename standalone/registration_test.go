@@ -223,31 +223,48 @@ func TestDaemonMetrics(t *testing.T) {
 	}
 }
 
-// Executors' heartbeats carry their memory: the driver's executors page,
-// its REST API and /metrics show each one's resident set, heap and bound.
-func TestExecutorMemoryReachesTheDriverUI(t *testing.T) {
+// Executors' heartbeats carry their process's metrics (memory, CPU time,
+// GC, goroutines, block store bytes): the driver's executors page, its
+// REST API and its /metrics serve every executor's, with the per-executor
+// task and shuffle counts it keeps itself (issue 14).
+func TestExecutorMetricsReachTheDriver(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts executor processes")
 	}
 	sc, _ := runApp(t, "local-cluster[1,1,512]", 1, stoke.Config{"stoke.executor.memory": "256m", "stoke.ui.enabled": "true", "stoke.ui.port": "0",
 		"stoke.executor.heartbeatInterval": "100ms"})
+	// A cached dataset and a shuffle: the executor holds both afterwards.
+	ds, err := stoke.Parallelize(sc, []int{1, 2, 3, 4, 5, 6, 7}, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cached := stoke.ReduceByKey(stoke.Map(ds, keyOf), sumInt, 2).Cache()
+	if n, err := stoke.Count(context.Background(), cached); err != nil || n != 7 {
+		t.Fatalf("count %d, %v", n, err)
+	}
 	api := sc.UIURL() + "/api/v1/applications/" + sc.AppID() + "/executors"
 	var execs []struct {
-		ID          string `json:"id"`
-		RSS         int64  `json:"rssBytes"`
-		Heap        int64  `json:"heapBytes"`
-		MemoryLimit int64  `json:"memoryLimitBytes"`
+		ID           string `json:"id"`
+		RSS          int64  `json:"rssBytes"`
+		Heap         int64  `json:"heapBytes"`
+		MemoryLimit  int64  `json:"memoryLimitBytes"`
+		MemoryUsed   int64  `json:"memoryUsed"`
+		Goroutines   int    `json:"goroutines"`
+		GCCycles     int64  `json:"gcCycles"`
+		ShuffleWrite int64  `json:"totalShuffleWrite"`
+		ShuffleRead  int64  `json:"totalShuffleRead"`
 	}
-	testutil.Eventually(t, 20*time.Second, "a heartbeat's memory in the REST API", func() bool {
+	// Heartbeats come every 100 ms: wait for one sent after the job.
+	testutil.Eventually(t, 20*time.Second, "a heartbeat's metrics in the REST API", func() bool {
 		res, err := http.Get(api)
 		if err != nil {
 			return false
 		}
 		defer res.Body.Close()
-		return json.NewDecoder(res.Body).Decode(&execs) == nil && len(execs) == 1 && execs[0].RSS > 0
+		return json.NewDecoder(res.Body).Decode(&execs) == nil && len(execs) == 1 && execs[0].RSS > 0 && execs[0].MemoryUsed > 0
 	})
-	if e := execs[0]; e.Heap <= 0 || e.MemoryLimit != 256<<20 || e.RSS < e.Heap/2 {
-		t.Fatalf("executor memory %+v", e)
+	if e := execs[0]; e.Heap <= 0 || e.MemoryLimit != 256<<20 || e.RSS < e.Heap/2 || e.Goroutines <= 0 || e.ShuffleWrite <= 0 || e.ShuffleRead <= 0 {
+		t.Fatalf("executor metrics %+v", e)
 	}
 	res, err := http.Get(sc.UIURL() + "/metrics")
 	if err != nil {
@@ -255,12 +272,30 @@ func TestExecutorMemoryReachesTheDriverUI(t *testing.T) {
 	}
 	b, _ := io.ReadAll(res.Body)
 	res.Body.Close()
-	for _, want := range []string{`stoke_executor_memory_bytes{executor_id="` + execs[0].ID + `",kind="rss"}`, `kind="limit"} 2.68435456e+08`} {
+	id := `executor_id="` + execs[0].ID + `"`
+	for _, want := range []string{`stoke_executor_memory_bytes{` + id + `,kind="rss"}`, `kind="limit"} 2.68435456e+08`,
+		`stoke_executor_goroutines{` + id + `}`, `stoke_executor_cpu_seconds_total{` + id + `}`, `stoke_executor_gc_cycles_total{` + id + `}`,
+		`stoke_executor_gc_pause_seconds_total{` + id + `}`, `stoke_executor_storage_bytes{` + id + `,kind="cache_memory"}`,
+		`stoke_executor_storage_bytes{` + id + `,kind="shuffle_memory"}`, `stoke_executor_active_tasks{` + id + `} 0`,
+		`stoke_executor_tasks_total{` + id + `,status="succeeded"} 4`, `stoke_executor_task_seconds_total{` + id + `}`,
+		`stoke_executor_shuffle_bytes_total{direction="write",` + id + `}`} {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("/metrics lacks %q", want)
 		}
 	}
+	// Counters that must have moved: CPU time, and the cached bytes.
+	for _, series := range []string{`stoke_executor_cpu_seconds_total{` + id + `} `, `stoke_executor_storage_bytes{` + id + `,kind="cache_memory"} `} {
+		_, rest, ok := strings.Cut(string(b), series)
+		v, _, _ := strings.Cut(rest, "\n")
+		if f, err := strconv.ParseFloat(v, 64); !ok || err != nil || f <= 0 {
+			t.Errorf("%s is %q, want > 0", series, v)
+		}
+	}
 }
+
+var keyOf = stoke.RegisterMap("standalone_test.keyOf", func(x int) stoke.KV[string, int] {
+	return stoke.KV[string, int]{Key: "k" + strconv.Itoa(x), Value: x}
+})
 
 // stoke.ui.reverseProxy: the master serves a running application's driver
 // UI under /proxy/<application>/ (read-only), its pages' relative links

@@ -238,7 +238,9 @@ func (svc *service) Connect(stream pb.Driver_ConnectServer) error {
 			if hb := msg.GetHeartbeat(); hb != nil {
 				if mr, ok := d.(backend.MetricsReceiver); ok {
 					mr.ExecutorMetrics(ec.info.ID, backend.ExecutorMetrics{RSSBytes: hb.RssBytes, HeapBytes: hb.HeapBytes,
-						MemoryLimit: hb.MemoryLimit, RunningTasks: int(hb.RunningTasks)})
+						MemoryLimit: hb.MemoryLimit, RunningTasks: int(hb.RunningTasks), Goroutines: int(hb.Goroutines),
+						GCCycles: hb.GcCycles, GCPause: time.Duration(hb.GcPauseNs), CPUTime: time.Duration(hb.CpuNs),
+						ShuffleMemory: hb.ShuffleMemoryBytes, CacheMemory: hb.CacheMemoryBytes, CacheDisk: hb.CacheDiskBytes})
 				}
 			}
 		}

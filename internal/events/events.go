@@ -142,13 +142,21 @@ type ExecutorExcluded struct {
 	Time       time.Time `json:"time"`
 }
 
-// ExecutorMetrics: an executor's heartbeat reported its process's memory.
+// ExecutorMetrics: an executor's heartbeat reported its process's memory,
+// CPU time, garbage collection and the bytes its block store holds.
 type ExecutorMetrics struct {
-	ExecutorID  string    `json:"executorId"`
-	RSSBytes    int64     `json:"rssBytes"`
-	HeapBytes   int64     `json:"heapBytes"`
-	MemoryLimit int64     `json:"memoryLimitBytes"`
-	Time        time.Time `json:"time"`
+	ExecutorID    string        `json:"executorId"`
+	RSSBytes      int64         `json:"rssBytes"`
+	HeapBytes     int64         `json:"heapBytes"`
+	MemoryLimit   int64         `json:"memoryLimitBytes"`
+	Goroutines    int           `json:"goroutines,omitempty"`
+	GCCycles      int64         `json:"gcCycles,omitempty"`
+	GCPause       time.Duration `json:"gcPauseNs,omitempty"`
+	CPUTime       time.Duration `json:"cpuTimeNs,omitempty"`
+	ShuffleMemory int64         `json:"shuffleMemoryBytes,omitempty"`
+	CacheMemory   int64         `json:"cacheMemoryBytes,omitempty"`
+	CacheDisk     int64         `json:"cacheDiskBytes,omitempty"`
+	Time          time.Time     `json:"time"`
 }
 
 // ExecutorTarget: dynamic allocation changed the number of executors the

@@ -254,6 +254,9 @@ type sparkExecutor struct {
 	PeakRSSBytes  int64  `json:"peakRssBytes"`
 	HeapBytes     int64  `json:"heapBytes"`
 	MemoryLimit   int64  `json:"memoryLimitBytes"`
+	Goroutines    int    `json:"goroutines"`
+	CPUTime       int64  `json:"cpuTime"` // ms
+	GCCycles      int64  `json:"gcCycles"`
 }
 
 func toSparkExecutor(e ExecutorInfo) sparkExecutor {
@@ -266,7 +269,12 @@ func toSparkExecutor(e ExecutorInfo) sparkExecutor {
 		TotalTasks: e.ActiveTasks + e.FailedTasks + e.CompletedTasks + e.KilledTasks, TotalDuration: millis(e.TotalDuration),
 		IsBlacklisted: e.Excluded, IsExcluded: e.Excluded, AddTime: optTime(e.AddTime), RemoveTime: optTime(e.RemoveTime),
 		RemoveReason: e.RemoveReason, ExecutorLogs: logs, AddReason: e.AddReason, ExcludeReason: e.ExcludeReason, KilledTasks: e.KilledTasks,
-		RSSBytes: e.RSSBytes, PeakRSSBytes: e.PeakRSS, HeapBytes: e.HeapBytes, MemoryLimit: e.MemoryLimit}
+		RSSBytes: e.RSSBytes, PeakRSSBytes: e.PeakRSS, HeapBytes: e.HeapBytes, MemoryLimit: e.MemoryLimit,
+		// Spark's storage memory and disk are its cached blocks'; its GC
+		// time is the JVM's, here the Go runtime's stop-the-world pauses.
+		MemoryUsed: e.CacheMemory, DiskUsed: e.CacheDisk, MaxMemory: e.MemoryLimit, TotalGCTime: millis(e.GCPause),
+		TotalShuffleRead: e.ShuffleRead, TotalShuffleWrite: e.ShuffleWrite,
+		Goroutines: e.Goroutines, CPUTime: millis(e.CPUTime), GCCycles: e.GCCycles}
 }
 
 // sparkTaskSummary is Spark's TaskMetricDistributions: for each metric,

@@ -396,13 +396,20 @@ func (x *Hello) GetExecutorId() string {
 }
 
 type Heartbeat struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	RssBytes      int64                  `protobuf:"varint,1,opt,name=rss_bytes,json=rssBytes,proto3" json:"rss_bytes,omitempty"` // resident set of the executor process
-	RunningTasks  int32                  `protobuf:"varint,2,opt,name=running_tasks,json=runningTasks,proto3" json:"running_tasks,omitempty"`
-	HeapBytes     int64                  `protobuf:"varint,3,opt,name=heap_bytes,json=heapBytes,proto3" json:"heap_bytes,omitempty"`       // Go heap in use
-	MemoryLimit   int64                  `protobuf:"varint,4,opt,name=memory_limit,json=memoryLimit,proto3" json:"memory_limit,omitempty"` // the executor's memory bound (stoke.executor.memory)
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state              protoimpl.MessageState `protogen:"open.v1"`
+	RssBytes           int64                  `protobuf:"varint,1,opt,name=rss_bytes,json=rssBytes,proto3" json:"rss_bytes,omitempty"` // resident set of the executor process
+	RunningTasks       int32                  `protobuf:"varint,2,opt,name=running_tasks,json=runningTasks,proto3" json:"running_tasks,omitempty"`
+	HeapBytes          int64                  `protobuf:"varint,3,opt,name=heap_bytes,json=heapBytes,proto3" json:"heap_bytes,omitempty"`       // Go heap in use
+	MemoryLimit        int64                  `protobuf:"varint,4,opt,name=memory_limit,json=memoryLimit,proto3" json:"memory_limit,omitempty"` // the executor's memory bound (stoke.executor.memory)
+	Goroutines         int32                  `protobuf:"varint,5,opt,name=goroutines,proto3" json:"goroutines,omitempty"`
+	GcCycles           int64                  `protobuf:"varint,6,opt,name=gc_cycles,json=gcCycles,proto3" json:"gc_cycles,omitempty"`                                 // completed since the process started
+	GcPauseNs          int64                  `protobuf:"varint,7,opt,name=gc_pause_ns,json=gcPauseNs,proto3" json:"gc_pause_ns,omitempty"`                            // total stop-the-world pause since the process started
+	CpuNs              int64                  `protobuf:"varint,8,opt,name=cpu_ns,json=cpuNs,proto3" json:"cpu_ns,omitempty"`                                          // user and system CPU time of the process
+	ShuffleMemoryBytes int64                  `protobuf:"varint,9,opt,name=shuffle_memory_bytes,json=shuffleMemoryBytes,proto3" json:"shuffle_memory_bytes,omitempty"` // shuffle output and results held in memory
+	CacheMemoryBytes   int64                  `protobuf:"varint,10,opt,name=cache_memory_bytes,json=cacheMemoryBytes,proto3" json:"cache_memory_bytes,omitempty"`      // cached partitions in memory
+	CacheDiskBytes     int64                  `protobuf:"varint,11,opt,name=cache_disk_bytes,json=cacheDiskBytes,proto3" json:"cache_disk_bytes,omitempty"`            // cached partitions on local disk
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *Heartbeat) Reset() {
@@ -459,6 +466,55 @@ func (x *Heartbeat) GetHeapBytes() int64 {
 func (x *Heartbeat) GetMemoryLimit() int64 {
 	if x != nil {
 		return x.MemoryLimit
+	}
+	return 0
+}
+
+func (x *Heartbeat) GetGoroutines() int32 {
+	if x != nil {
+		return x.Goroutines
+	}
+	return 0
+}
+
+func (x *Heartbeat) GetGcCycles() int64 {
+	if x != nil {
+		return x.GcCycles
+	}
+	return 0
+}
+
+func (x *Heartbeat) GetGcPauseNs() int64 {
+	if x != nil {
+		return x.GcPauseNs
+	}
+	return 0
+}
+
+func (x *Heartbeat) GetCpuNs() int64 {
+	if x != nil {
+		return x.CpuNs
+	}
+	return 0
+}
+
+func (x *Heartbeat) GetShuffleMemoryBytes() int64 {
+	if x != nil {
+		return x.ShuffleMemoryBytes
+	}
+	return 0
+}
+
+func (x *Heartbeat) GetCacheMemoryBytes() int64 {
+	if x != nil {
+		return x.CacheMemoryBytes
+	}
+	return 0
+}
+
+func (x *Heartbeat) GetCacheDiskBytes() int64 {
+	if x != nil {
+		return x.CacheDiskBytes
 	}
 	return 0
 }
@@ -2865,13 +2921,23 @@ const file_stoke_proto_rawDesc = "" +
 	"\x03msg\"(\n" +
 	"\x05Hello\x12\x1f\n" +
 	"\vexecutor_id\x18\x01 \x01(\tR\n" +
-	"executorId\"\x8f\x01\n" +
+	"executorId\"\x8d\x03\n" +
 	"\tHeartbeat\x12\x1b\n" +
 	"\trss_bytes\x18\x01 \x01(\x03R\brssBytes\x12#\n" +
 	"\rrunning_tasks\x18\x02 \x01(\x05R\frunningTasks\x12\x1d\n" +
 	"\n" +
 	"heap_bytes\x18\x03 \x01(\x03R\theapBytes\x12!\n" +
-	"\fmemory_limit\x18\x04 \x01(\x03R\vmemoryLimit\"A\n" +
+	"\fmemory_limit\x18\x04 \x01(\x03R\vmemoryLimit\x12\x1e\n" +
+	"\n" +
+	"goroutines\x18\x05 \x01(\x05R\n" +
+	"goroutines\x12\x1b\n" +
+	"\tgc_cycles\x18\x06 \x01(\x03R\bgcCycles\x12\x1e\n" +
+	"\vgc_pause_ns\x18\a \x01(\x03R\tgcPauseNs\x12\x15\n" +
+	"\x06cpu_ns\x18\b \x01(\x03R\x05cpuNs\x120\n" +
+	"\x14shuffle_memory_bytes\x18\t \x01(\x03R\x12shuffleMemoryBytes\x12,\n" +
+	"\x12cache_memory_bytes\x18\n" +
+	" \x01(\x03R\x10cacheMemoryBytes\x12(\n" +
+	"\x10cache_disk_bytes\x18\v \x01(\x03R\x0ecacheDiskBytes\"A\n" +
 	"\vStatusBatch\x122\n" +
 	"\aupdates\x18\x01 \x03(\v2\x18.stoke.rpc.v1.TaskStatusR\aupdates\"\x92\x03\n" +
 	"\n" +
