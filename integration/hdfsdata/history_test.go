@@ -11,6 +11,7 @@ import (
 
 	"github.com/stoke-run/stoke/integration/hadooptest"
 	"github.com/stoke-run/stoke/internal/fsx"
+	"github.com/stoke-run/stoke/internal/hadoop/krb"
 	"github.com/stoke-run/stoke/internal/history"
 	"github.com/stoke-run/stoke/internal/history/historytest"
 )
@@ -23,12 +24,37 @@ import (
 func TestHistoryServerOnHDFS(t *testing.T) {
 	local := t.TempDir()
 	apps := historytest.FourApps(t, local)
-
 	cluster := hadooptest.Start(t)
 	for _, kv := range cluster.Env() {
 		k, v, _ := strings.Cut(kv, "=")
 		t.Setenv(k, v)
 	}
+	historyOnHDFS(t, cluster, local, apps)
+}
+
+// TestHistoryServerOnSecureHDFS does the same on a Kerberos minicluster
+// with privacy: the history server logs in from a keytab (what
+// stoke history-server does with stoke.kerberos.principal and
+// stoke.kerberos.keytab), the drivers that write to HDFS from the user's
+// ticket cache.
+func TestHistoryServerOnSecureHDFS(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: a secure minicluster start")
+	}
+	local := t.TempDir()
+	apps := historytest.FourApps(t, local)
+	cluster := hadooptest.StartWith(t, hadooptest.Options{Secure: "privacy"})
+	for _, kv := range cluster.Env() {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+	t.Setenv("KRB5_CONFIG", cluster.KDC.Krb5Conf)
+	t.Setenv("KRB5CCNAME", "FILE:"+cluster.KDC.Kinit(t, cluster.UserPrincipal, cluster.UserKeytab))
+	fsx.UseKerberos(krb.LoginOptions{Principal: cluster.UserPrincipal, Keytab: cluster.UserKeytab})
+	historyOnHDFS(t, cluster, local, apps)
+}
+
+func historyOnHDFS(t *testing.T, cluster *hadooptest.Cluster, local string, apps historytest.Apps) {
 	dir := cluster.FS + "/tmp/stoke-history"
 	fsys, err := fsx.For(dir)
 	if err != nil {
