@@ -89,6 +89,21 @@ type ApplicationEnder interface {
 	ApplicationEnded(err error)
 }
 
+// LocalityHints say where the pending tasks would run best: Tasks is how
+// many of them prefer some host, Hosts how many prefer each host (Spark's
+// hostToLocalTaskCount).
+type LocalityHints struct {
+	Tasks int
+	Hosts map[string]int
+}
+
+// LocalityAware is a Backend that places the executors it asks for near
+// the pending tasks' data (YARN names the hosts in its container
+// requests). Dynamic allocation calls it instead of RequestTotalExecutors.
+type LocalityAware interface {
+	RequestTotalExecutorsNear(n int, hints LocalityHints) error
+}
+
 // ExecutorMetrics is what an executor's heartbeat says of its process.
 type ExecutorMetrics struct {
 	RSSBytes, HeapBytes, MemoryLimit int64

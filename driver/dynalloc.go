@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/stoke-run/stoke/backend"
 	"github.com/stoke-run/stoke/driver/alloc"
 	"github.com/stoke-run/stoke/internal/clock"
 	"github.com/stoke-run/stoke/internal/events"
@@ -65,6 +66,10 @@ func (c *Context) dynamicAllocationTick() {
 	now := c.clock.Now()
 	prev := c.dyn.policy.Target()
 	d := c.dyn.policy.Update(c.allocState(), now)
+	var hints backend.LocalityHints
+	if d.Changed || len(d.Releases) > 0 {
+		hints = c.localityHints()
+	}
 	var ids []string
 	a := &actions{}
 	for _, r := range d.Releases {
@@ -112,13 +117,28 @@ func (c *Context) dynamicAllocationTick() {
 	// Releases lower the backend's total by as many; the target says
 	// what is wanted after them.
 	if d.Changed || len(ids) > 0 {
-		if err := c.be.RequestTotalExecutors(d.Target); err != nil {
+		if err := c.requestTotal(d.Target, hints); err != nil {
 			c.log.WithError(err).Warnf("dynamic allocation: asking for %d executors", d.Target)
 		}
 	}
 	c.mu.Lock()
 	c.armDynamicAllocation()
 	c.mu.Unlock()
+}
+
+// requestTotal asks the backend for n executors, near the pending tasks'
+// data when it can place them.
+func (c *Context) requestTotal(n int, hints backend.LocalityHints) error {
+	if la, ok := c.be.(backend.LocalityAware); ok {
+		return la.RequestTotalExecutorsNear(n, hints)
+	}
+	return c.be.RequestTotalExecutors(n)
+}
+
+// localityHints say where the pending tasks' data is; c.mu is held.
+func (c *Context) localityHints() backend.LocalityHints {
+	b := c.core.Backlog()
+	return backend.LocalityHints{Tasks: b.HostAware, Hosts: b.LocalHosts}
 }
 
 // allocState is the policy's view of the application; c.mu is held.

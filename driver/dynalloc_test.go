@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -17,6 +18,7 @@ import (
 	"github.com/stoke-run/stoke/internal/clock"
 	"github.com/stoke-run/stoke/internal/conf"
 	"github.com/stoke-run/stoke/internal/events"
+	"github.com/stoke-run/stoke/internal/plan"
 	pb "github.com/stoke-run/stoke/internal/rpc/stokepb"
 	"github.com/stoke-run/stoke/internal/testutil"
 )
@@ -386,5 +388,46 @@ func TestNoTaskStartsOnAnExecutorBeingReleased(t *testing.T) {
 		case <-time.After(10 * time.Millisecond):
 			advance(clk, 100*time.Millisecond)
 		}
+	}
+}
+
+// localityBackend is an elasticBackend that takes locality hints.
+type localityBackend struct {
+	*elasticBackend
+	hmu   sync.Mutex
+	hints []backend.LocalityHints
+}
+
+func (b *localityBackend) RequestTotalExecutorsNear(n int, h backend.LocalityHints) error {
+	b.hmu.Lock()
+	b.hints = append(b.hints, h)
+	b.hmu.Unlock()
+	return b.RequestTotalExecutors(n)
+}
+
+// Dynamic allocation tells a backend that can place executors where the
+// pending tasks' data is (YARN) how many pending tasks prefer each host.
+func TestDynamicAllocationSendsLocalityHints(t *testing.T) {
+	be := &localityBackend{elasticBackend: &elasticBackend{held: map[string][]int64{}}}
+	c, clk, _ := newDynContext(t, be, nil)
+	// Six splits: four on dn1 (two of them also on dn2), two on nothing.
+	splits := []plan.TextSplit{{Path: "/f", Hosts: []string{"dn1"}}, {Path: "/f", Hosts: []string{"dn1", "dn2"}}, {Path: "/f", Hosts: []string{"dn1"}},
+		{Path: "/f", Hosts: []string{"dn2", "dn1"}}, {Path: "/f"}, {Path: "/f"}}
+	node := &plan.Node{ID: c.NewNodeID(), Kind: plan.TextFile, NumPartitions: len(splits), Type: "string", Splits: splits}
+	go c.RunJob(context.Background(), node, &pb.Sink{Kind: &pb.Sink_Collect{Collect: "string"}}, JobOptions{})
+	testutil.Eventually(t, 10*time.Second, "the job's tasks are pending", func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return c.core.Backlog().Pending == 6
+	})
+	advance(clk, 1100*time.Millisecond)
+	be.hmu.Lock()
+	defer be.hmu.Unlock()
+	if len(be.hints) == 0 {
+		t.Fatal("the backend got no locality hints with the first raised target")
+	}
+	h := be.hints[0]
+	if h.Tasks != 4 || !maps.Equal(h.Hosts, map[string]int{"dn1": 4, "dn2": 2}) {
+		t.Fatalf("hints %+v, want 4 host-preferring tasks: dn1 4, dn2 2", h)
 	}
 }

@@ -2,6 +2,7 @@ package yarn
 
 import (
 	"fmt"
+	"math"
 	"sort"
 	"strconv"
 
@@ -46,6 +47,22 @@ type allocator struct {
 	blAdd     []string
 	blRemove  []string
 	nodes     int // cluster nodes, from the last allocate response
+
+	// label is the executors' node label expression
+	// (stoke.yarn.executor.nodeLabelExpression), sent on the "*" ask.
+	label string
+	// hints say where pending tasks' data is; hostAsks are the node-level
+	// asks last sent (absolute counts, like "*").
+	hints    localityHints
+	hostAsks map[string]int
+}
+
+// localityHints are the driver's view of where its pending tasks would run
+// best: Executors is how many executors those tasks fill, Hosts how many
+// of them prefer each host (Spark's hostToLocalTaskCount).
+type localityHints struct {
+	Executors int
+	Hosts     map[string]int
 }
 
 // execContainer is one container allocated to an executor.
@@ -91,19 +108,101 @@ func (a *allocator) pending() int {
 	return 0
 }
 
+// setLocality takes the driver's latest locality hints.
+func (a *allocator) setLocality(h localityHints) { a.hints = h }
+
+// hostAsksNow places the pending containers near the data, as Spark's
+// locality-preferred placement does: each host with pending local tasks
+// deserves a share of the executors those tasks fill, in proportion to
+// its tasks, less the containers it already runs; the pending containers
+// up to that number ask for those hosts (each for the hosts whose share
+// it still serves), the rest for anywhere. The result counts, per host,
+// the pending containers that name it.
+func (a *allocator) hostAsksNow() map[string]int {
+	pending := a.pending()
+	total := 0
+	for _, n := range a.hints.Hosts {
+		total += n
+	}
+	if pending == 0 || total == 0 || a.hints.Executors <= 0 {
+		return nil
+	}
+	running := map[string]int{}
+	for _, c := range a.live {
+		running[c.Host()]++
+	}
+	share := map[string]int{}
+	sum, largest := 0, 0
+	for h, n := range a.hints.Hosts {
+		want := int(math.Ceil(float64(n)*float64(a.hints.Executors)/float64(total))) - running[h]
+		if want > 0 && !a.blacklist[h] {
+			share[h] = want
+			sum += want
+			largest = max(largest, want)
+		}
+	}
+	aware := min(sum, pending)
+	if aware == 0 {
+		return nil
+	}
+	// Scale each share to the containers that ask for hosts: the host with
+	// the largest share is named by all of them, others by fewer.
+	asks := map[string]int{}
+	for h, want := range share {
+		asks[h] = min(aware, int(math.Ceil(float64(want)*float64(aware)/float64(largest))))
+	}
+	return asks
+}
+
 // request fills the ask, release and blacklist fields of the next allocate call. The ask is
 // the absolute number of containers still wanted, sent when it changed (the RM keeps the last
-// value); releases and blacklist changes are sent once.
+// value), with node-level asks beside it when the driver's hints name hosts (every one sent
+// again when any changes, and 0 for hosts no longer wanted); releases and blacklist changes
+// are sent once.
 func (a *allocator) request(req *yarnpb.AllocateRequest) {
-	if want := a.pending(); want != a.lastAsk {
-		req.Ask = append(req.Ask, &yarnpb.ResourceRequest{
+	hosts := a.hostAsksNow()
+	hostsChanged := len(hosts) != len(a.hostAsks)
+	for h, n := range hosts {
+		if a.hostAsks[h] != n {
+			hostsChanged = true
+		}
+	}
+	if want := a.pending(); want != a.lastAsk || hostsChanged {
+		ask := &yarnpb.ResourceRequest{
 			Priority:      &yarnpb.Priority{Priority: proto.Int32(a.priority)},
 			ResourceName:  proto.String("*"),
 			Capability:    a.capability,
 			NumContainers: proto.Int32(int32(want)),
 			RelaxLocality: proto.Bool(true),
-		})
+		}
+		if a.label != "" {
+			// YARN reads the label of the "*" ask for every ask of the priority.
+			ask.NodeLabelExpression = proto.String(a.label)
+		}
+		req.Ask = append(req.Ask, ask)
 		a.lastAsk = want
+	}
+	if hostsChanged {
+		names := make([]string, 0, len(hosts)+len(a.hostAsks))
+		for h := range a.hostAsks {
+			if _, still := hosts[h]; !still {
+				names = append(names, h)
+			}
+		}
+		for h := range hosts {
+			names = append(names, h)
+		}
+		sort.Strings(names)
+		for _, h := range names {
+			req.Ask = append(req.Ask, &yarnpb.ResourceRequest{
+				Priority:      &yarnpb.Priority{Priority: proto.Int32(a.priority)},
+				ResourceName:  proto.String(h),
+				Capability:    a.capability,
+				NumContainers: proto.Int32(int32(hosts[h])),
+				RelaxLocality: proto.Bool(true),
+			})
+		}
+		a.hostAsks = hosts
 	}
 	req.Release, a.release = a.release, nil
 	if len(a.blAdd) > 0 || len(a.blRemove) > 0 {
@@ -116,7 +215,7 @@ func (a *allocator) request(req *yarnpb.AllocateRequest) {
 // blacklist changes go out again with the next request, and so does the ask.
 func (a *allocator) unsent(req *yarnpb.AllocateRequest) {
 	a.release = append(req.Release, a.release...)
-	a.lastAsk = -1
+	a.lastAsk, a.hostAsks = -1, nil
 	if br := req.GetBlacklistRequest(); br != nil {
 		a.blAdd = append(br.BlacklistAdditions, a.blAdd...)
 		a.blRemove = append(br.BlacklistRemovals, a.blRemove...)
@@ -126,7 +225,7 @@ func (a *allocator) unsent(req *yarnpb.AllocateRequest) {
 // resync prepares a full re-send after the RM lost the AM's state (RM restart or failover):
 // the whole ask and the whole blacklist go out with the next request.
 func (a *allocator) resync() {
-	a.lastAsk = -1
+	a.lastAsk, a.hostAsks = -1, nil
 	a.blAdd, a.blRemove = nil, nil
 	for n := range a.blacklist {
 		a.blAdd = append(a.blAdd, n)
@@ -156,6 +255,14 @@ func (a *allocator) allocated(cs []*yarnpb.Container) []*execContainer {
 		a.lastAsk -= len(cs)
 		if a.lastAsk < 0 {
 			a.lastAsk = 0
+		}
+	}
+	// The RM lowered its node-level counts too, by rules of its own (the
+	// locality it allocated at): send them all again.
+	if len(cs) > 0 && len(a.hostAsks) > 0 {
+		a.hostAsks = map[string]int{}
+		for h := range a.hints.Hosts {
+			a.hostAsks[h] = -1
 		}
 	}
 	return launch

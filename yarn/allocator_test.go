@@ -2,6 +2,7 @@ package yarn
 
 import (
 	"fmt"
+	"maps"
 	"strings"
 	"testing"
 
@@ -188,5 +189,104 @@ func TestAllocatorFollowsADynamicTarget(t *testing.T) {
 	a.setTarget(0)
 	if n, _, req := askOf(t, a); n != 0 || len(req.Release) != 0 || len(a.live) != 1 {
 		t.Fatalf("target 0: ask %d, releases %v, live %d; a lower target stops no running executor", n, req.Release, len(a.live))
+	}
+}
+
+// asksOf sends the next request and returns its asks by resource name.
+func asksOf(t *testing.T, a *allocator) (map[string]int32, *yarnpb.AllocateRequest) {
+	t.Helper()
+	var req yarnpb.AllocateRequest
+	a.request(&req)
+	out := map[string]int32{}
+	for _, r := range req.Ask {
+		if _, dup := out[r.GetResourceName()]; dup {
+			t.Fatalf("two asks for %s: %v", r.GetResourceName(), req.Ask)
+		}
+		if !r.GetRelaxLocality() {
+			t.Fatalf("ask %s does not relax locality: a node that is busy would never get it elsewhere", r.GetResourceName())
+		}
+		out[r.GetResourceName()] = r.GetNumContainers()
+	}
+	return out, &req
+}
+
+// Locality hints from the driver place the pending containers on the
+// hosts of the pending tasks' data, in proportion to their tasks, less
+// what each host already runs, as Spark's locality-preferred placement.
+func TestAllocatorAsksForTheHostsOfTheData(t *testing.T) {
+	a := newAllocator(&yarnpb.Resource{Memory: proto.Int64(512), VirtualCores: proto.Int32(1)}, 1, 3, 2)
+	a.setTarget(4)
+	// 8 local tasks filling 2 executors: 6 prefer a, 2 prefer b.
+	a.setLocality(localityHints{Executors: 2, Hosts: map[string]int{"a": 6, "b": 2}})
+	asks, _ := asksOf(t, a)
+	// Shares: a 2, b 1; three of the four containers name hosts, all
+	// three name a, two name b; the fourth asks for anywhere.
+	if want := map[string]int32{"*": 4, "a": 3, "b": 2}; !maps.Equal(asks, want) {
+		t.Fatalf("asks %v, want %v", asks, want)
+	}
+	if again, _ := asksOf(t, a); len(again) != 0 {
+		t.Fatalf("unchanged asks sent again: %v", again)
+	}
+	// One arrives on a: a's share falls to 1, and every node-level count
+	// goes again (the RM lowered them by its own rules).
+	if l := a.allocated([]*yarnpb.Container{testContainer(2, "a")}); len(l) != 1 {
+		t.Fatalf("launch %v", l)
+	}
+	asks, _ = asksOf(t, a)
+	if want := map[string]int32{"*": 3, "a": 2, "b": 2}; !maps.Equal(asks, want) {
+		t.Fatalf("after one on a: asks %v, want %v", asks, want)
+	}
+	// New hints without b: b's ask is cancelled (0).
+	a.setLocality(localityHints{Executors: 3, Hosts: map[string]int{"a": 9}})
+	asks, _ = asksOf(t, a)
+	if want := map[string]int32{"*": 3, "a": 2, "b": 0}; !maps.Equal(asks, want) {
+		t.Fatalf("hints without b: asks %v, want %v", asks, want)
+	}
+	// No local tasks: node-level asks go to 0, "*" stays.
+	a.setLocality(localityHints{})
+	asks, _ = asksOf(t, a)
+	if want := map[string]int32{"*": 3, "a": 0}; !maps.Equal(asks, want) {
+		t.Fatalf("no hints: asks %v, want %v", asks, want)
+	}
+}
+
+// A blacklisted host is never asked for by name, and hints never raise
+// the total: they only say where the pending containers should go.
+func TestAllocatorLocalityWithinTheTarget(t *testing.T) {
+	a := newAllocator(&yarnpb.Resource{Memory: proto.Int64(512), VirtualCores: proto.Int32(1)}, 1, 3, 2)
+	a.blacklist["bad"] = true
+	a.setTarget(2)
+	a.setLocality(localityHints{Executors: 10, Hosts: map[string]int{"a": 10, "b": 10, "bad": 10}})
+	asks, _ := asksOf(t, a)
+	if want := map[string]int32{"*": 2, "a": 2, "b": 2}; !maps.Equal(asks, want) {
+		t.Fatalf("asks %v, want %v", asks, want)
+	}
+	a.setTarget(0)
+	asks, _ = asksOf(t, a)
+	if want := map[string]int32{"*": 0, "a": 0, "b": 0}; !maps.Equal(asks, want) {
+		t.Fatalf("target 0: asks %v, want every ask cancelled %v", asks, want)
+	}
+}
+
+// stoke.yarn.executor.nodeLabelExpression travels on the "*" ask, the one
+// YARN reads a priority's label from.
+func TestAllocatorSendsTheNodeLabel(t *testing.T) {
+	a := newAllocator(&yarnpb.Resource{Memory: proto.Int64(512), VirtualCores: proto.Int32(1)}, 1, 3, 2)
+	a.label = "gpu"
+	a.setTarget(1)
+	a.setLocality(localityHints{Executors: 1, Hosts: map[string]int{"a": 1}})
+	var req yarnpb.AllocateRequest
+	a.request(&req)
+	for _, r := range req.Ask {
+		switch r.GetResourceName() {
+		case "*":
+			if r.GetNodeLabelExpression() != "gpu" {
+				t.Fatalf("the * ask carries label %q", r.GetNodeLabelExpression())
+			}
+		default:
+			if r.NodeLabelExpression != nil {
+				t.Fatalf("node-level ask %s carries a label (YARN refuses labels on them)", r.GetResourceName())
+			}
+		}
 	}
 }

@@ -674,6 +674,10 @@ func (m *am) handler() http.Handler {
 			http.Error(w, "target must be ≥ 0, cores and memoryMiB ≥ 1", http.StatusBadRequest)
 			return
 		}
+		if err := req.checkHints(); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
 		var ui *httputil.ReverseProxy
 		if req.DriverUI != "" {
 			u, err := url.Parse(req.DriverUI)
@@ -694,8 +698,10 @@ func (m *am) handler() http.Handler {
 			}
 			m.alloc = newAllocator(&yarnpb.Resource{Memory: proto.Int64(req.MemoryMiB), VirtualCores: proto.Int32(int32(req.Cores))}, 1, max, m.maxPerNode)
 			m.execEnv, m.execSecret, m.execMem, m.execCores = req.Env, req.Secret, req.MemoryMiB, req.Cores
+			m.alloc.label = req.NodeLabel
 		}
 		m.alloc.setTarget(req.Target)
+		m.alloc.setLocality(localityHints{Executors: req.LocalExecutors, Hosts: req.Hosts})
 		if ui != nil {
 			m.driverUI = ui
 		}

@@ -30,6 +30,54 @@ type executorsRequest struct {
 	// DriverUI is the driver's web UI: the AM serves it at its tracking URL,
 	// so the ResourceManager's proxy (/proxy/<application>/) shows it.
 	DriverUI string `json:"driverUI,omitempty"`
+	// NodeLabel is the executors' node label (first request only).
+	NodeLabel string `json:"nodeLabel,omitempty"`
+	// LocalExecutors and Hosts are the driver's locality hints: how many
+	// executors the pending host-preferring tasks fill, and how many of
+	// those tasks prefer each host.
+	LocalExecutors int            `json:"localExecutors,omitempty"`
+	Hosts          map[string]int `json:"hosts,omitempty"`
+}
+
+// maxAMHintHosts bounds the hosts of one executors request.
+const maxAMHintHosts = 5000
+
+// checkHints refuses locality hints the AM cannot turn into YARN asks.
+func (r *executorsRequest) checkHints() error {
+	if r.LocalExecutors < 0 || r.LocalExecutors > 1<<20 {
+		return fmt.Errorf("localExecutors must be from 0 to %d, got %d", 1<<20, r.LocalExecutors)
+	}
+	if len(r.Hosts) > maxAMHintHosts {
+		return fmt.Errorf("at most %d hosts in locality hints, got %d", maxAMHintHosts, len(r.Hosts))
+	}
+	for h, n := range r.Hosts {
+		if !validHost(h) {
+			return fmt.Errorf("locality hint host %q is not a host name", truncate(h, 80))
+		}
+		if n < 0 || n > 1<<30 {
+			return fmt.Errorf("locality hint for %s: task count %d out of range", h, n)
+		}
+	}
+	if r.NodeLabel != "" {
+		if err := nodeLabel(r.NodeLabel); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// validHost is a DNS name or an IP address: what YARN names nodes by (not
+// "*" or a /rack).
+func validHost(h string) bool {
+	if h == "" || len(h) > 255 {
+		return false
+	}
+	for _, r := range h {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '-' || r == '_' || r == ':') {
+			return false
+		}
+	}
+	return h[0] != '.' && h[0] != '-'
 }
 
 // eventsResponse answers GET /v1/events?after=N.

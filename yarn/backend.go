@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -176,7 +177,8 @@ func (b *Backend) Start(ctx context.Context, d backend.Driver) error {
 		env[k] = v
 	}
 	ui := backend.DriverUIURL(d, host, b.conf.String("stoke.driver.bindAddress"))
-	if err := b.am.executors(ctx, executorsRequest{Target: b.instances, Cores: b.cores, MemoryMiB: b.execMem, Env: env, Secret: b.secret, DriverUI: ui}); err != nil {
+	if err := b.am.executors(ctx, executorsRequest{Target: b.instances, Cores: b.cores, MemoryMiB: b.execMem, Env: env, Secret: b.secret, DriverUI: ui,
+		NodeLabel: b.conf.String("stoke.yarn.executor.nodeLabelExpression")}); err != nil {
 		b.abort("the driver could not reach the application master: " + err.Error())
 		srv.Stop()
 		return err
@@ -353,8 +355,51 @@ func (b *Backend) Revive() {}
 
 // RequestTotalExecutors sets how many executor containers the AM keeps.
 func (b *Backend) RequestTotalExecutors(n int) error {
+	return b.RequestTotalExecutorsNear(n, backend.LocalityHints{})
+}
+
+// maxHintHosts bounds the hosts named to the AM: those with the most
+// pending tasks.
+const maxHintHosts = 1000
+
+// RequestTotalExecutorsNear implements backend.LocalityAware: the AM asks
+// for the pending containers on the hosts of the pending tasks' data
+// (stoke.yarn.executor.localityHints).
+func (b *Backend) RequestTotalExecutorsNear(n int, hints backend.LocalityHints) error {
 	b.instances = n
-	return b.am.executors(context.Background(), executorsRequest{Target: n, Cores: b.cores, MemoryMiB: b.execMem})
+	req := executorsRequest{Target: n, Cores: b.cores, MemoryMiB: b.execMem}
+	if on, _ := b.conf.Bool("stoke.yarn.executor.localityHints"); on && hints.Tasks > 0 && len(hints.Hosts) > 0 {
+		taskCPUs, err := b.conf.Int("stoke.task.cpus")
+		if err != nil || taskCPUs < 1 {
+			taskCPUs = 1
+		}
+		// The executors the local tasks fill (Spark's numExecutorsNeeded).
+		req.LocalExecutors = (hints.Tasks*taskCPUs + b.cores - 1) / b.cores
+		req.Hosts = topHosts(hints.Hosts, maxHintHosts)
+	}
+	return b.am.executors(context.Background(), req)
+}
+
+// topHosts keeps the n hosts with the most tasks (ties by name).
+func topHosts(hosts map[string]int, n int) map[string]int {
+	if len(hosts) <= n {
+		return hosts
+	}
+	names := make([]string, 0, len(hosts))
+	for h := range hosts {
+		names = append(names, h)
+	}
+	sort.Slice(names, func(i, j int) bool {
+		if hosts[names[i]] != hosts[names[j]] {
+			return hosts[names[i]] > hosts[names[j]]
+		}
+		return names[i] < names[j]
+	})
+	out := make(map[string]int, n)
+	for _, h := range names[:n] {
+		out[h] = hosts[h]
+	}
+	return out
 }
 
 // KillExecutors stops the executors' containers; the AM does not replace them.
@@ -408,6 +453,7 @@ func submissionFromConf(c *conf.Conf, mode string) (*Submission, error) {
 	if s.MaxAttempts, err = c.Int("stoke.yarn.maxAppAttempts"); err != nil {
 		return nil, err
 	}
+	s.AMNodeLabel = c.String("stoke.yarn.am.nodeLabelExpression")
 	if _, set := c.Get("stoke.yarn.am.attemptFailuresValidityInterval"); set {
 		if s.AttemptValidity, err = c.Duration("stoke.yarn.am.attemptFailuresValidityInterval"); err != nil {
 			return nil, err

@@ -81,6 +81,8 @@ type Submission struct {
 	AMEnv map[string]string
 	// AttemptValidity: AM failures older than this do not count (0: all do).
 	AttemptValidity time.Duration
+	// AMNodeLabel is the node label the AM's node must have ("" none).
+	AMNodeLabel string
 	// Timings, filled in by Submit for the benchmark's breakdown.
 	Staged, Submitted time.Time
 }
@@ -269,6 +271,14 @@ func (c *Client) Submit(ctx context.Context, s *Submission) (string, error) {
 	}
 	if s.AttemptValidity > 0 {
 		sub.AttemptFailuresValidityInterval = proto.Int64(s.AttemptValidity.Milliseconds())
+	}
+	if s.AMNodeLabel != "" {
+		// The AM's own request carries the label (priority 0, YARN's AM
+		// container priority); the RM takes it instead of resource.
+		sub.AmContainerResourceRequest = []*yarnpb.ResourceRequest{{
+			Priority: &yarnpb.Priority{Priority: proto.Int32(0)}, ResourceName: proto.String("*"), Capability: sub.Resource,
+			NumContainers: proto.Int32(1), RelaxLocality: proto.Bool(true), NodeLabelExpression: proto.String(s.AMNodeLabel),
+		}}
 	}
 	if err := c.rm.Call(ctx, "submitApplication", &yarnpb.SubmitApplicationRequest{ApplicationSubmissionContext: sub}, &yarnpb.SubmitApplicationResponse{}); err != nil {
 		c.removeStaging(staging)

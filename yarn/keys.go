@@ -1,6 +1,7 @@
 package yarn
 
 import (
+	"fmt"
 	"net/url"
 
 	"github.com/stoke-run/stoke/internal/conf"
@@ -24,11 +25,34 @@ func init() {
 		{Name: "stoke.yarn.scheduler.initialAllocationInterval", Default: "200ms", Type: conf.TypeDuration, Unit: "ms", Check: conf.AtLeast(int64(1e6)), Doc: "AM heartbeat to the RM while containers are pending."},
 		{Name: "stoke.yarn.am.attemptFailuresValidityInterval", Type: conf.TypeDuration, Unit: "ms", Check: conf.AtLeast(int64(1e6)), Doc: "AM failures older than this do not count towards stoke.yarn.maxAppAttempts, so a long-running application is not ended by failures spread over weeks (default: all count)."},
 		{Name: "stoke.yarn.historyServer.address", Type: conf.TypeString, Check: conf.HistoryServerAddress, Doc: "host:port (or http(s)://host:port) of the Stoke history server: when the application ends, the ResourceManager links to its page there (/history/<application>/)."},
+		{Name: "stoke.yarn.am.nodeLabelExpression", Type: conf.TypeString, Check: nodeLabel, Doc: "YARN node label of the node the application master runs on (Spark: spark.yarn.am.nodeLabelExpression)."},
+		{Name: "stoke.yarn.executor.nodeLabelExpression", Type: conf.TypeString, Check: nodeLabel, Doc: "YARN node label of the nodes executors run on (Spark: spark.yarn.executor.nodeLabelExpression)."},
+		{Name: "stoke.yarn.executor.localityHints", Default: "true", Type: conf.TypeBool, Doc: "With dynamic allocation, container requests name the hosts of the pending tasks' data (Spark's locality-preferred placement)."},
 		{Name: "stoke.yarn.am.waitTime", Default: "100s", Type: conf.TypeDuration, Unit: "s", Check: conf.AtLeast(int64(1e9)), Doc: "Client deploy mode: how long the driver waits for the AM to register."},
 	} {
 		conf.Register(k)
 	}
 	conf.RegisterPrefix(conf.Key{Name: "stoke.yarn.appMasterEnv.", Doc: "stoke.yarn.appMasterEnv.NAME=value: an environment variable of the YARN application master (and of the driver in cluster mode)."})
+}
+
+// nodeLabel checks a YARN node label: YARN takes one label (no
+// expressions of several), of letters, digits, '-' and '_', starting with
+// a letter or digit, at most 255 characters.
+func nodeLabel(v any) error {
+	s, _ := v.(string)
+	if s == "" {
+		return nil
+	}
+	if len(s) > 255 {
+		return fmt.Errorf("a YARN node label is at most 255 characters, got %d", len(s))
+	}
+	for i, r := range s {
+		ok := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || i > 0 && (r == '-' || r == '_')
+		if !ok {
+			return fmt.Errorf("%q is not a YARN node label: one label of letters, digits, '-' and '_', starting with a letter or digit (YARN takes no expressions of several labels)", s)
+		}
+	}
+	return nil
 }
 
 // finalTrackingURL is the history server's page of the application, or ""

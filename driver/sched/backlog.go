@@ -14,6 +14,8 @@ type Backlog struct {
 	// each host and each executor id.
 	LocalHosts     map[string]int
 	LocalExecutors map[string]int
+	// HostAware counts the pending tasks that prefer some host.
+	HostAware int
 }
 
 // Backlog describes the waiting and running work. It walks every pending
@@ -41,13 +43,18 @@ func (s *Scheduler) Backlog() Backlog {
 			if !t.pending() {
 				continue
 			}
+			aware := false
 			for _, l := range t.prefs {
 				if l.ExecutorID != "" {
 					b.LocalExecutors[l.ExecutorID]++
 				}
 				if l.Host != "" {
 					b.LocalHosts[l.Host]++
+					aware = true
 				}
+			}
+			if aware {
+				b.HostAware++
 			}
 		}
 	}

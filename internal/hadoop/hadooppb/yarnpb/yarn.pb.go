@@ -1621,8 +1621,13 @@ type ApplicationSubmissionContext struct {
 	// Milliseconds: AM failures older than this do not count towards
 	// max_app_attempts (-1: all count).
 	AttemptFailuresValidityInterval *int64 `protobuf:"varint,13,opt,name=attempt_failures_validity_interval,json=attemptFailuresValidityInterval,def=-1" json:"attempt_failures_validity_interval,omitempty"`
-	unknownFields                   protoimpl.UnknownFields
-	sizeCache                       protoimpl.SizeCache
+	// The default node label expression of the application's containers.
+	NodeLabelExpression *string `protobuf:"bytes,16,opt,name=node_label_expression,json=nodeLabelExpression" json:"node_label_expression,omitempty"`
+	// The AM container's request, when it needs more than resource (a node
+	// label expression): the RM takes it instead of resource.
+	AmContainerResourceRequest []*ResourceRequest `protobuf:"bytes,17,rep,name=am_container_resource_request,json=amContainerResourceRequest" json:"am_container_resource_request,omitempty"`
+	unknownFields              protoimpl.UnknownFields
+	sizeCache                  protoimpl.SizeCache
 }
 
 // Default values for ApplicationSubmissionContext fields.
@@ -1756,6 +1761,20 @@ func (x *ApplicationSubmissionContext) GetAttemptFailuresValidityInterval() int6
 		return *x.AttemptFailuresValidityInterval
 	}
 	return Default_ApplicationSubmissionContext_AttemptFailuresValidityInterval
+}
+
+func (x *ApplicationSubmissionContext) GetNodeLabelExpression() string {
+	if x != nil && x.NodeLabelExpression != nil {
+		return *x.NodeLabelExpression
+	}
+	return ""
+}
+
+func (x *ApplicationSubmissionContext) GetAmContainerResourceRequest() []*ResourceRequest {
+	if x != nil {
+		return x.AmContainerResourceRequest
+	}
+	return nil
 }
 
 type SubmitApplicationRequest struct {
@@ -3709,7 +3728,7 @@ const file_yarnpb_yarn_proto_rawDesc = "" +
 	"\x06tokens\x18\x02 \x01(\fR\x06tokens\x12D\n" +
 	"\fservice_data\x18\x03 \x03(\v2!.stoke.hadoop.yarn.StringBytesMapR\vserviceData\x12D\n" +
 	"\venvironment\x18\x04 \x03(\v2\".stoke.hadoop.yarn.StringStringMapR\venvironment\x12\x18\n" +
-	"\acommand\x18\x05 \x03(\tR\acommand\"\xad\x06\n" +
+	"\acommand\x18\x05 \x03(\tR\acommand\"\xc8\a\n" +
 	"\x1cApplicationSubmissionContext\x12G\n" +
 	"\x0eapplication_id\x18\x01 \x01(\v2 .stoke.hadoop.yarn.ApplicationIdR\rapplicationId\x12.\n" +
 	"\x10application_name\x18\x02 \x01(\t:\x03N/AR\x0fapplicationName\x12\x1d\n" +
@@ -3724,7 +3743,9 @@ const file_yarnpb_yarn_proto_rawDesc = "" +
 	" \x01(\t:\x04YARNR\x0fapplicationType\x12c\n" +
 	"+keep_containers_across_application_attempts\x18\v \x01(\b:\x05falseR'keepContainersAcrossApplicationAttempts\x12)\n" +
 	"\x10application_tags\x18\f \x03(\tR\x0fapplicationTags\x12O\n" +
-	"\"attempt_failures_validity_interval\x18\r \x01(\x03:\x02-1R\x1fattemptFailuresValidityInterval\"\x91\x01\n" +
+	"\"attempt_failures_validity_interval\x18\r \x01(\x03:\x02-1R\x1fattemptFailuresValidityInterval\x122\n" +
+	"\x15node_label_expression\x18\x10 \x01(\tR\x13nodeLabelExpression\x12e\n" +
+	"\x1dam_container_resource_request\x18\x11 \x03(\v2\".stoke.hadoop.yarn.ResourceRequestR\x1aamContainerResourceRequest\"\x91\x01\n" +
 	"\x18SubmitApplicationRequest\x12u\n" +
 	"\x1eapplication_submission_context\x18\x01 \x01(\v2/.stoke.hadoop.yarn.ApplicationSubmissionContextR\x1capplicationSubmissionContext\"\x1b\n" +
 	"\x19SubmitApplicationResponse\"~\n" +
@@ -4006,65 +4027,66 @@ var file_yarnpb_yarn_proto_depIdxs = []int32{
 	19, // 18: stoke.hadoop.yarn.ApplicationSubmissionContext.priority:type_name -> stoke.hadoop.yarn.Priority
 	25, // 19: stoke.hadoop.yarn.ApplicationSubmissionContext.am_container_spec:type_name -> stoke.hadoop.yarn.ContainerLaunchContext
 	9,  // 20: stoke.hadoop.yarn.ApplicationSubmissionContext.resource:type_name -> stoke.hadoop.yarn.Resource
-	26, // 21: stoke.hadoop.yarn.SubmitApplicationRequest.application_submission_context:type_name -> stoke.hadoop.yarn.ApplicationSubmissionContext
-	7,  // 22: stoke.hadoop.yarn.ApplicationAttemptId.application_id:type_name -> stoke.hadoop.yarn.ApplicationId
-	7,  // 23: stoke.hadoop.yarn.ApplicationReport.application_id:type_name -> stoke.hadoop.yarn.ApplicationId
-	56, // 24: stoke.hadoop.yarn.ApplicationReport.client_to_am_token:type_name -> stoke.hadoop.common.Token
-	3,  // 25: stoke.hadoop.yarn.ApplicationReport.yarn_application_state:type_name -> stoke.hadoop.yarn.YarnApplicationState
-	4,  // 26: stoke.hadoop.yarn.ApplicationReport.final_application_status:type_name -> stoke.hadoop.yarn.FinalApplicationStatus
-	29, // 27: stoke.hadoop.yarn.ApplicationReport.current_application_attempt_id:type_name -> stoke.hadoop.yarn.ApplicationAttemptId
-	56, // 28: stoke.hadoop.yarn.ApplicationReport.am_rm_token:type_name -> stoke.hadoop.common.Token
-	19, // 29: stoke.hadoop.yarn.ApplicationReport.priority:type_name -> stoke.hadoop.yarn.Priority
-	7,  // 30: stoke.hadoop.yarn.GetApplicationReportRequest.application_id:type_name -> stoke.hadoop.yarn.ApplicationId
-	30, // 31: stoke.hadoop.yarn.GetApplicationReportResponse.application_report:type_name -> stoke.hadoop.yarn.ApplicationReport
-	7,  // 32: stoke.hadoop.yarn.KillApplicationRequest.application_id:type_name -> stoke.hadoop.yarn.ApplicationId
-	7,  // 33: stoke.hadoop.yarn.ContainerId.app_id:type_name -> stoke.hadoop.yarn.ApplicationId
-	29, // 34: stoke.hadoop.yarn.ContainerId.app_attempt_id:type_name -> stoke.hadoop.yarn.ApplicationAttemptId
-	36, // 35: stoke.hadoop.yarn.Container.id:type_name -> stoke.hadoop.yarn.ContainerId
-	10, // 36: stoke.hadoop.yarn.Container.node_id:type_name -> stoke.hadoop.yarn.NodeId
-	9,  // 37: stoke.hadoop.yarn.Container.resource:type_name -> stoke.hadoop.yarn.Resource
-	19, // 38: stoke.hadoop.yarn.Container.priority:type_name -> stoke.hadoop.yarn.Priority
-	56, // 39: stoke.hadoop.yarn.Container.container_token:type_name -> stoke.hadoop.common.Token
-	36, // 40: stoke.hadoop.yarn.ContainerStatus.container_id:type_name -> stoke.hadoop.yarn.ContainerId
-	5,  // 41: stoke.hadoop.yarn.ContainerStatus.state:type_name -> stoke.hadoop.yarn.ContainerState
-	19, // 42: stoke.hadoop.yarn.ResourceRequest.priority:type_name -> stoke.hadoop.yarn.Priority
-	9,  // 43: stoke.hadoop.yarn.ResourceRequest.capability:type_name -> stoke.hadoop.yarn.Resource
-	10, // 44: stoke.hadoop.yarn.NMToken.node_id:type_name -> stoke.hadoop.yarn.NodeId
-	56, // 45: stoke.hadoop.yarn.NMToken.token:type_name -> stoke.hadoop.common.Token
-	9,  // 46: stoke.hadoop.yarn.RegisterApplicationMasterResponse.maximum_capability:type_name -> stoke.hadoop.yarn.Resource
-	37, // 47: stoke.hadoop.yarn.RegisterApplicationMasterResponse.containers_from_previous_attempts:type_name -> stoke.hadoop.yarn.Container
-	41, // 48: stoke.hadoop.yarn.RegisterApplicationMasterResponse.nm_tokens_from_previous_attempts:type_name -> stoke.hadoop.yarn.NMToken
-	39, // 49: stoke.hadoop.yarn.AllocateRequest.ask:type_name -> stoke.hadoop.yarn.ResourceRequest
-	36, // 50: stoke.hadoop.yarn.AllocateRequest.release:type_name -> stoke.hadoop.yarn.ContainerId
-	40, // 51: stoke.hadoop.yarn.AllocateRequest.blacklist_request:type_name -> stoke.hadoop.yarn.ResourceBlacklistRequest
-	6,  // 52: stoke.hadoop.yarn.AllocateResponse.a_m_command:type_name -> stoke.hadoop.yarn.AMCommand
-	37, // 53: stoke.hadoop.yarn.AllocateResponse.allocated_containers:type_name -> stoke.hadoop.yarn.Container
-	38, // 54: stoke.hadoop.yarn.AllocateResponse.completed_container_statuses:type_name -> stoke.hadoop.yarn.ContainerStatus
-	9,  // 55: stoke.hadoop.yarn.AllocateResponse.limit:type_name -> stoke.hadoop.yarn.Resource
-	11, // 56: stoke.hadoop.yarn.AllocateResponse.updated_nodes:type_name -> stoke.hadoop.yarn.NodeReport
-	41, // 57: stoke.hadoop.yarn.AllocateResponse.nm_tokens:type_name -> stoke.hadoop.yarn.NMToken
-	56, // 58: stoke.hadoop.yarn.AllocateResponse.am_rm_token:type_name -> stoke.hadoop.common.Token
-	4,  // 59: stoke.hadoop.yarn.FinishApplicationMasterRequest.final_application_status:type_name -> stoke.hadoop.yarn.FinalApplicationStatus
-	47, // 60: stoke.hadoop.yarn.SerializedException.cause:type_name -> stoke.hadoop.yarn.SerializedException
-	36, // 61: stoke.hadoop.yarn.ContainerExceptionMap.container_id:type_name -> stoke.hadoop.yarn.ContainerId
-	47, // 62: stoke.hadoop.yarn.ContainerExceptionMap.exception:type_name -> stoke.hadoop.yarn.SerializedException
-	25, // 63: stoke.hadoop.yarn.StartContainerRequest.container_launch_context:type_name -> stoke.hadoop.yarn.ContainerLaunchContext
-	56, // 64: stoke.hadoop.yarn.StartContainerRequest.container_token:type_name -> stoke.hadoop.common.Token
-	49, // 65: stoke.hadoop.yarn.StartContainersRequest.start_container_request:type_name -> stoke.hadoop.yarn.StartContainerRequest
-	24, // 66: stoke.hadoop.yarn.StartContainersResponse.services_meta_data:type_name -> stoke.hadoop.yarn.StringBytesMap
-	36, // 67: stoke.hadoop.yarn.StartContainersResponse.succeeded_requests:type_name -> stoke.hadoop.yarn.ContainerId
-	48, // 68: stoke.hadoop.yarn.StartContainersResponse.failed_requests:type_name -> stoke.hadoop.yarn.ContainerExceptionMap
-	36, // 69: stoke.hadoop.yarn.StopContainersRequest.container_id:type_name -> stoke.hadoop.yarn.ContainerId
-	36, // 70: stoke.hadoop.yarn.StopContainersResponse.succeeded_requests:type_name -> stoke.hadoop.yarn.ContainerId
-	48, // 71: stoke.hadoop.yarn.StopContainersResponse.failed_requests:type_name -> stoke.hadoop.yarn.ContainerExceptionMap
-	36, // 72: stoke.hadoop.yarn.GetContainerStatusesRequest.container_id:type_name -> stoke.hadoop.yarn.ContainerId
-	38, // 73: stoke.hadoop.yarn.GetContainerStatusesResponse.status:type_name -> stoke.hadoop.yarn.ContainerStatus
-	48, // 74: stoke.hadoop.yarn.GetContainerStatusesResponse.failed_requests:type_name -> stoke.hadoop.yarn.ContainerExceptionMap
-	75, // [75:75] is the sub-list for method output_type
-	75, // [75:75] is the sub-list for method input_type
-	75, // [75:75] is the sub-list for extension type_name
-	75, // [75:75] is the sub-list for extension extendee
-	0,  // [0:75] is the sub-list for field type_name
+	39, // 21: stoke.hadoop.yarn.ApplicationSubmissionContext.am_container_resource_request:type_name -> stoke.hadoop.yarn.ResourceRequest
+	26, // 22: stoke.hadoop.yarn.SubmitApplicationRequest.application_submission_context:type_name -> stoke.hadoop.yarn.ApplicationSubmissionContext
+	7,  // 23: stoke.hadoop.yarn.ApplicationAttemptId.application_id:type_name -> stoke.hadoop.yarn.ApplicationId
+	7,  // 24: stoke.hadoop.yarn.ApplicationReport.application_id:type_name -> stoke.hadoop.yarn.ApplicationId
+	56, // 25: stoke.hadoop.yarn.ApplicationReport.client_to_am_token:type_name -> stoke.hadoop.common.Token
+	3,  // 26: stoke.hadoop.yarn.ApplicationReport.yarn_application_state:type_name -> stoke.hadoop.yarn.YarnApplicationState
+	4,  // 27: stoke.hadoop.yarn.ApplicationReport.final_application_status:type_name -> stoke.hadoop.yarn.FinalApplicationStatus
+	29, // 28: stoke.hadoop.yarn.ApplicationReport.current_application_attempt_id:type_name -> stoke.hadoop.yarn.ApplicationAttemptId
+	56, // 29: stoke.hadoop.yarn.ApplicationReport.am_rm_token:type_name -> stoke.hadoop.common.Token
+	19, // 30: stoke.hadoop.yarn.ApplicationReport.priority:type_name -> stoke.hadoop.yarn.Priority
+	7,  // 31: stoke.hadoop.yarn.GetApplicationReportRequest.application_id:type_name -> stoke.hadoop.yarn.ApplicationId
+	30, // 32: stoke.hadoop.yarn.GetApplicationReportResponse.application_report:type_name -> stoke.hadoop.yarn.ApplicationReport
+	7,  // 33: stoke.hadoop.yarn.KillApplicationRequest.application_id:type_name -> stoke.hadoop.yarn.ApplicationId
+	7,  // 34: stoke.hadoop.yarn.ContainerId.app_id:type_name -> stoke.hadoop.yarn.ApplicationId
+	29, // 35: stoke.hadoop.yarn.ContainerId.app_attempt_id:type_name -> stoke.hadoop.yarn.ApplicationAttemptId
+	36, // 36: stoke.hadoop.yarn.Container.id:type_name -> stoke.hadoop.yarn.ContainerId
+	10, // 37: stoke.hadoop.yarn.Container.node_id:type_name -> stoke.hadoop.yarn.NodeId
+	9,  // 38: stoke.hadoop.yarn.Container.resource:type_name -> stoke.hadoop.yarn.Resource
+	19, // 39: stoke.hadoop.yarn.Container.priority:type_name -> stoke.hadoop.yarn.Priority
+	56, // 40: stoke.hadoop.yarn.Container.container_token:type_name -> stoke.hadoop.common.Token
+	36, // 41: stoke.hadoop.yarn.ContainerStatus.container_id:type_name -> stoke.hadoop.yarn.ContainerId
+	5,  // 42: stoke.hadoop.yarn.ContainerStatus.state:type_name -> stoke.hadoop.yarn.ContainerState
+	19, // 43: stoke.hadoop.yarn.ResourceRequest.priority:type_name -> stoke.hadoop.yarn.Priority
+	9,  // 44: stoke.hadoop.yarn.ResourceRequest.capability:type_name -> stoke.hadoop.yarn.Resource
+	10, // 45: stoke.hadoop.yarn.NMToken.node_id:type_name -> stoke.hadoop.yarn.NodeId
+	56, // 46: stoke.hadoop.yarn.NMToken.token:type_name -> stoke.hadoop.common.Token
+	9,  // 47: stoke.hadoop.yarn.RegisterApplicationMasterResponse.maximum_capability:type_name -> stoke.hadoop.yarn.Resource
+	37, // 48: stoke.hadoop.yarn.RegisterApplicationMasterResponse.containers_from_previous_attempts:type_name -> stoke.hadoop.yarn.Container
+	41, // 49: stoke.hadoop.yarn.RegisterApplicationMasterResponse.nm_tokens_from_previous_attempts:type_name -> stoke.hadoop.yarn.NMToken
+	39, // 50: stoke.hadoop.yarn.AllocateRequest.ask:type_name -> stoke.hadoop.yarn.ResourceRequest
+	36, // 51: stoke.hadoop.yarn.AllocateRequest.release:type_name -> stoke.hadoop.yarn.ContainerId
+	40, // 52: stoke.hadoop.yarn.AllocateRequest.blacklist_request:type_name -> stoke.hadoop.yarn.ResourceBlacklistRequest
+	6,  // 53: stoke.hadoop.yarn.AllocateResponse.a_m_command:type_name -> stoke.hadoop.yarn.AMCommand
+	37, // 54: stoke.hadoop.yarn.AllocateResponse.allocated_containers:type_name -> stoke.hadoop.yarn.Container
+	38, // 55: stoke.hadoop.yarn.AllocateResponse.completed_container_statuses:type_name -> stoke.hadoop.yarn.ContainerStatus
+	9,  // 56: stoke.hadoop.yarn.AllocateResponse.limit:type_name -> stoke.hadoop.yarn.Resource
+	11, // 57: stoke.hadoop.yarn.AllocateResponse.updated_nodes:type_name -> stoke.hadoop.yarn.NodeReport
+	41, // 58: stoke.hadoop.yarn.AllocateResponse.nm_tokens:type_name -> stoke.hadoop.yarn.NMToken
+	56, // 59: stoke.hadoop.yarn.AllocateResponse.am_rm_token:type_name -> stoke.hadoop.common.Token
+	4,  // 60: stoke.hadoop.yarn.FinishApplicationMasterRequest.final_application_status:type_name -> stoke.hadoop.yarn.FinalApplicationStatus
+	47, // 61: stoke.hadoop.yarn.SerializedException.cause:type_name -> stoke.hadoop.yarn.SerializedException
+	36, // 62: stoke.hadoop.yarn.ContainerExceptionMap.container_id:type_name -> stoke.hadoop.yarn.ContainerId
+	47, // 63: stoke.hadoop.yarn.ContainerExceptionMap.exception:type_name -> stoke.hadoop.yarn.SerializedException
+	25, // 64: stoke.hadoop.yarn.StartContainerRequest.container_launch_context:type_name -> stoke.hadoop.yarn.ContainerLaunchContext
+	56, // 65: stoke.hadoop.yarn.StartContainerRequest.container_token:type_name -> stoke.hadoop.common.Token
+	49, // 66: stoke.hadoop.yarn.StartContainersRequest.start_container_request:type_name -> stoke.hadoop.yarn.StartContainerRequest
+	24, // 67: stoke.hadoop.yarn.StartContainersResponse.services_meta_data:type_name -> stoke.hadoop.yarn.StringBytesMap
+	36, // 68: stoke.hadoop.yarn.StartContainersResponse.succeeded_requests:type_name -> stoke.hadoop.yarn.ContainerId
+	48, // 69: stoke.hadoop.yarn.StartContainersResponse.failed_requests:type_name -> stoke.hadoop.yarn.ContainerExceptionMap
+	36, // 70: stoke.hadoop.yarn.StopContainersRequest.container_id:type_name -> stoke.hadoop.yarn.ContainerId
+	36, // 71: stoke.hadoop.yarn.StopContainersResponse.succeeded_requests:type_name -> stoke.hadoop.yarn.ContainerId
+	48, // 72: stoke.hadoop.yarn.StopContainersResponse.failed_requests:type_name -> stoke.hadoop.yarn.ContainerExceptionMap
+	36, // 73: stoke.hadoop.yarn.GetContainerStatusesRequest.container_id:type_name -> stoke.hadoop.yarn.ContainerId
+	38, // 74: stoke.hadoop.yarn.GetContainerStatusesResponse.status:type_name -> stoke.hadoop.yarn.ContainerStatus
+	48, // 75: stoke.hadoop.yarn.GetContainerStatusesResponse.failed_requests:type_name -> stoke.hadoop.yarn.ContainerExceptionMap
+	76, // [76:76] is the sub-list for method output_type
+	76, // [76:76] is the sub-list for method input_type
+	76, // [76:76] is the sub-list for extension type_name
+	76, // [76:76] is the sub-list for extension extendee
+	0,  // [0:76] is the sub-list for field type_name
 }
 
 func init() { file_yarnpb_yarn_proto_init() }
