@@ -39,6 +39,7 @@ import (
 const (
 	errNotRegistered   = "org.apache.hadoop.yarn.exceptions.ApplicationMasterNotRegisteredException"
 	errAttemptNotFound = "org.apache.hadoop.yarn.exceptions.ApplicationAttemptNotFoundException"
+	errInvalidRequest  = "org.apache.hadoop.yarn.exceptions.InvalidResourceRequestException"
 )
 
 // IsAM says whether this process was started by YARN as a Stoke application master.
@@ -390,6 +391,13 @@ func (m *am) loop(ctx context.Context, child *driverChild) (yarnpb.FinalApplicat
 			m.alloc.request(req)
 		}
 		m.mu.Unlock()
+		if len(req.Ask) > 0 {
+			asks := make([]string, 0, len(req.Ask))
+			for _, a := range req.Ask {
+				asks = append(asks, fmt.Sprintf("%s=%d", a.GetResourceName(), a.GetNumContainers()))
+			}
+			m.log.Infof("asking the ResourceManager for executor containers: %s", strings.Join(asks, " "))
+		}
 		var resp yarnpb.AllocateResponse
 		err := m.rm.Call(ctx, "allocate", req, &resp)
 		switch {
@@ -409,6 +417,11 @@ func (m *am) loop(ctx context.Context, child *driverChild) (yarnpb.FinalApplicat
 		case ipc.IsRemote(err, errAttemptNotFound):
 			m.log.Error("the ResourceManager no longer knows this attempt; exiting")
 			os.Exit(1)
+		case ipc.IsRemote(err, errInvalidRequest):
+			// Asking again cannot help (executors larger than any node,
+			// a label the queue may not use): the application fails
+			// with the RM's reason instead of waiting forever.
+			return yarnpb.FinalApplicationStatus_APP_FAILED, "the ResourceManager refused the executor containers: " + err.Error()
 		case err != nil:
 			if ctx.Err() != nil {
 				return yarnpb.FinalApplicationStatus_APP_KILLED, "the application master was stopped"

@@ -57,6 +57,9 @@ type Cluster struct {
 	UserPrincipal    string        // Secure: user@REALM, the OS user's name
 	UserKeytab       string        // Secure: its keytab
 	ServicePrincipal string        // Secure: hadoop/_HOST@REALM, every service's principal
+	LabelledNode     string        // NodeLabel: host:port of the labelled NodeManager's node
+	LabelledNodeHTTP string        // NodeLabel: its web address (container log links start with it)
+	ExtraNode        string        // ExtraNodeManager: host:port of the extra NodeManager's node
 	External         bool          // a running cluster named by STOKE_HADOOP_EXTERNAL_CONF_DIR
 
 	cmd   *exec.Cmd
@@ -81,6 +84,19 @@ type Options struct {
 	DataTransfer string
 	// TokenMaxLifetime shortens HDFS delegation tokens' maximum lifetime in Secure mode.
 	TokenMaxLifetime time.Duration
+	// NodeLabel enables YARN node labels and puts this exclusive label on NodeManager 0
+	// (Cluster.LabelledNode); the default queue may use the whole labelled partition.
+	NodeLabel string
+	// ExtraNodeManager starts one more NodeManager whose node is named by this address (an
+	// address whose canonical name is itself, such as 127.0.0.2), and names the DataNode by it
+	// too, so HDFS blocks are on that node: MiniYARNCluster names every one of its
+	// NodeManagers after the local hostname, so host-level container requests cannot tell them
+	// apart.
+	ExtraNodeManager string
+	// NodeLocalityDelay, when above 0, sets the capacity scheduler's node-locality-delay
+	// (missed scheduling opportunities before a container goes off its preferred node; the
+	// harness otherwise disables delay scheduling).
+	NodeLocalityDelay int
 }
 
 // Env returns HADOOP_CONF_DIR and YARN_CONF_DIR entries for a child process environment.
@@ -100,6 +116,9 @@ func StartWith(t testing.TB, opts Options) *Cluster {
 	if dir := os.Getenv(EnvExternal); dir != "" {
 		if opts.Secure != "" || opts.TokenMaxLifetime != 0 {
 			t.Skipf("%s=%s: this test starts its own Kerberos minicluster (a KDC, a protection level, short token lifetimes); against a running cluster the other tests run", EnvExternal, dir)
+		}
+		if opts.NodeLabel != "" || opts.ExtraNodeManager != "" || opts.NodeLocalityDelay > 0 {
+			t.Skipf("%s=%s: this test lays out its own minicluster's nodes (labels, an extra NodeManager); against a running cluster the other tests run", EnvExternal, dir)
 		}
 		c, err := external(dir)
 		if err != nil {
@@ -265,15 +284,18 @@ func upToDate(dir, out string) bool {
 
 // readyLine is the JSON the harness prints after "HARNESS READY ".
 type readyLine struct {
-	ConfDir       string `json:"confdir"`
-	WorkDir       string `json:"workdir"`
-	FS            string `json:"fs"`
-	RM            string `json:"rm"`
-	Scheduler     string `json:"scheduler"`
-	RMWebApp      string `json:"rm_webapp"`
-	NodeManagers  int    `json:"nodemanagers"`
-	YarnWorkDir   string `json:"yarn_workdir"`
-	RPCProtection string `json:"rpc_protection"`
+	ConfDir          string `json:"confdir"`
+	WorkDir          string `json:"workdir"`
+	FS               string `json:"fs"`
+	RM               string `json:"rm"`
+	Scheduler        string `json:"scheduler"`
+	RMWebApp         string `json:"rm_webapp"`
+	NodeManagers     int    `json:"nodemanagers"`
+	YarnWorkDir      string `json:"yarn_workdir"`
+	RPCProtection    string `json:"rpc_protection"`
+	LabelledNode     string `json:"labelled_node"`
+	LabelledNodeHTTP string `json:"labelled_node_http"`
+	ExtraNode        string `json:"extra_node"`
 }
 
 const readyPrefix = "HARNESS READY "
@@ -325,6 +347,15 @@ func launch(classpath, dir string, opts Options, sec *secureSetup) (*Cluster, er
 	}
 	if opts.RPCProtection != "" {
 		args = append(args, "--rpc-protection", opts.RPCProtection)
+	}
+	if opts.NodeLabel != "" {
+		args = append(args, "--node-label", opts.NodeLabel)
+	}
+	if opts.ExtraNodeManager != "" {
+		args = append(args, "--extra-nodemanager", opts.ExtraNodeManager)
+	}
+	if opts.NodeLocalityDelay > 0 {
+		args = append(args, "--node-locality-delay", strconv.Itoa(opts.NodeLocalityDelay))
 	}
 	if opts.Secure != "" {
 		args = append(args, "--secure="+opts.Secure, "--krb5-conf", sec.kdc.Krb5Conf, "--keytab", sec.serviceKeytab, "--realm", krbtest.Realm)
@@ -399,6 +430,7 @@ func launch(classpath, dir string, opts Options, sec *secureSetup) (*Cluster, er
 		}
 		c.ConfDir, c.WorkDir, c.FS, c.RM, c.Scheduler, c.RMWebApp = r.ConfDir, r.WorkDir, r.FS, r.RM, r.Scheduler, r.RMWebApp
 		c.YarnWorkDir, c.NodeManagers, c.RPCProtection = r.YarnWorkDir, r.NodeManagers, r.RPCProtection
+		c.LabelledNode, c.LabelledNodeHTTP, c.ExtraNode = r.LabelledNode, r.LabelledNodeHTTP, r.ExtraNode
 		if u, err := url.Parse(r.FS); err == nil {
 			c.NameNode = u.Host
 		}

@@ -89,16 +89,26 @@ public final class Harness {
 
     MiniDFSCluster dfs = null;
     MiniYARNCluster yarn = null;
+    org.apache.hadoop.yarn.server.nodemanager.NodeManager extraNM = null;
     try {
-      dfs = new MiniDFSCluster.Builder(conf, new File(work, "dfs"))
-          .numDataNodes(1)
-          .build();
+      MiniDFSCluster.Builder dfsBuilder = new MiniDFSCluster.Builder(conf, new File(work, "dfs")).numDataNodes(1);
+      if (opts.extraNodeManager != null) {
+        Placement.dataNodeOn(conf, opts.extraNodeManager);
+        dfsBuilder.checkDataNodeHostConfig(true).checkDataNodeAddrConfig(true);
+      }
+      dfs = dfsBuilder.build();
       dfs.waitActive();
       conf.set("fs.defaultFS", dfs.getURI().toString());
       prepareFileSystem(dfs);
       long tDfs = System.nanoTime();
 
       configureYarn(conf);
+      if (opts.nodeLabel != null) {
+        Placement.enableLabels(conf, work);
+      }
+      if (opts.nodeLocalityDelay != null) {
+        conf.setInt("yarn.scheduler.capacity.node-locality-delay", opts.nodeLocalityDelay);
+      }
       yarn = new MiniYARNCluster("stoke-harness", opts.nodeManagers, 1, 1);
       yarn.init(conf);
       yarn.start();
@@ -113,6 +123,14 @@ public final class Harness {
       }
       if (!yarn.waitForNodeManagersToConnect(60_000)) {
         throw new IOException("NodeManagers did not register with the ResourceManager within 60s");
+      }
+      String[] labelled = null;
+      if (opts.nodeLabel != null) {
+        labelled = Placement.label(yarn, out, opts.nodeLabel);
+      }
+      if (opts.extraNodeManager != null) {
+        extraNM = Placement.extraNodeManager(yarn, work, opts.extraNodeManager);
+        Placement.waitForNodes(yarn, opts.nodeManagers + 1, 60_000);
       }
       long tYarn = System.nanoTime();
 
@@ -131,6 +149,14 @@ public final class Harness {
       ready.put("rpc_protection", out.get("hadoop.rpc.protection", "authentication"));
       ready.put("dfs_ms", (tDfs - t0) / 1_000_000);
       ready.put("yarn_ms", (tYarn - tDfs) / 1_000_000);
+      if (labelled != null) {
+        ready.put("labelled_node", labelled[0]);
+        ready.put("labelled_node_http", labelled[1]);
+      }
+      if (extraNM != null) {
+        org.apache.hadoop.yarn.api.records.NodeId id = extraNM.getNMContext().getNodeId();
+        ready.put("extra_node", id.getHost() + ":" + id.getPort());
+      }
       protocol.println("HARNESS READY " + json(ready));
       protocol.flush();
 
@@ -151,9 +177,11 @@ public final class Harness {
     } catch (Throwable t) {
       System.err.println("harness: FAILED: " + t);
       t.printStackTrace(System.err);
+      stopQuietly(extraNM);
       stop(yarn, dfs);
       System.exit(1);
     }
+    stopQuietly(extraNM);
     stop(yarn, dfs);
     System.err.println("harness: stopped");
     // Hadoop leaves non-daemon threads behind; the process must end when the parent is done.
@@ -272,6 +300,17 @@ public final class Harness {
     }
   }
 
+  private static void stopQuietly(org.apache.hadoop.yarn.server.nodemanager.NodeManager nm) {
+    if (nm == null) {
+      return;
+    }
+    try {
+      nm.stop();
+    } catch (Throwable t) {
+      System.err.println("harness: stopping the extra NodeManager: " + t);
+    }
+  }
+
   private static void stop(MiniYARNCluster yarn, MiniDFSCluster dfs) {
     // MiniYARNCluster names NodeManagers after the local hostname; it must resolve.
     try {
@@ -351,6 +390,9 @@ public final class Harness {
     String dataTransfer; // --secure: dfs.data.transfer.protection when not the RPC level
     File classpathConf; // --secure: a classpath directory for core-site.xml
     long tokenMaxLifetimeMs; // --secure: delegation token max lifetime (0: Hadoop's 7 days)
+    String nodeLabel; // --node-label: an exclusive label on NodeManager 0
+    String extraNodeManager; // --extra-nodemanager: one more NodeManager, its node named by this address
+    Integer nodeLocalityDelay; // --node-locality-delay: the capacity scheduler's (the harness's default: -1)
 
     static Options parse(String[] args) {
       Options o = new Options();
@@ -378,6 +420,9 @@ public final class Harness {
           case "--realm": o.realm = val != null ? val : next(a, ++i, s); break;
           case "--data-transfer-protection": o.dataTransfer = val != null ? val : next(a, ++i, s); break;
           case "--classpath-conf": o.classpathConf = new File(val != null ? val : next(a, ++i, s)); break;
+          case "--node-label": o.nodeLabel = val != null ? val : next(a, ++i, s); break;
+          case "--extra-nodemanager": o.extraNodeManager = val != null ? val : next(a, ++i, s); break;
+          case "--node-locality-delay": o.nodeLocalityDelay = Integer.parseInt(val != null ? val : next(a, ++i, s)); break;
           case "--token-max-lifetime-ms": o.tokenMaxLifetimeMs = Long.parseLong(val != null ? val : next(a, ++i, s)); break;
           case "--rpc-protection":
             o.rpcProtection = val != null ? val : next(a, ++i, s);
