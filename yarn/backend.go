@@ -89,7 +89,11 @@ func New(m conf.Master, c *conf.Conf, log logrus.FieldLogger) (*Backend, error) 
 		return nil, err
 	}
 	if !ClusterMode() {
-		if b.client, err = NewClient(log); err != nil {
+		proxy, err := ProxyUserOf(c)
+		if err != nil {
+			return nil, err
+		}
+		if b.client, err = NewClientAs(log, proxy); err != nil {
 			return nil, err
 		}
 	}
@@ -443,6 +447,9 @@ func submissionFromConf(c *conf.Conf, mode string) (*Submission, error) {
 		return nil, err
 	}
 	s.Files = append(files, archives...)
+	if s.OtherFileSystems, err = parseHadoopFileSystems(c.String("stoke.kerberos.access.hadoopFileSystems")); err != nil {
+		return nil, fmt.Errorf("stoke.kerberos.access.hadoopFileSystems: %w", err)
+	}
 	if s.AMEnv, err = userEnv(c, "stoke.yarn.appMasterEnv."); err != nil {
 		return nil, err
 	}
