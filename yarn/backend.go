@@ -89,7 +89,7 @@ func New(m conf.Master, c *conf.Conf, log logrus.FieldLogger) (*Backend, error) 
 		return nil, err
 	}
 	if !ClusterMode() {
-		proxy, err := ProxyUserOf(c)
+		proxy, err := clientSettings(c)
 		if err != nil {
 			return nil, err
 		}

@@ -206,7 +206,7 @@ func (c *Client) StagingDir(base, appID string) string {
 func (c *Client) Submit(ctx context.Context, s *Submission) (string, error) {
 	var na yarnpb.GetNewApplicationResponse
 	if err := c.rm.Call(ctx, "getNewApplication", &yarnpb.GetNewApplicationRequest{}, &na); err != nil {
-		return "", fmt.Errorf("asking the ResourceManager (%s) for a new application: %w", strings.Join(c.rmAddrs(), ", "), err)
+		return "", fmt.Errorf("asking the ResourceManager (%s) for a new application: %w", strings.Join(c.rmAddrs(), ", "), c.impersonation(err))
 	}
 	id := na.GetApplicationId()
 	appID := AppIDString(id)
@@ -227,7 +227,7 @@ func (c *Client) Submit(ctx context.Context, s *Submission) (string, error) {
 	resources, err := c.stage(staging, s.Binary, s.Files)
 	if err != nil {
 		c.removeStaging(staging)
-		return "", fmt.Errorf("%s: staging on HDFS: %w", appID, err)
+		return "", fmt.Errorf("%s: staging on HDFS: %w", appID, c.impersonation(err))
 	}
 	s.Staged = time.Now()
 	creds.SetSecret(amSecretAlias, []byte(s.AMSecret))
@@ -299,6 +299,16 @@ func (c *Client) Submit(ctx context.Context, s *Submission) (string, error) {
 	s.Submitted = time.Now()
 	c.log.WithFields(logrus.Fields{"app": appID, "queue": s.Queue, "staging": staging}).Info("submitted the application to YARN")
 	return appID, nil
+}
+
+// impersonation explains a server's refusal to let the login act for the proxy user.
+func (c *Client) impersonation(err error) error {
+	if c.proxyUser == "" || !strings.Contains(err.Error(), "AuthorizationException") {
+		return err
+	}
+	short := c.login.ShortName()
+	return fmt.Errorf("the cluster does not let %s act for %s (--proxy-user): its hadoop.proxyuser.%s.hosts and .groups or .users rules must allow it, on the ResourceManager and the NameNode: %w",
+		c.login.Principal(), c.proxyUser, short, err)
 }
 
 func (c *Client) rmAddrs() []string {

@@ -32,7 +32,7 @@ type ClusterSubmission struct {
 // stoke.yarn.submit.waitAppCompletion (the default) it follows the report, printing each
 // state change, and returns 0 only when the application FINISHED with SUCCEEDED.
 func SubmitCluster(ctx context.Context, cs *ClusterSubmission) (int, error) {
-	proxy, err := ProxyUserOf(cs.Conf)
+	proxy, err := clientSettings(cs.Conf)
 	if err != nil {
 		return 0, err
 	}

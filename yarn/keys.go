@@ -70,6 +70,15 @@ func checkProxyUser(v any) error {
 	return nil
 }
 
+// clientSettings checks, before any connection, the settings of a submission that decide
+// how the client connects, and returns the proxy user ("" for none).
+func clientSettings(c *conf.Conf) (string, error) {
+	if _, err := parseHadoopFileSystems(c.String("stoke.kerberos.access.hadoopFileSystems")); err != nil {
+		return "", fmt.Errorf("stoke.kerberos.access.hadoopFileSystems: %w", err)
+	}
+	return ProxyUserOf(c)
+}
+
 // ProxyUserOf is the user a submission acts for (stoke.yarn.proxyUser), "" for none. As
 // in Spark, it excludes an application principal and keytab: those are shipped to the
 // containers, which would then hold the gateway's identity rather than the user's.
@@ -78,6 +87,7 @@ func ProxyUserOf(c *conf.Conf) (string, error) {
 	if !set {
 		return "", nil
 	}
+	v = strings.TrimSpace(v)
 	if err := checkProxyUser(v); err != nil {
 		return "", fmt.Errorf("stoke.yarn.proxyUser (--proxy-user): %w", err)
 	}
