@@ -16,6 +16,7 @@ import (
 	"github.com/stoke-run/stoke/backend/coarse"
 	"github.com/stoke-run/stoke/executor"
 	"github.com/stoke-run/stoke/internal/conf"
+	"github.com/stoke-run/stoke/internal/fsx"
 	"github.com/stoke-run/stoke/internal/hadoop/hadooppb/yarnpb"
 	"github.com/stoke-run/stoke/internal/rpc"
 	pb "github.com/stoke-run/stoke/internal/rpc/stokepb"
@@ -33,6 +34,7 @@ type Backend struct {
 	conf      *conf.Conf
 	log       logrus.FieldLogger
 	client    *Client // client mode only
+	proxy     string  // client mode: the proxy user this process's HDFS connections act for
 	am        *amClient
 	appID     string
 	srv       *coarse.Server
@@ -95,6 +97,12 @@ func New(m conf.Master, c *conf.Conf, log logrus.FieldLogger) (*Backend, error) 
 		}
 		if b.client, err = NewClientAs(log, proxy); err != nil {
 			return nil, err
+		}
+		if proxy != "" {
+			// The driver runs here: its own HDFS calls (listing input, committing
+			// output) act for the proxy user too, as the AM and executors do.
+			fsx.UseProxyUser(proxy)
+			b.proxy = proxy
 		}
 	}
 	return b, nil
@@ -299,6 +307,9 @@ func (b *Backend) followEvents(ctx context.Context) {
 func (b *Backend) Stop(ctx context.Context) error {
 	var err error
 	b.stopOnce.Do(func() {
+		if b.proxy != "" {
+			defer fsx.UseProxyUser("")
+		}
 		if b.srv != nil {
 			b.srv.Stop()
 		}

@@ -26,7 +26,8 @@ import (
 // its keytab as a gateway would) may impersonate alice but not bob:
 //   - a --proxy-user alice submission runs as alice: the RM reports her as the
 //     application's user, and the staging directory (in her home) and the job's output
-//     are hers on HDFS;
+//     are hers on HDFS, in cluster mode and in client mode (where the driver in this
+//     process commits the output as her);
 //   - a --proxy-user bob submission is refused by the cluster with its reason, and
 //     nothing is staged;
 //   - a job whose tasks read the second HDFS gets exact counts when that file system is
@@ -54,7 +55,10 @@ func TestSecureYARNProxyUserAndFileSystems(t *testing.T) {
 		name := "stoke-proxy-wordcount"
 		cfg := yarnConfig(stoke.Config{"stoke.app.name": name, "stoke.yarn.maxAppAttempts": "1", "stoke.yarn.proxyUser": "alice",
 			"stoke.yarn.preserveStagingFiles": "true", "stoke.yarn.submit.waitAppCompletion": "false"})
-		appID, done, out := submitCluster(t, cfg, "wordcount", c.FS+dir+"/input.txt", c.FS+dir+"/out")
+		// The output goes to a directory alice may create (/tmp is world-writable, the
+		// input's directory is the test user's).
+		outDir := "/tmp/stoke-proxy-out-cluster"
+		appID, done, out := submitCluster(t, cfg, "wordcount", c.FS+dir+"/input.txt", c.FS+outDir)
 		if err := <-done; err != nil {
 			t.Fatalf("%s: %v\n%s", appID, err, out)
 		}
@@ -65,24 +69,69 @@ func TestSecureYARNProxyUserAndFileSystems(t *testing.T) {
 		if r.GetUser() != "alice" {
 			t.Fatalf("the RM reports user %q for %s, want alice", r.GetUser(), appID)
 		}
-		got := readCounts(t, c, dir+"/out")
+		got := readCounts(t, c, outDir)
 		if len(got) != len(want) || got["common"] != want["common"] || got["w3"] != want["w3"] {
 			t.Fatalf("counts = %v, want %v", got, want)
 		}
-		fs := hdfsAdmin(t, "")
+		// The staging directory is alice's alone (700): stat it as her.
+		fs := hdfsAs(t, "alice")
 		staging := path.Join("/user/alice/.stokeStaging", appID)
-		for _, p := range []string{"/user/alice/.stokeStaging", staging, staging + "/stoke-app", dir + "/out", dir + "/out/_SUCCESS"} {
+		for _, p := range []string{"/user/alice/.stokeStaging", staging, staging + "/stoke-app", outDir, outDir + "/_SUCCESS"} {
 			if owner := ownerOf(t, fs, p); owner != "alice" {
 				t.Errorf("%s is owned by %q, want alice", p, owner)
 			}
 		}
-		if _, err := fs.Stat("/user/" + gateway + "/.stokeStaging/" + appID); !os.IsNotExist(err) {
+		if _, err := hdfsAdmin(t, "").Stat("/user/" + gateway + "/.stokeStaging/" + appID); !os.IsNotExist(err) {
 			t.Errorf("the gateway's home holds a staging directory of %s: %v", appID, err)
 		}
 	})
 
+	t.Run("ProxyUserClientMode", func(t *testing.T) {
+		dir := "/tmp/stoke-proxy-client"
+		want := writeInput(t, c, dir)
+		sc, err := stoke.New(yarnConfig(stoke.Config{"stoke.app.name": "stoke-proxy-client", "stoke.ui.enabled": "false", "stoke.yarn.proxyUser": "alice"}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		appID := sc.AppID()
+		// The driver lists the input and commits the output in this process: as alice too.
+		lines, err := stoke.TextFile(sc, c.FS+dir+"/input.txt", 3)
+		if err != nil {
+			sc.Stop()
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), testutil.D(3*time.Minute))
+		defer cancel()
+		outDir := "/tmp/stoke-proxy-out-client"
+		err = stoke.SaveAsTextFile(ctx, stoke.ReduceByKey(stoke.Map(stoke.FlatMap(lines, words), one), sum, 2), c.FS+outDir)
+		sc.Stop()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fsx.ProxyUser() != "" {
+			t.Fatalf("after Stop this process's HDFS connections still act for %q", fsx.ProxyUser())
+		}
+		got := readCounts(t, c, outDir)
+		if len(got) != len(want) || got["common"] != want["common"] {
+			t.Fatalf("counts = %v, want %v", got, want)
+		}
+		if r := waitApp(t, appID); r.GetUser() != "alice" || r.GetFinalApplicationStatus() != yarnpb.FinalApplicationStatus_APP_SUCCEEDED {
+			t.Fatalf("user %q: %s", r.GetUser(), yarn.Describe(r))
+		}
+		fs := hdfsAdmin(t, "")
+		files, err := fs.ReadDir(outDir)
+		if err != nil || len(files) < 2 {
+			t.Fatalf("the output: %v %v", files, err)
+		}
+		for _, f := range append([]os.FileInfo{statOf(t, fs, outDir)}, files...) {
+			if owner := f.(*hdfs.FileInfo).Owner(); owner != "alice" {
+				t.Errorf("%s/%s is owned by %q, want alice", outDir, f.Name(), owner)
+			}
+		}
+	})
+
 	t.Run("ProxyUserRefused", func(t *testing.T) {
-		before := stagedApps(t, c)
+		before := stagedOf(t, c, gateway, "bob")
 		cfg := newConf(t, yarnConfig(stoke.Config{"stoke.app.name": "stoke-proxy-refused", "stoke.yarn.proxyUser": "bob"}))
 		ctx, cancel := context.WithTimeout(context.Background(), testutil.D(2*time.Minute))
 		defer cancel()
@@ -93,7 +142,7 @@ func TestSecureYARNProxyUserAndFileSystems(t *testing.T) {
 			t.Fatalf("a proxy user the cluster does not allow: %v; want the server's refusal naming %s, bob and the hadoop.proxyuser rules", err, gateway)
 		}
 		t.Log(err)
-		if after := stagedApps(t, c); after != before {
+		if after := stagedOf(t, c, gateway, "bob"); after != before {
 			t.Fatalf("a refused submission staged something: %d staging directories before, %d after", before, after)
 		}
 		if _, err := hdfsAdmin(t, "").Stat("/user/bob/.stokeStaging"); !os.IsNotExist(err) {
@@ -143,7 +192,7 @@ func TestSecureYARNProxyUserAndFileSystems(t *testing.T) {
 		}
 	})
 	t.Run("OtherFileSystemUnreachable", func(t *testing.T) {
-		before := stagedApps(t, c)
+		before := stagedOf(t, c, gateway)
 		gone := "hdfs://" + closedPort(t)
 		cfg := newConf(t, yarnConfig(stoke.Config{"stoke.kerberos.access.hadoopFileSystems": c.SecondFS + "," + gone}))
 		exe, _ := os.Executable()
@@ -152,7 +201,7 @@ func TestSecureYARNProxyUserAndFileSystems(t *testing.T) {
 			t.Fatalf("an unreachable file system listed: %v", err)
 		}
 		t.Log(err)
-		if after := stagedApps(t, c); after != before {
+		if after := stagedOf(t, c, gateway); after != before {
 			t.Fatalf("staged %d applications before, %d after", before, after)
 		}
 	})
@@ -210,13 +259,18 @@ func waitApp(t *testing.T, appID string) *yarnpb.ApplicationReport {
 }
 
 // hdfsAdmin is a colinmarc/hdfs client of authority ("" for fs.defaultFS) as the test's user.
-func hdfsAdmin(t *testing.T, authority string) *hdfs.Client {
+func hdfsAdmin(t *testing.T, authority string) *hdfs.Client { return hdfsClientAs(t, authority, "") }
+
+// hdfsAs is a client of fs.defaultFS for user, whom the test's user impersonates.
+func hdfsAs(t *testing.T, user string) *hdfs.Client { return hdfsClientAs(t, "", user) }
+
+func hdfsClientAs(t *testing.T, authority, user string) *hdfs.Client {
 	t.Helper()
 	hc, err := hadoopconf.LoadFromEnvironment()
 	if err != nil {
 		t.Fatal(err)
 	}
-	cl, _, err := fsx.NewHDFSClient(hc, authority)
+	cl, _, err := fsx.NewHDFSClientAs(hc, authority, user)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -226,9 +280,64 @@ func hdfsAdmin(t *testing.T, authority string) *hdfs.Client {
 
 func ownerOf(t *testing.T, fs *hdfs.Client, p string) string {
 	t.Helper()
+	return statOf(t, fs, p).(*hdfs.FileInfo).Owner()
+}
+
+func statOf(t *testing.T, fs *hdfs.Client, p string) os.FileInfo {
+	t.Helper()
 	st, err := fs.Stat(p)
 	if err != nil {
 		t.Fatalf("stat %s: %v", p, err)
 	}
-	return st.(*hdfs.FileInfo).Owner()
+	return st
+}
+
+// stagedOf counts the staging directories in the homes of users (stagedApps counts every
+// user's, but alice's staging directory is hers alone).
+func stagedOf(t *testing.T, c *hadooptest.Cluster, users ...string) int {
+	t.Helper()
+	fs := hdfsAdmin(t, "")
+	n := 0
+	for _, u := range users {
+		apps, err := fs.ReadDir("/user/" + u + "/.stokeStaging")
+		if err != nil && !os.IsNotExist(err) {
+			t.Fatal(err)
+		}
+		n += len(apps)
+	}
+	return n
+}
+
+// TestSecureYARNOtherFSOutlivesTokens: delegation tokens of both HDFS namespaces live 20 s;
+// an application submitted with a keytab reads the second HDFS every second for 45 s. Its
+// executors never have the keytab: they read with the second HDFS's token, which the AM
+// replaces before it ends (as it does fs.defaultFS's) and the driver passes on to them.
+func TestSecureYARNOtherFSOutlivesTokens(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: a secure minicluster")
+	}
+	c := hadooptest.StartWith(t, hadooptest.Options{Secure: "authentication", TokenMaxLifetime: 20 * time.Second, SecondHDFS: true})
+	for _, kv := range c.Env() {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+	t.Setenv("KRB5_CONFIG", c.KDC.Krb5Conf)
+	fsx.UseKerberos(krb.LoginOptions{Principal: c.UserPrincipal, Keytab: c.UserKeytab})
+	dir := "/tmp/stoke-otherfs-outlive"
+	writeInput(t, &hadooptest.Cluster{FS: c.SecondFS}, dir)
+	cfg := yarnConfig(stoke.Config{"stoke.app.name": "stoke-otherfs-outlive", "stoke.yarn.maxAppAttempts": "1", "stoke.task.maxFailures": "1",
+		"stoke.kerberos.principal": c.UserPrincipal, "stoke.kerberos.keytab": c.UserKeytab, "stoke.kerberos.access.hadoopFileSystems": c.SecondFS})
+	started := time.Now()
+	appID, done, out := submitCluster(t, cfg, "outlive", c.SecondFS+dir+"/input.txt", "45")
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", appID, err, out)
+		}
+	case <-time.After(testutil.D(3 * time.Minute)):
+		t.Fatalf("%s did not end\n%s", appID, out)
+	}
+	if time.Since(started) < 40*time.Second {
+		t.Fatalf("the application ended after %v, before outliving its tokens", time.Since(started))
+	}
 }

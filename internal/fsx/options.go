@@ -44,9 +44,15 @@ const hdfsDelegationToken = "HDFS_DELEGATION_TOKEN"
 //
 // With dfs.data.transfer.protection, DataNode connections run Stoke's SASL handshake and
 // security layer (package datatransfer) rather than colinmarc/hdfs's.
+//
+// With a Kerberos login, the connections act for the user of UseProxyUser if one is set.
 func Options(conf hadoopconf.HadoopConf, authority string) (Settings, error) {
 	opts, login, tokens, err := options(conf, authority)
-	return Settings{Client: opts, Login: login, TokenFile: tokens, NameNodePrincipal: conf[nnPrincipalKey], NameNodePrincipalPattern: conf[nnPrincipalKey+".pattern"]}, err
+	set := Settings{Client: opts, Login: login, TokenFile: tokens, NameNodePrincipal: conf[nnPrincipalKey], NameNodePrincipalPattern: conf[nnPrincipalKey+".pattern"]}
+	if p := ProxyUser(); err == nil && p != "" && login != nil {
+		return set.Impersonate(p)
+	}
+	return set, err
 }
 
 // NewHDFSClient connects a colinmarc/hdfs client to the NameNodes of authority ("" means
@@ -62,7 +68,7 @@ func NewHDFSClientAs(conf hadoopconf.HadoopConf, authority, proxyUser string) (*
 	if err != nil {
 		return nil, set, err
 	}
-	if proxyUser != "" {
+	if proxyUser != "" && set.ProxyUser != proxyUser {
 		if set, err = set.Impersonate(proxyUser); err != nil {
 			return nil, set, err
 		}
