@@ -87,6 +87,8 @@ public final class Harness {
     conf.set("hadoop.tmp.dir", new File(work, "tmp").getPath());
     configureSecurity(conf, opts, work);
     configureProxyUsers(conf, opts);
+    // The second HDFS starts from the settings as they are before the first cluster adds its own.
+    Configuration conf2 = opts.secondHdfs ? new HdfsConfiguration(conf) : null;
 
     MiniDFSCluster dfs = null;
     MiniDFSCluster dfs2 = null;
@@ -101,7 +103,6 @@ public final class Harness {
       if (opts.secondHdfs) {
         // Another namespace (own NameNode and DataNode) with the same security settings, for
         // delegation tokens of a file system other than fs.defaultFS; it is not in the conf dir.
-        Configuration conf2 = new HdfsConfiguration(conf);
         dfs2 = new MiniDFSCluster.Builder(conf2, new File(work, "dfs2"))
             .numDataNodes(1)
             .build();
