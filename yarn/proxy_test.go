@@ -3,8 +3,11 @@ package yarn_test
 import (
 	"context"
 	"fmt"
+	"net"
+	"net/url"
 	"os"
 	"path"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +20,7 @@ import (
 	"github.com/stoke-run/stoke/internal/fsx"
 	"github.com/stoke-run/stoke/internal/hadoop/hadooppb/yarnpb"
 	"github.com/stoke-run/stoke/internal/hadoop/krb"
+	"github.com/stoke-run/stoke/internal/hadoop/tokenfile"
 	"github.com/stoke-run/stoke/internal/testutil"
 	"github.com/stoke-run/stoke/yarn"
 )
@@ -311,7 +315,8 @@ func stagedOf(t *testing.T, c *hadooptest.Cluster, users ...string) int {
 // TestSecureYARNOtherFSOutlivesTokens: delegation tokens of both HDFS namespaces live 20 s;
 // an application submitted with a keytab reads the second HDFS every second for 45 s. Its
 // executors never have the keytab: they read with the second HDFS's token, which the AM
-// replaces before it ends (as it does fs.defaultFS's) and the driver passes on to them.
+// replaces before it ends (as it does fs.defaultFS's) and the driver passes on to them; a
+// running executor's token file holds the new token, valid on its own.
 func TestSecureYARNOtherFSOutlivesTokens(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: a secure minicluster")
@@ -329,6 +334,28 @@ func TestSecureYARNOtherFSOutlivesTokens(t *testing.T) {
 		"stoke.kerberos.principal": c.UserPrincipal, "stoke.kerberos.keytab": c.UserKeytab, "stoke.kerberos.access.hadoopFileSystems": c.SecondFS})
 	started := time.Now()
 	appID, done, out := submitCluster(t, cfg, "outlive", c.SecondFS+dir+"/input.txt", "45")
+	// An executor's NameNode connections made before its first token expired stay open, so
+	// the reads alone do not show the refresh: its token file must by now hold a second-HDFS
+	// token obtained after submission, and that token alone must open the second HDFS.
+	time.Sleep(time.Until(started.Add(28 * time.Second)))
+	execs := findProcs(t, "STOKE_EXECUTOR_ID=1\n", "CONTAINER_ID=container_"+appIDPart(appID))
+	if len(execs) != 1 {
+		t.Fatalf("executor 1 of %s: processes %v\n%s", appID, execs, out)
+	}
+	if strings.Contains(environ(execs[0]), fsx.EnvKeytab+"=") {
+		t.Fatal("an executor's environment names the keytab")
+	}
+	u, err := url.Parse(c.SecondFS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tf, issued := tokenOf(t, execs[0], u.Port())
+	if !issued.After(started.Add(10 * time.Second)) {
+		t.Fatalf("executor 1 still has the second HDFS's token issued at %v, %v after submission: the AM's new one was not passed on", issued, issued.Sub(started))
+	}
+	if err := statWithTokenAt(t, c, tf, u.Host, dir+"/input.txt"); err != nil {
+		t.Fatalf("the second HDFS with executor 1's token file: %v", err)
+	}
 	select {
 	case err := <-done:
 		if err != nil {
@@ -340,4 +367,54 @@ func TestSecureYARNOtherFSOutlivesTokens(t *testing.T) {
 	if time.Since(started) < 40*time.Second {
 		t.Fatalf("the application ended after %v, before outliving its tokens", time.Since(started))
 	}
+}
+
+// tokenOf reads the token file of a container process and returns its path and when its HDFS
+// delegation token for the NameNode on port was issued.
+func tokenOf(t *testing.T, pid int, port string) (string, time.Time) {
+	t.Helper()
+	var tf string
+	for _, kv := range strings.Split(environ(pid), "\n") {
+		if v, ok := strings.CutPrefix(kv, "HADOOP_TOKEN_FILE_LOCATION="); ok {
+			tf = v
+		}
+	}
+	creds, err := tokenfile.Read(tf)
+	if err != nil {
+		t.Fatalf("the token file %q of process %d: %v", tf, pid, err)
+	}
+	for _, tok := range creds.TokenList() {
+		if _, p, _ := net.SplitHostPort(tok.GetService()); tok.GetKind() == "HDFS_DELEGATION_TOKEN" && p == port {
+			issued, _, err := tokenfile.DelegationTokenTimes(tok)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return tf, issued
+		}
+	}
+	t.Fatalf("process %d has no HDFS delegation token for port %s", pid, port)
+	return "", time.Time{}
+}
+
+// statWithTokenAt stats p on the HDFS at authority authenticated by the token file alone.
+func statWithTokenAt(t *testing.T, c *hadooptest.Cluster, tokenFile, authority, p string) error {
+	t.Helper()
+	t.Setenv("HADOOP_TOKEN_FILE_LOCATION", tokenFile)
+	t.Setenv("KRB5CCNAME", "FILE:"+filepath.Join(t.TempDir(), "no-cache"))
+	fsx.UseKerberos(krb.LoginOptions{})
+	defer fsx.UseKerberos(krb.LoginOptions{Principal: c.UserPrincipal, Keytab: c.UserKeytab})
+	hc, err := hadoopconf.LoadFromEnvironment()
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, set, err := fsx.NewHDFSClient(hc, authority)
+	if set.TokenFile == "" || set.Login != nil {
+		t.Fatalf("fsx.Options did not choose the delegation token: %+v (%v)", set, err)
+	}
+	if err != nil {
+		return err
+	}
+	defer client.Close()
+	_, err = client.Stat(p)
+	return err
 }
