@@ -76,13 +76,13 @@ func clientSettings(c *conf.Conf) (string, error) {
 	if _, err := parseHadoopFileSystems(c.String("stoke.kerberos.access.hadoopFileSystems")); err != nil {
 		return "", fmt.Errorf("stoke.kerberos.access.hadoopFileSystems: %w", err)
 	}
-	return ProxyUserOf(c)
+	return proxyUserOf(c)
 }
 
-// ProxyUserOf is the user a submission acts for (stoke.yarn.proxyUser), "" for none. As
+// proxyUserOf is the user a submission acts for (stoke.yarn.proxyUser), "" for none. As
 // in Spark, it excludes an application principal and keytab: those are shipped to the
 // containers, which would then hold the gateway's identity rather than the user's.
-func ProxyUserOf(c *conf.Conf) (string, error) {
+func proxyUserOf(c *conf.Conf) (string, error) {
 	v, set := c.Get("stoke.yarn.proxyUser")
 	if !set {
 		return "", nil
