@@ -44,7 +44,7 @@ func TestProxyUserAndFileSystemsBadInput(t *testing.T) {
 			}
 		}
 	}
-	for _, u := range []string{"", "  ", "a/b", "alice@STOKE.TEST", "..", "al ice", "bob\x01"} {
+	for _, u := range []string{"", "  ", "a/b", "../alice", "alice@STOKE.TEST", ".", "..", "al ice", "bob\x01"} {
 		t.Run("ProxyUser"+u, func(t *testing.T) {
 			check(t, stoke.Config{"stoke.yarn.proxyUser": u}, "stoke.yarn.proxyUser")
 		})

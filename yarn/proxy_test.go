@@ -85,6 +85,14 @@ func TestSecureYARNProxyUserAndFileSystems(t *testing.T) {
 				t.Errorf("%s is owned by %q, want alice", p, owner)
 			}
 		}
+		// The gateway logged in from a keytab (as STOKE_KERBEROS_KEYTAB would make it): that
+		// keytab is its own identity and must not reach alice's containers.
+		if _, kt := fsx.KerberosKeytab(); kt == "" {
+			t.Fatal("the test's login is not from a keytab: the check below would prove nothing")
+		}
+		if _, err := fs.Stat(staging + "/stoke.keytab"); !os.IsNotExist(err) {
+			t.Errorf("the gateway's keytab was staged for alice's application: %v", err)
+		}
 		if _, err := hdfsAdmin(t, "").Stat("/user/" + gateway + "/.stokeStaging/" + appID); !os.IsNotExist(err) {
 			t.Errorf("the gateway's home holds a staging directory of %s: %v", appID, err)
 		}
