@@ -17,6 +17,7 @@ import (
 	"github.com/stoke-run/stoke/backend/coarse"
 	"github.com/stoke-run/stoke/executor"
 	"github.com/stoke-run/stoke/internal/conf"
+	"github.com/stoke-run/stoke/internal/fsx"
 	"github.com/stoke-run/stoke/internal/hadoop/hadooppb/yarnpb"
 	"github.com/stoke-run/stoke/internal/rpc"
 	pb "github.com/stoke-run/stoke/internal/rpc/stokepb"
@@ -34,6 +35,7 @@ type Backend struct {
 	conf      *conf.Conf
 	log       logrus.FieldLogger
 	client    *Client // client mode only
+	proxy     string  // client mode: the proxy user this process's HDFS connections act for
 	am        *amClient
 	appID     string
 	srv       *coarse.Server
@@ -90,8 +92,18 @@ func New(m conf.Master, c *conf.Conf, log logrus.FieldLogger) (*Backend, error) 
 		return nil, err
 	}
 	if !ClusterMode() {
-		if b.client, err = NewClient(log); err != nil {
+		proxy, err := clientSettings(c)
+		if err != nil {
 			return nil, err
+		}
+		if b.client, err = NewClientAs(log, proxy); err != nil {
+			return nil, err
+		}
+		if proxy != "" {
+			// The driver runs here: its own HDFS calls (listing input, committing
+			// output) act for the proxy user too, as the AM and executors do.
+			fsx.UseProxyUser(proxy)
+			b.proxy = proxy
 		}
 	}
 	return b, nil
@@ -297,6 +309,9 @@ func (b *Backend) followEvents(ctx context.Context) {
 func (b *Backend) Stop(ctx context.Context) error {
 	var err error
 	b.stopOnce.Do(func() {
+		if b.proxy != "" {
+			defer fsx.UseProxyUser("")
+		}
 		if b.srv != nil {
 			b.srv.Stop()
 		}
@@ -489,6 +504,9 @@ func submissionFromConf(c *conf.Conf, mode string) (*Submission, error) {
 		return nil, err
 	}
 	s.Files = append(files, archives...)
+	if s.OtherFileSystems, err = parseHadoopFileSystems(c.String("stoke.kerberos.access.hadoopFileSystems")); err != nil {
+		return nil, fmt.Errorf("stoke.kerberos.access.hadoopFileSystems: %w", err)
+	}
 	if s.AMEnv, err = userEnv(c, "stoke.yarn.appMasterEnv."); err != nil {
 		return nil, err
 	}

@@ -83,6 +83,9 @@ type Submission struct {
 	AttemptValidity time.Duration
 	// AMNodeLabel is the node label the AM's node must have ("" none).
 	AMNodeLabel string
+	// OtherFileSystems are HDFS namespaces besides fs.defaultFS whose delegation tokens
+	// the containers get (stoke.kerberos.access.hadoopFileSystems).
+	OtherFileSystems []*url.URL
 	// Timings, filled in by Submit for the benchmark's breakdown.
 	Staged, Submitted time.Time
 }
@@ -98,6 +101,9 @@ type Client struct {
 	fs       *hdfs.Client
 	fsURL    *url.URL
 	login    *krb.Login // Kerberos clusters
+	// proxyUser, when set, is the user every RM and HDFS connection acts for (Hadoop
+	// impersonation, --proxy-user): the login is the real user.
+	proxyUser string
 	// keytabShipped: the keytab and krb5.conf are staged for the containers.
 	keytabShipped bool
 }
@@ -107,7 +113,13 @@ var ErrNoHadoopConf = errors.New("master yarn: set HADOOP_CONF_DIR (or YARN_CONF
 
 // NewClient reads the Hadoop configuration from HADOOP_CONF_DIR / YARN_CONF_DIR and prepares
 // connections to the ResourceManager (with every RM of an HA pair) and HDFS. It dials nothing.
-func NewClient(log logrus.FieldLogger) (*Client, error) {
+func NewClient(log logrus.FieldLogger) (*Client, error) { return NewClientAs(log, "") }
+
+// NewClientAs is NewClient acting for proxyUser ("" for none): on a Kerberos cluster every
+// connection authenticates as the login and names proxyUser as its effective user, so the
+// application, its staging directory and its delegation tokens are proxyUser's; the cluster
+// allows it or not by its hadoop.proxyuser.<login's short name>.* rules.
+func NewClientAs(log logrus.FieldLogger, proxyUser string) (*Client, error) {
 	var dirs []string
 	for _, k := range []string{"HADOOP_CONF_DIR", "YARN_CONF_DIR"} {
 		if v := strings.TrimSpace(os.Getenv(k)); v != "" {
@@ -134,7 +146,12 @@ func NewClient(log logrus.FieldLogger) (*Client, error) {
 			return nil, fmt.Errorf("master yarn: the cluster uses Kerberos: %w", err)
 		}
 		c.user = c.login.ShortName()
-		auth = append(auth, &krb.GSSAPIAuth{Login: c.login, ServerPrincipal: hc.Get("yarn.resourcemanager.principal")})
+		if proxyUser != "" {
+			c.user, c.proxyUser = proxyUser, proxyUser
+		}
+		auth = append(auth, &krb.GSSAPIAuth{Login: c.login, ServerPrincipal: hc.Get("yarn.resourcemanager.principal"), ProxyUser: proxyUser})
+	} else if proxyUser != "" {
+		return nil, fmt.Errorf("master yarn: --proxy-user %s (stoke.yarn.proxyUser) needs a Kerberos cluster: this one does not authenticate users (hadoop.security.authentication is not kerberos) and takes the user a client names, so set HADOOP_USER_NAME=%s instead", proxyUser, proxyUser)
 	}
 	if c.rm, err = ipc.NewRMClient(hc, hconf.RMClient, ipc.ApplicationClientProtocol, auth...); err != nil {
 		return nil, fmt.Errorf("master yarn: %w", err)
@@ -170,7 +187,7 @@ func (c *Client) hdfs() (*hdfs.Client, *url.URL, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("reading %s: %w", c.confDirs[0], err)
 	}
-	fs, _, err := fsx.NewHDFSClient(hc, "")
+	fs, _, err := fsx.NewHDFSClientAs(hc, "", c.proxyUser)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -191,7 +208,7 @@ func (c *Client) StagingDir(base, appID string) string {
 func (c *Client) Submit(ctx context.Context, s *Submission) (string, error) {
 	var na yarnpb.GetNewApplicationResponse
 	if err := c.rm.Call(ctx, "getNewApplication", &yarnpb.GetNewApplicationRequest{}, &na); err != nil {
-		return "", fmt.Errorf("asking the ResourceManager (%s) for a new application: %w", strings.Join(c.rmAddrs(), ", "), err)
+		return "", fmt.Errorf("asking the ResourceManager (%s) for a new application: %w", strings.Join(c.rmAddrs(), ", "), c.impersonation(err))
 	}
 	id := na.GetApplicationId()
 	appID := AppIDString(id)
@@ -202,14 +219,19 @@ func (c *Client) Submit(ctx context.Context, s *Submission) (string, error) {
 	if max.GetVirtualCores() > 0 && int32(s.AMCores) > max.GetVirtualCores() {
 		return "", fmt.Errorf("%s: the application master needs %d cores but the cluster's largest container has %d", appID, s.AMCores, max.GetVirtualCores())
 	}
+	creds := &tokenfile.Credentials{}
+	// Tokens of the other file systems first: one that cannot be reached or refuses
+	// stops the submission before anything is staged.
+	if err := c.otherFSTokens(ctx, s.OtherFileSystems, creds); err != nil {
+		return "", fmt.Errorf("%s: %w", appID, err)
+	}
 	staging := c.StagingDir(s.StagingBase, appID)
 	resources, err := c.stage(staging, s.Binary, s.Files)
 	if err != nil {
 		c.removeStaging(staging)
-		return "", fmt.Errorf("%s: staging on HDFS: %w", appID, err)
+		return "", fmt.Errorf("%s: staging on HDFS: %w", appID, c.impersonation(err))
 	}
 	s.Staged = time.Now()
-	creds := &tokenfile.Credentials{}
 	creds.SetSecret(amSecretAlias, []byte(s.AMSecret))
 	if c.login != nil {
 		tok, err := c.hdfsDelegationToken(ctx)
@@ -289,6 +311,16 @@ func (c *Client) Submit(ctx context.Context, s *Submission) (string, error) {
 	return appID, nil
 }
 
+// impersonation explains a server's refusal to let the login act for the proxy user.
+func (c *Client) impersonation(err error) error {
+	if c.proxyUser == "" || !strings.Contains(err.Error(), "AuthorizationException") {
+		return err
+	}
+	short := c.login.ShortName()
+	return fmt.Errorf("the cluster does not let %s act for %s (--proxy-user): its hadoop.proxyuser.%s.hosts and .groups or .users rules must allow it, on the ResourceManager and the NameNode: %w",
+		c.login.Principal(), c.proxyUser, short, err)
+}
+
 func (c *Client) rmAddrs() []string {
 	rms, err := c.Conf.ResourceManagers(hconf.RMClient)
 	if err != nil {
@@ -344,7 +376,8 @@ func (c *Client) stage(dir, binary string, dist []distFile) ([]*yarnpb.StringLoc
 	}
 	// With a keytab login the keytab travels too (in the 700 staging directory), so
 	// the AM, the driver and the executors log in themselves and can outlive any token.
-	if c.login != nil {
+	// Never for a proxy user: the keytab is the gateway's own identity.
+	if c.login != nil && c.proxyUser == "" {
 		if _, kt := fsx.KerberosKeytab(); kt != "" {
 			ktData, err := os.ReadFile(kt)
 			if err != nil {
@@ -603,40 +636,74 @@ func Describe(r *yarnpb.ApplicationReport) string {
 // principal) and sets its service to the NameNode's ip:port, as Java's DFSClient does, so
 // NodeManagers can localize the staged files and the RM can renew it.
 func (c *Client) hdfsDelegationToken(ctx context.Context) (*commonpb.Token, error) {
-	rms, err := c.Conf.ResourceManagers(hconf.RMClient)
-	if err != nil || len(rms) == 0 {
-		return nil, fmt.Errorf("the RM's principal for the delegation token's renewer: %v", err)
-	}
-	rmHost, _, _ := net.SplitHostPort(rms[0].Addr)
-	renewer := krb.ExpandHost(c.Conf.Get("yarn.resourcemanager.principal"), rmHost)
-	if renewer == "" {
-		return nil, errors.New("yarn.resourcemanager.principal is not set: no renewer for the HDFS delegation token")
+	renewer, err := c.rmRenewer()
+	if err != nil {
+		return nil, err
 	}
 	return c.hdfsDelegationTokenFor(ctx, renewer)
 }
 
-// namenode returns a Kerberos RPC client for fs.defaultFS's NameNode and its address.
-func (c *Client) namenode() (*ipc.Client, string, error) {
-	_, u, err := c.hdfs()
+// rmRenewer is the RM's principal, the renewer of the delegation tokens the RM renews.
+func (c *Client) rmRenewer() (string, error) {
+	rms, err := c.Conf.ResourceManagers(hconf.RMClient)
+	if err != nil || len(rms) == 0 {
+		return "", fmt.Errorf("the RM's principal for the delegation token's renewer: %v", err)
+	}
+	rmHost, _, _ := net.SplitHostPort(rms[0].Addr)
+	renewer := krb.ExpandHost(c.Conf.Get("yarn.resourcemanager.principal"), rmHost)
+	if renewer == "" {
+		return "", errors.New("yarn.resourcemanager.principal is not set: no renewer for the HDFS delegation token")
+	}
+	return renewer, nil
+}
+
+// otherFSTokens adds an HDFS delegation token of each of fss (renewer: the RM) to creds. On a
+// cluster without Kerberos there are none to get.
+func (c *Client) otherFSTokens(ctx context.Context, fss []*url.URL, creds *tokenfile.Credentials) error {
+	if len(fss) == 0 {
+		return nil
+	}
+	if c.login == nil {
+		c.log.Info("stoke.kerberos.access.hadoopFileSystems: the cluster does not use Kerberos; no delegation tokens to get")
+		return nil
+	}
+	renewer, err := c.rmRenewer()
 	if err != nil {
-		return nil, "", err
+		return err
+	}
+	for _, u := range fss {
+		tok, err := c.hdfsDelegationTokenAt(ctx, u.Host, renewer)
+		if err != nil {
+			return fmt.Errorf("stoke.kerberos.access.hadoopFileSystems: %s: %w", u, err)
+		}
+		creds.AddToken(tok.GetService(), tok)
+	}
+	return nil
+}
+
+// namenodeAt returns a Kerberos RPC client for the NameNode at addr (host:port), acting for
+// the proxy user if any. The NameNode's principal is this configuration's.
+func (c *Client) namenodeAt(addr string) (*ipc.Client, string, error) {
+	if c.login == nil {
+		return nil, "", errors.New("HDFS delegation tokens need a Kerberos login (hadoop.security.authentication=kerberos)")
 	}
 	cfg, err := ipc.ConfigFrom(c.Conf, ipc.ClientNamenodeProtocol)
 	if err != nil {
 		return nil, "", err
 	}
-	cfg.Auth = []ipc.Authenticator{&krb.GSSAPIAuth{Login: c.login, ServerPrincipal: c.Conf.Get("dfs.namenode.kerberos.principal")}}
-	nn, err := ipc.NewClient([]string{u.Host}, cfg)
+	cfg.Auth = []ipc.Authenticator{&krb.GSSAPIAuth{Login: c.login, ServerPrincipal: c.Conf.Get("dfs.namenode.kerberos.principal"),
+		ServerPrincipalPattern: c.Conf.Get("dfs.namenode.kerberos.principal.pattern"), ProxyUser: c.proxyUser}}
+	nn, err := ipc.NewClient([]string{addr}, cfg)
 	if err != nil {
 		return nil, "", err
 	}
-	return nn, u.Host, nil
+	return nn, addr, nil
 }
 
-// renewHDFSToken renews a delegation token whose renewer is this client's user and returns
-// its new expiry (never after the token's maximum date).
+// renewHDFSToken renews a delegation token whose renewer is this client's user at the
+// NameNode of its service and returns its new expiry (never after the token's maximum date).
 func (c *Client) renewHDFSToken(ctx context.Context, tok *commonpb.Token) (time.Time, error) {
-	nn, host, err := c.namenode()
+	nn, host, err := c.namenodeAt(tok.GetService())
 	if err != nil {
 		return time.Time{}, err
 	}
@@ -648,9 +715,19 @@ func (c *Client) renewHDFSToken(ctx context.Context, tok *commonpb.Token) (time.
 	return time.UnixMilli(int64(resp.GetNewExpiryTime())), nil
 }
 
-// hdfsDelegationTokenFor gets an HDFS delegation token that renewer may renew.
+// hdfsDelegationTokenFor gets an HDFS delegation token of fs.defaultFS that renewer may renew.
 func (c *Client) hdfsDelegationTokenFor(ctx context.Context, renewer string) (*commonpb.Token, error) {
-	nn, addr, err := c.namenode()
+	_, u, err := c.hdfs()
+	if err != nil {
+		return nil, err
+	}
+	return c.hdfsDelegationTokenAt(ctx, u.Host, renewer)
+}
+
+// hdfsDelegationTokenAt gets a delegation token from the NameNode at addr that renewer may
+// renew, with its service set to the NameNode's ip:port.
+func (c *Client) hdfsDelegationTokenAt(ctx context.Context, addr, renewer string) (*commonpb.Token, error) {
+	nn, _, err := c.namenodeAt(addr)
 	if err != nil {
 		return nil, err
 	}

@@ -32,10 +32,14 @@ type ClusterSubmission struct {
 // stoke.yarn.submit.waitAppCompletion (the default) it follows the report, printing each
 // state change, and returns 0 only when the application FINISHED with SUCCEEDED.
 func SubmitCluster(ctx context.Context, cs *ClusterSubmission) (int, error) {
+	proxy, err := clientSettings(cs.Conf)
+	if err != nil {
+		return 0, err
+	}
 	if p, kt := cs.Conf.String("stoke.kerberos.principal"), cs.Conf.String("stoke.kerberos.keytab"); p != "" && kt != "" {
 		fsx.UseKerberos(krb.LoginOptions{Principal: p, Keytab: kt})
 	}
-	c, err := NewClient(cs.Log)
+	c, err := NewClientAs(cs.Log, proxy)
 	if err != nil {
 		return 0, err
 	}

@@ -1,8 +1,13 @@
 package yarn
 
 import (
+	"errors"
 	"fmt"
+	"net"
 	"net/url"
+	"strconv"
+	"strings"
+	"unicode"
 
 	"github.com/stoke-run/stoke/internal/conf"
 )
@@ -28,6 +33,9 @@ func init() {
 		{Name: "stoke.yarn.am.nodeLabelExpression", Type: conf.TypeString, Check: nodeLabel, Doc: "YARN node label of the node the application master runs on (Spark: spark.yarn.am.nodeLabelExpression)."},
 		{Name: "stoke.yarn.executor.nodeLabelExpression", Type: conf.TypeString, Check: nodeLabel, Doc: "YARN node label of the nodes executors run on (Spark: spark.yarn.executor.nodeLabelExpression)."},
 		{Name: "stoke.yarn.executor.localityHints", Default: "true", Type: conf.TypeBool, Doc: "With dynamic allocation, container requests name the hosts of the pending tasks' data (Spark's locality-preferred placement)."},
+		{Name: "stoke.yarn.proxyUser", Type: conf.TypeString, Check: checkProxyUser, Doc: "User to submit the application for (stoke submit --proxy-user): the Kerberos login acts as a Hadoop proxy user, allowed by the cluster's hadoop.proxyuser.<login>.* rules; not with stoke.kerberos.principal/keytab."},
+		{Name: "stoke.kerberos.access.hadoopFileSystems", Type: conf.TypeString, Check: func(v any) error { _, err := parseHadoopFileSystems(v.(string)); return err },
+			Doc: "Comma-separated hdfs://host:port URIs of file systems besides fs.defaultFS that the application reads or writes: on a Kerberos cluster the YARN client gets a delegation token of each (renewed by the ResourceManager) for the containers."},
 		{Name: "stoke.yarn.am.waitTime", Default: "100s", Type: conf.TypeDuration, Unit: "s", Check: conf.AtLeast(int64(1e9)), Doc: "Client deploy mode: how long the driver waits for the AM to register."},
 	} {
 		conf.Register(k)
@@ -66,4 +74,88 @@ func finalTrackingURL(addr, appID string) string {
 		return ""
 	}
 	return base + "/history/" + url.PathEscape(appID) + "/"
+}
+
+// checkProxyUser refuses a proxy user name that is empty or could not be a
+// Hadoop user (it names /user/<name> too).
+func checkProxyUser(v any) error {
+	s, _ := v.(string)
+	switch {
+	case s == "":
+		return errors.New("empty: name the user to submit for")
+	case s == "." || s == "..":
+		return fmt.Errorf("%q is not a user name", s)
+	case strings.ContainsAny(s, "/@"):
+		return fmt.Errorf("%q is not a short user name (no / or @): Hadoop impersonates users by their short names", s)
+	case strings.IndexFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0:
+		return fmt.Errorf("%q holds white space or a control character", s)
+	}
+	return nil
+}
+
+// clientSettings checks, before any connection, the settings of a submission that decide
+// how the client connects, and returns the proxy user ("" for none).
+func clientSettings(c *conf.Conf) (string, error) {
+	if _, err := parseHadoopFileSystems(c.String("stoke.kerberos.access.hadoopFileSystems")); err != nil {
+		return "", fmt.Errorf("stoke.kerberos.access.hadoopFileSystems: %w", err)
+	}
+	return proxyUserOf(c)
+}
+
+// proxyUserOf is the user a submission acts for (stoke.yarn.proxyUser), "" for none. As
+// in Spark, it excludes an application principal and keytab: those are shipped to the
+// containers, which would then hold the gateway's identity rather than the user's.
+func proxyUserOf(c *conf.Conf) (string, error) {
+	v, set := c.Get("stoke.yarn.proxyUser")
+	if !set {
+		return "", nil
+	}
+	v = strings.TrimSpace(v)
+	if err := checkProxyUser(v); err != nil {
+		return "", fmt.Errorf("stoke.yarn.proxyUser (--proxy-user): %w", err)
+	}
+	if c.String("stoke.kerberos.principal") != "" || c.String("stoke.kerberos.keytab") != "" {
+		return "", errors.New("--proxy-user (stoke.yarn.proxyUser) and --principal/--keytab (stoke.kerberos.principal, stoke.kerberos.keytab) are mutually exclusive: " +
+			"the application's keytab goes to its containers, which would then hold the submitter's identity; the submitter logs in from its ticket cache " +
+			"(KRB5CCNAME) or from STOKE_KERBEROS_PRINCIPAL and STOKE_KERBEROS_KEYTAB, which are not shipped")
+	}
+	return v, nil
+}
+
+// parseHadoopFileSystems parses stoke.kerberos.access.hadoopFileSystems: comma-separated
+// hdfs://host:port URIs (a path is allowed and ignored), each file system once.
+func parseHadoopFileSystems(v string) ([]*url.URL, error) {
+	var out []*url.URL
+	seen := map[string]bool{}
+	for _, raw := range strings.Split(v, ",") {
+		raw = strings.TrimSpace(raw)
+		if raw == "" {
+			continue
+		}
+		u, err := url.Parse(raw)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not a URI: %v", raw, err)
+		}
+		switch {
+		case u.Scheme != "hdfs":
+			return nil, fmt.Errorf("%q: only hdfs:// file systems have delegation tokens here (scheme %q)", raw, u.Scheme)
+		case u.Host == "":
+			return nil, fmt.Errorf("%q names no NameNode: write hdfs://host:port", raw)
+		case u.User != nil || u.RawQuery != "" || u.Fragment != "" || u.Opaque != "":
+			return nil, fmt.Errorf("%q: a file system URI is hdfs://host:port, without user, query or fragment", raw)
+		}
+		host, port, err := net.SplitHostPort(u.Host)
+		if err != nil || host == "" {
+			return nil, fmt.Errorf("%q: give the NameNode's RPC port, hdfs://host:port (HA nameservices are not supported here)", raw)
+		}
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			return nil, fmt.Errorf("%q: port %q is not a port number", raw, port)
+		}
+		fs := &url.URL{Scheme: "hdfs", Host: u.Host}
+		if !seen[fs.Host] {
+			seen[fs.Host] = true
+			out = append(out, fs)
+		}
+	}
+	return out, nil
 }

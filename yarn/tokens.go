@@ -2,6 +2,7 @@ package yarn
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"github.com/stoke-run/stoke/internal/hadoop/hadooppb/commonpb"
@@ -26,18 +27,43 @@ func nextTokenStep(now, issued, max, expiry time.Time) (wake time.Time, obtain b
 	return wake, obtain
 }
 
-// refreshTokens keeps the HDFS delegation token of executors valid: new containers get it in
-// their launch context (so they can still be localized after the submission's token ended)
-// and running executors through the driver (the events API). It runs with a keytab. The submission's token is renewed by the RM until its maximum lifetime; near that,
-// the AM obtains a new token (renewer: its own user) and, since the RM does not know that
-// one, renews it itself before each renewal interval ends, until it too is replaced.
+// refreshTokens keeps the HDFS delegation tokens of executors valid, fs.defaultFS's and
+// those of stoke.kerberos.access.hadoopFileSystems alike, each on its own schedule: new
+// containers get them in their launch context (so they can still be localized after the
+// submission's token ended) and running executors through the driver (the events API). It
+// runs with a keytab. A submission's token is renewed by the RM until its maximum lifetime;
+// near that, the AM obtains a new token from the same NameNode (renewer: its own user) and,
+// since the RM does not know that one, renews it itself before each renewal interval ends,
+// until it too is replaced.
 func (m *am) refreshTokens(ctx context.Context) {
+	var services []string
+	m.mu.Lock()
+	for _, t := range m.creds.Tokens {
+		if t.Token.GetKind() == "HDFS_DELEGATION_TOKEN" {
+			services = append(services, t.Alias)
+		}
+	}
+	m.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, svc := range services {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			m.refreshToken(ctx, svc)
+		}()
+	}
+	wg.Wait()
+}
+
+// refreshToken keeps the HDFS delegation token under alias svc (its NameNode's ip:port) valid.
+func (m *am) refreshToken(ctx context.Context, svc string) {
+	log := m.log.WithField("namenode", svc)
 	ours := false // the current token was obtained here (else the RM renews it)
 	for {
 		var cur *commonpb.Token
 		m.mu.Lock()
 		for _, t := range m.creds.Tokens {
-			if t.Token.GetKind() == "HDFS_DELEGATION_TOKEN" {
+			if t.Alias == svc && t.Token.GetKind() == "HDFS_DELEGATION_TOKEN" {
 				cur = t.Token
 			}
 		}
@@ -47,7 +73,7 @@ func (m *am) refreshTokens(ctx context.Context) {
 		}
 		issued, max, err := tokenfile.DelegationTokenTimes(cur)
 		if err != nil {
-			m.log.WithError(err).Warn("cannot schedule delegation token refreshes")
+			log.WithError(err).Warn("cannot schedule delegation token refreshes")
 			return
 		}
 		obtain := false
@@ -59,7 +85,7 @@ func (m *am) refreshTokens(ctx context.Context) {
 			})
 			if err != nil {
 				// A token that cannot be renewed is replaced at once.
-				m.log.WithError(err).Warn("renewing the HDFS delegation token; obtaining a new one")
+				log.WithError(err).Warn("renewing the HDFS delegation token; obtaining a new one")
 				obtain = true
 			}
 		}
@@ -75,23 +101,23 @@ func (m *am) refreshTokens(ctx context.Context) {
 		}
 		var tok *commonpb.Token
 		err = m.withClient(func(cl *Client) (err error) {
-			tok, err = cl.hdfsDelegationTokenFor(ctx, cl.login.Principal())
+			tok, err = cl.hdfsDelegationTokenAt(ctx, svc, cl.login.Principal())
 			return err
 		})
 		if err != nil {
-			m.log.WithError(err).Warn("obtaining a new HDFS delegation token; trying again in 10 s")
+			log.WithError(err).Warn("obtaining a new HDFS delegation token; trying again in 10 s")
 			if !sleepCtx(ctx, 10*time.Second) {
 				return
 			}
 			continue
 		}
 		m.mu.Lock()
-		m.creds.AddToken(tok.GetService(), tok)
+		m.creds.AddToken(svc, tok)
 		m.credsVer++
 		m.notifyLocked() // the driver passes it on to running executors
 		m.mu.Unlock()
 		ours = true
-		m.log.Info("obtained a new HDFS delegation token for executor containers")
+		log.Info("obtained a new HDFS delegation token for executor containers")
 	}
 }
 

@@ -50,6 +50,7 @@ var submitFlagKeys = []struct{ flag, key, usage string }{
 	{"queue", "stoke.yarn.queue", "YARN `QUEUE` (default \"default\")"},
 	{"principal", "stoke.kerberos.principal", "Kerberos `PRINCIPAL` to log in as, with --keytab (default: the ticket cache)"},
 	{"keytab", "stoke.kerberos.keytab", "keytab `FILE` of --principal"},
+	{"proxy-user", "stoke.yarn.proxyUser", "YARN: submit for `USER` (Hadoop impersonation by the Kerberos login; not with --principal)"},
 	{"files", "stoke.files", "comma-separated `FILES` (path[#name], local or hdfs://) copied into every YARN container's working directory"},
 	{"archives", "stoke.archives", "comma-separated `ARCHIVES` (.zip, .tar.gz, .tgz; path[#name]) unpacked into every YARN container"},
 }

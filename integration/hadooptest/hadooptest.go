@@ -43,6 +43,7 @@ type Cluster struct {
 	ConfDir          string        // HADOOP_CONF_DIR with core-site.xml, hdfs-site.xml, yarn-site.xml
 	WorkDir          string        // harness data (HDFS blocks, YARN dirs, logs)
 	FS               string        // fs.defaultFS, hdfs://host:port
+	SecondFS         string        // Options.SecondHDFS: hdfs://host:port of another HDFS, not in ConfDir
 	NameNode         string        // host:port of the NameNode RPC server
 	RM               string        // yarn.resourcemanager.address
 	Scheduler        string        // yarn.resourcemanager.scheduler.address
@@ -97,6 +98,14 @@ type Options struct {
 	// (missed scheduling opportunities before a container goes off its preferred node; the
 	// harness otherwise disables delay scheduling).
 	NodeLocalityDelay int
+	// ProxyUsers get an HDFS home directory (/user/NAME, theirs), for impersonated submissions.
+	ProxyUsers []string
+	// AllowProxy lists the users the OS user (UserPrincipal) may impersonate from any host
+	// (hadoop.proxyuser.<OS user>.hosts=* and .users); empty: it may impersonate no one.
+	AllowProxy []string
+	// SecondHDFS starts another HDFS (own NameNode and DataNode, same security settings and
+	// KDC) in the harness, reported as Cluster.SecondFS and absent from the conf directory.
+	SecondHDFS bool
 }
 
 // Env returns HADOOP_CONF_DIR and YARN_CONF_DIR entries for a child process environment.
@@ -114,7 +123,7 @@ func StartWith(t testing.TB, opts Options) *Cluster {
 		t.Skipf("%s=1: skipping a test that needs the Hadoop minicluster harness", EnvSkip)
 	}
 	if dir := os.Getenv(EnvExternal); dir != "" {
-		if opts.Secure != "" || opts.TokenMaxLifetime != 0 {
+		if opts.Secure != "" || opts.TokenMaxLifetime != 0 || len(opts.ProxyUsers) > 0 || len(opts.AllowProxy) > 0 || opts.SecondHDFS {
 			t.Skipf("%s=%s: this test starts its own Kerberos minicluster (a KDC, a protection level, short token lifetimes); against a running cluster the other tests run", EnvExternal, dir)
 		}
 		if opts.NodeLabel != "" || opts.ExtraNodeManager != "" || opts.NodeLocalityDelay > 0 {
@@ -287,6 +296,7 @@ type readyLine struct {
 	ConfDir          string `json:"confdir"`
 	WorkDir          string `json:"workdir"`
 	FS               string `json:"fs"`
+	SecondFS         string `json:"second_fs"`
 	RM               string `json:"rm"`
 	Scheduler        string `json:"scheduler"`
 	RMWebApp         string `json:"rm_webapp"`
@@ -356,6 +366,15 @@ func launch(classpath, dir string, opts Options, sec *secureSetup) (*Cluster, er
 	}
 	if opts.NodeLocalityDelay > 0 {
 		args = append(args, "--node-locality-delay", strconv.Itoa(opts.NodeLocalityDelay))
+	}
+	if len(opts.ProxyUsers) > 0 {
+		args = append(args, "--proxy-users", strings.Join(opts.ProxyUsers, ","))
+	}
+	if len(opts.AllowProxy) > 0 {
+		args = append(args, "--allow-proxy", strings.Join(opts.AllowProxy, ","))
+	}
+	if opts.SecondHDFS {
+		args = append(args, "--second-hdfs")
 	}
 	if opts.Secure != "" {
 		args = append(args, "--secure="+opts.Secure, "--krb5-conf", sec.kdc.Krb5Conf, "--keytab", sec.serviceKeytab, "--realm", krbtest.Realm)
@@ -429,6 +448,10 @@ func launch(classpath, dir string, opts Options, sec *secureSetup) (*Cluster, er
 			return fail("unparsable ready line %q: %v", line, err)
 		}
 		c.ConfDir, c.WorkDir, c.FS, c.RM, c.Scheduler, c.RMWebApp = r.ConfDir, r.WorkDir, r.FS, r.RM, r.Scheduler, r.RMWebApp
+		c.SecondFS = r.SecondFS
+		if opts.SecondHDFS && c.SecondFS == "" {
+			return fail("the harness started no second HDFS (its ready line has no second_fs)")
+		}
 		c.YarnWorkDir, c.NodeManagers, c.RPCProtection = r.YarnWorkDir, r.NodeManagers, r.RPCProtection
 		c.LabelledNode, c.LabelledNodeHTTP, c.ExtraNode = r.LabelledNode, r.LabelledNodeHTTP, r.ExtraNode
 		if u, err := url.Parse(r.FS); err == nil {

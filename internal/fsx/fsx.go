@@ -149,7 +149,8 @@ var (
 func hdfsFor(authority string) (*HDFS, error) {
 	hdfsMu.Lock()
 	defer hdfsMu.Unlock()
-	if h := hdfsClients[authority]; h != nil {
+	key := authority + "\x00" + ProxyUser() // a proxy user's connections are not the login's
+	if h := hdfsClients[key]; h != nil {
 		return h, nil
 	}
 	conf, err := hadoopconf.LoadFromEnvironment()
@@ -162,7 +163,7 @@ func hdfsFor(authority string) (*HDFS, error) {
 	}
 	opts := set.Client
 	h := &HDFS{client: client, prefix: "hdfs://" + authority, addresses: opts.Addresses, settings: set, sasl: opts.DataTransferProtection != ""}
-	hdfsClients[authority] = h
+	hdfsClients[key] = h
 	return h, nil
 }
 

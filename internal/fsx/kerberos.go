@@ -19,6 +19,8 @@ var (
 	krbMu    sync.Mutex
 	krbOpts  *krb.LoginOptions
 	krbLogin *krb.Login
+	// proxyUser is the user HDFS connections act for (UseProxyUser).
+	proxyUser string
 )
 
 // UseKerberos sets the login secure HDFS connections use (stoke.kerberos.principal
@@ -27,6 +29,22 @@ func UseKerberos(o krb.LoginOptions) {
 	krbMu.Lock()
 	defer krbMu.Unlock()
 	krbOpts, krbLogin = &o, nil
+}
+
+// UseProxyUser makes the HDFS connections this process opens afterwards act for user (Hadoop
+// impersonation by the Kerberos login, see Settings.Impersonate), as a client-mode driver
+// submitted with --proxy-user must; "" acts as the login again.
+func UseProxyUser(user string) {
+	krbMu.Lock()
+	defer krbMu.Unlock()
+	proxyUser = user
+}
+
+// ProxyUser is the user set by UseProxyUser, "" for none.
+func ProxyUser() string {
+	krbMu.Lock()
+	defer krbMu.Unlock()
+	return proxyUser
 }
 
 // KerberosLogin is the login secure HDFS connections use (logging in on first use).

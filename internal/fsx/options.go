@@ -44,17 +44,34 @@ const hdfsDelegationToken = "HDFS_DELEGATION_TOKEN"
 //
 // With dfs.data.transfer.protection, DataNode connections run Stoke's SASL handshake and
 // security layer (package datatransfer) rather than colinmarc/hdfs's.
+//
+// With a Kerberos login, the connections act for the user of UseProxyUser if one is set.
 func Options(conf hadoopconf.HadoopConf, authority string) (Settings, error) {
 	opts, login, tokens, err := options(conf, authority)
-	return Settings{Client: opts, Login: login, TokenFile: tokens, NameNodePrincipal: conf[nnPrincipalKey], NameNodePrincipalPattern: conf[nnPrincipalKey+".pattern"]}, err
+	set := Settings{Client: opts, Login: login, TokenFile: tokens, NameNodePrincipal: conf[nnPrincipalKey], NameNodePrincipalPattern: conf[nnPrincipalKey+".pattern"]}
+	if p := ProxyUser(); err == nil && p != "" && login != nil {
+		return set.Impersonate(p)
+	}
+	return set, err
 }
 
 // NewHDFSClient connects a colinmarc/hdfs client to the NameNodes of authority ("" means
 // fs.defaultFS) with the Options of conf. The settings are returned even when connecting fails.
 func NewHDFSClient(conf hadoopconf.HadoopConf, authority string) (*hdfs.Client, Settings, error) {
+	return NewHDFSClientAs(conf, authority, "")
+}
+
+// NewHDFSClientAs is NewHDFSClient acting for proxyUser (Hadoop impersonation, see
+// Settings.Impersonate); "" acts as the login itself.
+func NewHDFSClientAs(conf hadoopconf.HadoopConf, authority, proxyUser string) (*hdfs.Client, Settings, error) {
 	set, err := Options(conf, authority)
 	if err != nil {
 		return nil, set, err
+	}
+	if proxyUser != "" && set.ProxyUser != proxyUser {
+		if set, err = set.Impersonate(proxyUser); err != nil {
+			return nil, set, err
+		}
 	}
 	client, err := hdfs.NewClient(set.Client)
 	if err != nil {
@@ -82,6 +99,28 @@ type Settings struct {
 	NameNodePrincipal string
 	// NameNodePrincipalPattern is dfs.namenode.kerberos.principal.pattern, "" when unset.
 	NameNodePrincipalPattern string
+	// ProxyUser is the user NameNode connections act for (Impersonate), "" for the login's.
+	ProxyUser string
+}
+
+// Impersonate makes NameNode connections act for user, with the Kerberos login as the real
+// user: the NameNode allows it or not by its hadoop.proxyuser.<login's short name>.* rules.
+// It needs a Kerberos login: a delegation token names its own user, and without Kerberos
+// the cluster takes whatever user a client names (HADOOP_USER_NAME).
+func (s Settings) Impersonate(user string) (Settings, error) {
+	if s.Login == nil {
+		how := "the cluster does not use Kerberos (set HADOOP_USER_NAME instead: without Kerberos it takes the user a client names)"
+		if s.TokenFile != "" {
+			how = "HDFS is reached with a delegation token, which names its own user"
+		}
+		return s, fmt.Errorf("cannot act for proxy user %q: %s", user, how)
+	}
+	a := gssapiAuth(s.Login, s.NameNodePrincipal, s.NameNodePrincipalPattern)
+	a.ProxyUser = user
+	s.ProxyUser = user
+	s.Client.User = user // dropped by the tunnel, which names the proxy user
+	s.Client.NamenodeDialFunc = kerberosDialer(a)
+	return s, nil
 }
 
 // RPCAuth is what Stoke's own NameNode calls (ipc) authenticate with: nothing (SIMPLE),
@@ -95,7 +134,9 @@ func (s Settings) RPCAuth() ([]ipc.Authenticator, error) {
 		}
 		return []ipc.Authenticator{&ipc.TokenAuth{Tokens: creds.TokenList(), Kind: hdfsDelegationToken}}, nil
 	case s.Login != nil:
-		return []ipc.Authenticator{gssapiAuth(s.Login, s.NameNodePrincipal, s.NameNodePrincipalPattern)}, nil
+		a := gssapiAuth(s.Login, s.NameNodePrincipal, s.NameNodePrincipalPattern)
+		a.ProxyUser = s.ProxyUser
+		return []ipc.Authenticator{a}, nil
 	}
 	return nil, nil
 }
@@ -121,8 +162,10 @@ func options(conf hadoopconf.HadoopConf, authority string) (hdfs.ClientOptions, 
 		opts.User = HadoopUser()
 		return opts, nil, "", nil
 	}
+	noToken := "" // the container's token file, which holds no token for this NameNode
 	if _, keytab := KerberosKeytab(); keytab == "" {
 		if path := os.Getenv("HADOOP_TOKEN_FILE_LOCATION"); path != "" {
+			noToken = path
 			creds, err := tokenfile.Read(path)
 			if err != nil {
 				return opts, nil, "", fmt.Errorf("reading the container's tokens: %w", err)
@@ -136,6 +179,10 @@ func options(conf hadoopconf.HadoopConf, authority string) (hdfs.ClientOptions, 
 		}
 	}
 	login, err := kerberosLogin()
+	if err != nil && noToken != "" {
+		return opts, nil, "", fmt.Errorf("no HDFS delegation token for %s among the container's tokens (%s), and no Kerberos login (%v): the application was submitted without a token of this file system; list it in stoke.kerberos.access.hadoopFileSystems",
+			strings.Join(opts.Addresses, ", "), noToken, err)
+	}
 	if err != nil {
 		return opts, nil, "", fmt.Errorf("the Hadoop configuration asks for Kerberos (hadoop.security.authentication=kerberos): %w", err)
 	}

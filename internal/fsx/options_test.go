@@ -169,3 +169,37 @@ func TestOptionsKerberosTunnel(t *testing.T) {
 		t.Fatalf("a principal pattern: %+v, %v", set, err)
 	}
 }
+
+// Impersonation needs a Kerberos login: without Kerberos the cluster takes any user name,
+// and a delegation token names its own user. A container without a token for a NameNode
+// (and no login) is told which token is missing and which key lists the file system.
+func TestImpersonateAndMissingToken(t *testing.T) {
+	noKerberosEnv(t)
+	t.Setenv("KRB5_CONFIG", filepath.Join(t.TempDir(), "missing-krb5.conf"))
+	t.Setenv("KRB5CCNAME", "FILE:"+filepath.Join(t.TempDir(), "missing-cache"))
+	simple := hadoopconf.HadoopConf{"fs.defaultFS": "hdfs://127.0.0.1:8020"}
+	set, err := Options(simple, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := set.Impersonate("alice"); err == nil || !strings.Contains(err.Error(), "does not use Kerberos") {
+		t.Fatalf("impersonating without Kerberos: %v", err)
+	}
+	if _, _, err := NewHDFSClientAs(simple, "", "alice"); err == nil || !strings.Contains(err.Error(), "proxy user \"alice\"") {
+		t.Fatalf("NewHDFSClientAs without Kerberos: %v", err)
+	}
+	dt := &commonpb.Token{Identifier: []byte("i"), Password: []byte("p"), Kind: proto.String("HDFS_DELEGATION_TOKEN"), Service: proto.String("127.0.0.1:8020")}
+	t.Setenv("HADOOP_TOKEN_FILE_LOCATION", writeTokens(t, dt))
+	secure := hadoopconf.HadoopConf{"fs.defaultFS": "hdfs://127.0.0.1:8020", "hadoop.security.authentication": "kerberos", nnPrincipalKey: "nn/_HOST@STOKE.TEST"}
+	set, err = Options(secure, "")
+	if err != nil || set.TokenFile == "" {
+		t.Fatalf("settings with the container's token: %+v, %v", set, err)
+	}
+	if _, err := set.Impersonate("alice"); err == nil || !strings.Contains(err.Error(), "delegation token") {
+		t.Fatalf("impersonating with a delegation token: %v", err)
+	}
+	_, err = Options(secure, "127.0.0.1:9000")
+	if err == nil || !strings.Contains(err.Error(), "no HDFS delegation token for 127.0.0.1:9000") || !strings.Contains(err.Error(), "stoke.kerberos.access.hadoopFileSystems") {
+		t.Fatalf("another NameNode without its token: %v", err)
+	}
+}

@@ -60,6 +60,11 @@ type GSSAPIAuth struct {
 	// QOP lists the acceptable protections, strongest first; nil accepts
 	// whatever the server offers (auth-conf, auth-int, auth).
 	QOP []string
+	// ProxyUser, when set, is the user the connection acts for (Hadoop
+	// impersonation): the connection context names it as the effective
+	// user, and the server takes the authenticated principal as the real
+	// user, allowed or refused by its hadoop.proxyuser.<real user>.* rules.
+	ProxyUser string
 }
 
 var _ ipc.Authenticator = (*GSSAPIAuth)(nil)
@@ -68,8 +73,15 @@ var _ ipc.Authenticator = (*GSSAPIAuth)(nil)
 func (*GSSAPIAuth) Method() string { return ipc.MethodKerberos }
 
 // ContextUser implements ipc.Authenticator: the full principal name, as
-// Java's UserGroupInformation.getUserName gives it.
-func (a *GSSAPIAuth) ContextUser() string { return a.Login.Principal() }
+// Java's UserGroupInformation.getUserName gives it, or the proxy user (as
+// Java's client sends a proxy UGI's name on a KERBEROS connection, without
+// a real user: the server has that from the authentication).
+func (a *GSSAPIAuth) ContextUser() string {
+	if a.ProxyUser != "" {
+		return a.ProxyUser
+	}
+	return a.Login.Principal()
+}
 
 // ExpandHost replaces a _HOST host component of a principal
 // (service/_HOST@REALM or service/_HOST) with host, lowercased, as Hadoop's

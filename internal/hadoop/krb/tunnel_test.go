@@ -35,6 +35,7 @@ type gssNameNode struct {
 	mu      sync.Mutex
 	wire    bytes.Buffer // every byte both ways
 	users   []string     // connection contexts' users
+	reals   []string     // and their real users ("" when none was sent)
 	methods []string
 	errs    []error
 }
@@ -209,6 +210,7 @@ func (s *gssNameNode) conn(nc net.Conn) error {
 			proto.Unmarshal(parts[1], cc)
 			s.mu.Lock()
 			s.users = append(s.users, cc.GetUserInfo().GetEffectiveUser())
+			s.reals = append(s.reals, cc.GetUserInfo().GetRealUser())
 			s.mu.Unlock()
 			continue
 		}
@@ -302,5 +304,47 @@ func TestTunnelGSSAPI(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// With ProxyUser, a Kerberos connection (through a Tunnel, as fsx makes them, and a direct
+// one, as the YARN client's RM and NameNode calls are) names the proxy user as the effective
+// user and sends no real user, as Java's client does for a proxy UGI: the server takes the
+// authenticated principal as the real user and checks hadoop.proxyuser.* itself.
+func TestGSSAPIProxyUser(t *testing.T) {
+	_, l, kt := setupGSS(t)
+	for _, tunnel := range []bool{true, false} {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := &gssNameNode{t: t, kt: kt, layers: layerPrivacy, ln: ln}
+		go s.serve()
+		_, port, _ := net.SplitHostPort(ln.Addr().String())
+		auth := &GSSAPIAuth{Login: l, ServerPrincipal: "nn/_HOST@" + krbtest.Realm, ProxyUser: "alice"}
+		cfg := ipc.Config{Protocol: ipc.ClientNamenodeProtocol, Auth: []ipc.Authenticator{auth}}
+		if tunnel {
+			cfg = ipc.Config{Protocol: ipc.ClientNamenodeProtocol, User: "mallory", Dial: func(ctx context.Context, _, addr string) (net.Conn, error) {
+				return ipc.Tunnel(ctx, addr, ipc.Config{Protocol: ipc.ClientNamenodeProtocol, Auth: []ipc.Authenticator{auth}})
+			}}
+		}
+		cl, err := ipc.NewClient([]string{"localhost:" + port}, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), testutil.D(20*time.Second))
+		var resp commonpb.UserInformation
+		err = cl.Call(ctx, "getFileInfo", &commonpb.UserInformation{EffectiveUser: proto.String("/p")}, &resp)
+		cancel()
+		cl.Close()
+		ln.Close()
+		if err != nil {
+			t.Fatalf("tunnel %v: %v", tunnel, err)
+		}
+		s.mu.Lock()
+		if len(s.users) != 1 || s.users[0] != "alice" || s.reals[0] != "" {
+			t.Fatalf("tunnel %v: the server saw effective users %q, real users %q; want alice and none", tunnel, s.users, s.reals)
+		}
+		s.mu.Unlock()
 	}
 }

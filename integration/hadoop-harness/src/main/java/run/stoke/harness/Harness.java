@@ -86,8 +86,12 @@ public final class Harness {
     Configuration conf = new YarnConfiguration(new HdfsConfiguration());
     conf.set("hadoop.tmp.dir", new File(work, "tmp").getPath());
     configureSecurity(conf, opts, work);
+    configureProxyUsers(conf, opts);
+    // The second HDFS starts from the settings as they are before the first cluster adds its own.
+    Configuration conf2 = opts.secondHdfs ? new HdfsConfiguration(conf) : null;
 
     MiniDFSCluster dfs = null;
+    MiniDFSCluster dfs2 = null;
     MiniYARNCluster yarn = null;
     org.apache.hadoop.yarn.server.nodemanager.NodeManager extraNM = null;
     try {
@@ -99,7 +103,16 @@ public final class Harness {
       dfs = dfsBuilder.build();
       dfs.waitActive();
       conf.set("fs.defaultFS", dfs.getURI().toString());
-      prepareFileSystem(dfs);
+      prepareFileSystem(dfs, opts.proxyUsers);
+      if (opts.secondHdfs) {
+        // Another namespace (own NameNode and DataNode) with the same security settings, for
+        // delegation tokens of a file system other than fs.defaultFS; it is not in the conf dir.
+        dfs2 = new MiniDFSCluster.Builder(conf2, new File(work, "dfs2"))
+            .numDataNodes(1)
+            .build();
+        dfs2.waitActive();
+        prepareFileSystem(dfs2, opts.proxyUsers);
+      }
       long tDfs = System.nanoTime();
 
       configureYarn(conf);
@@ -140,6 +153,9 @@ public final class Harness {
       ready.put("confdir", confDir.getPath());
       ready.put("workdir", work.getPath());
       ready.put("fs", out.get("fs.defaultFS"));
+      if (dfs2 != null) {
+        ready.put("second_fs", dfs2.getURI().toString());
+      }
       ready.put("rm", out.get(YarnConfiguration.RM_ADDRESS));
       ready.put("scheduler", out.get(YarnConfiguration.RM_SCHEDULER_ADDRESS));
       ready.put("rm_webapp", out.get(YarnConfiguration.RM_WEBAPP_ADDRESS));
@@ -179,25 +195,47 @@ public final class Harness {
       t.printStackTrace(System.err);
       stopQuietly(extraNM);
       stop(yarn, dfs);
+      stop(null, dfs2);
       System.exit(1);
     }
     stopQuietly(extraNM);
     stop(yarn, dfs);
+    stop(null, dfs2);
     System.err.println("harness: stopped");
     // Hadoop leaves non-daemon threads behind; the process must end when the parent is done.
     System.exit(0);
   }
 
-  /** Lays out HDFS like a fresh cluster: world-writable /tmp, and a home directory for the user. */
-  static void prepareFileSystem(MiniDFSCluster dfs) throws IOException {
+  /**
+   * Lays out HDFS like a fresh cluster: world-writable /tmp, and a home directory for the user
+   * and for each of --proxy-users.
+   */
+  static void prepareFileSystem(MiniDFSCluster dfs, List<String> proxyUsers) throws IOException {
     org.apache.hadoop.fs.FileSystem fs = dfs.getFileSystem();
     org.apache.hadoop.fs.Path tmp = new org.apache.hadoop.fs.Path("/tmp");
     fs.mkdirs(tmp);
     fs.setPermission(tmp, new org.apache.hadoop.fs.permission.FsPermission((short) 01777));
+    List<String> users = new ArrayList<>(proxyUsers);
+    users.add(System.getProperty("user.name"));
+    for (String user : users) {
+      org.apache.hadoop.fs.Path home = new org.apache.hadoop.fs.Path("/user/" + user);
+      fs.mkdirs(home);
+      fs.setOwner(home, user, null);
+    }
+  }
+
+  /**
+   * --allow-proxy U1,U2: the OS user (the test's user principal, by its short name) may act
+   * for U1 and U2 from any host (hadoop.proxyuser.USER.hosts and .users), on HDFS and YARN.
+   * Without it no rule names the OS user, so it may impersonate no one.
+   */
+  static void configureProxyUsers(Configuration conf, Options opts) {
+    if (opts.allowProxy.isEmpty()) {
+      return;
+    }
     String user = System.getProperty("user.name");
-    org.apache.hadoop.fs.Path home = new org.apache.hadoop.fs.Path("/user/" + user);
-    fs.mkdirs(home);
-    fs.setOwner(home, user, null);
+    conf.set("hadoop.proxyuser." + user + ".hosts", "*");
+    conf.set("hadoop.proxyuser." + user + ".users", String.join(",", opts.allowProxy));
   }
 
   /**
@@ -393,6 +431,9 @@ public final class Harness {
     String nodeLabel; // --node-label: an exclusive label on NodeManager 0
     String extraNodeManager; // --extra-nodemanager: one more NodeManager, its node named by this address
     Integer nodeLocalityDelay; // --node-locality-delay: the capacity scheduler's (the harness's default: -1)
+    List<String> proxyUsers = new ArrayList<>(); // --proxy-users: users given an HDFS home directory
+    List<String> allowProxy = new ArrayList<>(); // --allow-proxy: users the OS user may impersonate
+    boolean secondHdfs; // --second-hdfs: start another MiniDFSCluster, reported as second_fs
 
     static Options parse(String[] args) {
       Options o = new Options();
@@ -423,6 +464,9 @@ public final class Harness {
           case "--node-label": o.nodeLabel = val != null ? val : next(a, ++i, s); break;
           case "--extra-nodemanager": o.extraNodeManager = val != null ? val : next(a, ++i, s); break;
           case "--node-locality-delay": o.nodeLocalityDelay = Integer.parseInt(val != null ? val : next(a, ++i, s)); break;
+          case "--proxy-users": o.proxyUsers = users(val != null ? val : next(a, ++i, s), s); break;
+          case "--allow-proxy": o.allowProxy = users(val != null ? val : next(a, ++i, s), s); break;
+          case "--second-hdfs": o.secondHdfs = true; break;
           case "--token-max-lifetime-ms": o.tokenMaxLifetimeMs = Long.parseLong(val != null ? val : next(a, ++i, s)); break;
           case "--rpc-protection":
             o.rpcProtection = val != null ? val : next(a, ++i, s);
@@ -442,6 +486,17 @@ public final class Harness {
         o.workDir = new File(o.confDir.getAbsoluteFile().getParentFile(), "harness-work");
       }
       return o;
+    }
+
+    private static List<String> users(String v, String flag) {
+      List<String> out = new ArrayList<>();
+      for (String u : v.split(",")) {
+        if (!u.matches("[A-Za-z0-9._-]+")) {
+          throw new IllegalArgumentException(flag + " takes comma-separated user names, got " + v);
+        }
+        out.add(u);
+      }
+      return out;
     }
 
     private static String next(List<String> a, int i, String flag) {
