@@ -241,6 +241,13 @@ func RunProcess(ctx context.Context, cfg ProcessConfig) error {
 		},
 	}
 	res.Apply(env)
+	// Outputs received from decommissioning executors are held like task
+	// outputs: in memory while small, else in the spill directories.
+	if env.Memory != nil {
+		store.SetOutputSpill(env.Spill, max(1<<20, min(defaultMemOutput, env.Memory.Stats().Unified/16)))
+	} else {
+		store.SetOutputSpill(env.Spill, defaultMemOutput)
+	}
 	// What an operator reads in the executor's stderr: a failed task at
 	// warn with its error's first line, every task end at debug (at 50,000
 	// tasks a second, a line per task at info would cost more than the
@@ -313,6 +320,18 @@ func RunProcess(ctx context.Context, cfg ProcessConfig) error {
 			shared.Drop(m.Release.Broadcasts)
 		case *pb.DriverMessage_Dump:
 			out.dump(m.Dump.Id)
+		case *pb.DriverMessage_Decommission:
+			d := m.Decommission
+			log.Infof("decommissioning: copying %d map output(s) to %d executor(s)", len(d.Outputs), len(d.Targets))
+			go func() {
+				rep := Migrate(streamCtx, blocks, store, d, fetchTimeout)
+				if rep.Failed > 0 {
+					log.Warnf("decommissioning: %d map output(s) copied, %d not: %s", len(rep.Moved), rep.Failed, rep.Error)
+				} else {
+					log.Infof("decommissioning: %d map output(s) copied", len(rep.Moved))
+				}
+				out.migrated(rep)
+			}()
 		case *pb.DriverMessage_Credentials:
 			if cfg.OnCredentials == nil {
 				log.Debug("credentials from the driver ignored: nothing here uses them")
@@ -385,6 +404,18 @@ type outbox struct {
 	closed  bool
 	limit   int64 // the executor's memory bound, sent with heartbeats
 	dumps   []*pb.StackDump
+	reports []*pb.MigrationReport
+}
+
+// migrated queues a decommission's report for the driver.
+func (o *outbox) migrated(r *pb.MigrationReport) {
+	o.mu.Lock()
+	o.reports = append(o.reports, r)
+	o.mu.Unlock()
+	select {
+	case o.wake <- struct{}{}:
+	default:
+	}
 }
 
 // dump queues the stacks of every goroutine for the driver (its UI asked).
@@ -467,9 +498,14 @@ func (o *outbox) run(stream pb.Driver_ConnectClient, heartbeat time.Duration, r 
 			continue
 		}
 		o.mu.Lock()
-		batch, closed, dumps := o.pending, o.closed, o.dumps
-		o.pending, o.dumps = nil, nil
+		batch, closed, dumps, reports := o.pending, o.closed, o.dumps, o.reports
+		o.pending, o.dumps, o.reports = nil, nil, nil
 		o.mu.Unlock()
+		for _, r := range reports {
+			if err := stream.Send(&pb.ExecutorMessage{Msg: &pb.ExecutorMessage_Migrated{Migrated: r}}); err != nil {
+				return err
+			}
+		}
 		for _, d := range dumps {
 			if err := stream.Send(&pb.ExecutorMessage{Msg: &pb.ExecutorMessage_Dump{Dump: d}}); err != nil {
 				return err
