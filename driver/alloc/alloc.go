@@ -33,7 +33,17 @@ type Config struct {
 	CachedIdleTimeout                time.Duration // Forever
 	ShuffleTracking                  bool          // true
 	ShuffleTrackingTimeout           time.Duration // Forever
-	ExecutorCores                    int           // stoke.executor.cores
+	// Decommission: an executor holding shuffle output is released after
+	// ExecutorIdleTimeout like any other, its output first moved to an
+	// executor that stays (stoke.decommission.enabled with shuffle block
+	// migration). When none would stay, shuffle tracking keeps it (or,
+	// without tracking, it goes and its output is recomputed).
+	Decommission bool
+	// ShuffleService: a service outside the executors serves their shuffle
+	// output once they are gone (stoke.shuffle.service.enabled), so
+	// shuffle output holds no executor.
+	ShuffleService bool
+	ExecutorCores  int // stoke.executor.cores
 	TaskCPUs                         int           // stoke.task.cpus
 }
 
@@ -134,6 +144,9 @@ type Release struct {
 	ID     string
 	Host   string
 	Reason string
+	// Decommission: move its shuffle output to an executor that stays
+	// before it goes.
+	Decommission bool
 }
 
 // Decision is what one Update decided.
@@ -247,9 +260,18 @@ func (p *Policy) Update(s State, now time.Time) Decision {
 		if live-1 < p.cfg.MinExecutors || live-1 < p.target {
 			break
 		}
+		move := p.movesShuffle(e.Executor)
+		if move && live-1 < 1 {
+			// Nobody would stay to take its output: shuffle tracking
+			// keeps it (for shuffleTracking.timeout).
+			if p.cfg.ShuffleTracking && now.Sub(e.since) < p.cfg.ShuffleTrackingTimeout {
+				continue
+			}
+			move = false
+		}
 		live--
 		p.releasing[e.ID] = true
-		d.Releases = append(d.Releases, Release{ID: e.ID, Host: e.Host, Reason: p.releaseReason(e.Executor, now.Sub(e.since))})
+		d.Releases = append(d.Releases, Release{ID: e.ID, Host: e.Host, Reason: p.releaseReason(e.Executor, now.Sub(e.since)), Decommission: move})
 	}
 	return d
 }
@@ -284,7 +306,7 @@ func (p *Policy) track(s State, now time.Time) {
 	seen := make(map[string]bool, len(s.Executors))
 	for _, e := range s.Executors {
 		seen[e.ID] = true
-		busy := e.Running > 0 || (p.cfg.ShuffleTracking && e.ActiveShuffle)
+		busy := e.Running > 0 || (p.tracksShuffle() && e.ActiveShuffle)
 		since, known := p.idleSince[e.ID]
 		switch {
 		case busy:
@@ -347,9 +369,21 @@ func (p *Policy) expired(s State, now time.Time) []idle {
 	return out
 }
 
+// tracksShuffle says whether shuffle output holds executors: with
+// shuffle tracking, unless it can move (decommission) or is served
+// without them (shuffle service).
+func (p *Policy) tracksShuffle() bool {
+	return p.cfg.ShuffleTracking && !p.cfg.Decommission && !p.cfg.ShuffleService
+}
+
+// movesShuffle says whether e's release first moves its shuffle output.
+func (p *Policy) movesShuffle(e Executor) bool {
+	return p.cfg.Decommission && !p.cfg.ShuffleService && e.ShuffleData
+}
+
 // timeout is how long e may stay idle.
 func (p *Policy) timeout(e Executor) time.Duration {
-	shuffle := p.cfg.ShuffleTracking && e.ShuffleData
+	shuffle := p.tracksShuffle() && e.ShuffleData
 	if !e.Cached && !shuffle {
 		return p.cfg.ExecutorIdleTimeout
 	}
@@ -365,7 +399,7 @@ func (p *Policy) timeout(e Executor) time.Duration {
 
 func (p *Policy) releaseReason(e Executor, idleFor time.Duration) string {
 	what := "idle"
-	switch shuffle := p.cfg.ShuffleTracking && e.ShuffleData; {
+	switch shuffle := (p.tracksShuffle() || p.movesShuffle(e)) && e.ShuffleData; {
 	case e.Cached && shuffle:
 		what = "idle with cached blocks and shuffle output"
 	case e.Cached:

@@ -426,3 +426,92 @@ func TestBadConfigIsRefused(t *testing.T) {
 		t.Fatalf("the defaults are refused: %v", err)
 	}
 }
+
+// With decommission, executors holding shuffle output (even output an
+// active job reads) go after the idle timeout like the others, their
+// output moving to one that stays; the last one is kept by shuffle
+// tracking, since its output would have nowhere to go.
+func TestDecommissionReleasesShuffleHoldersButTheLast(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Decommission = true
+	c := newCluster(t, cfg, 3)
+	c.execs[0].ShuffleData = true
+	c.execs[1].ShuffleData, c.execs[1].ActiveShuffle = true, true
+	c.execs[2].ShuffleData = true
+	c.s = State{Running: 1}
+	c.step(tick)
+	c.s = State{}
+	var moved []string
+	var first time.Duration
+	for end := c.now.Add(10 * time.Minute); c.now.Before(end); {
+		d := c.step(10 * time.Second)
+		if len(d.Releases) > 0 && first == 0 {
+			first = c.now.Sub(epoch)
+		}
+		for _, r := range d.Releases {
+			if !r.Decommission {
+				t.Fatalf("%s holds shuffle output but is released without decommission", r.ID)
+			}
+			moved = append(moved, r.ID)
+			// Its output moved to the executors left.
+			for i := range c.execs {
+				c.execs[i].ShuffleData = true
+			}
+		}
+	}
+	if len(moved) != 2 || len(c.execs) != 1 {
+		t.Fatalf("released %v, left %v: want two decommissioned and one kept", moved, c.execs)
+	}
+	if first < time.Minute || first > time.Minute+10*time.Second {
+		t.Fatalf("first release after %v, want the 60s idle timeout", first)
+	}
+
+	// The last holder goes too once shuffleTracking.timeout passes, and
+	// without tracking at the idle timeout: its output is then recomputed.
+	for _, tc := range []struct {
+		tracking bool
+		timeout  time.Duration
+		after    time.Duration
+	}{{true, 5 * time.Minute, 5 * time.Minute}, {false, Forever, time.Minute}} {
+		cfg.ShuffleTracking, cfg.ShuffleTrackingTimeout = tc.tracking, tc.timeout
+		c = newCluster(t, cfg, 1)
+		c.execs[0].ShuffleData = true
+		c.s = State{Running: 1}
+		c.step(tick)
+		c.s = State{}
+		c.run(tc.after-20*time.Second, 10*time.Second)
+		if len(c.removed) != 0 {
+			t.Fatalf("tracking %v: the only holder went after %v", tc.tracking, c.now.Sub(epoch))
+		}
+		var last Decision
+		for end := c.now.Add(time.Minute); c.now.Before(end) && len(c.removed) == 0; {
+			last = c.step(10 * time.Second)
+		}
+		if len(c.removed) != 1 || last.Releases[0].Decommission {
+			t.Fatalf("tracking %v: released %v (%v), want the holder without decommission", tc.tracking, c.removed, last.Releases)
+		}
+	}
+}
+
+// With a shuffle service, output holds nothing and moves nowhere.
+func TestShuffleServiceReleasesShuffleHoldersAtTheIdleTimeout(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.ShuffleService = true
+	cfg.Decommission = true
+	c := newCluster(t, cfg, 2)
+	c.execs[0].ShuffleData, c.execs[0].ActiveShuffle = true, true
+	c.execs[1].ShuffleData = true
+	c.s = State{Running: 1}
+	c.step(tick)
+	c.s = State{}
+	for end := c.now.Add(61 * time.Second); c.now.Before(end); {
+		for _, r := range c.step(10 * time.Second).Releases {
+			if r.Decommission {
+				t.Fatalf("%s: decommission with a shuffle service", r.ID)
+			}
+		}
+	}
+	if len(c.removed) != 2 {
+		t.Fatalf("released %v, want both at the idle timeout", c.removed)
+	}
+}
