@@ -111,3 +111,12 @@ type ProgressReporter interface {
 type StackDumper interface {
 	StackDump(ctx context.Context, executorID string) (string, error)
 }
+
+// Decommissioner is a Backend whose executors can copy their shuffle
+// output to other executors before they go (graceful decommission).
+type Decommissioner interface {
+	// DecommissionExecutor sends d to the executor; report is called once
+	// with its answer, unless the executor goes first (the driver then
+	// hears ExecutorLost).
+	DecommissionExecutor(id string, d *pb.Decommission, report func(*pb.MigrationReport)) error
+}

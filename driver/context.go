@@ -57,21 +57,28 @@ type Context struct {
 	tasks         map[int64]*taskRun
 	executors     map[string]backend.ExecutorInfo
 	unusable      map[string]bool // launch failed: no offers until re-registered or lost
-	launchWarns   warnLimiter
-	jobs          map[int]*job
-	nextJob       int
-	nextStage     int
-	nextShuffle   int32
-	nextNode      atomic.Int64
-	launchBuf     []sched.Launch
-	cur           *pb.TaskStatus // the status being handled, for its result
-	curRun        *taskRun       // and its attempt
-	stopped       bool
-	ended         error         // the cluster manager ended the application
-	interrupted   atomic.Bool   // a signal is stopping the application (signals.go)
-	stopDone      chan struct{} // closed when Stop is done
-	ticker        clock.Timer
-	startTime     time.Time
+	// releaseReasons says why the driver is giving executors back (their
+	// ExecutorRemoved carries it); decoms are those moving their shuffle
+	// output first (decommission.go), migrated how many outputs moved.
+	releaseReasons map[string]string
+	decoms         map[string]*decommission
+	migrated       map[string]int
+	nextDecom      int64
+	launchWarns    warnLimiter
+	jobs           map[int]*job
+	nextJob        int
+	nextStage      int
+	nextShuffle    int32
+	nextNode       atomic.Int64
+	launchBuf      []sched.Launch
+	cur            *pb.TaskStatus // the status being handled, for its result
+	curRun         *taskRun       // and its attempt
+	stopped        bool
+	ended          error         // the cluster manager ended the application
+	interrupted    atomic.Bool   // a signal is stopping the application (signals.go)
+	stopDone       chan struct{} // closed when Stop is done
+	ticker         clock.Timer
+	startTime      time.Time
 	// partsTotal and partsDone count the result partitions of every job
 	// run so far, and those computed: the application's progress.
 	partsTotal, partsDone int
@@ -142,22 +149,25 @@ func New(opts Options) (*Context, error) {
 		return nil, err
 	}
 	c := &Context{
-		conf:          opts.Conf,
-		log:           opts.Log,
-		clock:         opts.Clock,
-		be:            opts.Backend,
-		core:          core,
-		commits:       sched.NewCommitCoordinator(),
-		settings:      st,
-		stages:        map[int]*stage{},
-		shuffleStages: map[shuffleKey]*stage{},
-		shuffles:      map[int32]*stage{},
-		taskSets:      map[sched.TaskSetID]*stage{},
-		tasks:         map[int64]*taskRun{},
-		executors:     map[string]backend.ExecutorInfo{},
-		unusable:      map[string]bool{},
-		jobs:          map[int]*job{},
-		startTime:     opts.Clock.Now(),
+		conf:           opts.Conf,
+		log:            opts.Log,
+		clock:          opts.Clock,
+		be:             opts.Backend,
+		core:           core,
+		commits:        sched.NewCommitCoordinator(),
+		settings:       st,
+		stages:         map[int]*stage{},
+		shuffleStages:  map[shuffleKey]*stage{},
+		shuffles:       map[int32]*stage{},
+		taskSets:       map[sched.TaskSetID]*stage{},
+		tasks:          map[int64]*taskRun{},
+		executors:      map[string]backend.ExecutorInfo{},
+		unusable:       map[string]bool{},
+		releaseReasons: map[string]string{},
+		decoms:         map[string]*decommission{},
+		migrated:       map[string]int{},
+		jobs:           map[int]*job{},
+		startTime:      opts.Clock.Now(),
 	}
 	for _, w := range append(warnings, st.warnings...) {
 		c.log.Warn(w)
@@ -514,7 +524,9 @@ func (c *Context) fetchFailed(ff sched.FetchFailure, a *actions) {
 		info := c.cur.FetchFailure
 		parent = c.shuffles[info.ShuffleId]
 		if parent != nil {
-			if mp := int(info.MapPartition); mp < len(parent.shuffle.outputs) && parent.shuffle.outputs[mp] != nil {
+			// An output that moved since (decommission) is read from its
+			// new place when the stage runs again.
+			if mp := int(info.MapPartition); mp < len(parent.shuffle.outputs) && parent.shuffle.outputs[mp] != nil && parent.shuffle.outputs[mp].execID == info.ExecutorId {
 				parent.shuffle.outputs[mp] = nil
 				parent.shuffle.available--
 			}
@@ -804,12 +816,18 @@ func (c *Context) ExecutorLost(id, reason string) {
 	delete(c.executors, id)
 	delete(c.unusable, id)
 	now := c.clock.Now()
-	reason, released := c.dynRemoveReason(id, reason)
+	reason, released := c.releasedReason(id, reason)
 	if !c.stopped && !released {
 		c.log.WithField("executor", id).Warnf("executor lost: %s", reason)
 	}
+	if d := c.decoms[id]; d != nil {
+		d.timer.Stop()
+		delete(c.decoms, id)
+	}
+	migrated := c.migrated[id]
+	delete(c.migrated, id)
 	c.dropTasksOn(id, "executor lost: "+reason, now)
-	c.post(events.ExecutorRemoved{ExecutorID: id, Reason: reason, Time: now})
+	c.post(events.ExecutorRemoved{ExecutorID: id, Reason: reason, MigratedShuffleOutputs: migrated, Time: now})
 	c.removeOutputsOn(id)
 	c.forgetCachedOn(id)
 	c.handle(c.core.RemoveExecutor(id, reason, now), a)

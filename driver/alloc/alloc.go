@@ -44,7 +44,7 @@ type Config struct {
 	// shuffle output holds no executor.
 	ShuffleService bool
 	ExecutorCores  int // stoke.executor.cores
-	TaskCPUs                         int           // stoke.task.cpus
+	TaskCPUs       int // stoke.task.cpus
 }
 
 // DefaultConfig is the configuration of the unset keys, for executors of
@@ -195,6 +195,10 @@ func (p *Policy) Target() int { return p.target }
 // executor counts again and may be released by a later Update.
 func (p *Policy) ReleaseFailed(id string) { delete(p.releasing, id) }
 
+// MarkReleasing tells the policy an executor is being released by someone
+// else (an operator): it no longer counts.
+func (p *Policy) MarkReleasing(id string) { p.releasing[id] = true }
+
 // Needed is the number of executors that would run every pending and
 // running task at once, scaled by the allocation ratio.
 func (p *Policy) Needed(s State) int {
@@ -256,11 +260,19 @@ func (p *Policy) Update(s State, now time.Time) Decision {
 		}
 	}
 	d := Decision{Target: p.target, Changed: p.target != old, Reason: reason}
+	// While shuffle output moves, one executor stays to take it.
+	moving := false
+	for _, e := range s.Executors {
+		moving = moving || (p.releasing[e.ID] && p.movesShuffle(e))
+	}
 	for _, e := range expired {
 		if live-1 < p.cfg.MinExecutors || live-1 < p.target {
 			break
 		}
 		move := p.movesShuffle(e.Executor)
+		if !move && moving && live-1 < 1 {
+			continue
+		}
 		if move && live-1 < 1 {
 			// Nobody would stay to take its output: shuffle tracking
 			// keeps it (for shuffleTracking.timeout).
@@ -270,6 +282,7 @@ func (p *Policy) Update(s State, now time.Time) Decision {
 			move = false
 		}
 		live--
+		moving = moving || move
 		p.releasing[e.ID] = true
 		d.Releases = append(d.Releases, Release{ID: e.ID, Host: e.Host, Reason: p.releaseReason(e.Executor, now.Sub(e.since)), Decommission: move})
 	}

@@ -515,3 +515,50 @@ func TestShuffleServiceReleasesShuffleHoldersAtTheIdleTimeout(t *testing.T) {
 		t.Fatalf("released %v, want both at the idle timeout", c.removed)
 	}
 }
+
+// While an executor's shuffle output moves, the executor taking it is not
+// released, even when idle and above minExecutors: in the same decision
+// or in later ones until the mover is gone.
+func TestAnExecutorStaysWhileShuffleOutputMoves(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Decommission = true
+	cfg.ExecutorIdleTimeout = 5 * time.Second
+	p, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := epoch
+	execs := []Executor{{ID: "a", ShuffleData: true}, {ID: "b"}, {ID: "c"}}
+	p.Update(State{Running: 1, Executors: execs}, now) // leaves the initial state
+	var d Decision
+	for i := 0; i < 60 && len(d.Releases) == 0; i++ {
+		now = now.Add(tick)
+		d = p.Update(State{Executors: execs}, now)
+	}
+	got := map[string]bool{}
+	for _, r := range d.Releases {
+		got[r.ID] = r.Decommission
+	}
+	if len(got) != 2 || !got["a"] {
+		t.Fatalf("releases %v: want a (decommissioned) and one other, one staying", d.Releases)
+	}
+	// a is still moving (in the snapshot); the one left stays.
+	left := execs[1]
+	if _, gone := got["b"]; gone {
+		left = execs[2]
+	}
+	for range 100 {
+		now = now.Add(time.Second)
+		if d := p.Update(State{Executors: []Executor{execs[0], left}}, now); len(d.Releases) != 0 {
+			t.Fatalf("released %v while a's output moves to it", d.Releases)
+		}
+	}
+	// Once a is gone, the one left (now holding the output) is the last.
+	left.ShuffleData = true
+	for range 100 {
+		now = now.Add(time.Second)
+		if d := p.Update(State{Executors: []Executor{left}}, now); len(d.Releases) != 0 {
+			t.Fatalf("released the last holder %v", d.Releases)
+		}
+	}
+}

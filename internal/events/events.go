@@ -126,9 +126,12 @@ type ExecutorAdded struct {
 }
 
 type ExecutorRemoved struct {
-	ExecutorID string    `json:"executorId"`
-	Reason     string    `json:"reason"`
-	Time       time.Time `json:"time"`
+	ExecutorID string `json:"executorId"`
+	Reason     string `json:"reason"`
+	// MigratedShuffleOutputs counts the map outputs it moved to other
+	// executors before it went (graceful decommission).
+	MigratedShuffleOutputs int       `json:"migratedShuffleOutputs,omitempty"`
+	Time                   time.Time `json:"time"`
 }
 
 type ExecutorExcluded struct {
