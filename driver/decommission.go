@@ -82,7 +82,7 @@ func (c *Context) releaseLocked(rels []release, a *actions) (kill []string, deco
 		if len(targets) == 0 {
 			if c.shuffleTracking() {
 				c.log.WithField("executor", r.id).Infof("%s: kept, no executor stays to take its %d shuffle map output(s)", r.reason, len(outputs))
-				c.keepLocked(r.id)
+				c.keepLocked(r.id, true)
 				continue
 			}
 			c.log.WithField("executor", r.id).Infof("%s: no executor stays to take its %d shuffle map output(s); they will be recomputed", r.reason, len(outputs))
@@ -140,14 +140,20 @@ func (c *Context) migrationTargets(except string) []*pb.MigrationTarget {
 	return out
 }
 
-// keepLocked gives a released executor its slots back; c.mu is held.
-func (c *Context) keepLocked(id string) {
+// keepLocked gives a released executor its slots back; c.mu is held. A
+// kill that failed is retried at the next decision; an executor whose
+// output could not move (gaveUp) waits for another idle timeout.
+func (c *Context) keepLocked(id string, gaveUp bool) {
 	info, still := c.executors[id]
 	if !still || !c.unusable[id] {
 		return
 	}
 	if c.dyn != nil {
-		c.dyn.policy.ReleaseFailed(id)
+		if gaveUp {
+			c.dyn.policy.KeptAt(id, c.clock.Now())
+		} else {
+			c.dyn.policy.ReleaseFailed(id)
+		}
 	}
 	delete(c.releaseReasons, id)
 	delete(c.unusable, id)
@@ -233,7 +239,7 @@ func (c *Context) migrationReported(id string, r *pb.MigrationReport) {
 		c.migrated[id] = moved
 	default:
 		log.Warnf("decommission: %d shuffle map output(s) could not move; the executor stays (shuffle tracking)", left)
-		c.keepLocked(id)
+		c.keepLocked(id, true)
 		c.schedule(a)
 	}
 	c.mu.Unlock()
@@ -268,7 +274,7 @@ func (c *Context) killReleased(ids []string) {
 	a := &actions{}
 	c.mu.Lock()
 	for _, id := range ids {
-		c.keepLocked(id)
+		c.keepLocked(id, false)
 		delete(c.migrated, id)
 	}
 	if !c.stopped {

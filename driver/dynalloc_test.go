@@ -37,6 +37,8 @@ type elasticBackend struct {
 	// closed when a kill waits on it.
 	killGate chan struct{}
 	killing  chan struct{}
+	// addresses: executors have a block service address.
+	addresses bool
 }
 
 func (b *elasticBackend) Start(_ context.Context, d backend.Driver) error { b.d = d; return nil }
@@ -66,7 +68,11 @@ func (b *elasticBackend) RequestTotalExecutors(n int) error {
 	}
 	b.mu.Unlock()
 	for _, id := range added {
-		b.d.ExecutorAdded(backend.ExecutorInfo{ID: id, Host: "h" + id, Cores: 1})
+		info := backend.ExecutorInfo{ID: id, Host: "h" + id, Cores: 1}
+		if b.addresses {
+			info.Address = "addr-" + id
+		}
+		b.d.ExecutorAdded(info)
 	}
 	return nil
 }

@@ -195,6 +195,16 @@ func (p *Policy) Target() int { return p.target }
 // executor counts again and may be released by a later Update.
 func (p *Policy) ReleaseFailed(id string) { delete(p.releasing, id) }
 
+// KeptAt tells the policy a release was given up at now (its shuffle
+// output could not move): the executor counts again and its idle time
+// starts over, so the next attempt waits for another idle timeout.
+func (p *Policy) KeptAt(id string, now time.Time) {
+	delete(p.releasing, id)
+	if _, known := p.idleSince[id]; known {
+		p.idleSince[id] = now
+	}
+}
+
 // MarkReleasing tells the policy an executor is being released by someone
 // else (an operator): it no longer counts.
 func (p *Policy) MarkReleasing(id string) { p.releasing[id] = true }

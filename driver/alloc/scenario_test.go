@@ -562,3 +562,43 @@ func TestAnExecutorStaysWhileShuffleOutputMoves(t *testing.T) {
 		}
 	}
 }
+
+// An executor whose output could not move is kept, and tried again only
+// after another idle timeout, not at every decision.
+func TestAKeptExecutorWaitsAnotherIdleTimeout(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Decommission = true
+	cfg.ExecutorIdleTimeout = 5 * time.Second
+	p, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := epoch
+	execs := []Executor{{ID: "a", ShuffleData: true}, {ID: "b", Running: 1}}
+	p.Update(State{Running: 1, Executors: execs}, now)
+	released := func() []Release {
+		now = now.Add(tick)
+		return p.Update(State{Running: 1, Executors: execs}, now).Releases
+	}
+	var first time.Time
+	for i := 0; i < 100 && first.IsZero(); i++ {
+		if len(released()) > 0 {
+			first = now
+		}
+	}
+	if first.IsZero() {
+		t.Fatal("a was never released")
+	}
+	p.KeptAt("a", now)
+	for now.Sub(first) < 5*time.Second-tick {
+		if r := released(); len(r) > 0 {
+			t.Fatalf("released %v again %v after it was kept", r, now.Sub(first))
+		}
+	}
+	for i := 0; i < 3; i++ {
+		if r := released(); len(r) == 1 && r[0].ID == "a" && r[0].Decommission {
+			return
+		}
+	}
+	t.Fatal("a was not tried again after another idle timeout")
+}
