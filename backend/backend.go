@@ -20,6 +20,10 @@ type ExecutorInfo struct {
 	// Address is host:port of the executor's block service ("" for an
 	// executor inside the driver process).
 	Address string
+	// ShuffleServiceAddress is host:port of the shuffle service that
+	// serves its map outputs once it is gone (a standalone worker's), ""
+	// if none.
+	ShuffleServiceAddress string
 }
 
 // Driver is what a backend reports to. Calls may come from any goroutine.

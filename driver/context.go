@@ -809,7 +809,8 @@ func (c *Context) ExecutorAdded(info backend.ExecutorInfo) {
 func (c *Context) ExecutorLost(id, reason string) {
 	a := &actions{}
 	c.mu.Lock()
-	if _, ok := c.executors[id]; !ok {
+	info, ok := c.executors[id]
+	if !ok {
 		c.mu.Unlock()
 		return
 	}
@@ -828,7 +829,13 @@ func (c *Context) ExecutorLost(id, reason string) {
 	delete(c.migrated, id)
 	c.dropTasksOn(id, "executor lost: "+reason, now)
 	c.post(events.ExecutorRemoved{ExecutorID: id, Reason: reason, MigratedShuffleOutputs: migrated, Time: now})
-	c.removeOutputsOn(id)
+	if c.shuffleServed(info) {
+		if n := c.serveOutputsOf(info); n > 0 {
+			c.log.WithField("executor", id).Infof("%d shuffle map output(s) of the executor are served by the shuffle service at %s", n, info.ShuffleServiceAddress)
+		}
+	} else {
+		c.removeOutputsOn(id)
+	}
 	c.forgetCachedOn(id)
 	c.handle(c.core.RemoveExecutor(id, reason, now), a)
 	c.stageAvailable(nil, a)

@@ -311,3 +311,29 @@ func (c *Context) DecommissionExecutor(id, reason string) error {
 	c.killReleased(kill)
 	return nil
 }
+
+// shuffleServed says whether a shuffle service serves an executor's map
+// outputs once it is gone (stoke.shuffle.service.enabled and its worker
+// runs the service).
+func (c *Context) shuffleServed(info backend.ExecutorInfo) bool {
+	return c.settings.shuffleService && info.ShuffleServiceAddress != ""
+}
+
+// shuffleServiceID stands for a shuffle service in map-output locations
+// (and in the fetch failures that name them).
+func shuffleServiceID(addr string) string { return "shuffle-service@" + addr }
+
+// serveOutputsOf points the map outputs of a gone executor at the shuffle
+// service that serves its files; c.mu is held.
+func (c *Context) serveOutputsOf(info backend.ExecutorInfo) int {
+	n := 0
+	for _, s := range c.shuffles {
+		for p, o := range s.shuffle.outputs {
+			if o != nil && o.execID == info.ID {
+				s.shuffle.outputs[p] = &mapOutput{taskID: o.taskID, execID: shuffleServiceID(info.ShuffleServiceAddress), address: info.ShuffleServiceAddress, sizes: o.sizes}
+				n++
+			}
+		}
+	}
+	return n
+}

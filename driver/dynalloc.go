@@ -133,6 +133,7 @@ func (c *Context) allocState() alloc.State {
 			LocalPending:  b.LocalExecutors[id] + b.LocalHosts[info.Host],
 			Cached:        cached[id],
 			ShuffleData:   shuffle[id],
+			ShuffleServed: c.shuffleServed(info),
 			ActiveShuffle: activeShuffle[id],
 		})
 	}

@@ -177,7 +177,7 @@ func (s *settings) loadDynamicAllocation(c *conf.Conf, m conf.Master) error {
 	cfg.ShuffleTrackingTimeout = getd(p+"shuffleTracking.timeout", alloc.Forever)
 	cfg.ShuffleTracking, err = c.Bool(p + "shuffleTracking.enabled")
 	errs = append(errs, err)
-	cfg.Decommission, cfg.ShuffleService = s.decommission, s.shuffleService
+	cfg.Decommission = s.decommission
 	cfg.TaskCPUs = geti("stoke.task.cpus")
 	// Cluster managers give dynamically allocated executors exactly
 	// stoke.executor.cores (default 1), local-cluster's workers included.
@@ -188,7 +188,7 @@ func (s *settings) loadDynamicAllocation(c *conf.Conf, m conf.Master) error {
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("dynamic allocation: %w", err)
 	}
-	if !cfg.ShuffleTracking && !cfg.Decommission && !cfg.ShuffleService {
+	if !cfg.ShuffleTracking && !cfg.Decommission && !s.shuffleService {
 		s.warnings = append(s.warnings, p+"shuffleTracking.enabled is false: shuffle output on a released executor is lost and recomputed when read")
 	}
 	s.dynEnabled, s.dyn, s.dynInterval = true, cfg, 100*time.Millisecond

@@ -179,7 +179,8 @@ func (svc *service) Register(ctx context.Context, req *pb.RegisterRequest) (*pb.
 		return nil, status.Errorf(codes.AlreadyExists, "executor %s is already registered", req.ExecutorId)
 	}
 	ec := &execConn{
-		info: backend.ExecutorInfo{ID: req.ExecutorId, Host: req.Host, Cores: int(req.Cores), Address: req.BlockAddress, LogURL: req.LogUrl},
+		info: backend.ExecutorInfo{ID: req.ExecutorId, Host: req.Host, Cores: int(req.Cores), Address: req.BlockAddress, LogURL: req.LogUrl,
+			ShuffleServiceAddress: req.ShuffleServiceAddress},
 		wake: make(chan struct{}, 1),
 		gone: make(chan struct{}),
 	}

@@ -38,13 +38,9 @@ type Config struct {
 	// executor that stays (stoke.decommission.enabled with shuffle block
 	// migration). When none would stay, shuffle tracking keeps it (or,
 	// without tracking, it goes and its output is recomputed).
-	Decommission bool
-	// ShuffleService: a service outside the executors serves their shuffle
-	// output once they are gone (stoke.shuffle.service.enabled), so
-	// shuffle output holds no executor.
-	ShuffleService bool
-	ExecutorCores  int // stoke.executor.cores
-	TaskCPUs       int // stoke.task.cpus
+	Decommission  bool
+	ExecutorCores int // stoke.executor.cores
+	TaskCPUs      int // stoke.task.cpus
 }
 
 // DefaultConfig is the configuration of the unset keys, for executors of
@@ -129,6 +125,10 @@ type Executor struct {
 	// ActiveShuffle: it holds shuffle output a running job reads (never
 	// idle, with shuffle tracking).
 	ActiveShuffle bool
+	// ShuffleServed: a shuffle service serves its output once it is gone
+	// (stoke.shuffle.service.enabled on a standalone worker running the
+	// service), so its output neither holds it nor moves.
+	ShuffleServed bool
 }
 
 // State is a snapshot of the scheduler's backlog and executors.
@@ -329,7 +329,7 @@ func (p *Policy) track(s State, now time.Time) {
 	seen := make(map[string]bool, len(s.Executors))
 	for _, e := range s.Executors {
 		seen[e.ID] = true
-		busy := e.Running > 0 || (p.tracksShuffle() && e.ActiveShuffle)
+		busy := e.Running > 0 || (p.tracksShuffle(e) && e.ActiveShuffle)
 		since, known := p.idleSince[e.ID]
 		switch {
 		case busy:
@@ -392,21 +392,21 @@ func (p *Policy) expired(s State, now time.Time) []idle {
 	return out
 }
 
-// tracksShuffle says whether shuffle output holds executors: with
-// shuffle tracking, unless it can move (decommission) or is served
-// without them (shuffle service).
-func (p *Policy) tracksShuffle() bool {
-	return p.cfg.ShuffleTracking && !p.cfg.Decommission && !p.cfg.ShuffleService
+// tracksShuffle says whether e's shuffle output holds it: with shuffle
+// tracking, unless it can move (decommission) or is served without it
+// (shuffle service).
+func (p *Policy) tracksShuffle(e Executor) bool {
+	return p.cfg.ShuffleTracking && !p.cfg.Decommission && !e.ShuffleServed
 }
 
 // movesShuffle says whether e's release first moves its shuffle output.
 func (p *Policy) movesShuffle(e Executor) bool {
-	return p.cfg.Decommission && !p.cfg.ShuffleService && e.ShuffleData
+	return p.cfg.Decommission && !e.ShuffleServed && e.ShuffleData
 }
 
 // timeout is how long e may stay idle.
 func (p *Policy) timeout(e Executor) time.Duration {
-	shuffle := p.tracksShuffle() && e.ShuffleData
+	shuffle := p.tracksShuffle(e) && e.ShuffleData
 	if !e.Cached && !shuffle {
 		return p.cfg.ExecutorIdleTimeout
 	}
@@ -422,7 +422,7 @@ func (p *Policy) timeout(e Executor) time.Duration {
 
 func (p *Policy) releaseReason(e Executor, idleFor time.Duration) string {
 	what := "idle"
-	switch shuffle := (p.tracksShuffle() || p.movesShuffle(e)) && e.ShuffleData; {
+	switch shuffle := (p.tracksShuffle(e) || p.movesShuffle(e)) && e.ShuffleData; {
 	case e.Cached && shuffle:
 		what = "idle with cached blocks and shuffle output"
 	case e.Cached:

@@ -33,6 +33,6 @@
 //     driver moves its output to an executor that stays first), as long as
 //     one executor stays. When none would, shuffle tracking keeps it (until
 //     ShuffleTrackingTimeout); without tracking it goes, output and all.
-//   - With ShuffleService, shuffle output holds no executor and moves
-//     nowhere: the service serves it once the executor is gone.
+//   - The output of an executor with ShuffleServed holds it nowhere and
+//     moves nowhere: a shuffle service serves it once the executor is gone.
 package alloc

@@ -496,11 +496,10 @@ func TestDecommissionReleasesShuffleHoldersButTheLast(t *testing.T) {
 // With a shuffle service, output holds nothing and moves nowhere.
 func TestShuffleServiceReleasesShuffleHoldersAtTheIdleTimeout(t *testing.T) {
 	cfg := DefaultConfig()
-	cfg.ShuffleService = true
 	cfg.Decommission = true
 	c := newCluster(t, cfg, 2)
-	c.execs[0].ShuffleData, c.execs[0].ActiveShuffle = true, true
-	c.execs[1].ShuffleData = true
+	c.execs[0].ShuffleData, c.execs[0].ActiveShuffle, c.execs[0].ShuffleServed = true, true, true
+	c.execs[1].ShuffleData, c.execs[1].ShuffleServed = true, true
 	c.s = State{Running: 1}
 	c.step(tick)
 	c.s = State{}

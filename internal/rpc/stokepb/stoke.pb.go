@@ -86,17 +86,20 @@ func (TaskState) EnumDescriptor() ([]byte, []int) {
 }
 
 type RegisterRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	ExecutorId    string                 `protobuf:"bytes,1,opt,name=executor_id,json=executorId,proto3" json:"executor_id,omitempty"`
-	Host          string                 `protobuf:"bytes,2,opt,name=host,proto3" json:"host,omitempty"`
-	Cores         int32                  `protobuf:"varint,3,opt,name=cores,proto3" json:"cores,omitempty"`
-	BlockAddress  string                 `protobuf:"bytes,4,opt,name=block_address,json=blockAddress,proto3" json:"block_address,omitempty"` // host:port of this executor's Executor service
-	Functions     []string               `protobuf:"bytes,5,rep,name=functions,proto3" json:"functions,omitempty"`                           // registered function names, sorted
-	Types         []string               `protobuf:"bytes,6,rep,name=types,proto3" json:"types,omitempty"`                                   // registered type names, sorted
-	Pid           int32                  `protobuf:"varint,7,opt,name=pid,proto3" json:"pid,omitempty"`
-	LogUrl        string                 `protobuf:"bytes,8,opt,name=log_url,json=logUrl,proto3" json:"log_url,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	ExecutorId   string                 `protobuf:"bytes,1,opt,name=executor_id,json=executorId,proto3" json:"executor_id,omitempty"`
+	Host         string                 `protobuf:"bytes,2,opt,name=host,proto3" json:"host,omitempty"`
+	Cores        int32                  `protobuf:"varint,3,opt,name=cores,proto3" json:"cores,omitempty"`
+	BlockAddress string                 `protobuf:"bytes,4,opt,name=block_address,json=blockAddress,proto3" json:"block_address,omitempty"` // host:port of this executor's Executor service
+	Functions    []string               `protobuf:"bytes,5,rep,name=functions,proto3" json:"functions,omitempty"`                           // registered function names, sorted
+	Types        []string               `protobuf:"bytes,6,rep,name=types,proto3" json:"types,omitempty"`                                   // registered type names, sorted
+	Pid          int32                  `protobuf:"varint,7,opt,name=pid,proto3" json:"pid,omitempty"`
+	LogUrl       string                 `protobuf:"bytes,8,opt,name=log_url,json=logUrl,proto3" json:"log_url,omitempty"`
+	// host:port of the shuffle service that serves this executor's map
+	// outputs once it is gone (a standalone worker's; "" none).
+	ShuffleServiceAddress string `protobuf:"bytes,9,opt,name=shuffle_service_address,json=shuffleServiceAddress,proto3" json:"shuffle_service_address,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
 }
 
 func (x *RegisterRequest) Reset() {
@@ -181,6 +184,13 @@ func (x *RegisterRequest) GetPid() int32 {
 func (x *RegisterRequest) GetLogUrl() string {
 	if x != nil {
 		return x.LogUrl
+	}
+	return ""
+}
+
+func (x *RegisterRequest) GetShuffleServiceAddress() string {
+	if x != nil {
+		return x.ShuffleServiceAddress
 	}
 	return ""
 }
@@ -3326,7 +3336,7 @@ var File_stoke_proto protoreflect.FileDescriptor
 
 const file_stoke_proto_rawDesc = "" +
 	"\n" +
-	"\vstoke.proto\x12\fstoke.rpc.v1\"\xe0\x01\n" +
+	"\vstoke.proto\x12\fstoke.rpc.v1\"\x98\x02\n" +
 	"\x0fRegisterRequest\x12\x1f\n" +
 	"\vexecutor_id\x18\x01 \x01(\tR\n" +
 	"executorId\x12\x12\n" +
@@ -3336,7 +3346,8 @@ const file_stoke_proto_rawDesc = "" +
 	"\tfunctions\x18\x05 \x03(\tR\tfunctions\x12\x14\n" +
 	"\x05types\x18\x06 \x03(\tR\x05types\x12\x10\n" +
 	"\x03pid\x18\a \x01(\x05R\x03pid\x12\x17\n" +
-	"\alog_url\x18\b \x01(\tR\x06logUrl\"\xa0\x01\n" +
+	"\alog_url\x18\b \x01(\tR\x06logUrl\x126\n" +
+	"\x17shuffle_service_address\x18\t \x01(\tR\x15shuffleServiceAddress\"\xa0\x01\n" +
 	"\x10RegisterResponse\x12<\n" +
 	"\x04conf\x18\x01 \x03(\v2(.stoke.rpc.v1.RegisterResponse.ConfEntryR\x04conf\x12\x15\n" +
 	"\x06app_id\x18\x02 \x01(\tR\x05appId\x1a7\n" +
