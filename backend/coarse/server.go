@@ -486,10 +486,7 @@ func (s *Server) DecommissionExecutor(id string, d *pb.Decommission, report func
 	if err != nil {
 		return err
 	}
-	s.mu.Lock()
-	s.nextDump++ // one sequence for every request id
-	d.Id = s.nextDump
-	s.mu.Unlock()
+	// d.Id is the driver's: the report comes back with it.
 	ec.mu.Lock()
 	if ec.migrations == nil {
 		ec.migrations = map[int64]func(*pb.MigrationReport){}
