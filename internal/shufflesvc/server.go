@@ -48,6 +48,17 @@ func (s *Server) RemoveApp(appID string) {
 	s.mu.Unlock()
 }
 
+// Apps lists the applications served.
+func (s *Server) Apps() []string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := make([]string, 0, len(s.secrets))
+	for id := range s.secrets {
+		out = append(out, id)
+	}
+	return out
+}
+
 // Dir is an application's shuffle directory ("" for an id that is not
 // one).
 func (s *Server) Dir(appID string) string {
