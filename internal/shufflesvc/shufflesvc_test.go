@@ -210,8 +210,14 @@ func TestServiceAuthenticatesEveryApplication(t *testing.T) {
 			t.Errorf("block %q of another directory was served", block)
 		}
 	}
+	if apps := s.Apps(); len(apps) != 2 {
+		t.Errorf("serving %v, want the two applications", apps)
+	}
 	// An application that ended is no longer served.
 	s.RemoveApp(a)
+	if apps := s.Apps(); len(apps) != 1 || apps[0] != b {
+		t.Errorf("serving %v after %s ended", apps, a)
+	}
 	if _, err := fetch(t, addr, "secret-a", a, "shuffle_1_5_0"); status.Code(err) != codes.Unauthenticated {
 		t.Errorf("after the application ended: %v", err)
 	}
