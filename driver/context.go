@@ -57,6 +57,25 @@ type Context struct {
 	tasks         map[int64]*taskRun
 	executors     map[string]backend.ExecutorInfo
 	unusable      map[string]bool // launch failed: no offers until re-registered or lost
+	launchWarns   warnLimiter
+	jobs          map[int]*job
+	nextJob       int
+	nextStage     int
+	nextShuffle   int32
+	nextNode      atomic.Int64
+	launchBuf     []sched.Launch
+	cur           *pb.TaskStatus // the status being handled, for its result
+	curRun        *taskRun       // and its attempt
+	stopped       bool
+	ended         error         // the cluster manager ended the application
+	interrupted   atomic.Bool   // a signal is stopping the application (signals.go)
+	stopDone      chan struct{} // closed when Stop is done
+	ticker        clock.Timer
+	startTime     time.Time
+	// partsTotal and partsDone count the result partitions of every job
+	// run so far, and those computed: the application's progress.
+	partsTotal, partsDone int
+
 	// releaseReasons says why the driver is giving executors back (their
 	// ExecutorRemoved carries it); decoms are those moving their shuffle
 	// output first (decommission.go), migrated how many outputs moved.
@@ -64,24 +83,6 @@ type Context struct {
 	decoms         map[string]*decommission
 	migrated       map[string]int
 	nextDecom      int64
-	launchWarns    warnLimiter
-	jobs           map[int]*job
-	nextJob        int
-	nextStage      int
-	nextShuffle    int32
-	nextNode       atomic.Int64
-	launchBuf      []sched.Launch
-	cur            *pb.TaskStatus // the status being handled, for its result
-	curRun         *taskRun       // and its attempt
-	stopped        bool
-	ended          error         // the cluster manager ended the application
-	interrupted    atomic.Bool   // a signal is stopping the application (signals.go)
-	stopDone       chan struct{} // closed when Stop is done
-	ticker         clock.Timer
-	startTime      time.Time
-	// partsTotal and partsDone count the result partitions of every job
-	// run so far, and those computed: the application's progress.
-	partsTotal, partsDone int
 }
 
 type taskRun struct {
@@ -149,26 +150,24 @@ func New(opts Options) (*Context, error) {
 		return nil, err
 	}
 	c := &Context{
-		conf:           opts.Conf,
-		log:            opts.Log,
-		clock:          opts.Clock,
-		be:             opts.Backend,
-		core:           core,
-		commits:        sched.NewCommitCoordinator(),
-		settings:       st,
-		stages:         map[int]*stage{},
-		shuffleStages:  map[shuffleKey]*stage{},
-		shuffles:       map[int32]*stage{},
-		taskSets:       map[sched.TaskSetID]*stage{},
-		tasks:          map[int64]*taskRun{},
-		executors:      map[string]backend.ExecutorInfo{},
-		unusable:       map[string]bool{},
-		releaseReasons: map[string]string{},
-		decoms:         map[string]*decommission{},
-		migrated:       map[string]int{},
-		jobs:           map[int]*job{},
-		startTime:      opts.Clock.Now(),
+		conf:          opts.Conf,
+		log:           opts.Log,
+		clock:         opts.Clock,
+		be:            opts.Backend,
+		core:          core,
+		commits:       sched.NewCommitCoordinator(),
+		settings:      st,
+		stages:        map[int]*stage{},
+		shuffleStages: map[shuffleKey]*stage{},
+		shuffles:      map[int32]*stage{},
+		taskSets:      map[sched.TaskSetID]*stage{},
+		tasks:         map[int64]*taskRun{},
+		executors:     map[string]backend.ExecutorInfo{},
+		unusable:      map[string]bool{},
+		jobs:          map[int]*job{},
+		startTime:     opts.Clock.Now(),
 	}
+	c.releaseReasons, c.decoms, c.migrated = map[string]string{}, map[string]*decommission{}, map[string]int{}
 	for _, w := range append(warnings, st.warnings...) {
 		c.log.Warn(w)
 	}

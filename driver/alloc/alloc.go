@@ -33,14 +33,15 @@ type Config struct {
 	CachedIdleTimeout                time.Duration // Forever
 	ShuffleTracking                  bool          // true
 	ShuffleTrackingTimeout           time.Duration // Forever
+	ExecutorCores                    int           // stoke.executor.cores
+	TaskCPUs                         int           // stoke.task.cpus
+
 	// Decommission: an executor holding shuffle output is released after
 	// ExecutorIdleTimeout like any other, its output first moved to an
 	// executor that stays (stoke.decommission.enabled with shuffle block
 	// migration). When none would stay, shuffle tracking keeps it (or,
 	// without tracking, it goes and its output is recomputed).
-	Decommission  bool
-	ExecutorCores int // stoke.executor.cores
-	TaskCPUs      int // stoke.task.cpus
+	Decommission bool
 }
 
 // DefaultConfig is the configuration of the unset keys, for executors of

@@ -126,12 +126,13 @@ type ExecutorAdded struct {
 }
 
 type ExecutorRemoved struct {
-	ExecutorID string `json:"executorId"`
-	Reason     string `json:"reason"`
+	ExecutorID string    `json:"executorId"`
+	Reason     string    `json:"reason"`
+	Time       time.Time `json:"time"`
+
 	// MigratedShuffleOutputs counts the map outputs it moved to other
 	// executors before it went (graceful decommission).
-	MigratedShuffleOutputs int       `json:"migratedShuffleOutputs,omitempty"`
-	Time                   time.Time `json:"time"`
+	MigratedShuffleOutputs int `json:"migratedShuffleOutputs,omitempty"`
 }
 
 type ExecutorExcluded struct {
