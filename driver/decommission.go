@@ -27,6 +27,7 @@ type decommission struct {
 	seq     int64
 	reason  string // why it is released
 	outputs int    // map outputs it was asked to move
+	targets []string
 	timer   clock.Timer
 }
 
@@ -92,6 +93,9 @@ func (c *Context) releaseLocked(rels []release, a *actions) (kill []string, deco
 		c.nextDecom++
 		seq := c.nextDecom
 		d := &decommission{seq: seq, reason: r.reason, outputs: len(outputs)}
+		for _, t := range targets {
+			d.targets = append(d.targets, t.ExecutorId)
+		}
 		id := r.id
 		d.timer = c.clock.AfterFunc(c.settings.networkTimeout, func() {
 			c.migrationReported(id, &pb.MigrationReport{Id: seq, Failed: int32(len(outputs)),
@@ -336,4 +340,16 @@ func (c *Context) serveOutputsOf(info backend.ExecutorInfo) int {
 		}
 	}
 	return n
+}
+
+// receiving lists the executors shuffle output is being copied to;
+// c.mu is held.
+func (c *Context) receiving() map[string]bool {
+	out := map[string]bool{}
+	for _, d := range c.decoms {
+		for _, t := range d.targets {
+			out[t] = true
+		}
+	}
+	return out
 }

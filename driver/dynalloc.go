@@ -125,6 +125,7 @@ func (c *Context) allocState() alloc.State {
 			}
 		}
 	}
+	receiving := c.receiving()
 	for id, info := range c.executors {
 		st.Executors = append(st.Executors, alloc.Executor{
 			ID:            id,
@@ -134,6 +135,7 @@ func (c *Context) allocState() alloc.State {
 			Cached:        cached[id],
 			ShuffleData:   shuffle[id],
 			ShuffleServed: c.shuffleServed(info),
+			Receiving:     receiving[id],
 			ActiveShuffle: activeShuffle[id],
 		})
 	}

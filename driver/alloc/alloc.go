@@ -130,6 +130,9 @@ type Executor struct {
 	// (stoke.shuffle.service.enabled on a standalone worker running the
 	// service), so its output neither holds it nor moves.
 	ShuffleServed bool
+	// Receiving: a decommissioning executor is copying shuffle output to
+	// it (never idle meanwhile).
+	Receiving bool
 }
 
 // State is a snapshot of the scheduler's backlog and executors.
@@ -330,7 +333,7 @@ func (p *Policy) track(s State, now time.Time) {
 	seen := make(map[string]bool, len(s.Executors))
 	for _, e := range s.Executors {
 		seen[e.ID] = true
-		busy := e.Running > 0 || (p.tracksShuffle(e) && e.ActiveShuffle)
+		busy := e.Running > 0 || e.Receiving || (p.tracksShuffle(e) && e.ActiveShuffle)
 		since, known := p.idleSince[e.ID]
 		switch {
 		case busy:

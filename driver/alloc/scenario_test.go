@@ -601,3 +601,36 @@ func TestAKeptExecutorWaitsAnotherIdleTimeout(t *testing.T) {
 	}
 	t.Fatal("a was not tried again after another idle timeout")
 }
+
+// An executor shuffle output is being copied to is busy: it is not
+// released while the copy runs, and its idle time starts when it ends.
+func TestAnExecutorReceivingShuffleOutputIsBusy(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Decommission = true
+	cfg.ExecutorIdleTimeout = 5 * time.Second
+	p, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := epoch
+	execs := []Executor{{ID: "a", Receiving: true}, {ID: "b", Running: 1}}
+	p.Update(State{Running: 1, Executors: execs}, now)
+	for range 100 {
+		now = now.Add(time.Second)
+		if d := p.Update(State{Running: 1, Executors: execs}, now); len(d.Releases) != 0 {
+			t.Fatalf("released %v while it receives shuffle output", d.Releases)
+		}
+	}
+	execs[0].Receiving = false
+	ended := now
+	for now.Sub(ended) < time.Minute {
+		now = now.Add(tick)
+		if d := p.Update(State{Running: 1, Executors: execs}, now); len(d.Releases) > 0 {
+			if idle := now.Sub(ended); d.Releases[0].ID != "a" || idle < 5*time.Second {
+				t.Fatalf("released %v %v after the copy ended", d.Releases, idle)
+			}
+			return
+		}
+	}
+	t.Fatal("never released once the copy ended")
+}
