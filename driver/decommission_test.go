@@ -114,6 +114,13 @@ func TestDecommissionMovesShuffleOutputBeforeTheRelease(t *testing.T) {
 	if _, killed, _ := be.snapshot(); len(killed) != 0 {
 		t.Fatalf("killed %v before their output moved", killed)
 	}
+	c.mu.Lock()
+	for _, e := range c.allocState().Executors {
+		if e.Receiving != (e.ID == "x2") {
+			t.Errorf("%s: receiving %v", e.ID, e.Receiving)
+		}
+	}
+	c.mu.Unlock()
 	r0.report(&pb.MigrationReport{Id: r0.d.Id, Moved: []*pb.MigratedOutput{
 		{ShuffleId: 7, MapTaskId: 100, ExecutorId: "x2", Bytes: 1000},
 		{ShuffleId: 7, MapTaskId: 101, ExecutorId: "x2", Bytes: 24},

@@ -33,6 +33,8 @@
 //     driver moves its output to an executor that stays first), as long as
 //     one executor stays. When none would, shuffle tracking keeps it (until
 //     ShuffleTrackingTimeout); without tracking it goes, output and all.
+//     One executor stays while output moves, and an executor output is
+//     being copied to (Receiving) is busy.
 //   - The output of an executor with ShuffleServed holds it nowhere and
 //     moves nowhere: a shuffle service serves it once the executor is gone.
 package alloc
