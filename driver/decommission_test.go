@@ -290,3 +290,36 @@ func newConfFor(kv map[string]string) *conf.Conf {
 	}
 	return c
 }
+
+// An operator's decommission takes the same path: refused for an unknown
+// executor or one already going, then the output moves before the kill.
+func TestDecommissionExecutorOnRequest(t *testing.T) {
+	be := newDecomBackend()
+	c, _, rec := newDynContext(t, be, withConf("stoke.dynamicAllocation.initialExecutors", "2", "stoke.dynamicAllocation.minExecutors", "2"))
+	s := putOutputs(c, "x0")
+	if err := c.DecommissionExecutor("nobody", "by the operator"); err == nil {
+		t.Error("decommissioned an unknown executor")
+	}
+	if err := c.DecommissionExecutor("x0", "by the operator"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.DecommissionExecutor("x0", "twice"); err == nil || !strings.Contains(err.Error(), "already going") {
+		t.Errorf("second request: %v", err)
+	}
+	r := nextReq(t, be)
+	r.report(&pb.MigrationReport{Id: r.d.Id, Moved: []*pb.MigratedOutput{{ShuffleId: 7, MapTaskId: 100, ExecutorId: "x1", Bytes: 5}}})
+	if got := outputsAt(c, s); !slices.Equal(got, []string{"x1@addr-x1"}) {
+		t.Fatalf("outputs at %v", got)
+	}
+	if _, killed, _ := be.snapshot(); !slices.Equal(killed, []string{"x0"}) {
+		t.Fatalf("killed %v", killed)
+	}
+	testutil.Eventually(t, testutil.D(10*time.Second), "the removal event", func() bool {
+		for _, e := range rec.all() {
+			if r, ok := e.(events.ExecutorRemoved); ok && r.ExecutorID == "x0" && strings.HasPrefix(r.Reason, "by the operator; decommissioned: 1 shuffle map output(s)") {
+				return true
+			}
+		}
+		return false
+	})
+}
