@@ -323,3 +323,38 @@ func TestDecommissionExecutorOnRequest(t *testing.T) {
 		return false
 	})
 }
+
+// With the shuffle service, executors holding output go at the idle
+// timeout without decommission, their outputs then read from the service;
+// without the application's stoke.shuffle.service.enabled the service's
+// address counts for nothing (tracking keeps them).
+func TestShuffleServiceServesTheOutputOfGoneExecutors(t *testing.T) {
+	be := newDecomBackend()
+	be.service = "worker-a:7337"
+	c, clk, _ := newDynContext(t, be, withConf("stoke.dynamicAllocation.initialExecutors", "2", "stoke.shuffle.service.enabled", "true"))
+	s := putOutputs(c, "x0", "x1")
+	advance(clk, 5200*time.Millisecond)
+	if _, killed, _ := be.snapshot(); len(killed) != 2 {
+		t.Fatalf("killed %v, want both at the idle timeout", killed)
+	}
+	select {
+	case r := <-be.reqs:
+		t.Fatalf("decommissioned %s: the service serves its output", r.id)
+	default:
+	}
+	if got := outputsAt(c, s); !slices.Equal(got, []string{"shuffle-service@worker-a:7337@worker-a:7337", "shuffle-service@worker-a:7337@worker-a:7337"}) {
+		t.Fatalf("outputs at %v", got)
+	}
+	if s.shuffle.available != 2 {
+		t.Fatalf("%d outputs available, want 2", s.shuffle.available)
+	}
+
+	c.Stop()
+	be = &decomBackend{elasticBackend: &elasticBackend{held: map[string][]int64{}, addresses: true, service: "worker-a:7337"}, reqs: make(chan decomReq, 4)}
+	c, clk, _ = newDynContext(t, be, map[string]string{"stoke.dynamicAllocation.initialExecutors": "2"})
+	putOutputs(c, "x0", "x1")
+	advance(clk, 30*time.Second)
+	if _, killed, _ := be.snapshot(); len(killed) != 0 {
+		t.Fatalf("killed %v: without stoke.shuffle.service.enabled the service serves nothing of this application", killed)
+	}
+}
