@@ -21,6 +21,10 @@ type ExecutorInfo struct {
 	// Address is host:port of the executor's block service ("" for an
 	// executor inside the driver process).
 	Address string
+	// ShuffleServiceAddress is host:port of the shuffle service that
+	// serves its map outputs once it is gone (a standalone worker's), ""
+	// if none.
+	ShuffleServiceAddress string
 }
 
 // Driver is what a backend reports to. Calls may come from any goroutine.
@@ -132,4 +136,13 @@ type ProgressReporter interface {
 // executor process (the UI's "stack" link).
 type StackDumper interface {
 	StackDump(ctx context.Context, executorID string) (string, error)
+}
+
+// Decommissioner is a Backend whose executors can copy their shuffle
+// output to other executors before they go (graceful decommission).
+type Decommissioner interface {
+	// DecommissionExecutor sends d to the executor; report is called once
+	// with its answer, unless the executor goes first (the driver then
+	// hears ExecutorLost).
+	DecommissionExecutor(id string, d *pb.Decommission, report func(*pb.MigrationReport)) error
 }

@@ -75,6 +75,14 @@ type Context struct {
 	// partsTotal and partsDone count the result partitions of every job
 	// run so far, and those computed: the application's progress.
 	partsTotal, partsDone int
+
+	// releaseReasons says why the driver is giving executors back (their
+	// ExecutorRemoved carries it); decoms are those moving their shuffle
+	// output first (decommission.go), migrated how many outputs moved.
+	releaseReasons map[string]string
+	decoms         map[string]*decommission
+	migrated       map[string]int
+	nextDecom      int64
 }
 
 type taskRun struct {
@@ -159,6 +167,7 @@ func New(opts Options) (*Context, error) {
 		jobs:          map[int]*job{},
 		startTime:     opts.Clock.Now(),
 	}
+	c.releaseReasons, c.decoms, c.migrated = map[string]string{}, map[string]*decommission{}, map[string]int{}
 	for _, w := range append(warnings, st.warnings...) {
 		c.log.Warn(w)
 	}
@@ -514,7 +523,9 @@ func (c *Context) fetchFailed(ff sched.FetchFailure, a *actions) {
 		info := c.cur.FetchFailure
 		parent = c.shuffles[info.ShuffleId]
 		if parent != nil {
-			if mp := int(info.MapPartition); mp < len(parent.shuffle.outputs) && parent.shuffle.outputs[mp] != nil {
+			// An output that moved since (decommission) is read from its
+			// new place when the stage runs again.
+			if mp := int(info.MapPartition); mp < len(parent.shuffle.outputs) && parent.shuffle.outputs[mp] != nil && parent.shuffle.outputs[mp].execID == info.ExecutorId {
 				parent.shuffle.outputs[mp] = nil
 				parent.shuffle.available--
 			}
@@ -798,20 +809,33 @@ func (c *Context) ExecutorAdded(info backend.ExecutorInfo) {
 func (c *Context) ExecutorLost(id, reason string) {
 	a := &actions{}
 	c.mu.Lock()
-	if _, ok := c.executors[id]; !ok {
+	info, ok := c.executors[id]
+	if !ok {
 		c.mu.Unlock()
 		return
 	}
 	delete(c.executors, id)
 	delete(c.unusable, id)
 	now := c.clock.Now()
-	reason, released := c.dynRemoveReason(id, reason)
+	reason, released := c.releasedReason(id, reason)
 	if !c.stopped && !released {
 		c.log.WithField("executor", id).Warnf("executor lost: %s", reason)
 	}
+	if d := c.decoms[id]; d != nil {
+		d.timer.Stop()
+		delete(c.decoms, id)
+	}
+	migrated := c.migrated[id]
+	delete(c.migrated, id)
 	c.dropTasksOn(id, "executor lost: "+reason, now)
-	c.post(events.ExecutorRemoved{ExecutorID: id, Reason: reason, Time: now})
-	c.removeOutputsOn(id)
+	c.post(events.ExecutorRemoved{ExecutorID: id, Reason: reason, MigratedShuffleOutputs: migrated, Time: now})
+	if c.shuffleServed(info) {
+		if n := c.serveOutputsOf(info); n > 0 {
+			c.log.WithField("executor", id).Infof("%d shuffle map output(s) of the executor are served by the shuffle service at %s", n, info.ShuffleServiceAddress)
+		}
+	} else {
+		c.removeOutputsOn(id)
+	}
 	c.forgetCachedOn(id)
 	c.handle(c.core.RemoveExecutor(id, reason, now), a)
 	c.stageAvailable(nil, a)

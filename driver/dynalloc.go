@@ -3,7 +3,6 @@ package driver
 import (
 	"fmt"
 	"sort"
-	"strings"
 
 	"github.com/stoke-run/stoke/backend"
 	"github.com/stoke-run/stoke/driver/alloc"
@@ -18,9 +17,6 @@ import (
 type dynAlloc struct {
 	policy *alloc.Policy
 	timer  clock.Timer
-	// released maps the executors being given back to the reason, which
-	// their ExecutorRemoved event carries.
-	released map[string]string
 	// growReason is why the target last grew; executors that register
 	// while the application is below it carry it in ExecutorAdded.
 	growReason string
@@ -34,7 +30,7 @@ func (c *Context) startDynamicAllocation() error {
 		return err
 	}
 	c.mu.Lock()
-	c.dyn = &dynAlloc{policy: p, released: map[string]string{}, growReason: "dynamic allocation: initial executors"}
+	c.dyn = &dynAlloc{policy: p, growReason: "dynamic allocation: initial executors"}
 	target := p.Target()
 	c.mu.Unlock()
 	c.post(events.ExecutorTarget{Target: target, Reason: "initial executors", Time: c.clock.Now()})
@@ -70,18 +66,12 @@ func (c *Context) dynamicAllocationTick() {
 	if d.Changed || len(d.Releases) > 0 {
 		hints = c.localityHints()
 	}
-	var ids []string
 	a := &actions{}
-	for _, r := range d.Releases {
-		ids = append(ids, r.ID)
-		c.dyn.released[r.ID] = r.Reason
-		c.log.WithField("executor", r.ID).Info(r.Reason)
-		// No task may start on it while the backend kills it: its slots
-		// leave the core now (it runs none: the policy saw it idle under
-		// this lock).
-		c.unusable[r.ID] = true
-		c.handle(c.core.RemoveExecutor(r.ID, r.Reason, now), a)
+	rels := make([]release, len(d.Releases))
+	for i, r := range d.Releases {
+		rels[i] = release{id: r.ID, reason: r.Reason, decommission: r.Decommission}
 	}
+	kill, decom := c.releaseLocked(rels, a)
 	if d.Changed {
 		if d.Target > prev {
 			c.dyn.growReason = "dynamic allocation: " + d.Reason
@@ -93,30 +83,11 @@ func (c *Context) dynamicAllocationTick() {
 	if d.Changed {
 		c.post(events.ExecutorTarget{Target: d.Target, Reason: d.Reason, Time: now})
 	}
-	if len(ids) > 0 {
-		if err := c.be.KillExecutors(ids); err != nil {
-			c.log.WithError(err).Warnf("dynamic allocation: releasing executors %s", strings.Join(ids, ", "))
-			a := &actions{}
-			c.mu.Lock()
-			for _, id := range ids {
-				if info, still := c.executors[id]; still && c.unusable[id] {
-					// It stays: its slots come back.
-					c.dyn.policy.ReleaseFailed(id)
-					delete(c.dyn.released, id)
-					delete(c.unusable, id)
-					c.core.AddExecutor(info.ID, info.Host, info.Cores, c.clock.Now())
-				}
-			}
-			if !c.stopped {
-				c.schedule(a)
-			}
-			c.mu.Unlock()
-			c.apply(a)
-		}
-	}
+	c.sendDecommissions(decom)
+	c.killReleased(kill)
 	// Releases lower the backend's total by as many; the target says
 	// what is wanted after them.
-	if d.Changed || len(ids) > 0 {
+	if d.Changed || len(kill) > 0 {
 		if err := c.requestTotal(d.Target, hints); err != nil {
 			c.log.WithError(err).Warnf("dynamic allocation: asking for %d executors", d.Target)
 		}
@@ -174,6 +145,7 @@ func (c *Context) allocState() alloc.State {
 			}
 		}
 	}
+	receiving := c.receiving()
 	for id, info := range c.executors {
 		st.Executors = append(st.Executors, alloc.Executor{
 			ID:            id,
@@ -182,6 +154,8 @@ func (c *Context) allocState() alloc.State {
 			LocalPending:  b.LocalExecutors[id] + b.LocalHosts[info.Host],
 			Cached:        cached[id],
 			ShuffleData:   shuffle[id],
+			ShuffleServed: c.shuffleServed(info),
+			Receiving:     receiving[id],
 			ActiveShuffle: activeShuffle[id],
 		})
 	}
@@ -197,16 +171,13 @@ func (c *Context) dynAddReason() string {
 	return c.dyn.growReason
 }
 
-// dynRemoveReason replaces a backend's reason for a lost executor that
-// dynamic allocation released; c.mu is held.
-func (c *Context) dynRemoveReason(id, reason string) (string, bool) {
-	if c.dyn == nil {
-		return reason, false
-	}
-	r, ok := c.dyn.released[id]
+// releasedReason replaces a backend's reason for a lost executor that
+// the driver released; c.mu is held.
+func (c *Context) releasedReason(id, reason string) (string, bool) {
+	r, ok := c.releaseReasons[id]
 	if !ok {
 		return reason, false
 	}
-	delete(c.dyn.released, id)
+	delete(c.releaseReasons, id)
 	return fmt.Sprintf("%s (%s)", r, reason), true
 }

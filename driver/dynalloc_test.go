@@ -39,6 +39,10 @@ type elasticBackend struct {
 	// closed when a kill waits on it.
 	killGate chan struct{}
 	killing  chan struct{}
+	// addresses: executors have a block service address; service: and
+	// a shuffle service that serves their output once they are gone.
+	addresses bool
+	service   string
 }
 
 func (b *elasticBackend) Start(_ context.Context, d backend.Driver) error { b.d = d; return nil }
@@ -68,7 +72,12 @@ func (b *elasticBackend) RequestTotalExecutors(n int) error {
 	}
 	b.mu.Unlock()
 	for _, id := range added {
-		b.d.ExecutorAdded(backend.ExecutorInfo{ID: id, Host: "h" + id, Cores: 1})
+		info := backend.ExecutorInfo{ID: id, Host: "h" + id, Cores: 1}
+		if b.addresses {
+			info.Address = "addr-" + id
+		}
+		info.ShuffleServiceAddress = b.service
+		b.d.ExecutorAdded(info)
 	}
 	return nil
 }

@@ -27,7 +27,12 @@ type settings struct {
 	dynEnabled  bool
 	dyn         alloc.Config
 	dynInterval time.Duration
-	warnings    []string // logged once the logger is known
+	// decommission: released executors move their shuffle output first
+	// (decommission.go); shuffleService: a standalone worker serves the
+	// output of gone executors.
+	decommission   bool
+	shuffleService bool
+	warnings       []string // logged once the logger is known
 }
 
 func loadSettings(c *conf.Conf) (settings, error) {
@@ -99,10 +104,28 @@ func loadSettings(c *conf.Conf) (settings, error) {
 		s.defaultParallelism = geti("stoke.default.parallelism")
 	}
 	s.defaultPool = c.String("stoke.scheduler.pool")
+	s.loadDecommission(c, getb)
 	if err := s.loadDynamicAllocation(c, m); err != nil {
 		errs = append(errs, err)
 	}
 	return s, errors.Join(errs...)
+}
+
+// loadDecommission reads stoke.decommission.enabled and the storage keys:
+// shuffle output moves off a released executor only with all three on, as
+// in the reference system.
+func (s *settings) loadDecommission(c *conf.Conf, getb func(string) bool) {
+	on := getb("stoke.decommission.enabled")
+	storage := getb("stoke.storage.decommission.enabled")
+	shuffle := getb("stoke.storage.decommission.shuffleBlocks.enabled")
+	s.decommission = on && storage && shuffle
+	s.shuffleService = getb("stoke.shuffle.service.enabled")
+	switch {
+	case on && !storage:
+		s.warnings = append(s.warnings, "stoke.decommission.enabled without stoke.storage.decommission.enabled: released executors do not move their shuffle output (shuffle tracking keeps those holding it)")
+	case on && !shuffle:
+		s.warnings = append(s.warnings, "stoke.storage.decommission.shuffleBlocks.enabled is false: released executors do not move their shuffle output (shuffle tracking keeps those holding it)")
+	}
 }
 
 // loadDynamicAllocation reads stoke.dynamicAllocation.*. The initial
@@ -154,6 +177,7 @@ func (s *settings) loadDynamicAllocation(c *conf.Conf, m conf.Master) error {
 	cfg.ShuffleTrackingTimeout = getd(p+"shuffleTracking.timeout", alloc.Forever)
 	cfg.ShuffleTracking, err = c.Bool(p + "shuffleTracking.enabled")
 	errs = append(errs, err)
+	cfg.Decommission = s.decommission
 	cfg.TaskCPUs = geti("stoke.task.cpus")
 	// Cluster managers give dynamically allocated executors exactly
 	// stoke.executor.cores (default 1), local-cluster's workers included.
@@ -164,7 +188,7 @@ func (s *settings) loadDynamicAllocation(c *conf.Conf, m conf.Master) error {
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("dynamic allocation: %w", err)
 	}
-	if !cfg.ShuffleTracking {
+	if !cfg.ShuffleTracking && !cfg.Decommission && !s.shuffleService {
 		s.warnings = append(s.warnings, p+"shuffleTracking.enabled is false: shuffle output on a released executor is lost and recomputed when read")
 	}
 	s.dynEnabled, s.dyn, s.dynInterval = true, cfg, 100*time.Millisecond

@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	pb "github.com/stoke-run/stoke/internal/rpc/stokepb"
+	"github.com/stoke-run/stoke/internal/spill"
 )
 
 // BlockStore keeps an executor's shuffle buckets and stored task results in
@@ -17,6 +18,10 @@ type BlockStore struct {
 	shuffle map[shuffleKey]*mapOutput // (shuffle, map task) -> its buckets
 	results map[int64][]byte
 	cache   *blockCache
+	// Where map outputs received from decommissioning executors spill
+	// (SetOutputSpill).
+	spillDirs *spill.Dirs
+	spillMax  int64
 }
 
 type shuffleKey struct {

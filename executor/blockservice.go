@@ -50,6 +50,9 @@ func RegisterBlockService(srv *grpc.Server, store *BlockStore) {
 
 // BlockClient fetches blocks from executors, keeping one connection each.
 type BlockClient struct {
+	// AppID goes with every fetch, for shuffle services that serve
+	// several applications; set it before the first Fetch.
+	AppID  string
 	secret string
 	maxMsg int
 	tls    rpc.TLS
@@ -88,7 +91,7 @@ func (c *BlockClient) Fetch(ctx context.Context, addr, block string) ([]byte, er
 	if err != nil {
 		return nil, err
 	}
-	stream, err := pb.NewExecutorClient(cc).FetchBlocks(ctx, &pb.FetchRequest{Blocks: []string{block}})
+	stream, err := pb.NewExecutorClient(cc).FetchBlocks(ctx, &pb.FetchRequest{Blocks: []string{block}, AppId: c.AppID})
 	if err != nil {
 		return nil, err
 	}

@@ -46,6 +46,14 @@ const (
 	// worker's log page, a NodeManager's container logs); the driver's UI
 	// links to it. On a Mesos agent the executor makes it itself.
 	EnvLogURL = "STOKE_EXECUTOR_LOG_URL"
+	// EnvShuffleServiceAddress and EnvShuffleServiceDir: the shuffle
+	// service of the executor's standalone worker, and the directory it
+	// serves this application's map outputs from.
+	EnvShuffleServiceAddress = "STOKE_SHUFFLE_SERVICE_ADDRESS"
+	EnvShuffleServiceDir     = "STOKE_SHUFFLE_SERVICE_DIR"
+	// EnvAppID is the cluster manager's id of the application, which
+	// shuffle services want with every fetch.
+	EnvAppID = "STOKE_APP_ID"
 )
 
 // IsExecutorProcess says whether this process was started as an executor.
@@ -68,6 +76,9 @@ type ProcessConfig struct {
 	// than the driver's stream (a Mesos fine-grained executor gets its tasks
 	// in the agent's LAUNCH events). Only Launch and Kill messages are taken.
 	Inbox <-chan *pb.DriverMessage
+	// ShuffleServiceAddress and ShuffleServiceDir: see
+	// EnvShuffleServiceAddress.
+	ShuffleServiceAddress, ShuffleServiceDir string
 	// OnCredentials, when set, takes credentials the driver sends afresh (on YARN: Hadoop
 	// delegation tokens for the container's token file). An error is logged.
 	OnCredentials func(hadoopTokens []byte) error
@@ -97,6 +108,9 @@ func ConfigFromEnv() (ProcessConfig, error) {
 		Secret:        os.Getenv(EnvSecret),
 		TLS:           rpc.TLSFromEnv(),
 		Log:           logrus.New(),
+
+		ShuffleServiceAddress: os.Getenv(EnvShuffleServiceAddress),
+		ShuffleServiceDir:     os.Getenv(EnvShuffleServiceDir),
 	}
 	var errs []error
 	if cfg.DriverAddress == "" {
@@ -169,6 +183,9 @@ func RunProcess(ctx context.Context, cfg ProcessConfig) error {
 		Types:        registry.TypeNames(),
 		Pid:          int32(os.Getpid()),
 	}
+	if cfg.ShuffleServiceAddress != "" && cfg.ShuffleServiceDir != "" {
+		req.ShuffleServiceAddress = cfg.ShuffleServiceAddress
+	}
 	resp, err := register(ctx, client, req)
 	if err != nil {
 		return classifyRegister(cfg.DriverAddress, err)
@@ -215,6 +232,7 @@ func RunProcess(ctx context.Context, cfg ProcessConfig) error {
 		return fmt.Errorf("connecting to driver %s: %w", cfg.DriverAddress, err)
 	}
 	blocks := NewBlockClient(cfg.Secret, maxMsg, cfg.TLS)
+	blocks.AppID = os.Getenv(EnvAppID)
 	defer blocks.Close()
 	fetchTimeout, err := appConf.Duration("stoke.network.timeout")
 	if err != nil || fetchTimeout <= 0 {
@@ -241,6 +259,23 @@ func RunProcess(ctx context.Context, cfg ProcessConfig) error {
 		},
 	}
 	res.Apply(env)
+	if on, _ := appConf.Bool("stoke.shuffle.service.enabled"); on {
+		switch {
+		case req.ShuffleServiceAddress == "":
+			log.Warn("stoke.shuffle.service.enabled is set but no shuffle service runs where this executor does (a standalone worker with stoke.shuffle.service.enabled); map outputs are served by the executor only")
+		case os.MkdirAll(cfg.ShuffleServiceDir, 0o700) != nil:
+			return fmt.Errorf("shuffle service directory %s cannot be created", cfg.ShuffleServiceDir)
+		default:
+			env.ShuffleServiceDir = cfg.ShuffleServiceDir
+		}
+	}
+	// Outputs received from decommissioning executors are held like task
+	// outputs: in memory while small, else in the spill directories.
+	if env.Memory != nil {
+		store.SetOutputSpill(env.Spill, max(1<<20, min(defaultMemOutput, env.Memory.Stats().Unified/16)))
+	} else {
+		store.SetOutputSpill(env.Spill, defaultMemOutput)
+	}
 	// What an operator reads in the executor's stderr, as in Spark's
 	// executor logs: each task's start and end at info (a --log-level of
 	// warn keeps only failures, for jobs of very many tiny tasks), a failed
@@ -316,6 +351,18 @@ func RunProcess(ctx context.Context, cfg ProcessConfig) error {
 			shared.Drop(m.Release.Broadcasts)
 		case *pb.DriverMessage_Dump:
 			out.dump(m.Dump.Id)
+		case *pb.DriverMessage_Decommission:
+			d := m.Decommission
+			log.Infof("decommissioning: copying %d map output(s) to %d executor(s)", len(d.Outputs), len(d.Targets))
+			go func() {
+				rep := Migrate(streamCtx, blocks, store, d, fetchTimeout)
+				if rep.Failed > 0 {
+					log.Warnf("decommissioning: %d map output(s) copied, %d not: %s", len(rep.Moved), rep.Failed, rep.Error)
+				} else {
+					log.Infof("decommissioning: %d map output(s) copied", len(rep.Moved))
+				}
+				out.migrated(rep)
+			}()
 		case *pb.DriverMessage_Credentials:
 			if cfg.OnCredentials == nil {
 				log.Debug("credentials from the driver ignored: nothing here uses them")
@@ -392,6 +439,18 @@ type outbox struct {
 	closed  bool
 	limit   int64 // the executor's memory bound, sent with heartbeats
 	dumps   []*pb.StackDump
+	reports []*pb.MigrationReport
+}
+
+// migrated queues a decommission's report for the driver.
+func (o *outbox) migrated(r *pb.MigrationReport) {
+	o.mu.Lock()
+	o.reports = append(o.reports, r)
+	o.mu.Unlock()
+	select {
+	case o.wake <- struct{}{}:
+	default:
+	}
 }
 
 // dump queues the stacks of every goroutine for the driver (its UI asked).
@@ -488,9 +547,14 @@ func (o *outbox) run(stream pb.Driver_ConnectClient, heartbeat time.Duration, r 
 			continue
 		}
 		o.mu.Lock()
-		batch, closed, dumps := o.pending, o.closed, o.dumps
-		o.pending, o.dumps = nil, nil
+		batch, closed, dumps, reports := o.pending, o.closed, o.dumps, o.reports
+		o.pending, o.dumps, o.reports = nil, nil, nil
 		o.mu.Unlock()
+		for _, r := range reports {
+			if err := stream.Send(&pb.ExecutorMessage{Msg: &pb.ExecutorMessage_Migrated{Migrated: r}}); err != nil {
+				return err
+			}
+		}
 		for _, d := range dumps {
 			if err := stream.Send(&pb.ExecutorMessage{Msg: &pb.ExecutorMessage_Dump{Dump: d}}); err != nil {
 				return err

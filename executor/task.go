@@ -17,6 +17,7 @@ import (
 	"github.com/stoke-run/stoke/internal/registry"
 	pb "github.com/stoke-run/stoke/internal/rpc/stokepb"
 	"github.com/stoke-run/stoke/internal/shared"
+	"github.com/stoke-run/stoke/internal/shufflesvc"
 	"github.com/stoke-run/stoke/internal/spill"
 )
 
@@ -38,6 +39,9 @@ type Env struct {
 	// (nil: everything stays in memory).
 	Spill            *spill.Dirs
 	SpillCompression spill.Compression
+	// ShuffleServiceDir, when set, also receives every map output as
+	// files the worker's shuffle service serves (stoke.shuffle.service.enabled).
+	ShuffleServiceDir string
 }
 
 // FetchError is a shuffle input that could not be read.
@@ -452,6 +456,14 @@ func runSink(ctx context.Context, env *Env, tenv *taskEnv, t *pb.TaskDesc, typ *
 		}
 		for _, sz := range sizes {
 			m.ShuffleWriteBytes += sz
+		}
+		if env.ShuffleServiceDir != "" {
+			// Where the worker's shuffle service serves it once this
+			// executor is gone; written before the task reports success.
+			if _, err := shufflesvc.WriteMapOutput(env.ShuffleServiceDir, k.Shuffle.ShuffleId, t.TaskId, out.numBuckets(), out.bucket); err != nil {
+				out.discard()
+				return nil, err
+			}
 		}
 		env.Blocks.PutMapOutput(k.Shuffle.ShuffleId, t.TaskId, out)
 		return &pb.TaskResult{BucketSizes: sizes}, nil

@@ -340,3 +340,9 @@ func (b *Backend) nextID() string {
 	b.launched++
 	return id
 }
+
+// DecommissionExecutor asks an executor to copy its shuffle output to
+// others before it goes (backend.Decommissioner).
+func (b *Backend) DecommissionExecutor(id string, d *pb.Decommission, report func(*pb.MigrationReport)) error {
+	return b.srv.DecommissionExecutor(id, d, report)
+}

@@ -73,6 +73,9 @@ type WorkerCommand struct {
 	KillExecutor   *ExecutorRef    `json:"killExecutor,omitempty"`
 	LaunchDriver   *LaunchDriver   `json:"launchDriver,omitempty"`
 	KillDriver     string          `json:"killDriver,omitempty"`
+	// AppFinished: the application ended; the worker removes what it
+	// kept for it beyond its executors (its shuffle service files).
+	AppFinished string `json:"appFinished,omitempty"`
 }
 
 // ExecutorRef names one executor.

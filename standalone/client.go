@@ -396,3 +396,9 @@ func (b *Client) resendTotal() {
 		b.Log.WithError(err).Warnf("asking the master again for %d executors", total)
 	}
 }
+
+// DecommissionExecutor asks an executor to copy its shuffle output to
+// others before it goes (backend.Decommissioner).
+func (b *Client) DecommissionExecutor(id string, d *pb.Decommission, report func(*pb.MigrationReport)) error {
+	return b.srv.DecommissionExecutor(id, d, report)
+}

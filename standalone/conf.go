@@ -146,5 +146,11 @@ func WorkerBoundsFromConf(c *conf.Conf, o *WorkerOptions) error {
 	if o.Cleanup.TTL, err = c.Duration("stoke.worker.cleanup.appDataTtl"); err != nil {
 		return err
 	}
+	if o.ShuffleService, err = c.Bool("stoke.shuffle.service.enabled"); err != nil {
+		return err
+	}
+	if o.ShuffleServicePort, err = c.Int("stoke.shuffle.service.port"); err != nil {
+		return err
+	}
 	return nil
 }

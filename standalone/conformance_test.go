@@ -51,6 +51,7 @@ func TestConformanceLocalCluster(t *testing.T) {
 		Executors:         2,
 		CoresPerExecutor:  2,
 		DynamicAllocation: true,
+		ShuffleService:    true,
 		NewBackend: func(t *testing.T) backend.Backend {
 			m, _ := conf.ParseMaster(cfg["stoke.master"])
 			lc, err := standalone.NewLocalCluster(m, confOf(cfg), nil)

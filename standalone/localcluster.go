@@ -74,9 +74,16 @@ func (l *LocalCluster) Start(ctx context.Context, d backend.Driver) error {
 		l.cleanup()
 		return err
 	}
+	// Its workers run the shuffle service when the application wants it.
+	shuffleService, err := l.Conf.Bool("stoke.shuffle.service.enabled")
+	if err != nil {
+		l.cleanup()
+		return err
+	}
 	for i := 0; i < l.N; i++ {
 		w, err := StartWorker(WorkerOptions{Masters: []string{l.master.Addr()}, Host: "127.0.0.1", Cores: l.C, MemoryMiB: l.M,
-			WorkDir: filepath.Join(dir, fmt.Sprintf("worker-%d", i)), WebUIPort: 0, Secret: opts.Secret, SkipMemoryCheck: true, Log: daemonLog})
+			WorkDir: filepath.Join(dir, fmt.Sprintf("worker-%d", i)), WebUIPort: 0, Secret: opts.Secret, SkipMemoryCheck: true, Log: daemonLog,
+			ShuffleService: shuffleService})
 		if err != nil {
 			l.cleanup()
 			return err

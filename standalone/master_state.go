@@ -291,6 +291,12 @@ func (m *Master) removeApp(a *appInfo, state string) {
 		}
 	}
 	a.executors = map[string]*execInfo{}
+	// Workers drop what they keep for it (shuffle service files).
+	for _, w := range m.workers {
+		if w.state != StateDead {
+			w.push(WorkerCommand{AppFinished: a.desc.ID})
+		}
+	}
 	a.wake.fire()
 	m.unpersist("app", a.desc.ID)
 	m.log.WithField("app", a.desc.ID).Infof("application %s %s", a.desc.Name, state)

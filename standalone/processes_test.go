@@ -17,13 +17,16 @@ func TestConformanceProcessCluster(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds ./cmd/stoke and starts daemons")
 	}
-	pc := startProcessCluster(t, 2, 2, 1024)
+	// The workers run the shuffle service (applications use it only when
+	// they set stoke.shuffle.service.enabled).
+	pc := startProcessCluster(t, 2, 2, 1024, "--conf", "stoke.shuffle.service.enabled=true", "--conf", "stoke.shuffle.service.port=0")
 	cfg := stoke.Config{"stoke.master": "stoke://" + pc.addr, "stoke.task.maxFailures": "3"}
 	backendtest.Run(t, backendtest.Harness{
 		Config:            cfg,
 		Executors:         2,
 		CoresPerExecutor:  2,
 		DynamicAllocation: true,
+		ShuffleService:    true,
 		NewBackend: func(t *testing.T) backend.Backend {
 			m, err := conf.ParseMaster(cfg["stoke.master"])
 			if err != nil {

@@ -14,8 +14,10 @@ import (
 	"time"
 
 	"github.com/sirupsen/logrus"
+	"google.golang.org/grpc"
 
 	"github.com/stoke-run/stoke/internal/rpc"
+	"github.com/stoke-run/stoke/internal/shufflesvc"
 )
 
 // WorkerOptions configure a worker daemon.
@@ -45,6 +47,11 @@ type WorkerOptions struct {
 	// Cleanup removes the work directories of ended applications and
 	// drivers (stoke.worker.cleanup.*).
 	Cleanup CleanupOptions
+	// ShuffleService serves the shuffle files of gone executors
+	// (stoke.shuffle.service.enabled) on ShuffleServicePort
+	// (stoke.shuffle.service.port; 0 picks one).
+	ShuffleService     bool
+	ShuffleServicePort int
 }
 
 // Worker runs executors and cluster-mode drivers for the master.
@@ -66,6 +73,11 @@ type Worker struct {
 	mu        sync.Mutex
 	executors map[string]*runningExecutor // appID/executorID
 	drivers   map[string]*runningDriver
+
+	// The shuffle service (worker_shuffle.go), when it runs.
+	shuffle    *shufflesvc.Server
+	shuffleSrv *grpc.Server
+	shuffleLis net.Listener
 }
 
 // StartWorker validates the options and starts registering with the master;
@@ -122,6 +134,14 @@ func StartWorker(opts WorkerOptions) (*Worker, error) {
 			return nil, fmt.Errorf("worker web UI port %d on %s: %w", opts.WebUIPort, opts.Host, err)
 		}
 		w.uiSrv = opts.HTTP.serve(w.ui, w.uiHandler())
+	}
+	if opts.ShuffleService {
+		if err := w.startShuffleService(); err != nil {
+			if w.uiSrv != nil {
+				w.uiSrv.Close()
+			}
+			return nil, err
+		}
 	}
 	port := "0"
 	if w.ui != nil {
@@ -281,6 +301,8 @@ func (w *Worker) handle(c WorkerCommand) {
 		w.launchDriver(*c.LaunchDriver)
 	case c.KillDriver != "":
 		w.killDriver(c.KillDriver)
+	case c.AppFinished != "":
+		w.appFinished(c.AppFinished)
 	}
 }
 
@@ -336,6 +358,7 @@ func (w *Worker) Stop() {
 	if w.uiSrv != nil {
 		w.uiSrv.Close()
 	}
+	w.stopShuffleService()
 	w.wg.Wait()
 }
 

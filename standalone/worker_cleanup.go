@@ -122,6 +122,13 @@ func (w *Worker) cleanupOnce(now time.Time) {
 		binaries[d.spec.Binary.SHA256] = true
 	}
 	w.mu.Unlock()
+	if w.shuffle != nil {
+		// Its executors here may all be gone while the shuffle service
+		// still serves their output.
+		for _, app := range w.shuffle.Apps() {
+			running[app] = true
+		}
+	}
 	for _, name := range cleanupDecision(top, cache, running, binaries, now, w.opts.Cleanup.TTL) {
 		// RemoveAll removes symbolic links, never what they point to.
 		if err := os.RemoveAll(filepath.Join(w.opts.WorkDir, name)); err != nil {

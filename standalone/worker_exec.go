@@ -138,7 +138,9 @@ func (w *Worker) runExecutor(e *runningExecutor) {
 		"STOKE_EXECUTOR_MEMORY="+strconv.Itoa(e.spec.MemoryMiB)+"m",
 		// The Go runtime's soft memory limit; the executor lowers it to 90%.
 		"GOMEMLIMIT="+strconv.Itoa(e.spec.MemoryMiB)+"MiB",
+		executor.EnvAppID+"="+e.spec.AppID,
 	)
+	cmd.Env = append(cmd.Env, w.shuffleEnv(e.spec)...)
 	// Its own process group (killed as a whole), and it dies with the worker.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	e.mu.Lock()

@@ -515,3 +515,9 @@ func submissionFromConf(c *conf.Conf, mode string) (*Submission, error) {
 	}
 	return s, nil
 }
+
+// DecommissionExecutor asks an executor to copy its shuffle output to
+// others before it goes (backend.Decommissioner).
+func (b *Backend) DecommissionExecutor(id string, d *pb.Decommission, report func(*pb.MigrationReport)) error {
+	return b.srv.DecommissionExecutor(id, d, report)
+}

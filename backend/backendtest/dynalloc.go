@@ -13,16 +13,30 @@ import (
 	"github.com/stoke-run/stoke/internal/events"
 )
 
+// shuffleMode is what happens to shuffle output when executors go idle.
+type shuffleMode int
+
+const (
+	keepShuffle  shuffleMode = iota // shuffle tracking keeps its executors
+	loseShuffle                     // no tracking: they go, it is recomputed
+	moveShuffle                     // decommission: it moves, they go
+	serveShuffle                    // the cluster's shuffle service serves it
+)
+
 // testDynamicAllocation: a burst of tasks grows the application from
 // minExecutors (1), idleness shrinks it back, and a job that reads an
 // earlier job's shuffle gets exact results. With shuffle tracking the
 // executors holding that shuffle's output stay and the map stage does not
-// run again; without it they go and lost output is recomputed.
+// run again; without it they go and lost output is recomputed. With
+// decommission they go too, after moving their output to the executor
+// that stays, and with a shuffle service they go and the service serves
+// it: in both the map stage does not run again.
 //
 // Every wait is for a state, bounded by the harness timeout as a hang
 // guard: the burst's tasks hold until the executors have grown, so no
 // sleep decides anything.
-func (h Harness) testDynamicAllocation(t *testing.T, tracking bool) {
+func (h Harness) testDynamicAllocation(t *testing.T, mode shuffleMode) {
+	tracking := mode != loseShuffle
 	if !h.DynamicAllocation {
 		t.Skip("this backend does not support dynamic allocation (Harness.DynamicAllocation is false)")
 	}
@@ -45,6 +59,13 @@ func (h Harness) testDynamicAllocation(t *testing.T, tracking bool) {
 		"stoke.dynamicAllocation.sustainedSchedulerBacklogTimeout": "100ms",
 	} {
 		cfg[k] = v
+	}
+	switch mode {
+	case moveShuffle:
+		cfg["stoke.decommission.enabled"] = "true"
+		cfg["stoke.storage.decommission.enabled"] = "true"
+	case serveShuffle:
+		cfg["stoke.shuffle.service.enabled"] = "true"
 	}
 	delete(cfg, "stoke.executor.instances")
 	rec := NewRecorder()
@@ -176,7 +197,7 @@ func (h Harness) testDynamicAllocation(t *testing.T, tracking bool) {
 	if len(holders) < 2 {
 		t.Fatalf("map output on %v; the test needs it on two executors or more", holders)
 	}
-	if tracking {
+	if mode == keepShuffle {
 		// The executors holding the output stay; the others go.
 		waitUntil("only the shuffle's executors left", func() bool {
 			ids := live()
@@ -199,7 +220,26 @@ func (h Harness) testDynamicAllocation(t *testing.T, tracking bool) {
 		}
 	}
 	if tracking && reran != 0 {
-		t.Errorf("with shuffle tracking the map stage ran again (%d times)", reran)
+		t.Errorf("mode %d: the map stage ran again (%d times)", mode, reran)
 	}
-	t.Logf("shuffle tracking %v: map output on %d executors, map stage re-run %d times", tracking, len(holders), reran)
+	if mode == moveShuffle {
+		// Every holder but the one left went, decommissioned, and said
+		// how much it moved.
+		waitUntil("ExecutorRemoved events of the holders that moved their output", func() bool {
+			moved := map[string]bool{}
+			for _, e := range rec.Events() {
+				if r, ok := e.(events.ExecutorRemoved); ok && strings.Contains(r.Reason, "decommissioned: ") && r.MigratedShuffleOutputs > 0 {
+					moved[r.ExecutorID] = true
+				}
+			}
+			n := 0
+			for h := range holders {
+				if moved[h] {
+					n++
+				}
+			}
+			return n >= len(holders)-1
+		})
+	}
+	t.Logf("mode %d: map output on %d executors, map stage re-run %d times", mode, len(holders), reran)
 }

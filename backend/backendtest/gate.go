@@ -2,9 +2,11 @@ package backendtest
 
 import (
 	"context"
+	"fmt"
 	"sync"
 
 	"github.com/stoke-run/stoke/backend"
+	pb "github.com/stoke-run/stoke/internal/rpc/stokepb"
 )
 
 // Gate wraps a backend and holds back executor registrations until Open, so
@@ -64,4 +66,14 @@ func (d gatedDriver) ExecutorAdded(e backend.ExecutorInfo) {
 	}
 	d.g.mu.Unlock()
 	d.Driver.ExecutorAdded(e)
+}
+
+// DecommissionExecutor passes decommissions through to the wrapped
+// backend, when it can.
+func (g *Gate) DecommissionExecutor(id string, d *pb.Decommission, report func(*pb.MigrationReport)) error {
+	dc, ok := g.Backend.(backend.Decommissioner)
+	if !ok {
+		return fmt.Errorf("backend %T cannot decommission executors", g.Backend)
+	}
+	return dc.DecommissionExecutor(id, d, report)
 }

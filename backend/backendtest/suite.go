@@ -36,6 +36,10 @@ type Harness struct {
 	// from Config's master (not NewBackend), with one-core executors, and
 	// needs at least two cores in all.
 	DynamicAllocation bool
+	// ShuffleService: the cluster serves the shuffle output of gone
+	// executors (a standalone worker's stoke.shuffle.service.enabled); the
+	// dynamic-allocation test then runs with it on as well.
+	ShuffleService bool
 }
 
 func (h Harness) slots() int { return h.Executors * h.CoresPerExecutor }
@@ -112,8 +116,12 @@ func Run(t *testing.T, h Harness) {
 	t.Run("OversizedResult", h.testOversizedResult)
 	t.Run("TaskFailureRetried", h.testTaskFailure)
 	t.Run("DynamicAllocation", func(t *testing.T) {
-		t.Run("ShuffleTracking", func(t *testing.T) { h.testDynamicAllocation(t, true) })
-		t.Run("NoShuffleTracking", func(t *testing.T) { h.testDynamicAllocation(t, false) })
+		t.Run("ShuffleTracking", func(t *testing.T) { h.testDynamicAllocation(t, keepShuffle) })
+		t.Run("NoShuffleTracking", func(t *testing.T) { h.testDynamicAllocation(t, loseShuffle) })
+		t.Run("Decommission", func(t *testing.T) { h.testDynamicAllocation(t, moveShuffle) })
+		if h.ShuffleService {
+			t.Run("ShuffleService", func(t *testing.T) { h.testDynamicAllocation(t, serveShuffle) })
+		}
 	})
 }
 

@@ -85,6 +85,8 @@ type execConn struct {
 	wake     chan struct{}
 	lastSeen time.Time
 	gone     chan struct{}
+	// migrations waiting for the executor's MigrationReport, by id.
+	migrations map[int64]func(*pb.MigrationReport)
 }
 
 var _ pb.DriverServer = (*service)(nil)
@@ -177,7 +179,8 @@ func (svc *service) Register(ctx context.Context, req *pb.RegisterRequest) (*pb.
 		return nil, status.Errorf(codes.AlreadyExists, "executor %s is already registered", req.ExecutorId)
 	}
 	ec := &execConn{
-		info: backend.ExecutorInfo{ID: req.ExecutorId, Host: req.Host, Cores: int(req.Cores), Address: req.BlockAddress, LogURL: req.LogUrl},
+		info: backend.ExecutorInfo{ID: req.ExecutorId, Host: req.Host, Cores: int(req.Cores), Address: req.BlockAddress, LogURL: req.LogUrl,
+			ShuffleServiceAddress: req.ShuffleServiceAddress},
 		wake: make(chan struct{}, 1),
 		gone: make(chan struct{}),
 	}
@@ -225,6 +228,15 @@ func (svc *service) Connect(stream pb.Driver_ConnectServer) error {
 			ec.mu.Unlock()
 			if b := msg.GetStatus(); b != nil && len(b.Updates) > 0 {
 				d.StatusUpdate(ec.info.ID, b.Updates...)
+			}
+			if r := msg.GetMigrated(); r != nil {
+				ec.mu.Lock()
+				report := ec.migrations[r.Id]
+				delete(ec.migrations, r.Id)
+				ec.mu.Unlock()
+				if report != nil {
+					report(r)
+				}
 			}
 			if d := msg.GetDump(); d != nil {
 				s.mu.Lock()
@@ -467,6 +479,24 @@ func (s *Server) FetchResult(ctx context.Context, id, block string) ([]byte, err
 		return nil, err
 	}
 	return s.blocks.Fetch(ctx, ec.info.Address, block)
+}
+
+// DecommissionExecutor asks an executor to copy map outputs to others
+// (backend.Decommissioner).
+func (s *Server) DecommissionExecutor(id string, d *pb.Decommission, report func(*pb.MigrationReport)) error {
+	ec, err := s.conn(id)
+	if err != nil {
+		return err
+	}
+	// d.Id is the driver's: the report comes back with it.
+	ec.mu.Lock()
+	if ec.migrations == nil {
+		ec.migrations = map[int64]func(*pb.MigrationReport){}
+	}
+	ec.migrations[d.Id] = report
+	ec.mu.Unlock()
+	ec.enqueue(&pb.DriverMessage{Msg: &pb.DriverMessage_Decommission{Decommission: d}})
+	return nil
 }
 
 // ShutdownExecutor asks one executor to exit.

@@ -263,3 +263,62 @@ func TestUpdateCredentials(t *testing.T) {
 		t.Fatalf("later executor got %v, %v; want the latest credentials", msg, err)
 	}
 }
+
+// A Decommission reaches its executor with the driver's id, and the
+// executor's MigrationReport of that id reaches the driver's callback
+// once; a report nobody asked for (another id) is dropped. The shuffle
+// service address of a registration reaches ExecutorAdded.
+func TestDecommissionRoundTrip(t *testing.T) {
+	s, d := start(t)
+	c := client(t, s, "s3cret")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	req := register("3")
+	req.BlockAddress, req.ShuffleServiceAddress = "127.0.0.1:1", "127.0.0.1:7337"
+	if _, err := c.Register(ctx, req); err != nil {
+		t.Fatal(err)
+	}
+	stream, err := c.Connect(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stream.Send(&pb.ExecutorMessage{Msg: &pb.ExecutorMessage_Hello{Hello: &pb.Hello{ExecutorId: "3"}}})
+	waitUntil(t, func() bool { a, _, _ := d.snapshot(); return a == 1 })
+	d.mu.Lock()
+	if d.added[0].ShuffleServiceAddress != "127.0.0.1:7337" {
+		t.Errorf("ExecutorAdded %+v lacks the shuffle service address", d.added[0])
+	}
+	d.mu.Unlock()
+	if err := s.DecommissionExecutor("nobody", &pb.Decommission{Id: 1}, func(*pb.MigrationReport) {}); err == nil {
+		t.Error("decommissioned an executor that is not connected")
+	}
+	reports := make(chan *pb.MigrationReport, 4)
+	dm := &pb.Decommission{Id: 42, Targets: []*pb.MigrationTarget{{ExecutorId: "4", Address: "127.0.0.1:2"}}, Outputs: []*pb.MapOutputId{{ShuffleId: 1, MapTaskId: 9}}}
+	if err := s.DecommissionExecutor("3", dm, func(r *pb.MigrationReport) { reports <- r }); err != nil {
+		t.Fatal(err)
+	}
+	msg, err := stream.Recv()
+	if err != nil || msg.GetDecommission().GetId() != 42 || len(msg.GetDecommission().GetOutputs()) != 1 {
+		t.Fatalf("decommission: %v %v", msg, err)
+	}
+	for _, id := range []int64{41, 42, 42} {
+		stream.Send(&pb.ExecutorMessage{Msg: &pb.ExecutorMessage_Migrated{Migrated: &pb.MigrationReport{Id: id, Moved: []*pb.MigratedOutput{{ShuffleId: 1, MapTaskId: 9, ExecutorId: "4"}}}}})
+	}
+	select {
+	case r := <-reports:
+		if r.Id != 42 || len(r.Moved) != 1 {
+			t.Fatalf("report %v", r)
+		}
+	case <-time.After(testutil.D(10 * time.Second)):
+		t.Fatal("no report")
+	}
+	// A status after the reports: once the driver has it, they were all
+	// read (one goroutine reads the session in order).
+	stream.Send(&pb.ExecutorMessage{Msg: &pb.ExecutorMessage_Status{Status: &pb.StatusBatch{Updates: []*pb.TaskStatus{{TaskId: 1, State: pb.TaskState_RUNNING}}}}})
+	waitUntil(t, func() bool { _, _, u := d.snapshot(); return u == 1 })
+	select {
+	case r := <-reports:
+		t.Fatalf("a second report reached the driver: %v", r)
+	default:
+	}
+}

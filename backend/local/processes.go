@@ -269,3 +269,9 @@ func exitReason(err error) (reason string, joinFailed bool) {
 func (b *Processes) StackDump(ctx context.Context, id string) (string, error) {
 	return b.srv.StackDump(ctx, id)
 }
+
+// DecommissionExecutor asks an executor to copy its shuffle output to
+// others before it goes (backend.Decommissioner).
+func (b *Processes) DecommissionExecutor(id string, d *pb.Decommission, report func(*pb.MigrationReport)) error {
+	return b.srv.DecommissionExecutor(id, d, report)
+}

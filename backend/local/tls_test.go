@@ -17,8 +17,10 @@ import (
 	"time"
 
 	"github.com/stoke-run/stoke"
+	"github.com/stoke-run/stoke/backend/backendtest"
 	"github.com/stoke-run/stoke/backend/local"
 	"github.com/stoke-run/stoke/internal/conf"
+	"github.com/stoke-run/stoke/internal/events"
 	"github.com/stoke-run/stoke/internal/testutil"
 )
 
@@ -122,5 +124,100 @@ func TestPlaintextExecutorCannotJoinATLSDriver(t *testing.T) {
 	}
 	if n := len(sc.Driver().Executors()); n != 0 {
 		t.Fatalf("%d executors joined without TLS", n)
+	}
+}
+
+// Graceful decommission between executor processes over mutual TLS: the
+// decommissioned executor's map outputs move to the other one and a later
+// read of the shuffle runs no map task again.
+func TestDecommissionOverMutualTLS(t *testing.T) {
+	cert, key, trust := writeCA(t, t.TempDir())
+	cfg := stoke.Config{
+		"stoke.master": "local-cluster[2,2,1024]", "stoke.ui.enabled": "false",
+		"stoke.rpc.tls.certFile": cert, "stoke.rpc.tls.keyFile": key, "stoke.rpc.tls.trustFile": trust,
+		"stoke.decommission.enabled": "true", "stoke.storage.decommission.enabled": "true",
+	}
+	c := conf.New()
+	for k, v := range cfg {
+		c.Set(k, v, conf.SourceCode)
+	}
+	rec := backendtest.NewRecorder()
+	sc, err := stoke.New(cfg, stoke.WithBackend(local.NewProcesses(2, 2, c, nil)), stoke.WithListener(rec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sc.Stop()
+	for deadline := time.Now().Add(testutil.D(30 * time.Second)); len(sc.Driver().Executors()) < 2; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("executors did not register")
+		}
+	}
+	ds, _ := stoke.Parallelize(sc, []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, 8)
+	sums := stoke.ReduceByKey(stoke.Map(stoke.Map(ds, tlsSquare), modKey), addUp, 3)
+	check := func(what string) {
+		t.Helper()
+		got, err := stoke.Collect(context.Background(), sums)
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		total := 0
+		for _, kv := range got {
+			total += kv.Value
+		}
+		if total != 385 {
+			t.Fatalf("%s: sum of squares = %d, want 385", what, total)
+		}
+	}
+	check("first job")
+	// Events reach the recorder through the asynchronous bus.
+	testutil.Eventually(t, testutil.D(30*time.Second), "the first job's end event", func() bool {
+		for _, e := range rec.Events() {
+			if _, ok := e.(events.JobEnd); ok {
+				return true
+			}
+		}
+		return false
+	})
+	holders := map[string]int{}
+	mapStage := -1
+	for _, e := range rec.Events() {
+		switch e := e.(type) {
+		case events.StageSubmitted:
+			if mapStage < 0 {
+				mapStage = e.StageID // the map stage is submitted first
+			}
+		case events.TaskEnd:
+			if e.Status == events.TaskSuccess && e.StageID == mapStage {
+				holders[e.ExecutorID]++
+			}
+		}
+	}
+	victim := ""
+	for id := range holders {
+		victim = id
+	}
+	if victim == "" {
+		t.Fatal("no map task succeeded")
+	}
+	if err := sc.Driver().DecommissionExecutor(victim, "decommissioned by the test"); err != nil {
+		t.Fatal(err)
+	}
+	testutil.Eventually(t, testutil.D(30*time.Second), "the executor removed after moving its output", func() bool {
+		for _, e := range rec.Events() {
+			if r, ok := e.(events.ExecutorRemoved); ok && r.ExecutorID == victim {
+				if r.MigratedShuffleOutputs != holders[victim] || !strings.Contains(r.Reason, "decommissioned: ") {
+					t.Fatalf("removed: %+v, want %d outputs migrated", r, holders[victim])
+				}
+				return true
+			}
+		}
+		return false
+	})
+	before := len(rec.Events())
+	check("after the decommission")
+	for _, e := range rec.Events()[before:] {
+		if te, ok := e.(events.TaskStart); ok && te.StageID == mapStage {
+			t.Fatalf("a map task ran again on %s after the decommission", te.ExecutorID)
+		}
 	}
 }

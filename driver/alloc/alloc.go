@@ -35,6 +35,13 @@ type Config struct {
 	ShuffleTrackingTimeout           time.Duration // Forever
 	ExecutorCores                    int           // stoke.executor.cores
 	TaskCPUs                         int           // stoke.task.cpus
+
+	// Decommission: an executor holding shuffle output is released after
+	// ExecutorIdleTimeout like any other, its output first moved to an
+	// executor that stays (stoke.decommission.enabled with shuffle block
+	// migration). When none would stay, shuffle tracking keeps it (or,
+	// without tracking, it goes and its output is recomputed).
+	Decommission bool
 }
 
 // DefaultConfig is the configuration of the unset keys, for executors of
@@ -119,6 +126,13 @@ type Executor struct {
 	// ActiveShuffle: it holds shuffle output a running job reads (never
 	// idle, with shuffle tracking).
 	ActiveShuffle bool
+	// ShuffleServed: a shuffle service serves its output once it is gone
+	// (stoke.shuffle.service.enabled on a standalone worker running the
+	// service), so its output neither holds it nor moves.
+	ShuffleServed bool
+	// Receiving: a decommissioning executor is copying shuffle output to
+	// it (never idle meanwhile).
+	Receiving bool
 }
 
 // State is a snapshot of the scheduler's backlog and executors.
@@ -134,6 +148,9 @@ type Release struct {
 	ID     string
 	Host   string
 	Reason string
+	// Decommission: move its shuffle output to an executor that stays
+	// before it goes.
+	Decommission bool
 }
 
 // Decision is what one Update decided.
@@ -181,6 +198,20 @@ func (p *Policy) Target() int { return p.target }
 // ReleaseFailed tells the policy a release was not carried out: the
 // executor counts again and may be released by a later Update.
 func (p *Policy) ReleaseFailed(id string) { delete(p.releasing, id) }
+
+// KeptAt tells the policy a release was given up at now (its shuffle
+// output could not move): the executor counts again and its idle time
+// starts over, so the next attempt waits for another idle timeout.
+func (p *Policy) KeptAt(id string, now time.Time) {
+	delete(p.releasing, id)
+	if _, known := p.idleSince[id]; known {
+		p.idleSince[id] = now
+	}
+}
+
+// MarkReleasing tells the policy an executor is being released by someone
+// else (an operator): it no longer counts.
+func (p *Policy) MarkReleasing(id string) { p.releasing[id] = true }
 
 // Needed is the number of executors that would run every pending and
 // running task at once, scaled by the allocation ratio.
@@ -243,13 +274,31 @@ func (p *Policy) Update(s State, now time.Time) Decision {
 		}
 	}
 	d := Decision{Target: p.target, Changed: p.target != old, Reason: reason}
+	// While shuffle output moves, one executor stays to take it.
+	moving := false
+	for _, e := range s.Executors {
+		moving = moving || (p.releasing[e.ID] && p.movesShuffle(e))
+	}
 	for _, e := range expired {
 		if live-1 < p.cfg.MinExecutors || live-1 < p.target {
 			break
 		}
+		move := p.movesShuffle(e.Executor)
+		if !move && moving && live-1 < 1 {
+			continue
+		}
+		if move && live-1 < 1 {
+			// Nobody would stay to take its output: shuffle tracking
+			// keeps it (for shuffleTracking.timeout).
+			if p.cfg.ShuffleTracking && now.Sub(e.since) < p.cfg.ShuffleTrackingTimeout {
+				continue
+			}
+			move = false
+		}
 		live--
+		moving = moving || move
 		p.releasing[e.ID] = true
-		d.Releases = append(d.Releases, Release{ID: e.ID, Host: e.Host, Reason: p.releaseReason(e.Executor, now.Sub(e.since))})
+		d.Releases = append(d.Releases, Release{ID: e.ID, Host: e.Host, Reason: p.releaseReason(e.Executor, now.Sub(e.since)), Decommission: move})
 	}
 	return d
 }
@@ -284,7 +333,7 @@ func (p *Policy) track(s State, now time.Time) {
 	seen := make(map[string]bool, len(s.Executors))
 	for _, e := range s.Executors {
 		seen[e.ID] = true
-		busy := e.Running > 0 || (p.cfg.ShuffleTracking && e.ActiveShuffle)
+		busy := e.Running > 0 || e.Receiving || (p.tracksShuffle(e) && e.ActiveShuffle)
 		since, known := p.idleSince[e.ID]
 		switch {
 		case busy:
@@ -347,9 +396,21 @@ func (p *Policy) expired(s State, now time.Time) []idle {
 	return out
 }
 
+// tracksShuffle says whether e's shuffle output holds it: with shuffle
+// tracking, unless it can move (decommission) or is served without it
+// (shuffle service).
+func (p *Policy) tracksShuffle(e Executor) bool {
+	return p.cfg.ShuffleTracking && !p.cfg.Decommission && !e.ShuffleServed
+}
+
+// movesShuffle says whether e's release first moves its shuffle output.
+func (p *Policy) movesShuffle(e Executor) bool {
+	return p.cfg.Decommission && !e.ShuffleServed && e.ShuffleData
+}
+
 // timeout is how long e may stay idle.
 func (p *Policy) timeout(e Executor) time.Duration {
-	shuffle := p.cfg.ShuffleTracking && e.ShuffleData
+	shuffle := p.tracksShuffle(e) && e.ShuffleData
 	if !e.Cached && !shuffle {
 		return p.cfg.ExecutorIdleTimeout
 	}
@@ -365,7 +426,7 @@ func (p *Policy) timeout(e Executor) time.Duration {
 
 func (p *Policy) releaseReason(e Executor, idleFor time.Duration) string {
 	what := "idle"
-	switch shuffle := p.cfg.ShuffleTracking && e.ShuffleData; {
+	switch shuffle := (p.tracksShuffle(e) || p.movesShuffle(e)) && e.ShuffleData; {
 	case e.Cached && shuffle:
 		what = "idle with cached blocks and shuffle output"
 	case e.Cached:

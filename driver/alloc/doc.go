@@ -28,4 +28,13 @@
 //     the target and MinExecutors. Executors holding shuffle output an
 //     active job reads are never idle. Executors that pending tasks prefer
 //     are released last.
+//   - With Decommission, shuffle output holds no executor: one holding it is
+//     released after ExecutorIdleTimeout with Release.Decommission set (the
+//     driver moves its output to an executor that stays first), as long as
+//     one executor stays. When none would, shuffle tracking keeps it (until
+//     ShuffleTrackingTimeout); without tracking it goes, output and all.
+//     One executor stays while output moves, and an executor output is
+//     being copied to (Receiving) is busy.
+//   - The output of an executor with ShuffleServed holds it nowhere and
+//     moves nowhere: a shuffle service serves it once the executor is gone.
 package alloc

@@ -426,3 +426,211 @@ func TestBadConfigIsRefused(t *testing.T) {
 		t.Fatalf("the defaults are refused: %v", err)
 	}
 }
+
+// With decommission, executors holding shuffle output (even output an
+// active job reads) go after the idle timeout like the others, their
+// output moving to one that stays; the last one is kept by shuffle
+// tracking, since its output would have nowhere to go.
+func TestDecommissionReleasesShuffleHoldersButTheLast(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Decommission = true
+	c := newCluster(t, cfg, 3)
+	c.execs[0].ShuffleData = true
+	c.execs[1].ShuffleData, c.execs[1].ActiveShuffle = true, true
+	c.execs[2].ShuffleData = true
+	c.s = State{Running: 1}
+	c.step(tick)
+	c.s = State{}
+	var moved []string
+	var first time.Duration
+	for end := c.now.Add(10 * time.Minute); c.now.Before(end); {
+		d := c.step(10 * time.Second)
+		if len(d.Releases) > 0 && first == 0 {
+			first = c.now.Sub(epoch)
+		}
+		for _, r := range d.Releases {
+			if !r.Decommission {
+				t.Fatalf("%s holds shuffle output but is released without decommission", r.ID)
+			}
+			moved = append(moved, r.ID)
+			// Its output moved to the executors left.
+			for i := range c.execs {
+				c.execs[i].ShuffleData = true
+			}
+		}
+	}
+	if len(moved) != 2 || len(c.execs) != 1 {
+		t.Fatalf("released %v, left %v: want two decommissioned and one kept", moved, c.execs)
+	}
+	if first < time.Minute || first > time.Minute+10*time.Second {
+		t.Fatalf("first release after %v, want the 60s idle timeout", first)
+	}
+
+	// The last holder goes too once shuffleTracking.timeout passes, and
+	// without tracking at the idle timeout: its output is then recomputed.
+	for _, tc := range []struct {
+		tracking bool
+		timeout  time.Duration
+		after    time.Duration
+	}{{true, 5 * time.Minute, 5 * time.Minute}, {false, Forever, time.Minute}} {
+		cfg.ShuffleTracking, cfg.ShuffleTrackingTimeout = tc.tracking, tc.timeout
+		c = newCluster(t, cfg, 1)
+		c.execs[0].ShuffleData = true
+		c.s = State{Running: 1}
+		c.step(tick)
+		c.s = State{}
+		c.run(tc.after-20*time.Second, 10*time.Second)
+		if len(c.removed) != 0 {
+			t.Fatalf("tracking %v: the only holder went after %v", tc.tracking, c.now.Sub(epoch))
+		}
+		var last Decision
+		for end := c.now.Add(time.Minute); c.now.Before(end) && len(c.removed) == 0; {
+			last = c.step(10 * time.Second)
+		}
+		if len(c.removed) != 1 || last.Releases[0].Decommission {
+			t.Fatalf("tracking %v: released %v (%v), want the holder without decommission", tc.tracking, c.removed, last.Releases)
+		}
+	}
+}
+
+// With a shuffle service, output holds nothing and moves nowhere.
+func TestShuffleServiceReleasesShuffleHoldersAtTheIdleTimeout(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Decommission = true
+	c := newCluster(t, cfg, 2)
+	c.execs[0].ShuffleData, c.execs[0].ActiveShuffle, c.execs[0].ShuffleServed = true, true, true
+	c.execs[1].ShuffleData, c.execs[1].ShuffleServed = true, true
+	c.s = State{Running: 1}
+	c.step(tick)
+	c.s = State{}
+	for end := c.now.Add(61 * time.Second); c.now.Before(end); {
+		for _, r := range c.step(10 * time.Second).Releases {
+			if r.Decommission {
+				t.Fatalf("%s: decommission with a shuffle service", r.ID)
+			}
+		}
+	}
+	if len(c.removed) != 2 {
+		t.Fatalf("released %v, want both at the idle timeout", c.removed)
+	}
+}
+
+// While an executor's shuffle output moves, the executor taking it is not
+// released, even when idle and above minExecutors: in the same decision
+// or in later ones until the mover is gone.
+func TestAnExecutorStaysWhileShuffleOutputMoves(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Decommission = true
+	cfg.ExecutorIdleTimeout = 5 * time.Second
+	p, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := epoch
+	execs := []Executor{{ID: "a", ShuffleData: true}, {ID: "b"}, {ID: "c"}}
+	p.Update(State{Running: 1, Executors: execs}, now) // leaves the initial state
+	var d Decision
+	for i := 0; i < 60 && len(d.Releases) == 0; i++ {
+		now = now.Add(tick)
+		d = p.Update(State{Executors: execs}, now)
+	}
+	got := map[string]bool{}
+	for _, r := range d.Releases {
+		got[r.ID] = r.Decommission
+	}
+	if len(got) != 2 || !got["a"] {
+		t.Fatalf("releases %v: want a (decommissioned) and one other, one staying", d.Releases)
+	}
+	// a is still moving (in the snapshot); the one left stays.
+	left := execs[1]
+	if _, gone := got["b"]; gone {
+		left = execs[2]
+	}
+	for range 100 {
+		now = now.Add(time.Second)
+		if d := p.Update(State{Executors: []Executor{execs[0], left}}, now); len(d.Releases) != 0 {
+			t.Fatalf("released %v while a's output moves to it", d.Releases)
+		}
+	}
+	// Once a is gone, the one left (now holding the output) is the last.
+	left.ShuffleData = true
+	for range 100 {
+		now = now.Add(time.Second)
+		if d := p.Update(State{Executors: []Executor{left}}, now); len(d.Releases) != 0 {
+			t.Fatalf("released the last holder %v", d.Releases)
+		}
+	}
+}
+
+// An executor whose output could not move is kept, and tried again only
+// after another idle timeout, not at every decision.
+func TestAKeptExecutorWaitsAnotherIdleTimeout(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Decommission = true
+	cfg.ExecutorIdleTimeout = 5 * time.Second
+	p, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := epoch
+	execs := []Executor{{ID: "a", ShuffleData: true}, {ID: "b", Running: 1}}
+	p.Update(State{Running: 1, Executors: execs}, now)
+	released := func() []Release {
+		now = now.Add(tick)
+		return p.Update(State{Running: 1, Executors: execs}, now).Releases
+	}
+	var first time.Time
+	for i := 0; i < 100 && first.IsZero(); i++ {
+		if len(released()) > 0 {
+			first = now
+		}
+	}
+	if first.IsZero() {
+		t.Fatal("a was never released")
+	}
+	p.KeptAt("a", now)
+	for now.Sub(first) < 5*time.Second-tick {
+		if r := released(); len(r) > 0 {
+			t.Fatalf("released %v again %v after it was kept", r, now.Sub(first))
+		}
+	}
+	for i := 0; i < 3; i++ {
+		if r := released(); len(r) == 1 && r[0].ID == "a" && r[0].Decommission {
+			return
+		}
+	}
+	t.Fatal("a was not tried again after another idle timeout")
+}
+
+// An executor shuffle output is being copied to is busy: it is not
+// released while the copy runs, and its idle time starts when it ends.
+func TestAnExecutorReceivingShuffleOutputIsBusy(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Decommission = true
+	cfg.ExecutorIdleTimeout = 5 * time.Second
+	p, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := epoch
+	execs := []Executor{{ID: "a", Receiving: true}, {ID: "b", Running: 1}}
+	p.Update(State{Running: 1, Executors: execs}, now)
+	for range 100 {
+		now = now.Add(time.Second)
+		if d := p.Update(State{Running: 1, Executors: execs}, now); len(d.Releases) != 0 {
+			t.Fatalf("released %v while it receives shuffle output", d.Releases)
+		}
+	}
+	execs[0].Receiving = false
+	ended := now
+	for now.Sub(ended) < time.Minute {
+		now = now.Add(tick)
+		if d := p.Update(State{Running: 1, Executors: execs}, now); len(d.Releases) > 0 {
+			if idle := now.Sub(ended); d.Releases[0].ID != "a" || idle < 5*time.Second {
+				t.Fatalf("released %v %v after the copy ended", d.Releases, idle)
+			}
+			return
+		}
+	}
+	t.Fatal("never released once the copy ended")
+}

@@ -368,6 +368,12 @@ func TestValidateDynamicAllocation(t *testing.T) {
 	bad(map[string]string{p + "sustainedSchedulerBacklogTimeout": "0s"}, `invalid value "0s" for stoke.dynamicAllocation.sustainedSchedulerBacklogTimeout`)
 	bad(map[string]string{p + "executorAllocationRatio": "1.5"}, `invalid value "1.5" for stoke.dynamicAllocation.executorAllocationRatio: must be in (0, 1]`)
 	bad(map[string]string{p + "enabled": "yes please"}, `invalid value "yes please" for stoke.dynamicAllocation.enabled`)
+	bad(map[string]string{"stoke.decommission.enabled": "maybe"}, `invalid value "maybe" for stoke.decommission.enabled`)
+	bad(map[string]string{"stoke.storage.decommission.enabled": "2"}, `invalid value "2" for stoke.storage.decommission.enabled`)
+	bad(map[string]string{"stoke.storage.decommission.shuffleBlocks.enabled": "on-ish"}, `invalid value "on-ish" for stoke.storage.decommission.shuffleBlocks.enabled`)
+	bad(map[string]string{"stoke.shuffle.service.enabled": "yes please"}, `invalid value "yes please" for stoke.shuffle.service.enabled`)
+	bad(map[string]string{"stoke.shuffle.service.port": "70000"}, `invalid value "70000" for stoke.shuffle.service.port: must be a port number`)
+	bad(map[string]string{"stoke.shuffle.service.port": "-1"}, `invalid value "-1" for stoke.shuffle.service.port`)
 
 	// Disabled, the bounds are not cross-checked; good bounds pass.
 	c := New()

@@ -133,6 +133,10 @@ type ExecutorRemoved struct {
 	ExecutorID string    `json:"executorId"`
 	Reason     string    `json:"reason"`
 	Time       time.Time `json:"time"`
+
+	// MigratedShuffleOutputs counts the map outputs it moved to other
+	// executors before it went (graceful decommission).
+	MigratedShuffleOutputs int `json:"migratedShuffleOutputs,omitempty"`
 }
 
 type ExecutorExcluded struct {

@@ -29,6 +29,15 @@ func NewSecret() string {
 	return hex.EncodeToString(b[:])
 }
 
+// CheckSecret refuses a call that does not carry secret (for servers that
+// serve several applications and pick the secret per call).
+func CheckSecret(ctx context.Context, secret string) error {
+	if secret == "" {
+		return status.Error(codes.Unauthenticated, "stoke: missing or wrong application secret")
+	}
+	return check(ctx, secret)
+}
+
 func check(ctx context.Context, secret string) error {
 	md, _ := metadata.FromIncomingContext(ctx)
 	got := md.Get(SecretHeader)
@@ -47,10 +56,7 @@ var maxConnIdle = 5 * time.Minute
 // ServerOptions authenticate every call with secret and bound message sizes
 // and idle connections.
 func ServerOptions(secret string, maxMsg int) []grpc.ServerOption {
-	return []grpc.ServerOption{
-		grpc.MaxRecvMsgSize(maxMsg),
-		grpc.MaxSendMsgSize(maxMsg),
-		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: maxConnIdle}),
+	return append(ServerLimits(maxMsg),
 		grpc.UnaryInterceptor(func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
 			if err := check(ctx, secret); err != nil {
 				return nil, err
@@ -63,6 +69,16 @@ func ServerOptions(secret string, maxMsg int) []grpc.ServerOption {
 			}
 			return h(srv, ss)
 		}),
+	)
+}
+
+// ServerLimits bound message sizes and idle connections, without
+// authentication: the server checks each call itself (CheckSecret).
+func ServerLimits(maxMsg int) []grpc.ServerOption {
+	return []grpc.ServerOption{
+		grpc.MaxRecvMsgSize(maxMsg),
+		grpc.MaxSendMsgSize(maxMsg),
+		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: maxConnIdle}),
 	}
 }
 

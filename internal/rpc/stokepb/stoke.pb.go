@@ -86,17 +86,20 @@ func (TaskState) EnumDescriptor() ([]byte, []int) {
 }
 
 type RegisterRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	ExecutorId    string                 `protobuf:"bytes,1,opt,name=executor_id,json=executorId,proto3" json:"executor_id,omitempty"`
-	Host          string                 `protobuf:"bytes,2,opt,name=host,proto3" json:"host,omitempty"`
-	Cores         int32                  `protobuf:"varint,3,opt,name=cores,proto3" json:"cores,omitempty"`
-	BlockAddress  string                 `protobuf:"bytes,4,opt,name=block_address,json=blockAddress,proto3" json:"block_address,omitempty"` // host:port of this executor's Executor service
-	Functions     []string               `protobuf:"bytes,5,rep,name=functions,proto3" json:"functions,omitempty"`                           // registered function names, sorted
-	Types         []string               `protobuf:"bytes,6,rep,name=types,proto3" json:"types,omitempty"`                                   // registered type names, sorted
-	Pid           int32                  `protobuf:"varint,7,opt,name=pid,proto3" json:"pid,omitempty"`
-	LogUrl        string                 `protobuf:"bytes,8,opt,name=log_url,json=logUrl,proto3" json:"log_url,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	ExecutorId   string                 `protobuf:"bytes,1,opt,name=executor_id,json=executorId,proto3" json:"executor_id,omitempty"`
+	Host         string                 `protobuf:"bytes,2,opt,name=host,proto3" json:"host,omitempty"`
+	Cores        int32                  `protobuf:"varint,3,opt,name=cores,proto3" json:"cores,omitempty"`
+	BlockAddress string                 `protobuf:"bytes,4,opt,name=block_address,json=blockAddress,proto3" json:"block_address,omitempty"` // host:port of this executor's Executor service
+	Functions    []string               `protobuf:"bytes,5,rep,name=functions,proto3" json:"functions,omitempty"`                           // registered function names, sorted
+	Types        []string               `protobuf:"bytes,6,rep,name=types,proto3" json:"types,omitempty"`                                   // registered type names, sorted
+	Pid          int32                  `protobuf:"varint,7,opt,name=pid,proto3" json:"pid,omitempty"`
+	LogUrl       string                 `protobuf:"bytes,8,opt,name=log_url,json=logUrl,proto3" json:"log_url,omitempty"`
+	// host:port of the shuffle service that serves this executor's map
+	// outputs once it is gone (a standalone worker's; "" none).
+	ShuffleServiceAddress string `protobuf:"bytes,9,opt,name=shuffle_service_address,json=shuffleServiceAddress,proto3" json:"shuffle_service_address,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
 }
 
 func (x *RegisterRequest) Reset() {
@@ -185,6 +188,13 @@ func (x *RegisterRequest) GetLogUrl() string {
 	return ""
 }
 
+func (x *RegisterRequest) GetShuffleServiceAddress() string {
+	if x != nil {
+		return x.ShuffleServiceAddress
+	}
+	return ""
+}
+
 type RegisterResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Conf          map[string]string      `protobuf:"bytes,1,rep,name=conf,proto3" json:"conf,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"` // the application's stoke.* configuration
@@ -245,6 +255,7 @@ type ExecutorMessage struct {
 	//	*ExecutorMessage_Status
 	//	*ExecutorMessage_Heartbeat
 	//	*ExecutorMessage_Dump
+	//	*ExecutorMessage_Migrated
 	Msg           isExecutorMessage_Msg `protobuf_oneof:"msg"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -323,6 +334,15 @@ func (x *ExecutorMessage) GetDump() *StackDump {
 	return nil
 }
 
+func (x *ExecutorMessage) GetMigrated() *MigrationReport {
+	if x != nil {
+		if x, ok := x.Msg.(*ExecutorMessage_Migrated); ok {
+			return x.Migrated
+		}
+	}
+	return nil
+}
+
 type isExecutorMessage_Msg interface {
 	isExecutorMessage_Msg()
 }
@@ -343,6 +363,10 @@ type ExecutorMessage_Dump struct {
 	Dump *StackDump `protobuf:"bytes,4,opt,name=dump,proto3,oneof"`
 }
 
+type ExecutorMessage_Migrated struct {
+	Migrated *MigrationReport `protobuf:"bytes,5,opt,name=migrated,proto3,oneof"`
+}
+
 func (*ExecutorMessage_Hello) isExecutorMessage_Msg() {}
 
 func (*ExecutorMessage_Status) isExecutorMessage_Msg() {}
@@ -350,6 +374,8 @@ func (*ExecutorMessage_Status) isExecutorMessage_Msg() {}
 func (*ExecutorMessage_Heartbeat) isExecutorMessage_Msg() {}
 
 func (*ExecutorMessage_Dump) isExecutorMessage_Msg() {}
+
+func (*ExecutorMessage_Migrated) isExecutorMessage_Msg() {}
 
 type Hello struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1046,6 +1072,7 @@ type DriverMessage struct {
 	//	*DriverMessage_Release
 	//	*DriverMessage_Credentials
 	//	*DriverMessage_Dump
+	//	*DriverMessage_Decommission
 	Msg           isDriverMessage_Msg `protobuf_oneof:"msg"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1142,6 +1169,15 @@ func (x *DriverMessage) GetDump() *DumpRequest {
 	return nil
 }
 
+func (x *DriverMessage) GetDecommission() *Decommission {
+	if x != nil {
+		if x, ok := x.Msg.(*DriverMessage_Decommission); ok {
+			return x.Decommission
+		}
+	}
+	return nil
+}
+
 type isDriverMessage_Msg interface {
 	isDriverMessage_Msg()
 }
@@ -1170,6 +1206,10 @@ type DriverMessage_Dump struct {
 	Dump *DumpRequest `protobuf:"bytes,6,opt,name=dump,proto3,oneof"`
 }
 
+type DriverMessage_Decommission struct {
+	Decommission *Decommission `protobuf:"bytes,7,opt,name=decommission,proto3,oneof"`
+}
+
 func (*DriverMessage_Launch) isDriverMessage_Msg() {}
 
 func (*DriverMessage_Kill) isDriverMessage_Msg() {}
@@ -1182,6 +1222,314 @@ func (*DriverMessage_Credentials) isDriverMessage_Msg() {}
 
 func (*DriverMessage_Dump) isDriverMessage_Msg() {}
 
+func (*DriverMessage_Decommission) isDriverMessage_Msg() {}
+
+// Decommission asks an executor to copy the named map outputs to the
+// targets (live executors of the application) and report which arrived;
+// it answers with a MigrationReport of the same id. The driver sends it
+// no task from then on.
+type Decommission struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            int64                  `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	Targets       []*MigrationTarget     `protobuf:"bytes,2,rep,name=targets,proto3" json:"targets,omitempty"`
+	Outputs       []*MapOutputId         `protobuf:"bytes,3,rep,name=outputs,proto3" json:"outputs,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Decommission) Reset() {
+	*x = Decommission{}
+	mi := &file_stoke_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Decommission) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Decommission) ProtoMessage() {}
+
+func (x *Decommission) ProtoReflect() protoreflect.Message {
+	mi := &file_stoke_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Decommission.ProtoReflect.Descriptor instead.
+func (*Decommission) Descriptor() ([]byte, []int) {
+	return file_stoke_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *Decommission) GetId() int64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *Decommission) GetTargets() []*MigrationTarget {
+	if x != nil {
+		return x.Targets
+	}
+	return nil
+}
+
+func (x *Decommission) GetOutputs() []*MapOutputId {
+	if x != nil {
+		return x.Outputs
+	}
+	return nil
+}
+
+type MigrationTarget struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ExecutorId    string                 `protobuf:"bytes,1,opt,name=executor_id,json=executorId,proto3" json:"executor_id,omitempty"`
+	Address       string                 `protobuf:"bytes,2,opt,name=address,proto3" json:"address,omitempty"` // its block service
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MigrationTarget) Reset() {
+	*x = MigrationTarget{}
+	mi := &file_stoke_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MigrationTarget) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MigrationTarget) ProtoMessage() {}
+
+func (x *MigrationTarget) ProtoReflect() protoreflect.Message {
+	mi := &file_stoke_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MigrationTarget.ProtoReflect.Descriptor instead.
+func (*MigrationTarget) Descriptor() ([]byte, []int) {
+	return file_stoke_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *MigrationTarget) GetExecutorId() string {
+	if x != nil {
+		return x.ExecutorId
+	}
+	return ""
+}
+
+func (x *MigrationTarget) GetAddress() string {
+	if x != nil {
+		return x.Address
+	}
+	return ""
+}
+
+type MapOutputId struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ShuffleId     int32                  `protobuf:"varint,1,opt,name=shuffle_id,json=shuffleId,proto3" json:"shuffle_id,omitempty"`
+	MapTaskId     int64                  `protobuf:"varint,2,opt,name=map_task_id,json=mapTaskId,proto3" json:"map_task_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MapOutputId) Reset() {
+	*x = MapOutputId{}
+	mi := &file_stoke_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MapOutputId) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MapOutputId) ProtoMessage() {}
+
+func (x *MapOutputId) ProtoReflect() protoreflect.Message {
+	mi := &file_stoke_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MapOutputId.ProtoReflect.Descriptor instead.
+func (*MapOutputId) Descriptor() ([]byte, []int) {
+	return file_stoke_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *MapOutputId) GetShuffleId() int32 {
+	if x != nil {
+		return x.ShuffleId
+	}
+	return 0
+}
+
+func (x *MapOutputId) GetMapTaskId() int64 {
+	if x != nil {
+		return x.MapTaskId
+	}
+	return 0
+}
+
+// MigrationReport lists the map outputs a target acknowledged; those not
+// listed stay only on the reporting executor.
+type MigrationReport struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            int64                  `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	Moved         []*MigratedOutput      `protobuf:"bytes,2,rep,name=moved,proto3" json:"moved,omitempty"`
+	Failed        int32                  `protobuf:"varint,3,opt,name=failed,proto3" json:"failed,omitempty"`
+	Error         string                 `protobuf:"bytes,4,opt,name=error,proto3" json:"error,omitempty"` // the first failure, for the log
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MigrationReport) Reset() {
+	*x = MigrationReport{}
+	mi := &file_stoke_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MigrationReport) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MigrationReport) ProtoMessage() {}
+
+func (x *MigrationReport) ProtoReflect() protoreflect.Message {
+	mi := &file_stoke_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MigrationReport.ProtoReflect.Descriptor instead.
+func (*MigrationReport) Descriptor() ([]byte, []int) {
+	return file_stoke_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *MigrationReport) GetId() int64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *MigrationReport) GetMoved() []*MigratedOutput {
+	if x != nil {
+		return x.Moved
+	}
+	return nil
+}
+
+func (x *MigrationReport) GetFailed() int32 {
+	if x != nil {
+		return x.Failed
+	}
+	return 0
+}
+
+func (x *MigrationReport) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
+type MigratedOutput struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ShuffleId     int32                  `protobuf:"varint,1,opt,name=shuffle_id,json=shuffleId,proto3" json:"shuffle_id,omitempty"`
+	MapTaskId     int64                  `protobuf:"varint,2,opt,name=map_task_id,json=mapTaskId,proto3" json:"map_task_id,omitempty"`
+	ExecutorId    string                 `protobuf:"bytes,3,opt,name=executor_id,json=executorId,proto3" json:"executor_id,omitempty"` // the target that stored it
+	Bytes         int64                  `protobuf:"varint,4,opt,name=bytes,proto3" json:"bytes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MigratedOutput) Reset() {
+	*x = MigratedOutput{}
+	mi := &file_stoke_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MigratedOutput) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MigratedOutput) ProtoMessage() {}
+
+func (x *MigratedOutput) ProtoReflect() protoreflect.Message {
+	mi := &file_stoke_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MigratedOutput.ProtoReflect.Descriptor instead.
+func (*MigratedOutput) Descriptor() ([]byte, []int) {
+	return file_stoke_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *MigratedOutput) GetShuffleId() int32 {
+	if x != nil {
+		return x.ShuffleId
+	}
+	return 0
+}
+
+func (x *MigratedOutput) GetMapTaskId() int64 {
+	if x != nil {
+		return x.MapTaskId
+	}
+	return 0
+}
+
+func (x *MigratedOutput) GetExecutorId() string {
+	if x != nil {
+		return x.ExecutorId
+	}
+	return ""
+}
+
+func (x *MigratedOutput) GetBytes() int64 {
+	if x != nil {
+		return x.Bytes
+	}
+	return 0
+}
+
 // DumpRequest asks an executor for the stacks of all its goroutines (the
 // UI's "stack" link); it answers with a StackDump of the same id.
 type DumpRequest struct {
@@ -1193,7 +1541,7 @@ type DumpRequest struct {
 
 func (x *DumpRequest) Reset() {
 	*x = DumpRequest{}
-	mi := &file_stoke_proto_msgTypes[13]
+	mi := &file_stoke_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1205,7 +1553,7 @@ func (x *DumpRequest) String() string {
 func (*DumpRequest) ProtoMessage() {}
 
 func (x *DumpRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[13]
+	mi := &file_stoke_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1218,7 +1566,7 @@ func (x *DumpRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DumpRequest.ProtoReflect.Descriptor instead.
 func (*DumpRequest) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{13}
+	return file_stoke_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *DumpRequest) GetId() int64 {
@@ -1238,7 +1586,7 @@ type StackDump struct {
 
 func (x *StackDump) Reset() {
 	*x = StackDump{}
-	mi := &file_stoke_proto_msgTypes[14]
+	mi := &file_stoke_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1250,7 +1598,7 @@ func (x *StackDump) String() string {
 func (*StackDump) ProtoMessage() {}
 
 func (x *StackDump) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[14]
+	mi := &file_stoke_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1263,7 +1611,7 @@ func (x *StackDump) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StackDump.ProtoReflect.Descriptor instead.
 func (*StackDump) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{14}
+	return file_stoke_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *StackDump) GetId() int64 {
@@ -1291,7 +1639,7 @@ type Credentials struct {
 
 func (x *Credentials) Reset() {
 	*x = Credentials{}
-	mi := &file_stoke_proto_msgTypes[15]
+	mi := &file_stoke_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1303,7 +1651,7 @@ func (x *Credentials) String() string {
 func (*Credentials) ProtoMessage() {}
 
 func (x *Credentials) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[15]
+	mi := &file_stoke_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1316,7 +1664,7 @@ func (x *Credentials) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Credentials.ProtoReflect.Descriptor instead.
 func (*Credentials) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{15}
+	return file_stoke_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *Credentials) GetHadoopTokens() []byte {
@@ -1335,7 +1683,7 @@ type LaunchBatch struct {
 
 func (x *LaunchBatch) Reset() {
 	*x = LaunchBatch{}
-	mi := &file_stoke_proto_msgTypes[16]
+	mi := &file_stoke_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1347,7 +1695,7 @@ func (x *LaunchBatch) String() string {
 func (*LaunchBatch) ProtoMessage() {}
 
 func (x *LaunchBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[16]
+	mi := &file_stoke_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1360,7 +1708,7 @@ func (x *LaunchBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LaunchBatch.ProtoReflect.Descriptor instead.
 func (*LaunchBatch) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{16}
+	return file_stoke_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *LaunchBatch) GetTasks() []*TaskDesc {
@@ -1380,7 +1728,7 @@ type KillTask struct {
 
 func (x *KillTask) Reset() {
 	*x = KillTask{}
-	mi := &file_stoke_proto_msgTypes[17]
+	mi := &file_stoke_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1392,7 +1740,7 @@ func (x *KillTask) String() string {
 func (*KillTask) ProtoMessage() {}
 
 func (x *KillTask) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[17]
+	mi := &file_stoke_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1405,7 +1753,7 @@ func (x *KillTask) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use KillTask.ProtoReflect.Descriptor instead.
 func (*KillTask) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{17}
+	return file_stoke_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *KillTask) GetTaskId() int64 {
@@ -1431,7 +1779,7 @@ type Shutdown struct {
 
 func (x *Shutdown) Reset() {
 	*x = Shutdown{}
-	mi := &file_stoke_proto_msgTypes[18]
+	mi := &file_stoke_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1443,7 +1791,7 @@ func (x *Shutdown) String() string {
 func (*Shutdown) ProtoMessage() {}
 
 func (x *Shutdown) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[18]
+	mi := &file_stoke_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1456,7 +1804,7 @@ func (x *Shutdown) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Shutdown.ProtoReflect.Descriptor instead.
 func (*Shutdown) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{18}
+	return file_stoke_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *Shutdown) GetReason() string {
@@ -1478,7 +1826,7 @@ type ReleaseBlocks struct {
 
 func (x *ReleaseBlocks) Reset() {
 	*x = ReleaseBlocks{}
-	mi := &file_stoke_proto_msgTypes[19]
+	mi := &file_stoke_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1490,7 +1838,7 @@ func (x *ReleaseBlocks) String() string {
 func (*ReleaseBlocks) ProtoMessage() {}
 
 func (x *ReleaseBlocks) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[19]
+	mi := &file_stoke_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1503,7 +1851,7 @@ func (x *ReleaseBlocks) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReleaseBlocks.ProtoReflect.Descriptor instead.
 func (*ReleaseBlocks) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{19}
+	return file_stoke_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ReleaseBlocks) GetShuffleIds() []int32 {
@@ -1551,7 +1899,7 @@ type TaskDesc struct {
 
 func (x *TaskDesc) Reset() {
 	*x = TaskDesc{}
-	mi := &file_stoke_proto_msgTypes[20]
+	mi := &file_stoke_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1563,7 +1911,7 @@ func (x *TaskDesc) String() string {
 func (*TaskDesc) ProtoMessage() {}
 
 func (x *TaskDesc) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[20]
+	mi := &file_stoke_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1576,7 +1924,7 @@ func (x *TaskDesc) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskDesc.ProtoReflect.Descriptor instead.
 func (*TaskDesc) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{20}
+	return file_stoke_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *TaskDesc) GetTaskId() int64 {
@@ -1654,7 +2002,7 @@ type Step struct {
 
 func (x *Step) Reset() {
 	*x = Step{}
-	mi := &file_stoke_proto_msgTypes[21]
+	mi := &file_stoke_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1666,7 +2014,7 @@ func (x *Step) String() string {
 func (*Step) ProtoMessage() {}
 
 func (x *Step) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[21]
+	mi := &file_stoke_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1679,7 +2027,7 @@ func (x *Step) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Step.ProtoReflect.Descriptor instead.
 func (*Step) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{21}
+	return file_stoke_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *Step) GetFunc() string {
@@ -1715,7 +2063,7 @@ type Persist struct {
 
 func (x *Persist) Reset() {
 	*x = Persist{}
-	mi := &file_stoke_proto_msgTypes[22]
+	mi := &file_stoke_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1727,7 +2075,7 @@ func (x *Persist) String() string {
 func (*Persist) ProtoMessage() {}
 
 func (x *Persist) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[22]
+	mi := &file_stoke_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1740,7 +2088,7 @@ func (x *Persist) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Persist.ProtoReflect.Descriptor instead.
 func (*Persist) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{22}
+	return file_stoke_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *Persist) GetNode() int32 {
@@ -1775,7 +2123,7 @@ type Pipeline struct {
 
 func (x *Pipeline) Reset() {
 	*x = Pipeline{}
-	mi := &file_stoke_proto_msgTypes[23]
+	mi := &file_stoke_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1787,7 +2135,7 @@ func (x *Pipeline) String() string {
 func (*Pipeline) ProtoMessage() {}
 
 func (x *Pipeline) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[23]
+	mi := &file_stoke_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1800,7 +2148,7 @@ func (x *Pipeline) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Pipeline.ProtoReflect.Descriptor instead.
 func (*Pipeline) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{23}
+	return file_stoke_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *Pipeline) GetSource() *Source {
@@ -1827,7 +2175,7 @@ type Concat struct {
 
 func (x *Concat) Reset() {
 	*x = Concat{}
-	mi := &file_stoke_proto_msgTypes[24]
+	mi := &file_stoke_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1839,7 +2187,7 @@ func (x *Concat) String() string {
 func (*Concat) ProtoMessage() {}
 
 func (x *Concat) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[24]
+	mi := &file_stoke_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1852,7 +2200,7 @@ func (x *Concat) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Concat.ProtoReflect.Descriptor instead.
 func (*Concat) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{24}
+	return file_stoke_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *Concat) GetParts() []*Pipeline {
@@ -1879,7 +2227,7 @@ type Source struct {
 
 func (x *Source) Reset() {
 	*x = Source{}
-	mi := &file_stoke_proto_msgTypes[25]
+	mi := &file_stoke_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1891,7 +2239,7 @@ func (x *Source) String() string {
 func (*Source) ProtoMessage() {}
 
 func (x *Source) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[25]
+	mi := &file_stoke_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1904,7 +2252,7 @@ func (x *Source) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Source.ProtoReflect.Descriptor instead.
 func (*Source) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{25}
+	return file_stoke_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *Source) GetKind() isSource_Kind {
@@ -2003,7 +2351,7 @@ type TextSplit struct {
 
 func (x *TextSplit) Reset() {
 	*x = TextSplit{}
-	mi := &file_stoke_proto_msgTypes[26]
+	mi := &file_stoke_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2015,7 +2363,7 @@ func (x *TextSplit) String() string {
 func (*TextSplit) ProtoMessage() {}
 
 func (x *TextSplit) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[26]
+	mi := &file_stoke_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2028,7 +2376,7 @@ func (x *TextSplit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TextSplit.ProtoReflect.Descriptor instead.
 func (*TextSplit) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{26}
+	return file_stoke_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *TextSplit) GetPath() string {
@@ -2064,7 +2412,7 @@ type ShuffleInput struct {
 
 func (x *ShuffleInput) Reset() {
 	*x = ShuffleInput{}
-	mi := &file_stoke_proto_msgTypes[27]
+	mi := &file_stoke_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2076,7 +2424,7 @@ func (x *ShuffleInput) String() string {
 func (*ShuffleInput) ProtoMessage() {}
 
 func (x *ShuffleInput) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[27]
+	mi := &file_stoke_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2089,7 +2437,7 @@ func (x *ShuffleInput) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShuffleInput.ProtoReflect.Descriptor instead.
 func (*ShuffleInput) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{27}
+	return file_stoke_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *ShuffleInput) GetOp() string {
@@ -2130,7 +2478,7 @@ type ShuffleSide struct {
 
 func (x *ShuffleSide) Reset() {
 	*x = ShuffleSide{}
-	mi := &file_stoke_proto_msgTypes[28]
+	mi := &file_stoke_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2142,7 +2490,7 @@ func (x *ShuffleSide) String() string {
 func (*ShuffleSide) ProtoMessage() {}
 
 func (x *ShuffleSide) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[28]
+	mi := &file_stoke_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2155,7 +2503,7 @@ func (x *ShuffleSide) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShuffleSide.ProtoReflect.Descriptor instead.
 func (*ShuffleSide) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{28}
+	return file_stoke_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *ShuffleSide) GetShuffleId() int32 {
@@ -2185,7 +2533,7 @@ type MapOutput struct {
 
 func (x *MapOutput) Reset() {
 	*x = MapOutput{}
-	mi := &file_stoke_proto_msgTypes[29]
+	mi := &file_stoke_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2197,7 +2545,7 @@ func (x *MapOutput) String() string {
 func (*MapOutput) ProtoMessage() {}
 
 func (x *MapOutput) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[29]
+	mi := &file_stoke_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2210,7 +2558,7 @@ func (x *MapOutput) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MapOutput.ProtoReflect.Descriptor instead.
 func (*MapOutput) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{29}
+	return file_stoke_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *MapOutput) GetMapPartition() int32 {
@@ -2265,7 +2613,7 @@ type Sink struct {
 
 func (x *Sink) Reset() {
 	*x = Sink{}
-	mi := &file_stoke_proto_msgTypes[30]
+	mi := &file_stoke_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2277,7 +2625,7 @@ func (x *Sink) String() string {
 func (*Sink) ProtoMessage() {}
 
 func (x *Sink) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[30]
+	mi := &file_stoke_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2290,7 +2638,7 @@ func (x *Sink) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Sink.ProtoReflect.Descriptor instead.
 func (*Sink) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{30}
+	return file_stoke_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *Sink) GetKind() isSink_Kind {
@@ -2405,7 +2753,7 @@ type SaveText struct {
 
 func (x *SaveText) Reset() {
 	*x = SaveText{}
-	mi := &file_stoke_proto_msgTypes[31]
+	mi := &file_stoke_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2417,7 +2765,7 @@ func (x *SaveText) String() string {
 func (*SaveText) ProtoMessage() {}
 
 func (x *SaveText) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[31]
+	mi := &file_stoke_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2430,7 +2778,7 @@ func (x *SaveText) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SaveText.ProtoReflect.Descriptor instead.
 func (*SaveText) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{31}
+	return file_stoke_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *SaveText) GetDir() string {
@@ -2467,7 +2815,7 @@ type ShuffleOutput struct {
 
 func (x *ShuffleOutput) Reset() {
 	*x = ShuffleOutput{}
-	mi := &file_stoke_proto_msgTypes[32]
+	mi := &file_stoke_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2479,7 +2827,7 @@ func (x *ShuffleOutput) String() string {
 func (*ShuffleOutput) ProtoMessage() {}
 
 func (x *ShuffleOutput) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[32]
+	mi := &file_stoke_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2492,7 +2840,7 @@ func (x *ShuffleOutput) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShuffleOutput.ProtoReflect.Descriptor instead.
 func (*ShuffleOutput) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{32}
+	return file_stoke_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *ShuffleOutput) GetShuffleId() int32 {
@@ -2542,7 +2890,7 @@ type CommitRequest struct {
 
 func (x *CommitRequest) Reset() {
 	*x = CommitRequest{}
-	mi := &file_stoke_proto_msgTypes[33]
+	mi := &file_stoke_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2554,7 +2902,7 @@ func (x *CommitRequest) String() string {
 func (*CommitRequest) ProtoMessage() {}
 
 func (x *CommitRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[33]
+	mi := &file_stoke_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2567,7 +2915,7 @@ func (x *CommitRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommitRequest.ProtoReflect.Descriptor instead.
 func (*CommitRequest) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{33}
+	return file_stoke_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *CommitRequest) GetStageId() int32 {
@@ -2607,7 +2955,7 @@ type CommitResponse struct {
 
 func (x *CommitResponse) Reset() {
 	*x = CommitResponse{}
-	mi := &file_stoke_proto_msgTypes[34]
+	mi := &file_stoke_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2619,7 +2967,7 @@ func (x *CommitResponse) String() string {
 func (*CommitResponse) ProtoMessage() {}
 
 func (x *CommitResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[34]
+	mi := &file_stoke_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2632,7 +2980,7 @@ func (x *CommitResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommitResponse.ProtoReflect.Descriptor instead.
 func (*CommitResponse) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{34}
+	return file_stoke_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *CommitResponse) GetAllowed() bool {
@@ -2643,15 +2991,18 @@ func (x *CommitResponse) GetAllowed() bool {
 }
 
 type FetchRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Blocks        []string               `protobuf:"bytes,1,rep,name=blocks,proto3" json:"blocks,omitempty"`
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Blocks []string               `protobuf:"bytes,1,rep,name=blocks,proto3" json:"blocks,omitempty"`
+	// The application the blocks belong to; a standalone worker's shuffle
+	// service serves several (executors ignore it).
+	AppId         string `protobuf:"bytes,2,opt,name=app_id,json=appId,proto3" json:"app_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *FetchRequest) Reset() {
 	*x = FetchRequest{}
-	mi := &file_stoke_proto_msgTypes[35]
+	mi := &file_stoke_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2663,7 +3014,7 @@ func (x *FetchRequest) String() string {
 func (*FetchRequest) ProtoMessage() {}
 
 func (x *FetchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[35]
+	mi := &file_stoke_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2676,7 +3027,7 @@ func (x *FetchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FetchRequest.ProtoReflect.Descriptor instead.
 func (*FetchRequest) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{35}
+	return file_stoke_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *FetchRequest) GetBlocks() []string {
@@ -2684,6 +3035,151 @@ func (x *FetchRequest) GetBlocks() []string {
 		return x.Blocks
 	}
 	return nil
+}
+
+func (x *FetchRequest) GetAppId() string {
+	if x != nil {
+		return x.AppId
+	}
+	return ""
+}
+
+type MapOutputChunk struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Header, in the first chunk only.
+	ShuffleId  int32  `protobuf:"varint,1,opt,name=shuffle_id,json=shuffleId,proto3" json:"shuffle_id,omitempty"`
+	MapTaskId  int64  `protobuf:"varint,2,opt,name=map_task_id,json=mapTaskId,proto3" json:"map_task_id,omitempty"`
+	NumBuckets int32  `protobuf:"varint,3,opt,name=num_buckets,json=numBuckets,proto3" json:"num_buckets,omitempty"`
+	TotalSize  int64  `protobuf:"varint,4,opt,name=total_size,json=totalSize,proto3" json:"total_size,omitempty"`
+	Crc32C     uint32 `protobuf:"varint,5,opt,name=crc32c,proto3" json:"crc32c,omitempty"`
+	// Data: bytes of one bucket, buckets in order (a bucket may span chunks).
+	Bucket        int32  `protobuf:"varint,6,opt,name=bucket,proto3" json:"bucket,omitempty"`
+	Data          []byte `protobuf:"bytes,7,opt,name=data,proto3" json:"data,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MapOutputChunk) Reset() {
+	*x = MapOutputChunk{}
+	mi := &file_stoke_proto_msgTypes[41]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MapOutputChunk) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MapOutputChunk) ProtoMessage() {}
+
+func (x *MapOutputChunk) ProtoReflect() protoreflect.Message {
+	mi := &file_stoke_proto_msgTypes[41]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MapOutputChunk.ProtoReflect.Descriptor instead.
+func (*MapOutputChunk) Descriptor() ([]byte, []int) {
+	return file_stoke_proto_rawDescGZIP(), []int{41}
+}
+
+func (x *MapOutputChunk) GetShuffleId() int32 {
+	if x != nil {
+		return x.ShuffleId
+	}
+	return 0
+}
+
+func (x *MapOutputChunk) GetMapTaskId() int64 {
+	if x != nil {
+		return x.MapTaskId
+	}
+	return 0
+}
+
+func (x *MapOutputChunk) GetNumBuckets() int32 {
+	if x != nil {
+		return x.NumBuckets
+	}
+	return 0
+}
+
+func (x *MapOutputChunk) GetTotalSize() int64 {
+	if x != nil {
+		return x.TotalSize
+	}
+	return 0
+}
+
+func (x *MapOutputChunk) GetCrc32C() uint32 {
+	if x != nil {
+		return x.Crc32C
+	}
+	return 0
+}
+
+func (x *MapOutputChunk) GetBucket() int32 {
+	if x != nil {
+		return x.Bucket
+	}
+	return 0
+}
+
+func (x *MapOutputChunk) GetData() []byte {
+	if x != nil {
+		return x.Data
+	}
+	return nil
+}
+
+type PutMapOutputResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Bytes         int64                  `protobuf:"varint,1,opt,name=bytes,proto3" json:"bytes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PutMapOutputResponse) Reset() {
+	*x = PutMapOutputResponse{}
+	mi := &file_stoke_proto_msgTypes[42]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PutMapOutputResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PutMapOutputResponse) ProtoMessage() {}
+
+func (x *PutMapOutputResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_stoke_proto_msgTypes[42]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PutMapOutputResponse.ProtoReflect.Descriptor instead.
+func (*PutMapOutputResponse) Descriptor() ([]byte, []int) {
+	return file_stoke_proto_rawDescGZIP(), []int{42}
+}
+
+func (x *PutMapOutputResponse) GetBytes() int64 {
+	if x != nil {
+		return x.Bytes
+	}
+	return 0
 }
 
 type BlockChunk struct {
@@ -2698,7 +3194,7 @@ type BlockChunk struct {
 
 func (x *BlockChunk) Reset() {
 	*x = BlockChunk{}
-	mi := &file_stoke_proto_msgTypes[36]
+	mi := &file_stoke_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2710,7 +3206,7 @@ func (x *BlockChunk) String() string {
 func (*BlockChunk) ProtoMessage() {}
 
 func (x *BlockChunk) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[36]
+	mi := &file_stoke_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2723,7 +3219,7 @@ func (x *BlockChunk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BlockChunk.ProtoReflect.Descriptor instead.
 func (*BlockChunk) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{36}
+	return file_stoke_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *BlockChunk) GetIndex() int32 {
@@ -2764,7 +3260,7 @@ type BroadcastRequest struct {
 
 func (x *BroadcastRequest) Reset() {
 	*x = BroadcastRequest{}
-	mi := &file_stoke_proto_msgTypes[37]
+	mi := &file_stoke_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2776,7 +3272,7 @@ func (x *BroadcastRequest) String() string {
 func (*BroadcastRequest) ProtoMessage() {}
 
 func (x *BroadcastRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[37]
+	mi := &file_stoke_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2789,7 +3285,7 @@ func (x *BroadcastRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BroadcastRequest.ProtoReflect.Descriptor instead.
 func (*BroadcastRequest) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{37}
+	return file_stoke_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *BroadcastRequest) GetName() string {
@@ -2822,7 +3318,7 @@ type BroadcastChunk struct {
 
 func (x *BroadcastChunk) Reset() {
 	*x = BroadcastChunk{}
-	mi := &file_stoke_proto_msgTypes[38]
+	mi := &file_stoke_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2834,7 +3330,7 @@ func (x *BroadcastChunk) String() string {
 func (*BroadcastChunk) ProtoMessage() {}
 
 func (x *BroadcastChunk) ProtoReflect() protoreflect.Message {
-	mi := &file_stoke_proto_msgTypes[38]
+	mi := &file_stoke_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2847,7 +3343,7 @@ func (x *BroadcastChunk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BroadcastChunk.ProtoReflect.Descriptor instead.
 func (*BroadcastChunk) Descriptor() ([]byte, []int) {
-	return file_stoke_proto_rawDescGZIP(), []int{38}
+	return file_stoke_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *BroadcastChunk) GetVersion() int64 {
@@ -2896,7 +3392,7 @@ var File_stoke_proto protoreflect.FileDescriptor
 
 const file_stoke_proto_rawDesc = "" +
 	"\n" +
-	"\vstoke.proto\x12\fstoke.rpc.v1\"\xe0\x01\n" +
+	"\vstoke.proto\x12\fstoke.rpc.v1\"\x98\x02\n" +
 	"\x0fRegisterRequest\x12\x1f\n" +
 	"\vexecutor_id\x18\x01 \x01(\tR\n" +
 	"executorId\x12\x12\n" +
@@ -2906,18 +3402,20 @@ const file_stoke_proto_rawDesc = "" +
 	"\tfunctions\x18\x05 \x03(\tR\tfunctions\x12\x14\n" +
 	"\x05types\x18\x06 \x03(\tR\x05types\x12\x10\n" +
 	"\x03pid\x18\a \x01(\x05R\x03pid\x12\x17\n" +
-	"\alog_url\x18\b \x01(\tR\x06logUrl\"\xa0\x01\n" +
+	"\alog_url\x18\b \x01(\tR\x06logUrl\x126\n" +
+	"\x17shuffle_service_address\x18\t \x01(\tR\x15shuffleServiceAddress\"\xa0\x01\n" +
 	"\x10RegisterResponse\x12<\n" +
 	"\x04conf\x18\x01 \x03(\v2(.stoke.rpc.v1.RegisterResponse.ConfEntryR\x04conf\x12\x15\n" +
 	"\x06app_id\x18\x02 \x01(\tR\x05appId\x1a7\n" +
 	"\tConfEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xe2\x01\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x9f\x02\n" +
 	"\x0fExecutorMessage\x12+\n" +
 	"\x05hello\x18\x01 \x01(\v2\x13.stoke.rpc.v1.HelloH\x00R\x05hello\x123\n" +
 	"\x06status\x18\x02 \x01(\v2\x19.stoke.rpc.v1.StatusBatchH\x00R\x06status\x127\n" +
 	"\theartbeat\x18\x03 \x01(\v2\x17.stoke.rpc.v1.HeartbeatH\x00R\theartbeat\x12-\n" +
-	"\x04dump\x18\x04 \x01(\v2\x17.stoke.rpc.v1.StackDumpH\x00R\x04dumpB\x05\n" +
+	"\x04dump\x18\x04 \x01(\v2\x17.stoke.rpc.v1.StackDumpH\x00R\x04dump\x12;\n" +
+	"\bmigrated\x18\x05 \x01(\v2\x1d.stoke.rpc.v1.MigrationReportH\x00R\bmigratedB\x05\n" +
 	"\x03msg\"(\n" +
 	"\x05Hello\x12\x1f\n" +
 	"\vexecutor_id\x18\x01 \x01(\tR\n" +
@@ -2983,15 +3481,40 @@ const file_stoke_proto_rawDesc = "" +
 	"\x04size\x18\x03 \x01(\x03R\x04size\x12!\n" +
 	"\fbucket_sizes\x18\x04 \x03(\x03R\vbucketSizes\x12\x14\n" +
 	"\x05count\x18\x05 \x01(\x03R\x05count\x12\x14\n" +
-	"\x05empty\x18\x06 \x01(\bR\x05empty\"\xd8\x02\n" +
+	"\x05empty\x18\x06 \x01(\bR\x05empty\"\x9a\x03\n" +
 	"\rDriverMessage\x123\n" +
 	"\x06launch\x18\x01 \x01(\v2\x19.stoke.rpc.v1.LaunchBatchH\x00R\x06launch\x12,\n" +
 	"\x04kill\x18\x02 \x01(\v2\x16.stoke.rpc.v1.KillTaskH\x00R\x04kill\x124\n" +
 	"\bshutdown\x18\x03 \x01(\v2\x16.stoke.rpc.v1.ShutdownH\x00R\bshutdown\x127\n" +
 	"\arelease\x18\x04 \x01(\v2\x1b.stoke.rpc.v1.ReleaseBlocksH\x00R\arelease\x12=\n" +
 	"\vcredentials\x18\x05 \x01(\v2\x19.stoke.rpc.v1.CredentialsH\x00R\vcredentials\x12/\n" +
-	"\x04dump\x18\x06 \x01(\v2\x19.stoke.rpc.v1.DumpRequestH\x00R\x04dumpB\x05\n" +
-	"\x03msg\"\x1d\n" +
+	"\x04dump\x18\x06 \x01(\v2\x19.stoke.rpc.v1.DumpRequestH\x00R\x04dump\x12@\n" +
+	"\fdecommission\x18\a \x01(\v2\x1a.stoke.rpc.v1.DecommissionH\x00R\fdecommissionB\x05\n" +
+	"\x03msg\"\x8c\x01\n" +
+	"\fDecommission\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\x03R\x02id\x127\n" +
+	"\atargets\x18\x02 \x03(\v2\x1d.stoke.rpc.v1.MigrationTargetR\atargets\x123\n" +
+	"\aoutputs\x18\x03 \x03(\v2\x19.stoke.rpc.v1.MapOutputIdR\aoutputs\"L\n" +
+	"\x0fMigrationTarget\x12\x1f\n" +
+	"\vexecutor_id\x18\x01 \x01(\tR\n" +
+	"executorId\x12\x18\n" +
+	"\aaddress\x18\x02 \x01(\tR\aaddress\"L\n" +
+	"\vMapOutputId\x12\x1d\n" +
+	"\n" +
+	"shuffle_id\x18\x01 \x01(\x05R\tshuffleId\x12\x1e\n" +
+	"\vmap_task_id\x18\x02 \x01(\x03R\tmapTaskId\"\x83\x01\n" +
+	"\x0fMigrationReport\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\x03R\x02id\x122\n" +
+	"\x05moved\x18\x02 \x03(\v2\x1c.stoke.rpc.v1.MigratedOutputR\x05moved\x12\x16\n" +
+	"\x06failed\x18\x03 \x01(\x05R\x06failed\x12\x14\n" +
+	"\x05error\x18\x04 \x01(\tR\x05error\"\x86\x01\n" +
+	"\x0eMigratedOutput\x12\x1d\n" +
+	"\n" +
+	"shuffle_id\x18\x01 \x01(\x05R\tshuffleId\x12\x1e\n" +
+	"\vmap_task_id\x18\x02 \x01(\x03R\tmapTaskId\x12\x1f\n" +
+	"\vexecutor_id\x18\x03 \x01(\tR\n" +
+	"executorId\x12\x14\n" +
+	"\x05bytes\x18\x04 \x01(\x03R\x05bytes\"\x1d\n" +
 	"\vDumpRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x03R\x02id\"/\n" +
 	"\tStackDump\x12\x0e\n" +
@@ -3092,9 +3615,23 @@ const file_stoke_proto_rawDesc = "" +
 	"\tpartition\x18\x03 \x01(\x05R\tpartition\x12\x17\n" +
 	"\atask_id\x18\x04 \x01(\x03R\x06taskId\"*\n" +
 	"\x0eCommitResponse\x12\x18\n" +
-	"\aallowed\x18\x01 \x01(\bR\aallowed\"&\n" +
+	"\aallowed\x18\x01 \x01(\bR\aallowed\"=\n" +
 	"\fFetchRequest\x12\x16\n" +
-	"\x06blocks\x18\x01 \x03(\tR\x06blocks\"`\n" +
+	"\x06blocks\x18\x01 \x03(\tR\x06blocks\x12\x15\n" +
+	"\x06app_id\x18\x02 \x01(\tR\x05appId\"\xd3\x01\n" +
+	"\x0eMapOutputChunk\x12\x1d\n" +
+	"\n" +
+	"shuffle_id\x18\x01 \x01(\x05R\tshuffleId\x12\x1e\n" +
+	"\vmap_task_id\x18\x02 \x01(\x03R\tmapTaskId\x12\x1f\n" +
+	"\vnum_buckets\x18\x03 \x01(\x05R\n" +
+	"numBuckets\x12\x1d\n" +
+	"\n" +
+	"total_size\x18\x04 \x01(\x03R\ttotalSize\x12\x16\n" +
+	"\x06crc32c\x18\x05 \x01(\rR\x06crc32c\x12\x16\n" +
+	"\x06bucket\x18\x06 \x01(\x05R\x06bucket\x12\x12\n" +
+	"\x04data\x18\a \x01(\fR\x04data\",\n" +
+	"\x14PutMapOutputResponse\x12\x14\n" +
+	"\x05bytes\x18\x01 \x01(\x03R\x05bytes\"`\n" +
 	"\n" +
 	"BlockChunk\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\x05R\x05index\x12\x12\n" +
@@ -3126,9 +3663,10 @@ const file_stoke_proto_rawDesc = "" +
 	"\bRegister\x12\x1d.stoke.rpc.v1.RegisterRequest\x1a\x1e.stoke.rpc.v1.RegisterResponse\x12I\n" +
 	"\aConnect\x12\x1d.stoke.rpc.v1.ExecutorMessage\x1a\x1b.stoke.rpc.v1.DriverMessage(\x010\x01\x12F\n" +
 	"\tCanCommit\x12\x1b.stoke.rpc.v1.CommitRequest\x1a\x1c.stoke.rpc.v1.CommitResponse\x12P\n" +
-	"\x0eFetchBroadcast\x12\x1e.stoke.rpc.v1.BroadcastRequest\x1a\x1c.stoke.rpc.v1.BroadcastChunk0\x012Q\n" +
+	"\x0eFetchBroadcast\x12\x1e.stoke.rpc.v1.BroadcastRequest\x1a\x1c.stoke.rpc.v1.BroadcastChunk0\x012\xa5\x01\n" +
 	"\bExecutor\x12E\n" +
-	"\vFetchBlocks\x12\x1a.stoke.rpc.v1.FetchRequest\x1a\x18.stoke.rpc.v1.BlockChunk0\x01B1Z/github.com/stoke-run/stoke/internal/rpc/stokepbb\x06proto3"
+	"\vFetchBlocks\x12\x1a.stoke.rpc.v1.FetchRequest\x1a\x18.stoke.rpc.v1.BlockChunk0\x01\x12R\n" +
+	"\fPutMapOutput\x12\x1c.stoke.rpc.v1.MapOutputChunk\x1a\".stoke.rpc.v1.PutMapOutputResponse(\x01B1Z/github.com/stoke-run/stoke/internal/rpc/stokepbb\x06proto3"
 
 var (
 	file_stoke_proto_rawDescOnce sync.Once
@@ -3143,100 +3681,114 @@ func file_stoke_proto_rawDescGZIP() []byte {
 }
 
 var file_stoke_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_stoke_proto_msgTypes = make([]protoimpl.MessageInfo, 40)
+var file_stoke_proto_msgTypes = make([]protoimpl.MessageInfo, 47)
 var file_stoke_proto_goTypes = []any{
-	(TaskState)(0),           // 0: stoke.rpc.v1.TaskState
-	(*RegisterRequest)(nil),  // 1: stoke.rpc.v1.RegisterRequest
-	(*RegisterResponse)(nil), // 2: stoke.rpc.v1.RegisterResponse
-	(*ExecutorMessage)(nil),  // 3: stoke.rpc.v1.ExecutorMessage
-	(*Hello)(nil),            // 4: stoke.rpc.v1.Hello
-	(*Heartbeat)(nil),        // 5: stoke.rpc.v1.Heartbeat
-	(*StatusBatch)(nil),      // 6: stoke.rpc.v1.StatusBatch
-	(*TaskStatus)(nil),       // 7: stoke.rpc.v1.TaskStatus
-	(*BlockUpdate)(nil),      // 8: stoke.rpc.v1.BlockUpdate
-	(*AccumUpdate)(nil),      // 9: stoke.rpc.v1.AccumUpdate
-	(*TaskMetrics)(nil),      // 10: stoke.rpc.v1.TaskMetrics
-	(*FetchFailure)(nil),     // 11: stoke.rpc.v1.FetchFailure
-	(*TaskResult)(nil),       // 12: stoke.rpc.v1.TaskResult
-	(*DriverMessage)(nil),    // 13: stoke.rpc.v1.DriverMessage
-	(*DumpRequest)(nil),      // 14: stoke.rpc.v1.DumpRequest
-	(*StackDump)(nil),        // 15: stoke.rpc.v1.StackDump
-	(*Credentials)(nil),      // 16: stoke.rpc.v1.Credentials
-	(*LaunchBatch)(nil),      // 17: stoke.rpc.v1.LaunchBatch
-	(*KillTask)(nil),         // 18: stoke.rpc.v1.KillTask
-	(*Shutdown)(nil),         // 19: stoke.rpc.v1.Shutdown
-	(*ReleaseBlocks)(nil),    // 20: stoke.rpc.v1.ReleaseBlocks
-	(*TaskDesc)(nil),         // 21: stoke.rpc.v1.TaskDesc
-	(*Step)(nil),             // 22: stoke.rpc.v1.Step
-	(*Persist)(nil),          // 23: stoke.rpc.v1.Persist
-	(*Pipeline)(nil),         // 24: stoke.rpc.v1.Pipeline
-	(*Concat)(nil),           // 25: stoke.rpc.v1.Concat
-	(*Source)(nil),           // 26: stoke.rpc.v1.Source
-	(*TextSplit)(nil),        // 27: stoke.rpc.v1.TextSplit
-	(*ShuffleInput)(nil),     // 28: stoke.rpc.v1.ShuffleInput
-	(*ShuffleSide)(nil),      // 29: stoke.rpc.v1.ShuffleSide
-	(*MapOutput)(nil),        // 30: stoke.rpc.v1.MapOutput
-	(*Sink)(nil),             // 31: stoke.rpc.v1.Sink
-	(*SaveText)(nil),         // 32: stoke.rpc.v1.SaveText
-	(*ShuffleOutput)(nil),    // 33: stoke.rpc.v1.ShuffleOutput
-	(*CommitRequest)(nil),    // 34: stoke.rpc.v1.CommitRequest
-	(*CommitResponse)(nil),   // 35: stoke.rpc.v1.CommitResponse
-	(*FetchRequest)(nil),     // 36: stoke.rpc.v1.FetchRequest
-	(*BlockChunk)(nil),       // 37: stoke.rpc.v1.BlockChunk
-	(*BroadcastRequest)(nil), // 38: stoke.rpc.v1.BroadcastRequest
-	(*BroadcastChunk)(nil),   // 39: stoke.rpc.v1.BroadcastChunk
-	nil,                      // 40: stoke.rpc.v1.RegisterResponse.ConfEntry
+	(TaskState)(0),               // 0: stoke.rpc.v1.TaskState
+	(*RegisterRequest)(nil),      // 1: stoke.rpc.v1.RegisterRequest
+	(*RegisterResponse)(nil),     // 2: stoke.rpc.v1.RegisterResponse
+	(*ExecutorMessage)(nil),      // 3: stoke.rpc.v1.ExecutorMessage
+	(*Hello)(nil),                // 4: stoke.rpc.v1.Hello
+	(*Heartbeat)(nil),            // 5: stoke.rpc.v1.Heartbeat
+	(*StatusBatch)(nil),          // 6: stoke.rpc.v1.StatusBatch
+	(*TaskStatus)(nil),           // 7: stoke.rpc.v1.TaskStatus
+	(*BlockUpdate)(nil),          // 8: stoke.rpc.v1.BlockUpdate
+	(*AccumUpdate)(nil),          // 9: stoke.rpc.v1.AccumUpdate
+	(*TaskMetrics)(nil),          // 10: stoke.rpc.v1.TaskMetrics
+	(*FetchFailure)(nil),         // 11: stoke.rpc.v1.FetchFailure
+	(*TaskResult)(nil),           // 12: stoke.rpc.v1.TaskResult
+	(*DriverMessage)(nil),        // 13: stoke.rpc.v1.DriverMessage
+	(*Decommission)(nil),         // 14: stoke.rpc.v1.Decommission
+	(*MigrationTarget)(nil),      // 15: stoke.rpc.v1.MigrationTarget
+	(*MapOutputId)(nil),          // 16: stoke.rpc.v1.MapOutputId
+	(*MigrationReport)(nil),      // 17: stoke.rpc.v1.MigrationReport
+	(*MigratedOutput)(nil),       // 18: stoke.rpc.v1.MigratedOutput
+	(*DumpRequest)(nil),          // 19: stoke.rpc.v1.DumpRequest
+	(*StackDump)(nil),            // 20: stoke.rpc.v1.StackDump
+	(*Credentials)(nil),          // 21: stoke.rpc.v1.Credentials
+	(*LaunchBatch)(nil),          // 22: stoke.rpc.v1.LaunchBatch
+	(*KillTask)(nil),             // 23: stoke.rpc.v1.KillTask
+	(*Shutdown)(nil),             // 24: stoke.rpc.v1.Shutdown
+	(*ReleaseBlocks)(nil),        // 25: stoke.rpc.v1.ReleaseBlocks
+	(*TaskDesc)(nil),             // 26: stoke.rpc.v1.TaskDesc
+	(*Step)(nil),                 // 27: stoke.rpc.v1.Step
+	(*Persist)(nil),              // 28: stoke.rpc.v1.Persist
+	(*Pipeline)(nil),             // 29: stoke.rpc.v1.Pipeline
+	(*Concat)(nil),               // 30: stoke.rpc.v1.Concat
+	(*Source)(nil),               // 31: stoke.rpc.v1.Source
+	(*TextSplit)(nil),            // 32: stoke.rpc.v1.TextSplit
+	(*ShuffleInput)(nil),         // 33: stoke.rpc.v1.ShuffleInput
+	(*ShuffleSide)(nil),          // 34: stoke.rpc.v1.ShuffleSide
+	(*MapOutput)(nil),            // 35: stoke.rpc.v1.MapOutput
+	(*Sink)(nil),                 // 36: stoke.rpc.v1.Sink
+	(*SaveText)(nil),             // 37: stoke.rpc.v1.SaveText
+	(*ShuffleOutput)(nil),        // 38: stoke.rpc.v1.ShuffleOutput
+	(*CommitRequest)(nil),        // 39: stoke.rpc.v1.CommitRequest
+	(*CommitResponse)(nil),       // 40: stoke.rpc.v1.CommitResponse
+	(*FetchRequest)(nil),         // 41: stoke.rpc.v1.FetchRequest
+	(*MapOutputChunk)(nil),       // 42: stoke.rpc.v1.MapOutputChunk
+	(*PutMapOutputResponse)(nil), // 43: stoke.rpc.v1.PutMapOutputResponse
+	(*BlockChunk)(nil),           // 44: stoke.rpc.v1.BlockChunk
+	(*BroadcastRequest)(nil),     // 45: stoke.rpc.v1.BroadcastRequest
+	(*BroadcastChunk)(nil),       // 46: stoke.rpc.v1.BroadcastChunk
+	nil,                          // 47: stoke.rpc.v1.RegisterResponse.ConfEntry
 }
 var file_stoke_proto_depIdxs = []int32{
-	40, // 0: stoke.rpc.v1.RegisterResponse.conf:type_name -> stoke.rpc.v1.RegisterResponse.ConfEntry
+	47, // 0: stoke.rpc.v1.RegisterResponse.conf:type_name -> stoke.rpc.v1.RegisterResponse.ConfEntry
 	4,  // 1: stoke.rpc.v1.ExecutorMessage.hello:type_name -> stoke.rpc.v1.Hello
 	6,  // 2: stoke.rpc.v1.ExecutorMessage.status:type_name -> stoke.rpc.v1.StatusBatch
 	5,  // 3: stoke.rpc.v1.ExecutorMessage.heartbeat:type_name -> stoke.rpc.v1.Heartbeat
-	15, // 4: stoke.rpc.v1.ExecutorMessage.dump:type_name -> stoke.rpc.v1.StackDump
-	7,  // 5: stoke.rpc.v1.StatusBatch.updates:type_name -> stoke.rpc.v1.TaskStatus
-	0,  // 6: stoke.rpc.v1.TaskStatus.state:type_name -> stoke.rpc.v1.TaskState
-	12, // 7: stoke.rpc.v1.TaskStatus.result:type_name -> stoke.rpc.v1.TaskResult
-	11, // 8: stoke.rpc.v1.TaskStatus.fetch_failure:type_name -> stoke.rpc.v1.FetchFailure
-	10, // 9: stoke.rpc.v1.TaskStatus.metrics:type_name -> stoke.rpc.v1.TaskMetrics
-	9,  // 10: stoke.rpc.v1.TaskStatus.accum_updates:type_name -> stoke.rpc.v1.AccumUpdate
-	8,  // 11: stoke.rpc.v1.TaskStatus.block_updates:type_name -> stoke.rpc.v1.BlockUpdate
-	17, // 12: stoke.rpc.v1.DriverMessage.launch:type_name -> stoke.rpc.v1.LaunchBatch
-	18, // 13: stoke.rpc.v1.DriverMessage.kill:type_name -> stoke.rpc.v1.KillTask
-	19, // 14: stoke.rpc.v1.DriverMessage.shutdown:type_name -> stoke.rpc.v1.Shutdown
-	20, // 15: stoke.rpc.v1.DriverMessage.release:type_name -> stoke.rpc.v1.ReleaseBlocks
-	16, // 16: stoke.rpc.v1.DriverMessage.credentials:type_name -> stoke.rpc.v1.Credentials
-	14, // 17: stoke.rpc.v1.DriverMessage.dump:type_name -> stoke.rpc.v1.DumpRequest
-	21, // 18: stoke.rpc.v1.LaunchBatch.tasks:type_name -> stoke.rpc.v1.TaskDesc
-	26, // 19: stoke.rpc.v1.TaskDesc.source:type_name -> stoke.rpc.v1.Source
-	31, // 20: stoke.rpc.v1.TaskDesc.sink:type_name -> stoke.rpc.v1.Sink
-	22, // 21: stoke.rpc.v1.TaskDesc.steps:type_name -> stoke.rpc.v1.Step
-	23, // 22: stoke.rpc.v1.Step.persist:type_name -> stoke.rpc.v1.Persist
-	26, // 23: stoke.rpc.v1.Pipeline.source:type_name -> stoke.rpc.v1.Source
-	22, // 24: stoke.rpc.v1.Pipeline.steps:type_name -> stoke.rpc.v1.Step
-	24, // 25: stoke.rpc.v1.Concat.parts:type_name -> stoke.rpc.v1.Pipeline
-	27, // 26: stoke.rpc.v1.Source.text:type_name -> stoke.rpc.v1.TextSplit
-	28, // 27: stoke.rpc.v1.Source.shuffle:type_name -> stoke.rpc.v1.ShuffleInput
-	25, // 28: stoke.rpc.v1.Source.concat:type_name -> stoke.rpc.v1.Concat
-	23, // 29: stoke.rpc.v1.Source.persist:type_name -> stoke.rpc.v1.Persist
-	29, // 30: stoke.rpc.v1.ShuffleInput.sides:type_name -> stoke.rpc.v1.ShuffleSide
-	30, // 31: stoke.rpc.v1.ShuffleSide.outputs:type_name -> stoke.rpc.v1.MapOutput
-	32, // 32: stoke.rpc.v1.Sink.save_text:type_name -> stoke.rpc.v1.SaveText
-	33, // 33: stoke.rpc.v1.Sink.shuffle:type_name -> stoke.rpc.v1.ShuffleOutput
-	1,  // 34: stoke.rpc.v1.Driver.Register:input_type -> stoke.rpc.v1.RegisterRequest
-	3,  // 35: stoke.rpc.v1.Driver.Connect:input_type -> stoke.rpc.v1.ExecutorMessage
-	34, // 36: stoke.rpc.v1.Driver.CanCommit:input_type -> stoke.rpc.v1.CommitRequest
-	38, // 37: stoke.rpc.v1.Driver.FetchBroadcast:input_type -> stoke.rpc.v1.BroadcastRequest
-	36, // 38: stoke.rpc.v1.Executor.FetchBlocks:input_type -> stoke.rpc.v1.FetchRequest
-	2,  // 39: stoke.rpc.v1.Driver.Register:output_type -> stoke.rpc.v1.RegisterResponse
-	13, // 40: stoke.rpc.v1.Driver.Connect:output_type -> stoke.rpc.v1.DriverMessage
-	35, // 41: stoke.rpc.v1.Driver.CanCommit:output_type -> stoke.rpc.v1.CommitResponse
-	39, // 42: stoke.rpc.v1.Driver.FetchBroadcast:output_type -> stoke.rpc.v1.BroadcastChunk
-	37, // 43: stoke.rpc.v1.Executor.FetchBlocks:output_type -> stoke.rpc.v1.BlockChunk
-	39, // [39:44] is the sub-list for method output_type
-	34, // [34:39] is the sub-list for method input_type
-	34, // [34:34] is the sub-list for extension type_name
-	34, // [34:34] is the sub-list for extension extendee
-	0,  // [0:34] is the sub-list for field type_name
+	20, // 4: stoke.rpc.v1.ExecutorMessage.dump:type_name -> stoke.rpc.v1.StackDump
+	17, // 5: stoke.rpc.v1.ExecutorMessage.migrated:type_name -> stoke.rpc.v1.MigrationReport
+	7,  // 6: stoke.rpc.v1.StatusBatch.updates:type_name -> stoke.rpc.v1.TaskStatus
+	0,  // 7: stoke.rpc.v1.TaskStatus.state:type_name -> stoke.rpc.v1.TaskState
+	12, // 8: stoke.rpc.v1.TaskStatus.result:type_name -> stoke.rpc.v1.TaskResult
+	11, // 9: stoke.rpc.v1.TaskStatus.fetch_failure:type_name -> stoke.rpc.v1.FetchFailure
+	10, // 10: stoke.rpc.v1.TaskStatus.metrics:type_name -> stoke.rpc.v1.TaskMetrics
+	9,  // 11: stoke.rpc.v1.TaskStatus.accum_updates:type_name -> stoke.rpc.v1.AccumUpdate
+	8,  // 12: stoke.rpc.v1.TaskStatus.block_updates:type_name -> stoke.rpc.v1.BlockUpdate
+	22, // 13: stoke.rpc.v1.DriverMessage.launch:type_name -> stoke.rpc.v1.LaunchBatch
+	23, // 14: stoke.rpc.v1.DriverMessage.kill:type_name -> stoke.rpc.v1.KillTask
+	24, // 15: stoke.rpc.v1.DriverMessage.shutdown:type_name -> stoke.rpc.v1.Shutdown
+	25, // 16: stoke.rpc.v1.DriverMessage.release:type_name -> stoke.rpc.v1.ReleaseBlocks
+	21, // 17: stoke.rpc.v1.DriverMessage.credentials:type_name -> stoke.rpc.v1.Credentials
+	19, // 18: stoke.rpc.v1.DriverMessage.dump:type_name -> stoke.rpc.v1.DumpRequest
+	14, // 19: stoke.rpc.v1.DriverMessage.decommission:type_name -> stoke.rpc.v1.Decommission
+	15, // 20: stoke.rpc.v1.Decommission.targets:type_name -> stoke.rpc.v1.MigrationTarget
+	16, // 21: stoke.rpc.v1.Decommission.outputs:type_name -> stoke.rpc.v1.MapOutputId
+	18, // 22: stoke.rpc.v1.MigrationReport.moved:type_name -> stoke.rpc.v1.MigratedOutput
+	26, // 23: stoke.rpc.v1.LaunchBatch.tasks:type_name -> stoke.rpc.v1.TaskDesc
+	31, // 24: stoke.rpc.v1.TaskDesc.source:type_name -> stoke.rpc.v1.Source
+	36, // 25: stoke.rpc.v1.TaskDesc.sink:type_name -> stoke.rpc.v1.Sink
+	27, // 26: stoke.rpc.v1.TaskDesc.steps:type_name -> stoke.rpc.v1.Step
+	28, // 27: stoke.rpc.v1.Step.persist:type_name -> stoke.rpc.v1.Persist
+	31, // 28: stoke.rpc.v1.Pipeline.source:type_name -> stoke.rpc.v1.Source
+	27, // 29: stoke.rpc.v1.Pipeline.steps:type_name -> stoke.rpc.v1.Step
+	29, // 30: stoke.rpc.v1.Concat.parts:type_name -> stoke.rpc.v1.Pipeline
+	32, // 31: stoke.rpc.v1.Source.text:type_name -> stoke.rpc.v1.TextSplit
+	33, // 32: stoke.rpc.v1.Source.shuffle:type_name -> stoke.rpc.v1.ShuffleInput
+	30, // 33: stoke.rpc.v1.Source.concat:type_name -> stoke.rpc.v1.Concat
+	28, // 34: stoke.rpc.v1.Source.persist:type_name -> stoke.rpc.v1.Persist
+	34, // 35: stoke.rpc.v1.ShuffleInput.sides:type_name -> stoke.rpc.v1.ShuffleSide
+	35, // 36: stoke.rpc.v1.ShuffleSide.outputs:type_name -> stoke.rpc.v1.MapOutput
+	37, // 37: stoke.rpc.v1.Sink.save_text:type_name -> stoke.rpc.v1.SaveText
+	38, // 38: stoke.rpc.v1.Sink.shuffle:type_name -> stoke.rpc.v1.ShuffleOutput
+	1,  // 39: stoke.rpc.v1.Driver.Register:input_type -> stoke.rpc.v1.RegisterRequest
+	3,  // 40: stoke.rpc.v1.Driver.Connect:input_type -> stoke.rpc.v1.ExecutorMessage
+	39, // 41: stoke.rpc.v1.Driver.CanCommit:input_type -> stoke.rpc.v1.CommitRequest
+	45, // 42: stoke.rpc.v1.Driver.FetchBroadcast:input_type -> stoke.rpc.v1.BroadcastRequest
+	41, // 43: stoke.rpc.v1.Executor.FetchBlocks:input_type -> stoke.rpc.v1.FetchRequest
+	42, // 44: stoke.rpc.v1.Executor.PutMapOutput:input_type -> stoke.rpc.v1.MapOutputChunk
+	2,  // 45: stoke.rpc.v1.Driver.Register:output_type -> stoke.rpc.v1.RegisterResponse
+	13, // 46: stoke.rpc.v1.Driver.Connect:output_type -> stoke.rpc.v1.DriverMessage
+	40, // 47: stoke.rpc.v1.Driver.CanCommit:output_type -> stoke.rpc.v1.CommitResponse
+	46, // 48: stoke.rpc.v1.Driver.FetchBroadcast:output_type -> stoke.rpc.v1.BroadcastChunk
+	44, // 49: stoke.rpc.v1.Executor.FetchBlocks:output_type -> stoke.rpc.v1.BlockChunk
+	43, // 50: stoke.rpc.v1.Executor.PutMapOutput:output_type -> stoke.rpc.v1.PutMapOutputResponse
+	45, // [45:51] is the sub-list for method output_type
+	39, // [39:45] is the sub-list for method input_type
+	39, // [39:39] is the sub-list for extension type_name
+	39, // [39:39] is the sub-list for extension extendee
+	0,  // [0:39] is the sub-list for field type_name
 }
 
 func init() { file_stoke_proto_init() }
@@ -3249,6 +3801,7 @@ func file_stoke_proto_init() {
 		(*ExecutorMessage_Status)(nil),
 		(*ExecutorMessage_Heartbeat)(nil),
 		(*ExecutorMessage_Dump)(nil),
+		(*ExecutorMessage_Migrated)(nil),
 	}
 	file_stoke_proto_msgTypes[12].OneofWrappers = []any{
 		(*DriverMessage_Launch)(nil),
@@ -3257,14 +3810,15 @@ func file_stoke_proto_init() {
 		(*DriverMessage_Release)(nil),
 		(*DriverMessage_Credentials)(nil),
 		(*DriverMessage_Dump)(nil),
+		(*DriverMessage_Decommission)(nil),
 	}
-	file_stoke_proto_msgTypes[25].OneofWrappers = []any{
+	file_stoke_proto_msgTypes[30].OneofWrappers = []any{
 		(*Source_Parallelize)(nil),
 		(*Source_Text)(nil),
 		(*Source_Shuffle)(nil),
 		(*Source_Concat)(nil),
 	}
-	file_stoke_proto_msgTypes[30].OneofWrappers = []any{
+	file_stoke_proto_msgTypes[35].OneofWrappers = []any{
 		(*Sink_Collect)(nil),
 		(*Sink_Count)(nil),
 		(*Sink_Reduce)(nil),
@@ -3278,7 +3832,7 @@ func file_stoke_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_stoke_proto_rawDesc), len(file_stoke_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   40,
+			NumMessages:   47,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

@@ -245,7 +245,8 @@ var Driver_ServiceDesc = grpc.ServiceDesc{
 }
 
 const (
-	Executor_FetchBlocks_FullMethodName = "/stoke.rpc.v1.Executor/FetchBlocks"
+	Executor_FetchBlocks_FullMethodName  = "/stoke.rpc.v1.Executor/FetchBlocks"
+	Executor_PutMapOutput_FullMethodName = "/stoke.rpc.v1.Executor/PutMapOutput"
 )
 
 // ExecutorClient is the client API for Executor service.
@@ -254,6 +255,13 @@ const (
 type ExecutorClient interface {
 	// FetchBlocks streams the named blocks (shuffle buckets or stored results).
 	FetchBlocks(ctx context.Context, in *FetchRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[BlockChunk], error)
+	// PutMapOutput takes one map task's output from a decommissioning
+	// executor of the same application: the first chunk carries the header
+	// (shuffle, map task, buckets, total size, CRC-32C of the buckets'
+	// bytes in order), then the buckets' bytes in bucket order. The output
+	// is stored only once every byte arrived and checked; a broken stream
+	// leaves nothing behind.
+	PutMapOutput(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[MapOutputChunk, PutMapOutputResponse], error)
 }
 
 type executorClient struct {
@@ -283,12 +291,32 @@ func (c *executorClient) FetchBlocks(ctx context.Context, in *FetchRequest, opts
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type Executor_FetchBlocksClient = grpc.ServerStreamingClient[BlockChunk]
 
+func (c *executorClient) PutMapOutput(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[MapOutputChunk, PutMapOutputResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &Executor_ServiceDesc.Streams[1], Executor_PutMapOutput_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[MapOutputChunk, PutMapOutputResponse]{ClientStream: stream}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Executor_PutMapOutputClient = grpc.ClientStreamingClient[MapOutputChunk, PutMapOutputResponse]
+
 // ExecutorServer is the server API for Executor service.
 // All implementations must embed UnimplementedExecutorServer
 // for forward compatibility.
 type ExecutorServer interface {
 	// FetchBlocks streams the named blocks (shuffle buckets or stored results).
 	FetchBlocks(*FetchRequest, grpc.ServerStreamingServer[BlockChunk]) error
+	// PutMapOutput takes one map task's output from a decommissioning
+	// executor of the same application: the first chunk carries the header
+	// (shuffle, map task, buckets, total size, CRC-32C of the buckets'
+	// bytes in order), then the buckets' bytes in bucket order. The output
+	// is stored only once every byte arrived and checked; a broken stream
+	// leaves nothing behind.
+	PutMapOutput(grpc.ClientStreamingServer[MapOutputChunk, PutMapOutputResponse]) error
 	mustEmbedUnimplementedExecutorServer()
 }
 
@@ -301,6 +329,9 @@ type UnimplementedExecutorServer struct{}
 
 func (UnimplementedExecutorServer) FetchBlocks(*FetchRequest, grpc.ServerStreamingServer[BlockChunk]) error {
 	return status.Error(codes.Unimplemented, "method FetchBlocks not implemented")
+}
+func (UnimplementedExecutorServer) PutMapOutput(grpc.ClientStreamingServer[MapOutputChunk, PutMapOutputResponse]) error {
+	return status.Error(codes.Unimplemented, "method PutMapOutput not implemented")
 }
 func (UnimplementedExecutorServer) mustEmbedUnimplementedExecutorServer() {}
 func (UnimplementedExecutorServer) testEmbeddedByValue()                  {}
@@ -334,6 +365,13 @@ func _Executor_FetchBlocks_Handler(srv interface{}, stream grpc.ServerStream) er
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type Executor_FetchBlocksServer = grpc.ServerStreamingServer[BlockChunk]
 
+func _Executor_PutMapOutput_Handler(srv interface{}, stream grpc.ServerStream) error {
+	return srv.(ExecutorServer).PutMapOutput(&grpc.GenericServerStream[MapOutputChunk, PutMapOutputResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Executor_PutMapOutputServer = grpc.ClientStreamingServer[MapOutputChunk, PutMapOutputResponse]
+
 // Executor_ServiceDesc is the grpc.ServiceDesc for Executor service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -346,6 +384,11 @@ var Executor_ServiceDesc = grpc.ServiceDesc{
 			StreamName:    "FetchBlocks",
 			Handler:       _Executor_FetchBlocks_Handler,
 			ServerStreams: true,
+		},
+		{
+			StreamName:    "PutMapOutput",
+			Handler:       _Executor_PutMapOutput_Handler,
+			ClientStreams: true,
 		},
 	},
 	Metadata: "stoke.proto",
