@@ -2,13 +2,11 @@ package yarn
 
 import (
 	"fmt"
-	"net/url"
-	"path"
-	"path/filepath"
 	"regexp"
 	"strings"
 
 	"github.com/stoke-run/stoke/internal/conf"
+	"github.com/stoke-run/stoke/internal/distfiles"
 )
 
 // distFile is one of --files or --archives: a local path or an hdfs:// URI
@@ -22,66 +20,21 @@ type distFile struct {
 	hdfs    bool
 }
 
-// archiveSuffixes are what a NodeManager unpacks.
-var archiveSuffixes = []string{".zip", ".tar.gz", ".tgz", ".tar", ".jar"}
-
 // reserved are the names Stoke's own resources take in a container.
 var reserved = map[string]bool{appBinaryName: true, confDirName: true, keytabName: true, krb5ConfName: true}
 
 // parseDistFiles reads a comma-separated list of path[#alias] (stoke.files
-// or stoke.archives) and checks every entry: the alias must be a plain
-// file name, unique among the lists and not one Stoke uses; archives must
-// have a suffix the NodeManager unpacks; a local path must exist.
+// or stoke.archives) and checks every entry (distfiles.Parse): local paths
+// and hdfs:// URIs of the cluster's file system; the NodeManager unpacks
+// archives.
 func parseDistFiles(list string, archive bool, seen map[string]string, stat func(string) error) ([]distFile, error) {
-	key := "stoke.files"
-	if archive {
-		key = "stoke.archives"
+	es, err := distfiles.Parse(list, archive, seen, distfiles.Options{Schemes: []string{"hdfs"}, Reserved: reserved, Stat: stat, Where: "the containers"})
+	if err != nil {
+		return nil, err
 	}
-	var out []distFile
-	for _, item := range strings.Split(list, ",") {
-		item = strings.TrimSpace(item)
-		if item == "" {
-			continue
-		}
-		src, alias, hasAlias := strings.Cut(item, "#")
-		d := distFile{src: src, archive: archive}
-		if u, err := url.Parse(src); err == nil && u.Scheme != "" && u.Scheme != "file" {
-			if u.Scheme != "hdfs" {
-				return nil, fmt.Errorf("%s: %q: only local paths and hdfs:// URIs can be shipped to the containers", key, item)
-			}
-			d.hdfs = true
-			d.alias = path.Base(u.Path)
-		} else {
-			src = strings.TrimPrefix(src, "file://")
-			d.src = src
-			d.alias = filepath.Base(src)
-			if err := stat(src); err != nil {
-				return nil, fmt.Errorf("%s: %q: %w", key, item, err)
-			}
-		}
-		if hasAlias {
-			d.alias = alias
-		}
-		if d.alias == "" || d.alias == "." || d.alias == ".." || strings.ContainsAny(d.alias, "/\\\x00") {
-			return nil, fmt.Errorf("%s: %q: the name in the containers must be a plain file name", key, item)
-		}
-		if reserved[d.alias] {
-			return nil, fmt.Errorf("%s: %q: the name %q is Stoke's own in the containers; give another with #alias", key, item, d.alias)
-		}
-		if prev, dup := seen[d.alias]; dup {
-			return nil, fmt.Errorf("%s: %q and %q would both be %q in the containers; give one another name with #alias", key, prev, item, d.alias)
-		}
-		if archive {
-			ok := false
-			for _, s := range archiveSuffixes {
-				ok = ok || strings.HasSuffix(strings.ToLower(d.src), s)
-			}
-			if !ok {
-				return nil, fmt.Errorf("%s: %q: an archive must end in one of %s (the NodeManager unpacks those)", key, item, strings.Join(archiveSuffixes, ", "))
-			}
-		}
-		seen[d.alias] = item
-		out = append(out, d)
+	out := make([]distFile, len(es))
+	for i, e := range es {
+		out[i] = distFile{src: e.Src, alias: e.Alias, archive: e.Archive, hdfs: e.Remote}
 	}
 	return out, nil
 }
