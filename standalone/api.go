@@ -93,6 +93,19 @@ type LaunchExecutor struct {
 	Binary        BinarySource `json:"binary"`
 	Secret        string       `json:"secret"`
 	LogLevel      string       `json:"logLevel"`
+	// Files are the application's stoke.files and stoke.archives: the
+	// worker puts them in the executor's working directory.
+	Files []FileSource `json:"files,omitempty"`
+}
+
+// FileSource is one of an application's stoke.files or stoke.archives:
+// downloaded like the binary (and cached by SHA-256), then copied into the
+// executor's working directory as Name, or unpacked into a directory Name
+// when Format (an archive suffix: .zip, .tar.gz, ...) is set.
+type FileSource struct {
+	BinarySource
+	Name   string `json:"name"`
+	Format string `json:"format,omitempty"`
 }
 
 // BinarySource is where a worker downloads an application binary and the
@@ -135,6 +148,7 @@ type AppDescription struct {
 	DriverAddress    string       `json:"driverAddress"`
 	DriverUIURL      string       `json:"driverUIURL,omitempty"`
 	Binary           BinarySource `json:"binary"`
+	Files            []FileSource `json:"files,omitempty"`
 	Secret           string       `json:"secret"`
 	LogLevel         string       `json:"logLevel"`
 	DriverID         string       `json:"driverId,omitempty"` // set in cluster deploy mode

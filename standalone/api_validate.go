@@ -3,6 +3,10 @@ package standalone
 import (
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/stoke-run/stoke/internal/distfiles"
 )
 
 // Bounds on what a client may send the master. The body as a whole is
@@ -126,8 +130,48 @@ func (b BinarySource) validate() error {
 	)
 }
 
+// maxFiles bounds an application's stoke.files and stoke.archives.
+const maxFiles = 100
+
+// executorReserved are the names the worker's own files take in an
+// executor's working directory.
+var executorReserved = map[string]bool{"stdout": true, "stderr": true}
+
+// validateFiles checks an application's files: each a plain name, unique,
+// not the worker's own, with a known archive format or none.
+func validateFiles(fs []FileSource) error {
+	if len(fs) > maxFiles {
+		return fmt.Errorf("files: at most %d, got %d", maxFiles, len(fs))
+	}
+	seen := map[string]bool{}
+	for i, f := range fs {
+		if !distfiles.PlainName(f.Name) || executorReserved[f.Name] || seen[f.Name] {
+			return fmt.Errorf("files[%d]: %q is not a plain file name of its own in an executor's directory", i, truncateStr(f.Name, 80))
+		}
+		seen[f.Name] = true
+		if f.Format != "" && !slices.Contains(distfiles.ArchiveSuffixes, f.Format) {
+			return fmt.Errorf("files[%d]: archive format %q is none of %s", i, truncateStr(f.Format, 20), strings.Join(distfiles.ArchiveSuffixes, ", "))
+		}
+		if !sha256Hex.MatchString(f.SHA256) {
+			return fmt.Errorf("files[%d]: %q is not a SHA-256", i, truncateStr(f.SHA256, 80))
+		}
+		if err := f.BinarySource.validate(); err != nil {
+			return fmt.Errorf("files[%d]: %w", i, err)
+		}
+	}
+	return nil
+}
+
+func truncateStr(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
 func (d AppDescription) validate() error {
 	return errors.Join(
+		validateFiles(d.Files),
 		checkLen("id", d.ID, maxIDLen),
 		checkLen("name", d.Name, maxNameLen),
 		checkNonNegative("coresPerExecutor", int64(d.CoresPerExecutor)),

@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -16,6 +18,7 @@ import (
 	"github.com/stoke-run/stoke/backend"
 	"github.com/stoke-run/stoke/backend/coarse"
 	"github.com/stoke-run/stoke/internal/conf"
+	"github.com/stoke-run/stoke/internal/distfiles"
 	"github.com/stoke-run/stoke/internal/rpc"
 	pb "github.com/stoke-run/stoke/internal/rpc/stokepb"
 )
@@ -67,6 +70,52 @@ func NewClient(m conf.Master, c *conf.Conf, log logrus.FieldLogger) (*Client, er
 	return &Client{Masters: m.Hosts, Conf: c, Log: log}, nil
 }
 
+// shippedFile is one of stoke.files or stoke.archives, hashed.
+type shippedFile struct {
+	path, name, format, sha string
+}
+
+// shippedFiles reads stoke.files and stoke.archives: local files of the
+// driver's machine, served by the driver to the workers with the binary.
+func shippedFiles(c *conf.Conf) ([]shippedFile, error) {
+	seen := map[string]string{}
+	o := distfiles.Options{Reserved: executorReserved, Stat: func(p string) error {
+		fi, err := os.Stat(p)
+		if err == nil && !fi.Mode().IsRegular() {
+			return fmt.Errorf("%s is not a regular file", p)
+		}
+		return err
+	}, Where: "every executor's directory on a standalone cluster"}
+	var out []shippedFile
+	for _, archive := range []bool{false, true} {
+		key := map[bool]string{false: "stoke.files", true: "stoke.archives"}[archive]
+		es, err := distfiles.Parse(c.String(key), archive, seen, o)
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range es {
+			sha, err := fileSHA256(e.Src)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", key, err)
+			}
+			f := shippedFile{path: e.Src, name: e.Alias, sha: sha}
+			if archive {
+				for _, s := range distfiles.ArchiveSuffixes {
+					if strings.HasSuffix(strings.ToLower(e.Src), s) {
+						f.format = s
+						break
+					}
+				}
+			}
+			out = append(out, f)
+		}
+	}
+	if len(out) > maxFiles {
+		return nil, fmt.Errorf("stoke.files and stoke.archives: at most %d files on a standalone cluster, got %d", maxFiles, len(out))
+	}
+	return out, nil
+}
+
 // appDescription builds the registration from the configuration.
 func (b *Client) appDescription() (AppDescription, error) {
 	c := b.Conf
@@ -114,6 +163,10 @@ func (b *Client) Start(ctx context.Context, d backend.Driver) error {
 	if err != nil {
 		return err
 	}
+	files, err := shippedFiles(b.Conf)
+	if err != nil {
+		return err
+	}
 	sha := b.BinarySHA256
 	if sha == "" {
 		if sha, err = fileSHA256(b.Binary); err != nil {
@@ -153,7 +206,15 @@ func (b *Client) Start(ctx context.Context, d backend.Driver) error {
 		b.srv = nil
 		return fmt.Errorf("serving the application binary on %s: %w", host, err)
 	}
-	b.binSrv = HTTPLimits{}.serve(b.binLis, serveFile(b.Binary, secret))
+	mux := http.NewServeMux()
+	mux.Handle("/binary", serveFile(b.Binary, secret))
+	base := "http://" + b.binLis.Addr().String()
+	for i, f := range files {
+		p := "/files/" + strconv.Itoa(i)
+		mux.Handle(p, serveFile(f.path, secret))
+		desc.Files = append(desc.Files, FileSource{BinarySource: BinarySource{URL: base + p, SHA256: f.sha, Secret: secret}, Name: f.name, Format: f.format})
+	}
+	b.binSrv = HTTPLimits{}.serve(b.binLis, mux)
 	desc.DriverAddress = b.srv.Address()
 	// The master's UI links the application to its driver's UI.
 	desc.DriverUIURL = backend.DriverUIURL(d, host, b.Conf.String("stoke.driver.bindAddress"))

@@ -116,6 +116,9 @@ func (w *Worker) cleanupOnce(now time.Time) {
 	for _, e := range w.executors {
 		running[e.spec.AppID] = true
 		binaries[e.spec.Binary.SHA256] = true
+		for _, f := range e.spec.Files {
+			binaries[f.SHA256] = true
+		}
 	}
 	for _, d := range w.drivers {
 		running[d.spec.DriverID] = true

@@ -3,6 +3,7 @@ package standalone
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/stoke-run/stoke/executor"
+	"github.com/stoke-run/stoke/internal/distfiles"
 )
 
 type runningExecutor struct {
@@ -92,6 +94,48 @@ func (w *Worker) launchExecutor(spec LaunchExecutor) {
 	go w.runExecutor(e)
 }
 
+// placeFiles downloads the application's stoke.files and stoke.archives
+// (cached by SHA-256 like binaries) and puts them in the executor's
+// directory: a copy of each file (the cache stays as downloaded), each
+// archive unpacked into a directory of its name.
+func (w *Worker) placeFiles(dir string, files []FileSource) error {
+	if err := validateFiles(files); err != nil {
+		return err
+	}
+	for _, f := range files {
+		src, err := w.cache.get(w.ctx, f.BinarySource)
+		if err != nil {
+			return fmt.Errorf("fetching %s: %w", f.Name, err)
+		}
+		dst := filepath.Join(dir, f.Name)
+		if f.Format != "" {
+			if err := distfiles.Unpack(src, f.Name+f.Format, dst, distfiles.Limits{}); err != nil {
+				return fmt.Errorf("unpacking %s: %w", f.Name, err)
+			}
+			continue
+		}
+		if err := copyFile(src, dst); err != nil {
+			return fmt.Errorf("copying %s: %w", f.Name, err)
+		}
+	}
+	return nil
+}
+
+// copyFile copies src to a new file dst (never over an existing one).
+func copyFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(out, in)
+	return errors.Join(err, out.Close())
+}
+
 // runExecutor fetches the binary, runs the executor and reports its end.
 func (w *Worker) runExecutor(e *runningExecutor) {
 	defer close(e.done)
@@ -114,6 +158,10 @@ func (w *Worker) runExecutor(e *runningExecutor) {
 	}
 	if err := os.MkdirAll(e.dir, 0o700); err != nil {
 		fail(StateFailed, fmt.Sprintf("executor %s not started on worker %s: work directory: %v", e.spec.ExecutorID, w.id, err))
+		return
+	}
+	if err := w.placeFiles(e.dir, e.spec.Files); err != nil {
+		fail(StateFailed, fmt.Sprintf("executor %s not started on worker %s: %v", e.spec.ExecutorID, w.id, err))
 		return
 	}
 	stdout, err1 := os.Create(filepath.Join(e.dir, "stdout"))
