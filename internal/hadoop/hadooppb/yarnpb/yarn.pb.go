@@ -218,6 +218,77 @@ func (LocalResourceType) EnumDescriptor() ([]byte, []int) {
 	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{2}
 }
 
+type LogAggregationStatus int32
+
+const (
+	LogAggregationStatus_LOG_DISABLED             LogAggregationStatus = 1
+	LogAggregationStatus_LOG_NOT_START            LogAggregationStatus = 2
+	LogAggregationStatus_LOG_RUNNING              LogAggregationStatus = 3
+	LogAggregationStatus_LOG_SUCCEEDED            LogAggregationStatus = 4
+	LogAggregationStatus_LOG_FAILED               LogAggregationStatus = 5
+	LogAggregationStatus_LOG_TIME_OUT             LogAggregationStatus = 6
+	LogAggregationStatus_LOG_RUNNING_WITH_FAILURE LogAggregationStatus = 7
+)
+
+// Enum value maps for LogAggregationStatus.
+var (
+	LogAggregationStatus_name = map[int32]string{
+		1: "LOG_DISABLED",
+		2: "LOG_NOT_START",
+		3: "LOG_RUNNING",
+		4: "LOG_SUCCEEDED",
+		5: "LOG_FAILED",
+		6: "LOG_TIME_OUT",
+		7: "LOG_RUNNING_WITH_FAILURE",
+	}
+	LogAggregationStatus_value = map[string]int32{
+		"LOG_DISABLED":             1,
+		"LOG_NOT_START":            2,
+		"LOG_RUNNING":              3,
+		"LOG_SUCCEEDED":            4,
+		"LOG_FAILED":               5,
+		"LOG_TIME_OUT":             6,
+		"LOG_RUNNING_WITH_FAILURE": 7,
+	}
+)
+
+func (x LogAggregationStatus) Enum() *LogAggregationStatus {
+	p := new(LogAggregationStatus)
+	*p = x
+	return p
+}
+
+func (x LogAggregationStatus) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (LogAggregationStatus) Descriptor() protoreflect.EnumDescriptor {
+	return file_yarnpb_yarn_proto_enumTypes[3].Descriptor()
+}
+
+func (LogAggregationStatus) Type() protoreflect.EnumType {
+	return &file_yarnpb_yarn_proto_enumTypes[3]
+}
+
+func (x LogAggregationStatus) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Do not use.
+func (x *LogAggregationStatus) UnmarshalJSON(b []byte) error {
+	num, err := protoimpl.X.UnmarshalJSONEnum(x.Descriptor(), b)
+	if err != nil {
+		return err
+	}
+	*x = LogAggregationStatus(num)
+	return nil
+}
+
+// Deprecated: Use LogAggregationStatus.Descriptor instead.
+func (LogAggregationStatus) EnumDescriptor() ([]byte, []int) {
+	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{3}
+}
+
 type YarnApplicationState int32
 
 const (
@@ -266,11 +337,11 @@ func (x YarnApplicationState) String() string {
 }
 
 func (YarnApplicationState) Descriptor() protoreflect.EnumDescriptor {
-	return file_yarnpb_yarn_proto_enumTypes[3].Descriptor()
+	return file_yarnpb_yarn_proto_enumTypes[4].Descriptor()
 }
 
 func (YarnApplicationState) Type() protoreflect.EnumType {
-	return &file_yarnpb_yarn_proto_enumTypes[3]
+	return &file_yarnpb_yarn_proto_enumTypes[4]
 }
 
 func (x YarnApplicationState) Number() protoreflect.EnumNumber {
@@ -289,7 +360,7 @@ func (x *YarnApplicationState) UnmarshalJSON(b []byte) error {
 
 // Deprecated: Use YarnApplicationState.Descriptor instead.
 func (YarnApplicationState) EnumDescriptor() ([]byte, []int) {
-	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{3}
+	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{4}
 }
 
 type FinalApplicationStatus int32
@@ -331,11 +402,11 @@ func (x FinalApplicationStatus) String() string {
 }
 
 func (FinalApplicationStatus) Descriptor() protoreflect.EnumDescriptor {
-	return file_yarnpb_yarn_proto_enumTypes[4].Descriptor()
+	return file_yarnpb_yarn_proto_enumTypes[5].Descriptor()
 }
 
 func (FinalApplicationStatus) Type() protoreflect.EnumType {
-	return &file_yarnpb_yarn_proto_enumTypes[4]
+	return &file_yarnpb_yarn_proto_enumTypes[5]
 }
 
 func (x FinalApplicationStatus) Number() protoreflect.EnumNumber {
@@ -354,7 +425,7 @@ func (x *FinalApplicationStatus) UnmarshalJSON(b []byte) error {
 
 // Deprecated: Use FinalApplicationStatus.Descriptor instead.
 func (FinalApplicationStatus) EnumDescriptor() ([]byte, []int) {
-	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{4}
+	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{5}
 }
 
 type ContainerState int32
@@ -390,11 +461,11 @@ func (x ContainerState) String() string {
 }
 
 func (ContainerState) Descriptor() protoreflect.EnumDescriptor {
-	return file_yarnpb_yarn_proto_enumTypes[5].Descriptor()
+	return file_yarnpb_yarn_proto_enumTypes[6].Descriptor()
 }
 
 func (ContainerState) Type() protoreflect.EnumType {
-	return &file_yarnpb_yarn_proto_enumTypes[5]
+	return &file_yarnpb_yarn_proto_enumTypes[6]
 }
 
 func (x ContainerState) Number() protoreflect.EnumNumber {
@@ -413,7 +484,7 @@ func (x *ContainerState) UnmarshalJSON(b []byte) error {
 
 // Deprecated: Use ContainerState.Descriptor instead.
 func (ContainerState) EnumDescriptor() ([]byte, []int) {
-	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{5}
+	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{6}
 }
 
 type AMCommand int32
@@ -446,11 +517,11 @@ func (x AMCommand) String() string {
 }
 
 func (AMCommand) Descriptor() protoreflect.EnumDescriptor {
-	return file_yarnpb_yarn_proto_enumTypes[6].Descriptor()
+	return file_yarnpb_yarn_proto_enumTypes[7].Descriptor()
 }
 
 func (AMCommand) Type() protoreflect.EnumType {
-	return &file_yarnpb_yarn_proto_enumTypes[6]
+	return &file_yarnpb_yarn_proto_enumTypes[7]
 }
 
 func (x AMCommand) Number() protoreflect.EnumNumber {
@@ -469,7 +540,7 @@ func (x *AMCommand) UnmarshalJSON(b []byte) error {
 
 // Deprecated: Use AMCommand.Descriptor instead.
 func (AMCommand) EnumDescriptor() ([]byte, []int) {
-	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{6}
+	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{7}
 }
 
 type ApplicationId struct {
@@ -1620,7 +1691,8 @@ type ApplicationSubmissionContext struct {
 	ApplicationTags                         []string                `protobuf:"bytes,12,rep,name=application_tags,json=applicationTags" json:"application_tags,omitempty"`
 	// Milliseconds: AM failures older than this do not count towards
 	// max_app_attempts (-1: all count).
-	AttemptFailuresValidityInterval *int64 `protobuf:"varint,13,opt,name=attempt_failures_validity_interval,json=attemptFailuresValidityInterval,def=-1" json:"attempt_failures_validity_interval,omitempty"`
+	AttemptFailuresValidityInterval *int64                 `protobuf:"varint,13,opt,name=attempt_failures_validity_interval,json=attemptFailuresValidityInterval,def=-1" json:"attempt_failures_validity_interval,omitempty"`
+	LogAggregationContext           *LogAggregationContext `protobuf:"bytes,14,opt,name=log_aggregation_context,json=logAggregationContext" json:"log_aggregation_context,omitempty"`
 	unknownFields                   protoimpl.UnknownFields
 	sizeCache                       protoimpl.SizeCache
 }
@@ -1758,6 +1830,108 @@ func (x *ApplicationSubmissionContext) GetAttemptFailuresValidityInterval() int6
 	return Default_ApplicationSubmissionContext_AttemptFailuresValidityInterval
 }
 
+func (x *ApplicationSubmissionContext) GetLogAggregationContext() *LogAggregationContext {
+	if x != nil {
+		return x.LogAggregationContext
+	}
+	return nil
+}
+
+// Which of a container's log files the NodeManagers aggregate. The rolled
+// patterns apply to the files uploaded while the application runs (with
+// yarn.nodemanager.log-aggregation.roll-monitoring-interval-seconds set).
+type LogAggregationContext struct {
+	state                          protoimpl.MessageState `protogen:"open.v1"`
+	IncludePattern                 *string                `protobuf:"bytes,1,opt,name=include_pattern,json=includePattern,def=.*" json:"include_pattern,omitempty"`
+	ExcludePattern                 *string                `protobuf:"bytes,2,opt,name=exclude_pattern,json=excludePattern,def=" json:"exclude_pattern,omitempty"`
+	RolledLogsIncludePattern       *string                `protobuf:"bytes,3,opt,name=rolled_logs_include_pattern,json=rolledLogsIncludePattern,def=" json:"rolled_logs_include_pattern,omitempty"`
+	RolledLogsExcludePattern       *string                `protobuf:"bytes,4,opt,name=rolled_logs_exclude_pattern,json=rolledLogsExcludePattern,def=.*" json:"rolled_logs_exclude_pattern,omitempty"`
+	LogAggregationPolicyClassName  *string                `protobuf:"bytes,5,opt,name=log_aggregation_policy_class_name,json=logAggregationPolicyClassName" json:"log_aggregation_policy_class_name,omitempty"`
+	LogAggregationPolicyParameters *string                `protobuf:"bytes,6,opt,name=log_aggregation_policy_parameters,json=logAggregationPolicyParameters" json:"log_aggregation_policy_parameters,omitempty"`
+	unknownFields                  protoimpl.UnknownFields
+	sizeCache                      protoimpl.SizeCache
+}
+
+// Default values for LogAggregationContext fields.
+const (
+	Default_LogAggregationContext_IncludePattern           = string(".*")
+	Default_LogAggregationContext_ExcludePattern           = string("")
+	Default_LogAggregationContext_RolledLogsIncludePattern = string("")
+	Default_LogAggregationContext_RolledLogsExcludePattern = string(".*")
+)
+
+func (x *LogAggregationContext) Reset() {
+	*x = LogAggregationContext{}
+	mi := &file_yarnpb_yarn_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LogAggregationContext) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LogAggregationContext) ProtoMessage() {}
+
+func (x *LogAggregationContext) ProtoReflect() protoreflect.Message {
+	mi := &file_yarnpb_yarn_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LogAggregationContext.ProtoReflect.Descriptor instead.
+func (*LogAggregationContext) Descriptor() ([]byte, []int) {
+	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *LogAggregationContext) GetIncludePattern() string {
+	if x != nil && x.IncludePattern != nil {
+		return *x.IncludePattern
+	}
+	return Default_LogAggregationContext_IncludePattern
+}
+
+func (x *LogAggregationContext) GetExcludePattern() string {
+	if x != nil && x.ExcludePattern != nil {
+		return *x.ExcludePattern
+	}
+	return Default_LogAggregationContext_ExcludePattern
+}
+
+func (x *LogAggregationContext) GetRolledLogsIncludePattern() string {
+	if x != nil && x.RolledLogsIncludePattern != nil {
+		return *x.RolledLogsIncludePattern
+	}
+	return Default_LogAggregationContext_RolledLogsIncludePattern
+}
+
+func (x *LogAggregationContext) GetRolledLogsExcludePattern() string {
+	if x != nil && x.RolledLogsExcludePattern != nil {
+		return *x.RolledLogsExcludePattern
+	}
+	return Default_LogAggregationContext_RolledLogsExcludePattern
+}
+
+func (x *LogAggregationContext) GetLogAggregationPolicyClassName() string {
+	if x != nil && x.LogAggregationPolicyClassName != nil {
+		return *x.LogAggregationPolicyClassName
+	}
+	return ""
+}
+
+func (x *LogAggregationContext) GetLogAggregationPolicyParameters() string {
+	if x != nil && x.LogAggregationPolicyParameters != nil {
+		return *x.LogAggregationPolicyParameters
+	}
+	return ""
+}
+
 type SubmitApplicationRequest struct {
 	state                        protoimpl.MessageState        `protogen:"open.v1"`
 	ApplicationSubmissionContext *ApplicationSubmissionContext `protobuf:"bytes,1,opt,name=application_submission_context,json=applicationSubmissionContext" json:"application_submission_context,omitempty"`
@@ -1767,7 +1941,7 @@ type SubmitApplicationRequest struct {
 
 func (x *SubmitApplicationRequest) Reset() {
 	*x = SubmitApplicationRequest{}
-	mi := &file_yarnpb_yarn_proto_msgTypes[20]
+	mi := &file_yarnpb_yarn_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1779,7 +1953,7 @@ func (x *SubmitApplicationRequest) String() string {
 func (*SubmitApplicationRequest) ProtoMessage() {}
 
 func (x *SubmitApplicationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yarnpb_yarn_proto_msgTypes[20]
+	mi := &file_yarnpb_yarn_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1792,7 +1966,7 @@ func (x *SubmitApplicationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitApplicationRequest.ProtoReflect.Descriptor instead.
 func (*SubmitApplicationRequest) Descriptor() ([]byte, []int) {
-	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{20}
+	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *SubmitApplicationRequest) GetApplicationSubmissionContext() *ApplicationSubmissionContext {
@@ -1810,7 +1984,7 @@ type SubmitApplicationResponse struct {
 
 func (x *SubmitApplicationResponse) Reset() {
 	*x = SubmitApplicationResponse{}
-	mi := &file_yarnpb_yarn_proto_msgTypes[21]
+	mi := &file_yarnpb_yarn_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1822,7 +1996,7 @@ func (x *SubmitApplicationResponse) String() string {
 func (*SubmitApplicationResponse) ProtoMessage() {}
 
 func (x *SubmitApplicationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yarnpb_yarn_proto_msgTypes[21]
+	mi := &file_yarnpb_yarn_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1835,7 +2009,7 @@ func (x *SubmitApplicationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitApplicationResponse.ProtoReflect.Descriptor instead.
 func (*SubmitApplicationResponse) Descriptor() ([]byte, []int) {
-	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{21}
+	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{22}
 }
 
 type ApplicationAttemptId struct {
@@ -1848,7 +2022,7 @@ type ApplicationAttemptId struct {
 
 func (x *ApplicationAttemptId) Reset() {
 	*x = ApplicationAttemptId{}
-	mi := &file_yarnpb_yarn_proto_msgTypes[22]
+	mi := &file_yarnpb_yarn_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1860,7 +2034,7 @@ func (x *ApplicationAttemptId) String() string {
 func (*ApplicationAttemptId) ProtoMessage() {}
 
 func (x *ApplicationAttemptId) ProtoReflect() protoreflect.Message {
-	mi := &file_yarnpb_yarn_proto_msgTypes[22]
+	mi := &file_yarnpb_yarn_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1873,7 +2047,7 @@ func (x *ApplicationAttemptId) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApplicationAttemptId.ProtoReflect.Descriptor instead.
 func (*ApplicationAttemptId) Descriptor() ([]byte, []int) {
-	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{22}
+	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ApplicationAttemptId) GetApplicationId() *ApplicationId {
@@ -1910,11 +2084,12 @@ type ApplicationReport struct {
 	Progress                    *float32                `protobuf:"fixed32,17,opt,name=progress" json:"progress,omitempty"`
 	ApplicationType             *string                 `protobuf:"bytes,18,opt,name=application_type,json=applicationType" json:"application_type,omitempty"`
 	// Only for unmanaged AMs, to the submitting user, once the attempt is launched.
-	AmRmToken       *commonpb.Token `protobuf:"bytes,19,opt,name=am_rm_token,json=amRmToken" json:"am_rm_token,omitempty"`
-	ApplicationTags []string        `protobuf:"bytes,20,rep,name=application_tags,json=applicationTags" json:"application_tags,omitempty"`
-	Priority        *Priority       `protobuf:"bytes,23,opt,name=priority" json:"priority,omitempty"` // what the RM granted (capped by the cluster's maximum)
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	AmRmToken            *commonpb.Token       `protobuf:"bytes,19,opt,name=am_rm_token,json=amRmToken" json:"am_rm_token,omitempty"`
+	ApplicationTags      []string              `protobuf:"bytes,20,rep,name=application_tags,json=applicationTags" json:"application_tags,omitempty"`
+	LogAggregationStatus *LogAggregationStatus `protobuf:"varint,21,opt,name=log_aggregation_status,json=logAggregationStatus,enum=stoke.hadoop.yarn.LogAggregationStatus" json:"log_aggregation_status,omitempty"`
+	Priority             *Priority             `protobuf:"bytes,23,opt,name=priority" json:"priority,omitempty"` // what the RM granted (capped by the cluster's maximum)
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
 }
 
 // Default values for ApplicationReport fields.
@@ -1924,7 +2099,7 @@ const (
 
 func (x *ApplicationReport) Reset() {
 	*x = ApplicationReport{}
-	mi := &file_yarnpb_yarn_proto_msgTypes[23]
+	mi := &file_yarnpb_yarn_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1936,7 +2111,7 @@ func (x *ApplicationReport) String() string {
 func (*ApplicationReport) ProtoMessage() {}
 
 func (x *ApplicationReport) ProtoReflect() protoreflect.Message {
-	mi := &file_yarnpb_yarn_proto_msgTypes[23]
+	mi := &file_yarnpb_yarn_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1949,7 +2124,7 @@ func (x *ApplicationReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApplicationReport.ProtoReflect.Descriptor instead.
 func (*ApplicationReport) Descriptor() ([]byte, []int) {
-	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{23}
+	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ApplicationReport) GetApplicationId() *ApplicationId {
@@ -2085,6 +2260,13 @@ func (x *ApplicationReport) GetApplicationTags() []string {
 	return nil
 }
 
+func (x *ApplicationReport) GetLogAggregationStatus() LogAggregationStatus {
+	if x != nil && x.LogAggregationStatus != nil {
+		return *x.LogAggregationStatus
+	}
+	return LogAggregationStatus_LOG_DISABLED
+}
+
 func (x *ApplicationReport) GetPriority() *Priority {
 	if x != nil {
 		return x.Priority
@@ -2101,7 +2283,7 @@ type GetApplicationReportRequest struct {
 
 func (x *GetApplicationReportRequest) Reset() {
 	*x = GetApplicationReportRequest{}
-	mi := &file_yarnpb_yarn_proto_msgTypes[24]
+	mi := &file_yarnpb_yarn_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2113,7 +2295,7 @@ func (x *GetApplicationReportRequest) String() string {
 func (*GetApplicationReportRequest) ProtoMessage() {}
 
 func (x *GetApplicationReportRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yarnpb_yarn_proto_msgTypes[24]
+	mi := &file_yarnpb_yarn_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2126,7 +2308,7 @@ func (x *GetApplicationReportRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetApplicationReportRequest.ProtoReflect.Descriptor instead.
 func (*GetApplicationReportRequest) Descriptor() ([]byte, []int) {
-	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{24}
+	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *GetApplicationReportRequest) GetApplicationId() *ApplicationId {
@@ -2145,7 +2327,7 @@ type GetApplicationReportResponse struct {
 
 func (x *GetApplicationReportResponse) Reset() {
 	*x = GetApplicationReportResponse{}
-	mi := &file_yarnpb_yarn_proto_msgTypes[25]
+	mi := &file_yarnpb_yarn_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2157,7 +2339,7 @@ func (x *GetApplicationReportResponse) String() string {
 func (*GetApplicationReportResponse) ProtoMessage() {}
 
 func (x *GetApplicationReportResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yarnpb_yarn_proto_msgTypes[25]
+	mi := &file_yarnpb_yarn_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2170,7 +2352,7 @@ func (x *GetApplicationReportResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetApplicationReportResponse.ProtoReflect.Descriptor instead.
 func (*GetApplicationReportResponse) Descriptor() ([]byte, []int) {
-	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{25}
+	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *GetApplicationReportResponse) GetApplicationReport() *ApplicationReport {
@@ -2190,7 +2372,7 @@ type KillApplicationRequest struct {
 
 func (x *KillApplicationRequest) Reset() {
 	*x = KillApplicationRequest{}
-	mi := &file_yarnpb_yarn_proto_msgTypes[26]
+	mi := &file_yarnpb_yarn_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2202,7 +2384,7 @@ func (x *KillApplicationRequest) String() string {
 func (*KillApplicationRequest) ProtoMessage() {}
 
 func (x *KillApplicationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yarnpb_yarn_proto_msgTypes[26]
+	mi := &file_yarnpb_yarn_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2215,7 +2397,7 @@ func (x *KillApplicationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use KillApplicationRequest.ProtoReflect.Descriptor instead.
 func (*KillApplicationRequest) Descriptor() ([]byte, []int) {
-	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{26}
+	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *KillApplicationRequest) GetApplicationId() *ApplicationId {
@@ -2246,7 +2428,7 @@ const (
 
 func (x *KillApplicationResponse) Reset() {
 	*x = KillApplicationResponse{}
-	mi := &file_yarnpb_yarn_proto_msgTypes[27]
+	mi := &file_yarnpb_yarn_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2258,7 +2440,7 @@ func (x *KillApplicationResponse) String() string {
 func (*KillApplicationResponse) ProtoMessage() {}
 
 func (x *KillApplicationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yarnpb_yarn_proto_msgTypes[27]
+	mi := &file_yarnpb_yarn_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2271,7 +2453,7 @@ func (x *KillApplicationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use KillApplicationResponse.ProtoReflect.Descriptor instead.
 func (*KillApplicationResponse) Descriptor() ([]byte, []int) {
-	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{27}
+	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *KillApplicationResponse) GetIsKillCompleted() bool {
@@ -2292,7 +2474,7 @@ type RegisterApplicationMasterRequest struct {
 
 func (x *RegisterApplicationMasterRequest) Reset() {
 	*x = RegisterApplicationMasterRequest{}
-	mi := &file_yarnpb_yarn_proto_msgTypes[28]
+	mi := &file_yarnpb_yarn_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2304,7 +2486,7 @@ func (x *RegisterApplicationMasterRequest) String() string {
 func (*RegisterApplicationMasterRequest) ProtoMessage() {}
 
 func (x *RegisterApplicationMasterRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yarnpb_yarn_proto_msgTypes[28]
+	mi := &file_yarnpb_yarn_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2317,7 +2499,7 @@ func (x *RegisterApplicationMasterRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterApplicationMasterRequest.ProtoReflect.Descriptor instead.
 func (*RegisterApplicationMasterRequest) Descriptor() ([]byte, []int) {
-	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{28}
+	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *RegisterApplicationMasterRequest) GetHost() string {
@@ -2352,7 +2534,7 @@ type ContainerId struct {
 
 func (x *ContainerId) Reset() {
 	*x = ContainerId{}
-	mi := &file_yarnpb_yarn_proto_msgTypes[29]
+	mi := &file_yarnpb_yarn_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2364,7 +2546,7 @@ func (x *ContainerId) String() string {
 func (*ContainerId) ProtoMessage() {}
 
 func (x *ContainerId) ProtoReflect() protoreflect.Message {
-	mi := &file_yarnpb_yarn_proto_msgTypes[29]
+	mi := &file_yarnpb_yarn_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2377,7 +2559,7 @@ func (x *ContainerId) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContainerId.ProtoReflect.Descriptor instead.
 func (*ContainerId) Descriptor() ([]byte, []int) {
-	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{29}
+	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *ContainerId) GetAppId() *ApplicationId {
@@ -2423,7 +2605,7 @@ const (
 
 func (x *Container) Reset() {
 	*x = Container{}
-	mi := &file_yarnpb_yarn_proto_msgTypes[30]
+	mi := &file_yarnpb_yarn_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2435,7 +2617,7 @@ func (x *Container) String() string {
 func (*Container) ProtoMessage() {}
 
 func (x *Container) ProtoReflect() protoreflect.Message {
-	mi := &file_yarnpb_yarn_proto_msgTypes[30]
+	mi := &file_yarnpb_yarn_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2448,7 +2630,7 @@ func (x *Container) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Container.ProtoReflect.Descriptor instead.
 func (*Container) Descriptor() ([]byte, []int) {
-	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{30}
+	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *Container) GetId() *ContainerId {
@@ -2525,7 +2707,7 @@ const (
 
 func (x *ContainerStatus) Reset() {
 	*x = ContainerStatus{}
-	mi := &file_yarnpb_yarn_proto_msgTypes[31]
+	mi := &file_yarnpb_yarn_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2537,7 +2719,7 @@ func (x *ContainerStatus) String() string {
 func (*ContainerStatus) ProtoMessage() {}
 
 func (x *ContainerStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_yarnpb_yarn_proto_msgTypes[31]
+	mi := &file_yarnpb_yarn_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2550,7 +2732,7 @@ func (x *ContainerStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContainerStatus.ProtoReflect.Descriptor instead.
 func (*ContainerStatus) Descriptor() ([]byte, []int) {
-	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{31}
+	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *ContainerStatus) GetContainerId() *ContainerId {
@@ -2602,7 +2784,7 @@ const (
 
 func (x *ResourceRequest) Reset() {
 	*x = ResourceRequest{}
-	mi := &file_yarnpb_yarn_proto_msgTypes[32]
+	mi := &file_yarnpb_yarn_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2614,7 +2796,7 @@ func (x *ResourceRequest) String() string {
 func (*ResourceRequest) ProtoMessage() {}
 
 func (x *ResourceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yarnpb_yarn_proto_msgTypes[32]
+	mi := &file_yarnpb_yarn_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2627,7 +2809,7 @@ func (x *ResourceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResourceRequest.ProtoReflect.Descriptor instead.
 func (*ResourceRequest) Descriptor() ([]byte, []int) {
-	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{32}
+	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *ResourceRequest) GetPriority() *Priority {
@@ -2689,7 +2871,7 @@ type ResourceBlacklistRequest struct {
 
 func (x *ResourceBlacklistRequest) Reset() {
 	*x = ResourceBlacklistRequest{}
-	mi := &file_yarnpb_yarn_proto_msgTypes[33]
+	mi := &file_yarnpb_yarn_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2701,7 +2883,7 @@ func (x *ResourceBlacklistRequest) String() string {
 func (*ResourceBlacklistRequest) ProtoMessage() {}
 
 func (x *ResourceBlacklistRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yarnpb_yarn_proto_msgTypes[33]
+	mi := &file_yarnpb_yarn_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2714,7 +2896,7 @@ func (x *ResourceBlacklistRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResourceBlacklistRequest.ProtoReflect.Descriptor instead.
 func (*ResourceBlacklistRequest) Descriptor() ([]byte, []int) {
-	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{33}
+	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *ResourceBlacklistRequest) GetBlacklistAdditions() []string {
@@ -2741,7 +2923,7 @@ type NMToken struct {
 
 func (x *NMToken) Reset() {
 	*x = NMToken{}
-	mi := &file_yarnpb_yarn_proto_msgTypes[34]
+	mi := &file_yarnpb_yarn_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2753,7 +2935,7 @@ func (x *NMToken) String() string {
 func (*NMToken) ProtoMessage() {}
 
 func (x *NMToken) ProtoReflect() protoreflect.Message {
-	mi := &file_yarnpb_yarn_proto_msgTypes[34]
+	mi := &file_yarnpb_yarn_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2766,7 +2948,7 @@ func (x *NMToken) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NMToken.ProtoReflect.Descriptor instead.
 func (*NMToken) Descriptor() ([]byte, []int) {
-	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{34}
+	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *NMToken) GetNodeId() *NodeId {
@@ -2796,7 +2978,7 @@ type RegisterApplicationMasterResponse struct {
 
 func (x *RegisterApplicationMasterResponse) Reset() {
 	*x = RegisterApplicationMasterResponse{}
-	mi := &file_yarnpb_yarn_proto_msgTypes[35]
+	mi := &file_yarnpb_yarn_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2808,7 +2990,7 @@ func (x *RegisterApplicationMasterResponse) String() string {
 func (*RegisterApplicationMasterResponse) ProtoMessage() {}
 
 func (x *RegisterApplicationMasterResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yarnpb_yarn_proto_msgTypes[35]
+	mi := &file_yarnpb_yarn_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2821,7 +3003,7 @@ func (x *RegisterApplicationMasterResponse) ProtoReflect() protoreflect.Message 
 
 // Deprecated: Use RegisterApplicationMasterResponse.ProtoReflect.Descriptor instead.
 func (*RegisterApplicationMasterResponse) Descriptor() ([]byte, []int) {
-	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{35}
+	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *RegisterApplicationMasterResponse) GetMaximumCapability() *Resource {
@@ -2872,7 +3054,7 @@ type AllocateRequest struct {
 
 func (x *AllocateRequest) Reset() {
 	*x = AllocateRequest{}
-	mi := &file_yarnpb_yarn_proto_msgTypes[36]
+	mi := &file_yarnpb_yarn_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2884,7 +3066,7 @@ func (x *AllocateRequest) String() string {
 func (*AllocateRequest) ProtoMessage() {}
 
 func (x *AllocateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yarnpb_yarn_proto_msgTypes[36]
+	mi := &file_yarnpb_yarn_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2897,7 +3079,7 @@ func (x *AllocateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AllocateRequest.ProtoReflect.Descriptor instead.
 func (*AllocateRequest) Descriptor() ([]byte, []int) {
-	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{36}
+	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *AllocateRequest) GetAsk() []*ResourceRequest {
@@ -2952,7 +3134,7 @@ type AllocateResponse struct {
 
 func (x *AllocateResponse) Reset() {
 	*x = AllocateResponse{}
-	mi := &file_yarnpb_yarn_proto_msgTypes[37]
+	mi := &file_yarnpb_yarn_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2964,7 +3146,7 @@ func (x *AllocateResponse) String() string {
 func (*AllocateResponse) ProtoMessage() {}
 
 func (x *AllocateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yarnpb_yarn_proto_msgTypes[37]
+	mi := &file_yarnpb_yarn_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2977,7 +3159,7 @@ func (x *AllocateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AllocateResponse.ProtoReflect.Descriptor instead.
 func (*AllocateResponse) Descriptor() ([]byte, []int) {
-	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{37}
+	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *AllocateResponse) GetAMCommand() AMCommand {
@@ -3054,7 +3236,7 @@ type FinishApplicationMasterRequest struct {
 
 func (x *FinishApplicationMasterRequest) Reset() {
 	*x = FinishApplicationMasterRequest{}
-	mi := &file_yarnpb_yarn_proto_msgTypes[38]
+	mi := &file_yarnpb_yarn_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3066,7 +3248,7 @@ func (x *FinishApplicationMasterRequest) String() string {
 func (*FinishApplicationMasterRequest) ProtoMessage() {}
 
 func (x *FinishApplicationMasterRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yarnpb_yarn_proto_msgTypes[38]
+	mi := &file_yarnpb_yarn_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3079,7 +3261,7 @@ func (x *FinishApplicationMasterRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FinishApplicationMasterRequest.ProtoReflect.Descriptor instead.
 func (*FinishApplicationMasterRequest) Descriptor() ([]byte, []int) {
-	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{38}
+	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *FinishApplicationMasterRequest) GetDiagnostics() string {
@@ -3117,7 +3299,7 @@ const (
 
 func (x *FinishApplicationMasterResponse) Reset() {
 	*x = FinishApplicationMasterResponse{}
-	mi := &file_yarnpb_yarn_proto_msgTypes[39]
+	mi := &file_yarnpb_yarn_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3129,7 +3311,7 @@ func (x *FinishApplicationMasterResponse) String() string {
 func (*FinishApplicationMasterResponse) ProtoMessage() {}
 
 func (x *FinishApplicationMasterResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yarnpb_yarn_proto_msgTypes[39]
+	mi := &file_yarnpb_yarn_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3142,7 +3324,7 @@ func (x *FinishApplicationMasterResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FinishApplicationMasterResponse.ProtoReflect.Descriptor instead.
 func (*FinishApplicationMasterResponse) Descriptor() ([]byte, []int) {
-	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{39}
+	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *FinishApplicationMasterResponse) GetIsUnregistered() bool {
@@ -3164,7 +3346,7 @@ type SerializedException struct {
 
 func (x *SerializedException) Reset() {
 	*x = SerializedException{}
-	mi := &file_yarnpb_yarn_proto_msgTypes[40]
+	mi := &file_yarnpb_yarn_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3176,7 +3358,7 @@ func (x *SerializedException) String() string {
 func (*SerializedException) ProtoMessage() {}
 
 func (x *SerializedException) ProtoReflect() protoreflect.Message {
-	mi := &file_yarnpb_yarn_proto_msgTypes[40]
+	mi := &file_yarnpb_yarn_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3189,7 +3371,7 @@ func (x *SerializedException) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SerializedException.ProtoReflect.Descriptor instead.
 func (*SerializedException) Descriptor() ([]byte, []int) {
-	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{40}
+	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *SerializedException) GetMessage() string {
@@ -3230,7 +3412,7 @@ type ContainerExceptionMap struct {
 
 func (x *ContainerExceptionMap) Reset() {
 	*x = ContainerExceptionMap{}
-	mi := &file_yarnpb_yarn_proto_msgTypes[41]
+	mi := &file_yarnpb_yarn_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3242,7 +3424,7 @@ func (x *ContainerExceptionMap) String() string {
 func (*ContainerExceptionMap) ProtoMessage() {}
 
 func (x *ContainerExceptionMap) ProtoReflect() protoreflect.Message {
-	mi := &file_yarnpb_yarn_proto_msgTypes[41]
+	mi := &file_yarnpb_yarn_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3255,7 +3437,7 @@ func (x *ContainerExceptionMap) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContainerExceptionMap.ProtoReflect.Descriptor instead.
 func (*ContainerExceptionMap) Descriptor() ([]byte, []int) {
-	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{41}
+	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *ContainerExceptionMap) GetContainerId() *ContainerId {
@@ -3282,7 +3464,7 @@ type StartContainerRequest struct {
 
 func (x *StartContainerRequest) Reset() {
 	*x = StartContainerRequest{}
-	mi := &file_yarnpb_yarn_proto_msgTypes[42]
+	mi := &file_yarnpb_yarn_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3294,7 +3476,7 @@ func (x *StartContainerRequest) String() string {
 func (*StartContainerRequest) ProtoMessage() {}
 
 func (x *StartContainerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yarnpb_yarn_proto_msgTypes[42]
+	mi := &file_yarnpb_yarn_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3307,7 +3489,7 @@ func (x *StartContainerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StartContainerRequest.ProtoReflect.Descriptor instead.
 func (*StartContainerRequest) Descriptor() ([]byte, []int) {
-	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{42}
+	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *StartContainerRequest) GetContainerLaunchContext() *ContainerLaunchContext {
@@ -3333,7 +3515,7 @@ type StartContainersRequest struct {
 
 func (x *StartContainersRequest) Reset() {
 	*x = StartContainersRequest{}
-	mi := &file_yarnpb_yarn_proto_msgTypes[43]
+	mi := &file_yarnpb_yarn_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3345,7 +3527,7 @@ func (x *StartContainersRequest) String() string {
 func (*StartContainersRequest) ProtoMessage() {}
 
 func (x *StartContainersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yarnpb_yarn_proto_msgTypes[43]
+	mi := &file_yarnpb_yarn_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3358,7 +3540,7 @@ func (x *StartContainersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StartContainersRequest.ProtoReflect.Descriptor instead.
 func (*StartContainersRequest) Descriptor() ([]byte, []int) {
-	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{43}
+	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *StartContainersRequest) GetStartContainerRequest() []*StartContainerRequest {
@@ -3379,7 +3561,7 @@ type StartContainersResponse struct {
 
 func (x *StartContainersResponse) Reset() {
 	*x = StartContainersResponse{}
-	mi := &file_yarnpb_yarn_proto_msgTypes[44]
+	mi := &file_yarnpb_yarn_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3391,7 +3573,7 @@ func (x *StartContainersResponse) String() string {
 func (*StartContainersResponse) ProtoMessage() {}
 
 func (x *StartContainersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yarnpb_yarn_proto_msgTypes[44]
+	mi := &file_yarnpb_yarn_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3404,7 +3586,7 @@ func (x *StartContainersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StartContainersResponse.ProtoReflect.Descriptor instead.
 func (*StartContainersResponse) Descriptor() ([]byte, []int) {
-	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{44}
+	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *StartContainersResponse) GetServicesMetaData() []*StringBytesMap {
@@ -3437,7 +3619,7 @@ type StopContainersRequest struct {
 
 func (x *StopContainersRequest) Reset() {
 	*x = StopContainersRequest{}
-	mi := &file_yarnpb_yarn_proto_msgTypes[45]
+	mi := &file_yarnpb_yarn_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3449,7 +3631,7 @@ func (x *StopContainersRequest) String() string {
 func (*StopContainersRequest) ProtoMessage() {}
 
 func (x *StopContainersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yarnpb_yarn_proto_msgTypes[45]
+	mi := &file_yarnpb_yarn_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3462,7 +3644,7 @@ func (x *StopContainersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopContainersRequest.ProtoReflect.Descriptor instead.
 func (*StopContainersRequest) Descriptor() ([]byte, []int) {
-	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{45}
+	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *StopContainersRequest) GetContainerId() []*ContainerId {
@@ -3482,7 +3664,7 @@ type StopContainersResponse struct {
 
 func (x *StopContainersResponse) Reset() {
 	*x = StopContainersResponse{}
-	mi := &file_yarnpb_yarn_proto_msgTypes[46]
+	mi := &file_yarnpb_yarn_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3494,7 +3676,7 @@ func (x *StopContainersResponse) String() string {
 func (*StopContainersResponse) ProtoMessage() {}
 
 func (x *StopContainersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yarnpb_yarn_proto_msgTypes[46]
+	mi := &file_yarnpb_yarn_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3507,7 +3689,7 @@ func (x *StopContainersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopContainersResponse.ProtoReflect.Descriptor instead.
 func (*StopContainersResponse) Descriptor() ([]byte, []int) {
-	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{46}
+	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *StopContainersResponse) GetSucceededRequests() []*ContainerId {
@@ -3533,7 +3715,7 @@ type GetContainerStatusesRequest struct {
 
 func (x *GetContainerStatusesRequest) Reset() {
 	*x = GetContainerStatusesRequest{}
-	mi := &file_yarnpb_yarn_proto_msgTypes[47]
+	mi := &file_yarnpb_yarn_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3545,7 +3727,7 @@ func (x *GetContainerStatusesRequest) String() string {
 func (*GetContainerStatusesRequest) ProtoMessage() {}
 
 func (x *GetContainerStatusesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yarnpb_yarn_proto_msgTypes[47]
+	mi := &file_yarnpb_yarn_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3558,7 +3740,7 @@ func (x *GetContainerStatusesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetContainerStatusesRequest.ProtoReflect.Descriptor instead.
 func (*GetContainerStatusesRequest) Descriptor() ([]byte, []int) {
-	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{47}
+	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *GetContainerStatusesRequest) GetContainerId() []*ContainerId {
@@ -3578,7 +3760,7 @@ type GetContainerStatusesResponse struct {
 
 func (x *GetContainerStatusesResponse) Reset() {
 	*x = GetContainerStatusesResponse{}
-	mi := &file_yarnpb_yarn_proto_msgTypes[48]
+	mi := &file_yarnpb_yarn_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3590,7 +3772,7 @@ func (x *GetContainerStatusesResponse) String() string {
 func (*GetContainerStatusesResponse) ProtoMessage() {}
 
 func (x *GetContainerStatusesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yarnpb_yarn_proto_msgTypes[48]
+	mi := &file_yarnpb_yarn_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3603,7 +3785,7 @@ func (x *GetContainerStatusesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetContainerStatusesResponse.ProtoReflect.Descriptor instead.
 func (*GetContainerStatusesResponse) Descriptor() ([]byte, []int) {
-	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{48}
+	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *GetContainerStatusesResponse) GetStatus() []*ContainerStatus {
@@ -3709,7 +3891,7 @@ const file_yarnpb_yarn_proto_rawDesc = "" +
 	"\x06tokens\x18\x02 \x01(\fR\x06tokens\x12D\n" +
 	"\fservice_data\x18\x03 \x03(\v2!.stoke.hadoop.yarn.StringBytesMapR\vserviceData\x12D\n" +
 	"\venvironment\x18\x04 \x03(\v2\".stoke.hadoop.yarn.StringStringMapR\venvironment\x12\x18\n" +
-	"\acommand\x18\x05 \x03(\tR\acommand\"\xad\x06\n" +
+	"\acommand\x18\x05 \x03(\tR\acommand\"\x8f\a\n" +
 	"\x1cApplicationSubmissionContext\x12G\n" +
 	"\x0eapplication_id\x18\x01 \x01(\v2 .stoke.hadoop.yarn.ApplicationIdR\rapplicationId\x12.\n" +
 	"\x10application_name\x18\x02 \x01(\t:\x03N/AR\x0fapplicationName\x12\x1d\n" +
@@ -3724,14 +3906,22 @@ const file_yarnpb_yarn_proto_rawDesc = "" +
 	" \x01(\t:\x04YARNR\x0fapplicationType\x12c\n" +
 	"+keep_containers_across_application_attempts\x18\v \x01(\b:\x05falseR'keepContainersAcrossApplicationAttempts\x12)\n" +
 	"\x10application_tags\x18\f \x03(\tR\x0fapplicationTags\x12O\n" +
-	"\"attempt_failures_validity_interval\x18\r \x01(\x03:\x02-1R\x1fattemptFailuresValidityInterval\"\x91\x01\n" +
+	"\"attempt_failures_validity_interval\x18\r \x01(\x03:\x02-1R\x1fattemptFailuresValidityInterval\x12`\n" +
+	"\x17log_aggregation_context\x18\x0e \x01(\v2(.stoke.hadoop.yarn.LogAggregationContextR\x15logAggregationContext\"\x88\x03\n" +
+	"\x15LogAggregationContext\x12+\n" +
+	"\x0finclude_pattern\x18\x01 \x01(\t:\x02.*R\x0eincludePattern\x12)\n" +
+	"\x0fexclude_pattern\x18\x02 \x01(\t:\x00R\x0eexcludePattern\x12?\n" +
+	"\x1brolled_logs_include_pattern\x18\x03 \x01(\t:\x00R\x18rolledLogsIncludePattern\x12A\n" +
+	"\x1brolled_logs_exclude_pattern\x18\x04 \x01(\t:\x02.*R\x18rolledLogsExcludePattern\x12H\n" +
+	"!log_aggregation_policy_class_name\x18\x05 \x01(\tR\x1dlogAggregationPolicyClassName\x12I\n" +
+	"!log_aggregation_policy_parameters\x18\x06 \x01(\tR\x1elogAggregationPolicyParameters\"\x91\x01\n" +
 	"\x18SubmitApplicationRequest\x12u\n" +
 	"\x1eapplication_submission_context\x18\x01 \x01(\v2/.stoke.hadoop.yarn.ApplicationSubmissionContextR\x1capplicationSubmissionContext\"\x1b\n" +
 	"\x19SubmitApplicationResponse\"~\n" +
 	"\x14ApplicationAttemptId\x12G\n" +
 	"\x0eapplication_id\x18\x01 \x01(\v2 .stoke.hadoop.yarn.ApplicationIdR\rapplicationId\x12\x1d\n" +
 	"\n" +
-	"attempt_id\x18\x02 \x01(\x05R\tattemptId\"\xe9\a\n" +
+	"attempt_id\x18\x02 \x01(\x05R\tattemptId\"\xc8\b\n" +
 	"\x11ApplicationReport\x12G\n" +
 	"\x0eapplication_id\x18\x01 \x01(\v2 .stoke.hadoop.yarn.ApplicationIdR\rapplicationId\x12\x12\n" +
 	"\x04user\x18\x02 \x01(\tR\x04user\x12\x14\n" +
@@ -3754,7 +3944,8 @@ const file_yarnpb_yarn_proto_rawDesc = "" +
 	"\bprogress\x18\x11 \x01(\x02R\bprogress\x12)\n" +
 	"\x10application_type\x18\x12 \x01(\tR\x0fapplicationType\x12:\n" +
 	"\vam_rm_token\x18\x13 \x01(\v2\x1a.stoke.hadoop.common.TokenR\tamRmToken\x12)\n" +
-	"\x10application_tags\x18\x14 \x03(\tR\x0fapplicationTags\x127\n" +
+	"\x10application_tags\x18\x14 \x03(\tR\x0fapplicationTags\x12]\n" +
+	"\x16log_aggregation_status\x18\x15 \x01(\x0e2'.stoke.hadoop.yarn.LogAggregationStatusR\x14logAggregationStatus\x127\n" +
 	"\bpriority\x18\x17 \x01(\v2\x1b.stoke.hadoop.yarn.PriorityR\bpriority\"f\n" +
 	"\x1bGetApplicationReportRequest\x12G\n" +
 	"\x0eapplication_id\x18\x01 \x01(\v2 .stoke.hadoop.yarn.ApplicationIdR\rapplicationId\"s\n" +
@@ -3881,7 +4072,16 @@ const file_yarnpb_yarn_proto_rawDesc = "" +
 	"\x11LocalResourceType\x12\v\n" +
 	"\aARCHIVE\x10\x01\x12\b\n" +
 	"\x04FILE\x10\x02\x12\v\n" +
-	"\aPATTERN\x10\x03*\x7f\n" +
+	"\aPATTERN\x10\x03*\x9f\x01\n" +
+	"\x14LogAggregationStatus\x12\x10\n" +
+	"\fLOG_DISABLED\x10\x01\x12\x11\n" +
+	"\rLOG_NOT_START\x10\x02\x12\x0f\n" +
+	"\vLOG_RUNNING\x10\x03\x12\x11\n" +
+	"\rLOG_SUCCEEDED\x10\x04\x12\x0e\n" +
+	"\n" +
+	"LOG_FAILED\x10\x05\x12\x10\n" +
+	"\fLOG_TIME_OUT\x10\x06\x12\x1c\n" +
+	"\x18LOG_RUNNING_WITH_FAILURE\x10\a*\x7f\n" +
 	"\x14YarnApplicationState\x12\a\n" +
 	"\x03NEW\x10\x01\x12\x0e\n" +
 	"\n" +
@@ -3923,148 +4123,152 @@ func file_yarnpb_yarn_proto_rawDescGZIP() []byte {
 	return file_yarnpb_yarn_proto_rawDescData
 }
 
-var file_yarnpb_yarn_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
-var file_yarnpb_yarn_proto_msgTypes = make([]protoimpl.MessageInfo, 49)
+var file_yarnpb_yarn_proto_enumTypes = make([]protoimpl.EnumInfo, 8)
+var file_yarnpb_yarn_proto_msgTypes = make([]protoimpl.MessageInfo, 50)
 var file_yarnpb_yarn_proto_goTypes = []any{
 	(NodeState)(0),                            // 0: stoke.hadoop.yarn.NodeState
 	(LocalResourceVisibility)(0),              // 1: stoke.hadoop.yarn.LocalResourceVisibility
 	(LocalResourceType)(0),                    // 2: stoke.hadoop.yarn.LocalResourceType
-	(YarnApplicationState)(0),                 // 3: stoke.hadoop.yarn.YarnApplicationState
-	(FinalApplicationStatus)(0),               // 4: stoke.hadoop.yarn.FinalApplicationStatus
-	(ContainerState)(0),                       // 5: stoke.hadoop.yarn.ContainerState
-	(AMCommand)(0),                            // 6: stoke.hadoop.yarn.AMCommand
-	(*ApplicationId)(nil),                     // 7: stoke.hadoop.yarn.ApplicationId
-	(*ResourceInformation)(nil),               // 8: stoke.hadoop.yarn.ResourceInformation
-	(*Resource)(nil),                          // 9: stoke.hadoop.yarn.Resource
-	(*NodeId)(nil),                            // 10: stoke.hadoop.yarn.NodeId
-	(*NodeReport)(nil),                        // 11: stoke.hadoop.yarn.NodeReport
-	(*YarnClusterMetrics)(nil),                // 12: stoke.hadoop.yarn.YarnClusterMetrics
-	(*GetNewApplicationRequest)(nil),          // 13: stoke.hadoop.yarn.GetNewApplicationRequest
-	(*GetNewApplicationResponse)(nil),         // 14: stoke.hadoop.yarn.GetNewApplicationResponse
-	(*GetClusterMetricsRequest)(nil),          // 15: stoke.hadoop.yarn.GetClusterMetricsRequest
-	(*GetClusterMetricsResponse)(nil),         // 16: stoke.hadoop.yarn.GetClusterMetricsResponse
-	(*GetClusterNodesRequest)(nil),            // 17: stoke.hadoop.yarn.GetClusterNodesRequest
-	(*GetClusterNodesResponse)(nil),           // 18: stoke.hadoop.yarn.GetClusterNodesResponse
-	(*Priority)(nil),                          // 19: stoke.hadoop.yarn.Priority
-	(*StringStringMap)(nil),                   // 20: stoke.hadoop.yarn.StringStringMap
-	(*URL)(nil),                               // 21: stoke.hadoop.yarn.URL
-	(*LocalResource)(nil),                     // 22: stoke.hadoop.yarn.LocalResource
-	(*StringLocalResourceMap)(nil),            // 23: stoke.hadoop.yarn.StringLocalResourceMap
-	(*StringBytesMap)(nil),                    // 24: stoke.hadoop.yarn.StringBytesMap
-	(*ContainerLaunchContext)(nil),            // 25: stoke.hadoop.yarn.ContainerLaunchContext
-	(*ApplicationSubmissionContext)(nil),      // 26: stoke.hadoop.yarn.ApplicationSubmissionContext
-	(*SubmitApplicationRequest)(nil),          // 27: stoke.hadoop.yarn.SubmitApplicationRequest
-	(*SubmitApplicationResponse)(nil),         // 28: stoke.hadoop.yarn.SubmitApplicationResponse
-	(*ApplicationAttemptId)(nil),              // 29: stoke.hadoop.yarn.ApplicationAttemptId
-	(*ApplicationReport)(nil),                 // 30: stoke.hadoop.yarn.ApplicationReport
-	(*GetApplicationReportRequest)(nil),       // 31: stoke.hadoop.yarn.GetApplicationReportRequest
-	(*GetApplicationReportResponse)(nil),      // 32: stoke.hadoop.yarn.GetApplicationReportResponse
-	(*KillApplicationRequest)(nil),            // 33: stoke.hadoop.yarn.KillApplicationRequest
-	(*KillApplicationResponse)(nil),           // 34: stoke.hadoop.yarn.KillApplicationResponse
-	(*RegisterApplicationMasterRequest)(nil),  // 35: stoke.hadoop.yarn.RegisterApplicationMasterRequest
-	(*ContainerId)(nil),                       // 36: stoke.hadoop.yarn.ContainerId
-	(*Container)(nil),                         // 37: stoke.hadoop.yarn.Container
-	(*ContainerStatus)(nil),                   // 38: stoke.hadoop.yarn.ContainerStatus
-	(*ResourceRequest)(nil),                   // 39: stoke.hadoop.yarn.ResourceRequest
-	(*ResourceBlacklistRequest)(nil),          // 40: stoke.hadoop.yarn.ResourceBlacklistRequest
-	(*NMToken)(nil),                           // 41: stoke.hadoop.yarn.NMToken
-	(*RegisterApplicationMasterResponse)(nil), // 42: stoke.hadoop.yarn.RegisterApplicationMasterResponse
-	(*AllocateRequest)(nil),                   // 43: stoke.hadoop.yarn.AllocateRequest
-	(*AllocateResponse)(nil),                  // 44: stoke.hadoop.yarn.AllocateResponse
-	(*FinishApplicationMasterRequest)(nil),    // 45: stoke.hadoop.yarn.FinishApplicationMasterRequest
-	(*FinishApplicationMasterResponse)(nil),   // 46: stoke.hadoop.yarn.FinishApplicationMasterResponse
-	(*SerializedException)(nil),               // 47: stoke.hadoop.yarn.SerializedException
-	(*ContainerExceptionMap)(nil),             // 48: stoke.hadoop.yarn.ContainerExceptionMap
-	(*StartContainerRequest)(nil),             // 49: stoke.hadoop.yarn.StartContainerRequest
-	(*StartContainersRequest)(nil),            // 50: stoke.hadoop.yarn.StartContainersRequest
-	(*StartContainersResponse)(nil),           // 51: stoke.hadoop.yarn.StartContainersResponse
-	(*StopContainersRequest)(nil),             // 52: stoke.hadoop.yarn.StopContainersRequest
-	(*StopContainersResponse)(nil),            // 53: stoke.hadoop.yarn.StopContainersResponse
-	(*GetContainerStatusesRequest)(nil),       // 54: stoke.hadoop.yarn.GetContainerStatusesRequest
-	(*GetContainerStatusesResponse)(nil),      // 55: stoke.hadoop.yarn.GetContainerStatusesResponse
-	(*commonpb.Token)(nil),                    // 56: stoke.hadoop.common.Token
+	(LogAggregationStatus)(0),                 // 3: stoke.hadoop.yarn.LogAggregationStatus
+	(YarnApplicationState)(0),                 // 4: stoke.hadoop.yarn.YarnApplicationState
+	(FinalApplicationStatus)(0),               // 5: stoke.hadoop.yarn.FinalApplicationStatus
+	(ContainerState)(0),                       // 6: stoke.hadoop.yarn.ContainerState
+	(AMCommand)(0),                            // 7: stoke.hadoop.yarn.AMCommand
+	(*ApplicationId)(nil),                     // 8: stoke.hadoop.yarn.ApplicationId
+	(*ResourceInformation)(nil),               // 9: stoke.hadoop.yarn.ResourceInformation
+	(*Resource)(nil),                          // 10: stoke.hadoop.yarn.Resource
+	(*NodeId)(nil),                            // 11: stoke.hadoop.yarn.NodeId
+	(*NodeReport)(nil),                        // 12: stoke.hadoop.yarn.NodeReport
+	(*YarnClusterMetrics)(nil),                // 13: stoke.hadoop.yarn.YarnClusterMetrics
+	(*GetNewApplicationRequest)(nil),          // 14: stoke.hadoop.yarn.GetNewApplicationRequest
+	(*GetNewApplicationResponse)(nil),         // 15: stoke.hadoop.yarn.GetNewApplicationResponse
+	(*GetClusterMetricsRequest)(nil),          // 16: stoke.hadoop.yarn.GetClusterMetricsRequest
+	(*GetClusterMetricsResponse)(nil),         // 17: stoke.hadoop.yarn.GetClusterMetricsResponse
+	(*GetClusterNodesRequest)(nil),            // 18: stoke.hadoop.yarn.GetClusterNodesRequest
+	(*GetClusterNodesResponse)(nil),           // 19: stoke.hadoop.yarn.GetClusterNodesResponse
+	(*Priority)(nil),                          // 20: stoke.hadoop.yarn.Priority
+	(*StringStringMap)(nil),                   // 21: stoke.hadoop.yarn.StringStringMap
+	(*URL)(nil),                               // 22: stoke.hadoop.yarn.URL
+	(*LocalResource)(nil),                     // 23: stoke.hadoop.yarn.LocalResource
+	(*StringLocalResourceMap)(nil),            // 24: stoke.hadoop.yarn.StringLocalResourceMap
+	(*StringBytesMap)(nil),                    // 25: stoke.hadoop.yarn.StringBytesMap
+	(*ContainerLaunchContext)(nil),            // 26: stoke.hadoop.yarn.ContainerLaunchContext
+	(*ApplicationSubmissionContext)(nil),      // 27: stoke.hadoop.yarn.ApplicationSubmissionContext
+	(*LogAggregationContext)(nil),             // 28: stoke.hadoop.yarn.LogAggregationContext
+	(*SubmitApplicationRequest)(nil),          // 29: stoke.hadoop.yarn.SubmitApplicationRequest
+	(*SubmitApplicationResponse)(nil),         // 30: stoke.hadoop.yarn.SubmitApplicationResponse
+	(*ApplicationAttemptId)(nil),              // 31: stoke.hadoop.yarn.ApplicationAttemptId
+	(*ApplicationReport)(nil),                 // 32: stoke.hadoop.yarn.ApplicationReport
+	(*GetApplicationReportRequest)(nil),       // 33: stoke.hadoop.yarn.GetApplicationReportRequest
+	(*GetApplicationReportResponse)(nil),      // 34: stoke.hadoop.yarn.GetApplicationReportResponse
+	(*KillApplicationRequest)(nil),            // 35: stoke.hadoop.yarn.KillApplicationRequest
+	(*KillApplicationResponse)(nil),           // 36: stoke.hadoop.yarn.KillApplicationResponse
+	(*RegisterApplicationMasterRequest)(nil),  // 37: stoke.hadoop.yarn.RegisterApplicationMasterRequest
+	(*ContainerId)(nil),                       // 38: stoke.hadoop.yarn.ContainerId
+	(*Container)(nil),                         // 39: stoke.hadoop.yarn.Container
+	(*ContainerStatus)(nil),                   // 40: stoke.hadoop.yarn.ContainerStatus
+	(*ResourceRequest)(nil),                   // 41: stoke.hadoop.yarn.ResourceRequest
+	(*ResourceBlacklistRequest)(nil),          // 42: stoke.hadoop.yarn.ResourceBlacklistRequest
+	(*NMToken)(nil),                           // 43: stoke.hadoop.yarn.NMToken
+	(*RegisterApplicationMasterResponse)(nil), // 44: stoke.hadoop.yarn.RegisterApplicationMasterResponse
+	(*AllocateRequest)(nil),                   // 45: stoke.hadoop.yarn.AllocateRequest
+	(*AllocateResponse)(nil),                  // 46: stoke.hadoop.yarn.AllocateResponse
+	(*FinishApplicationMasterRequest)(nil),    // 47: stoke.hadoop.yarn.FinishApplicationMasterRequest
+	(*FinishApplicationMasterResponse)(nil),   // 48: stoke.hadoop.yarn.FinishApplicationMasterResponse
+	(*SerializedException)(nil),               // 49: stoke.hadoop.yarn.SerializedException
+	(*ContainerExceptionMap)(nil),             // 50: stoke.hadoop.yarn.ContainerExceptionMap
+	(*StartContainerRequest)(nil),             // 51: stoke.hadoop.yarn.StartContainerRequest
+	(*StartContainersRequest)(nil),            // 52: stoke.hadoop.yarn.StartContainersRequest
+	(*StartContainersResponse)(nil),           // 53: stoke.hadoop.yarn.StartContainersResponse
+	(*StopContainersRequest)(nil),             // 54: stoke.hadoop.yarn.StopContainersRequest
+	(*StopContainersResponse)(nil),            // 55: stoke.hadoop.yarn.StopContainersResponse
+	(*GetContainerStatusesRequest)(nil),       // 56: stoke.hadoop.yarn.GetContainerStatusesRequest
+	(*GetContainerStatusesResponse)(nil),      // 57: stoke.hadoop.yarn.GetContainerStatusesResponse
+	(*commonpb.Token)(nil),                    // 58: stoke.hadoop.common.Token
 }
 var file_yarnpb_yarn_proto_depIdxs = []int32{
-	8,  // 0: stoke.hadoop.yarn.Resource.resource_value_map:type_name -> stoke.hadoop.yarn.ResourceInformation
-	10, // 1: stoke.hadoop.yarn.NodeReport.node_id:type_name -> stoke.hadoop.yarn.NodeId
-	9,  // 2: stoke.hadoop.yarn.NodeReport.used:type_name -> stoke.hadoop.yarn.Resource
-	9,  // 3: stoke.hadoop.yarn.NodeReport.capability:type_name -> stoke.hadoop.yarn.Resource
+	9,  // 0: stoke.hadoop.yarn.Resource.resource_value_map:type_name -> stoke.hadoop.yarn.ResourceInformation
+	11, // 1: stoke.hadoop.yarn.NodeReport.node_id:type_name -> stoke.hadoop.yarn.NodeId
+	10, // 2: stoke.hadoop.yarn.NodeReport.used:type_name -> stoke.hadoop.yarn.Resource
+	10, // 3: stoke.hadoop.yarn.NodeReport.capability:type_name -> stoke.hadoop.yarn.Resource
 	0,  // 4: stoke.hadoop.yarn.NodeReport.node_state:type_name -> stoke.hadoop.yarn.NodeState
-	7,  // 5: stoke.hadoop.yarn.GetNewApplicationResponse.application_id:type_name -> stoke.hadoop.yarn.ApplicationId
-	9,  // 6: stoke.hadoop.yarn.GetNewApplicationResponse.maximum_capability:type_name -> stoke.hadoop.yarn.Resource
-	12, // 7: stoke.hadoop.yarn.GetClusterMetricsResponse.cluster_metrics:type_name -> stoke.hadoop.yarn.YarnClusterMetrics
+	8,  // 5: stoke.hadoop.yarn.GetNewApplicationResponse.application_id:type_name -> stoke.hadoop.yarn.ApplicationId
+	10, // 6: stoke.hadoop.yarn.GetNewApplicationResponse.maximum_capability:type_name -> stoke.hadoop.yarn.Resource
+	13, // 7: stoke.hadoop.yarn.GetClusterMetricsResponse.cluster_metrics:type_name -> stoke.hadoop.yarn.YarnClusterMetrics
 	0,  // 8: stoke.hadoop.yarn.GetClusterNodesRequest.node_states:type_name -> stoke.hadoop.yarn.NodeState
-	11, // 9: stoke.hadoop.yarn.GetClusterNodesResponse.node_reports:type_name -> stoke.hadoop.yarn.NodeReport
-	21, // 10: stoke.hadoop.yarn.LocalResource.resource:type_name -> stoke.hadoop.yarn.URL
+	12, // 9: stoke.hadoop.yarn.GetClusterNodesResponse.node_reports:type_name -> stoke.hadoop.yarn.NodeReport
+	22, // 10: stoke.hadoop.yarn.LocalResource.resource:type_name -> stoke.hadoop.yarn.URL
 	2,  // 11: stoke.hadoop.yarn.LocalResource.type:type_name -> stoke.hadoop.yarn.LocalResourceType
 	1,  // 12: stoke.hadoop.yarn.LocalResource.visibility:type_name -> stoke.hadoop.yarn.LocalResourceVisibility
-	22, // 13: stoke.hadoop.yarn.StringLocalResourceMap.value:type_name -> stoke.hadoop.yarn.LocalResource
-	23, // 14: stoke.hadoop.yarn.ContainerLaunchContext.local_resources:type_name -> stoke.hadoop.yarn.StringLocalResourceMap
-	24, // 15: stoke.hadoop.yarn.ContainerLaunchContext.service_data:type_name -> stoke.hadoop.yarn.StringBytesMap
-	20, // 16: stoke.hadoop.yarn.ContainerLaunchContext.environment:type_name -> stoke.hadoop.yarn.StringStringMap
-	7,  // 17: stoke.hadoop.yarn.ApplicationSubmissionContext.application_id:type_name -> stoke.hadoop.yarn.ApplicationId
-	19, // 18: stoke.hadoop.yarn.ApplicationSubmissionContext.priority:type_name -> stoke.hadoop.yarn.Priority
-	25, // 19: stoke.hadoop.yarn.ApplicationSubmissionContext.am_container_spec:type_name -> stoke.hadoop.yarn.ContainerLaunchContext
-	9,  // 20: stoke.hadoop.yarn.ApplicationSubmissionContext.resource:type_name -> stoke.hadoop.yarn.Resource
-	26, // 21: stoke.hadoop.yarn.SubmitApplicationRequest.application_submission_context:type_name -> stoke.hadoop.yarn.ApplicationSubmissionContext
-	7,  // 22: stoke.hadoop.yarn.ApplicationAttemptId.application_id:type_name -> stoke.hadoop.yarn.ApplicationId
-	7,  // 23: stoke.hadoop.yarn.ApplicationReport.application_id:type_name -> stoke.hadoop.yarn.ApplicationId
-	56, // 24: stoke.hadoop.yarn.ApplicationReport.client_to_am_token:type_name -> stoke.hadoop.common.Token
-	3,  // 25: stoke.hadoop.yarn.ApplicationReport.yarn_application_state:type_name -> stoke.hadoop.yarn.YarnApplicationState
-	4,  // 26: stoke.hadoop.yarn.ApplicationReport.final_application_status:type_name -> stoke.hadoop.yarn.FinalApplicationStatus
-	29, // 27: stoke.hadoop.yarn.ApplicationReport.current_application_attempt_id:type_name -> stoke.hadoop.yarn.ApplicationAttemptId
-	56, // 28: stoke.hadoop.yarn.ApplicationReport.am_rm_token:type_name -> stoke.hadoop.common.Token
-	19, // 29: stoke.hadoop.yarn.ApplicationReport.priority:type_name -> stoke.hadoop.yarn.Priority
-	7,  // 30: stoke.hadoop.yarn.GetApplicationReportRequest.application_id:type_name -> stoke.hadoop.yarn.ApplicationId
-	30, // 31: stoke.hadoop.yarn.GetApplicationReportResponse.application_report:type_name -> stoke.hadoop.yarn.ApplicationReport
-	7,  // 32: stoke.hadoop.yarn.KillApplicationRequest.application_id:type_name -> stoke.hadoop.yarn.ApplicationId
-	7,  // 33: stoke.hadoop.yarn.ContainerId.app_id:type_name -> stoke.hadoop.yarn.ApplicationId
-	29, // 34: stoke.hadoop.yarn.ContainerId.app_attempt_id:type_name -> stoke.hadoop.yarn.ApplicationAttemptId
-	36, // 35: stoke.hadoop.yarn.Container.id:type_name -> stoke.hadoop.yarn.ContainerId
-	10, // 36: stoke.hadoop.yarn.Container.node_id:type_name -> stoke.hadoop.yarn.NodeId
-	9,  // 37: stoke.hadoop.yarn.Container.resource:type_name -> stoke.hadoop.yarn.Resource
-	19, // 38: stoke.hadoop.yarn.Container.priority:type_name -> stoke.hadoop.yarn.Priority
-	56, // 39: stoke.hadoop.yarn.Container.container_token:type_name -> stoke.hadoop.common.Token
-	36, // 40: stoke.hadoop.yarn.ContainerStatus.container_id:type_name -> stoke.hadoop.yarn.ContainerId
-	5,  // 41: stoke.hadoop.yarn.ContainerStatus.state:type_name -> stoke.hadoop.yarn.ContainerState
-	19, // 42: stoke.hadoop.yarn.ResourceRequest.priority:type_name -> stoke.hadoop.yarn.Priority
-	9,  // 43: stoke.hadoop.yarn.ResourceRequest.capability:type_name -> stoke.hadoop.yarn.Resource
-	10, // 44: stoke.hadoop.yarn.NMToken.node_id:type_name -> stoke.hadoop.yarn.NodeId
-	56, // 45: stoke.hadoop.yarn.NMToken.token:type_name -> stoke.hadoop.common.Token
-	9,  // 46: stoke.hadoop.yarn.RegisterApplicationMasterResponse.maximum_capability:type_name -> stoke.hadoop.yarn.Resource
-	37, // 47: stoke.hadoop.yarn.RegisterApplicationMasterResponse.containers_from_previous_attempts:type_name -> stoke.hadoop.yarn.Container
-	41, // 48: stoke.hadoop.yarn.RegisterApplicationMasterResponse.nm_tokens_from_previous_attempts:type_name -> stoke.hadoop.yarn.NMToken
-	39, // 49: stoke.hadoop.yarn.AllocateRequest.ask:type_name -> stoke.hadoop.yarn.ResourceRequest
-	36, // 50: stoke.hadoop.yarn.AllocateRequest.release:type_name -> stoke.hadoop.yarn.ContainerId
-	40, // 51: stoke.hadoop.yarn.AllocateRequest.blacklist_request:type_name -> stoke.hadoop.yarn.ResourceBlacklistRequest
-	6,  // 52: stoke.hadoop.yarn.AllocateResponse.a_m_command:type_name -> stoke.hadoop.yarn.AMCommand
-	37, // 53: stoke.hadoop.yarn.AllocateResponse.allocated_containers:type_name -> stoke.hadoop.yarn.Container
-	38, // 54: stoke.hadoop.yarn.AllocateResponse.completed_container_statuses:type_name -> stoke.hadoop.yarn.ContainerStatus
-	9,  // 55: stoke.hadoop.yarn.AllocateResponse.limit:type_name -> stoke.hadoop.yarn.Resource
-	11, // 56: stoke.hadoop.yarn.AllocateResponse.updated_nodes:type_name -> stoke.hadoop.yarn.NodeReport
-	41, // 57: stoke.hadoop.yarn.AllocateResponse.nm_tokens:type_name -> stoke.hadoop.yarn.NMToken
-	56, // 58: stoke.hadoop.yarn.AllocateResponse.am_rm_token:type_name -> stoke.hadoop.common.Token
-	4,  // 59: stoke.hadoop.yarn.FinishApplicationMasterRequest.final_application_status:type_name -> stoke.hadoop.yarn.FinalApplicationStatus
-	47, // 60: stoke.hadoop.yarn.SerializedException.cause:type_name -> stoke.hadoop.yarn.SerializedException
-	36, // 61: stoke.hadoop.yarn.ContainerExceptionMap.container_id:type_name -> stoke.hadoop.yarn.ContainerId
-	47, // 62: stoke.hadoop.yarn.ContainerExceptionMap.exception:type_name -> stoke.hadoop.yarn.SerializedException
-	25, // 63: stoke.hadoop.yarn.StartContainerRequest.container_launch_context:type_name -> stoke.hadoop.yarn.ContainerLaunchContext
-	56, // 64: stoke.hadoop.yarn.StartContainerRequest.container_token:type_name -> stoke.hadoop.common.Token
-	49, // 65: stoke.hadoop.yarn.StartContainersRequest.start_container_request:type_name -> stoke.hadoop.yarn.StartContainerRequest
-	24, // 66: stoke.hadoop.yarn.StartContainersResponse.services_meta_data:type_name -> stoke.hadoop.yarn.StringBytesMap
-	36, // 67: stoke.hadoop.yarn.StartContainersResponse.succeeded_requests:type_name -> stoke.hadoop.yarn.ContainerId
-	48, // 68: stoke.hadoop.yarn.StartContainersResponse.failed_requests:type_name -> stoke.hadoop.yarn.ContainerExceptionMap
-	36, // 69: stoke.hadoop.yarn.StopContainersRequest.container_id:type_name -> stoke.hadoop.yarn.ContainerId
-	36, // 70: stoke.hadoop.yarn.StopContainersResponse.succeeded_requests:type_name -> stoke.hadoop.yarn.ContainerId
-	48, // 71: stoke.hadoop.yarn.StopContainersResponse.failed_requests:type_name -> stoke.hadoop.yarn.ContainerExceptionMap
-	36, // 72: stoke.hadoop.yarn.GetContainerStatusesRequest.container_id:type_name -> stoke.hadoop.yarn.ContainerId
-	38, // 73: stoke.hadoop.yarn.GetContainerStatusesResponse.status:type_name -> stoke.hadoop.yarn.ContainerStatus
-	48, // 74: stoke.hadoop.yarn.GetContainerStatusesResponse.failed_requests:type_name -> stoke.hadoop.yarn.ContainerExceptionMap
-	75, // [75:75] is the sub-list for method output_type
-	75, // [75:75] is the sub-list for method input_type
-	75, // [75:75] is the sub-list for extension type_name
-	75, // [75:75] is the sub-list for extension extendee
-	0,  // [0:75] is the sub-list for field type_name
+	23, // 13: stoke.hadoop.yarn.StringLocalResourceMap.value:type_name -> stoke.hadoop.yarn.LocalResource
+	24, // 14: stoke.hadoop.yarn.ContainerLaunchContext.local_resources:type_name -> stoke.hadoop.yarn.StringLocalResourceMap
+	25, // 15: stoke.hadoop.yarn.ContainerLaunchContext.service_data:type_name -> stoke.hadoop.yarn.StringBytesMap
+	21, // 16: stoke.hadoop.yarn.ContainerLaunchContext.environment:type_name -> stoke.hadoop.yarn.StringStringMap
+	8,  // 17: stoke.hadoop.yarn.ApplicationSubmissionContext.application_id:type_name -> stoke.hadoop.yarn.ApplicationId
+	20, // 18: stoke.hadoop.yarn.ApplicationSubmissionContext.priority:type_name -> stoke.hadoop.yarn.Priority
+	26, // 19: stoke.hadoop.yarn.ApplicationSubmissionContext.am_container_spec:type_name -> stoke.hadoop.yarn.ContainerLaunchContext
+	10, // 20: stoke.hadoop.yarn.ApplicationSubmissionContext.resource:type_name -> stoke.hadoop.yarn.Resource
+	28, // 21: stoke.hadoop.yarn.ApplicationSubmissionContext.log_aggregation_context:type_name -> stoke.hadoop.yarn.LogAggregationContext
+	27, // 22: stoke.hadoop.yarn.SubmitApplicationRequest.application_submission_context:type_name -> stoke.hadoop.yarn.ApplicationSubmissionContext
+	8,  // 23: stoke.hadoop.yarn.ApplicationAttemptId.application_id:type_name -> stoke.hadoop.yarn.ApplicationId
+	8,  // 24: stoke.hadoop.yarn.ApplicationReport.application_id:type_name -> stoke.hadoop.yarn.ApplicationId
+	58, // 25: stoke.hadoop.yarn.ApplicationReport.client_to_am_token:type_name -> stoke.hadoop.common.Token
+	4,  // 26: stoke.hadoop.yarn.ApplicationReport.yarn_application_state:type_name -> stoke.hadoop.yarn.YarnApplicationState
+	5,  // 27: stoke.hadoop.yarn.ApplicationReport.final_application_status:type_name -> stoke.hadoop.yarn.FinalApplicationStatus
+	31, // 28: stoke.hadoop.yarn.ApplicationReport.current_application_attempt_id:type_name -> stoke.hadoop.yarn.ApplicationAttemptId
+	58, // 29: stoke.hadoop.yarn.ApplicationReport.am_rm_token:type_name -> stoke.hadoop.common.Token
+	3,  // 30: stoke.hadoop.yarn.ApplicationReport.log_aggregation_status:type_name -> stoke.hadoop.yarn.LogAggregationStatus
+	20, // 31: stoke.hadoop.yarn.ApplicationReport.priority:type_name -> stoke.hadoop.yarn.Priority
+	8,  // 32: stoke.hadoop.yarn.GetApplicationReportRequest.application_id:type_name -> stoke.hadoop.yarn.ApplicationId
+	32, // 33: stoke.hadoop.yarn.GetApplicationReportResponse.application_report:type_name -> stoke.hadoop.yarn.ApplicationReport
+	8,  // 34: stoke.hadoop.yarn.KillApplicationRequest.application_id:type_name -> stoke.hadoop.yarn.ApplicationId
+	8,  // 35: stoke.hadoop.yarn.ContainerId.app_id:type_name -> stoke.hadoop.yarn.ApplicationId
+	31, // 36: stoke.hadoop.yarn.ContainerId.app_attempt_id:type_name -> stoke.hadoop.yarn.ApplicationAttemptId
+	38, // 37: stoke.hadoop.yarn.Container.id:type_name -> stoke.hadoop.yarn.ContainerId
+	11, // 38: stoke.hadoop.yarn.Container.node_id:type_name -> stoke.hadoop.yarn.NodeId
+	10, // 39: stoke.hadoop.yarn.Container.resource:type_name -> stoke.hadoop.yarn.Resource
+	20, // 40: stoke.hadoop.yarn.Container.priority:type_name -> stoke.hadoop.yarn.Priority
+	58, // 41: stoke.hadoop.yarn.Container.container_token:type_name -> stoke.hadoop.common.Token
+	38, // 42: stoke.hadoop.yarn.ContainerStatus.container_id:type_name -> stoke.hadoop.yarn.ContainerId
+	6,  // 43: stoke.hadoop.yarn.ContainerStatus.state:type_name -> stoke.hadoop.yarn.ContainerState
+	20, // 44: stoke.hadoop.yarn.ResourceRequest.priority:type_name -> stoke.hadoop.yarn.Priority
+	10, // 45: stoke.hadoop.yarn.ResourceRequest.capability:type_name -> stoke.hadoop.yarn.Resource
+	11, // 46: stoke.hadoop.yarn.NMToken.node_id:type_name -> stoke.hadoop.yarn.NodeId
+	58, // 47: stoke.hadoop.yarn.NMToken.token:type_name -> stoke.hadoop.common.Token
+	10, // 48: stoke.hadoop.yarn.RegisterApplicationMasterResponse.maximum_capability:type_name -> stoke.hadoop.yarn.Resource
+	39, // 49: stoke.hadoop.yarn.RegisterApplicationMasterResponse.containers_from_previous_attempts:type_name -> stoke.hadoop.yarn.Container
+	43, // 50: stoke.hadoop.yarn.RegisterApplicationMasterResponse.nm_tokens_from_previous_attempts:type_name -> stoke.hadoop.yarn.NMToken
+	41, // 51: stoke.hadoop.yarn.AllocateRequest.ask:type_name -> stoke.hadoop.yarn.ResourceRequest
+	38, // 52: stoke.hadoop.yarn.AllocateRequest.release:type_name -> stoke.hadoop.yarn.ContainerId
+	42, // 53: stoke.hadoop.yarn.AllocateRequest.blacklist_request:type_name -> stoke.hadoop.yarn.ResourceBlacklistRequest
+	7,  // 54: stoke.hadoop.yarn.AllocateResponse.a_m_command:type_name -> stoke.hadoop.yarn.AMCommand
+	39, // 55: stoke.hadoop.yarn.AllocateResponse.allocated_containers:type_name -> stoke.hadoop.yarn.Container
+	40, // 56: stoke.hadoop.yarn.AllocateResponse.completed_container_statuses:type_name -> stoke.hadoop.yarn.ContainerStatus
+	10, // 57: stoke.hadoop.yarn.AllocateResponse.limit:type_name -> stoke.hadoop.yarn.Resource
+	12, // 58: stoke.hadoop.yarn.AllocateResponse.updated_nodes:type_name -> stoke.hadoop.yarn.NodeReport
+	43, // 59: stoke.hadoop.yarn.AllocateResponse.nm_tokens:type_name -> stoke.hadoop.yarn.NMToken
+	58, // 60: stoke.hadoop.yarn.AllocateResponse.am_rm_token:type_name -> stoke.hadoop.common.Token
+	5,  // 61: stoke.hadoop.yarn.FinishApplicationMasterRequest.final_application_status:type_name -> stoke.hadoop.yarn.FinalApplicationStatus
+	49, // 62: stoke.hadoop.yarn.SerializedException.cause:type_name -> stoke.hadoop.yarn.SerializedException
+	38, // 63: stoke.hadoop.yarn.ContainerExceptionMap.container_id:type_name -> stoke.hadoop.yarn.ContainerId
+	49, // 64: stoke.hadoop.yarn.ContainerExceptionMap.exception:type_name -> stoke.hadoop.yarn.SerializedException
+	26, // 65: stoke.hadoop.yarn.StartContainerRequest.container_launch_context:type_name -> stoke.hadoop.yarn.ContainerLaunchContext
+	58, // 66: stoke.hadoop.yarn.StartContainerRequest.container_token:type_name -> stoke.hadoop.common.Token
+	51, // 67: stoke.hadoop.yarn.StartContainersRequest.start_container_request:type_name -> stoke.hadoop.yarn.StartContainerRequest
+	25, // 68: stoke.hadoop.yarn.StartContainersResponse.services_meta_data:type_name -> stoke.hadoop.yarn.StringBytesMap
+	38, // 69: stoke.hadoop.yarn.StartContainersResponse.succeeded_requests:type_name -> stoke.hadoop.yarn.ContainerId
+	50, // 70: stoke.hadoop.yarn.StartContainersResponse.failed_requests:type_name -> stoke.hadoop.yarn.ContainerExceptionMap
+	38, // 71: stoke.hadoop.yarn.StopContainersRequest.container_id:type_name -> stoke.hadoop.yarn.ContainerId
+	38, // 72: stoke.hadoop.yarn.StopContainersResponse.succeeded_requests:type_name -> stoke.hadoop.yarn.ContainerId
+	50, // 73: stoke.hadoop.yarn.StopContainersResponse.failed_requests:type_name -> stoke.hadoop.yarn.ContainerExceptionMap
+	38, // 74: stoke.hadoop.yarn.GetContainerStatusesRequest.container_id:type_name -> stoke.hadoop.yarn.ContainerId
+	40, // 75: stoke.hadoop.yarn.GetContainerStatusesResponse.status:type_name -> stoke.hadoop.yarn.ContainerStatus
+	50, // 76: stoke.hadoop.yarn.GetContainerStatusesResponse.failed_requests:type_name -> stoke.hadoop.yarn.ContainerExceptionMap
+	77, // [77:77] is the sub-list for method output_type
+	77, // [77:77] is the sub-list for method input_type
+	77, // [77:77] is the sub-list for extension type_name
+	77, // [77:77] is the sub-list for extension extendee
+	0,  // [0:77] is the sub-list for field type_name
 }
 
 func init() { file_yarnpb_yarn_proto_init() }
@@ -4077,8 +4281,8 @@ func file_yarnpb_yarn_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_yarnpb_yarn_proto_rawDesc), len(file_yarnpb_yarn_proto_rawDesc)),
-			NumEnums:      7,
-			NumMessages:   49,
+			NumEnums:      8,
+			NumMessages:   50,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
