@@ -99,6 +99,8 @@ public final class Harness {
       long tDfs = System.nanoTime();
 
       configureYarn(conf);
+      LogAggregation.configure(conf, opts.logAggregation, opts.logRollSeconds);
+      LogAggregation.prepare(conf, dfs.getFileSystem());
       yarn = new MiniYARNCluster("stoke-harness", opts.nodeManagers, 1, 1);
       yarn.init(conf);
       yarn.start();
@@ -351,6 +353,8 @@ public final class Harness {
     String dataTransfer; // --secure: dfs.data.transfer.protection when not the RPC level
     File classpathConf; // --secure: a classpath directory for core-site.xml
     long tokenMaxLifetimeMs; // --secure: delegation token max lifetime (0: Hadoop's 7 days)
+    String logAggregation; // --log-aggregation FORMAT[:COMPRESSION] (null: off)
+    int logRollSeconds; // --log-roll-seconds: rolling log aggregation interval (0: at the end only)
 
     static Options parse(String[] args) {
       Options o = new Options();
@@ -379,6 +383,8 @@ public final class Harness {
           case "--data-transfer-protection": o.dataTransfer = val != null ? val : next(a, ++i, s); break;
           case "--classpath-conf": o.classpathConf = new File(val != null ? val : next(a, ++i, s)); break;
           case "--token-max-lifetime-ms": o.tokenMaxLifetimeMs = Long.parseLong(val != null ? val : next(a, ++i, s)); break;
+          case "--log-aggregation": o.logAggregation = val != null ? val : next(a, ++i, s); break;
+          case "--log-roll-seconds": o.logRollSeconds = Integer.parseInt(val != null ? val : next(a, ++i, s)); break;
           case "--rpc-protection":
             o.rpcProtection = val != null ? val : next(a, ++i, s);
             for (String q : o.rpcProtection.split(",")) {
