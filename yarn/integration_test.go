@@ -134,6 +134,8 @@ func testApp(args []string) int {
 			time.Sleep(time.Second)
 		}
 		return 0
+	case "logmarker":
+		return logMarkerApp(sc)
 	case "fail":
 		nums, _ := stoke.Parallelize(sc, []int{1, 2, 3, 4}, 4)
 		_, err := stoke.Collect(ctx, stoke.Map(nums, boom))

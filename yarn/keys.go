@@ -1,7 +1,11 @@
 package yarn
 
 import (
+	"errors"
+	"fmt"
 	"net/url"
+	"regexp"
+	"regexp/syntax"
 
 	"github.com/stoke-run/stoke/internal/conf"
 )
@@ -24,6 +28,8 @@ func init() {
 		{Name: "stoke.yarn.scheduler.initialAllocationInterval", Default: "200ms", Type: conf.TypeDuration, Unit: "ms", Check: conf.AtLeast(int64(1e6)), Doc: "AM heartbeat to the RM while containers are pending."},
 		{Name: "stoke.yarn.am.attemptFailuresValidityInterval", Type: conf.TypeDuration, Unit: "ms", Check: conf.AtLeast(int64(1e6)), Doc: "AM failures older than this do not count towards stoke.yarn.maxAppAttempts, so a long-running application is not ended by failures spread over weeks (default: all count)."},
 		{Name: "stoke.yarn.historyServer.address", Type: conf.TypeString, Check: conf.HistoryServerAddress, Doc: "host:port (or http(s)://host:port) of the Stoke history server: when the application ends, the ResourceManager links to its page there (/history/<application>/)."},
+		{Name: "stoke.yarn.rolledLog.includePattern", Type: conf.TypeString, Check: javaRegexp, Doc: "Java regular expression of the log files the NodeManagers upload while the application runs (rolling log aggregation, yarn.nodemanager.log-aggregation.roll-monitoring-interval-seconds); sent in the submission's LogAggregationContext."},
+		{Name: "stoke.yarn.rolledLog.excludePattern", Type: conf.TypeString, Check: javaRegexp, Doc: "Java regular expression of the log files rolling log aggregation does not upload while the application runs (with no include pattern, every other file is)."},
 		{Name: "stoke.yarn.am.waitTime", Default: "100s", Type: conf.TypeDuration, Unit: "s", Check: conf.AtLeast(int64(1e9)), Doc: "Client deploy mode: how long the driver waits for the AM to register."},
 	} {
 		conf.Register(k)
@@ -42,4 +48,18 @@ func finalTrackingURL(addr, appID string) string {
 		return ""
 	}
 	return base + "/history/" + url.PathEscape(appID) + "/"
+}
+
+// javaRegexp checks a pattern the NodeManager compiles with java.util.regex:
+// what RE2 refuses for its syntax (unbalanced parentheses, a repetition of
+// nothing) is refused here; lookarounds and back references, which only Java
+// has, pass.
+func javaRegexp(v any) error {
+	s, _ := v.(string)
+	_, err := regexp.Compile(s)
+	var se *syntax.Error
+	if err == nil || (errors.As(err, &se) && (se.Code == syntax.ErrInvalidPerlOp || se.Code == syntax.ErrInvalidEscape)) {
+		return nil
+	}
+	return fmt.Errorf("%q is not a regular expression: %v", s, err)
 }
