@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -213,6 +214,8 @@ func aggregatedFile(t *testing.T, c *hadooptest.Cluster, dir string) []byte {
 	if err != nil {
 		t.Fatalf("listing %s: %v", dir, err)
 	}
+	// The largest: a NodeManager whose containers wrote logs.
+	sort.Slice(infos, func(i, j int) bool { return infos[i].Size() > infos[j].Size() })
 	for _, fi := range infos {
 		if !strings.HasSuffix(fi.Name(), ".tmp") && !strings.HasSuffix(fi.Name(), aggrlog.ChecksumSuffix) {
 			b, err := fs.ReadFile(dir + "/" + fi.Name())
@@ -222,7 +225,7 @@ func aggregatedFile(t *testing.T, c *hadooptest.Cluster, dir string) []byte {
 			t.Logf("%s/%s: %d bytes", dir, fi.Name(), len(b))
 			// To refresh internal/hadoop/aggrlog/testdata.
 			if save := os.Getenv("STOKE_SAVE_AGGREGATED_LOG"); save != "" {
-				name := filepath.Join(save, path.Base(path.Dir(dir))+"-"+strings.ReplaceAll(t.Name(), "/", "-"))
+				name := filepath.Join(save, path.Base(dir)+"-"+path.Base(t.Name()))
 				if err := os.WriteFile(name, b, 0o644); err != nil {
 					t.Fatal(err)
 				}
