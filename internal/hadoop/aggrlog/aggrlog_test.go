@@ -151,7 +151,10 @@ func TestTruncated(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			for n := 0; n < len(tc.file); n++ {
-				_, err := collect(tc.read, tc.file[:n], nil)
+				logs, err := collect(tc.read, tc.file[:n], nil)
+				if n == ifileUUIDLen && strings.HasPrefix(tc.name, "IFile") && err == nil && len(logs) == 0 {
+					continue // the UUID alone: a NodeManager that had nothing to upload
+				}
 				if !errors.Is(err, ErrMalformed) {
 					t.Fatalf("cut to %d of %d bytes: %v", n, len(tc.file), err)
 				}

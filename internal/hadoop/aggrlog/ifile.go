@@ -66,6 +66,16 @@ func ReadIFileIndex(r io.ReaderAt, size int64, appID string) (*IFileIndex, error
 // file's length, or the whole part a checksum file names) and calls visit
 // for every log of every container want accepts (want nil: all).
 func ReadIFile(r io.ReaderAt, size int64, appID string, want func(container string) bool, visit Visitor) error {
+	if size == ifileUUIDLen {
+		// A NodeManager that found nothing to upload leaves the UUID alone.
+		head := make([]byte, ifileUUIDLen)
+		if _, err := r.ReadAt(head, 0); err != nil {
+			return fmt.Errorf("reading the IFile: %w", err)
+		}
+		if bytes.Equal(head, ifileUUID(appID)) {
+			return nil
+		}
+	}
 	idx, err := ReadIFileIndex(r, size, appID)
 	if err != nil {
 		return err
