@@ -136,6 +136,8 @@ func testApp(args []string) int {
 		return 0
 	case "logmarker":
 		return logMarkerApp(sc)
+	case "logroll": // flag: the markers, then run until the flag file exists
+		return logRollApp(sc, args[1])
 	case "fail":
 		nums, _ := stoke.Parallelize(sc, []int{1, 2, 3, 4}, 4)
 		_, err := stoke.Collect(ctx, stoke.Map(nums, boom))

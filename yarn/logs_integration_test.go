@@ -48,6 +48,25 @@ func logMarkerApp(sc *stoke.Context) int {
 	return 0
 }
 
+// logRollApp writes the markers, then keeps the application (and its
+// executors) running until flag exists on HDFS, for at most three minutes.
+func logRollApp(sc *stoke.Context, flag string) int {
+	if code := logMarkerApp(sc); code != 0 {
+		return code
+	}
+	fs, err := fsx.For(flag)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "test app:", err)
+		return 1
+	}
+	for end := time.Now().Add(3 * time.Minute); time.Now().Before(end); time.Sleep(200 * time.Millisecond) {
+		if _, err := fs.Stat(flag); err == nil {
+			return 0
+		}
+	}
+	return 1
+}
+
 var markerLine = regexp.MustCompile(`stoke-logs-marker-\d in (container_\S+)`)
 
 // TestYARNLogs: an application whose tasks write a marker to their
@@ -71,6 +90,71 @@ func TestYARNLogs(t *testing.T) {
 			testLogs(t, c, format == "TFile")
 		})
 	}
+}
+
+// TestYARNRolledLogs: with stoke.yarn.rolledLog.includePattern=stderr the
+// RM hands the submission's LogAggregationContext to the NodeManagers, which
+// (rolling every 2 s) upload the executors' stderr while the application
+// runs, and not their stdout; stoke logs shows the markers then and says the
+// application still runs. When it ends, every log is aggregated.
+func TestYARNRolledLogs(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: starts a Hadoop minicluster")
+	}
+	c := hadooptest.StartWith(t, hadooptest.Options{NodeManagers: 1, LogAggregation: "TFile", LogRollInterval: 2 * time.Second})
+	for _, kv := range c.Env() {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+	flag := c.FS + "/tmp/stoke-logroll-done"
+	cfg := yarnConfig(stoke.Config{"stoke.app.name": "stoke-logs-rolled", "stoke.yarn.maxAppAttempts": "1",
+		"stoke.yarn.rolledLog.includePattern": "stderr"})
+	appID, done, out := submitCluster(t, cfg, "logroll", flag)
+	yc := yarnClient(t)
+	ctx := context.Background()
+	var running bytes.Buffer
+	testutil.Eventually(t, 2*time.Minute, "the executors' stderr of the running "+appID+" uploaded", func() bool {
+		select {
+		case err := <-done:
+			t.Fatalf("%s ended before its logs were rolled: %v\n%s", appID, err, out)
+		default:
+		}
+		time.Sleep(300 * time.Millisecond)
+		running.Reset()
+		err := yc.Logs(ctx, yarn.LogsRequest{AppID: appID}, &running)
+		if err != nil && !errors.Is(err, yarn.ErrLogsNotReady) {
+			t.Fatal(err)
+		}
+		return len(markerLine.FindAllString(running.String(), -1)) == 4
+	})
+	for id, text := range logSections(running.String()) {
+		if !strings.HasSuffix(id, "_000001") && strings.Contains(text, "LogType:stdout") {
+			t.Fatalf("the stdout of %s was uploaded while the application ran (rolled include pattern stderr):\n%s", id, tail(text, 3000))
+		}
+	}
+	fs, err := fsx.For(flag)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := fs.MkdirAll(flag); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", appID, err, out)
+		}
+	case <-time.After(testutil.D(4 * time.Minute)):
+		t.Fatalf("%s did not end\n%s", appID, out)
+	}
+	testutil.Eventually(t, 3*time.Minute, "the executors' stdout of "+appID+" aggregated at its end", func() bool {
+		time.Sleep(300 * time.Millisecond)
+		var all bytes.Buffer
+		if err := yc.Logs(ctx, yarn.LogsRequest{AppID: appID, LogFiles: []string{"stdout"}}, &all); err != nil && !errors.Is(err, yarn.ErrLogsNotReady) && !strings.Contains(err.Error(), "no log named") {
+			t.Fatal(err)
+		}
+		return strings.Contains(all.String(), "stoke-logs-stdout-")
+	})
 }
 
 // TestSecureYARNLogs reads aggregated logs on a Kerberos cluster (privacy):
