@@ -205,6 +205,7 @@ func TestYARN(t *testing.T) {
 	t.Run("UnknownQueue", func(t *testing.T) { testUnknownQueue(t) })
 	t.Run("KillFromClient", func(t *testing.T) { testKill(t) })
 	t.Run("BinaryOverQuota", func(t *testing.T) { local(t); testQuota(t, c) })
+	t.Run("LogsWithoutAggregation", func(t *testing.T) { local(t); testLogsDisabled(t) })
 }
 
 // testQuota: a binary larger than the staging directory's HDFS space quota fails the start

@@ -157,6 +157,24 @@ func TestYARNRolledLogs(t *testing.T) {
 	})
 }
 
+// testLogsDisabled: on a cluster that does not aggregate logs, stoke logs
+// says so (the RM reports LOG_DISABLED) instead of searching HDFS.
+func testLogsDisabled(t *testing.T) {
+	appID, done, out := submitCluster(t, yarnConfig(stoke.Config{"stoke.app.name": "stoke-logs-disabled", "stoke.yarn.maxAppAttempts": "1"}), "logmarker")
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", appID, err, out)
+		}
+	case <-time.After(testutil.D(4 * time.Minute)):
+		t.Fatalf("%s did not end\n%s", appID, out)
+	}
+	err := yarnClient(t).Logs(context.Background(), yarn.LogsRequest{AppID: appID}, &bytes.Buffer{})
+	if err == nil || !strings.Contains(err.Error(), "yarn.log-aggregation-enable") {
+		t.Fatalf("logs on a cluster without aggregation: %v", err)
+	}
+}
+
 // TestSecureYARNLogs reads aggregated logs on a Kerberos cluster (privacy):
 // the client asks the RM for the application over GSSAPI and reads HDFS with
 // the user's keytab. The harness's NodeManagers cannot aggregate there
