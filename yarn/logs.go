@@ -237,6 +237,9 @@ func (c *Client) Logs(ctx context.Context, req LogsRequest, out io.Writer) error
 	if inProgress > 0 {
 		return fmt.Errorf("%w: %d NodeManagers are still uploading logs of %s", ErrLogsNotReady, inProgress, req.AppID)
 	}
+	if rerr == nil && !Terminal(r.GetYarnApplicationState()) {
+		return fmt.Errorf("%w: %s is %v; these are the logs rolling aggregation uploaded so far", ErrLogsNotReady, req.AppID, r.GetYarnApplicationState())
+	}
 	return nil
 }
 
@@ -264,7 +267,8 @@ func listNodeFiles(fs *hdfs.Client, dirs []string, node string) ([]nodeFile, int
 			switch {
 			case fi.IsDir():
 				continue
-			case nodeStr != "" && !strings.HasPrefix(name, nodeStr):
+			case nodeStr != "" && strings.TrimSuffix(name, ".tmp") != nodeStr && !strings.HasPrefix(name, nodeStr+"_") && !strings.HasPrefix(name, nodeStr+"-"):
+				// host_port, host_port_<time> (rolling), host_port.tmp, host_port-checksum
 				continue
 			case strings.HasSuffix(name, ".tmp"):
 				inProgress++

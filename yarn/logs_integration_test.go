@@ -344,7 +344,20 @@ func testLogs(t *testing.T, c *hadooptest.Cluster, withBinary bool, extraConf ..
 	if err != nil {
 		t.Fatal(err)
 	}
-	file := aggregatedFile(t, c, dirs[0])
+	file, node := aggregatedFile(t, c, dirs[0])
+	// --node: that NodeManager's logs; an unknown one is an error.
+	var byNode bytes.Buffer
+	if err := yc.Logs(ctx, yarn.LogsRequest{AppID: appID, Node: strings.Replace(node, "_", ":", 1)}, &byNode); err != nil || byNode.Len() == 0 {
+		t.Fatalf("--node %s: %v", node, err)
+	}
+	for id := range logSections(byNode.String()) {
+		if !strings.Contains(sections[id], " on "+node+"\n") {
+			t.Errorf("--node %s printed %s, aggregated by another NodeManager", node, id)
+		}
+	}
+	if err := yc.Logs(ctx, yarn.LogsRequest{AppID: appID, Node: "nosuchhost:1"}, &bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), "no aggregated logs from a NodeManager") {
+		t.Fatalf("--node nosuchhost:1: %v", err)
+	}
 	damageAggregatedFile(t, appID, file)
 	if withBinary {
 		runLogsBinary(t, appID, executor)
@@ -371,7 +384,7 @@ func tail(s string, n int) string {
 }
 
 // aggregatedFile reads one NodeManager's aggregated file of the application.
-func aggregatedFile(t *testing.T, c *hadooptest.Cluster, dir string) []byte {
+func aggregatedFile(t *testing.T, c *hadooptest.Cluster, dir string) ([]byte, string) {
 	t.Helper()
 	if !strings.HasPrefix(dir, hadooptest.LogAggregationDir+"/") {
 		t.Fatalf("the logs are looked for in %s, not under the cluster's %s", dir, hadooptest.LogAggregationDir)
@@ -405,11 +418,11 @@ func aggregatedFile(t *testing.T, c *hadooptest.Cluster, dir string) []byte {
 					t.Fatal(err)
 				}
 			}
-			return b
+			return b, fi.Name()
 		}
 	}
 	t.Fatalf("no aggregated file in %s", dir)
-	return nil
+	return nil, ""
 }
 
 func readAll(appID string, b []byte) (int, error) {

@@ -395,3 +395,43 @@ func FuzzIFile(f *testing.F) {
 		}
 	})
 }
+
+// FuzzIFileIndex fuzzes the serialization stream reader and the index
+// behind the UUID checks FuzzIFile rarely gets past.
+func FuzzIFileIndex(f *testing.F) {
+	b := encodeIFile(testApp, sampleLogs(), "none")
+	n := int(binary.BigEndian.Uint32(b[len(b)-36:]))
+	f.Add(b[len(b)-36-n : len(b)-36])
+	f.Fuzz(func(t *testing.T, index []byte) {
+		root, err := decodeJava(index)
+		if err == nil {
+			_, err = indexFrom(root, 1<<20)
+		}
+		if err != nil && !errors.Is(err, ErrMalformed) {
+			t.Fatalf("an error not wrapping ErrMalformed: %v", err)
+		}
+	})
+}
+
+// FuzzTFileBlock fuzzes a data block's entries (keys, value chunks, log
+// headers) behind the BCFile checks FuzzTFile rarely gets past.
+func FuzzTFileBlock(f *testing.F) {
+	b := encodeTFile(sampleLogs(), "none", 100, 16)
+	// The one data block starts the file; the TFile.meta block follows it.
+	metaOff := int(binary.BigEndian.Uint64(b[len(b)-bcTrailerLen:]))
+	metas, err := parseMetaIndex(bytes.NewReader(b[metaOff:len(b)-bcTrailerLen]), int64(metaOff))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(b[:metas[tfileMeta].offset])
+	f.Fuzz(func(t *testing.T, block []byte) {
+		g := region{0, int64(len(block)), int64(len(block))}
+		err := readDataBlock(bytes.NewReader(block), "none", g, 0, nil, func(l Log, c io.Reader) error {
+			_, err := io.Copy(io.Discard, c)
+			return err
+		})
+		if err != nil && !errors.Is(err, ErrMalformed) {
+			t.Fatalf("an error not wrapping ErrMalformed: %v", err)
+		}
+	})
+}

@@ -221,7 +221,7 @@ func (r *jreader) contentTC(tc byte) (any, error) {
 		if d != nil {
 			e.class = d.name
 		}
-		h := r.newHandle(e)
+		r.newHandle(e)
 		name, err := r.content()
 		if err != nil {
 			return nil, err
@@ -231,7 +231,6 @@ func (r *jreader) contentTC(tc byte) (any, error) {
 			return nil, malformed("index: enum constant name is %T, not a string", name)
 		}
 		e.name = s
-		r.handles[h] = e
 		return e, nil
 	case tcArray:
 		return r.array()
