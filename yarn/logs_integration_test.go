@@ -454,7 +454,11 @@ func damageAggregatedFile(t *testing.T, appID string, b []byte) {
 	}
 	step := len(b)/200 + 1
 	for cut := 0; cut < len(b); cut += step {
-		if _, err := readAll(appID, b[:cut]); err == nil || !errors.Is(err, aggrlog.ErrMalformed) {
+		n, err := readAll(appID, b[:cut])
+		if cut == 32 && err == nil && n == 0 {
+			continue // an IFile's UUID alone: a NodeManager that had nothing to upload
+		}
+		if err == nil || !errors.Is(err, aggrlog.ErrMalformed) {
 			t.Fatalf("the file cut to %d of %d bytes: %v", cut, len(b), err)
 		}
 	}
