@@ -3,6 +3,7 @@ package aggrlog
 import (
 	"bufio"
 	"bytes"
+	"compress/gzip"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -434,4 +435,29 @@ func FuzzTFileBlock(f *testing.F) {
 			t.Fatalf("an error not wrapping ErrMalformed: %v", err)
 		}
 	})
+}
+
+// A gzip (not zlib) stream in a "gz" block is read too; a damaged one is
+// ErrMalformed.
+func TestGzipBlock(t *testing.T) {
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	zw.Write([]byte("hello"))
+	zw.Close()
+	d, err := decompressor("gz", bytes.NewReader(buf.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, err := io.ReadAll(d); err != nil || string(b) != "hello" {
+		t.Fatalf("%q %v", b, err)
+	}
+	bad := bytes.Clone(buf.Bytes())
+	bad[len(bad)-5] ^= 0xff // the CRC
+	d, err = decompressor("gz", bytes.NewReader(bad))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.ReadAll(&countReader{r: d}); !errors.Is(err, ErrMalformed) {
+		t.Fatalf("bad CRC: %v", err)
+	}
 }

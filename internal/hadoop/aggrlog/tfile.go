@@ -142,7 +142,8 @@ func openBlock(r io.ReaderAt, algo string, g region, what string) (*bufio.Reader
 		return nil, nil, fmt.Errorf("%s: %w", what, err)
 	}
 	ex := &exactReader{r: &countReader{r: d}, left: g.raw, what: func() string { return what }}
-	return bufio.NewReader(ex), ex, nil
+	// Large reads: an HDFS file reads best in long sequential runs.
+	return bufio.NewReaderSize(ex, 64<<10), ex, nil
 }
 
 func checkTFileMeta(r io.ReaderAt, m metaEntry) error {
