@@ -111,6 +111,7 @@ func (c *Client) AppLogDirs(appID, user string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	appID = AppIDString(id)
 	if user == "" || strings.ContainsAny(user, "/\x00") || user == "." || user == ".." {
 		return nil, fmt.Errorf("%q is not a user name", user)
 	}
@@ -148,9 +149,12 @@ type nodeFile struct {
 // Logs prints an ended application's aggregated container logs, as `yarn
 // logs -applicationId` does, from the remote log directory on HDFS.
 func (c *Client) Logs(ctx context.Context, req LogsRequest, out io.Writer) error {
-	if _, err := ParseAppID(req.AppID); err != nil {
+	id, err := ParseAppID(req.AppID)
+	if err != nil {
 		return err
 	}
+	// As YARN writes it (application_<ts>_0007 for application_<ts>_7).
+	req.AppID = AppIDString(id)
 	if req.Container != "" {
 		cid, err := ParseContainerID(req.Container)
 		if err != nil {

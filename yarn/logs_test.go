@@ -79,6 +79,9 @@ func TestAppLogDirs(t *testing.T) {
 		}
 	}
 	c := logsClient(t, nil)
+	if got, err := c.AppLogDirs("application_1733300000000_7", "alice"); err != nil || got[0] != "/tmp/logs/alice/bucket-logs-tfile/0007/application_1733300000000_0007" {
+		t.Errorf("an id without the zeros: %v %v", got, err)
+	}
 	// An owner that would leave the user's directory.
 	for _, owner := range []string{"", "..", ".", "a/b", "../bob", "x\x00"} {
 		if _, err := c.AppLogDirs(app, owner); err == nil {
