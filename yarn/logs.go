@@ -172,11 +172,8 @@ func (c *Client) Logs(ctx context.Context, req LogsRequest, out io.Writer) error
 	if owner == "" {
 		owner = c.user
 	}
-	if rerr == nil {
-		switch r.GetLogAggregationStatus() {
-		case yarnpb.LogAggregationStatus_LOG_DISABLED:
-			return fmt.Errorf("%s: the cluster does not aggregate logs (yarn.log-aggregation-enable is false): they stay on the NodeManagers", req.AppID)
-		}
+	if rerr == nil && r.GetLogAggregationStatus() == yarnpb.LogAggregationStatus_LOG_DISABLED {
+		return fmt.Errorf("%s: the cluster does not aggregate logs (yarn.log-aggregation-enable is false): they stay on the NodeManagers", req.AppID)
 	}
 	fs, _, err := c.hdfs()
 	if err != nil {
