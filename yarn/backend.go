@@ -474,6 +474,7 @@ func submissionFromConf(c *conf.Conf, mode string) (*Submission, error) {
 			return nil, err
 		}
 	}
+	s.LogAggregation = logAggregationContext(c.String("stoke.yarn.rolledLog.includePattern"), c.String("stoke.yarn.rolledLog.excludePattern"))
 	memKey, coresKey := "stoke.yarn.am.memory", "stoke.yarn.am.cores"
 	if mode == "cluster" {
 		memKey, coresKey = "stoke.driver.memory", "stoke.driver.cores"

@@ -86,6 +86,9 @@ type Submission struct {
 	// OtherFileSystems are HDFS namespaces besides fs.defaultFS whose delegation tokens
 	// the containers get (stoke.kerberos.access.hadoopFileSystems).
 	OtherFileSystems []*url.URL
+	// LogAggregation selects the logs rolling aggregation uploads (nil: the
+	// NodeManagers' defaults).
+	LogAggregation *yarnpb.LogAggregationContext
 	// Timings, filled in by Submit for the benchmark's breakdown.
 	Staged, Submitted time.Time
 }
@@ -290,6 +293,9 @@ func (c *Client) Submit(ctx context.Context, s *Submission) (string, error) {
 		Resource:        &yarnpb.Resource{Memory: proto.Int64(s.AMMemoryMiB), VirtualCores: proto.Int32(int32(s.AMCores))},
 		ApplicationType: proto.String(applicationTyp),
 		ApplicationTags: s.Tags,
+	}
+	if s.LogAggregation != nil {
+		sub.LogAggregationContext = s.LogAggregation
 	}
 	if s.AttemptValidity > 0 {
 		sub.AttemptFailuresValidityInterval = proto.Int64(s.AttemptValidity.Milliseconds())

@@ -134,6 +134,10 @@ func testApp(args []string) int {
 			time.Sleep(time.Second)
 		}
 		return 0
+	case "logmarker":
+		return logMarkerApp(sc)
+	case "logroll": // flag: the markers, then run until the flag file exists
+		return logRollApp(sc, args[1])
 	case "fail":
 		nums, _ := stoke.Parallelize(sc, []int{1, 2, 3, 4}, 4)
 		_, err := stoke.Collect(ctx, stoke.Map(nums, boom))
@@ -201,6 +205,7 @@ func TestYARN(t *testing.T) {
 	t.Run("UnknownQueue", func(t *testing.T) { testUnknownQueue(t) })
 	t.Run("KillFromClient", func(t *testing.T) { testKill(t) })
 	t.Run("BinaryOverQuota", func(t *testing.T) { local(t); testQuota(t, c) })
+	t.Run("LogsWithoutAggregation", func(t *testing.T) { local(t); testLogsDisabled(t) })
 }
 
 // testQuota: a binary larger than the staging directory's HDFS space quota fails the start

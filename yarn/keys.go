@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"regexp"
+	"regexp/syntax"
 	"strconv"
 	"strings"
 	"unicode"
@@ -36,6 +38,8 @@ func init() {
 		{Name: "stoke.yarn.proxyUser", Type: conf.TypeString, Check: checkProxyUser, Doc: "User to submit the application for (stoke submit --proxy-user): the Kerberos login acts as a Hadoop proxy user, allowed by the cluster's hadoop.proxyuser.<login>.* rules; not with stoke.kerberos.principal/keytab."},
 		{Name: "stoke.kerberos.access.hadoopFileSystems", Type: conf.TypeString, Check: func(v any) error { _, err := parseHadoopFileSystems(v.(string)); return err },
 			Doc: "Comma-separated hdfs://host:port URIs of file systems besides fs.defaultFS that the application reads or writes: on a Kerberos cluster the YARN client gets a delegation token of each (renewed by the ResourceManager) for the containers."},
+		{Name: "stoke.yarn.rolledLog.includePattern", Type: conf.TypeString, Check: javaRegexp, Doc: "Java regular expression of the log files the NodeManagers upload while the application runs (rolling log aggregation, yarn.nodemanager.log-aggregation.roll-monitoring-interval-seconds); sent in the submission's LogAggregationContext."},
+		{Name: "stoke.yarn.rolledLog.excludePattern", Type: conf.TypeString, Check: javaRegexp, Doc: "Java regular expression of the log files rolling log aggregation does not upload while the application runs (with no include pattern, every other file is)."},
 		{Name: "stoke.yarn.am.waitTime", Default: "100s", Type: conf.TypeDuration, Unit: "s", Check: conf.AtLeast(int64(1e9)), Doc: "Client deploy mode: how long the driver waits for the AM to register."},
 	} {
 		conf.Register(k)
@@ -158,4 +162,18 @@ func parseHadoopFileSystems(v string) ([]*url.URL, error) {
 		}
 	}
 	return out, nil
+}
+
+// javaRegexp checks a pattern the NodeManager compiles with java.util.regex:
+// what RE2 refuses for its syntax (unbalanced parentheses, a repetition of
+// nothing) is refused here; lookarounds and back references, which only Java
+// has, pass.
+func javaRegexp(v any) error {
+	s, _ := v.(string)
+	_, err := regexp.Compile(s)
+	var se *syntax.Error
+	if err == nil || (errors.As(err, &se) && (se.Code == syntax.ErrInvalidPerlOp || se.Code == syntax.ErrInvalidEscape)) {
+		return nil
+	}
+	return fmt.Errorf("%q is not a regular expression: %v", s, err)
 }

@@ -106,7 +106,17 @@ type Options struct {
 	// SecondHDFS starts another HDFS (own NameNode and DataNode, same security settings and
 	// KDC) in the harness, reported as Cluster.SecondFS and absent from the conf directory.
 	SecondHDFS bool
+	// LogAggregation turns on YARN log aggregation to HDFS (LogAggregationDir) with a
+	// controller, "TFile" or "IndexedFormat", optionally followed by ":gz" to compress the
+	// blocks ("" leaves aggregation off).
+	LogAggregation string
+	// LogRollInterval, with LogAggregation, also uploads running applications' logs this
+	// often (whole seconds; rolling aggregation).
+	LogRollInterval time.Duration
 }
+
+// LogAggregationDir is yarn.nodemanager.remote-app-log-dir with Options.LogAggregation.
+const LogAggregationDir = "/app-logs"
 
 // Env returns HADOOP_CONF_DIR and YARN_CONF_DIR entries for a child process environment.
 func (c *Cluster) Env() []string {
@@ -123,8 +133,8 @@ func StartWith(t testing.TB, opts Options) *Cluster {
 		t.Skipf("%s=1: skipping a test that needs the Hadoop minicluster harness", EnvSkip)
 	}
 	if dir := os.Getenv(EnvExternal); dir != "" {
-		if opts.Secure != "" || opts.TokenMaxLifetime != 0 || len(opts.ProxyUsers) > 0 || len(opts.AllowProxy) > 0 || opts.SecondHDFS {
-			t.Skipf("%s=%s: this test starts its own Kerberos minicluster (a KDC, a protection level, short token lifetimes); against a running cluster the other tests run", EnvExternal, dir)
+		if opts.Secure != "" || opts.TokenMaxLifetime != 0 || len(opts.ProxyUsers) > 0 || len(opts.AllowProxy) > 0 || opts.SecondHDFS || opts.LogAggregation != "" {
+			t.Skipf("%s=%s: this test starts its own minicluster (a KDC, a protection level, short token lifetimes, proxy users, a second HDFS, log aggregation); against a running cluster the other tests run", EnvExternal, dir)
 		}
 		if opts.NodeLabel != "" || opts.ExtraNodeManager != "" || opts.NodeLocalityDelay > 0 {
 			t.Skipf("%s=%s: this test lays out its own minicluster's nodes (labels, an extra NodeManager); against a running cluster the other tests run", EnvExternal, dir)
@@ -375,6 +385,12 @@ func launch(classpath, dir string, opts Options, sec *secureSetup) (*Cluster, er
 	}
 	if opts.SecondHDFS {
 		args = append(args, "--second-hdfs")
+	}
+	if opts.LogAggregation != "" {
+		args = append(args, "--log-aggregation", opts.LogAggregation)
+		if opts.LogRollInterval > 0 {
+			args = append(args, "--log-roll-seconds", strconv.Itoa(int(opts.LogRollInterval.Seconds())))
+		}
 	}
 	if opts.Secure != "" {
 		args = append(args, "--secure="+opts.Secure, "--krb5-conf", sec.kdc.Krb5Conf, "--keytab", sec.serviceKeytab, "--realm", krbtest.Realm)

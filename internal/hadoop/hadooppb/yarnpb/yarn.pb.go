@@ -218,6 +218,77 @@ func (LocalResourceType) EnumDescriptor() ([]byte, []int) {
 	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{2}
 }
 
+type LogAggregationStatus int32
+
+const (
+	LogAggregationStatus_LOG_DISABLED             LogAggregationStatus = 1
+	LogAggregationStatus_LOG_NOT_START            LogAggregationStatus = 2
+	LogAggregationStatus_LOG_RUNNING              LogAggregationStatus = 3
+	LogAggregationStatus_LOG_SUCCEEDED            LogAggregationStatus = 4
+	LogAggregationStatus_LOG_FAILED               LogAggregationStatus = 5
+	LogAggregationStatus_LOG_TIME_OUT             LogAggregationStatus = 6
+	LogAggregationStatus_LOG_RUNNING_WITH_FAILURE LogAggregationStatus = 7
+)
+
+// Enum value maps for LogAggregationStatus.
+var (
+	LogAggregationStatus_name = map[int32]string{
+		1: "LOG_DISABLED",
+		2: "LOG_NOT_START",
+		3: "LOG_RUNNING",
+		4: "LOG_SUCCEEDED",
+		5: "LOG_FAILED",
+		6: "LOG_TIME_OUT",
+		7: "LOG_RUNNING_WITH_FAILURE",
+	}
+	LogAggregationStatus_value = map[string]int32{
+		"LOG_DISABLED":             1,
+		"LOG_NOT_START":            2,
+		"LOG_RUNNING":              3,
+		"LOG_SUCCEEDED":            4,
+		"LOG_FAILED":               5,
+		"LOG_TIME_OUT":             6,
+		"LOG_RUNNING_WITH_FAILURE": 7,
+	}
+)
+
+func (x LogAggregationStatus) Enum() *LogAggregationStatus {
+	p := new(LogAggregationStatus)
+	*p = x
+	return p
+}
+
+func (x LogAggregationStatus) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (LogAggregationStatus) Descriptor() protoreflect.EnumDescriptor {
+	return file_yarnpb_yarn_proto_enumTypes[3].Descriptor()
+}
+
+func (LogAggregationStatus) Type() protoreflect.EnumType {
+	return &file_yarnpb_yarn_proto_enumTypes[3]
+}
+
+func (x LogAggregationStatus) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Do not use.
+func (x *LogAggregationStatus) UnmarshalJSON(b []byte) error {
+	num, err := protoimpl.X.UnmarshalJSONEnum(x.Descriptor(), b)
+	if err != nil {
+		return err
+	}
+	*x = LogAggregationStatus(num)
+	return nil
+}
+
+// Deprecated: Use LogAggregationStatus.Descriptor instead.
+func (LogAggregationStatus) EnumDescriptor() ([]byte, []int) {
+	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{3}
+}
+
 type YarnApplicationState int32
 
 const (
@@ -266,11 +337,11 @@ func (x YarnApplicationState) String() string {
 }
 
 func (YarnApplicationState) Descriptor() protoreflect.EnumDescriptor {
-	return file_yarnpb_yarn_proto_enumTypes[3].Descriptor()
+	return file_yarnpb_yarn_proto_enumTypes[4].Descriptor()
 }
 
 func (YarnApplicationState) Type() protoreflect.EnumType {
-	return &file_yarnpb_yarn_proto_enumTypes[3]
+	return &file_yarnpb_yarn_proto_enumTypes[4]
 }
 
 func (x YarnApplicationState) Number() protoreflect.EnumNumber {
@@ -289,7 +360,7 @@ func (x *YarnApplicationState) UnmarshalJSON(b []byte) error {
 
 // Deprecated: Use YarnApplicationState.Descriptor instead.
 func (YarnApplicationState) EnumDescriptor() ([]byte, []int) {
-	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{3}
+	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{4}
 }
 
 type FinalApplicationStatus int32
@@ -331,11 +402,11 @@ func (x FinalApplicationStatus) String() string {
 }
 
 func (FinalApplicationStatus) Descriptor() protoreflect.EnumDescriptor {
-	return file_yarnpb_yarn_proto_enumTypes[4].Descriptor()
+	return file_yarnpb_yarn_proto_enumTypes[5].Descriptor()
 }
 
 func (FinalApplicationStatus) Type() protoreflect.EnumType {
-	return &file_yarnpb_yarn_proto_enumTypes[4]
+	return &file_yarnpb_yarn_proto_enumTypes[5]
 }
 
 func (x FinalApplicationStatus) Number() protoreflect.EnumNumber {
@@ -354,7 +425,7 @@ func (x *FinalApplicationStatus) UnmarshalJSON(b []byte) error {
 
 // Deprecated: Use FinalApplicationStatus.Descriptor instead.
 func (FinalApplicationStatus) EnumDescriptor() ([]byte, []int) {
-	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{4}
+	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{5}
 }
 
 type ContainerState int32
@@ -390,11 +461,11 @@ func (x ContainerState) String() string {
 }
 
 func (ContainerState) Descriptor() protoreflect.EnumDescriptor {
-	return file_yarnpb_yarn_proto_enumTypes[5].Descriptor()
+	return file_yarnpb_yarn_proto_enumTypes[6].Descriptor()
 }
 
 func (ContainerState) Type() protoreflect.EnumType {
-	return &file_yarnpb_yarn_proto_enumTypes[5]
+	return &file_yarnpb_yarn_proto_enumTypes[6]
 }
 
 func (x ContainerState) Number() protoreflect.EnumNumber {
@@ -413,7 +484,7 @@ func (x *ContainerState) UnmarshalJSON(b []byte) error {
 
 // Deprecated: Use ContainerState.Descriptor instead.
 func (ContainerState) EnumDescriptor() ([]byte, []int) {
-	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{5}
+	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{6}
 }
 
 type AMCommand int32
@@ -446,11 +517,11 @@ func (x AMCommand) String() string {
 }
 
 func (AMCommand) Descriptor() protoreflect.EnumDescriptor {
-	return file_yarnpb_yarn_proto_enumTypes[6].Descriptor()
+	return file_yarnpb_yarn_proto_enumTypes[7].Descriptor()
 }
 
 func (AMCommand) Type() protoreflect.EnumType {
-	return &file_yarnpb_yarn_proto_enumTypes[6]
+	return &file_yarnpb_yarn_proto_enumTypes[7]
 }
 
 func (x AMCommand) Number() protoreflect.EnumNumber {
@@ -469,7 +540,7 @@ func (x *AMCommand) UnmarshalJSON(b []byte) error {
 
 // Deprecated: Use AMCommand.Descriptor instead.
 func (AMCommand) EnumDescriptor() ([]byte, []int) {
-	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{6}
+	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{7}
 }
 
 type ApplicationId struct {
@@ -1625,7 +1696,8 @@ type ApplicationSubmissionContext struct {
 	NodeLabelExpression *string `protobuf:"bytes,16,opt,name=node_label_expression,json=nodeLabelExpression" json:"node_label_expression,omitempty"`
 	// The AM container's request, when it needs more than resource (a node
 	// label expression): the RM takes it instead of resource.
-	AmContainerResourceRequest []*ResourceRequest `protobuf:"bytes,17,rep,name=am_container_resource_request,json=amContainerResourceRequest" json:"am_container_resource_request,omitempty"`
+	AmContainerResourceRequest []*ResourceRequest     `protobuf:"bytes,17,rep,name=am_container_resource_request,json=amContainerResourceRequest" json:"am_container_resource_request,omitempty"`
+	LogAggregationContext      *LogAggregationContext `protobuf:"bytes,14,opt,name=log_aggregation_context,json=logAggregationContext" json:"log_aggregation_context,omitempty"`
 	unknownFields              protoimpl.UnknownFields
 	sizeCache                  protoimpl.SizeCache
 }
@@ -1777,6 +1849,108 @@ func (x *ApplicationSubmissionContext) GetAmContainerResourceRequest() []*Resour
 	return nil
 }
 
+func (x *ApplicationSubmissionContext) GetLogAggregationContext() *LogAggregationContext {
+	if x != nil {
+		return x.LogAggregationContext
+	}
+	return nil
+}
+
+// Which of a container's log files the NodeManagers aggregate. The rolled
+// patterns apply to the files uploaded while the application runs (with
+// yarn.nodemanager.log-aggregation.roll-monitoring-interval-seconds set).
+type LogAggregationContext struct {
+	state                          protoimpl.MessageState `protogen:"open.v1"`
+	IncludePattern                 *string                `protobuf:"bytes,1,opt,name=include_pattern,json=includePattern,def=.*" json:"include_pattern,omitempty"`
+	ExcludePattern                 *string                `protobuf:"bytes,2,opt,name=exclude_pattern,json=excludePattern,def=" json:"exclude_pattern,omitempty"`
+	RolledLogsIncludePattern       *string                `protobuf:"bytes,3,opt,name=rolled_logs_include_pattern,json=rolledLogsIncludePattern,def=" json:"rolled_logs_include_pattern,omitempty"`
+	RolledLogsExcludePattern       *string                `protobuf:"bytes,4,opt,name=rolled_logs_exclude_pattern,json=rolledLogsExcludePattern,def=.*" json:"rolled_logs_exclude_pattern,omitempty"`
+	LogAggregationPolicyClassName  *string                `protobuf:"bytes,5,opt,name=log_aggregation_policy_class_name,json=logAggregationPolicyClassName" json:"log_aggregation_policy_class_name,omitempty"`
+	LogAggregationPolicyParameters *string                `protobuf:"bytes,6,opt,name=log_aggregation_policy_parameters,json=logAggregationPolicyParameters" json:"log_aggregation_policy_parameters,omitempty"`
+	unknownFields                  protoimpl.UnknownFields
+	sizeCache                      protoimpl.SizeCache
+}
+
+// Default values for LogAggregationContext fields.
+const (
+	Default_LogAggregationContext_IncludePattern           = string(".*")
+	Default_LogAggregationContext_ExcludePattern           = string("")
+	Default_LogAggregationContext_RolledLogsIncludePattern = string("")
+	Default_LogAggregationContext_RolledLogsExcludePattern = string(".*")
+)
+
+func (x *LogAggregationContext) Reset() {
+	*x = LogAggregationContext{}
+	mi := &file_yarnpb_yarn_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LogAggregationContext) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LogAggregationContext) ProtoMessage() {}
+
+func (x *LogAggregationContext) ProtoReflect() protoreflect.Message {
+	mi := &file_yarnpb_yarn_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LogAggregationContext.ProtoReflect.Descriptor instead.
+func (*LogAggregationContext) Descriptor() ([]byte, []int) {
+	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *LogAggregationContext) GetIncludePattern() string {
+	if x != nil && x.IncludePattern != nil {
+		return *x.IncludePattern
+	}
+	return Default_LogAggregationContext_IncludePattern
+}
+
+func (x *LogAggregationContext) GetExcludePattern() string {
+	if x != nil && x.ExcludePattern != nil {
+		return *x.ExcludePattern
+	}
+	return Default_LogAggregationContext_ExcludePattern
+}
+
+func (x *LogAggregationContext) GetRolledLogsIncludePattern() string {
+	if x != nil && x.RolledLogsIncludePattern != nil {
+		return *x.RolledLogsIncludePattern
+	}
+	return Default_LogAggregationContext_RolledLogsIncludePattern
+}
+
+func (x *LogAggregationContext) GetRolledLogsExcludePattern() string {
+	if x != nil && x.RolledLogsExcludePattern != nil {
+		return *x.RolledLogsExcludePattern
+	}
+	return Default_LogAggregationContext_RolledLogsExcludePattern
+}
+
+func (x *LogAggregationContext) GetLogAggregationPolicyClassName() string {
+	if x != nil && x.LogAggregationPolicyClassName != nil {
+		return *x.LogAggregationPolicyClassName
+	}
+	return ""
+}
+
+func (x *LogAggregationContext) GetLogAggregationPolicyParameters() string {
+	if x != nil && x.LogAggregationPolicyParameters != nil {
+		return *x.LogAggregationPolicyParameters
+	}
+	return ""
+}
+
 type SubmitApplicationRequest struct {
 	state                        protoimpl.MessageState        `protogen:"open.v1"`
 	ApplicationSubmissionContext *ApplicationSubmissionContext `protobuf:"bytes,1,opt,name=application_submission_context,json=applicationSubmissionContext" json:"application_submission_context,omitempty"`
@@ -1786,7 +1960,7 @@ type SubmitApplicationRequest struct {
 
 func (x *SubmitApplicationRequest) Reset() {
 	*x = SubmitApplicationRequest{}
-	mi := &file_yarnpb_yarn_proto_msgTypes[20]
+	mi := &file_yarnpb_yarn_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1798,7 +1972,7 @@ func (x *SubmitApplicationRequest) String() string {
 func (*SubmitApplicationRequest) ProtoMessage() {}
 
 func (x *SubmitApplicationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yarnpb_yarn_proto_msgTypes[20]
+	mi := &file_yarnpb_yarn_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1811,7 +1985,7 @@ func (x *SubmitApplicationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitApplicationRequest.ProtoReflect.Descriptor instead.
 func (*SubmitApplicationRequest) Descriptor() ([]byte, []int) {
-	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{20}
+	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *SubmitApplicationRequest) GetApplicationSubmissionContext() *ApplicationSubmissionContext {
@@ -1829,7 +2003,7 @@ type SubmitApplicationResponse struct {
 
 func (x *SubmitApplicationResponse) Reset() {
 	*x = SubmitApplicationResponse{}
-	mi := &file_yarnpb_yarn_proto_msgTypes[21]
+	mi := &file_yarnpb_yarn_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1841,7 +2015,7 @@ func (x *SubmitApplicationResponse) String() string {
 func (*SubmitApplicationResponse) ProtoMessage() {}
 
 func (x *SubmitApplicationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yarnpb_yarn_proto_msgTypes[21]
+	mi := &file_yarnpb_yarn_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1854,7 +2028,7 @@ func (x *SubmitApplicationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitApplicationResponse.ProtoReflect.Descriptor instead.
 func (*SubmitApplicationResponse) Descriptor() ([]byte, []int) {
-	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{21}
+	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{22}
 }
 
 type ApplicationAttemptId struct {
@@ -1867,7 +2041,7 @@ type ApplicationAttemptId struct {
 
 func (x *ApplicationAttemptId) Reset() {
 	*x = ApplicationAttemptId{}
-	mi := &file_yarnpb_yarn_proto_msgTypes[22]
+	mi := &file_yarnpb_yarn_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1879,7 +2053,7 @@ func (x *ApplicationAttemptId) String() string {
 func (*ApplicationAttemptId) ProtoMessage() {}
 
 func (x *ApplicationAttemptId) ProtoReflect() protoreflect.Message {
-	mi := &file_yarnpb_yarn_proto_msgTypes[22]
+	mi := &file_yarnpb_yarn_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1892,7 +2066,7 @@ func (x *ApplicationAttemptId) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApplicationAttemptId.ProtoReflect.Descriptor instead.
 func (*ApplicationAttemptId) Descriptor() ([]byte, []int) {
-	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{22}
+	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ApplicationAttemptId) GetApplicationId() *ApplicationId {
@@ -1929,11 +2103,12 @@ type ApplicationReport struct {
 	Progress                    *float32                `protobuf:"fixed32,17,opt,name=progress" json:"progress,omitempty"`
 	ApplicationType             *string                 `protobuf:"bytes,18,opt,name=application_type,json=applicationType" json:"application_type,omitempty"`
 	// Only for unmanaged AMs, to the submitting user, once the attempt is launched.
-	AmRmToken       *commonpb.Token `protobuf:"bytes,19,opt,name=am_rm_token,json=amRmToken" json:"am_rm_token,omitempty"`
-	ApplicationTags []string        `protobuf:"bytes,20,rep,name=application_tags,json=applicationTags" json:"application_tags,omitempty"`
-	Priority        *Priority       `protobuf:"bytes,23,opt,name=priority" json:"priority,omitempty"` // what the RM granted (capped by the cluster's maximum)
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	AmRmToken            *commonpb.Token       `protobuf:"bytes,19,opt,name=am_rm_token,json=amRmToken" json:"am_rm_token,omitempty"`
+	ApplicationTags      []string              `protobuf:"bytes,20,rep,name=application_tags,json=applicationTags" json:"application_tags,omitempty"`
+	LogAggregationStatus *LogAggregationStatus `protobuf:"varint,21,opt,name=log_aggregation_status,json=logAggregationStatus,enum=stoke.hadoop.yarn.LogAggregationStatus" json:"log_aggregation_status,omitempty"`
+	Priority             *Priority             `protobuf:"bytes,23,opt,name=priority" json:"priority,omitempty"` // what the RM granted (capped by the cluster's maximum)
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
 }
 
 // Default values for ApplicationReport fields.
@@ -1943,7 +2118,7 @@ const (
 
 func (x *ApplicationReport) Reset() {
 	*x = ApplicationReport{}
-	mi := &file_yarnpb_yarn_proto_msgTypes[23]
+	mi := &file_yarnpb_yarn_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1955,7 +2130,7 @@ func (x *ApplicationReport) String() string {
 func (*ApplicationReport) ProtoMessage() {}
 
 func (x *ApplicationReport) ProtoReflect() protoreflect.Message {
-	mi := &file_yarnpb_yarn_proto_msgTypes[23]
+	mi := &file_yarnpb_yarn_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1968,7 +2143,7 @@ func (x *ApplicationReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApplicationReport.ProtoReflect.Descriptor instead.
 func (*ApplicationReport) Descriptor() ([]byte, []int) {
-	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{23}
+	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ApplicationReport) GetApplicationId() *ApplicationId {
@@ -2104,6 +2279,13 @@ func (x *ApplicationReport) GetApplicationTags() []string {
 	return nil
 }
 
+func (x *ApplicationReport) GetLogAggregationStatus() LogAggregationStatus {
+	if x != nil && x.LogAggregationStatus != nil {
+		return *x.LogAggregationStatus
+	}
+	return LogAggregationStatus_LOG_DISABLED
+}
+
 func (x *ApplicationReport) GetPriority() *Priority {
 	if x != nil {
 		return x.Priority
@@ -2120,7 +2302,7 @@ type GetApplicationReportRequest struct {
 
 func (x *GetApplicationReportRequest) Reset() {
 	*x = GetApplicationReportRequest{}
-	mi := &file_yarnpb_yarn_proto_msgTypes[24]
+	mi := &file_yarnpb_yarn_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2132,7 +2314,7 @@ func (x *GetApplicationReportRequest) String() string {
 func (*GetApplicationReportRequest) ProtoMessage() {}
 
 func (x *GetApplicationReportRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yarnpb_yarn_proto_msgTypes[24]
+	mi := &file_yarnpb_yarn_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2145,7 +2327,7 @@ func (x *GetApplicationReportRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetApplicationReportRequest.ProtoReflect.Descriptor instead.
 func (*GetApplicationReportRequest) Descriptor() ([]byte, []int) {
-	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{24}
+	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *GetApplicationReportRequest) GetApplicationId() *ApplicationId {
@@ -2164,7 +2346,7 @@ type GetApplicationReportResponse struct {
 
 func (x *GetApplicationReportResponse) Reset() {
 	*x = GetApplicationReportResponse{}
-	mi := &file_yarnpb_yarn_proto_msgTypes[25]
+	mi := &file_yarnpb_yarn_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2176,7 +2358,7 @@ func (x *GetApplicationReportResponse) String() string {
 func (*GetApplicationReportResponse) ProtoMessage() {}
 
 func (x *GetApplicationReportResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yarnpb_yarn_proto_msgTypes[25]
+	mi := &file_yarnpb_yarn_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2189,7 +2371,7 @@ func (x *GetApplicationReportResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetApplicationReportResponse.ProtoReflect.Descriptor instead.
 func (*GetApplicationReportResponse) Descriptor() ([]byte, []int) {
-	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{25}
+	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *GetApplicationReportResponse) GetApplicationReport() *ApplicationReport {
@@ -2209,7 +2391,7 @@ type KillApplicationRequest struct {
 
 func (x *KillApplicationRequest) Reset() {
 	*x = KillApplicationRequest{}
-	mi := &file_yarnpb_yarn_proto_msgTypes[26]
+	mi := &file_yarnpb_yarn_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2221,7 +2403,7 @@ func (x *KillApplicationRequest) String() string {
 func (*KillApplicationRequest) ProtoMessage() {}
 
 func (x *KillApplicationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yarnpb_yarn_proto_msgTypes[26]
+	mi := &file_yarnpb_yarn_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2234,7 +2416,7 @@ func (x *KillApplicationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use KillApplicationRequest.ProtoReflect.Descriptor instead.
 func (*KillApplicationRequest) Descriptor() ([]byte, []int) {
-	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{26}
+	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *KillApplicationRequest) GetApplicationId() *ApplicationId {
@@ -2265,7 +2447,7 @@ const (
 
 func (x *KillApplicationResponse) Reset() {
 	*x = KillApplicationResponse{}
-	mi := &file_yarnpb_yarn_proto_msgTypes[27]
+	mi := &file_yarnpb_yarn_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2277,7 +2459,7 @@ func (x *KillApplicationResponse) String() string {
 func (*KillApplicationResponse) ProtoMessage() {}
 
 func (x *KillApplicationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yarnpb_yarn_proto_msgTypes[27]
+	mi := &file_yarnpb_yarn_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2290,7 +2472,7 @@ func (x *KillApplicationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use KillApplicationResponse.ProtoReflect.Descriptor instead.
 func (*KillApplicationResponse) Descriptor() ([]byte, []int) {
-	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{27}
+	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *KillApplicationResponse) GetIsKillCompleted() bool {
@@ -2311,7 +2493,7 @@ type RegisterApplicationMasterRequest struct {
 
 func (x *RegisterApplicationMasterRequest) Reset() {
 	*x = RegisterApplicationMasterRequest{}
-	mi := &file_yarnpb_yarn_proto_msgTypes[28]
+	mi := &file_yarnpb_yarn_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2323,7 +2505,7 @@ func (x *RegisterApplicationMasterRequest) String() string {
 func (*RegisterApplicationMasterRequest) ProtoMessage() {}
 
 func (x *RegisterApplicationMasterRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yarnpb_yarn_proto_msgTypes[28]
+	mi := &file_yarnpb_yarn_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2336,7 +2518,7 @@ func (x *RegisterApplicationMasterRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterApplicationMasterRequest.ProtoReflect.Descriptor instead.
 func (*RegisterApplicationMasterRequest) Descriptor() ([]byte, []int) {
-	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{28}
+	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *RegisterApplicationMasterRequest) GetHost() string {
@@ -2371,7 +2553,7 @@ type ContainerId struct {
 
 func (x *ContainerId) Reset() {
 	*x = ContainerId{}
-	mi := &file_yarnpb_yarn_proto_msgTypes[29]
+	mi := &file_yarnpb_yarn_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2383,7 +2565,7 @@ func (x *ContainerId) String() string {
 func (*ContainerId) ProtoMessage() {}
 
 func (x *ContainerId) ProtoReflect() protoreflect.Message {
-	mi := &file_yarnpb_yarn_proto_msgTypes[29]
+	mi := &file_yarnpb_yarn_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2396,7 +2578,7 @@ func (x *ContainerId) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContainerId.ProtoReflect.Descriptor instead.
 func (*ContainerId) Descriptor() ([]byte, []int) {
-	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{29}
+	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *ContainerId) GetAppId() *ApplicationId {
@@ -2442,7 +2624,7 @@ const (
 
 func (x *Container) Reset() {
 	*x = Container{}
-	mi := &file_yarnpb_yarn_proto_msgTypes[30]
+	mi := &file_yarnpb_yarn_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2454,7 +2636,7 @@ func (x *Container) String() string {
 func (*Container) ProtoMessage() {}
 
 func (x *Container) ProtoReflect() protoreflect.Message {
-	mi := &file_yarnpb_yarn_proto_msgTypes[30]
+	mi := &file_yarnpb_yarn_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2467,7 +2649,7 @@ func (x *Container) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Container.ProtoReflect.Descriptor instead.
 func (*Container) Descriptor() ([]byte, []int) {
-	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{30}
+	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *Container) GetId() *ContainerId {
@@ -2544,7 +2726,7 @@ const (
 
 func (x *ContainerStatus) Reset() {
 	*x = ContainerStatus{}
-	mi := &file_yarnpb_yarn_proto_msgTypes[31]
+	mi := &file_yarnpb_yarn_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2556,7 +2738,7 @@ func (x *ContainerStatus) String() string {
 func (*ContainerStatus) ProtoMessage() {}
 
 func (x *ContainerStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_yarnpb_yarn_proto_msgTypes[31]
+	mi := &file_yarnpb_yarn_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2569,7 +2751,7 @@ func (x *ContainerStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContainerStatus.ProtoReflect.Descriptor instead.
 func (*ContainerStatus) Descriptor() ([]byte, []int) {
-	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{31}
+	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *ContainerStatus) GetContainerId() *ContainerId {
@@ -2621,7 +2803,7 @@ const (
 
 func (x *ResourceRequest) Reset() {
 	*x = ResourceRequest{}
-	mi := &file_yarnpb_yarn_proto_msgTypes[32]
+	mi := &file_yarnpb_yarn_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2633,7 +2815,7 @@ func (x *ResourceRequest) String() string {
 func (*ResourceRequest) ProtoMessage() {}
 
 func (x *ResourceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yarnpb_yarn_proto_msgTypes[32]
+	mi := &file_yarnpb_yarn_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2646,7 +2828,7 @@ func (x *ResourceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResourceRequest.ProtoReflect.Descriptor instead.
 func (*ResourceRequest) Descriptor() ([]byte, []int) {
-	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{32}
+	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *ResourceRequest) GetPriority() *Priority {
@@ -2708,7 +2890,7 @@ type ResourceBlacklistRequest struct {
 
 func (x *ResourceBlacklistRequest) Reset() {
 	*x = ResourceBlacklistRequest{}
-	mi := &file_yarnpb_yarn_proto_msgTypes[33]
+	mi := &file_yarnpb_yarn_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2720,7 +2902,7 @@ func (x *ResourceBlacklistRequest) String() string {
 func (*ResourceBlacklistRequest) ProtoMessage() {}
 
 func (x *ResourceBlacklistRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yarnpb_yarn_proto_msgTypes[33]
+	mi := &file_yarnpb_yarn_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2733,7 +2915,7 @@ func (x *ResourceBlacklistRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResourceBlacklistRequest.ProtoReflect.Descriptor instead.
 func (*ResourceBlacklistRequest) Descriptor() ([]byte, []int) {
-	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{33}
+	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *ResourceBlacklistRequest) GetBlacklistAdditions() []string {
@@ -2760,7 +2942,7 @@ type NMToken struct {
 
 func (x *NMToken) Reset() {
 	*x = NMToken{}
-	mi := &file_yarnpb_yarn_proto_msgTypes[34]
+	mi := &file_yarnpb_yarn_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2772,7 +2954,7 @@ func (x *NMToken) String() string {
 func (*NMToken) ProtoMessage() {}
 
 func (x *NMToken) ProtoReflect() protoreflect.Message {
-	mi := &file_yarnpb_yarn_proto_msgTypes[34]
+	mi := &file_yarnpb_yarn_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2785,7 +2967,7 @@ func (x *NMToken) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NMToken.ProtoReflect.Descriptor instead.
 func (*NMToken) Descriptor() ([]byte, []int) {
-	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{34}
+	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *NMToken) GetNodeId() *NodeId {
@@ -2815,7 +2997,7 @@ type RegisterApplicationMasterResponse struct {
 
 func (x *RegisterApplicationMasterResponse) Reset() {
 	*x = RegisterApplicationMasterResponse{}
-	mi := &file_yarnpb_yarn_proto_msgTypes[35]
+	mi := &file_yarnpb_yarn_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2827,7 +3009,7 @@ func (x *RegisterApplicationMasterResponse) String() string {
 func (*RegisterApplicationMasterResponse) ProtoMessage() {}
 
 func (x *RegisterApplicationMasterResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yarnpb_yarn_proto_msgTypes[35]
+	mi := &file_yarnpb_yarn_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2840,7 +3022,7 @@ func (x *RegisterApplicationMasterResponse) ProtoReflect() protoreflect.Message 
 
 // Deprecated: Use RegisterApplicationMasterResponse.ProtoReflect.Descriptor instead.
 func (*RegisterApplicationMasterResponse) Descriptor() ([]byte, []int) {
-	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{35}
+	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *RegisterApplicationMasterResponse) GetMaximumCapability() *Resource {
@@ -2891,7 +3073,7 @@ type AllocateRequest struct {
 
 func (x *AllocateRequest) Reset() {
 	*x = AllocateRequest{}
-	mi := &file_yarnpb_yarn_proto_msgTypes[36]
+	mi := &file_yarnpb_yarn_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2903,7 +3085,7 @@ func (x *AllocateRequest) String() string {
 func (*AllocateRequest) ProtoMessage() {}
 
 func (x *AllocateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yarnpb_yarn_proto_msgTypes[36]
+	mi := &file_yarnpb_yarn_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2916,7 +3098,7 @@ func (x *AllocateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AllocateRequest.ProtoReflect.Descriptor instead.
 func (*AllocateRequest) Descriptor() ([]byte, []int) {
-	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{36}
+	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *AllocateRequest) GetAsk() []*ResourceRequest {
@@ -2971,7 +3153,7 @@ type AllocateResponse struct {
 
 func (x *AllocateResponse) Reset() {
 	*x = AllocateResponse{}
-	mi := &file_yarnpb_yarn_proto_msgTypes[37]
+	mi := &file_yarnpb_yarn_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2983,7 +3165,7 @@ func (x *AllocateResponse) String() string {
 func (*AllocateResponse) ProtoMessage() {}
 
 func (x *AllocateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yarnpb_yarn_proto_msgTypes[37]
+	mi := &file_yarnpb_yarn_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2996,7 +3178,7 @@ func (x *AllocateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AllocateResponse.ProtoReflect.Descriptor instead.
 func (*AllocateResponse) Descriptor() ([]byte, []int) {
-	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{37}
+	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *AllocateResponse) GetAMCommand() AMCommand {
@@ -3073,7 +3255,7 @@ type FinishApplicationMasterRequest struct {
 
 func (x *FinishApplicationMasterRequest) Reset() {
 	*x = FinishApplicationMasterRequest{}
-	mi := &file_yarnpb_yarn_proto_msgTypes[38]
+	mi := &file_yarnpb_yarn_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3085,7 +3267,7 @@ func (x *FinishApplicationMasterRequest) String() string {
 func (*FinishApplicationMasterRequest) ProtoMessage() {}
 
 func (x *FinishApplicationMasterRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yarnpb_yarn_proto_msgTypes[38]
+	mi := &file_yarnpb_yarn_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3098,7 +3280,7 @@ func (x *FinishApplicationMasterRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FinishApplicationMasterRequest.ProtoReflect.Descriptor instead.
 func (*FinishApplicationMasterRequest) Descriptor() ([]byte, []int) {
-	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{38}
+	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *FinishApplicationMasterRequest) GetDiagnostics() string {
@@ -3136,7 +3318,7 @@ const (
 
 func (x *FinishApplicationMasterResponse) Reset() {
 	*x = FinishApplicationMasterResponse{}
-	mi := &file_yarnpb_yarn_proto_msgTypes[39]
+	mi := &file_yarnpb_yarn_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3148,7 +3330,7 @@ func (x *FinishApplicationMasterResponse) String() string {
 func (*FinishApplicationMasterResponse) ProtoMessage() {}
 
 func (x *FinishApplicationMasterResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yarnpb_yarn_proto_msgTypes[39]
+	mi := &file_yarnpb_yarn_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3161,7 +3343,7 @@ func (x *FinishApplicationMasterResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FinishApplicationMasterResponse.ProtoReflect.Descriptor instead.
 func (*FinishApplicationMasterResponse) Descriptor() ([]byte, []int) {
-	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{39}
+	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *FinishApplicationMasterResponse) GetIsUnregistered() bool {
@@ -3183,7 +3365,7 @@ type SerializedException struct {
 
 func (x *SerializedException) Reset() {
 	*x = SerializedException{}
-	mi := &file_yarnpb_yarn_proto_msgTypes[40]
+	mi := &file_yarnpb_yarn_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3195,7 +3377,7 @@ func (x *SerializedException) String() string {
 func (*SerializedException) ProtoMessage() {}
 
 func (x *SerializedException) ProtoReflect() protoreflect.Message {
-	mi := &file_yarnpb_yarn_proto_msgTypes[40]
+	mi := &file_yarnpb_yarn_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3208,7 +3390,7 @@ func (x *SerializedException) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SerializedException.ProtoReflect.Descriptor instead.
 func (*SerializedException) Descriptor() ([]byte, []int) {
-	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{40}
+	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *SerializedException) GetMessage() string {
@@ -3249,7 +3431,7 @@ type ContainerExceptionMap struct {
 
 func (x *ContainerExceptionMap) Reset() {
 	*x = ContainerExceptionMap{}
-	mi := &file_yarnpb_yarn_proto_msgTypes[41]
+	mi := &file_yarnpb_yarn_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3261,7 +3443,7 @@ func (x *ContainerExceptionMap) String() string {
 func (*ContainerExceptionMap) ProtoMessage() {}
 
 func (x *ContainerExceptionMap) ProtoReflect() protoreflect.Message {
-	mi := &file_yarnpb_yarn_proto_msgTypes[41]
+	mi := &file_yarnpb_yarn_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3274,7 +3456,7 @@ func (x *ContainerExceptionMap) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContainerExceptionMap.ProtoReflect.Descriptor instead.
 func (*ContainerExceptionMap) Descriptor() ([]byte, []int) {
-	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{41}
+	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *ContainerExceptionMap) GetContainerId() *ContainerId {
@@ -3301,7 +3483,7 @@ type StartContainerRequest struct {
 
 func (x *StartContainerRequest) Reset() {
 	*x = StartContainerRequest{}
-	mi := &file_yarnpb_yarn_proto_msgTypes[42]
+	mi := &file_yarnpb_yarn_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3313,7 +3495,7 @@ func (x *StartContainerRequest) String() string {
 func (*StartContainerRequest) ProtoMessage() {}
 
 func (x *StartContainerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yarnpb_yarn_proto_msgTypes[42]
+	mi := &file_yarnpb_yarn_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3326,7 +3508,7 @@ func (x *StartContainerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StartContainerRequest.ProtoReflect.Descriptor instead.
 func (*StartContainerRequest) Descriptor() ([]byte, []int) {
-	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{42}
+	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *StartContainerRequest) GetContainerLaunchContext() *ContainerLaunchContext {
@@ -3352,7 +3534,7 @@ type StartContainersRequest struct {
 
 func (x *StartContainersRequest) Reset() {
 	*x = StartContainersRequest{}
-	mi := &file_yarnpb_yarn_proto_msgTypes[43]
+	mi := &file_yarnpb_yarn_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3364,7 +3546,7 @@ func (x *StartContainersRequest) String() string {
 func (*StartContainersRequest) ProtoMessage() {}
 
 func (x *StartContainersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yarnpb_yarn_proto_msgTypes[43]
+	mi := &file_yarnpb_yarn_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3377,7 +3559,7 @@ func (x *StartContainersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StartContainersRequest.ProtoReflect.Descriptor instead.
 func (*StartContainersRequest) Descriptor() ([]byte, []int) {
-	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{43}
+	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *StartContainersRequest) GetStartContainerRequest() []*StartContainerRequest {
@@ -3398,7 +3580,7 @@ type StartContainersResponse struct {
 
 func (x *StartContainersResponse) Reset() {
 	*x = StartContainersResponse{}
-	mi := &file_yarnpb_yarn_proto_msgTypes[44]
+	mi := &file_yarnpb_yarn_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3410,7 +3592,7 @@ func (x *StartContainersResponse) String() string {
 func (*StartContainersResponse) ProtoMessage() {}
 
 func (x *StartContainersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yarnpb_yarn_proto_msgTypes[44]
+	mi := &file_yarnpb_yarn_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3423,7 +3605,7 @@ func (x *StartContainersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StartContainersResponse.ProtoReflect.Descriptor instead.
 func (*StartContainersResponse) Descriptor() ([]byte, []int) {
-	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{44}
+	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *StartContainersResponse) GetServicesMetaData() []*StringBytesMap {
@@ -3456,7 +3638,7 @@ type StopContainersRequest struct {
 
 func (x *StopContainersRequest) Reset() {
 	*x = StopContainersRequest{}
-	mi := &file_yarnpb_yarn_proto_msgTypes[45]
+	mi := &file_yarnpb_yarn_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3468,7 +3650,7 @@ func (x *StopContainersRequest) String() string {
 func (*StopContainersRequest) ProtoMessage() {}
 
 func (x *StopContainersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yarnpb_yarn_proto_msgTypes[45]
+	mi := &file_yarnpb_yarn_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3481,7 +3663,7 @@ func (x *StopContainersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopContainersRequest.ProtoReflect.Descriptor instead.
 func (*StopContainersRequest) Descriptor() ([]byte, []int) {
-	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{45}
+	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *StopContainersRequest) GetContainerId() []*ContainerId {
@@ -3501,7 +3683,7 @@ type StopContainersResponse struct {
 
 func (x *StopContainersResponse) Reset() {
 	*x = StopContainersResponse{}
-	mi := &file_yarnpb_yarn_proto_msgTypes[46]
+	mi := &file_yarnpb_yarn_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3513,7 +3695,7 @@ func (x *StopContainersResponse) String() string {
 func (*StopContainersResponse) ProtoMessage() {}
 
 func (x *StopContainersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yarnpb_yarn_proto_msgTypes[46]
+	mi := &file_yarnpb_yarn_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3526,7 +3708,7 @@ func (x *StopContainersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopContainersResponse.ProtoReflect.Descriptor instead.
 func (*StopContainersResponse) Descriptor() ([]byte, []int) {
-	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{46}
+	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *StopContainersResponse) GetSucceededRequests() []*ContainerId {
@@ -3552,7 +3734,7 @@ type GetContainerStatusesRequest struct {
 
 func (x *GetContainerStatusesRequest) Reset() {
 	*x = GetContainerStatusesRequest{}
-	mi := &file_yarnpb_yarn_proto_msgTypes[47]
+	mi := &file_yarnpb_yarn_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3564,7 +3746,7 @@ func (x *GetContainerStatusesRequest) String() string {
 func (*GetContainerStatusesRequest) ProtoMessage() {}
 
 func (x *GetContainerStatusesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_yarnpb_yarn_proto_msgTypes[47]
+	mi := &file_yarnpb_yarn_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3577,7 +3759,7 @@ func (x *GetContainerStatusesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetContainerStatusesRequest.ProtoReflect.Descriptor instead.
 func (*GetContainerStatusesRequest) Descriptor() ([]byte, []int) {
-	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{47}
+	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *GetContainerStatusesRequest) GetContainerId() []*ContainerId {
@@ -3597,7 +3779,7 @@ type GetContainerStatusesResponse struct {
 
 func (x *GetContainerStatusesResponse) Reset() {
 	*x = GetContainerStatusesResponse{}
-	mi := &file_yarnpb_yarn_proto_msgTypes[48]
+	mi := &file_yarnpb_yarn_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3609,7 +3791,7 @@ func (x *GetContainerStatusesResponse) String() string {
 func (*GetContainerStatusesResponse) ProtoMessage() {}
 
 func (x *GetContainerStatusesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_yarnpb_yarn_proto_msgTypes[48]
+	mi := &file_yarnpb_yarn_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3622,7 +3804,7 @@ func (x *GetContainerStatusesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetContainerStatusesResponse.ProtoReflect.Descriptor instead.
 func (*GetContainerStatusesResponse) Descriptor() ([]byte, []int) {
-	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{48}
+	return file_yarnpb_yarn_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *GetContainerStatusesResponse) GetStatus() []*ContainerStatus {
@@ -3728,7 +3910,7 @@ const file_yarnpb_yarn_proto_rawDesc = "" +
 	"\x06tokens\x18\x02 \x01(\fR\x06tokens\x12D\n" +
 	"\fservice_data\x18\x03 \x03(\v2!.stoke.hadoop.yarn.StringBytesMapR\vserviceData\x12D\n" +
 	"\venvironment\x18\x04 \x03(\v2\".stoke.hadoop.yarn.StringStringMapR\venvironment\x12\x18\n" +
-	"\acommand\x18\x05 \x03(\tR\acommand\"\xc8\a\n" +
+	"\acommand\x18\x05 \x03(\tR\acommand\"\xaa\b\n" +
 	"\x1cApplicationSubmissionContext\x12G\n" +
 	"\x0eapplication_id\x18\x01 \x01(\v2 .stoke.hadoop.yarn.ApplicationIdR\rapplicationId\x12.\n" +
 	"\x10application_name\x18\x02 \x01(\t:\x03N/AR\x0fapplicationName\x12\x1d\n" +
@@ -3745,14 +3927,22 @@ const file_yarnpb_yarn_proto_rawDesc = "" +
 	"\x10application_tags\x18\f \x03(\tR\x0fapplicationTags\x12O\n" +
 	"\"attempt_failures_validity_interval\x18\r \x01(\x03:\x02-1R\x1fattemptFailuresValidityInterval\x122\n" +
 	"\x15node_label_expression\x18\x10 \x01(\tR\x13nodeLabelExpression\x12e\n" +
-	"\x1dam_container_resource_request\x18\x11 \x03(\v2\".stoke.hadoop.yarn.ResourceRequestR\x1aamContainerResourceRequest\"\x91\x01\n" +
+	"\x1dam_container_resource_request\x18\x11 \x03(\v2\".stoke.hadoop.yarn.ResourceRequestR\x1aamContainerResourceRequest\x12`\n" +
+	"\x17log_aggregation_context\x18\x0e \x01(\v2(.stoke.hadoop.yarn.LogAggregationContextR\x15logAggregationContext\"\x88\x03\n" +
+	"\x15LogAggregationContext\x12+\n" +
+	"\x0finclude_pattern\x18\x01 \x01(\t:\x02.*R\x0eincludePattern\x12)\n" +
+	"\x0fexclude_pattern\x18\x02 \x01(\t:\x00R\x0eexcludePattern\x12?\n" +
+	"\x1brolled_logs_include_pattern\x18\x03 \x01(\t:\x00R\x18rolledLogsIncludePattern\x12A\n" +
+	"\x1brolled_logs_exclude_pattern\x18\x04 \x01(\t:\x02.*R\x18rolledLogsExcludePattern\x12H\n" +
+	"!log_aggregation_policy_class_name\x18\x05 \x01(\tR\x1dlogAggregationPolicyClassName\x12I\n" +
+	"!log_aggregation_policy_parameters\x18\x06 \x01(\tR\x1elogAggregationPolicyParameters\"\x91\x01\n" +
 	"\x18SubmitApplicationRequest\x12u\n" +
 	"\x1eapplication_submission_context\x18\x01 \x01(\v2/.stoke.hadoop.yarn.ApplicationSubmissionContextR\x1capplicationSubmissionContext\"\x1b\n" +
 	"\x19SubmitApplicationResponse\"~\n" +
 	"\x14ApplicationAttemptId\x12G\n" +
 	"\x0eapplication_id\x18\x01 \x01(\v2 .stoke.hadoop.yarn.ApplicationIdR\rapplicationId\x12\x1d\n" +
 	"\n" +
-	"attempt_id\x18\x02 \x01(\x05R\tattemptId\"\xe9\a\n" +
+	"attempt_id\x18\x02 \x01(\x05R\tattemptId\"\xc8\b\n" +
 	"\x11ApplicationReport\x12G\n" +
 	"\x0eapplication_id\x18\x01 \x01(\v2 .stoke.hadoop.yarn.ApplicationIdR\rapplicationId\x12\x12\n" +
 	"\x04user\x18\x02 \x01(\tR\x04user\x12\x14\n" +
@@ -3775,7 +3965,8 @@ const file_yarnpb_yarn_proto_rawDesc = "" +
 	"\bprogress\x18\x11 \x01(\x02R\bprogress\x12)\n" +
 	"\x10application_type\x18\x12 \x01(\tR\x0fapplicationType\x12:\n" +
 	"\vam_rm_token\x18\x13 \x01(\v2\x1a.stoke.hadoop.common.TokenR\tamRmToken\x12)\n" +
-	"\x10application_tags\x18\x14 \x03(\tR\x0fapplicationTags\x127\n" +
+	"\x10application_tags\x18\x14 \x03(\tR\x0fapplicationTags\x12]\n" +
+	"\x16log_aggregation_status\x18\x15 \x01(\x0e2'.stoke.hadoop.yarn.LogAggregationStatusR\x14logAggregationStatus\x127\n" +
 	"\bpriority\x18\x17 \x01(\v2\x1b.stoke.hadoop.yarn.PriorityR\bpriority\"f\n" +
 	"\x1bGetApplicationReportRequest\x12G\n" +
 	"\x0eapplication_id\x18\x01 \x01(\v2 .stoke.hadoop.yarn.ApplicationIdR\rapplicationId\"s\n" +
@@ -3902,7 +4093,16 @@ const file_yarnpb_yarn_proto_rawDesc = "" +
 	"\x11LocalResourceType\x12\v\n" +
 	"\aARCHIVE\x10\x01\x12\b\n" +
 	"\x04FILE\x10\x02\x12\v\n" +
-	"\aPATTERN\x10\x03*\x7f\n" +
+	"\aPATTERN\x10\x03*\x9f\x01\n" +
+	"\x14LogAggregationStatus\x12\x10\n" +
+	"\fLOG_DISABLED\x10\x01\x12\x11\n" +
+	"\rLOG_NOT_START\x10\x02\x12\x0f\n" +
+	"\vLOG_RUNNING\x10\x03\x12\x11\n" +
+	"\rLOG_SUCCEEDED\x10\x04\x12\x0e\n" +
+	"\n" +
+	"LOG_FAILED\x10\x05\x12\x10\n" +
+	"\fLOG_TIME_OUT\x10\x06\x12\x1c\n" +
+	"\x18LOG_RUNNING_WITH_FAILURE\x10\a*\x7f\n" +
 	"\x14YarnApplicationState\x12\a\n" +
 	"\x03NEW\x10\x01\x12\x0e\n" +
 	"\n" +
@@ -3944,149 +4144,153 @@ func file_yarnpb_yarn_proto_rawDescGZIP() []byte {
 	return file_yarnpb_yarn_proto_rawDescData
 }
 
-var file_yarnpb_yarn_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
-var file_yarnpb_yarn_proto_msgTypes = make([]protoimpl.MessageInfo, 49)
+var file_yarnpb_yarn_proto_enumTypes = make([]protoimpl.EnumInfo, 8)
+var file_yarnpb_yarn_proto_msgTypes = make([]protoimpl.MessageInfo, 50)
 var file_yarnpb_yarn_proto_goTypes = []any{
 	(NodeState)(0),                            // 0: stoke.hadoop.yarn.NodeState
 	(LocalResourceVisibility)(0),              // 1: stoke.hadoop.yarn.LocalResourceVisibility
 	(LocalResourceType)(0),                    // 2: stoke.hadoop.yarn.LocalResourceType
-	(YarnApplicationState)(0),                 // 3: stoke.hadoop.yarn.YarnApplicationState
-	(FinalApplicationStatus)(0),               // 4: stoke.hadoop.yarn.FinalApplicationStatus
-	(ContainerState)(0),                       // 5: stoke.hadoop.yarn.ContainerState
-	(AMCommand)(0),                            // 6: stoke.hadoop.yarn.AMCommand
-	(*ApplicationId)(nil),                     // 7: stoke.hadoop.yarn.ApplicationId
-	(*ResourceInformation)(nil),               // 8: stoke.hadoop.yarn.ResourceInformation
-	(*Resource)(nil),                          // 9: stoke.hadoop.yarn.Resource
-	(*NodeId)(nil),                            // 10: stoke.hadoop.yarn.NodeId
-	(*NodeReport)(nil),                        // 11: stoke.hadoop.yarn.NodeReport
-	(*YarnClusterMetrics)(nil),                // 12: stoke.hadoop.yarn.YarnClusterMetrics
-	(*GetNewApplicationRequest)(nil),          // 13: stoke.hadoop.yarn.GetNewApplicationRequest
-	(*GetNewApplicationResponse)(nil),         // 14: stoke.hadoop.yarn.GetNewApplicationResponse
-	(*GetClusterMetricsRequest)(nil),          // 15: stoke.hadoop.yarn.GetClusterMetricsRequest
-	(*GetClusterMetricsResponse)(nil),         // 16: stoke.hadoop.yarn.GetClusterMetricsResponse
-	(*GetClusterNodesRequest)(nil),            // 17: stoke.hadoop.yarn.GetClusterNodesRequest
-	(*GetClusterNodesResponse)(nil),           // 18: stoke.hadoop.yarn.GetClusterNodesResponse
-	(*Priority)(nil),                          // 19: stoke.hadoop.yarn.Priority
-	(*StringStringMap)(nil),                   // 20: stoke.hadoop.yarn.StringStringMap
-	(*URL)(nil),                               // 21: stoke.hadoop.yarn.URL
-	(*LocalResource)(nil),                     // 22: stoke.hadoop.yarn.LocalResource
-	(*StringLocalResourceMap)(nil),            // 23: stoke.hadoop.yarn.StringLocalResourceMap
-	(*StringBytesMap)(nil),                    // 24: stoke.hadoop.yarn.StringBytesMap
-	(*ContainerLaunchContext)(nil),            // 25: stoke.hadoop.yarn.ContainerLaunchContext
-	(*ApplicationSubmissionContext)(nil),      // 26: stoke.hadoop.yarn.ApplicationSubmissionContext
-	(*SubmitApplicationRequest)(nil),          // 27: stoke.hadoop.yarn.SubmitApplicationRequest
-	(*SubmitApplicationResponse)(nil),         // 28: stoke.hadoop.yarn.SubmitApplicationResponse
-	(*ApplicationAttemptId)(nil),              // 29: stoke.hadoop.yarn.ApplicationAttemptId
-	(*ApplicationReport)(nil),                 // 30: stoke.hadoop.yarn.ApplicationReport
-	(*GetApplicationReportRequest)(nil),       // 31: stoke.hadoop.yarn.GetApplicationReportRequest
-	(*GetApplicationReportResponse)(nil),      // 32: stoke.hadoop.yarn.GetApplicationReportResponse
-	(*KillApplicationRequest)(nil),            // 33: stoke.hadoop.yarn.KillApplicationRequest
-	(*KillApplicationResponse)(nil),           // 34: stoke.hadoop.yarn.KillApplicationResponse
-	(*RegisterApplicationMasterRequest)(nil),  // 35: stoke.hadoop.yarn.RegisterApplicationMasterRequest
-	(*ContainerId)(nil),                       // 36: stoke.hadoop.yarn.ContainerId
-	(*Container)(nil),                         // 37: stoke.hadoop.yarn.Container
-	(*ContainerStatus)(nil),                   // 38: stoke.hadoop.yarn.ContainerStatus
-	(*ResourceRequest)(nil),                   // 39: stoke.hadoop.yarn.ResourceRequest
-	(*ResourceBlacklistRequest)(nil),          // 40: stoke.hadoop.yarn.ResourceBlacklistRequest
-	(*NMToken)(nil),                           // 41: stoke.hadoop.yarn.NMToken
-	(*RegisterApplicationMasterResponse)(nil), // 42: stoke.hadoop.yarn.RegisterApplicationMasterResponse
-	(*AllocateRequest)(nil),                   // 43: stoke.hadoop.yarn.AllocateRequest
-	(*AllocateResponse)(nil),                  // 44: stoke.hadoop.yarn.AllocateResponse
-	(*FinishApplicationMasterRequest)(nil),    // 45: stoke.hadoop.yarn.FinishApplicationMasterRequest
-	(*FinishApplicationMasterResponse)(nil),   // 46: stoke.hadoop.yarn.FinishApplicationMasterResponse
-	(*SerializedException)(nil),               // 47: stoke.hadoop.yarn.SerializedException
-	(*ContainerExceptionMap)(nil),             // 48: stoke.hadoop.yarn.ContainerExceptionMap
-	(*StartContainerRequest)(nil),             // 49: stoke.hadoop.yarn.StartContainerRequest
-	(*StartContainersRequest)(nil),            // 50: stoke.hadoop.yarn.StartContainersRequest
-	(*StartContainersResponse)(nil),           // 51: stoke.hadoop.yarn.StartContainersResponse
-	(*StopContainersRequest)(nil),             // 52: stoke.hadoop.yarn.StopContainersRequest
-	(*StopContainersResponse)(nil),            // 53: stoke.hadoop.yarn.StopContainersResponse
-	(*GetContainerStatusesRequest)(nil),       // 54: stoke.hadoop.yarn.GetContainerStatusesRequest
-	(*GetContainerStatusesResponse)(nil),      // 55: stoke.hadoop.yarn.GetContainerStatusesResponse
-	(*commonpb.Token)(nil),                    // 56: stoke.hadoop.common.Token
+	(LogAggregationStatus)(0),                 // 3: stoke.hadoop.yarn.LogAggregationStatus
+	(YarnApplicationState)(0),                 // 4: stoke.hadoop.yarn.YarnApplicationState
+	(FinalApplicationStatus)(0),               // 5: stoke.hadoop.yarn.FinalApplicationStatus
+	(ContainerState)(0),                       // 6: stoke.hadoop.yarn.ContainerState
+	(AMCommand)(0),                            // 7: stoke.hadoop.yarn.AMCommand
+	(*ApplicationId)(nil),                     // 8: stoke.hadoop.yarn.ApplicationId
+	(*ResourceInformation)(nil),               // 9: stoke.hadoop.yarn.ResourceInformation
+	(*Resource)(nil),                          // 10: stoke.hadoop.yarn.Resource
+	(*NodeId)(nil),                            // 11: stoke.hadoop.yarn.NodeId
+	(*NodeReport)(nil),                        // 12: stoke.hadoop.yarn.NodeReport
+	(*YarnClusterMetrics)(nil),                // 13: stoke.hadoop.yarn.YarnClusterMetrics
+	(*GetNewApplicationRequest)(nil),          // 14: stoke.hadoop.yarn.GetNewApplicationRequest
+	(*GetNewApplicationResponse)(nil),         // 15: stoke.hadoop.yarn.GetNewApplicationResponse
+	(*GetClusterMetricsRequest)(nil),          // 16: stoke.hadoop.yarn.GetClusterMetricsRequest
+	(*GetClusterMetricsResponse)(nil),         // 17: stoke.hadoop.yarn.GetClusterMetricsResponse
+	(*GetClusterNodesRequest)(nil),            // 18: stoke.hadoop.yarn.GetClusterNodesRequest
+	(*GetClusterNodesResponse)(nil),           // 19: stoke.hadoop.yarn.GetClusterNodesResponse
+	(*Priority)(nil),                          // 20: stoke.hadoop.yarn.Priority
+	(*StringStringMap)(nil),                   // 21: stoke.hadoop.yarn.StringStringMap
+	(*URL)(nil),                               // 22: stoke.hadoop.yarn.URL
+	(*LocalResource)(nil),                     // 23: stoke.hadoop.yarn.LocalResource
+	(*StringLocalResourceMap)(nil),            // 24: stoke.hadoop.yarn.StringLocalResourceMap
+	(*StringBytesMap)(nil),                    // 25: stoke.hadoop.yarn.StringBytesMap
+	(*ContainerLaunchContext)(nil),            // 26: stoke.hadoop.yarn.ContainerLaunchContext
+	(*ApplicationSubmissionContext)(nil),      // 27: stoke.hadoop.yarn.ApplicationSubmissionContext
+	(*LogAggregationContext)(nil),             // 28: stoke.hadoop.yarn.LogAggregationContext
+	(*SubmitApplicationRequest)(nil),          // 29: stoke.hadoop.yarn.SubmitApplicationRequest
+	(*SubmitApplicationResponse)(nil),         // 30: stoke.hadoop.yarn.SubmitApplicationResponse
+	(*ApplicationAttemptId)(nil),              // 31: stoke.hadoop.yarn.ApplicationAttemptId
+	(*ApplicationReport)(nil),                 // 32: stoke.hadoop.yarn.ApplicationReport
+	(*GetApplicationReportRequest)(nil),       // 33: stoke.hadoop.yarn.GetApplicationReportRequest
+	(*GetApplicationReportResponse)(nil),      // 34: stoke.hadoop.yarn.GetApplicationReportResponse
+	(*KillApplicationRequest)(nil),            // 35: stoke.hadoop.yarn.KillApplicationRequest
+	(*KillApplicationResponse)(nil),           // 36: stoke.hadoop.yarn.KillApplicationResponse
+	(*RegisterApplicationMasterRequest)(nil),  // 37: stoke.hadoop.yarn.RegisterApplicationMasterRequest
+	(*ContainerId)(nil),                       // 38: stoke.hadoop.yarn.ContainerId
+	(*Container)(nil),                         // 39: stoke.hadoop.yarn.Container
+	(*ContainerStatus)(nil),                   // 40: stoke.hadoop.yarn.ContainerStatus
+	(*ResourceRequest)(nil),                   // 41: stoke.hadoop.yarn.ResourceRequest
+	(*ResourceBlacklistRequest)(nil),          // 42: stoke.hadoop.yarn.ResourceBlacklistRequest
+	(*NMToken)(nil),                           // 43: stoke.hadoop.yarn.NMToken
+	(*RegisterApplicationMasterResponse)(nil), // 44: stoke.hadoop.yarn.RegisterApplicationMasterResponse
+	(*AllocateRequest)(nil),                   // 45: stoke.hadoop.yarn.AllocateRequest
+	(*AllocateResponse)(nil),                  // 46: stoke.hadoop.yarn.AllocateResponse
+	(*FinishApplicationMasterRequest)(nil),    // 47: stoke.hadoop.yarn.FinishApplicationMasterRequest
+	(*FinishApplicationMasterResponse)(nil),   // 48: stoke.hadoop.yarn.FinishApplicationMasterResponse
+	(*SerializedException)(nil),               // 49: stoke.hadoop.yarn.SerializedException
+	(*ContainerExceptionMap)(nil),             // 50: stoke.hadoop.yarn.ContainerExceptionMap
+	(*StartContainerRequest)(nil),             // 51: stoke.hadoop.yarn.StartContainerRequest
+	(*StartContainersRequest)(nil),            // 52: stoke.hadoop.yarn.StartContainersRequest
+	(*StartContainersResponse)(nil),           // 53: stoke.hadoop.yarn.StartContainersResponse
+	(*StopContainersRequest)(nil),             // 54: stoke.hadoop.yarn.StopContainersRequest
+	(*StopContainersResponse)(nil),            // 55: stoke.hadoop.yarn.StopContainersResponse
+	(*GetContainerStatusesRequest)(nil),       // 56: stoke.hadoop.yarn.GetContainerStatusesRequest
+	(*GetContainerStatusesResponse)(nil),      // 57: stoke.hadoop.yarn.GetContainerStatusesResponse
+	(*commonpb.Token)(nil),                    // 58: stoke.hadoop.common.Token
 }
 var file_yarnpb_yarn_proto_depIdxs = []int32{
-	8,  // 0: stoke.hadoop.yarn.Resource.resource_value_map:type_name -> stoke.hadoop.yarn.ResourceInformation
-	10, // 1: stoke.hadoop.yarn.NodeReport.node_id:type_name -> stoke.hadoop.yarn.NodeId
-	9,  // 2: stoke.hadoop.yarn.NodeReport.used:type_name -> stoke.hadoop.yarn.Resource
-	9,  // 3: stoke.hadoop.yarn.NodeReport.capability:type_name -> stoke.hadoop.yarn.Resource
+	9,  // 0: stoke.hadoop.yarn.Resource.resource_value_map:type_name -> stoke.hadoop.yarn.ResourceInformation
+	11, // 1: stoke.hadoop.yarn.NodeReport.node_id:type_name -> stoke.hadoop.yarn.NodeId
+	10, // 2: stoke.hadoop.yarn.NodeReport.used:type_name -> stoke.hadoop.yarn.Resource
+	10, // 3: stoke.hadoop.yarn.NodeReport.capability:type_name -> stoke.hadoop.yarn.Resource
 	0,  // 4: stoke.hadoop.yarn.NodeReport.node_state:type_name -> stoke.hadoop.yarn.NodeState
-	7,  // 5: stoke.hadoop.yarn.GetNewApplicationResponse.application_id:type_name -> stoke.hadoop.yarn.ApplicationId
-	9,  // 6: stoke.hadoop.yarn.GetNewApplicationResponse.maximum_capability:type_name -> stoke.hadoop.yarn.Resource
-	12, // 7: stoke.hadoop.yarn.GetClusterMetricsResponse.cluster_metrics:type_name -> stoke.hadoop.yarn.YarnClusterMetrics
+	8,  // 5: stoke.hadoop.yarn.GetNewApplicationResponse.application_id:type_name -> stoke.hadoop.yarn.ApplicationId
+	10, // 6: stoke.hadoop.yarn.GetNewApplicationResponse.maximum_capability:type_name -> stoke.hadoop.yarn.Resource
+	13, // 7: stoke.hadoop.yarn.GetClusterMetricsResponse.cluster_metrics:type_name -> stoke.hadoop.yarn.YarnClusterMetrics
 	0,  // 8: stoke.hadoop.yarn.GetClusterNodesRequest.node_states:type_name -> stoke.hadoop.yarn.NodeState
-	11, // 9: stoke.hadoop.yarn.GetClusterNodesResponse.node_reports:type_name -> stoke.hadoop.yarn.NodeReport
-	21, // 10: stoke.hadoop.yarn.LocalResource.resource:type_name -> stoke.hadoop.yarn.URL
+	12, // 9: stoke.hadoop.yarn.GetClusterNodesResponse.node_reports:type_name -> stoke.hadoop.yarn.NodeReport
+	22, // 10: stoke.hadoop.yarn.LocalResource.resource:type_name -> stoke.hadoop.yarn.URL
 	2,  // 11: stoke.hadoop.yarn.LocalResource.type:type_name -> stoke.hadoop.yarn.LocalResourceType
 	1,  // 12: stoke.hadoop.yarn.LocalResource.visibility:type_name -> stoke.hadoop.yarn.LocalResourceVisibility
-	22, // 13: stoke.hadoop.yarn.StringLocalResourceMap.value:type_name -> stoke.hadoop.yarn.LocalResource
-	23, // 14: stoke.hadoop.yarn.ContainerLaunchContext.local_resources:type_name -> stoke.hadoop.yarn.StringLocalResourceMap
-	24, // 15: stoke.hadoop.yarn.ContainerLaunchContext.service_data:type_name -> stoke.hadoop.yarn.StringBytesMap
-	20, // 16: stoke.hadoop.yarn.ContainerLaunchContext.environment:type_name -> stoke.hadoop.yarn.StringStringMap
-	7,  // 17: stoke.hadoop.yarn.ApplicationSubmissionContext.application_id:type_name -> stoke.hadoop.yarn.ApplicationId
-	19, // 18: stoke.hadoop.yarn.ApplicationSubmissionContext.priority:type_name -> stoke.hadoop.yarn.Priority
-	25, // 19: stoke.hadoop.yarn.ApplicationSubmissionContext.am_container_spec:type_name -> stoke.hadoop.yarn.ContainerLaunchContext
-	9,  // 20: stoke.hadoop.yarn.ApplicationSubmissionContext.resource:type_name -> stoke.hadoop.yarn.Resource
-	39, // 21: stoke.hadoop.yarn.ApplicationSubmissionContext.am_container_resource_request:type_name -> stoke.hadoop.yarn.ResourceRequest
-	26, // 22: stoke.hadoop.yarn.SubmitApplicationRequest.application_submission_context:type_name -> stoke.hadoop.yarn.ApplicationSubmissionContext
-	7,  // 23: stoke.hadoop.yarn.ApplicationAttemptId.application_id:type_name -> stoke.hadoop.yarn.ApplicationId
-	7,  // 24: stoke.hadoop.yarn.ApplicationReport.application_id:type_name -> stoke.hadoop.yarn.ApplicationId
-	56, // 25: stoke.hadoop.yarn.ApplicationReport.client_to_am_token:type_name -> stoke.hadoop.common.Token
-	3,  // 26: stoke.hadoop.yarn.ApplicationReport.yarn_application_state:type_name -> stoke.hadoop.yarn.YarnApplicationState
-	4,  // 27: stoke.hadoop.yarn.ApplicationReport.final_application_status:type_name -> stoke.hadoop.yarn.FinalApplicationStatus
-	29, // 28: stoke.hadoop.yarn.ApplicationReport.current_application_attempt_id:type_name -> stoke.hadoop.yarn.ApplicationAttemptId
-	56, // 29: stoke.hadoop.yarn.ApplicationReport.am_rm_token:type_name -> stoke.hadoop.common.Token
-	19, // 30: stoke.hadoop.yarn.ApplicationReport.priority:type_name -> stoke.hadoop.yarn.Priority
-	7,  // 31: stoke.hadoop.yarn.GetApplicationReportRequest.application_id:type_name -> stoke.hadoop.yarn.ApplicationId
-	30, // 32: stoke.hadoop.yarn.GetApplicationReportResponse.application_report:type_name -> stoke.hadoop.yarn.ApplicationReport
-	7,  // 33: stoke.hadoop.yarn.KillApplicationRequest.application_id:type_name -> stoke.hadoop.yarn.ApplicationId
-	7,  // 34: stoke.hadoop.yarn.ContainerId.app_id:type_name -> stoke.hadoop.yarn.ApplicationId
-	29, // 35: stoke.hadoop.yarn.ContainerId.app_attempt_id:type_name -> stoke.hadoop.yarn.ApplicationAttemptId
-	36, // 36: stoke.hadoop.yarn.Container.id:type_name -> stoke.hadoop.yarn.ContainerId
-	10, // 37: stoke.hadoop.yarn.Container.node_id:type_name -> stoke.hadoop.yarn.NodeId
-	9,  // 38: stoke.hadoop.yarn.Container.resource:type_name -> stoke.hadoop.yarn.Resource
-	19, // 39: stoke.hadoop.yarn.Container.priority:type_name -> stoke.hadoop.yarn.Priority
-	56, // 40: stoke.hadoop.yarn.Container.container_token:type_name -> stoke.hadoop.common.Token
-	36, // 41: stoke.hadoop.yarn.ContainerStatus.container_id:type_name -> stoke.hadoop.yarn.ContainerId
-	5,  // 42: stoke.hadoop.yarn.ContainerStatus.state:type_name -> stoke.hadoop.yarn.ContainerState
-	19, // 43: stoke.hadoop.yarn.ResourceRequest.priority:type_name -> stoke.hadoop.yarn.Priority
-	9,  // 44: stoke.hadoop.yarn.ResourceRequest.capability:type_name -> stoke.hadoop.yarn.Resource
-	10, // 45: stoke.hadoop.yarn.NMToken.node_id:type_name -> stoke.hadoop.yarn.NodeId
-	56, // 46: stoke.hadoop.yarn.NMToken.token:type_name -> stoke.hadoop.common.Token
-	9,  // 47: stoke.hadoop.yarn.RegisterApplicationMasterResponse.maximum_capability:type_name -> stoke.hadoop.yarn.Resource
-	37, // 48: stoke.hadoop.yarn.RegisterApplicationMasterResponse.containers_from_previous_attempts:type_name -> stoke.hadoop.yarn.Container
-	41, // 49: stoke.hadoop.yarn.RegisterApplicationMasterResponse.nm_tokens_from_previous_attempts:type_name -> stoke.hadoop.yarn.NMToken
-	39, // 50: stoke.hadoop.yarn.AllocateRequest.ask:type_name -> stoke.hadoop.yarn.ResourceRequest
-	36, // 51: stoke.hadoop.yarn.AllocateRequest.release:type_name -> stoke.hadoop.yarn.ContainerId
-	40, // 52: stoke.hadoop.yarn.AllocateRequest.blacklist_request:type_name -> stoke.hadoop.yarn.ResourceBlacklistRequest
-	6,  // 53: stoke.hadoop.yarn.AllocateResponse.a_m_command:type_name -> stoke.hadoop.yarn.AMCommand
-	37, // 54: stoke.hadoop.yarn.AllocateResponse.allocated_containers:type_name -> stoke.hadoop.yarn.Container
-	38, // 55: stoke.hadoop.yarn.AllocateResponse.completed_container_statuses:type_name -> stoke.hadoop.yarn.ContainerStatus
-	9,  // 56: stoke.hadoop.yarn.AllocateResponse.limit:type_name -> stoke.hadoop.yarn.Resource
-	11, // 57: stoke.hadoop.yarn.AllocateResponse.updated_nodes:type_name -> stoke.hadoop.yarn.NodeReport
-	41, // 58: stoke.hadoop.yarn.AllocateResponse.nm_tokens:type_name -> stoke.hadoop.yarn.NMToken
-	56, // 59: stoke.hadoop.yarn.AllocateResponse.am_rm_token:type_name -> stoke.hadoop.common.Token
-	4,  // 60: stoke.hadoop.yarn.FinishApplicationMasterRequest.final_application_status:type_name -> stoke.hadoop.yarn.FinalApplicationStatus
-	47, // 61: stoke.hadoop.yarn.SerializedException.cause:type_name -> stoke.hadoop.yarn.SerializedException
-	36, // 62: stoke.hadoop.yarn.ContainerExceptionMap.container_id:type_name -> stoke.hadoop.yarn.ContainerId
-	47, // 63: stoke.hadoop.yarn.ContainerExceptionMap.exception:type_name -> stoke.hadoop.yarn.SerializedException
-	25, // 64: stoke.hadoop.yarn.StartContainerRequest.container_launch_context:type_name -> stoke.hadoop.yarn.ContainerLaunchContext
-	56, // 65: stoke.hadoop.yarn.StartContainerRequest.container_token:type_name -> stoke.hadoop.common.Token
-	49, // 66: stoke.hadoop.yarn.StartContainersRequest.start_container_request:type_name -> stoke.hadoop.yarn.StartContainerRequest
-	24, // 67: stoke.hadoop.yarn.StartContainersResponse.services_meta_data:type_name -> stoke.hadoop.yarn.StringBytesMap
-	36, // 68: stoke.hadoop.yarn.StartContainersResponse.succeeded_requests:type_name -> stoke.hadoop.yarn.ContainerId
-	48, // 69: stoke.hadoop.yarn.StartContainersResponse.failed_requests:type_name -> stoke.hadoop.yarn.ContainerExceptionMap
-	36, // 70: stoke.hadoop.yarn.StopContainersRequest.container_id:type_name -> stoke.hadoop.yarn.ContainerId
-	36, // 71: stoke.hadoop.yarn.StopContainersResponse.succeeded_requests:type_name -> stoke.hadoop.yarn.ContainerId
-	48, // 72: stoke.hadoop.yarn.StopContainersResponse.failed_requests:type_name -> stoke.hadoop.yarn.ContainerExceptionMap
-	36, // 73: stoke.hadoop.yarn.GetContainerStatusesRequest.container_id:type_name -> stoke.hadoop.yarn.ContainerId
-	38, // 74: stoke.hadoop.yarn.GetContainerStatusesResponse.status:type_name -> stoke.hadoop.yarn.ContainerStatus
-	48, // 75: stoke.hadoop.yarn.GetContainerStatusesResponse.failed_requests:type_name -> stoke.hadoop.yarn.ContainerExceptionMap
-	76, // [76:76] is the sub-list for method output_type
-	76, // [76:76] is the sub-list for method input_type
-	76, // [76:76] is the sub-list for extension type_name
-	76, // [76:76] is the sub-list for extension extendee
-	0,  // [0:76] is the sub-list for field type_name
+	23, // 13: stoke.hadoop.yarn.StringLocalResourceMap.value:type_name -> stoke.hadoop.yarn.LocalResource
+	24, // 14: stoke.hadoop.yarn.ContainerLaunchContext.local_resources:type_name -> stoke.hadoop.yarn.StringLocalResourceMap
+	25, // 15: stoke.hadoop.yarn.ContainerLaunchContext.service_data:type_name -> stoke.hadoop.yarn.StringBytesMap
+	21, // 16: stoke.hadoop.yarn.ContainerLaunchContext.environment:type_name -> stoke.hadoop.yarn.StringStringMap
+	8,  // 17: stoke.hadoop.yarn.ApplicationSubmissionContext.application_id:type_name -> stoke.hadoop.yarn.ApplicationId
+	20, // 18: stoke.hadoop.yarn.ApplicationSubmissionContext.priority:type_name -> stoke.hadoop.yarn.Priority
+	26, // 19: stoke.hadoop.yarn.ApplicationSubmissionContext.am_container_spec:type_name -> stoke.hadoop.yarn.ContainerLaunchContext
+	10, // 20: stoke.hadoop.yarn.ApplicationSubmissionContext.resource:type_name -> stoke.hadoop.yarn.Resource
+	41, // 21: stoke.hadoop.yarn.ApplicationSubmissionContext.am_container_resource_request:type_name -> stoke.hadoop.yarn.ResourceRequest
+	28, // 22: stoke.hadoop.yarn.ApplicationSubmissionContext.log_aggregation_context:type_name -> stoke.hadoop.yarn.LogAggregationContext
+	27, // 23: stoke.hadoop.yarn.SubmitApplicationRequest.application_submission_context:type_name -> stoke.hadoop.yarn.ApplicationSubmissionContext
+	8,  // 24: stoke.hadoop.yarn.ApplicationAttemptId.application_id:type_name -> stoke.hadoop.yarn.ApplicationId
+	8,  // 25: stoke.hadoop.yarn.ApplicationReport.application_id:type_name -> stoke.hadoop.yarn.ApplicationId
+	58, // 26: stoke.hadoop.yarn.ApplicationReport.client_to_am_token:type_name -> stoke.hadoop.common.Token
+	4,  // 27: stoke.hadoop.yarn.ApplicationReport.yarn_application_state:type_name -> stoke.hadoop.yarn.YarnApplicationState
+	5,  // 28: stoke.hadoop.yarn.ApplicationReport.final_application_status:type_name -> stoke.hadoop.yarn.FinalApplicationStatus
+	31, // 29: stoke.hadoop.yarn.ApplicationReport.current_application_attempt_id:type_name -> stoke.hadoop.yarn.ApplicationAttemptId
+	58, // 30: stoke.hadoop.yarn.ApplicationReport.am_rm_token:type_name -> stoke.hadoop.common.Token
+	3,  // 31: stoke.hadoop.yarn.ApplicationReport.log_aggregation_status:type_name -> stoke.hadoop.yarn.LogAggregationStatus
+	20, // 32: stoke.hadoop.yarn.ApplicationReport.priority:type_name -> stoke.hadoop.yarn.Priority
+	8,  // 33: stoke.hadoop.yarn.GetApplicationReportRequest.application_id:type_name -> stoke.hadoop.yarn.ApplicationId
+	32, // 34: stoke.hadoop.yarn.GetApplicationReportResponse.application_report:type_name -> stoke.hadoop.yarn.ApplicationReport
+	8,  // 35: stoke.hadoop.yarn.KillApplicationRequest.application_id:type_name -> stoke.hadoop.yarn.ApplicationId
+	8,  // 36: stoke.hadoop.yarn.ContainerId.app_id:type_name -> stoke.hadoop.yarn.ApplicationId
+	31, // 37: stoke.hadoop.yarn.ContainerId.app_attempt_id:type_name -> stoke.hadoop.yarn.ApplicationAttemptId
+	38, // 38: stoke.hadoop.yarn.Container.id:type_name -> stoke.hadoop.yarn.ContainerId
+	11, // 39: stoke.hadoop.yarn.Container.node_id:type_name -> stoke.hadoop.yarn.NodeId
+	10, // 40: stoke.hadoop.yarn.Container.resource:type_name -> stoke.hadoop.yarn.Resource
+	20, // 41: stoke.hadoop.yarn.Container.priority:type_name -> stoke.hadoop.yarn.Priority
+	58, // 42: stoke.hadoop.yarn.Container.container_token:type_name -> stoke.hadoop.common.Token
+	38, // 43: stoke.hadoop.yarn.ContainerStatus.container_id:type_name -> stoke.hadoop.yarn.ContainerId
+	6,  // 44: stoke.hadoop.yarn.ContainerStatus.state:type_name -> stoke.hadoop.yarn.ContainerState
+	20, // 45: stoke.hadoop.yarn.ResourceRequest.priority:type_name -> stoke.hadoop.yarn.Priority
+	10, // 46: stoke.hadoop.yarn.ResourceRequest.capability:type_name -> stoke.hadoop.yarn.Resource
+	11, // 47: stoke.hadoop.yarn.NMToken.node_id:type_name -> stoke.hadoop.yarn.NodeId
+	58, // 48: stoke.hadoop.yarn.NMToken.token:type_name -> stoke.hadoop.common.Token
+	10, // 49: stoke.hadoop.yarn.RegisterApplicationMasterResponse.maximum_capability:type_name -> stoke.hadoop.yarn.Resource
+	39, // 50: stoke.hadoop.yarn.RegisterApplicationMasterResponse.containers_from_previous_attempts:type_name -> stoke.hadoop.yarn.Container
+	43, // 51: stoke.hadoop.yarn.RegisterApplicationMasterResponse.nm_tokens_from_previous_attempts:type_name -> stoke.hadoop.yarn.NMToken
+	41, // 52: stoke.hadoop.yarn.AllocateRequest.ask:type_name -> stoke.hadoop.yarn.ResourceRequest
+	38, // 53: stoke.hadoop.yarn.AllocateRequest.release:type_name -> stoke.hadoop.yarn.ContainerId
+	42, // 54: stoke.hadoop.yarn.AllocateRequest.blacklist_request:type_name -> stoke.hadoop.yarn.ResourceBlacklistRequest
+	7,  // 55: stoke.hadoop.yarn.AllocateResponse.a_m_command:type_name -> stoke.hadoop.yarn.AMCommand
+	39, // 56: stoke.hadoop.yarn.AllocateResponse.allocated_containers:type_name -> stoke.hadoop.yarn.Container
+	40, // 57: stoke.hadoop.yarn.AllocateResponse.completed_container_statuses:type_name -> stoke.hadoop.yarn.ContainerStatus
+	10, // 58: stoke.hadoop.yarn.AllocateResponse.limit:type_name -> stoke.hadoop.yarn.Resource
+	12, // 59: stoke.hadoop.yarn.AllocateResponse.updated_nodes:type_name -> stoke.hadoop.yarn.NodeReport
+	43, // 60: stoke.hadoop.yarn.AllocateResponse.nm_tokens:type_name -> stoke.hadoop.yarn.NMToken
+	58, // 61: stoke.hadoop.yarn.AllocateResponse.am_rm_token:type_name -> stoke.hadoop.common.Token
+	5,  // 62: stoke.hadoop.yarn.FinishApplicationMasterRequest.final_application_status:type_name -> stoke.hadoop.yarn.FinalApplicationStatus
+	49, // 63: stoke.hadoop.yarn.SerializedException.cause:type_name -> stoke.hadoop.yarn.SerializedException
+	38, // 64: stoke.hadoop.yarn.ContainerExceptionMap.container_id:type_name -> stoke.hadoop.yarn.ContainerId
+	49, // 65: stoke.hadoop.yarn.ContainerExceptionMap.exception:type_name -> stoke.hadoop.yarn.SerializedException
+	26, // 66: stoke.hadoop.yarn.StartContainerRequest.container_launch_context:type_name -> stoke.hadoop.yarn.ContainerLaunchContext
+	58, // 67: stoke.hadoop.yarn.StartContainerRequest.container_token:type_name -> stoke.hadoop.common.Token
+	51, // 68: stoke.hadoop.yarn.StartContainersRequest.start_container_request:type_name -> stoke.hadoop.yarn.StartContainerRequest
+	25, // 69: stoke.hadoop.yarn.StartContainersResponse.services_meta_data:type_name -> stoke.hadoop.yarn.StringBytesMap
+	38, // 70: stoke.hadoop.yarn.StartContainersResponse.succeeded_requests:type_name -> stoke.hadoop.yarn.ContainerId
+	50, // 71: stoke.hadoop.yarn.StartContainersResponse.failed_requests:type_name -> stoke.hadoop.yarn.ContainerExceptionMap
+	38, // 72: stoke.hadoop.yarn.StopContainersRequest.container_id:type_name -> stoke.hadoop.yarn.ContainerId
+	38, // 73: stoke.hadoop.yarn.StopContainersResponse.succeeded_requests:type_name -> stoke.hadoop.yarn.ContainerId
+	50, // 74: stoke.hadoop.yarn.StopContainersResponse.failed_requests:type_name -> stoke.hadoop.yarn.ContainerExceptionMap
+	38, // 75: stoke.hadoop.yarn.GetContainerStatusesRequest.container_id:type_name -> stoke.hadoop.yarn.ContainerId
+	40, // 76: stoke.hadoop.yarn.GetContainerStatusesResponse.status:type_name -> stoke.hadoop.yarn.ContainerStatus
+	50, // 77: stoke.hadoop.yarn.GetContainerStatusesResponse.failed_requests:type_name -> stoke.hadoop.yarn.ContainerExceptionMap
+	78, // [78:78] is the sub-list for method output_type
+	78, // [78:78] is the sub-list for method input_type
+	78, // [78:78] is the sub-list for extension type_name
+	78, // [78:78] is the sub-list for extension extendee
+	0,  // [0:78] is the sub-list for field type_name
 }
 
 func init() { file_yarnpb_yarn_proto_init() }
@@ -4099,8 +4303,8 @@ func file_yarnpb_yarn_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_yarnpb_yarn_proto_rawDesc), len(file_yarnpb_yarn_proto_rawDesc)),
-			NumEnums:      7,
-			NumMessages:   49,
+			NumEnums:      8,
+			NumMessages:   50,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -122,6 +122,8 @@ public final class Harness {
       if (opts.nodeLocalityDelay != null) {
         conf.setInt("yarn.scheduler.capacity.node-locality-delay", opts.nodeLocalityDelay);
       }
+      LogAggregation.configure(conf, opts.logAggregation, opts.logRollSeconds);
+      LogAggregation.prepare(conf, dfs.getFileSystem());
       yarn = new MiniYARNCluster("stoke-harness", opts.nodeManagers, 1, 1);
       yarn.init(conf);
       yarn.start();
@@ -434,6 +436,8 @@ public final class Harness {
     List<String> proxyUsers = new ArrayList<>(); // --proxy-users: users given an HDFS home directory
     List<String> allowProxy = new ArrayList<>(); // --allow-proxy: users the OS user may impersonate
     boolean secondHdfs; // --second-hdfs: start another MiniDFSCluster, reported as second_fs
+    String logAggregation; // --log-aggregation FORMAT[:COMPRESSION] (null: off)
+    int logRollSeconds; // --log-roll-seconds: rolling log aggregation interval (0: at the end only)
 
     static Options parse(String[] args) {
       Options o = new Options();
@@ -468,6 +472,8 @@ public final class Harness {
           case "--allow-proxy": o.allowProxy = users(val != null ? val : next(a, ++i, s), s); break;
           case "--second-hdfs": o.secondHdfs = true; break;
           case "--token-max-lifetime-ms": o.tokenMaxLifetimeMs = Long.parseLong(val != null ? val : next(a, ++i, s)); break;
+          case "--log-aggregation": o.logAggregation = val != null ? val : next(a, ++i, s); break;
+          case "--log-roll-seconds": o.logRollSeconds = Integer.parseInt(val != null ? val : next(a, ++i, s)); break;
           case "--rpc-protection":
             o.rpcProtection = val != null ? val : next(a, ++i, s);
             for (String q : o.rpcProtection.split(",")) {
