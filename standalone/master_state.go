@@ -230,7 +230,7 @@ func (m *Master) launchExecutor(l placement.Launch) {
 	m.log.WithField("app", a.desc.ID).Infof("launching executor %s on worker %s (%s) with %d core(s), %d MiB", id, w.reg.ID, w.reg.Host, l.Cores, l.MemoryMiB)
 	w.push(WorkerCommand{LaunchExecutor: &LaunchExecutor{
 		ExecutorRef: ExecutorRef{AppID: a.desc.ID, ExecutorID: id}, Cores: l.Cores, MemoryMiB: l.MemoryMiB,
-		DriverAddress: a.desc.DriverAddress, Binary: a.desc.Binary, Secret: a.secret, LogLevel: a.desc.LogLevel,
+		DriverAddress: a.desc.DriverAddress, Binary: a.desc.Binary, Secret: a.secret, LogLevel: a.desc.LogLevel, Files: a.desc.Files,
 	}})
 	a.push(AppEvent{Kind: "added", ExecutorID: id, WorkerID: w.reg.ID, Host: w.reg.Host, Cores: l.Cores})
 }
