@@ -12,7 +12,7 @@ import (
 	pb "github.com/stoke-run/stoke/internal/rpc/stokepb"
 )
 
-const chunkSize = 1 << 20
+const chunkSize = rpc.BlockChunkSize
 
 // blockService serves a BlockStore's blocks in 1 MiB chunks.
 type blockService struct {
@@ -21,26 +21,7 @@ type blockService struct {
 }
 
 func (s *blockService) FetchBlocks(req *pb.FetchRequest, stream pb.Executor_FetchBlocksServer) error {
-	for i, name := range req.Blocks {
-		data, err := s.store.Get(name)
-		if err != nil {
-			if err := stream.Send(&pb.BlockChunk{Index: int32(i), Error: err.Error(), Last: true}); err != nil {
-				return err
-			}
-			continue
-		}
-		for off := 0; ; off += chunkSize {
-			end := min(off+chunkSize, len(data))
-			last := end == len(data)
-			if err := stream.Send(&pb.BlockChunk{Index: int32(i), Data: data[off:end], Last: last}); err != nil {
-				return err
-			}
-			if last {
-				break
-			}
-		}
-	}
-	return nil
+	return rpc.SendBlocks(stream.Send, req.Blocks, s.store.Get)
 }
 
 // RegisterBlockService serves store on srv.

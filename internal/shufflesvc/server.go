@@ -10,7 +10,7 @@ import (
 	pb "github.com/stoke-run/stoke/internal/rpc/stokepb"
 )
 
-const chunkSize = 1 << 20
+const chunkSize = rpc.BlockChunkSize
 
 // Server serves the shuffle files of the applications it knows, each to
 // callers holding that application's secret. Only FetchBlocks is served.
@@ -79,26 +79,7 @@ func (s *Server) FetchBlocks(req *pb.FetchRequest, stream pb.Executor_FetchBlock
 		return err
 	}
 	dir := s.Dir(req.AppId)
-	for i, name := range req.Blocks {
-		data, err := s.read(dir, name)
-		if err != nil {
-			if err := stream.Send(&pb.BlockChunk{Index: int32(i), Error: err.Error(), Last: true}); err != nil {
-				return err
-			}
-			continue
-		}
-		for off := 0; ; off += chunkSize {
-			end := min(off+chunkSize, len(data))
-			last := end == len(data)
-			if err := stream.Send(&pb.BlockChunk{Index: int32(i), Data: data[off:end], Last: last}); err != nil {
-				return err
-			}
-			if last {
-				break
-			}
-		}
-	}
-	return nil
+	return rpc.SendBlocks(stream.Send, req.Blocks, func(name string) ([]byte, error) { return s.read(dir, name) })
 }
 
 func (s *Server) read(dir, name string) ([]byte, error) {
