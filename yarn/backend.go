@@ -283,6 +283,21 @@ func (b *Backend) followEvents(ctx context.Context) {
 			if ctx.Err() != nil {
 				return
 			}
+			// The AM unreachable: if YARN says the application ended
+			// (the AM failed it, or it was killed), the driver's jobs end
+			// with its diagnostics instead of waiting for executors
+			// forever, as Spark's client mode stops its context.
+			// (In cluster mode the AM is this process: there is no client.)
+			if b.client != nil {
+				if rep, rerr := b.client.Report(ctx, b.appID); rerr == nil && Terminal(rep.GetYarnApplicationState()) {
+					why := fmt.Errorf("YARN application %s ended %v (%v): %s", b.appID, rep.GetYarnApplicationState(), rep.GetFinalApplicationStatus(), rep.GetDiagnostics())
+					b.log.WithError(why).Error("the application master is gone; the application's jobs fail")
+					if e, ok := b.driver.(backend.ApplicationEnder); ok {
+						e.ApplicationEnded(why)
+					}
+					return
+				}
+			}
 			b.log.WithError(err).Warn("following executor exits")
 			select {
 			case <-ctx.Done():

@@ -209,6 +209,22 @@ func testLocalityHints(t *testing.T, c *hadooptest.Cluster) {
 		}
 	}
 
+	// Executors larger than any node: the RM refuses the asks, the AM
+	// fails the application with its reason instead of asking again
+	// forever, and the driver's job fails saying so.
+	sc := start(true, "6g", &localityRecorder{tasks: map[string]int{}})
+	defer sc.Stop()
+	lines, err := stoke.TextFile(sc, path, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), testutil.D(2*time.Minute))
+	defer cancel()
+	_, err = stoke.Count(ctx, lines)
+	if err == nil || !strings.Contains(err.Error(), "maximum allowed allocation") {
+		t.Fatalf("a job whose executors fit no node: %v", err)
+	}
+	t.Log(err)
 }
 
 // amStderr is the application master's stderr (its container ..._000001)
