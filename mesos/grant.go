@@ -143,7 +143,7 @@ func (gs *grants) serveFile(w http.ResponseWriter, r *http.Request, tok string, 
 	g, ok, spentBy := gs.take(tok)
 	if !ok || g.file == "" {
 		if spentBy != "" && logf != nil {
-			logf("refused a second download of a file of %s (the binary, or one of stoke.files, stoke.archives) on its one-time URL", spentBy)
+			logf("refused a second download, on its one-time URL, of a file granted to %s (the binary, or one of stoke.files, stoke.archives)", spentBy)
 		}
 		http.NotFound(w, r)
 		return
