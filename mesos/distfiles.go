@@ -79,9 +79,18 @@ func parseDist(c *conf.Conf, binary string, remoteOnly bool) ([]distfiles.Entry,
 		if err != nil {
 			return nil, err
 		}
-		for _, e := range es {
+		for i, e := range es {
 			if remoteOnly && !e.Remote {
 				return nil, fmt.Errorf("%s: %q is a local path: in Mesos cluster mode the driver runs on an agent, where the submitter's files are not; give an http://, https:// or hdfs:// URI", key, e.Src)
+			}
+			if !e.Remote {
+				// Served later, whatever the application's working
+				// directory is by then.
+				abs, err := filepath.Abs(e.Src)
+				if err != nil {
+					return nil, fmt.Errorf("%s: %q: %w", key, e.Src, err)
+				}
+				es[i].Src = abs
 			}
 		}
 		out = append(out, es...)

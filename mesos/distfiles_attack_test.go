@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stoke-run/stoke/internal/conf"
 	"github.com/stoke-run/stoke/internal/testutil"
 )
 
@@ -152,5 +153,52 @@ func TestAttackUnpackArchivesEnv(t *testing.T) {
 	}
 	if left, _ := filepath.Glob(filepath.Join(dir, ".stoke-unpack-*")); len(left) != 0 {
 		t.Fatalf("refused archives left %v", left)
+	}
+}
+
+// TestDistURIs: the fetcher is asked for every entry under its name,
+// never to extract (archives are unpacked by the process) nor to make it
+// executable; URIs go as written, local paths (relative ones made absolute
+// first) behind one-time URLs of the grant server; EnvArchives lists the
+// archives with their original names.
+func TestDistURIs(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	os.WriteFile("lookup.txt", []byte("l"), 0o644)
+	os.WriteFile("d.tar.gz", []byte("x"), 0o644)
+	c := conf.New()
+	c.Set("stoke.files", "lookup.txt, hdfs://nn:8020/m/model.bin#model", conf.SourceSubmit)
+	c.Set("stoke.archives", "d.tar.gz#dict,https://h/z.zip", conf.SourceSubmit)
+	es, err := parseDist(c, "stoke-executor", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if es[0].Src != filepath.Join(dir, "lookup.txt") {
+		t.Fatalf("relative path kept: %q", es[0].Src)
+	}
+	fs, err := serveGrants("127.0.0.1", "", newGrants(), nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fs.close()
+	uris, archives := distURIs(es, "exec-1", fs)
+	want := []struct{ value, name string }{
+		{fs.base() + "/b/", "lookup.txt"}, {"hdfs://nn:8020/m/model.bin", "model"},
+		{fs.base() + "/b/", "dict"}, {"https://h/z.zip", "z.zip"},
+	}
+	if len(uris) != len(want) {
+		t.Fatalf("URIs %+v", uris)
+	}
+	for i, u := range uris {
+		if !strings.HasPrefix(u.Value, want[i].value) || u.GetOutputFile() != want[i].name || u.GetExtract() || u.GetExecutable() || u.GetCache() {
+			t.Errorf("URI %d: %v %q extract=%v executable=%v cache=%v, want %s… %q, no extract", i, u.Value, u.GetOutputFile(), u.GetExtract(), u.GetExecutable(), u.GetCache(), want[i].value, want[i].name)
+		}
+	}
+	if archives != `{"dict":"d.tar.gz","z.zip":"z.zip"}` {
+		t.Fatalf("%s = %s", EnvArchives, archives)
+	}
+	// Cluster mode: URIs only.
+	if _, err := parseDist(c, driverBinaryName, true); err == nil || !strings.Contains(err.Error(), "stoke.files") || !strings.Contains(err.Error(), "cluster mode") {
+		t.Fatalf("cluster mode with a local path: %v", err)
 	}
 }
