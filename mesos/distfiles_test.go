@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	mesosproto "github.com/mesos/mesos-go/api/v1/lib"
+
 	"github.com/stoke-run/stoke"
 	"github.com/stoke-run/stoke/internal/conf"
 	"github.com/stoke-run/stoke/internal/testutil"
@@ -351,5 +353,69 @@ func TestFilesAndArchivesCluster(t *testing.T) {
 	// The driver's task and its two executors each fetched them.
 	if n := f.fetched("/bundle.zip"); n < 2 {
 		t.Fatalf("bundle.zip fetched %d times, want the driver's and its executors'", n)
+	}
+}
+
+// TestAttackFilesEvilArchive: an archive whose entries climb out of its
+// directory ("../", an absolute name) makes the executor fail before it
+// runs anything, saying which archive in its stderr, and nothing is written
+// outside the archive's directory in the sandbox (nor is the directory
+// left half-unpacked).
+func TestAttackFilesEvilArchive(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts executor processes")
+	}
+	c := mesostest.Start(t, mesostest.Options{HeartbeatInterval: time.Second, Agents: []mesostest.AgentSpec{{CPUs: 2, MemMB: 2048}}})
+	dir := t.TempDir()
+	abs := filepath.Join(t.TempDir(), "abs-escape.txt")
+	evil := filepath.Join(dir, "evil.tar.gz")
+	out, err := os.Create(evil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gz := gzip.NewWriter(out)
+	tw := tar.NewWriter(gz)
+	for _, name := range []string{"ok.txt", "../escape.txt", "../../escape.txt", abs} {
+		tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: 4})
+		tw.Write([]byte("evil"))
+	}
+	tw.Close()
+	gz.Close()
+	out.Close()
+
+	cfg := coarseConfig(c)
+	cfg["stoke.ui.enabled"] = "false"
+	cfg["stoke.cores.max"] = "2"
+	cfg["stoke.mesos.maxAgentFailures"] = "1"
+	cfg["stoke.archives"] = evil + "#dict"
+	sc, err := stoke.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sc.Stop()
+	fw := sc.Backend().(*mesos.Backend).FrameworkID()
+	var failed mesostest.TaskView
+	mesostest.Eventually(t, 60*time.Second, "the executor failed", func() bool {
+		for _, tv := range c.Tasks() {
+			if tv.FrameworkID == fw && tv.State == mesosproto.TASK_FAILED {
+				failed = tv
+				return true
+			}
+		}
+		return false
+	})
+	var stderr []byte
+	mesostest.Eventually(t, 10*time.Second, "the executor's stderr names the archive", func() bool {
+		stderr, _ = os.ReadFile(filepath.Join(failed.Sandbox, "stderr"))
+		return strings.Contains(string(stderr), "stoke.archives: unpacking dict (evil.tar.gz)")
+	})
+	for _, p := range []string{filepath.Join(failed.Sandbox, "..", "escape.txt"), filepath.Join(failed.Sandbox, "..", "..", "escape.txt"), abs,
+		filepath.Join(failed.Sandbox, "escape.txt"), filepath.Join(failed.Sandbox, "dict")} {
+		if _, err := os.Lstat(p); err == nil {
+			t.Errorf("%s exists after the evil archive was refused (stderr: %s)", p, stderr)
+		}
+	}
+	if len(sc.Driver().Executors()) != 0 {
+		t.Fatal("an executor with a refused archive registered")
 	}
 }
