@@ -149,6 +149,10 @@ func runShipped(t *testing.T, c *mesostest.Cluster, cfg stoke.Config, f *shipFix
 		t.Fatal(err)
 	}
 	defer sc.Stop()
+	// Both executors (stoke.cores.max, stoke.executor.instances) have
+	// fetched their files once registered: no grant of theirs is pending
+	// when the state is read below.
+	mesostest.Eventually(t, 60*time.Second, "two executors registered", func() bool { return len(sc.Driver().Executors()) == 2 })
 	ds, err := stoke.Parallelize(sc, []string{shippedPaths, shippedPaths, shippedPaths, shippedPaths}, 4)
 	if err != nil {
 		t.Fatal(err)
