@@ -45,6 +45,9 @@ var distSchemes = []string{"http", "https", "hdfs"}
 // the binary's.
 var sandboxReserved = []string{"stdout", "stderr"}
 
+// errClusterLocal refuses a local path in a cluster-mode submission.
+var errClusterLocal = errors.New("a local path: in Mesos cluster mode the driver runs on an agent, where the submitter's files are not; give an http://, https:// or hdfs:// URI")
+
 // statFile accepts a regular file (or a link to one): the grant server
 // serves files, not directories.
 func statFile(p string) error {
@@ -68,6 +71,11 @@ func parseDist(c *conf.Conf, binary string, remoteOnly bool) ([]distfiles.Entry,
 		reserved[n] = true
 	}
 	o := distfiles.Options{Schemes: distSchemes, Reserved: reserved, Stat: statFile, Where: "the Mesos sandboxes"}
+	if remoteOnly {
+		// Never look at the dispatcher's own disk: whether a path exists
+		// there is none of the submitter's business.
+		o.Stat = func(string) error { return errClusterLocal }
+	}
 	seen := map[string]string{}
 	var out []distfiles.Entry
 	for _, archive := range []bool{false, true} {
@@ -81,7 +89,7 @@ func parseDist(c *conf.Conf, binary string, remoteOnly bool) ([]distfiles.Entry,
 		}
 		for i, e := range es {
 			if remoteOnly && !e.Remote {
-				return nil, fmt.Errorf("%s: %q is a local path: in Mesos cluster mode the driver runs on an agent, where the submitter's files are not; give an http://, https:// or hdfs:// URI", key, e.Src)
+				return nil, fmt.Errorf("%s: %q: %w", key, e.Src, errClusterLocal)
 			}
 			if !e.Remote {
 				// Served later, whatever the application's working

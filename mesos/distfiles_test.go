@@ -332,14 +332,18 @@ func TestFilesAndArchivesCluster(t *testing.T) {
 		return conf.EncodeSubmit(x.All())
 	}
 	ctx := context.Background()
-	for _, bad := range []struct{ files, archives, key string }{
-		{f.lookup, "", "stoke.files"},
-		{"", f.tgz + "#dict", "stoke.archives"},
-		{"", f.web + "/remote.txt", "stoke.archives"},
+	for _, bad := range []struct{ files, archives, key, why string }{
+		{f.lookup, "", "stoke.files", "cluster mode"},
+		// Whether a path exists on the dispatcher's machine is not told.
+		{"/nonexistent/lookup.txt", "", "stoke.files", "cluster mode"},
+		{"", f.tgz + "#dict", "stoke.archives", "cluster mode"},
+		{"", f.web + "/remote.txt", "stoke.archives", "must end in"},
+		{f.web + "/remote.txt#a/b", "", "stoke.files", "plain file name"},
+		{"s3://b/remote.txt", "", "stoke.files", "hdfs:// URIs"},
 	} {
 		_, err := cl.Submit(ctx, exe, mesos.DriverSubmission{Args: []string{testAppArg, "shipped"}, Conf: sub(bad.files, bad.archives), CPUs: 0.5, MemMB: 256})
-		if err == nil || !strings.Contains(err.Error(), bad.key) {
-			t.Fatalf("submission of files %q archives %q: %v, want an error naming %s", bad.files, bad.archives, err, bad.key)
+		if err == nil || !strings.Contains(err.Error(), bad.key) || !strings.Contains(err.Error(), bad.why) || strings.Contains(err.Error(), "no such file") {
+			t.Fatalf("submission of files %q archives %q: %v, want an error naming %s (%s)", bad.files, bad.archives, err, bad.key, bad.why)
 		}
 	}
 	if n := len(c.Tasks()); n != 0 {
