@@ -65,6 +65,10 @@ func New(cfg Config, opts ...Option) (*Context, error) {
 	if err := mesos.EnvFromGrant(); err != nil {
 		return nil, err
 	}
+	// ... and unpacks the archives its task fetched (stoke.archives).
+	if err := mesos.UnpackArchives(); err != nil {
+		return nil, err
+	}
 	var o options
 	for _, f := range opts {
 		f(&o)
@@ -192,6 +196,12 @@ func RunIfExecutor() {
 	if err := mesos.EnvFromGrant(); err != nil {
 		fmt.Fprintln(os.Stderr, "stoke executor:", err)
 		os.Exit(2)
+	}
+	// The Mesos fetcher leaves stoke.archives packed: unpack them under
+	// their names before any task runs.
+	if err := mesos.UnpackArchives(); err != nil {
+		fmt.Fprintln(os.Stderr, "stoke executor:", err)
+		os.Exit(executor.ExitConfig)
 	}
 	if mesos.IsFineExecutor() {
 		// A Mesos fine-grained executor: a Stoke executor that is also a

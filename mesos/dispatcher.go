@@ -21,6 +21,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/stoke-run/stoke/internal/conf"
+	"github.com/stoke-run/stoke/internal/distfiles"
 	"github.com/stoke-run/stoke/internal/rpc"
 	"github.com/stoke-run/stoke/mesos/offers"
 )
@@ -109,6 +110,7 @@ type driverRecord struct {
 	sub     DriverSubmission // Conf without its secret settings
 	full    string           // the whole STOKE_SUBMIT_CONF, secrets included
 	binary  string
+	dist    []distfiles.Entry // stoke.files, stoke.archives: URIs only
 	nextTry time.Time
 	killed  bool
 }
@@ -230,6 +232,13 @@ func (d *Dispatcher) Submit(sub DriverSubmission, binary io.Reader) (DriverStatu
 		c.Set(e.Key, e.Value, e.Source)
 	}
 	c.Set("stoke.master", d.opts.Master, conf.SourceSubmit)
+	// stoke.files and stoke.archives are fetched into the driver's sandbox
+	// too (and by the driver's executors from the same URIs): a driver on
+	// an agent can only name them by URI.
+	dist, err := parseDist(c, driverBinaryName, true)
+	if err != nil {
+		return DriverStatus{}, err
+	}
 	full := conf.EncodeSubmit(c.All())
 	// Secret settings stay out of the task's environment, which Mesos
 	// shows on its state endpoints: the driver redeems them once from a
@@ -262,7 +271,7 @@ func (d *Dispatcher) Submit(sub DriverSubmission, binary io.Reader) (DriverStatu
 		}
 		return DriverStatus{}, fmt.Errorf("storing the application binary: %w", err)
 	}
-	r := &driverRecord{DriverStatus: DriverStatus{ID: id, State: DriverQueued}, sub: sub, full: full, binary: path}
+	r := &driverRecord{DriverStatus: DriverStatus{ID: id, State: DriverQueued}, sub: sub, full: full, binary: path, dist: dist}
 	d.mu.Lock()
 	d.drivers[id] = r
 	st := r.DriverStatus
@@ -425,6 +434,9 @@ func (d *Dispatcher) offers(ctx context.Context, caller calls.Caller, os []mesos
 	d.b.reviveOrSuppress(ctx, caller, false)
 }
 
+// driverBinaryName is the name of a driver's binary in its sandbox.
+const driverBinaryName = "stoke-app"
+
 // driverTask is the command task of one driver: the agent fetches the
 // binary from the dispatcher and runs it with the driver's settings.
 func (d *Dispatcher) driverTask(r *driverRecord, o *mesos.Offer, in offers.Offer) mesos.TaskInfo {
@@ -439,22 +451,27 @@ func (d *Dispatcher) driverTask(r *driverRecord, o *mesos.Offer, in offers.Offer
 		res = append(res, offerResources(o, []offers.Use{{Index: i, Amount: amt}})...)
 	}
 	yes, no, shell := true, false, false
-	name := "stoke-app"
+	name := driverBinaryName
 	// Each launch gets its own one-time binary URL and grant.
 	uri := fmt.Sprintf("http://%s/v1/binaries/%s/%s", d.advertise, r.ID, d.grants.issue(grant{file: r.binary, owner: r.TaskID}))
 	g := fmt.Sprintf("http://%s/v1/grants/%s", d.advertise, d.grants.issue(grant{env: map[string]string{conf.SubmitConfEnv: r.full}, owner: r.TaskID}))
 	value := "./" + name
+	env := []mesos.Environment_Variable{envVar(conf.SubmitConfEnv, r.sub.Conf), envVar(EnvGrant, g)}
+	dist, archives := distURIs(r.dist, r.TaskID, nil)
+	if archives != "" {
+		env = append(env, envVar(EnvArchives, archives))
+	}
 	return mesos.TaskInfo{
 		Name:      "stoke driver " + r.ID,
 		TaskID:    mesos.TaskID{Value: r.TaskID},
 		AgentID:   o.AgentID,
 		Resources: res,
 		Command: &mesos.CommandInfo{
-			URIs:        []mesos.CommandInfo_URI{{Value: uri, Executable: &yes, Extract: &no, OutputFile: &name}},
+			URIs:        append([]mesos.CommandInfo_URI{{Value: uri, Executable: &yes, Extract: &no, OutputFile: &name}}, dist...),
 			Shell:       &shell,
 			Value:       &value,
 			Arguments:   append([]string{name}, r.sub.Args...),
-			Environment: &mesos.Environment{Variables: []mesos.Environment_Variable{envVar(conf.SubmitConfEnv, r.sub.Conf), envVar(EnvGrant, g)}},
+			Environment: &mesos.Environment{Variables: env},
 		},
 	}
 }

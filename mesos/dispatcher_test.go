@@ -38,6 +38,8 @@ func testApp(args []string) int {
 	case "sleep":
 		time.Sleep(time.Hour)
 		return 0
+	case "shipped":
+		return shippedApp()
 	}
 	sc, err := stoke.New(stoke.Config{"stoke.ui.enabled": "false"})
 	if err != nil {

@@ -87,3 +87,10 @@ func (fs *fileServer) close() {
 		fs.tsrv.Close()
 	}
 }
+
+// fileURL is a one-time URL of the local file path for owner (stoke.files,
+// stoke.archives). The name in the URL is fixed: the grant alone says which
+// file is served, and the fetcher names it by output_file.
+func (fs *fileServer) fileURL(owner, path string) string {
+	return fs.base() + "/b/" + fs.grants.issue(grant{file: path, owner: owner}) + "/file"
+}

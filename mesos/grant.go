@@ -143,13 +143,25 @@ func (gs *grants) serveFile(w http.ResponseWriter, r *http.Request, tok string, 
 	g, ok, spentBy := gs.take(tok)
 	if !ok || g.file == "" {
 		if spentBy != "" && logf != nil {
-			logf("refused a second download of the binary of %s on its one-time URL", spentBy)
+			logf("refused a second download, on its one-time URL, of a file granted to %s (the binary, or one of stoke.files, stoke.archives)", spentBy)
 		}
 		http.NotFound(w, r)
 		return
 	}
+	f, err := os.Open(g.file)
+	if err != nil {
+		http.NotFound(w, r)
+		return
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil || !st.Mode().IsRegular() {
+		// Replaced by a directory since: never list one.
+		http.NotFound(w, r)
+		return
+	}
 	w.Header().Set("Cache-Control", "no-store")
-	http.ServeFile(w, r, g.file)
+	http.ServeContent(w, r, "", st.ModTime(), f)
 }
 
 // EnvFromGrant redeems the grant named by EnvGrant, if any, and sets the

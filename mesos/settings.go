@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/stoke-run/stoke/internal/conf"
+	"github.com/stoke-run/stoke/internal/distfiles"
 	"github.com/stoke-run/stoke/mesos/offers"
 )
 
@@ -39,6 +40,9 @@ type settings struct {
 	fineExecMemMB float64
 	// webUIURL is the driver UI Mesos links the framework to ("" none).
 	webUIURL string
+	// dist are stoke.files and stoke.archives, fetched into every
+	// executor's sandbox (distfiles.go).
+	dist []distfiles.Entry
 }
 
 // minExecutorMemMB is the least memory Mesos wants an executor to hold
@@ -138,6 +142,8 @@ func readSettings(c *conf.Conf) (settings, error) {
 		must(err)
 	}
 	s.executorURI = c.String("stoke.executor.uri")
+	s.dist, err = parseDist(c, executorBinaryName(s.executorURI), false)
+	must(err)
 	s.driverHost = c.String("stoke.driver.host")
 	s.logLevel = c.String("stoke.log.level")
 	mode := offers.Coarse

@@ -38,11 +38,9 @@ func offerResources(o *mesos.Offer, uses []offers.Use) []mesos.Resource {
 // command fetches the application binary into the sandbox and runs it with
 // the environment of executor id announcing cores task slots.
 func (b *Backend) command(id string, o *mesos.Offer, cores int) *mesos.CommandInfo {
-	uri, name := b.set.executorURI, "stoke-executor"
+	uri, name := b.set.executorURI, executorBinaryName(b.set.executorURI)
 	if uri == "" {
 		uri = b.files.binaryURL(id)
-	} else if base := path.Base(uri); base != "" && base != "/" && base != "." {
-		name = base
 	}
 	yes, no := true, false
 	shell := true
@@ -65,13 +63,29 @@ func (b *Backend) command(id string, o *mesos.Offer, cores int) *mesos.CommandIn
 			}
 		}
 	}
+	// stoke.files and stoke.archives (distfiles.go).
+	dist, archives := distURIs(b.set.dist, id, b.files)
+	if archives != "" {
+		env = append(env, envVar(EnvArchives, archives))
+	}
 	out := name
 	return &mesos.CommandInfo{
-		URIs:        []mesos.CommandInfo_URI{{Value: uri, Executable: &yes, Extract: &no, OutputFile: &out}},
+		URIs:        append([]mesos.CommandInfo_URI{{Value: uri, Executable: &yes, Extract: &no, OutputFile: &out}}, dist...),
 		Shell:       &shell,
 		Value:       &value,
 		Environment: &mesos.Environment{Variables: env},
 	}
+}
+
+// executorBinaryName is the name the executor's binary takes in the
+// sandbox: stoke.executor.uri's base name, else stoke-executor.
+func executorBinaryName(uri string) string {
+	if uri != "" {
+		if base := path.Base(uri); base != "" && base != "/" && base != "." {
+			return base
+		}
+	}
+	return "stoke-executor"
 }
 
 func envVar(k, v string) mesos.Environment_Variable {

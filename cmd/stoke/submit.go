@@ -51,8 +51,8 @@ var submitFlagKeys = []struct{ flag, key, usage string }{
 	{"principal", "stoke.kerberos.principal", "Kerberos `PRINCIPAL` to log in as, with --keytab (default: the ticket cache)"},
 	{"keytab", "stoke.kerberos.keytab", "keytab `FILE` of --principal"},
 	{"proxy-user", "stoke.yarn.proxyUser", "YARN: submit for `USER` (Hadoop impersonation by the Kerberos login; not with --principal)"},
-	{"files", "stoke.files", "comma-separated `FILES` (path[#name], local or hdfs://) copied into every YARN container's working directory"},
-	{"archives", "stoke.archives", "comma-separated `ARCHIVES` (.zip, .tar.gz, .tgz; path[#name]) unpacked into every YARN container"},
+	{"files", "stoke.files", "comma-separated `FILES` (path[#name]; local, hdfs://, and on Mesos http(s)://) copied into every executor's working directory (YARN, Mesos, standalone)"},
+	{"archives", "stoke.archives", "comma-separated `ARCHIVES` (.zip, .jar, .tar, .tar.gz, .tgz; path[#name]) unpacked into a directory of that name in every executor's working directory (YARN, Mesos, standalone)"},
 }
 
 // defineSubmitFlags declares submit's flags on fs into o.

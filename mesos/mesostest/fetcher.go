@@ -33,7 +33,7 @@ func fetch(u mesos.CommandInfo_URI, dir string) error {
 	if name == "" {
 		name = path.Base(parsed.Path)
 	}
-	if name == "" || name == "." || name == "/" || strings.Contains(name, "..") {
+	if name == "" || name == "." || name == "/" || path.IsAbs(name) || escapes(name) {
 		return fmt.Errorf("URI %q: cannot derive a file name", src)
 	}
 	dst := filepath.Join(dir, name)
@@ -65,6 +65,17 @@ func fetch(u mesos.CommandInfo_URI, dir string) error {
 		}
 	}
 	return nil
+}
+
+// escapes says whether a relative output_file leaves the sandbox (a ".."
+// element; Mesos refuses those, as it does absolute paths).
+func escapes(name string) bool {
+	for _, e := range strings.Split(name, "/") {
+		if e == ".." {
+			return true
+		}
+	}
+	return false
 }
 
 func download(src, dst string) error {
