@@ -7,8 +7,8 @@ package backend
 
 import (
 	"context"
-	"time"
 
+	"github.com/stoke-run/stoke/internal/events"
 	pb "github.com/stoke-run/stoke/internal/rpc/stokepb"
 )
 
@@ -110,14 +110,8 @@ type LocalityAware interface {
 
 // ExecutorMetrics is what an executor's heartbeat says of its process.
 type ExecutorMetrics struct {
-	RSSBytes, HeapBytes, MemoryLimit int64
-	RunningTasks                     int
-	Goroutines                       int
-	GCCycles                         int64
-	GCPause, CPUTime                 time.Duration
-	// Bytes held: shuffle output and results in memory, cached partitions
-	// in memory and on disk.
-	ShuffleMemory, CacheMemory, CacheDisk int64
+	events.ProcessMetrics
+	RunningTasks int
 }
 
 // MetricsReceiver is a Driver that takes executors' heartbeat metrics (the

@@ -61,9 +61,7 @@ func (c *Context) KillStage(id int, reason string) bool {
 // ExecutorMetrics implements backend.MetricsReceiver: an executor's
 // heartbeat metrics go to the UI, the event log and /metrics.
 func (c *Context) ExecutorMetrics(id string, m backend.ExecutorMetrics) {
-	c.post(events.ExecutorMetrics{ExecutorID: id, RSSBytes: m.RSSBytes, HeapBytes: m.HeapBytes, MemoryLimit: m.MemoryLimit,
-		Goroutines: m.Goroutines, GCCycles: m.GCCycles, GCPause: m.GCPause, CPUTime: m.CPUTime,
-		ShuffleMemory: m.ShuffleMemory, CacheMemory: m.CacheMemory, CacheDisk: m.CacheDisk, Time: c.clock.Now()})
+	c.post(events.ExecutorMetrics{ExecutorID: id, ProcessMetrics: m.ProcessMetrics, Time: c.clock.Now()})
 }
 
 // Progress is the fraction of the result partitions of every job run so

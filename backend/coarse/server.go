@@ -17,6 +17,7 @@ import (
 	"github.com/stoke-run/stoke/backend"
 	"github.com/stoke-run/stoke/executor"
 	"github.com/stoke-run/stoke/internal/conf"
+	"github.com/stoke-run/stoke/internal/events"
 	"github.com/stoke-run/stoke/internal/registry"
 	"github.com/stoke-run/stoke/internal/rpc"
 	pb "github.com/stoke-run/stoke/internal/rpc/stokepb"
@@ -249,10 +250,10 @@ func (svc *service) Connect(stream pb.Driver_ConnectServer) error {
 			}
 			if hb := msg.GetHeartbeat(); hb != nil {
 				if mr, ok := d.(backend.MetricsReceiver); ok {
-					mr.ExecutorMetrics(ec.info.ID, backend.ExecutorMetrics{RSSBytes: hb.RssBytes, HeapBytes: hb.HeapBytes,
-						MemoryLimit: hb.MemoryLimit, RunningTasks: int(hb.RunningTasks), Goroutines: int(hb.Goroutines),
+					mr.ExecutorMetrics(ec.info.ID, backend.ExecutorMetrics{RunningTasks: int(hb.RunningTasks), ProcessMetrics: events.ProcessMetrics{
+						RSSBytes: hb.RssBytes, HeapBytes: hb.HeapBytes, MemoryLimit: hb.MemoryLimit, Goroutines: int(hb.Goroutines),
 						GCCycles: hb.GcCycles, GCPause: time.Duration(hb.GcPauseNs), CPUTime: time.Duration(hb.CpuNs),
-						ShuffleMemory: hb.ShuffleMemoryBytes, CacheMemory: hb.CacheMemoryBytes, CacheDisk: hb.CacheDiskBytes})
+						ShuffleMemory: hb.ShuffleMemoryBytes, CacheMemory: hb.CacheMemoryBytes, CacheDisk: hb.CacheDiskBytes}})
 				}
 			}
 		}

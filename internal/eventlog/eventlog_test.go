@@ -31,7 +31,7 @@ func sample() []events.Event {
 		events.ExecutorExcluded{ExecutorID: "1", Scope: "stage", Reason: "2 failures", Time: t0},
 		events.ExecutorRemoved{ExecutorID: "1", Reason: "lost", Time: t0},
 		events.ExecutorTarget{Target: 3, Reason: "backlog of 9 pending tasks", Time: t0},
-		events.ExecutorMetrics{ExecutorID: "1", RSSBytes: 64 << 20, HeapBytes: 20 << 20, MemoryLimit: 1 << 30, Time: t0},
+		events.ExecutorMetrics{ExecutorID: "1", ProcessMetrics: events.ProcessMetrics{RSSBytes: 64 << 20, HeapBytes: 20 << 20, MemoryLimit: 1 << 30}, Time: t0},
 		events.JobEnd{JobID: 0, Succeeded: false, Error: "stage 0 failed", Time: t0},
 		events.RDDPersisted{RDDID: 3, Name: "map f", Level: "MEMORY_ONLY", NumPartitions: 2},
 		events.BlockUpdated{ExecutorID: "1", RDDID: 3, Partition: 1, MemSize: 10, DiskSize: 20, Time: t0},

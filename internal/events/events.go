@@ -149,18 +149,24 @@ type ExecutorExcluded struct {
 // ExecutorMetrics: an executor's heartbeat reported its process's memory,
 // CPU time, garbage collection and the bytes its block store holds.
 type ExecutorMetrics struct {
-	ExecutorID    string        `json:"executorId"`
+	ExecutorID string `json:"executorId"`
+	ProcessMetrics
+	Time time.Time `json:"time"`
+}
+
+// ProcessMetrics is what an executor's heartbeat says of its process: one
+// set of fields from the backends through the event log to the UI.
+type ProcessMetrics struct {
 	RSSBytes      int64         `json:"rssBytes"`
 	HeapBytes     int64         `json:"heapBytes"`
 	MemoryLimit   int64         `json:"memoryLimitBytes"`
-	Goroutines    int           `json:"goroutines,omitempty"`
-	GCCycles      int64         `json:"gcCycles,omitempty"`
-	GCPause       time.Duration `json:"gcPauseNs,omitempty"`
-	CPUTime       time.Duration `json:"cpuTimeNs,omitempty"`
-	ShuffleMemory int64         `json:"shuffleMemoryBytes,omitempty"`
-	CacheMemory   int64         `json:"cacheMemoryBytes,omitempty"`
-	CacheDisk     int64         `json:"cacheDiskBytes,omitempty"`
-	Time          time.Time     `json:"time"`
+	Goroutines    int           `json:"goroutines"`
+	GCCycles      int64         `json:"gcCycles"`
+	GCPause       time.Duration `json:"gcPauseNs"`
+	CPUTime       time.Duration `json:"cpuTimeNs"`
+	ShuffleMemory int64         `json:"shuffleMemoryBytes"` // shuffle output and results in memory
+	CacheMemory   int64         `json:"cacheMemoryBytes"`   // cached partitions in memory
+	CacheDisk     int64         `json:"cacheDiskBytes"`     // cached partitions on disk
 }
 
 // ExecutorTarget: dynamic allocation changed the number of executors the

@@ -180,18 +180,9 @@ type ExecutorInfo struct {
 	ShuffleRead    int64         `json:"shuffleReadBytes"`
 	ShuffleWrite   int64         `json:"shuffleWriteBytes"`
 	// From the executor's latest heartbeat (0 before the first).
-	RSSBytes      int64         `json:"rssBytes"`
-	PeakRSS       int64         `json:"peakRssBytes"`
-	HeapBytes     int64         `json:"heapBytes"`
-	MemoryLimit   int64         `json:"memoryLimitBytes"`
-	Goroutines    int           `json:"goroutines"`
-	GCCycles      int64         `json:"gcCycles"`
-	GCPause       time.Duration `json:"gcPauseNs"`
-	CPUTime       time.Duration `json:"cpuTimeNs"`
-	ShuffleMemory int64         `json:"shuffleMemoryBytes"`
-	CacheMemory   int64         `json:"cacheMemoryBytes"`
-	CacheDisk     int64         `json:"cacheDiskBytes"`
-	Heartbeats    int64         `json:"heartbeats"`
+	events.ProcessMetrics
+	PeakRSS    int64 `json:"peakRssBytes"`
+	Heartbeats int64 `json:"heartbeats"`
 }
 
 // PoolInfo is one scheduler pool.
@@ -331,10 +322,8 @@ func (s *Store) Apply(e events.Event) {
 		s.taskStart(e)
 	case events.ExecutorMetrics:
 		if x := s.execs[e.ExecutorID]; x != nil {
-			x.RSSBytes, x.HeapBytes, x.MemoryLimit = e.RSSBytes, e.HeapBytes, e.MemoryLimit
+			x.ProcessMetrics = e.ProcessMetrics
 			x.PeakRSS = max(x.PeakRSS, e.RSSBytes)
-			x.Goroutines, x.GCCycles, x.GCPause, x.CPUTime = e.Goroutines, e.GCCycles, e.GCPause, e.CPUTime
-			x.ShuffleMemory, x.CacheMemory, x.CacheDisk = e.ShuffleMemory, e.CacheMemory, e.CacheDisk
 			x.Heartbeats++
 		}
 	case events.TaskEnd:
