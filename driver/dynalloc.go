@@ -6,6 +6,7 @@ import (
 
 	"github.com/stoke-run/stoke/backend"
 	"github.com/stoke-run/stoke/driver/alloc"
+	"github.com/stoke-run/stoke/driver/sched"
 	"github.com/stoke-run/stoke/internal/clock"
 	"github.com/stoke-run/stoke/internal/events"
 )
@@ -61,11 +62,10 @@ func (c *Context) dynamicAllocationTick() {
 	}
 	now := c.clock.Now()
 	prev := c.dyn.policy.Target()
-	d := c.dyn.policy.Update(c.allocState(), now)
-	var hints backend.LocalityHints
-	if d.Changed || len(d.Releases) > 0 {
-		hints = c.localityHints()
-	}
+	// One walk of the pending tasks serves the policy and the hints.
+	b := c.core.Backlog()
+	d := c.dyn.policy.Update(c.allocStateOf(b), now)
+	hints := backend.LocalityHints{Tasks: b.HostAware, Hosts: b.LocalHosts}
 	a := &actions{}
 	rels := make([]release, len(d.Releases))
 	for i, r := range d.Releases {
@@ -106,15 +106,11 @@ func (c *Context) requestTotal(n int, hints backend.LocalityHints) error {
 	return c.be.RequestTotalExecutors(n)
 }
 
-// localityHints say where the pending tasks' data is; c.mu is held.
-func (c *Context) localityHints() backend.LocalityHints {
-	b := c.core.Backlog()
-	return backend.LocalityHints{Tasks: b.HostAware, Hosts: b.LocalHosts}
-}
-
 // allocState is the policy's view of the application; c.mu is held.
-func (c *Context) allocState() alloc.State {
-	b := c.core.Backlog()
+func (c *Context) allocState() alloc.State { return c.allocStateOf(c.core.Backlog()) }
+
+// allocStateOf is allocState from a backlog already taken; c.mu is held.
+func (c *Context) allocStateOf(b sched.Backlog) alloc.State {
 	st := alloc.State{Pending: b.Pending, PendingSpeculative: b.Speculative, Running: b.Running}
 	// Shuffles a running job reads: those of its stages.
 	active := map[int32]bool{}
