@@ -220,7 +220,10 @@ func RunIfExecutor() {
 	if yarn.InContainer() {
 		cfg.OnCredentials = yarn.UpdateContainerTokens
 	}
-	if err := executor.RunProcess(context.Background(), cfg); err != nil {
+	ctx, signalled := executor.SignalContext()
+	err = executor.RunProcess(ctx, cfg)
+	signalled()
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "stoke executor:", err)
 		os.Exit(executor.ExitCode(err))
 	}

@@ -616,14 +616,36 @@ func startCPUProfile(dir, id string) (func(), error) {
 		return nil, err
 	}
 	var once sync.Once
+	// A worker ends its executors with SIGTERM: RunProcess returns (see
+	// SignalContext) and its deferred stop writes the profile.
 	stop := func() { once.Do(func() { pprof.StopCPUProfile(); f.Close() }) }
-	// A worker ends its executors with SIGTERM: write the profile first.
-	term := make(chan os.Signal, 1)
-	signal.Notify(term, syscall.SIGTERM)
-	go func() {
-		<-term
-		stop()
-		os.Exit(0)
-	}()
 	return stop, nil
+}
+
+// SignalContext returns a context cancelled by SIGTERM or SIGINT, and a
+// function to call once RunProcess has returned on it: having cleaned up
+// (spill and cache directories removed, tasks killed), the process ends by
+// the same signal, so that whoever sent it sees the end it asked for.
+func SignalContext() (context.Context, func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
+	var got atomic.Value
+	go func() {
+		s, ok := <-sigs
+		if ok {
+			got.Store(s)
+			cancel()
+		}
+	}()
+	return ctx, func() {
+		s, _ := got.Load().(syscall.Signal)
+		if s == 0 {
+			return
+		}
+		signal.Reset(s)
+		_ = syscall.Kill(os.Getpid(), s)
+		time.Sleep(time.Second) // the signal ends the process first
+		os.Exit(128 + int(s))
+	}
 }

@@ -2,6 +2,7 @@ package executor
 
 import (
 	"fmt"
+	"os"
 
 	"github.com/stoke-run/stoke/internal/memory"
 	"github.com/stoke-run/stoke/internal/spill"
@@ -15,7 +16,7 @@ type Resources struct {
 }
 
 // NewResources reads the memory and spill settings (stoke.memory.*,
-// stoke.local.dir, stoke.shuffle.spill.compress, stoke.io.compression.codec)
+// stoke.local.dir unless the cluster manager gave scratch directories, stoke.shuffle.spill.compress, stoke.io.compression.codec)
 // for an executor of memBytes bytes.
 func NewResources(get func(key string) (string, bool), executorID string, memBytes int64) (*Resources, error) {
 	mc, err := memory.ConfigFrom(get, memBytes)
@@ -26,7 +27,7 @@ func NewResources(get func(key string) (string, bool), executorID string, memByt
 	if err != nil {
 		return nil, err
 	}
-	dirs, err := spill.DirsFrom(get, executorID)
+	dirs, err := spill.DirsFrom(get, os.Getenv, executorID)
 	if err != nil {
 		return nil, err
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/stoke-run/stoke/executor"
 	"github.com/stoke-run/stoke/internal/distfiles"
+	"github.com/stoke-run/stoke/internal/spill"
 )
 
 type runningExecutor struct {
@@ -164,6 +165,19 @@ func (w *Worker) runExecutor(e *runningExecutor) {
 		fail(StateFailed, fmt.Sprintf("executor %s not started on worker %s: %v", e.spec.ExecutorID, w.id, err))
 		return
 	}
+	// Spill and cache files go to a scratch directory beside the
+	// executor's, removed when the process ends however it ends (the logs
+	// stay for the worker's cleanup).
+	scratch := e.dir + ".scratch"
+	if err := os.MkdirAll(scratch, 0o700); err != nil {
+		fail(StateFailed, fmt.Sprintf("executor %s not started on worker %s: scratch directory: %v", e.spec.ExecutorID, w.id, err))
+		return
+	}
+	defer func() {
+		if err := os.RemoveAll(scratch); err != nil {
+			log.WithError(err).Warn("removing the executor's scratch directory")
+		}
+	}()
 	stdout, err1 := os.Create(filepath.Join(e.dir, "stdout"))
 	stderr, err2 := os.Create(filepath.Join(e.dir, "stderr"))
 	if err := errors.Join(err1, err2); err != nil {
@@ -187,6 +201,7 @@ func (w *Worker) runExecutor(e *runningExecutor) {
 		// The Go runtime's soft memory limit; the executor lowers it to 90%.
 		"GOMEMLIMIT="+strconv.Itoa(e.spec.MemoryMiB)+"MiB",
 		executor.EnvAppID+"="+e.spec.AppID,
+		spill.EnvLocalDirs+"="+scratch,
 	)
 	cmd.Env = append(cmd.Env, w.shuffleEnv(e.spec)...)
 	// Its own process group (killed as a whole), and it dies with the worker.

@@ -20,6 +20,7 @@ import (
 	"github.com/stoke-run/stoke/internal/conf"
 	"github.com/stoke-run/stoke/internal/rpc"
 	pb "github.com/stoke-run/stoke/internal/rpc/stokepb"
+	"github.com/stoke-run/stoke/internal/spill"
 )
 
 // Processes runs N executor processes of Cores slots each on this machine:
@@ -30,19 +31,20 @@ type Processes struct {
 	Binary   string // default: this process's executable
 	Conf     *conf.Conf
 	Log      *logrus.Logger
-	WorkDir  string   // executors' logs; default a temporary directory
+	WorkDir  string   // executors' logs and scratch; default a temporary directory, removed by Stop
 	ExtraEnv []string // added to (and overriding) executors' environment
 
-	appID  string
-	secret string
-	tls    rpc.TLS
-	srv    *coarse.Server
-	mu     sync.Mutex
-	procs  map[string]*exec.Cmd
-	next   int
-	want   int
-	stop   bool
-	wg     sync.WaitGroup
+	appID   string
+	tempDir bool // WorkDir was made here: Stop removes it
+	secret  string
+	tls     rpc.TLS
+	srv     *coarse.Server
+	mu      sync.Mutex
+	procs   map[string]*exec.Cmd
+	next    int
+	want    int
+	stop    bool
+	wg      sync.WaitGroup
 }
 
 var _ backend.Backend = (*Processes)(nil)
@@ -68,7 +70,7 @@ func (b *Processes) Start(_ context.Context, d backend.Driver) error {
 		if err != nil {
 			return err
 		}
-		b.WorkDir = dir
+		b.WorkDir, b.tempDir = dir, true
 	}
 	timeout, err := b.Conf.Duration("stoke.network.timeout")
 	if err != nil {
@@ -109,6 +111,13 @@ func (b *Processes) launch() error {
 	if err != nil {
 		return err
 	}
+	// The executor's spill and cache directories go under a scratch
+	// directory removed when the process ends, however it ends.
+	scratch := filepath.Join(b.WorkDir, "executor-"+id+".scratch")
+	if err := os.Mkdir(scratch, 0o700); err != nil {
+		logf.Close()
+		return err
+	}
 	cmd := exec.Command(b.Binary)
 	cmd.Env = append(os.Environ(),
 		executor.EnvDriver+"="+b.srv.Address(),
@@ -117,6 +126,7 @@ func (b *Processes) launch() error {
 		executor.EnvSecret+"="+b.secret,
 		executor.EnvHost+"=127.0.0.1",
 		executor.EnvLogLevel+"="+b.Conf.String("stoke.log.level"),
+		spill.EnvLocalDirs+"="+scratch,
 	)
 	cmd.Env = append(cmd.Env, b.tls.Env()...)
 	cmd.Env = append(cmd.Env, b.ExtraEnv...)
@@ -124,6 +134,7 @@ func (b *Processes) launch() error {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		logf.Close()
+		os.RemoveAll(scratch)
 		return fmt.Errorf("starting executor %s (%s): %w", id, b.Binary, err)
 	}
 	b.mu.Lock()
@@ -134,6 +145,9 @@ func (b *Processes) launch() error {
 		defer b.wg.Done()
 		err := cmd.Wait()
 		logf.Close()
+		if rmErr := os.RemoveAll(scratch); rmErr != nil {
+			b.Log.WithError(rmErr).Warnf("removing executor %s's scratch directory", id)
+		}
 		b.exited(id, cmd, err, logPath)
 	}()
 	return nil
@@ -180,6 +194,9 @@ func (b *Processes) Stop(ctx context.Context) error {
 		}
 		b.mu.Unlock()
 		<-done
+	}
+	if b.tempDir {
+		return os.RemoveAll(b.WorkDir)
 	}
 	return nil
 }

@@ -30,10 +30,41 @@ type Dirs struct {
 	removed bool
 }
 
-// DirsFrom creates the spill directories for executorID under the roots
-// listed in stoke.local.dir, as returned by get.
-func DirsFrom(get func(key string) (string, bool), executorID string) (*Dirs, error) {
+// EnvLocalDirs lists, comma-separated, scratch roots that a cluster
+// manager gives the executors it starts (a standalone worker, local-cluster):
+// directories it removes when the executor ends, however it ends.
+const EnvLocalDirs = "STOKE_LOCAL_DIRS"
+
+// ClusterRoots returns the scratch roots the cluster manager that started
+// this process gave it, and the variable they came from, in Spark's order:
+// YARN's container LOCAL_DIRS (the NodeManager deletes them with the
+// application), a Stoke worker's STOKE_LOCAL_DIRS, the Mesos sandbox
+// (MESOS_DIRECTORY, collected by the agent). Empty when none applies.
+func ClusterRoots(getenv func(string) string) (roots, from string) {
+	if v := getenv("LOCAL_DIRS"); v != "" && getenv("CONTAINER_ID") != "" {
+		return v, "LOCAL_DIRS"
+	}
+	if v := getenv(EnvLocalDirs); v != "" {
+		return v, EnvLocalDirs
+	}
+	if v := getenv("MESOS_DIRECTORY"); v != "" {
+		return v, "MESOS_DIRECTORY"
+	}
+	return "", ""
+}
+
+// DirsFrom creates the spill directories for executorID under the roots its
+// cluster manager gave it (see ClusterRoots), which win over stoke.local.dir
+// as in Spark; else under the roots listed in stoke.local.dir, as returned
+// by get; else under os.TempDir().
+func DirsFrom(get func(key string) (string, bool), getenv func(string) string, executorID string) (*Dirs, error) {
+	from := KeyLocalDir
 	v, ok := get(KeyLocalDir)
+	if getenv != nil {
+		if r, env := ClusterRoots(getenv); env != "" {
+			v, ok, from = r, true, env
+		}
+	}
 	if !ok {
 		return NewDirs(nil, executorID)
 	}
@@ -45,15 +76,20 @@ func DirsFrom(get func(key string) (string, bool), executorID string) (*Dirs, er
 	}
 	if len(roots) == 0 {
 		return nil, fmt.Errorf("%s lists no directory (got %q); set it to comma-separated paths or unset it to use %s",
-			KeyLocalDir, v, os.TempDir())
+			from, v, os.TempDir())
 	}
-	return NewDirs(roots, executorID)
+	return newDirs(roots, executorID, from)
 }
 
 // NewDirs creates one private (0700) directory named
 // stoke-<executorID>-<random> under each root; with no roots, under
 // os.TempDir(). Each root must be an existing, writable directory.
 func NewDirs(roots []string, executorID string) (*Dirs, error) {
+	return newDirs(roots, executorID, KeyLocalDir)
+}
+
+// newDirs is NewDirs with the setting the roots came from, for errors.
+func newDirs(roots []string, executorID, from string) (*Dirs, error) {
 	if len(roots) == 0 {
 		roots = []string{os.TempDir()}
 	}
@@ -65,7 +101,7 @@ func NewDirs(roots []string, executorID string) (*Dirs, error) {
 			continue
 		}
 		seen[clean] = true
-		dir, err := makeDir(root, executorID)
+		dir, err := makeDir(root, executorID, from)
 		if err != nil {
 			_ = d.Remove()
 			return nil, err
@@ -75,20 +111,20 @@ func NewDirs(roots []string, executorID string) (*Dirs, error) {
 	return d, nil
 }
 
-func makeDir(root, executorID string) (string, error) {
+func makeDir(root, executorID, from string) (string, error) {
 	fi, err := os.Stat(root)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
-		return "", fmt.Errorf("%s root %q does not exist; create it or remove it from the list", KeyLocalDir, root)
+		return "", fmt.Errorf("%s root %q does not exist; create it or remove it from the list", from, root)
 	case err != nil:
-		return "", fmt.Errorf("%s root %q: %v", KeyLocalDir, root, err)
+		return "", fmt.Errorf("%s root %q: %v", from, root, err)
 	case !fi.IsDir():
-		return "", fmt.Errorf("%s root %q is not a directory", KeyLocalDir, root)
+		return "", fmt.Errorf("%s root %q is not a directory", from, root)
 	}
 	// MkdirTemp creates the directory with mode 0700.
 	dir, err := os.MkdirTemp(root, "stoke-"+safeID(executorID)+"-")
 	if err != nil {
-		return "", fmt.Errorf("%s root %q is not writable: %v", KeyLocalDir, root, err)
+		return "", fmt.Errorf("%s root %q is not writable: %v", from, root, err)
 	}
 	return dir, nil
 }

@@ -14,7 +14,7 @@ func getter(m map[string]string) func(string) (string, bool) {
 
 func TestDirsSpreadOverRoots(t *testing.T) {
 	a, b := t.TempDir(), t.TempDir()
-	d, err := DirsFrom(getter(map[string]string{KeyLocalDir: " " + a + ", ," + b + "," + a}), "app/exec 7")
+	d, err := DirsFrom(getter(map[string]string{KeyLocalDir: " " + a + ", ," + b + "," + a}), nil, "app/exec 7")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +65,7 @@ func TestDirsSpreadOverRoots(t *testing.T) {
 func TestDirsDefaultToTempDir(t *testing.T) {
 	tmp := t.TempDir()
 	t.Setenv("TMPDIR", tmp)
-	d, err := DirsFrom(getter(nil), "")
+	d, err := DirsFrom(getter(nil), nil, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +101,7 @@ func TestDirsBadRoots(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			d, err := DirsFrom(getter(map[string]string{KeyLocalDir: tt.value}), "e1")
+			d, err := DirsFrom(getter(map[string]string{KeyLocalDir: tt.value}), nil, "e1")
 			if err == nil {
 				d.Remove()
 				t.Fatalf("no error for %q", tt.value)
@@ -117,6 +117,60 @@ func TestDirsBadRoots(t *testing.T) {
 		if strings.HasPrefix(e.Name(), "stoke-") {
 			t.Errorf("failed NewDirs left %s in %s", e.Name(), good)
 		}
+	}
+}
+
+func TestClusterRootsWinOverLocalDir(t *testing.T) {
+	conf, yarnDir, workerDir, mesosDir := t.TempDir(), t.TempDir(), t.TempDir(), t.TempDir()
+	get := getter(map[string]string{KeyLocalDir: conf})
+	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+	tests := []struct {
+		name string
+		env  map[string]string
+		want string
+	}{
+		{"YARN container", map[string]string{"LOCAL_DIRS": yarnDir, "CONTAINER_ID": "container_1_0001_01_000002", EnvLocalDirs: workerDir, "MESOS_DIRECTORY": mesosDir}, yarnDir},
+		{"LOCAL_DIRS outside a container is not YARN's", map[string]string{"LOCAL_DIRS": yarnDir}, conf},
+		{"worker", map[string]string{EnvLocalDirs: workerDir, "MESOS_DIRECTORY": mesosDir}, workerDir},
+		{"Mesos sandbox", map[string]string{"MESOS_DIRECTORY": mesosDir}, mesosDir},
+		{"none", nil, conf},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d, err := DirsFrom(get, env(tt.env), "7")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer d.Remove()
+			if p := d.Paths(); len(p) != 1 || filepath.Dir(p[0]) != tt.want {
+				t.Errorf("Paths() = %v, want one directory under %s", p, tt.want)
+			}
+		})
+	}
+}
+
+func TestClusterRootsBad(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "gone")
+	for name, env := range map[string]map[string]string{
+		"missing worker dir": {EnvLocalDirs: missing},
+		"empty YARN list":    {"LOCAL_DIRS": " , ", "CONTAINER_ID": "container_1_0001_01_000002"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			d, err := DirsFrom(getter(nil), func(k string) string { return env[k] }, "7")
+			if err == nil {
+				d.Remove()
+				t.Fatal("no error")
+			}
+			var from string
+			for k := range env {
+				if k != "CONTAINER_ID" {
+					from = k
+				}
+			}
+			if !strings.Contains(err.Error(), from) {
+				t.Errorf("error %q does not name %s, where the roots came from", err, from)
+			}
+		})
 	}
 }
 
