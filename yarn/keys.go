@@ -106,6 +106,21 @@ func clientSettings(c *conf.Conf) (string, error) {
 	return proxyUserOf(c)
 }
 
+// RequestProxyUser is the user a --status or --kill request acts for
+// (stoke.yarn.proxyUser, checked), "" for none. Unlike a submission, such a
+// request ships nothing, so a principal and keytab may be set too.
+func RequestProxyUser(c *conf.Conf) (string, error) {
+	v, set := c.Get("stoke.yarn.proxyUser")
+	if !set {
+		return "", nil
+	}
+	v = strings.TrimSpace(v)
+	if err := checkProxyUser(v); err != nil {
+		return "", fmt.Errorf("stoke.yarn.proxyUser (--proxy-user): %w", err)
+	}
+	return v, nil
+}
+
 // proxyUserOf is the user a submission acts for (stoke.yarn.proxyUser), "" for none. As
 // in Spark, it excludes an application principal and keytab: those are shipped to the
 // containers, which would then hold the gateway's identity rather than the user's.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/stoke-run/stoke/internal/conf"
 	"github.com/stoke-run/stoke/standalone"
+	"github.com/stoke-run/stoke/yarn"
 )
 
 func init() { clusterSubmitters[conf.Standalone] = submitStandaloneCluster }
@@ -88,7 +89,14 @@ func driverRequest(ctx context.Context, out io.Writer, o *submitOptions) error {
 		return err
 	}
 	if m.Kind == conf.YARN {
-		return yarnRequest(ctx, out, o)
+		if o.changed["proxy-user"] {
+			c.Set("stoke.yarn.proxyUser", *o.values["proxy-user"], conf.SourceSubmit)
+		}
+		proxy, err := yarn.RequestProxyUser(c)
+		if err != nil {
+			return err
+		}
+		return yarnRequest(ctx, out, o, proxy)
 	}
 	if m.Kind == conf.Mesos {
 		secret, err := dispatcherSecret(c)

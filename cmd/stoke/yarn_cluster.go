@@ -25,9 +25,11 @@ func submitYARNCluster(ctx context.Context, req clusterRequest) (int, error) {
 	})
 }
 
-// yarnRequest answers --status and --kill for YARN application ids.
-func yarnRequest(ctx context.Context, out io.Writer, o *submitOptions) error {
-	c, err := yarn.NewClient(nil)
+// yarnRequest answers --status and --kill for YARN application ids, as
+// stoke.yarn.proxyUser when set (--proxy-user): a gateway asks about, and
+// kills, the applications it submitted for its users.
+func yarnRequest(ctx context.Context, out io.Writer, o *submitOptions, proxyUser string) error {
+	c, err := yarn.NewClientAs(nil, proxyUser)
 	if err != nil {
 		return err
 	}
