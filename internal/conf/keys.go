@@ -298,7 +298,7 @@ func init() {
 		{Name: "stoke.io.compression.codec", Default: "zstd", Type: TypeString, Check: OneOf("zstd", "gzip", "none"), Doc: "Codec of spill runs: zstd, gzip or none."},
 		{Name: "stoke.output.compression.codec", Type: TypeString, Check: outputCodec, Doc: "Codec of the part files SaveAsTextFile writes: none, gzip (part-00000.gz) or zstd (.zst); stoke.Compress overrides it for one save."},
 		{Name: "stoke.rdd.limit.scaleUpFactor", Default: "4", Type: TypeInt, Check: AtLeast(2), Doc: "Take and First: how many times more partitions each round scans than all earlier rounds."},
-		{Name: "stoke.local.dir", Type: TypeString, Doc: "Scratch directory for shuffle files and spills (system temp dir when unset)."},
+		{Name: "stoke.local.dir", Type: TypeString, Doc: "Scratch directories, comma-separated, for spills and disk-cached blocks (system temp dir when unset); on YARN, a standalone worker and Mesos the cluster manager's directories win, as in Spark."},
 		{Name: "stoke.rpc.message.maxSize", Default: "128m", Type: TypeBytes, Unit: "m", Check: positive, Doc: "Largest RPC message (bare number: MiB)."},
 		{Name: "stoke.port.maxRetries", Default: "16", Type: TypeInt, Check: AtLeast(0), Doc: "How many successive ports to try when a port is taken."},
 		{Name: "stoke.deploy.spreadOut", Default: "true", Type: TypeBool, Doc: "Standalone: spread executors across workers instead of packing them."},
