@@ -51,7 +51,7 @@ type allocator struct {
 	// label is the executors' node label expression
 	// (stoke.yarn.executor.nodeLabelExpression), sent on the "*" ask.
 	label string
-	// hints say where pending tasks' data is; hostAsks are the node-level
+	// hints say where pending tasks' data is; hostAsks are the node- and rack-level
 	// asks last sent (absolute counts, like "*").
 	hints    localityHints
 	hostAsks map[string]int
@@ -63,6 +63,9 @@ type allocator struct {
 type localityHints struct {
 	Executors int
 	Hosts     map[string]int
+	// Racks places the hosts (the cluster's topology); nil sends no
+	// rack-level asks.
+	Racks map[string]string
 }
 
 // execContainer is one container allocated to an executor.
@@ -154,13 +157,35 @@ func (a *allocator) hostAsksNow() map[string]int {
 	return asks
 }
 
+// withRacks adds to the node-level asks one per rack of their hosts, as
+// Hadoop's AMRMClient does: the containers that name a rack are those that
+// name any of its hosts, and since the containers naming a host are nested
+// (see hostAsksNow), that is the largest of its hosts' counts. A rack ask
+// lets the scheduler fall back to the data's rack before anywhere. Racks
+// start with "/", which no host does.
+func (a *allocator) withRacks(hosts map[string]int) map[string]int {
+	if len(hosts) == 0 || a.hints.Racks == nil {
+		return hosts
+	}
+	racks := map[string]int{}
+	for h, n := range hosts {
+		if r := a.hints.Racks[h]; r != "" {
+			racks[r] = max(racks[r], n)
+		}
+	}
+	for r, n := range racks {
+		hosts[r] = n
+	}
+	return hosts
+}
+
 // request fills the ask, release and blacklist fields of the next allocate call. The ask is
 // the absolute number of containers still wanted, sent when it changed (the RM keeps the last
-// value), with node-level asks beside it when the driver's hints name hosts (every one sent
-// again when any changes, and 0 for hosts no longer wanted); releases and blacklist changes
+// value), with node- and rack-level asks beside it when the driver's hints name hosts (every
+// one sent again when any changes, and 0 for those no longer wanted); releases and blacklist changes
 // are sent once.
 func (a *allocator) request(req *yarnpb.AllocateRequest) {
-	hosts := a.hostAsksNow()
+	hosts := a.withRacks(a.hostAsksNow())
 	hostsChanged := len(hosts) != len(a.hostAsks)
 	for h, n := range hosts {
 		if a.hostAsks[h] != n {

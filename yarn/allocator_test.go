@@ -290,3 +290,31 @@ func TestAllocatorSendsTheNodeLabel(t *testing.T) {
 		}
 	}
 }
+
+// With the hosts' racks known, each rack of a named host gets an ask too,
+// for the containers that name any of its hosts, as Hadoop's AMRMClient
+// sends: the scheduler falls back to the data's rack before anywhere.
+func TestAllocatorAsksForTheRacksOfTheData(t *testing.T) {
+	a := newAllocator(&yarnpb.Resource{Memory: proto.Int64(512), VirtualCores: proto.Int32(1)}, 1, 3, 2)
+	a.setTarget(4)
+	racks := map[string]string{"a": "/r1", "b": "/r1", "c": "/r2"}
+	a.setLocality(localityHints{Executors: 3, Hosts: map[string]int{"a": 6, "b": 2, "c": 4}, Racks: racks})
+	asks, _ := asksOf(t, a)
+	// Shares a 2, b 1, c 1: the four host-aware containers all name a,
+	// two name b and two c; /r1 holds a and b, so all four name it.
+	if want := map[string]int32{"*": 4, "a": 4, "b": 2, "c": 2, "/r1": 4, "/r2": 2}; !maps.Equal(asks, want) {
+		t.Fatalf("asks %v, want %v", asks, want)
+	}
+	// c's tasks are gone: c and its rack are cancelled.
+	a.setLocality(localityHints{Executors: 3, Hosts: map[string]int{"a": 6, "b": 2}, Racks: racks})
+	asks, _ = asksOf(t, a)
+	if want := map[string]int32{"*": 4, "a": 4, "b": 2, "/r1": 4, "/r2": 0, "c": 0}; !maps.Equal(asks, want) {
+		t.Fatalf("without c: asks %v, want %v", asks, want)
+	}
+	// Without racks (no topology known) only hosts are named.
+	a.setLocality(localityHints{Executors: 3, Hosts: map[string]int{"a": 6, "b": 2}})
+	asks, _ = asksOf(t, a)
+	if want := map[string]int32{"*": 4, "/r1": 0, "a": 4, "b": 2}; !maps.Equal(asks, want) {
+		t.Fatalf("without racks: asks %v, want %v", asks, want)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"net"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -95,6 +97,7 @@ type am struct {
 	stokeConf   *conf.Conf
 	submitConf  string
 	hc          *hconf.Config
+	racks       *rackResolver // places the hosts of locality hints (nil: no rack asks)
 	auth        *rollingAuth
 	rm          *ipc.Client
 	nms         *nmPool
@@ -219,6 +222,7 @@ func newAM(log logrus.FieldLogger) (*am, error) {
 	if m.hc, err = hconf.Load(nil); err != nil {
 		return nil, fmt.Errorf("the staged Hadoop configuration: %w", err)
 	}
+	m.racks = newRackResolver(m.hc, m.log)
 	if m.rm, err = ipc.NewRMClient(m.hc, hconf.RMScheduler, ipc.ApplicationMasterProtocol, m.auth); err != nil {
 		return nil, err
 	}
@@ -700,6 +704,11 @@ func (m *am) handler() http.Handler {
 			}
 			ui = driverUIProxy(u)
 		}
+		// Outside the lock: a topology script may take a while.
+		var racks map[string]string
+		if m.racks != nil && len(req.Hosts) > 0 {
+			racks = m.racks.Racks(slices.Collect(maps.Keys(req.Hosts)))
+		}
 		m.mu.Lock()
 		if m.alloc == nil {
 			max := m.maxFailures
@@ -714,7 +723,7 @@ func (m *am) handler() http.Handler {
 			m.alloc.label = req.NodeLabel
 		}
 		m.alloc.setTarget(req.Target)
-		m.alloc.setLocality(localityHints{Executors: req.LocalExecutors, Hosts: req.Hosts})
+		m.alloc.setLocality(localityHints{Executors: req.LocalExecutors, Hosts: req.Hosts, Racks: racks})
 		if ui != nil {
 			m.driverUI = ui
 		}
