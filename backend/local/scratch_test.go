@@ -7,6 +7,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stoke-run/stoke"
 	"github.com/stoke-run/stoke/backend/backendtest"
@@ -71,7 +72,7 @@ func TestExecutorScratchGoesWithTheProcess(t *testing.T) {
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	testutil.Eventually(t, testutil.D(30e9), "the killed executor's scratch directory removed", func() bool {
+	testutil.Eventually(t, 30*time.Second, "the killed executor's scratch directory removed", func() bool {
 		_, err := os.Stat(scratch)
 		return os.IsNotExist(err)
 	})
@@ -111,7 +112,7 @@ func TestExecutorRemovesItsDirectoriesOnSIGTERM(t *testing.T) {
 	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	testutil.Eventually(t, testutil.D(30e9), "the executor's directories under stoke.local.dir removed", func() bool {
+	testutil.Eventually(t, 30*time.Second, "the executor's directories under stoke.local.dir removed", func() bool {
 		ents, _ := os.ReadDir(root)
 		for _, e := range ents {
 			if strings.HasPrefix(e.Name(), "stoke-0-") {
@@ -121,7 +122,7 @@ func TestExecutorRemovesItsDirectoriesOnSIGTERM(t *testing.T) {
 		return true
 	})
 	log := filepath.Join(procs.WorkDir, "executor-0.log")
-	testutil.Eventually(t, testutil.D(30e9), "the driver told how executor 0 ended", func() bool {
+	testutil.Eventually(t, 30*time.Second, "the driver told how executor 0 ended", func() bool {
 		for _, ev := range rec.Events() {
 			if e, ok := ev.(events.ExecutorRemoved); ok && e.ExecutorID == "0" {
 				if !strings.Contains(e.Reason, "killed by signal terminated") {
