@@ -19,6 +19,8 @@ go test -run xxx -bench BenchmarkLocalClusterStart -benchtime 20x -count 3 ./sta
 go test -run xxx -bench BenchmarkAllocate1000Workers200Apps -benchtime 1s -count 3 ./standalone/placement
 echo "== yarn: submit -> first task, client and cluster mode (Hadoop minicluster)"
 go test ./yarn -run XXX -bench SubmitToFirstTask -benchtime 5x -count 3
+echo "== yarn: locality hints, node-local tasks with and without (placement minicluster)"
+go test ./yarn -run XXX -bench BenchmarkYARNLocalityHints -benchtime 5x -v
 echo "== secure HDFS: 64 MiB write/read at each data transfer protection level; the SASL layers alone"
 go test -run XXX -bench BenchmarkSecureHDFS -benchtime 3x -count 3 ./integration/hdfsdata
 go test -run XXX -bench BenchmarkDigestLayers -count 3 ./internal/hadoop/ipc

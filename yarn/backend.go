@@ -509,6 +509,16 @@ func submissionFromConf(c *conf.Conf, mode string) (*Submission, error) {
 	if s.AMCores, err = c.Int(coresKey); err != nil {
 		return nil, err
 	}
+	execMem, err := c.Bytes("stoke.executor.memory")
+	if err != nil {
+		return nil, err
+	}
+	if s.ExecutorMemoryMiB, err = containerMemory(c, execMem); err != nil {
+		return nil, err
+	}
+	if s.ExecutorCores, err = c.Int("stoke.executor.cores"); err != nil {
+		return nil, err
+	}
 	seen := map[string]string{}
 	stat := func(p string) error { _, err := os.Stat(p); return err }
 	files, err := parseDistFiles(c.String("stoke.files"), false, seen, stat)

@@ -68,6 +68,10 @@ type Submission struct {
 	MaxAttempts int
 	AMMemoryMiB int64
 	AMCores     int
+	// ExecutorMemoryMiB (overhead included) and ExecutorCores size an executor's
+	// container: checked against the cluster's largest before anything is submitted.
+	ExecutorMemoryMiB int64
+	ExecutorCores     int
 	Mode        string            // "client" or "cluster"
 	Binary      string            // local path of the application binary
 	Args        []string          // cluster mode: the driver's arguments
@@ -221,6 +225,12 @@ func (c *Client) Submit(ctx context.Context, s *Submission) (string, error) {
 	}
 	if max.GetVirtualCores() > 0 && int32(s.AMCores) > max.GetVirtualCores() {
 		return "", fmt.Errorf("%s: the application master needs %d cores but the cluster's largest container has %d", appID, s.AMCores, max.GetVirtualCores())
+	}
+	if max.GetMemory() > 0 && s.ExecutorMemoryMiB > max.GetMemory() {
+		return "", fmt.Errorf("%s: an executor needs %d MiB (stoke.executor.memory and its overhead, stoke.yarn.executor.memoryOverhead) but the cluster's largest container is %d MiB (yarn.scheduler.maximum-allocation-mb)", appID, s.ExecutorMemoryMiB, max.GetMemory())
+	}
+	if max.GetVirtualCores() > 0 && int32(s.ExecutorCores) > max.GetVirtualCores() {
+		return "", fmt.Errorf("%s: an executor needs %d cores (stoke.executor.cores) but the cluster's largest container has %d (yarn.scheduler.maximum-allocation-vcores)", appID, s.ExecutorCores, max.GetVirtualCores())
 	}
 	creds := &tokenfile.Credentials{}
 	// Tokens of the other file systems first: one that cannot be reached or refuses

@@ -98,6 +98,10 @@ type Options struct {
 	// (missed scheduling opportunities before a container goes off its preferred node; the
 	// harness otherwise disables delay scheduling).
 	NodeLocalityDelay int
+	// Heartbeat, when above 0, sets the NodeManagers' heartbeat interval (the harness's
+	// default is 100ms). Delay scheduling counts missed opportunities in heartbeats: a longer
+	// interval makes a node that is late by one heartbeat, under load, rarer.
+	Heartbeat time.Duration
 	// ProxyUsers get an HDFS home directory (/user/NAME, theirs), for impersonated submissions.
 	ProxyUsers []string
 	// AllowProxy lists the users the OS user (UserPrincipal) may impersonate from any host
@@ -136,7 +140,7 @@ func StartWith(t testing.TB, opts Options) *Cluster {
 		if opts.Secure != "" || opts.TokenMaxLifetime != 0 || len(opts.ProxyUsers) > 0 || len(opts.AllowProxy) > 0 || opts.SecondHDFS || opts.LogAggregation != "" {
 			t.Skipf("%s=%s: this test starts its own minicluster (a KDC, a protection level, short token lifetimes, proxy users, a second HDFS, log aggregation); against a running cluster the other tests run", EnvExternal, dir)
 		}
-		if opts.NodeLabel != "" || opts.ExtraNodeManager != "" || opts.NodeLocalityDelay > 0 {
+		if opts.NodeLabel != "" || opts.ExtraNodeManager != "" || opts.NodeLocalityDelay > 0 || opts.Heartbeat > 0 {
 			t.Skipf("%s=%s: this test lays out its own minicluster's nodes (labels, an extra NodeManager); against a running cluster the other tests run", EnvExternal, dir)
 		}
 		c, err := external(dir)
@@ -373,6 +377,9 @@ func launch(classpath, dir string, opts Options, sec *secureSetup) (*Cluster, er
 	}
 	if opts.ExtraNodeManager != "" {
 		args = append(args, "--extra-nodemanager", opts.ExtraNodeManager)
+	}
+	if opts.Heartbeat > 0 {
+		args = append(args, "--heartbeat-ms", strconv.FormatInt(opts.Heartbeat.Milliseconds(), 10))
 	}
 	if opts.NodeLocalityDelay > 0 {
 		args = append(args, "--node-locality-delay", strconv.Itoa(opts.NodeLocalityDelay))

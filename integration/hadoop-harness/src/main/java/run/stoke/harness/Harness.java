@@ -121,6 +121,12 @@ public final class Harness {
       }
       if (opts.nodeLocalityDelay != null) {
         conf.setInt("yarn.scheduler.capacity.node-locality-delay", opts.nodeLocalityDelay);
+        // Off-switch waits as long (else it waits for only as many missed
+        // opportunities as the asked locations over the cluster's size).
+        conf.setInt("yarn.scheduler.capacity.rack-locality-additional-delay", 0);
+      }
+      if (opts.heartbeatMillis != null) {
+        conf.setInt("yarn.resourcemanager.nodemanagers.heartbeat-interval-ms", opts.heartbeatMillis);
       }
       LogAggregation.configure(conf, opts.logAggregation, opts.logRollSeconds);
       LogAggregation.prepare(conf, dfs.getFileSystem());
@@ -273,6 +279,9 @@ public final class Harness {
     conf.setInt("yarn.scheduler.minimum-allocation-mb", 64);
     conf.setInt("yarn.minicluster.yarn.nodemanager.resource.memory-mb", 4096);
     conf.setInt("yarn.nodemanager.resource.memory-mb", 4096);
+    // The largest container is a node's, from the start (the RM otherwise
+    // allows its configured 8 GiB until its nodes have had time to register).
+    conf.setInt("yarn.scheduler.maximum-allocation-mb", 4096);
     conf.setInt("yarn.nodemanager.resource.cpu-vcores", 8);
     // Containers are Go processes; no JVM-sized memory accounting.
     conf.setBoolean("yarn.nodemanager.vmem-check-enabled", false);
@@ -433,6 +442,7 @@ public final class Harness {
     String nodeLabel; // --node-label: an exclusive label on NodeManager 0
     String extraNodeManager; // --extra-nodemanager: one more NodeManager, its node named by this address
     Integer nodeLocalityDelay; // --node-locality-delay: the capacity scheduler's (the harness's default: -1)
+    Integer heartbeatMillis; // --heartbeat-ms: the NodeManagers' heartbeat interval (the harness's default: 100)
     List<String> proxyUsers = new ArrayList<>(); // --proxy-users: users given an HDFS home directory
     List<String> allowProxy = new ArrayList<>(); // --allow-proxy: users the OS user may impersonate
     boolean secondHdfs; // --second-hdfs: start another MiniDFSCluster, reported as second_fs
@@ -468,6 +478,7 @@ public final class Harness {
           case "--node-label": o.nodeLabel = val != null ? val : next(a, ++i, s); break;
           case "--extra-nodemanager": o.extraNodeManager = val != null ? val : next(a, ++i, s); break;
           case "--node-locality-delay": o.nodeLocalityDelay = Integer.parseInt(val != null ? val : next(a, ++i, s)); break;
+          case "--heartbeat-ms": o.heartbeatMillis = Integer.parseInt(val != null ? val : next(a, ++i, s)); break;
           case "--proxy-users": o.proxyUsers = users(val != null ? val : next(a, ++i, s), s); break;
           case "--allow-proxy": o.allowProxy = users(val != null ? val : next(a, ++i, s), s); break;
           case "--second-hdfs": o.secondHdfs = true; break;
