@@ -206,6 +206,7 @@ func TestYARN(t *testing.T) {
 	t.Run("KillFromClient", func(t *testing.T) { testKill(t) })
 	t.Run("BinaryOverQuota", func(t *testing.T) { local(t); testQuota(t, c) })
 	t.Run("LogsWithoutAggregation", func(t *testing.T) { local(t); testLogsDisabled(t) })
+	t.Run("ProgressInRMReport", func(t *testing.T) { local(t); testProgress(t) })
 }
 
 // testQuota: a binary larger than the staging directory's HDFS space quota fails the start
