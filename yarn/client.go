@@ -72,12 +72,12 @@ type Submission struct {
 	// container: checked against the cluster's largest before anything is submitted.
 	ExecutorMemoryMiB int64
 	ExecutorCores     int
-	Mode        string            // "client" or "cluster"
-	Binary      string            // local path of the application binary
-	Args        []string          // cluster mode: the driver's arguments
-	Env         map[string]string // for the AM; only STOKE_SUBMIT_CONF is passed
-	AMSecret    string
-	StagingBase string // "" means /user/<user>
+	Mode              string            // "client" or "cluster"
+	Binary            string            // local path of the application binary
+	Args              []string          // cluster mode: the driver's arguments
+	Env               map[string]string // for the AM; only STOKE_SUBMIT_CONF is passed
+	AMSecret          string
+	StagingBase       string // "" means /user/<user>
 	// Files and Archives are localized into every container (stoke.files,
 	// stoke.archives).
 	Files []distFile
