@@ -42,6 +42,8 @@ const (
 	errNotRegistered   = "org.apache.hadoop.yarn.exceptions.ApplicationMasterNotRegisteredException"
 	errAttemptNotFound = "org.apache.hadoop.yarn.exceptions.ApplicationAttemptNotFoundException"
 	errInvalidRequest  = "org.apache.hadoop.yarn.exceptions.InvalidResourceRequestException"
+	// errInvalidLabel is the RM's refusal of a node label the queue may not use.
+	errInvalidLabel = "org.apache.hadoop.yarn.exceptions.InvalidLabelResourceRequestException"
 )
 
 // IsAM says whether this process was started by YARN as a Stoke application master.
@@ -421,7 +423,7 @@ func (m *am) loop(ctx context.Context, child *driverChild) (yarnpb.FinalApplicat
 		case ipc.IsRemote(err, errAttemptNotFound):
 			m.log.Error("the ResourceManager no longer knows this attempt; exiting")
 			os.Exit(1)
-		case ipc.IsRemote(err, errInvalidRequest):
+		case ipc.IsRemote(err, errInvalidRequest), ipc.IsRemote(err, errInvalidLabel):
 			// Asking again cannot help (executors larger than any node,
 			// a label the queue may not use): the application fails
 			// with the RM's reason instead of waiting forever.

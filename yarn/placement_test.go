@@ -49,6 +49,7 @@ func TestYARNPlacement(t *testing.T) {
 	}
 	t.Run("NodeLabels", func(t *testing.T) { testNodeLabels(t, c) })
 	t.Run("UnknownNodeLabel", func(t *testing.T) { testUnknownNodeLabel(t) })
+	t.Run("UnknownExecutorNodeLabel", func(t *testing.T) { testUnknownExecutorLabel(t) })
 	t.Run("LocalityHints", func(t *testing.T) { testLocalityHints(t, c) })
 }
 
@@ -123,6 +124,29 @@ func testUnknownNodeLabel(t *testing.T) {
 	_, err := stoke.New(yarnConfig(stoke.Config{"stoke.ui.enabled": "false", "stoke.yarn.am.nodeLabelExpression": "nosuchlabel"}))
 	if err == nil || !strings.Contains(err.Error(), "nosuchlabel") {
 		t.Fatalf("a submission asking for an unknown node label: %v", err)
+	}
+	t.Log(err)
+}
+
+// Executors asking for a label the queue may not use: the RM refuses the
+// AM's asks (it cannot know the executors' label at submission), and
+// asking again cannot help, so the AM fails the application with the
+// RM's reason instead of asking forever, and the driver's job fails saying
+// so.
+func testUnknownExecutorLabel(t *testing.T) {
+	sc, err := stoke.New(yarnConfig(stoke.Config{"stoke.ui.enabled": "false", "stoke.yarn.executor.nodeLabelExpression": "nosuchlabel"}))
+	if err == nil {
+		defer sc.Stop()
+		ds, perr := stoke.Parallelize(sc, []int{1, 2, 3}, 3)
+		if perr != nil {
+			t.Fatal(perr)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), testutil.D(2*time.Minute))
+		defer cancel()
+		_, err = stoke.Count(ctx, ds)
+	}
+	if err == nil || !strings.Contains(err.Error(), "refused the executor containers") || !strings.Contains(err.Error(), "nosuchlabel") {
+		t.Fatalf("executors asking for a label the queue may not use: %v", err)
 	}
 	t.Log(err)
 }
