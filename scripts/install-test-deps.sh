@@ -4,6 +4,12 @@
 set -euo pipefail
 
 need_apt=()
+# The miniclusters, executors and builds take some 2.6 GB at the suite's peak
+# (measured): say so before a run that would end in "no space left on device".
+avail_kb=$(df -Pk "${TMPDIR:-/tmp}" 2>/dev/null | awk 'NR==2 {print $4}')
+if [ -n "${avail_kb:-}" ] && [ "$avail_kb" -lt $((5 * 1024 * 1024)) ]; then
+  echo "warning: only $((avail_kb / 1024)) MiB free under ${TMPDIR:-/tmp}; the tests need about 3 GiB (Hadoop miniclusters, executors' scratch, builds)" >&2
+fi
 command -v go >/dev/null || { echo "Go 1.26 or newer is required (https://go.dev/dl/)" >&2; exit 1; }
 # Standalone cluster tests: a real ZooKeeper (started by the test itself, not
 # the system service), docker-compose to check docker-compose.yml, iproute2
