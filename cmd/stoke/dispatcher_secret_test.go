@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"os"
 	"strings"
 	"testing"
 )
@@ -11,6 +12,8 @@ import (
 // names the 0600-file alternative; one without it (the control) does not
 // warn, and a dispatcher beyond loopback without any secret names --insecure.
 func TestAttackDispatcherSecretOnCommandLine(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
 	var out, errb bytes.Buffer
 	// A master that is not mesos:// makes the dispatcher stop right after
 	// its configuration is read.
@@ -26,5 +29,9 @@ func TestAttackDispatcherSecretOnCommandLine(t *testing.T) {
 	errb.Reset()
 	if code := Execute([]string{"mesos-dispatcher", "--master", "mesos://127.0.0.1:1", "--host", "0.0.0.0"}, nil, &out, &errb); code == 0 || !strings.Contains(errb.String(), "--insecure") {
 		t.Errorf("dispatcher on 0.0.0.0 without a secret: exit %d, %q", code, errb.String())
+	}
+	// A dispatcher that did not start leaves no temporary work directory.
+	if left, _ := os.ReadDir(tmp); len(left) != 0 {
+		t.Errorf("dispatchers that did not start left %v in the temporary directory", left)
 	}
 }

@@ -49,11 +49,6 @@ dispatcher to Mesos.`,
 			if master == "" {
 				return fmt.Errorf("--master mesos://HOST:5050 (or mesos://zk://...) is required")
 			}
-			if workDir == "" {
-				if workDir, err = os.MkdirTemp("", "stoke-dispatcher-"); err != nil {
-					return err
-				}
-			}
 			secret, err := dispatcherSecret(c)
 			if err != nil {
 				return err
@@ -65,6 +60,13 @@ dispatcher to Mesos.`,
 			retained, err := c.Int("stoke.deploy.retainedDrivers")
 			if err != nil {
 				return err
+			}
+			if workDir == "" {
+				// A temporary directory lasts as long as this dispatcher.
+				if workDir, err = os.MkdirTemp("", "stoke-dispatcher-"); err != nil {
+					return err
+				}
+				defer os.RemoveAll(workDir)
 			}
 			d, err := mesos.StartDispatcher(cmd.Context(), mesos.DispatcherOptions{
 				Master: master, Host: host, Port: port, WorkDir: workDir, Secret: secret, Insecure: insecure, MaxBinarySize: maxBinary, RetainedDrivers: retained,
