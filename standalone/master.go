@@ -142,6 +142,7 @@ func StartMaster(opts MasterOptions) (*Master, error) {
 	}
 	m.binaries.maxSize, m.binaries.limits = opts.MaxBinarySize, opts.HTTP
 	if m.persist, err = newPersister(opts); err != nil {
+		m.binaries.close()
 		return nil, err
 	}
 	if err := checkRecoveryFiles(m.persist); err != nil {
@@ -152,6 +153,7 @@ func StartMaster(opts MasterOptions) (*Master, error) {
 	m.api, err = net.Listen("tcp", net.JoinHostPort(opts.Host, strconv.Itoa(opts.Port)))
 	if err != nil {
 		m.persist.close()
+		m.binaries.close()
 		return nil, fmt.Errorf("master port %d on %s: %w", opts.Port, opts.Host, err)
 	}
 	apiLimits := opts.HTTP
@@ -164,6 +166,7 @@ func StartMaster(opts MasterOptions) (*Master, error) {
 		if err != nil {
 			m.apiSrv.Close()
 			m.persist.close()
+			m.binaries.close()
 			return nil, fmt.Errorf("master web UI port %d on %s: %w", opts.WebUIPort, opts.Host, err)
 		}
 		m.uiSrv = opts.HTTP.serve(m.ui, m.uiHandler())
