@@ -81,14 +81,7 @@ func New(m conf.Master, c *conf.Conf, log logrus.FieldLogger) (*Backend, error) 
 		// The driver asks for its initial executors right after Start.
 		b.instances = 0
 	}
-	if b.cores, err = c.Int("stoke.executor.cores"); err != nil {
-		return nil, err
-	}
-	mem, err := c.Bytes("stoke.executor.memory")
-	if err != nil {
-		return nil, err
-	}
-	if b.execMem, err = containerMemory(c, mem); err != nil {
+	if b.execMem, b.cores, err = executorContainer(c); err != nil {
 		return nil, err
 	}
 	if !ClusterMode() {
@@ -107,6 +100,22 @@ func New(m conf.Master, c *conf.Conf, log logrus.FieldLogger) (*Backend, error) 
 		}
 	}
 	return b, nil
+}
+
+// executorContainer is the size of an executor's container: MiB with the
+// overhead, and cores.
+func executorContainer(c *conf.Conf) (memMiB int64, cores int, err error) {
+	mem, err := c.Bytes("stoke.executor.memory")
+	if err != nil {
+		return 0, 0, err
+	}
+	if memMiB, err = containerMemory(c, mem); err != nil {
+		return 0, 0, err
+	}
+	if cores, err = c.Int("stoke.executor.cores"); err != nil {
+		return 0, 0, err
+	}
+	return memMiB, cores, nil
 }
 
 // containerMemory adds the overhead (stoke.yarn.executor.memoryOverhead, default max(384 MiB,
@@ -509,14 +518,7 @@ func submissionFromConf(c *conf.Conf, mode string) (*Submission, error) {
 	if s.AMCores, err = c.Int(coresKey); err != nil {
 		return nil, err
 	}
-	execMem, err := c.Bytes("stoke.executor.memory")
-	if err != nil {
-		return nil, err
-	}
-	if s.ExecutorMemoryMiB, err = containerMemory(c, execMem); err != nil {
-		return nil, err
-	}
-	if s.ExecutorCores, err = c.Int("stoke.executor.cores"); err != nil {
+	if s.ExecutorMemoryMiB, s.ExecutorCores, err = executorContainer(c); err != nil {
 		return nil, err
 	}
 	seen := map[string]string{}

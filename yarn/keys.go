@@ -125,13 +125,9 @@ func RequestProxyUser(c *conf.Conf) (string, error) {
 // in Spark, it excludes an application principal and keytab: those are shipped to the
 // containers, which would then hold the gateway's identity rather than the user's.
 func proxyUserOf(c *conf.Conf) (string, error) {
-	v, set := c.Get("stoke.yarn.proxyUser")
-	if !set {
-		return "", nil
-	}
-	v = strings.TrimSpace(v)
-	if err := checkProxyUser(v); err != nil {
-		return "", fmt.Errorf("stoke.yarn.proxyUser (--proxy-user): %w", err)
+	v, err := RequestProxyUser(c)
+	if err != nil || v == "" {
+		return v, err
 	}
 	if c.String("stoke.kerberos.principal") != "" || c.String("stoke.kerberos.keytab") != "" {
 		return "", errors.New("--proxy-user (stoke.yarn.proxyUser) and --principal/--keytab (stoke.kerberos.principal, stoke.kerberos.keytab) are mutually exclusive: " +

@@ -69,26 +69,23 @@ func testProgress(t *testing.T) {
 		}
 	}
 	var seen []float32
-	record := func(p float32) {
-		if len(seen) == 0 || seen[len(seen)-1] != p {
-			seen = append(seen, p)
-		}
+	// reach waits for the RM to report at least want, noting each value seen.
+	reach := func(want float32, what string) {
+		testutil.Eventually(t, time.Minute, "the RM to report "+what, func() bool {
+			p := progress()
+			if len(seen) == 0 || seen[len(seen)-1] != p {
+				seen = append(seen, p)
+			}
+			return p >= want
+		})
 	}
-	testutil.Eventually(t, time.Minute, "the RM to report the running application at 10 %", func() bool {
-		p := progress()
-		record(p)
-		return p >= 0.1
-	})
+	reach(0.1, "the running application at 10 %")
 	if p := progress(); p >= 0.5 {
 		t.Fatalf("progress %v before any task ended", p)
 	}
 	release(0)
 	release(1)
-	testutil.Eventually(t, time.Minute, "the RM to report 50 %", func() bool {
-		p := progress()
-		record(p)
-		return p >= 0.5
-	})
+	reach(0.5, "50 %")
 	if p := progress(); p >= 0.75 {
 		t.Fatalf("progress %v with two of four tasks done", p)
 	}
@@ -97,10 +94,6 @@ func testProgress(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	testutil.Eventually(t, time.Minute, "the RM to report 100 %", func() bool {
-		p := progress()
-		record(p)
-		return p >= 1
-	})
+	reach(1, "100 %")
 	t.Logf("progress in the RM's reports: %v", seen)
 }

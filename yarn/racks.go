@@ -54,11 +54,9 @@ func newRackResolver(hc *hconf.Config, log logrus.FieldLogger) *rackResolver {
 		table, err := readRackTable(file)
 		if err != nil {
 			log.WithError(err).Warnf("net.topology.table.file.name: every node is in %s", defaultRack)
+			table = map[string]string{}
 		}
 		r.table = table
-		if r.table == nil {
-			r.table = map[string]string{}
-		}
 		return r
 	}
 	r.script = strings.TrimSpace(hc.Get("net.topology.script.file.name"))
