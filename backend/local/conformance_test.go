@@ -10,7 +10,6 @@ import (
 	"github.com/stoke-run/stoke/backend"
 	"github.com/stoke-run/stoke/backend/backendtest"
 	"github.com/stoke-run/stoke/backend/local"
-	"github.com/stoke-run/stoke/internal/conf"
 )
 
 func TestMain(m *testing.M) {
@@ -56,10 +55,7 @@ func TestConformanceProcesses(t *testing.T) {
 		Executors:        2,
 		CoresPerExecutor: 2,
 		NewBackend: func(t *testing.T) backend.Backend {
-			c := conf.New()
-			for k, v := range cfg {
-				c.Set(k, v, conf.SourceCode)
-			}
+			c := confOf(cfg)
 			return local.NewProcesses(2, 2, c, nil)
 		},
 		KillExecutor: func(t *testing.T, sc *stoke.Context, id string) {

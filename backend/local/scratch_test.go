@@ -18,6 +18,15 @@ import (
 	"github.com/stoke-run/stoke/internal/testutil"
 )
 
+// confOf is cfg as the Conf a backend reads.
+func confOf(cfg stoke.Config) *conf.Conf {
+	c := conf.New()
+	for k, v := range cfg {
+		c.Set(k, v, conf.SourceCode)
+	}
+	return c
+}
+
 // filesUnder counts the regular files below dir.
 func filesUnder(dir string) int {
 	n := 0
@@ -49,10 +58,7 @@ func cacheOnDisk(t *testing.T, sc *stoke.Context) {
 // backend's own temporary directory goes when the application stops.
 func TestExecutorScratchGoesWithTheProcess(t *testing.T) {
 	cfg := stoke.Config{"stoke.master": "local-cluster[1,2,512]", "stoke.ui.enabled": "false"}
-	c := conf.New()
-	for k, v := range cfg {
-		c.Set(k, v, conf.SourceCode)
-	}
+	c := confOf(cfg)
 	procs := local.NewProcesses(1, 2, c, nil)
 	sc, err := stoke.New(cfg, stoke.WithBackend(procs))
 	if err != nil {
@@ -90,10 +96,7 @@ func TestExecutorScratchGoesWithTheProcess(t *testing.T) {
 func TestExecutorRemovesItsDirectoriesOnSIGTERM(t *testing.T) {
 	root := t.TempDir()
 	cfg := stoke.Config{"stoke.master": "local-cluster[1,2,512]", "stoke.ui.enabled": "false", "stoke.local.dir": root}
-	c := conf.New()
-	for k, v := range cfg {
-		c.Set(k, v, conf.SourceCode)
-	}
+	c := confOf(cfg)
 	procs := local.NewProcesses(1, 2, c, nil)
 	procs.WorkDir = t.TempDir()
 	// No scratch from the backend: the executor falls back to stoke.local.dir.

@@ -69,10 +69,7 @@ func TestExecutorProcessesOverMutualTLS(t *testing.T) {
 		"stoke.master": "local-cluster[2,2,1024]", "stoke.ui.enabled": "false",
 		"stoke.rpc.tls.certFile": cert, "stoke.rpc.tls.keyFile": key, "stoke.rpc.tls.trustFile": trust,
 	}
-	c := conf.New()
-	for k, v := range cfg {
-		c.Set(k, v, conf.SourceCode)
-	}
+	c := confOf(cfg)
 	sc, err := stoke.New(cfg, stoke.WithBackend(local.NewProcesses(2, 2, c, nil)))
 	if err != nil {
 		t.Fatal(err)
@@ -137,10 +134,7 @@ func TestDecommissionOverMutualTLS(t *testing.T) {
 		"stoke.rpc.tls.certFile": cert, "stoke.rpc.tls.keyFile": key, "stoke.rpc.tls.trustFile": trust,
 		"stoke.decommission.enabled": "true", "stoke.storage.decommission.enabled": "true",
 	}
-	c := conf.New()
-	for k, v := range cfg {
-		c.Set(k, v, conf.SourceCode)
-	}
+	c := confOf(cfg)
 	rec := backendtest.NewRecorder()
 	sc, err := stoke.New(cfg, stoke.WithBackend(local.NewProcesses(2, 2, c, nil)), stoke.WithListener(rec))
 	if err != nil {
